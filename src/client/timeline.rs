@@ -1,0 +1,102 @@
+//! `Timeline`: the messages of one channel as the UI shows them, keyed by
+//! `seq` so a message that arrives twice (history, live, resume) is shown
+//! once and always in order.
+
+use std::collections::BTreeMap;
+
+use crate::protocol::{Message, ServerFrame};
+
+/// Messages of one channel, ordered by seq, without duplicates.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Timeline {
+    by_seq: BTreeMap<i64, Message>,
+}
+
+impl Timeline {
+    /// Adds or replaces a message; returns whether it was new.
+    pub fn insert(&mut self, m: Message) -> bool {
+        self.by_seq.insert(m.seq, m).is_none()
+    }
+
+    /// Adds a page of history.
+    pub fn extend(&mut self, messages: impl IntoIterator<Item = Message>) {
+        for m in messages {
+            self.insert(m);
+        }
+    }
+
+    /// The newest seq shown (0 when empty): where a resume starts.
+    pub fn last_seq(&self) -> i64 {
+        self.by_seq.keys().next_back().copied().unwrap_or(0)
+    }
+
+    /// Messages oldest first.
+    pub fn messages(&self) -> impl Iterator<Item = &Message> {
+        self.by_seq.values()
+    }
+
+    /// Number of messages.
+    pub fn len(&self) -> usize {
+        self.by_seq.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.by_seq.is_empty()
+    }
+}
+
+/// The stored message a `message.new` frame carries.
+pub fn message_from_frame(frame: &ServerFrame) -> Option<Message> {
+    match frame {
+        ServerFrame::MessageNew {
+            id,
+            channel_id,
+            seq,
+            user_id,
+            text,
+            created_at,
+            client_id,
+        } => Some(Message {
+            id: *id,
+            channel_id: *channel_id,
+            seq: *seq,
+            user_id: *user_id,
+            text: text.clone(),
+            created_at: *created_at,
+            updated_at: None,
+            client_id: client_id.clone(),
+        }),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use uuid::Uuid;
+
+    fn msg(seq: i64) -> Message {
+        Message {
+            id: Uuid::new_v4(),
+            channel_id: Uuid::nil(),
+            seq,
+            user_id: Uuid::nil(),
+            text: format!("m{seq}"),
+            created_at: chrono::Utc::now(),
+            updated_at: None,
+            client_id: format!("c{seq}"),
+        }
+    }
+
+    #[test]
+    fn a_message_seen_twice_is_shown_once_in_seq_order() {
+        let mut t = Timeline::default();
+        t.extend([msg(3), msg(1)]);
+        assert!(t.insert(msg(2)));
+        assert!(!t.insert(msg(3)));
+        let seqs: Vec<i64> = t.messages().map(|m| m.seq).collect();
+        assert_eq!(seqs, vec![1, 2, 3]);
+        assert_eq!(t.last_seq(), 3);
+    }
+}

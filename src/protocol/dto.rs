@@ -1,0 +1,87 @@
+//! JSON shapes of the REST API and the server functions, field for field as
+//! PROTOCOL.md names them (snake_case on REST, as in the seed).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// A stored chat message as REST and server functions return it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    /// Server-assigned message id.
+    pub id: Uuid,
+    /// The channel (tablo) the message belongs to.
+    pub channel_id: Uuid,
+    /// Position in the channel: 1, 2, 3, ... with no gaps.
+    pub seq: i64,
+    /// The sender.
+    pub user_id: Uuid,
+    /// Trimmed message text.
+    pub text: String,
+    /// When the server stored it.
+    pub created_at: DateTime<Utc>,
+    /// When it was last edited (`null` until edits exist).
+    pub updated_at: Option<DateTime<Utc>>,
+    /// The sender's idempotency key.
+    pub client_id: String,
+}
+
+/// A user as the login response shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    /// The user's id (the JWT `sub`).
+    pub id: Uuid,
+    /// Login e-mail.
+    pub email: String,
+    /// Name shown next to messages.
+    pub display_name: String,
+}
+
+/// One entry of `GET /chat/channels`: what a channel list needs to draw a row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelSummary {
+    /// The tablo id.
+    pub id: Uuid,
+    /// Display name.
+    pub name: String,
+    /// Badge colour (CSS colour string).
+    pub color: String,
+    /// Active members.
+    pub member_count: i64,
+    /// Messages by others after the caller's read cursor.
+    pub unread_count: i64,
+    /// The caller's read cursor.
+    pub last_read_seq: i64,
+    /// The newest seq in the channel (0 when empty).
+    pub head_seq: i64,
+    /// The newest message, for the preview line.
+    pub last_message: Option<Message>,
+}
+
+/// One page of history, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryPage {
+    /// Messages, oldest first.
+    pub messages: Vec<Message>,
+    /// Whether more exist beyond this page in the paging direction.
+    #[serde(rename = "hasMore")]
+    pub has_more: bool,
+}
+
+/// One entry of `GET /chat/unread`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnreadEntry {
+    /// The channel with unread messages.
+    pub channel_id: Uuid,
+    /// How many (never counting the caller's own messages).
+    pub unread_count: i64,
+}
+
+/// A channel member, so the UI can put names on user ids.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    /// User id.
+    pub id: Uuid,
+    /// Name shown in the UI.
+    pub display_name: String,
+}

@@ -1,0 +1,69 @@
+//! `AppError`: the error every JSON route and server function returns, so the
+//! UI can tell "not allowed" from "network blip" and REST gets the right
+//! status code from one place.
+
+use serde::{Deserialize, Serialize};
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+
+/// An error a client may see. Internal causes are logged on the server and
+/// never sent (the `Internal` message is generic).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(tag = "kind", content = "message")]
+pub enum AppError {
+    /// No valid credentials (401).
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Authenticated but not allowed, e.g. not a member (403).
+    #[error("{0}")]
+    Forbidden(String),
+    /// No such channel (404).
+    #[error("{0}")]
+    NotFound(String),
+    /// A bad parameter (400).
+    #[error("{0}")]
+    BadRequest(String),
+    /// Input over a size limit (413).
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    /// Too many requests; retry later (429).
+    #[error("rate limited; retry in {retry_after_ms} ms")]
+    RateLimited {
+        /// When a retry will be accepted.
+        retry_after_ms: u64,
+    },
+    /// Our fault; details are in the server log (500).
+    #[error("{0}")]
+    Internal(String),
+    /// The server function transport failed (network, encoding).
+    #[error("{0}")]
+    Transport(String),
+}
+
+impl AppError {
+    /// HTTP status for this error.
+    pub fn status_code(&self) -> u16 {
+        match self {
+            AppError::Unauthorized(_) => 401,
+            AppError::Forbidden(_) => 403,
+            AppError::NotFound(_) => 404,
+            AppError::BadRequest(_) => 400,
+            AppError::PayloadTooLarge(_) => 413,
+            AppError::RateLimited { .. } => 429,
+            AppError::Internal(_) | AppError::Transport(_) => 500,
+        }
+    }
+
+    /// The generic internal error (the cause goes to the log, not the client).
+    pub fn internal() -> Self {
+        AppError::Internal("internal error".into())
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        AppError::Transport(value.to_string())
+    }
+}

@@ -1,0 +1,13 @@
+//! The wire contract in types (PROTOCOL.md): compiled for both the server and
+//! the Wasm UI, with no I/O, so both sides share one definition of every frame,
+//! DTO and validation rule.
+
+pub mod dto;
+pub mod error;
+pub mod text;
+pub mod ws;
+
+pub use dto::{ChannelSummary, HistoryPage, Message, UnreadEntry, User};
+pub use error::AppError;
+pub use text::{MessageText, TextError};
+pub use ws::{ClientFrame, ErrorCode, ServerFrame};

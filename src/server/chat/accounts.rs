@@ -1,0 +1,67 @@
+//! Built-in accounts: login by e-mail and password, answered with a token
+//! (and, by the HTTP layer, a session cookie).
+
+use uuid::Uuid;
+
+use super::{internal, Chat};
+use crate::protocol::{AppError, User};
+use crate::server::auth::password::verify_password;
+use crate::server::auth::JwtKeys;
+
+/// Longest accepted e-mail or password, so a huge body cannot make argon2
+/// or the database work hard.
+const MAX_CREDENTIAL_BYTES: usize = 1024;
+
+impl Chat {
+    /// Checks credentials; the same error for an unknown e-mail and a wrong
+    /// password, after the same amount of work.
+    pub async fn login(
+        &self,
+        keys: &JwtKeys,
+        ttl: std::time::Duration,
+        email: &str,
+        password: &str,
+    ) -> Result<(String, User), AppError> {
+        let bad = || AppError::Unauthorized("invalid email or password".into());
+        if email.len() > MAX_CREDENTIAL_BYTES || password.len() > MAX_CREDENTIAL_BYTES {
+            return Err(bad());
+        }
+        let record = self
+            .store
+            .user_by_email(email)
+            .await
+            .map_err(|e| internal("user lookup failed", e))?;
+        let hash = record.as_ref().and_then(|u| u.password_hash.clone());
+        let password = password.to_owned();
+        let ok = tokio::task::spawn_blocking(move || verify_password(&password, hash.as_deref()))
+            .await
+            .unwrap_or(false);
+        let user = match (ok, record) {
+            (true, Some(user)) => user,
+            _ => return Err(bad()),
+        };
+        let token = keys.issue(user.id, &user.email, ttl);
+        Ok((
+            token,
+            User {
+                id: user.id,
+                email: user.email,
+                display_name: user.display_name,
+            },
+        ))
+    }
+
+    /// The user's public profile (for the UI header).
+    pub async fn user(&self, user_id: Uuid) -> Result<Option<User>, AppError> {
+        Ok(self
+            .store
+            .user_by_id(user_id)
+            .await
+            .map_err(|e| internal("user lookup failed", e))?
+            .map(|u| User {
+                id: u.id,
+                email: u.email,
+                display_name: u.display_name,
+            }))
+    }
+}

@@ -1,0 +1,77 @@
+//! Channel activity: after a message is stored, every online member gets a
+//! `channel.activity` frame on their other connections, so channel lists
+//! and unread badges stay live without polling.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+use crate::protocol::{Message, ServerFrame};
+use crate::server::rooms::room::frame_json;
+use crate::server::rooms::users::UserEvent;
+use crate::server::rooms::UserHub;
+use crate::server::store::Store;
+
+/// How long a channel's member list is reused before it is read again.
+const MEMBER_CACHE_TTL: Duration = Duration::from_secs(5);
+
+/// Characters of the text carried in `preview`.
+pub const PREVIEW_CHARS: usize = 140;
+
+/// The start of a message text for previews.
+pub fn preview(text: &str) -> String {
+    text.chars().take(PREVIEW_CHARS).collect()
+}
+
+/// Starts the task that turns stored messages into activity frames.
+pub fn spawn(
+    store: Arc<dyn Store>,
+    users: Arc<UserHub>,
+    mut stored: mpsc::UnboundedReceiver<Message>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut members: HashMap<Uuid, (Instant, Arc<Vec<Uuid>>)> = HashMap::new();
+        while let Some(m) = stored.recv().await {
+            let fresh = members
+                .get(&m.channel_id)
+                .filter(|(at, _)| at.elapsed() < MEMBER_CACHE_TTL)
+                .map(|(_, list)| list.clone());
+            let list = match fresh {
+                Some(list) => list,
+                None => match store.member_ids(m.channel_id).await {
+                    Ok(ids) => {
+                        let list = Arc::new(ids);
+                        members.insert(m.channel_id, (Instant::now(), list.clone()));
+                        list
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "member list for activity failed");
+                        continue;
+                    }
+                },
+            };
+            let json = frame_json(&ServerFrame::ChannelActivity {
+                channel_id: m.channel_id,
+                seq: m.seq,
+                message_id: m.id,
+                user_id: m.user_id,
+                preview: preview(&m.text),
+                created_at: m.created_at,
+            });
+            for member in list.iter() {
+                users.send(
+                    *member,
+                    UserEvent {
+                        channel_id: m.channel_id,
+                        is_activity: true,
+                        json: json.clone(),
+                    },
+                );
+            }
+        }
+    })
+}

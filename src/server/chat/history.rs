@@ -1,0 +1,118 @@
+//! History pages: parsing the seed's query parameters (`limit`, and at most
+//! one of `before`, `before_seq`, `after_seq`) and reading a page.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::{internal, Chat};
+use crate::protocol::{AppError, HistoryPage};
+use crate::server::store::HistoryCursor;
+
+/// Default page size.
+pub const DEFAULT_LIMIT: u32 = 50;
+
+/// A parsed history request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HistoryQuery {
+    /// Where the page starts.
+    pub cursor: HistoryCursor,
+    /// Page size (clamped to the configured maximum).
+    pub limit: u32,
+}
+
+impl HistoryQuery {
+    /// Parses query parameters. Unknown parameters are ignored.
+    ///
+    /// # Errors
+    /// 400 for a non-numeric or non-positive `limit`, a bad cursor value, or
+    /// more than one cursor.
+    pub fn parse(params: &HashMap<String, String>, max_limit: u32) -> Result<Self, AppError> {
+        let limit = match params.get("limit") {
+            None => DEFAULT_LIMIT.min(max_limit),
+            Some(raw) => match raw.trim().parse::<i64>() {
+                Ok(n) if n >= 1 => n.min(i64::from(max_limit)) as u32,
+                _ => {
+                    return Err(AppError::BadRequest(format!(
+                        "limit must be a positive integer, got {raw:?}"
+                    )))
+                }
+            },
+        };
+        let seq = |name: &str, raw: &String| {
+            raw.trim()
+                .parse::<i64>()
+                .ok()
+                .filter(|n| *n >= 0)
+                .ok_or_else(|| {
+                    AppError::BadRequest(format!("{name} must be a non-negative integer"))
+                })
+        };
+        let mut cursors = Vec::new();
+        if let Some(raw) = params.get("before") {
+            let t = DateTime::parse_from_rfc3339(raw.trim())
+                .map_err(|_| AppError::BadRequest("before must be an RFC 3339 timestamp".into()))?;
+            cursors.push(HistoryCursor::BeforeTime(t.with_timezone(&Utc)));
+        }
+        if let Some(raw) = params.get("before_seq") {
+            cursors.push(HistoryCursor::BeforeSeq(seq("before_seq", raw)?));
+        }
+        if let Some(raw) = params.get("after_seq") {
+            cursors.push(HistoryCursor::AfterSeq(seq("after_seq", raw)?));
+        }
+        if cursors.len() > 1 {
+            return Err(AppError::BadRequest(
+                "use at most one of before, before_seq, after_seq".into(),
+            ));
+        }
+        Ok(HistoryQuery {
+            cursor: cursors.pop().unwrap_or(HistoryCursor::Latest),
+            limit,
+        })
+    }
+}
+
+impl Chat {
+    /// One page of a channel's history, oldest first.
+    pub async fn history(
+        &self,
+        user_id: Uuid,
+        channel_id: Uuid,
+        query: HistoryQuery,
+    ) -> Result<HistoryPage, AppError> {
+        self.require_member(channel_id, user_id).await?;
+        let limit = query.limit.clamp(1, self.limits.history_max_limit);
+        self.store
+            .history(channel_id, query.cursor, limit)
+            .await
+            .map_err(|e| internal("history query failed", e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(pairs: &[(&str, &str)]) -> Result<HistoryQuery, AppError> {
+        let map = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        HistoryQuery::parse(&map, 100)
+    }
+
+    #[test]
+    fn limit_defaults_to_50_and_is_capped_at_the_maximum() {
+        assert_eq!(q(&[]).unwrap().limit, 50);
+        assert_eq!(q(&[("limit", "500")]).unwrap().limit, 100);
+    }
+
+    #[test]
+    fn bad_limits_and_two_cursors_are_rejected() {
+        assert!(q(&[("limit", "0")]).is_err());
+        assert!(q(&[("limit", "ten")]).is_err());
+        assert!(q(&[("before_seq", "3"), ("after_seq", "1")]).is_err());
+        assert!(q(&[("before", "yesterday")]).is_err());
+    }
+}

@@ -1,0 +1,73 @@
+//! The rule book: every JSON route, WebSocket frame and server function
+//! calls these functions, and none of them holds logic of its own.
+//! Membership is checked here, on every call.
+
+pub mod accounts;
+pub mod activity;
+pub mod channels;
+pub mod history;
+pub mod read;
+pub mod send;
+pub mod writer;
+
+use std::sync::Arc;
+
+use uuid::Uuid;
+
+use crate::protocol::AppError;
+use crate::server::config::Limits;
+use crate::server::rooms::{Rooms, UserHub};
+use crate::server::store::{Membership, Store, StoreError};
+
+pub use send::{SendError, SendLimiter};
+pub use writer::MessageWriter;
+
+/// The chat service: storage, live rooms and the write path, shared by
+/// every request (cloning the `Arc` is cheap).
+pub struct Chat {
+    /// Storage backend.
+    pub store: Arc<dyn Store>,
+    /// Live rooms on this server.
+    pub rooms: Arc<Rooms>,
+    /// Per-user live events.
+    pub users: Arc<UserHub>,
+    /// The group-commit write path for messages.
+    pub writer: MessageWriter,
+    /// Send rate limits per (user, channel).
+    pub limiter: SendLimiter,
+    /// Configured limits.
+    pub limits: Limits,
+}
+
+impl std::fmt::Debug for Chat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Chat").finish_non_exhaustive()
+    }
+}
+
+/// Logs a storage failure and turns it into the generic internal error.
+pub fn internal(context: &str, error: StoreError) -> AppError {
+    tracing::error!(error = %error, "{context}");
+    AppError::internal()
+}
+
+impl Chat {
+    /// 404 when the channel does not exist, 403 when the user may not use it.
+    pub async fn require_member(&self, channel_id: Uuid, user_id: Uuid) -> Result<(), AppError> {
+        match self
+            .store
+            .membership(channel_id, user_id)
+            .await
+            .map_err(|e| internal("membership check failed", e))?
+        {
+            Membership::Member => Ok(()),
+            Membership::NotMember => Err(AppError::Forbidden("not a member of this channel".into())),
+            Membership::NoChannel => Err(AppError::NotFound("no such channel".into())),
+        }
+    }
+}
+
+/// Parses a channel id from a path segment (400 for anything but a UUID).
+pub fn parse_channel_id(raw: &str) -> Result<Uuid, AppError> {
+    Uuid::parse_str(raw).map_err(|_| AppError::BadRequest(format!("channel id {raw:?} is not a UUID")))
+}

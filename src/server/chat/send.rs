@@ -1,0 +1,141 @@
+//! Sending a message: text rules, the per-(user, channel) rate limit, the
+//! membership check, then the ordered write path.
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use chrono::Utc;
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use uuid::Uuid;
+
+use super::Chat;
+use crate::protocol::{AppError, ErrorCode, MessageText, TextError};
+use crate::server::store::{InsertOutcome, NewMessage};
+
+/// Token buckets for sends, keyed by (user, channel).
+#[derive(Clone)]
+pub struct SendLimiter {
+    limiter: Arc<DefaultKeyedRateLimiter<(Uuid, Uuid)>>,
+    clock: DefaultClock,
+}
+
+impl SendLimiter {
+    /// `burst` sends at once, then `per_second`.
+    pub fn new(burst: u32, per_second: u32) -> Self {
+        let quota = Quota::per_second(NonZeroU32::new(per_second.max(1)).expect("max(1)"))
+            .allow_burst(NonZeroU32::new(burst.max(1)).expect("max(1)"));
+        SendLimiter {
+            limiter: Arc::new(RateLimiter::keyed(quota)),
+            clock: DefaultClock::default(),
+        }
+    }
+
+    /// Takes one token, or says how long until one is free.
+    pub fn check(&self, user_id: Uuid, channel_id: Uuid) -> Result<(), u64> {
+        self.limiter
+            .check_key(&(user_id, channel_id))
+            .map_err(|not_until| {
+                let wait = not_until.wait_time_from(self.clock.now());
+                (wait.as_millis() as u64).max(1)
+            })
+    }
+
+    /// Forgets buckets that are full again (call periodically to bound memory).
+    pub fn forget_idle(&self) {
+        self.limiter.retain_recent();
+        self.limiter.shrink_to_fit();
+    }
+}
+
+/// Why a send was refused, as the WebSocket reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendError {
+    /// Empty or too long.
+    Text(TextError),
+    /// Over the rate limit.
+    RateLimited {
+        /// Until the next token.
+        retry_after_ms: u64,
+    },
+    /// Not (or no longer) a member.
+    Forbidden,
+    /// Storing failed; nothing was stored.
+    PersistFailed,
+}
+
+impl SendError {
+    /// The protocol error code.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            SendError::Text(TextError::Empty) => ErrorCode::EmptyMessage,
+            SendError::Text(TextError::TooLong { .. }) => ErrorCode::MessageTooLong,
+            SendError::RateLimited { .. } => ErrorCode::RateLimited,
+            SendError::Forbidden => ErrorCode::Forbidden,
+            SendError::PersistFailed => ErrorCode::PersistFailed,
+        }
+    }
+
+    /// A human-readable explanation.
+    pub fn message(&self) -> String {
+        match self {
+            SendError::Text(e) => e.to_string(),
+            SendError::RateLimited { retry_after_ms } => {
+                format!("too many messages; retry in {retry_after_ms} ms")
+            }
+            SendError::Forbidden => "you are not a member of this channel".into(),
+            SendError::PersistFailed => {
+                "the message was not stored; retry with the same clientId".into()
+            }
+        }
+    }
+}
+
+impl From<SendError> for AppError {
+    fn from(e: SendError) -> Self {
+        match e {
+            SendError::Text(TextError::Empty) => AppError::BadRequest(e.message()),
+            SendError::Text(TextError::TooLong { .. }) => AppError::PayloadTooLarge(e.message()),
+            SendError::RateLimited { retry_after_ms } => AppError::RateLimited { retry_after_ms },
+            SendError::Forbidden => AppError::Forbidden(e.message()),
+            SendError::PersistFailed => AppError::internal(),
+        }
+    }
+}
+
+impl Chat {
+    /// Validates, rate-limits and stores a message. A new message is
+    /// published to the room before this returns; a duplicate `clientId`
+    /// returns the original untouched.
+    pub async fn send(
+        &self,
+        user_id: Uuid,
+        channel_id: Uuid,
+        raw_text: &str,
+        client_id: String,
+    ) -> Result<InsertOutcome, SendError> {
+        let text = MessageText::parse(raw_text, self.limits.max_text_chars)
+            .map_err(SendError::Text)?;
+        self.limiter
+            .check(user_id, channel_id)
+            .map_err(|retry_after_ms| SendError::RateLimited { retry_after_ms })?;
+        match self.require_member(channel_id, user_id).await {
+            Ok(()) => {}
+            Err(AppError::Forbidden(_)) | Err(AppError::NotFound(_)) => {
+                return Err(SendError::Forbidden)
+            }
+            Err(_) => return Err(SendError::PersistFailed),
+        }
+        self.writer
+            .write(NewMessage {
+                id: Uuid::new_v4(),
+                channel_id,
+                user_id,
+                client_id,
+                text: text.into_string(),
+                created_at: Utc::now(),
+            })
+            .await
+            .map_err(|_| SendError::PersistFailed)
+    }
+}

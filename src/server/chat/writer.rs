@@ -1,0 +1,89 @@
+//! `MessageWriter`: the single, ordered write path for messages. Sends are
+//! queued, stored in batches (one transaction each: group commit), and only
+//! after the commit are they published to the room, in seq order. Persist,
+//! then broadcast: nobody sees a message that is not stored.
+
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use crate::protocol::Message;
+use crate::server::rooms::{RoomEvent, Rooms};
+use crate::server::store::{InsertOutcome, NewMessage, Store, StoreError, StoreResult};
+
+/// Sends waiting to be stored before new ones wait for room (backpressure).
+const QUEUE_CAPACITY: usize = 8192;
+
+struct WriteJob {
+    message: NewMessage,
+    reply: oneshot::Sender<StoreResult<InsertOutcome>>,
+}
+
+/// Handle to the writer task; cloning is cheap.
+#[derive(Clone)]
+pub struct MessageWriter {
+    jobs: mpsc::Sender<WriteJob>,
+}
+
+impl MessageWriter {
+    /// Starts the writer task. Stored messages are published to `rooms` and
+    /// handed to `activity` (channel lists in other channels). The task ends
+    /// when every handle is dropped and the queue is drained.
+    pub fn spawn(
+        store: Arc<dyn Store>,
+        rooms: Arc<Rooms>,
+        activity: mpsc::UnboundedSender<Message>,
+        max_batch: usize,
+    ) -> (Self, JoinHandle<()>) {
+        let (tx, mut rx) = mpsc::channel::<WriteJob>(QUEUE_CAPACITY);
+        let task = tokio::spawn(async move {
+            let mut jobs: Vec<WriteJob> = Vec::with_capacity(max_batch);
+            while let Some(first) = rx.recv().await {
+                jobs.push(first);
+                while jobs.len() < max_batch {
+                    match rx.try_recv() {
+                        Ok(job) => jobs.push(job),
+                        Err(_) => break,
+                    }
+                }
+                let batch: Vec<NewMessage> = jobs.iter().map(|j| j.message.clone()).collect();
+                let results = store.insert_messages(&batch).await;
+                for (job, result) in jobs.drain(..).zip(results) {
+                    match &result {
+                        Ok(InsertOutcome::Stored(m)) => {
+                            if let Some(room) = rooms.get(m.channel_id) {
+                                room.publish(RoomEvent::message(m));
+                            }
+                            let _ = activity.send(m.clone());
+                        }
+                        Ok(InsertOutcome::Duplicate(_)) => {}
+                        Err(e) => {
+                            tracing::error!(
+                                channel_id = %job.message.channel_id,
+                                user_id = %job.message.user_id,
+                                error = %e,
+                                "storing a message failed"
+                            );
+                        }
+                    }
+                    let _ = job.reply.send(result);
+                }
+            }
+        });
+        (MessageWriter { jobs: tx }, task)
+    }
+
+    /// Stores one message (batched with whatever else is queued) and returns
+    /// once it is committed and published.
+    pub async fn write(&self, message: NewMessage) -> StoreResult<InsertOutcome> {
+        let (reply, answer) = oneshot::channel();
+        self.jobs
+            .send(WriteJob { message, reply })
+            .await
+            .map_err(|_| StoreError::Transaction("writer stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Transaction("writer stopped".into()))?
+    }
+}

@@ -1,0 +1,35 @@
+//! `ApiError`: how an [`AppError`] becomes an HTTP response on the JSON
+//! routes (`{"error": "..."}` with the status from one place, and
+//! `Retry-After` when rate limited).
+
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use http::{HeaderValue, StatusCode};
+
+use crate::protocol::AppError;
+
+/// Wrapper that renders an [`AppError`] as a JSON error response.
+#[derive(Debug)]
+pub struct ApiError(pub AppError);
+
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
+        ApiError(e)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status =
+            StatusCode::from_u16(self.0.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = Json(serde_json::json!({ "error": self.0.to_string() }));
+        let mut response = (status, body).into_response();
+        if let AppError::RateLimited { retry_after_ms } = self.0 {
+            let secs = retry_after_ms.div_ceil(1000).max(1);
+            if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+                response.headers_mut().insert(http::header::RETRY_AFTER, v);
+            }
+        }
+        response
+    }
+}

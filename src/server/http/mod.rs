@@ -1,0 +1,8 @@
+//! The HTTP surface: the seed's JSON routes, login, the WebSocket upgrade,
+//! and the router that puts them beside the Leptos pages.
+
+pub mod login;
+pub mod rest;
+pub mod router;
+pub mod ws;
+pub mod ws_session;

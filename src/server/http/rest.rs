@@ -1,0 +1,87 @@
+//! The seed's JSON routes (PROTOCOL.md "REST"). Each handler authenticates,
+//! parses, calls one `Chat` function and shapes the JSON; no rules here.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::protocol::AppError;
+use crate::server::auth::CurrentUser;
+use crate::server::chat::history::HistoryQuery;
+use crate::server::chat::parse_channel_id;
+use crate::server::error::ApiError;
+use crate::server::state::AppState;
+
+/// Result of a JSON handler.
+pub type ApiResult = Result<Json<Value>, ApiError>;
+
+/// `GET /chat/channels`
+pub async fn list_channels_route(State(state): State<AppState>, user: CurrentUser) -> ApiResult {
+    let channels = state.chat.channels(user.id).await?;
+    Ok(Json(json!({ "channels": channels })))
+}
+
+/// `GET /chat/channels/{channelId}/messages`
+pub async fn history_route(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(raw_channel): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+) -> ApiResult {
+    let channel_id = parse_channel_id(&raw_channel)?;
+    let query = HistoryQuery::parse(&params, state.settings.limits.history_max_limit)?;
+    let page = state.chat.history(user.id, channel_id, query).await?;
+    Ok(Json(serde_json::to_value(page).map_err(|_| AppError::internal())?))
+}
+
+/// Body of `POST /chat/channels/{channelId}/read`.
+#[derive(Debug, Deserialize)]
+struct ReadBody {
+    seq: Option<i64>,
+}
+
+/// `POST /chat/channels/{channelId}/read` with an optional `{"seq": n}`.
+pub async fn mark_read_route(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(raw_channel): Path<String>,
+    body: Bytes,
+) -> ApiResult {
+    let channel_id = parse_channel_id(&raw_channel)?;
+    let seq = if body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        serde_json::from_slice::<ReadBody>(&body)
+            .map_err(|e| AppError::BadRequest(format!("body must be {{\"seq\": n}}: {e}")))?
+            .seq
+    };
+    state.chat.mark_read(user.id, channel_id, seq).await?;
+    Ok(Json(json!({ "ok": true })))
+}
+
+/// `GET /chat/unread`
+pub async fn unread_route(State(state): State<AppState>, user: CurrentUser) -> ApiResult {
+    let unread = state.chat.unread(user.id).await?;
+    Ok(Json(json!({ "unread": unread })))
+}
+
+/// `GET /chat/channels/{channelId}/members` (an addition to the seed's
+/// paths: names for the user ids in frames).
+pub async fn members_route(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(raw_channel): Path<String>,
+) -> ApiResult {
+    let channel_id = parse_channel_id(&raw_channel)?;
+    let members = state.chat.members(user.id, channel_id).await?;
+    Ok(Json(json!({ "members": members })))
+}
+
+/// `GET /healthz`: the process is up.
+pub async fn health_route() -> Json<Value> {
+    Json(json!({ "ok": true }))
+}

@@ -1,0 +1,67 @@
+//! Every route in one list: the JSON API, login, the WebSocket, health, and
+//! the Leptos pages and server functions, with CORS, body limits and
+//! request tracing (which logs the path only, never a `?token=`).
+
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::routing::{get, post};
+use axum::Router;
+use http::{header, HeaderValue, Method};
+use leptos::prelude::provide_context;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::trace::TraceLayer;
+
+use super::login::{login_route, logout_route};
+use super::rest::{
+    health_route, history_route, list_channels_route, mark_read_route, members_route,
+    unread_route,
+};
+use super::ws::ws_route;
+use crate::app::{shell, App};
+use crate::server::state::AppState;
+
+/// Builds the application's router.
+pub fn build(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/auth/login", post(login_route))
+        .route("/auth/logout", post(logout_route))
+        .route("/chat/channels", get(list_channels_route))
+        .route("/chat/channels/{channel_id}/messages", get(history_route))
+        .route("/chat/channels/{channel_id}/read", post(mark_read_route))
+        .route("/chat/channels/{channel_id}/members", get(members_route))
+        .route("/chat/unread", get(unread_route))
+        .route("/chat/ws/{channel_id}", get(ws_route))
+        .route("/healthz", get(health_route));
+
+    let origins: Vec<HeaderValue> = state
+        .settings
+        .allowed_origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    let cors = CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .allow_credentials(true);
+    let trace = TraceLayer::new_for_http().make_span_with(|req: &Request| {
+        tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
+    });
+
+    let leptos_options = state.leptos_options.clone();
+    let routes = generate_route_list(App);
+    let context_state = state.clone();
+    Router::new()
+        .merge(api)
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || provide_context(context_state.clone()),
+            move || shell(leptos_options.clone()),
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(DefaultBodyLimit::max(state.settings.limits.max_body_bytes))
+        .layer(cors)
+        .layer(trace)
+        .with_state(state)
+}

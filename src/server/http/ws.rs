@@ -1,0 +1,84 @@
+//! `GET /chat/ws/{channelId}`: authentication, membership and Origin checks
+//! before the upgrade (401/403/404, no upgrade), then a [`WsSession`] for
+//! the connection.
+//!
+//! [`WsSession`]: super::ws_session::WsSession
+
+use std::collections::HashMap;
+
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::{Path, Query, State, WebSocketUpgrade};
+use axum::response::{IntoResponse, Response};
+use http::HeaderMap;
+use tracing::Instrument;
+
+use super::ws_session::WsSession;
+use crate::protocol::AppError;
+use crate::server::auth::{authenticate, AuthSource};
+use crate::server::chat::parse_channel_id;
+use crate::server::error::ApiError;
+use crate::server::state::AppState;
+
+/// Whether a browser `Origin` may open a cookie-authenticated socket: the
+/// configured origins, or the server's own origin (same `Host`).
+pub fn origin_allowed(state: &AppState, headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(http::header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        // Browsers always send Origin on WebSocket handshakes; a client
+        // without one is not a browser and not a CSRF vector.
+        return true;
+    };
+    let origin = origin.trim_end_matches('/');
+    if state.settings.allowed_origins.iter().any(|o| o == origin) {
+        return true;
+    }
+    let host = headers.get(http::header::HOST).and_then(|v| v.to_str().ok());
+    match (host, origin.split_once("://")) {
+        (Some(host), Some((scheme, rest))) => {
+            (scheme == "http" || scheme == "https") && rest.eq_ignore_ascii_case(host)
+        }
+        _ => false,
+    }
+}
+
+/// The upgrade route.
+pub async fn ws_route(
+    State(state): State<AppState>,
+    Path(raw_channel): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    let user = match authenticate(&state.jwt, &headers, params.get("token").map(String::as_str)) {
+        Ok(user) => user,
+        Err(e) => return ApiError(e).into_response(),
+    };
+    let channel_id = match parse_channel_id(&raw_channel) {
+        Ok(id) => id,
+        Err(e) => return ApiError(e).into_response(),
+    };
+    if let Err(e) = state.chat.require_member(channel_id, user.id).await {
+        return ApiError(e).into_response();
+    }
+    if user.source == AuthSource::Cookie && !origin_allowed(&state, &headers) {
+        return ApiError(AppError::Forbidden("origin not allowed".into())).into_response();
+    }
+    let upgrade = match upgrade {
+        Ok(u) => u,
+        Err(rejection) => return rejection.into_response(),
+    };
+    let read_buffer = state.settings.limits.ws_read_buffer;
+    let hard_max = state.settings.limits.ws_hard_max_bytes;
+    let tasks = state.tasks.clone();
+    upgrade
+        .read_buffer_size(read_buffer)
+        .max_message_size(hard_max)
+        .max_frame_size(hard_max)
+        .on_upgrade(move |socket| {
+            let span = tracing::info_span!("ws", user_id = %user.id, channel_id = %channel_id);
+            tasks.track_future(
+                WsSession::new(state, user.id, channel_id)
+                    .run(socket)
+                    .instrument(span),
+            )
+        })
+}

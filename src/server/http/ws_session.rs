@@ -1,0 +1,366 @@
+//! `WsSession`: one WebSocket connection, from `presence.state` to close.
+//!
+//! One task per connection selects over the socket, the room's events, the
+//! user's events, the typing deadline and shutdown. Messages are delivered
+//! strictly by `seq`: anything at or below the last sent seq is skipped, and
+//! a gap (a lagging receiver, or a message committed while joining) is
+//! filled from storage first, so a connection never skips, repeats or
+//! reorders a message.
+
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes, WebSocket};
+use tokio::sync::broadcast::error::RecvError;
+use tokio::time::Instant;
+use uuid::Uuid;
+
+use crate::protocol::ws::FrameDecodeError;
+use crate::protocol::{AppError, ClientFrame, ErrorCode, ServerFrame};
+use crate::server::chat::SendError;
+use crate::server::rooms::room::frame_json;
+use crate::server::rooms::RoomEvent;
+use crate::server::state::AppState;
+use crate::server::store::{HistoryCursor, InsertOutcome};
+
+/// A client that does not take a frame within this time is dropped.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long to wait for the client's Close reply after we sent ours.
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
+/// Messages read from storage per page while catching up or resuming.
+const CATCH_UP_PAGE: u32 = 500;
+
+/// Close code: going away (server shutdown).
+const CLOSE_GOING_AWAY: u16 = 1001;
+/// Close code: policy violation (repeated bad frames).
+const CLOSE_POLICY: u16 = 1008;
+
+/// Why the loop stopped.
+enum Stop {
+    /// The peer closed or the socket failed.
+    Gone,
+    /// We close with this code and reason.
+    Close(u16, &'static str),
+}
+
+/// State of one connection.
+pub struct WsSession {
+    state: AppState,
+    user_id: Uuid,
+    channel_id: Uuid,
+    /// Highest message seq sent on this connection (or the channel head at
+    /// join: older messages come from history or `resume`).
+    last_seq: i64,
+    /// Bad frames in a row.
+    bad_frames: u32,
+    /// When the user's typing expires, if they are typing.
+    typing_until: Option<Instant>,
+}
+
+impl WsSession {
+    /// A session for an authenticated member.
+    pub fn new(state: AppState, user_id: Uuid, channel_id: Uuid) -> Self {
+        WsSession {
+            state,
+            user_id,
+            channel_id,
+            last_seq: 0,
+            bad_frames: 0,
+            typing_until: None,
+        }
+    }
+
+    /// Runs the connection to its end.
+    pub async fn run(mut self, mut socket: WebSocket) {
+        // The head is read before subscribing: a message committed in
+        // between shows up as a gap and is read from storage.
+        self.last_seq = match self.state.chat.store.head_seq(self.channel_id).await {
+            Ok(seq) => seq,
+            Err(e) => {
+                tracing::error!(error = %e, "head seq failed at connect");
+                let _ = close(&mut socket, 1011, "storage unavailable").await;
+                return;
+            }
+        };
+        let chat = self.state.chat.clone();
+        let (guard, mut room_events, roster) = chat.rooms.join(self.channel_id, self.user_id);
+        let mut user_events = chat.users.subscribe(self.user_id);
+        let shutdown = self.state.shutdown.clone();
+
+        let stop = if send_frame(&mut socket, &ServerFrame::PresenceState { user_ids: roster })
+            .await
+            .is_err()
+        {
+            Stop::Gone
+        } else {
+            loop {
+                let typing_deadline = self.typing_until;
+                let step = tokio::select! {
+                    biased;
+                    _ = shutdown.cancelled() => Err(Stop::Close(CLOSE_GOING_AWAY, "server shutting down")),
+                    incoming = socket.recv() => match incoming {
+                        None | Some(Err(_)) => Err(Stop::Gone),
+                        Some(Ok(frame)) => self.on_frame(&mut socket, frame).await,
+                    },
+                    event = room_events.recv() => match event {
+                        Ok(event) => self.on_room_event(&mut socket, event).await,
+                        Err(RecvError::Lagged(missed)) => {
+                            tracing::debug!(missed, "room receiver lagged; catching up from storage");
+                            self.catch_up(&mut socket, None).await
+                        }
+                        Err(RecvError::Closed) => Err(Stop::Gone),
+                    },
+                    event = user_events.recv() => match event {
+                        Ok(e) if e.is_activity && e.channel_id == self.channel_id => Ok(()),
+                        Ok(e) => send_json(&mut socket, e.json).await,
+                        Err(RecvError::Lagged(_)) => Ok(()),
+                        Err(RecvError::Closed) => Ok(()),
+                    },
+                    _ = sleep_until_opt(typing_deadline), if typing_deadline.is_some() => {
+                        self.set_typing(false);
+                        Ok(())
+                    }
+                };
+                if let Err(stop) = step {
+                    break stop;
+                }
+            }
+        };
+
+        self.set_typing(false);
+        if let Stop::Close(code, reason) = stop {
+            let _ = close(&mut socket, code, reason).await;
+            // Read until the peer answers our Close (or give up).
+            let _ = tokio::time::timeout(CLOSE_GRACE, async {
+                while let Some(Ok(_)) = socket.recv().await {}
+            })
+            .await;
+        }
+        drop(user_events);
+        chat.users.release(self.user_id);
+        drop(guard);
+    }
+
+    /// Handles one frame from the client.
+    async fn on_frame(&mut self, socket: &mut WebSocket, frame: WsMessage) -> Result<(), Stop> {
+        match frame {
+            WsMessage::Text(text) => self.on_text(socket, text).await,
+            WsMessage::Binary(_) => {
+                self.bad_frame(
+                    socket,
+                    ErrorCode::ParseError,
+                    "binary frames are not supported; send JSON text".into(),
+                )
+                .await
+            }
+            // tungstenite answers pings itself and queues the reply to a
+            // Close; we keep reading until the stream ends so it is sent.
+            WsMessage::Ping(_) | WsMessage::Pong(_) | WsMessage::Close(_) => Ok(()),
+        }
+    }
+
+    async fn on_text(&mut self, socket: &mut WebSocket, text: Utf8Bytes) -> Result<(), Stop> {
+        let max = self.state.settings.limits.max_frame_bytes;
+        if text.len() > max {
+            let msg = format!("frame is {} bytes; the limit is {max}", text.len());
+            return self.bad_frame(socket, ErrorCode::MessageTooLong, msg).await;
+        }
+        let frame = match ClientFrame::decode(text.as_str()) {
+            Ok(frame) => frame,
+            Err(FrameDecodeError::Parse(msg)) => {
+                return self.bad_frame(socket, ErrorCode::ParseError, msg).await
+            }
+            Err(FrameDecodeError::UnknownType(kind)) => {
+                let msg = format!("unknown frame type {kind:?}");
+                return self.bad_frame(socket, ErrorCode::UnknownType, msg).await;
+            }
+        };
+        self.bad_frames = 0;
+        match frame {
+            ClientFrame::MessageSend { text, client_id } => {
+                self.set_typing(false);
+                let chat = self.state.chat.clone();
+                match chat.send(self.user_id, self.channel_id, &text, client_id).await {
+                    // The room delivers a new message to this connection too, in order.
+                    Ok(InsertOutcome::Stored(_)) => Ok(()),
+                    Ok(InsertOutcome::Duplicate(original)) => {
+                        send_frame(socket, &ServerFrame::message_new(&original)).await
+                    }
+                    Err(e) => send_frame(socket, &send_error_frame(&e)).await,
+                }
+            }
+            ClientFrame::TypingStart => {
+                if self.typing_until.is_none() {
+                    self.set_typing(true);
+                }
+                self.typing_until = Some(Instant::now() + self.state.settings.limits.typing_timeout);
+                Ok(())
+            }
+            ClientFrame::TypingStop => {
+                self.set_typing(false);
+                Ok(())
+            }
+            ClientFrame::PresencePing => Ok(()),
+            ClientFrame::Resume { after_seq } => self.resume(socket, after_seq.max(0)).await,
+            ClientFrame::Read { seq } => {
+                let chat = self.state.chat.clone();
+                match chat.mark_read(self.user_id, self.channel_id, Some(seq)).await {
+                    Ok(_) => Ok(()),
+                    Err(AppError::Forbidden(m)) | Err(AppError::NotFound(m)) => {
+                        send_frame(socket, &ServerFrame::error(ErrorCode::Forbidden, m)).await
+                    }
+                    Err(AppError::BadRequest(m)) => {
+                        send_frame(socket, &ServerFrame::error(ErrorCode::ParseError, m)).await
+                    }
+                    Err(_) => {
+                        let frame = ServerFrame::error(
+                            ErrorCode::PersistFailed,
+                            "the read cursor was not stored; retry",
+                        );
+                        send_frame(socket, &frame).await
+                    }
+                }
+            }
+        }
+    }
+
+    /// Answers a bad frame with an error and closes after too many in a row.
+    async fn bad_frame(
+        &mut self,
+        socket: &mut WebSocket,
+        code: ErrorCode,
+        message: String,
+    ) -> Result<(), Stop> {
+        self.bad_frames += 1;
+        send_frame(socket, &ServerFrame::error(code, message)).await?;
+        if self.bad_frames >= self.state.settings.limits.max_bad_frames {
+            return Err(Stop::Close(CLOSE_POLICY, "too many bad frames"));
+        }
+        Ok(())
+    }
+
+    async fn on_room_event(&mut self, socket: &mut WebSocket, event: RoomEvent) -> Result<(), Stop> {
+        match event {
+            RoomEvent::Message { seq, json } => {
+                if seq <= self.last_seq {
+                    return Ok(());
+                }
+                if seq > self.last_seq + 1 {
+                    self.catch_up(socket, Some(seq - 1)).await?;
+                }
+                send_json(socket, json).await?;
+                self.last_seq = seq;
+                Ok(())
+            }
+            RoomEvent::Typing { user_id, json } | RoomEvent::Presence { user_id, json } => {
+                if user_id == self.user_id {
+                    Ok(())
+                } else {
+                    send_json(socket, json).await
+                }
+            }
+        }
+    }
+
+    /// Sends stored messages after `last_seq` (up to `until`, or the head).
+    async fn catch_up(&mut self, socket: &mut WebSocket, until: Option<i64>) -> Result<(), Stop> {
+        loop {
+            let page = self
+                .state
+                .chat
+                .store
+                .history(self.channel_id, HistoryCursor::AfterSeq(self.last_seq), CATCH_UP_PAGE)
+                .await
+                .map_err(|e| {
+                    tracing::error!(error = %e, "catch-up read failed");
+                    Stop::Close(1011, "storage unavailable")
+                })?;
+            for m in &page.messages {
+                if until.is_some_and(|u| m.seq > u) {
+                    return Ok(());
+                }
+                send_frame(socket, &ServerFrame::message_new(m)).await?;
+                self.last_seq = m.seq;
+            }
+            if !page.has_more || page.messages.is_empty() {
+                return Ok(());
+            }
+        }
+    }
+
+    /// `resume`: every message after `after_seq`, then `resume.done`.
+    async fn resume(&mut self, socket: &mut WebSocket, after_seq: i64) -> Result<(), Stop> {
+        let mut cursor = after_seq;
+        loop {
+            let page = self
+                .state
+                .chat
+                .store
+                .history(self.channel_id, HistoryCursor::AfterSeq(cursor), CATCH_UP_PAGE)
+                .await
+                .map_err(|e| {
+                    tracing::error!(error = %e, "resume read failed");
+                    Stop::Close(1011, "storage unavailable")
+                })?;
+            for m in &page.messages {
+                send_frame(socket, &ServerFrame::message_new(m)).await?;
+                cursor = m.seq;
+            }
+            if !page.has_more || page.messages.is_empty() {
+                break;
+            }
+        }
+        self.last_seq = self.last_seq.max(cursor);
+        send_frame(socket, &ServerFrame::ResumeDone { head_seq: self.last_seq }).await
+    }
+
+    /// Starts or stops typing and tells the room when it changes.
+    fn set_typing(&mut self, typing: bool) {
+        let was = self.typing_until.is_some();
+        if !typing {
+            self.typing_until = None;
+        }
+        if was != typing {
+            if let Some(room) = self.state.chat.rooms.get(self.channel_id) {
+                room.publish(RoomEvent::typing(self.user_id, typing));
+            }
+        }
+    }
+}
+
+fn send_error_frame(e: &SendError) -> ServerFrame {
+    ServerFrame::Error {
+        code: e.code(),
+        message: e.message(),
+        retry_after_ms: match e {
+            SendError::RateLimited { retry_after_ms } => Some(*retry_after_ms),
+            _ => None,
+        },
+    }
+}
+
+async fn sleep_until_opt(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn send_json(socket: &mut WebSocket, json: Utf8Bytes) -> Result<(), Stop> {
+    match tokio::time::timeout(SEND_TIMEOUT, socket.send(WsMessage::Text(json))).await {
+        Ok(Ok(())) => Ok(()),
+        _ => Err(Stop::Gone),
+    }
+}
+
+async fn send_frame(socket: &mut WebSocket, frame: &ServerFrame) -> Result<(), Stop> {
+    send_json(socket, frame_json(frame)).await
+}
+
+async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) -> Result<(), axum::Error> {
+    socket
+        .send(WsMessage::Close(Some(CloseFrame {
+            code,
+            reason: Utf8Bytes::from_static(reason),
+        })))
+        .await
+}

@@ -1,0 +1,16 @@
+//! Everything that runs only on the server (feature `ssr`): configuration,
+//! start-up, HTTP and WebSocket routes, auth, the chat rules, live rooms
+//! and storage.
+
+pub mod auth;
+pub mod chat;
+pub mod config;
+pub mod demo;
+pub mod error;
+pub mod http;
+pub mod rooms;
+pub mod secret;
+pub mod startup;
+pub mod state;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,106 @@
+//! One channel's live state: who is connected (presence) and a broadcast
+//! channel of events, each serialised once for all receivers.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use axum::extract::ws::Utf8Bytes;
+use tokio::sync::broadcast;
+use uuid::Uuid;
+
+use crate::protocol::ws::PresenceStatus;
+use crate::protocol::{Message, ServerFrame};
+
+/// An event for every connection in a room. The JSON is built once, here,
+/// not once per receiver.
+#[derive(Debug, Clone)]
+pub enum RoomEvent {
+    /// A stored message (receivers track `seq` to skip and to fill gaps).
+    Message {
+        /// The message's seq.
+        seq: i64,
+        /// The `message.new` frame.
+        json: Utf8Bytes,
+    },
+    /// Typing started or stopped; not sent back to the typist.
+    Typing {
+        /// The typist.
+        user_id: Uuid,
+        /// The `typing` frame.
+        json: Utf8Bytes,
+    },
+    /// A user came online or went offline.
+    Presence {
+        /// The user.
+        user_id: Uuid,
+        /// The `presence.update` frame.
+        json: Utf8Bytes,
+    },
+}
+
+/// Serialises a frame for the wire.
+pub fn frame_json(frame: &ServerFrame) -> Utf8Bytes {
+    Utf8Bytes::from(serde_json::to_string(frame).expect("server frames always serialise"))
+}
+
+impl RoomEvent {
+    /// The event for a stored message.
+    pub fn message(m: &Message) -> Self {
+        RoomEvent::Message {
+            seq: m.seq,
+            json: frame_json(&ServerFrame::message_new(m)),
+        }
+    }
+
+    /// The event for a typing change.
+    pub fn typing(user_id: Uuid, is_typing: bool) -> Self {
+        RoomEvent::Typing {
+            user_id,
+            json: frame_json(&ServerFrame::Typing { user_id, is_typing }),
+        }
+    }
+
+    /// The event for a presence change.
+    pub fn presence(user_id: Uuid, status: PresenceStatus) -> Self {
+        RoomEvent::Presence {
+            user_id,
+            json: frame_json(&ServerFrame::PresenceUpdate { user_id, status }),
+        }
+    }
+}
+
+/// A channel with at least one open connection on this server.
+#[derive(Debug)]
+pub struct Room {
+    /// The channel.
+    pub channel_id: Uuid,
+    /// Fan-out to every connection; capacity is `limits.room_buffer`. A
+    /// connection that falls further behind lags and catches up from storage.
+    pub(super) events: broadcast::Sender<RoomEvent>,
+    /// Open connections per user (presence).
+    pub(super) online: Mutex<HashMap<Uuid, u32>>,
+}
+
+impl Room {
+    pub(super) fn new(channel_id: Uuid, capacity: usize) -> Self {
+        let (events, _) = broadcast::channel(capacity);
+        Room {
+            channel_id,
+            events,
+            online: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Sends an event to every connection (none listening is not an error).
+    pub fn publish(&self, event: RoomEvent) {
+        let _ = self.events.send(event);
+    }
+
+    /// Users with an open connection here.
+    pub fn online_users(&self) -> Vec<Uuid> {
+        let online = self.online.lock().expect("room lock poisoned");
+        let mut users: Vec<Uuid> = online.keys().copied().collect();
+        users.sort();
+        users
+    }
+}

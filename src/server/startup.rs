@@ -1,0 +1,211 @@
+//! `Application`: builds everything from [`Settings`] (data directory,
+//! secret, storage, demo data, write path, router, listener) and runs it
+//! until a shutdown future completes. Tests use the same path with port 0.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use leptos::config::LeptosOptions;
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::server::auth::JwtKeys;
+use crate::server::chat::{activity, Chat, MessageWriter, SendLimiter};
+use crate::server::config::Settings;
+use crate::server::http::router;
+use crate::server::rooms::{Rooms, UserHub};
+use crate::server::state::AppState;
+use crate::server::store::sqlite::SqliteStore;
+use crate::server::store::{Store, StoreError};
+use crate::server::{demo, secret};
+
+/// How long shutdown waits for WebSocket sessions to close.
+const SESSION_DRAIN: Duration = Duration::from_secs(5);
+/// How long shutdown waits for queued writes to commit.
+const WRITER_DRAIN: Duration = Duration::from_secs(10);
+/// Read connections of the SQLite pool.
+const SQLITE_READERS: u32 = 8;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// The data directory or secret file.
+    #[error("data directory {path}: {source}")]
+    DataDir {
+        /// The path.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// Storage could not be opened or migrated.
+    #[error("storage: {0}")]
+    Store(#[from] StoreError),
+    /// The database URL names a backend this build does not have.
+    #[error("configuration error in DATABASE_URL: {0}")]
+    Database(String),
+    /// The listen address.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+/// A built, bound server that has not started serving yet.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+    writer_task: JoinHandle<()>,
+    activity_task: JoinHandle<()>,
+}
+
+impl Application {
+    /// Builds the server: creates the data directory, loads the secret,
+    /// opens and migrates storage, seeds demo data if asked, binds.
+    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        settings
+            .validate()
+            .map_err(|e| StartupError::Database(e.to_string()))?;
+        let data_dir_err = |source| StartupError::DataDir {
+            path: settings.data_dir.display().to_string(),
+            source,
+        };
+        std::fs::create_dir_all(&settings.data_dir).map_err(data_dir_err)?;
+        let secret = secret::load_or_create(settings.jwt_secret.as_deref(), &settings.data_dir)
+            .map_err(data_dir_err)?;
+        let jwt = Arc::new(JwtKeys::new(secret.as_bytes(), settings.jwt_issuer.clone()));
+
+        let url = settings.effective_database_url();
+        let store: Arc<dyn Store> = if url.starts_with("sqlite:") {
+            Arc::new(SqliteStore::connect(&url, SQLITE_READERS).await?)
+        } else {
+            return Err(StartupError::Database(
+                "only sqlite:// URLs are supported by this build".into(),
+            ));
+        };
+        if settings.demo_data && demo::seed_once(store.as_ref()).await? {
+            tracing::info!("demo data created: alice, bob, carol (password \"password\")");
+        }
+
+        let limits = settings.limits.clone();
+        let rooms = Rooms::new(limits.room_buffer);
+        let users = Arc::new(UserHub::default());
+        let (activity_tx, activity_rx) = mpsc::unbounded_channel();
+        let (writer, writer_task) =
+            MessageWriter::spawn(store.clone(), rooms.clone(), activity_tx, limits.write_batch);
+        let activity_task = activity::spawn(store.clone(), users.clone(), activity_rx);
+        let limiter = SendLimiter::new(limits.rate_burst, limits.rate_per_second);
+        let chat = Arc::new(Chat {
+            store,
+            rooms,
+            users,
+            writer,
+            limiter,
+            limits,
+        });
+
+        let listener = TcpListener::bind(settings.listen_addr)
+            .await
+            .map_err(|source| StartupError::Bind {
+                addr: settings.listen_addr.to_string(),
+                source,
+            })?;
+        let local_addr = listener.local_addr().map_err(|source| StartupError::Bind {
+            addr: settings.listen_addr.to_string(),
+            source,
+        })?;
+        let leptos_options = LeptosOptions::builder()
+            .output_name(settings.output_name.clone())
+            .site_root(settings.site_root.clone())
+            .site_pkg_dir(settings.site_pkg_dir.clone())
+            .site_addr(local_addr)
+            .reload_port(settings.reload_port)
+            .env(if settings.production {
+                leptos::config::Env::PROD
+            } else {
+                leptos::config::Env::DEV
+            })
+            .build();
+
+        let state = AppState {
+            settings: Arc::new(settings),
+            jwt,
+            chat,
+            leptos_options,
+            shutdown: CancellationToken::new(),
+            tasks: TaskTracker::new(),
+        };
+        Ok(Application {
+            listener,
+            state,
+            writer_task,
+            activity_task,
+        })
+    }
+
+    /// The bound port (useful with port 0).
+    pub fn port(&self) -> u16 {
+        self.listener
+            .local_addr()
+            .map(|a| a.port())
+            .unwrap_or_default()
+    }
+
+    /// Serves until `shutdown` completes; then stops accepting, closes every
+    /// WebSocket with 1001, waits (bounded) for sessions and queued writes.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let Application {
+            listener,
+            state,
+            writer_task,
+            activity_task,
+        } = self;
+        let token = state.shutdown.clone();
+        let tasks = state.tasks.clone();
+
+        let limiter = state.chat.limiter.clone();
+        let janitor_token = token.clone();
+        let janitor = tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                tokio::select! {
+                    _ = janitor_token.cancelled() => break,
+                    _ = every.tick() => limiter.forget_idle(),
+                }
+            }
+        });
+
+        tracing::info!(addr = %state.leptos_options.site_addr, "chat server listening");
+        let app = router::build(state);
+        let signal_token = token.clone();
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                tracing::info!("shutting down: closing WebSockets with 1001");
+                signal_token.cancel();
+            })
+            .await;
+        token.cancel();
+        tasks.close();
+        if tokio::time::timeout(SESSION_DRAIN, tasks.wait()).await.is_err() {
+            tracing::warn!("some WebSocket sessions did not close in time");
+        }
+        let _ = janitor.await;
+        // The router (and its state) is gone: the writer's queue closes,
+        // it commits what is queued and stops.
+        if tokio::time::timeout(WRITER_DRAIN, writer_task).await.is_err() {
+            tracing::warn!("message writer did not drain in time");
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(1), activity_task).await;
+        served
+    }
+}

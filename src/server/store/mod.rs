@@ -1,0 +1,145 @@
+//! Storage behind one trait, [`Store`], so the Postgres backend (a later
+//! issue) plugs in without touching callers. Rules (who may do what, limits)
+//! live in `server::chat`; the store only reads and writes rows.
+
+pub mod sqlite;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::protocol::{ChannelSummary, HistoryPage, Message, UnreadEntry};
+use crate::protocol::dto::Member;
+
+/// A storage failure. Callers map it to `PERSIST_FAILED` or a 500; the cause
+/// is logged, never shown to clients.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database refused or failed.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// Applying migrations failed.
+    #[error("migration error: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// Beginning or committing a transaction failed; nothing in it was stored.
+    #[error("transaction failed: {0}")]
+    Transaction(String),
+    /// The row a write depends on does not exist (e.g. a deleted channel).
+    #[error("not found: {0}")]
+    NotFound(String),
+}
+
+/// Result alias for store calls.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A user row, with the password hash for login.
+#[derive(Debug, Clone)]
+pub struct UserRecord {
+    /// User id.
+    pub id: Uuid,
+    /// Login e-mail.
+    pub email: String,
+    /// Shown name.
+    pub display_name: String,
+    /// Argon2 PHC string; `None` for users who only arrive with host tokens.
+    pub password_hash: Option<String>,
+}
+
+/// How a user relates to a channel, for the 404/403 decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Membership {
+    /// No such channel.
+    NoChannel,
+    /// The channel exists; the user has no active access.
+    NotMember,
+    /// Active access.
+    Member,
+}
+
+/// Where a history page starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HistoryCursor {
+    /// The newest messages.
+    Latest,
+    /// Messages with `seq < n`, newest first, returned oldest first.
+    BeforeSeq(i64),
+    /// Messages created before a time (the seed's cursor).
+    BeforeTime(DateTime<Utc>),
+    /// Messages with `seq > n`, oldest first.
+    AfterSeq(i64),
+}
+
+/// A validated message waiting to be stored.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    /// Id to give it if it is new.
+    pub id: Uuid,
+    /// Channel.
+    pub channel_id: Uuid,
+    /// Sender.
+    pub user_id: Uuid,
+    /// Idempotency key.
+    pub client_id: String,
+    /// Trimmed text.
+    pub text: String,
+    /// Time to store.
+    pub created_at: DateTime<Utc>,
+}
+
+/// What storing one message did.
+#[derive(Debug, Clone)]
+pub enum InsertOutcome {
+    /// Stored now, with its new seq.
+    Stored(Message),
+    /// `(channel, sender, clientId)` was stored before: the original.
+    Duplicate(Message),
+}
+
+/// Every read and write the chat needs. Implementations must assign `seq`
+/// in the insert's transaction (1, 2, 3 per channel, no gaps) and make
+/// `(channel, sender, clientId)` unique forever.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// User by e-mail (case-insensitive), for login.
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<UserRecord>>;
+    /// User by id.
+    async fn user_by_id(&self, id: Uuid) -> StoreResult<Option<UserRecord>>;
+    /// Creates or updates a user (demo data, host-app sync).
+    async fn upsert_user(&self, user: &UserRecord) -> StoreResult<()>;
+    /// Creates or renames a channel.
+    async fn upsert_tablo(&self, id: Uuid, name: &str, color: &str) -> StoreResult<()>;
+    /// Grants (`active`) or revokes access.
+    async fn set_access(&self, tablo_id: Uuid, user_id: Uuid, active: bool) -> StoreResult<()>;
+    /// Whether the channel exists and the user may use it.
+    async fn membership(&self, channel_id: Uuid, user_id: Uuid) -> StoreResult<Membership>;
+    /// Active members of a channel.
+    async fn member_ids(&self, channel_id: Uuid) -> StoreResult<Vec<Uuid>>;
+    /// Active members with names, for the UI.
+    async fn members(&self, channel_id: Uuid) -> StoreResult<Vec<Member>>;
+    /// The caller's channels with previews and unread counts, most recent
+    /// activity first, in one query.
+    async fn channels_for(&self, user_id: Uuid) -> StoreResult<Vec<ChannelSummary>>;
+    /// One history page (`limit` already clamped by the caller).
+    async fn history(
+        &self,
+        channel_id: Uuid,
+        cursor: HistoryCursor,
+        limit: u32,
+    ) -> StoreResult<HistoryPage>;
+    /// Newest seq of a channel (0 when empty).
+    async fn head_seq(&self, channel_id: Uuid) -> StoreResult<i64>;
+    /// Stores a batch in one transaction (group commit), returning one result
+    /// per input in order. One bad message fails alone; a failed commit fails
+    /// them all.
+    async fn insert_messages(&self, batch: &[NewMessage]) -> Vec<StoreResult<InsertOutcome>>;
+    /// Moves the read cursor to `seq` (default: the channel head), never
+    /// backwards and never past the head. Returns the cursor after the call.
+    async fn mark_read(&self, user_id: Uuid, channel_id: Uuid, seq: Option<i64>)
+        -> StoreResult<i64>;
+    /// Unread counts of every channel of the user with unread > 0, one query.
+    async fn unread_for(&self, user_id: Uuid) -> StoreResult<Vec<UnreadEntry>>;
+    /// Reads a small key/value flag (e.g. "demo data seeded").
+    async fn get_meta(&self, key: &str) -> StoreResult<Option<String>>;
+    /// Writes a small key/value flag.
+    async fn set_meta(&self, key: &str, value: &str) -> StoreResult<()>;
+}

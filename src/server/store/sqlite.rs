@@ -1,0 +1,475 @@
+//! SQLite backend (the embedded default): WAL mode, `synchronous=FULL` so an
+//! acknowledged message survives power loss, one write connection (SQLite
+//! has one writer anyway, so queuing in-process avoids `SQLITE_BUSY`) and a
+//! pool of read connections.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{Row, Sqlite, Transaction};
+use uuid::Uuid;
+
+use super::{
+    HistoryCursor, InsertOutcome, Membership, NewMessage, Store, StoreError, StoreResult,
+    UserRecord,
+};
+use crate::protocol::dto::Member;
+use crate::protocol::{ChannelSummary, HistoryPage, Message, UnreadEntry};
+
+/// Migrations embedded in the binary, applied at start-up.
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// Columns of a message row, in the order [`message_from_row`] reads them.
+const MESSAGE_COLUMNS: &str = "id, channel_id, seq, user_id, text, created_at, updated_at, client_id";
+
+/// The SQLite store: a single-connection write pool and a read pool.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    /// Readers (WAL lets them run beside the writer).
+    read: SqlitePool,
+    /// The one writer connection.
+    write: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database at `url` and migrates it.
+    pub async fn connect(url: &str, read_connections: u32) -> StoreResult<Self> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(5))
+            .foreign_keys(true);
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options.clone())
+            .await?;
+        MIGRATOR.run(&write).await?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(read_connections.max(1))
+            .connect_with(options.read_only(true))
+            .await?;
+        Ok(SqliteStore { read, write })
+    }
+
+    async fn insert_one(
+        tx: &mut Transaction<'_, Sqlite>,
+        m: &NewMessage,
+    ) -> StoreResult<InsertOutcome> {
+        let existing = sqlx::query(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages \
+             WHERE channel_id = ?1 AND user_id = ?2 AND client_id = ?3"
+        ))
+        .bind(m.channel_id)
+        .bind(m.user_id)
+        .bind(&m.client_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+        if let Some(row) = existing {
+            return Ok(InsertOutcome::Duplicate(message_from_row(&row)?));
+        }
+        let micros = m.created_at.timestamp_micros();
+        let seq: Option<i64> = sqlx::query_scalar(
+            "UPDATE tablos SET last_seq = last_seq + 1, last_message_at = ?2 \
+             WHERE id = ?1 RETURNING last_seq",
+        )
+        .bind(m.channel_id)
+        .bind(micros)
+        .fetch_optional(&mut **tx)
+        .await?;
+        let seq = seq.ok_or_else(|| StoreError::NotFound(format!("channel {}", m.channel_id)))?;
+        sqlx::query(
+            "INSERT INTO messages (id, channel_id, seq, user_id, client_id, text, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )
+        .bind(m.id)
+        .bind(m.channel_id)
+        .bind(seq)
+        .bind(m.user_id)
+        .bind(&m.client_id)
+        .bind(&m.text)
+        .bind(micros)
+        .execute(&mut **tx)
+        .await?;
+        Ok(InsertOutcome::Stored(Message {
+            id: m.id,
+            channel_id: m.channel_id,
+            seq,
+            user_id: m.user_id,
+            text: m.text.clone(),
+            created_at: from_micros(micros),
+            updated_at: None,
+            client_id: m.client_id.clone(),
+        }))
+    }
+}
+
+fn from_micros(micros: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(micros).unwrap_or_default()
+}
+
+fn message_from_row(row: &SqliteRow) -> Result<Message, sqlx::Error> {
+    message_from_prefixed(row, "")
+}
+
+fn message_from_prefixed(row: &SqliteRow, prefix: &str) -> Result<Message, sqlx::Error> {
+    let col = |name: &str| format!("{prefix}{name}");
+    Ok(Message {
+        id: row.try_get(col("id").as_str())?,
+        channel_id: row.try_get(col("channel_id").as_str())?,
+        seq: row.try_get(col("seq").as_str())?,
+        user_id: row.try_get(col("user_id").as_str())?,
+        text: row.try_get(col("text").as_str())?,
+        created_at: from_micros(row.try_get(col("created_at").as_str())?),
+        updated_at: row
+            .try_get::<Option<i64>, _>(col("updated_at").as_str())?
+            .map(from_micros),
+        client_id: row.try_get(col("client_id").as_str())?,
+    })
+}
+
+fn user_from_row(row: &SqliteRow) -> Result<UserRecord, sqlx::Error> {
+    Ok(UserRecord {
+        id: row.try_get("id")?,
+        email: row.try_get("email")?,
+        display_name: row.try_get("display_name")?,
+        password_hash: row.try_get("password_hash")?,
+    })
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<UserRecord>> {
+        let row = sqlx::query(
+            "SELECT id, email, display_name, password_hash FROM users WHERE email = ?1",
+        )
+        .bind(email.trim())
+        .fetch_optional(&self.read)
+        .await?;
+        Ok(row.as_ref().map(user_from_row).transpose()?)
+    }
+
+    async fn user_by_id(&self, id: Uuid) -> StoreResult<Option<UserRecord>> {
+        let row =
+            sqlx::query("SELECT id, email, display_name, password_hash FROM users WHERE id = ?1")
+                .bind(id)
+                .fetch_optional(&self.read)
+                .await?;
+        Ok(row.as_ref().map(user_from_row).transpose()?)
+    }
+
+    async fn upsert_user(&self, user: &UserRecord) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO users (id, email, display_name, password_hash, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5) \
+             ON CONFLICT (id) DO UPDATE SET email = excluded.email, \
+             display_name = excluded.display_name, \
+             password_hash = COALESCE(excluded.password_hash, users.password_hash)",
+        )
+        .bind(user.id)
+        .bind(&user.email)
+        .bind(&user.display_name)
+        .bind(&user.password_hash)
+        .bind(Utc::now().timestamp_micros())
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    async fn upsert_tablo(&self, id: Uuid, name: &str, color: &str) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO tablos (id, name, color, created_at) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name, color = excluded.color",
+        )
+        .bind(id)
+        .bind(name)
+        .bind(color)
+        .bind(Utc::now().timestamp_micros())
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    async fn set_access(&self, tablo_id: Uuid, user_id: Uuid, active: bool) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO tablo_access (tablo_id, user_id, is_active) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (tablo_id, user_id) DO UPDATE SET is_active = excluded.is_active",
+        )
+        .bind(tablo_id)
+        .bind(user_id)
+        .bind(active)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    async fn membership(&self, channel_id: Uuid, user_id: Uuid) -> StoreResult<Membership> {
+        let row: Option<(Option<bool>,)> = sqlx::query_as(
+            "SELECT (SELECT is_active FROM tablo_access WHERE tablo_id = t.id AND user_id = ?2) \
+             FROM tablos t WHERE t.id = ?1",
+        )
+        .bind(channel_id)
+        .bind(user_id)
+        .fetch_optional(&self.read)
+        .await?;
+        Ok(match row {
+            None => Membership::NoChannel,
+            Some((Some(true),)) => Membership::Member,
+            Some(_) => Membership::NotMember,
+        })
+    }
+
+    async fn member_ids(&self, channel_id: Uuid) -> StoreResult<Vec<Uuid>> {
+        Ok(sqlx::query_scalar(
+            "SELECT user_id FROM tablo_access WHERE tablo_id = ?1 AND is_active = 1",
+        )
+        .bind(channel_id)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    async fn members(&self, channel_id: Uuid) -> StoreResult<Vec<Member>> {
+        let rows = sqlx::query(
+            "SELECT u.id, u.display_name FROM tablo_access a JOIN users u ON u.id = a.user_id \
+             WHERE a.tablo_id = ?1 AND a.is_active = 1 ORDER BY u.display_name",
+        )
+        .bind(channel_id)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Member {
+                    id: r.try_get("id")?,
+                    display_name: r.try_get("display_name")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(Into::into)
+    }
+
+    async fn channels_for(&self, user_id: Uuid) -> StoreResult<Vec<ChannelSummary>> {
+        let rows = sqlx::query(
+            "SELECT t.id, t.name, t.color, t.last_seq, \
+               (SELECT COUNT(*) FROM tablo_access a2 \
+                  WHERE a2.tablo_id = t.id AND a2.is_active = 1) AS member_count, \
+               COALESCE(r.last_read_seq, 0) AS last_read_seq, \
+               (SELECT COUNT(*) FROM messages m \
+                  WHERE m.channel_id = t.id AND m.seq > COALESCE(r.last_read_seq, 0) \
+                    AND m.user_id <> ?1 AND m.deleted_at IS NULL) AS unread_count, \
+               lm.id AS lm_id, lm.channel_id AS lm_channel_id, lm.seq AS lm_seq, \
+               lm.user_id AS lm_user_id, lm.text AS lm_text, lm.created_at AS lm_created_at, \
+               lm.updated_at AS lm_updated_at, lm.client_id AS lm_client_id \
+             FROM tablo_access a \
+             JOIN tablos t ON t.id = a.tablo_id \
+             LEFT JOIN channel_read_state r ON r.user_id = a.user_id AND r.channel_id = t.id \
+             LEFT JOIN messages lm ON lm.channel_id = t.id AND lm.seq = ( \
+                 SELECT MAX(seq) FROM messages WHERE channel_id = t.id AND deleted_at IS NULL) \
+             WHERE a.user_id = ?1 AND a.is_active = 1 \
+             ORDER BY COALESCE(t.last_message_at, t.created_at) DESC, t.name ASC",
+        )
+        .bind(user_id)
+        .fetch_all(&self.read)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let has_last: Option<Uuid> = row.try_get("lm_id")?;
+            out.push(ChannelSummary {
+                id: row.try_get("id")?,
+                name: row.try_get("name")?,
+                color: row.try_get("color")?,
+                member_count: row.try_get("member_count")?,
+                unread_count: row.try_get("unread_count")?,
+                last_read_seq: row.try_get("last_read_seq")?,
+                head_seq: row.try_get("last_seq")?,
+                last_message: match has_last {
+                    Some(_) => Some(message_from_prefixed(row, "lm_")?),
+                    None => None,
+                },
+            });
+        }
+        Ok(out)
+    }
+
+    async fn history(
+        &self,
+        channel_id: Uuid,
+        cursor: HistoryCursor,
+        limit: u32,
+    ) -> StoreResult<HistoryPage> {
+        let fetch = i64::from(limit) + 1;
+        let base = format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE channel_id = ?1 AND deleted_at IS NULL"
+        );
+        let rows = match cursor {
+            HistoryCursor::Latest => {
+                sqlx::query(&format!("{base} ORDER BY seq DESC LIMIT ?2"))
+                    .bind(channel_id)
+                    .bind(fetch)
+                    .fetch_all(&self.read)
+                    .await?
+            }
+            HistoryCursor::BeforeSeq(seq) => {
+                sqlx::query(&format!("{base} AND seq < ?2 ORDER BY seq DESC LIMIT ?3"))
+                    .bind(channel_id)
+                    .bind(seq)
+                    .bind(fetch)
+                    .fetch_all(&self.read)
+                    .await?
+            }
+            HistoryCursor::BeforeTime(t) => {
+                sqlx::query(&format!("{base} AND created_at < ?2 ORDER BY seq DESC LIMIT ?3"))
+                    .bind(channel_id)
+                    .bind(t.timestamp_micros())
+                    .bind(fetch)
+                    .fetch_all(&self.read)
+                    .await?
+            }
+            HistoryCursor::AfterSeq(seq) => {
+                sqlx::query(&format!("{base} AND seq > ?2 ORDER BY seq ASC LIMIT ?3"))
+                    .bind(channel_id)
+                    .bind(seq)
+                    .bind(fetch)
+                    .fetch_all(&self.read)
+                    .await?
+            }
+        };
+        let mut messages = rows
+            .iter()
+            .map(message_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        let has_more = messages.len() as i64 > i64::from(limit);
+        messages.truncate(limit as usize);
+        if !matches!(cursor, HistoryCursor::AfterSeq(_)) {
+            messages.reverse();
+        }
+        Ok(HistoryPage { messages, has_more })
+    }
+
+    async fn head_seq(&self, channel_id: Uuid) -> StoreResult<i64> {
+        let seq: Option<i64> = sqlx::query_scalar("SELECT last_seq FROM tablos WHERE id = ?1")
+            .bind(channel_id)
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(seq.unwrap_or(0))
+    }
+
+    async fn insert_messages(&self, batch: &[NewMessage]) -> Vec<StoreResult<InsertOutcome>> {
+        let mut tx = match self.write.begin().await {
+            Ok(tx) => tx,
+            Err(e) => {
+                let msg = e.to_string();
+                return batch
+                    .iter()
+                    .map(|_| Err(StoreError::Transaction(format!("begin: {msg}"))))
+                    .collect();
+            }
+        };
+        let mut results = Vec::with_capacity(batch.len());
+        for m in batch {
+            let savepoint = sqlx::query("SAVEPOINT one_message").execute(&mut *tx).await;
+            if let Err(e) = savepoint {
+                results.push(Err(e.into()));
+                continue;
+            }
+            match Self::insert_one(&mut tx, m).await {
+                Ok(outcome) => {
+                    let released = sqlx::query("RELEASE one_message").execute(&mut *tx).await;
+                    results.push(released.map(|_| outcome).map_err(Into::into));
+                }
+                Err(e) => {
+                    let _ = sqlx::query("ROLLBACK TO one_message").execute(&mut *tx).await;
+                    let _ = sqlx::query("RELEASE one_message").execute(&mut *tx).await;
+                    results.push(Err(e));
+                }
+            }
+        }
+        if let Err(e) = tx.commit().await {
+            let msg = e.to_string();
+            return batch
+                .iter()
+                .map(|_| Err(StoreError::Transaction(format!("commit: {msg}"))))
+                .collect();
+        }
+        results
+    }
+
+    async fn mark_read(
+        &self,
+        user_id: Uuid,
+        channel_id: Uuid,
+        seq: Option<i64>,
+    ) -> StoreResult<i64> {
+        let cursor: i64 = sqlx::query_scalar(
+            "INSERT INTO channel_read_state (user_id, channel_id, last_read_seq, last_read_at) \
+             VALUES (?1, ?2, \
+               MAX(0, MIN(COALESCE(?3, (SELECT last_seq FROM tablos WHERE id = ?2)), \
+                          (SELECT last_seq FROM tablos WHERE id = ?2))), ?4) \
+             ON CONFLICT (user_id, channel_id) DO UPDATE SET \
+               last_read_seq = MAX(channel_read_state.last_read_seq, excluded.last_read_seq), \
+               last_read_at = excluded.last_read_at \
+             RETURNING last_read_seq",
+        )
+        .bind(user_id)
+        .bind(channel_id)
+        .bind(seq)
+        .bind(Utc::now().timestamp_micros())
+        .fetch_one(&self.write)
+        .await?;
+        Ok(cursor)
+    }
+
+    async fn unread_for(&self, user_id: Uuid) -> StoreResult<Vec<UnreadEntry>> {
+        let rows = sqlx::query(
+            "SELECT channel_id, unread_count FROM ( \
+               SELECT a.tablo_id AS channel_id, \
+                 (SELECT COUNT(*) FROM messages m \
+                    WHERE m.channel_id = a.tablo_id AND m.seq > COALESCE(r.last_read_seq, 0) \
+                      AND m.user_id <> ?1 AND m.deleted_at IS NULL) AS unread_count \
+               FROM tablo_access a \
+               LEFT JOIN channel_read_state r \
+                 ON r.user_id = a.user_id AND r.channel_id = a.tablo_id \
+               WHERE a.user_id = ?1 AND a.is_active = 1) \
+             WHERE unread_count > 0 ORDER BY channel_id",
+        )
+        .bind(user_id)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(UnreadEntry {
+                    channel_id: r.try_get("channel_id")?,
+                    unread_count: r.try_get("unread_count")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(Into::into)
+    }
+
+    async fn get_meta(&self, key: &str) -> StoreResult<Option<String>> {
+        Ok(sqlx::query_scalar("SELECT value FROM meta WHERE key = ?1")
+            .bind(key)
+            .fetch_optional(&self.write)
+            .await?)
+    }
+
+    async fn set_meta(&self, key: &str, value: &str) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(key)
+        .bind(value)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,34 @@
+//! History pages and read cursors for the UI.
+
+use leptos::prelude::*;
+use uuid::Uuid;
+
+use crate::protocol::{AppError, HistoryPage};
+
+/// A page of history: the newest page, or the page before `before_seq`.
+#[server(prefix = "/api")]
+pub async fn load_history(
+    channel_id: Uuid,
+    before_seq: Option<i64>,
+) -> Result<HistoryPage, AppError> {
+    use crate::server::chat::history::{HistoryQuery, DEFAULT_LIMIT};
+    use crate::server::store::HistoryCursor;
+
+    let (state, user) = crate::server::auth::extract::server_fn_user()?;
+    let cursor = match before_seq {
+        Some(seq) => HistoryCursor::BeforeSeq(seq),
+        None => HistoryCursor::Latest,
+    };
+    let query = HistoryQuery {
+        cursor,
+        limit: DEFAULT_LIMIT,
+    };
+    state.chat.history(user.id, channel_id, query).await
+}
+
+/// Marks a channel read up to `seq` (default newest); returns the cursor.
+#[server(prefix = "/api")]
+pub async fn mark_read(channel_id: Uuid, seq: Option<i64>) -> Result<i64, AppError> {
+    let (state, user) = crate::server::auth::extract::server_fn_user()?;
+    state.chat.mark_read(user.id, channel_id, seq).await
+}

@@ -1,0 +1,38 @@
+//! The login page: a plain form that posts to the `login` server function
+//! (works without JavaScript too).
+
+use leptos::prelude::*;
+
+use crate::server_fns::auth::Login;
+
+/// `/login`
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let login = ServerAction::<Login>::new();
+    let error = move || {
+        login
+            .value()
+            .get()
+            .and_then(|result| result.err())
+            .map(|e| e.to_string())
+    };
+    view! {
+        <main class="login-page">
+            <h1>"Sign in to Chat"</h1>
+            <ActionForm action=login attr:class="login-form">
+                <label for="login-email">"Email"</label>
+                <input id="login-email" type="email" name="email" autocomplete="username" required/>
+                <label for="login-password">"Password"</label>
+                <input
+                    id="login-password"
+                    type="password"
+                    name="password"
+                    autocomplete="current-password"
+                    required
+                />
+                <button type="submit">"Log in"</button>
+            </ActionForm>
+            {move || error().map(|e| view! { <p role="alert" class="login-error">{e}</p> })}
+        </main>
+    }
+}
