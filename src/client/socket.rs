@@ -156,7 +156,9 @@ mod browser {
             });
             let me = self.clone();
             let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
-                let Some(text) = ev.data().as_string() else { return };
+                let Some(text) = ev.data().as_string() else {
+                    return;
+                };
                 if let Ok(frame) = serde_json::from_str::<ServerFrame>(&text) {
                     let on_frame = me.inner.borrow().handlers.on_frame.clone();
                     on_frame(frame);

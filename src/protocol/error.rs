@@ -2,9 +2,9 @@
 //! UI can tell "not allowed" from "network blip" and REST gets the right
 //! status code from one place.
 
-use serde::{Deserialize, Serialize};
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
 
 /// An error a client may see. Internal causes are logged on the server and
 /// never sent (the `Internal` message is generic).

@@ -154,7 +154,10 @@ impl Settings {
             let text = std::fs::read_to_string(&path).map_err(|e| config_error(&path, e))?;
             settings.apply_file(&path, &text)?;
         } else if explicit.is_some() {
-            return Err(config_error("CHAT_CONFIG", format!("{path} does not exist")));
+            return Err(config_error(
+                "CHAT_CONFIG",
+                format!("{path} does not exist"),
+            ));
         }
         settings.apply_env(|key| std::env::var(key).ok())?;
         Ok(settings)
@@ -176,7 +179,10 @@ impl Settings {
         if c.jwt_issuer.is_some() {
             self.jwt_issuer = c.jwt_issuer.filter(|s| !s.is_empty());
         }
-        set(&mut self.token_ttl, c.token_ttl_secs.map(Duration::from_secs));
+        set(
+            &mut self.token_ttl,
+            c.token_ttl_secs.map(Duration::from_secs),
+        );
         set(&mut self.allowed_origins, c.allowed_origins);
         set(&mut self.demo_data, c.demo_data);
         if c.cookie_secure.is_some() {
@@ -189,7 +195,10 @@ impl Settings {
             set(&mut lim.ws_hard_max_bytes, l.ws_hard_max_bytes);
             set(&mut lim.rate_burst, l.rate_burst);
             set(&mut lim.rate_per_second, l.rate_per_second);
-            set(&mut lim.typing_timeout, l.typing_timeout_ms.map(Duration::from_millis));
+            set(
+                &mut lim.typing_timeout,
+                l.typing_timeout_ms.map(Duration::from_millis),
+            );
             set(&mut lim.history_max_limit, l.history_max_limit);
             set(&mut lim.ws_read_buffer, l.ws_read_buffer);
             set(&mut lim.room_buffer, l.room_buffer);
@@ -201,10 +210,7 @@ impl Settings {
     }
 
     /// Applies environment variables (read through `get`, so tests can pass a map).
-    pub fn apply_env(
-        &mut self,
-        get: impl Fn(&str) -> Option<String>,
-    ) -> Result<(), ConfigError> {
+    pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
         fn parsed<T: std::str::FromStr>(
             get: &impl Fn(&str) -> Option<String>,
             key: &str,
@@ -255,20 +261,44 @@ impl Settings {
             self.production = matches!(env.to_ascii_uppercase().as_str(), "PROD" | "PRODUCTION");
         }
         let lim = &mut self.limits;
-        set(&mut lim.max_text_chars, parsed(&get, "CHAT_MAX_TEXT_CHARS")?);
-        set(&mut lim.max_frame_bytes, parsed(&get, "CHAT_MAX_FRAME_BYTES")?);
-        set(&mut lim.ws_hard_max_bytes, parsed(&get, "CHAT_WS_HARD_MAX_BYTES")?);
+        set(
+            &mut lim.max_text_chars,
+            parsed(&get, "CHAT_MAX_TEXT_CHARS")?,
+        );
+        set(
+            &mut lim.max_frame_bytes,
+            parsed(&get, "CHAT_MAX_FRAME_BYTES")?,
+        );
+        set(
+            &mut lim.ws_hard_max_bytes,
+            parsed(&get, "CHAT_WS_HARD_MAX_BYTES")?,
+        );
         set(&mut lim.rate_burst, parsed(&get, "CHAT_RATE_BURST")?);
-        set(&mut lim.rate_per_second, parsed(&get, "CHAT_RATE_PER_SECOND")?);
+        set(
+            &mut lim.rate_per_second,
+            parsed(&get, "CHAT_RATE_PER_SECOND")?,
+        );
         set(
             &mut lim.typing_timeout,
             parsed::<u64>(&get, "CHAT_TYPING_TIMEOUT_MS")?.map(Duration::from_millis),
         );
-        set(&mut lim.history_max_limit, parsed(&get, "CHAT_HISTORY_MAX_LIMIT")?);
-        set(&mut lim.ws_read_buffer, parsed(&get, "CHAT_WS_READ_BUFFER")?);
+        set(
+            &mut lim.history_max_limit,
+            parsed(&get, "CHAT_HISTORY_MAX_LIMIT")?,
+        );
+        set(
+            &mut lim.ws_read_buffer,
+            parsed(&get, "CHAT_WS_READ_BUFFER")?,
+        );
         set(&mut lim.room_buffer, parsed(&get, "CHAT_ROOM_BUFFER")?);
-        set(&mut lim.max_bad_frames, parsed(&get, "CHAT_MAX_BAD_FRAMES")?);
-        set(&mut lim.max_body_bytes, parsed(&get, "CHAT_MAX_BODY_BYTES")?);
+        set(
+            &mut lim.max_bad_frames,
+            parsed(&get, "CHAT_MAX_BAD_FRAMES")?,
+        );
+        set(
+            &mut lim.max_body_bytes,
+            parsed(&get, "CHAT_MAX_BODY_BYTES")?,
+        );
         set(&mut lim.write_batch, parsed(&get, "CHAT_WRITE_BATCH")?);
         self.validate()
     }
@@ -292,7 +322,10 @@ impl Settings {
             }
         }
         if l.ws_read_buffer < 256 {
-            return Err(config_error("limits.ws_read_buffer", "must be at least 256 bytes"));
+            return Err(config_error(
+                "limits.ws_read_buffer",
+                "must be at least 256 bytes",
+            ));
         }
         if l.ws_hard_max_bytes < l.max_frame_bytes {
             return Err(config_error(
@@ -310,9 +343,9 @@ impl Settings {
 
     /// The database URL in effect.
     pub fn effective_database_url(&self) -> String {
-        self.database_url.clone().unwrap_or_else(|| {
-            format!("sqlite://{}", self.data_dir.join("chat.db").display())
-        })
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("chat.db").display()))
     }
 }
 
@@ -390,12 +423,18 @@ mod tests {
     #[test]
     fn environment_overrides_the_file() {
         let mut s = Settings::defaults_for("data".into());
-        s.apply_file("Leptos.toml", "[chat]\ndemo_data = true\n[chat.limits]\nrate_burst = 7\n")
-            .unwrap();
+        s.apply_file(
+            "Leptos.toml",
+            "[chat]\ndemo_data = true\n[chat.limits]\nrate_burst = 7\n",
+        )
+        .unwrap();
         assert!(s.demo_data);
         assert_eq!(s.limits.rate_burst, 7);
-        s.apply_env(env(&[("CHAT_RATE_BURST", "9"), ("CHAT_DEMO_DATA", "false")]))
-            .unwrap();
+        s.apply_env(env(&[
+            ("CHAT_RATE_BURST", "9"),
+            ("CHAT_DEMO_DATA", "false"),
+        ]))
+        .unwrap();
         assert_eq!(s.limits.rate_burst, 9);
         assert!(!s.demo_data);
     }
@@ -403,19 +442,24 @@ mod tests {
     #[test]
     fn a_bad_value_names_the_setting() {
         let mut s = Settings::defaults_for("data".into());
-        let err = s.apply_env(env(&[("CHAT_RATE_BURST", "lots")])).unwrap_err();
+        let err = s
+            .apply_env(env(&[("CHAT_RATE_BURST", "lots")]))
+            .unwrap_err();
         assert_eq!(err.setting, "CHAT_RATE_BURST");
         let err = s
             .apply_file("x.toml", "[chat]\nunknown_key = 1\n")
             .unwrap_err();
         assert!(err.to_string().contains("unknown_key"), "{err}");
-        let err = s.apply_env(env(&[("CHAT_MAX_TEXT_CHARS", "0")])).unwrap_err();
+        let err = s
+            .apply_env(env(&[("CHAT_MAX_TEXT_CHARS", "0")]))
+            .unwrap_err();
         assert!(err.setting.contains("max_text_chars"));
     }
 
     #[test]
     fn other_tables_in_the_file_are_ignored() {
         let mut s = Settings::defaults_for("data".into());
-        s.apply_file("Leptos.toml", "[package]\nname = \"x\"\n").unwrap();
+        s.apply_file("Leptos.toml", "[package]\nname = \"x\"\n")
+            .unwrap();
     }
 }

@@ -13,17 +13,49 @@ const SEEDED_KEY: &str = "demo_data_seeded";
 
 /// Demo users: id, e-mail, display name.
 pub const DEMO_USERS: [(Uuid, &str, &str); 3] = [
-    (Uuid::from_u128(0x0000a11c_0000_4000_8000_000000000001), "alice@example.com", "Alice"),
-    (Uuid::from_u128(0x00000b0b_0000_4000_8000_000000000002), "bob@example.com", "Bob"),
-    (Uuid::from_u128(0x0000ca01_0000_4000_8000_000000000003), "carol@example.com", "Carol"),
+    (
+        Uuid::from_u128(0x0000a11c_0000_4000_8000_000000000001),
+        "alice@example.com",
+        "Alice",
+    ),
+    (
+        Uuid::from_u128(0x00000b0b_0000_4000_8000_000000000002),
+        "bob@example.com",
+        "Bob",
+    ),
+    (
+        Uuid::from_u128(0x0000ca01_0000_4000_8000_000000000003),
+        "carol@example.com",
+        "Carol",
+    ),
 ];
 
 /// Demo channels: id, name, colour, members (indexes into [`DEMO_USERS`]).
 pub const DEMO_CHANNELS: [(Uuid, &str, &str, &[usize]); 4] = [
-    (Uuid::from_u128(0x6e0e7a10_0000_4000_8000_000000000001), "General", "#6366f1", &[0, 1, 2]),
-    (Uuid::from_u128(0xde516e00_0000_4000_8000_000000000002), "Design", "#ec4899", &[0, 1, 2]),
-    (Uuid::from_u128(0x7a9d0300_0000_4000_8000_000000000003), "Random", "#f59e0b", &[0, 1, 2]),
-    (Uuid::from_u128(0x9d0d0c70_0000_4000_8000_000000000004), "Product", "#10b981", &[0, 1]),
+    (
+        Uuid::from_u128(0x6e0e7a10_0000_4000_8000_000000000001),
+        "General",
+        "#6366f1",
+        &[0, 1, 2],
+    ),
+    (
+        Uuid::from_u128(0xde516e00_0000_4000_8000_000000000002),
+        "Design",
+        "#ec4899",
+        &[0, 1, 2],
+    ),
+    (
+        Uuid::from_u128(0x7a9d0300_0000_4000_8000_000000000003),
+        "Random",
+        "#f59e0b",
+        &[0, 1, 2],
+    ),
+    (
+        Uuid::from_u128(0x9d0d0c70_0000_4000_8000_000000000004),
+        "Product",
+        "#10b981",
+        &[0, 1],
+    ),
 ];
 
 /// Seeds the demo data unless it was seeded before. Returns whether it
@@ -56,6 +88,8 @@ pub async fn seed_once(store: &dyn Store) -> StoreResult<bool> {
             store.set_access(id, DEMO_USERS[m].0, true).await?;
         }
     }
-    store.set_meta(SEEDED_KEY, &chrono::Utc::now().to_rfc3339()).await?;
+    store
+        .set_meta(SEEDED_KEY, &chrono::Utc::now().to_rfc3339())
+        .await?;
     Ok(true)
 }

@@ -97,8 +97,12 @@ impl Application {
         let rooms = Rooms::new(limits.room_buffer);
         let users = Arc::new(UserHub::default());
         let (activity_tx, activity_rx) = mpsc::unbounded_channel();
-        let (writer, writer_task) =
-            MessageWriter::spawn(store.clone(), rooms.clone(), activity_tx, limits.write_batch);
+        let (writer, writer_task) = MessageWriter::spawn(
+            store.clone(),
+            rooms.clone(),
+            activity_tx,
+            limits.write_batch,
+        );
         let activity_task = activity::spawn(store.clone(), users.clone(), activity_rx);
         let limiter = SendLimiter::new(limits.rate_burst, limits.rate_per_second);
         let chat = Arc::new(Chat {
@@ -196,13 +200,19 @@ impl Application {
             .await;
         token.cancel();
         tasks.close();
-        if tokio::time::timeout(SESSION_DRAIN, tasks.wait()).await.is_err() {
+        if tokio::time::timeout(SESSION_DRAIN, tasks.wait())
+            .await
+            .is_err()
+        {
             tracing::warn!("some WebSocket sessions did not close in time");
         }
         let _ = janitor.await;
         // The router (and its state) is gone: the writer's queue closes,
         // it commits what is queued and stops.
-        if tokio::time::timeout(WRITER_DRAIN, writer_task).await.is_err() {
+        if tokio::time::timeout(WRITER_DRAIN, writer_task)
+            .await
+            .is_err()
+        {
             tracing::warn!("message writer did not drain in time");
         }
         let _ = tokio::time::timeout(Duration::from_secs(1), activity_task).await;

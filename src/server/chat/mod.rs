@@ -61,7 +61,9 @@ impl Chat {
             .map_err(|e| internal("membership check failed", e))?
         {
             Membership::Member => Ok(()),
-            Membership::NotMember => Err(AppError::Forbidden("not a member of this channel".into())),
+            Membership::NotMember => {
+                Err(AppError::Forbidden("not a member of this channel".into()))
+            }
             Membership::NoChannel => Err(AppError::NotFound("no such channel".into())),
         }
     }
@@ -69,5 +71,6 @@ impl Chat {
 
 /// Parses a channel id from a path segment (400 for anything but a UUID).
 pub fn parse_channel_id(raw: &str) -> Result<Uuid, AppError> {
-    Uuid::parse_str(raw).map_err(|_| AppError::BadRequest(format!("channel id {raw:?} is not a UUID")))
+    Uuid::parse_str(raw)
+        .map_err(|_| AppError::BadRequest(format!("channel id {raw:?} is not a UUID")))
 }

@@ -114,8 +114,8 @@ impl Chat {
         raw_text: &str,
         client_id: String,
     ) -> Result<InsertOutcome, SendError> {
-        let text = MessageText::parse(raw_text, self.limits.max_text_chars)
-            .map_err(SendError::Text)?;
+        let text =
+            MessageText::parse(raw_text, self.limits.max_text_chars).map_err(SendError::Text)?;
         self.limiter
             .check(user_id, channel_id)
             .map_err(|retry_after_ms| SendError::RateLimited { retry_after_ms })?;

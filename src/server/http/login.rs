@@ -32,7 +32,11 @@ pub fn cookie_is_secure(state: &AppState, headers: &HeaderMap) -> bool {
 }
 
 /// `POST /auth/login`
-pub async fn login_route(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn login_route(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let creds: LoginBody = match serde_json::from_slice(&body) {
         Ok(c) => c,
         Err(_) => {

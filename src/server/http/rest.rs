@@ -35,7 +35,9 @@ pub async fn history_route(
     let channel_id = parse_channel_id(&raw_channel)?;
     let query = HistoryQuery::parse(&params, state.settings.limits.history_max_limit)?;
     let page = state.chat.history(user.id, channel_id, query).await?;
-    Ok(Json(serde_json::to_value(page).map_err(|_| AppError::internal())?))
+    Ok(Json(
+        serde_json::to_value(page).map_err(|_| AppError::internal())?,
+    ))
 }
 
 /// Body of `POST /chat/channels/{channelId}/read`.

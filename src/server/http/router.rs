@@ -13,8 +13,7 @@ use tower_http::trace::TraceLayer;
 
 use super::login::{login_route, logout_route};
 use super::rest::{
-    health_route, history_route, list_channels_route, mark_read_route, members_route,
-    unread_route,
+    health_route, history_route, list_channels_route, mark_read_route, members_route, unread_route,
 };
 use super::ws::ws_route;
 use crate::app::{shell, App};

@@ -22,7 +22,10 @@ use crate::server::state::AppState;
 /// Whether a browser `Origin` may open a cookie-authenticated socket: the
 /// configured origins, or the server's own origin (same `Host`).
 pub fn origin_allowed(state: &AppState, headers: &HeaderMap) -> bool {
-    let Some(origin) = headers.get(http::header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+    let Some(origin) = headers
+        .get(http::header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+    else {
         // Browsers always send Origin on WebSocket handshakes; a client
         // without one is not a browser and not a CSRF vector.
         return true;
@@ -31,7 +34,9 @@ pub fn origin_allowed(state: &AppState, headers: &HeaderMap) -> bool {
     if state.settings.allowed_origins.iter().any(|o| o == origin) {
         return true;
     }
-    let host = headers.get(http::header::HOST).and_then(|v| v.to_str().ok());
+    let host = headers
+        .get(http::header::HOST)
+        .and_then(|v| v.to_str().ok());
     match (host, origin.split_once("://")) {
         (Some(host), Some((scheme, rest))) => {
             (scheme == "http" || scheme == "https") && rest.eq_ignore_ascii_case(host)
@@ -48,7 +53,11 @@ pub async fn ws_route(
     headers: HeaderMap,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
-    let user = match authenticate(&state.jwt, &headers, params.get("token").map(String::as_str)) {
+    let user = match authenticate(
+        &state.jwt,
+        &headers,
+        params.get("token").map(String::as_str),
+    ) {
         Ok(user) => user,
         Err(e) => return ApiError(e).into_response(),
     };

@@ -86,9 +86,12 @@ impl WsSession {
         let mut user_events = chat.users.subscribe(self.user_id);
         let shutdown = self.state.shutdown.clone();
 
-        let stop = if send_frame(&mut socket, &ServerFrame::PresenceState { user_ids: roster })
-            .await
-            .is_err()
+        let stop = if send_frame(
+            &mut socket,
+            &ServerFrame::PresenceState { user_ids: roster },
+        )
+        .await
+        .is_err()
         {
             Stop::Gone
         } else {
@@ -179,7 +182,10 @@ impl WsSession {
             ClientFrame::MessageSend { text, client_id } => {
                 self.set_typing(false);
                 let chat = self.state.chat.clone();
-                match chat.send(self.user_id, self.channel_id, &text, client_id).await {
+                match chat
+                    .send(self.user_id, self.channel_id, &text, client_id)
+                    .await
+                {
                     // The room delivers a new message to this connection too, in order.
                     Ok(InsertOutcome::Stored(_)) => Ok(()),
                     Ok(InsertOutcome::Duplicate(original)) => {
@@ -192,7 +198,8 @@ impl WsSession {
                 if self.typing_until.is_none() {
                     self.set_typing(true);
                 }
-                self.typing_until = Some(Instant::now() + self.state.settings.limits.typing_timeout);
+                self.typing_until =
+                    Some(Instant::now() + self.state.settings.limits.typing_timeout);
                 Ok(())
             }
             ClientFrame::TypingStop => {
@@ -203,7 +210,10 @@ impl WsSession {
             ClientFrame::Resume { after_seq } => self.resume(socket, after_seq.max(0)).await,
             ClientFrame::Read { seq } => {
                 let chat = self.state.chat.clone();
-                match chat.mark_read(self.user_id, self.channel_id, Some(seq)).await {
+                match chat
+                    .mark_read(self.user_id, self.channel_id, Some(seq))
+                    .await
+                {
                     Ok(_) => Ok(()),
                     Err(AppError::Forbidden(m)) | Err(AppError::NotFound(m)) => {
                         send_frame(socket, &ServerFrame::error(ErrorCode::Forbidden, m)).await
@@ -238,7 +248,11 @@ impl WsSession {
         Ok(())
     }
 
-    async fn on_room_event(&mut self, socket: &mut WebSocket, event: RoomEvent) -> Result<(), Stop> {
+    async fn on_room_event(
+        &mut self,
+        socket: &mut WebSocket,
+        event: RoomEvent,
+    ) -> Result<(), Stop> {
         match event {
             RoomEvent::Message { seq, json } => {
                 if seq <= self.last_seq {
@@ -268,7 +282,11 @@ impl WsSession {
                 .state
                 .chat
                 .store
-                .history(self.channel_id, HistoryCursor::AfterSeq(self.last_seq), CATCH_UP_PAGE)
+                .history(
+                    self.channel_id,
+                    HistoryCursor::AfterSeq(self.last_seq),
+                    CATCH_UP_PAGE,
+                )
                 .await
                 .map_err(|e| {
                     tracing::error!(error = %e, "catch-up read failed");
@@ -295,7 +313,11 @@ impl WsSession {
                 .state
                 .chat
                 .store
-                .history(self.channel_id, HistoryCursor::AfterSeq(cursor), CATCH_UP_PAGE)
+                .history(
+                    self.channel_id,
+                    HistoryCursor::AfterSeq(cursor),
+                    CATCH_UP_PAGE,
+                )
                 .await
                 .map_err(|e| {
                     tracing::error!(error = %e, "resume read failed");
@@ -310,7 +332,13 @@ impl WsSession {
             }
         }
         self.last_seq = self.last_seq.max(cursor);
-        send_frame(socket, &ServerFrame::ResumeDone { head_seq: self.last_seq }).await
+        send_frame(
+            socket,
+            &ServerFrame::ResumeDone {
+                head_seq: self.last_seq,
+            },
+        )
+        .await
     }
 
     /// Starts or stops typing and tells the room when it changes.

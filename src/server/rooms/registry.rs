@@ -127,7 +127,10 @@ mod tests {
         let (bob2, _, _) = rooms.join(channel, bob);
         assert!(matches!(rx.try_recv(), Ok(RoomEvent::Presence { user_id, .. }) if user_id == bob));
         drop(bob1);
-        assert!(rx.try_recv().is_err(), "no offline while bob has a connection");
+        assert!(
+            rx.try_recv().is_err(),
+            "no offline while bob has a connection"
+        );
         drop(bob2);
         assert!(matches!(rx.try_recv(), Ok(RoomEvent::Presence { user_id, .. }) if user_id == bob));
         drop(watcher);

@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::protocol::{ChannelSummary, HistoryPage, Message, UnreadEntry};
 use crate::protocol::dto::Member;
+use crate::protocol::{ChannelSummary, HistoryPage, Message, UnreadEntry};
 
 /// A storage failure. Callers map it to `PERSIST_FAILED` or a 500; the cause
 /// is logged, never shown to clients.
@@ -134,8 +134,12 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_messages(&self, batch: &[NewMessage]) -> Vec<StoreResult<InsertOutcome>>;
     /// Moves the read cursor to `seq` (default: the channel head), never
     /// backwards and never past the head. Returns the cursor after the call.
-    async fn mark_read(&self, user_id: Uuid, channel_id: Uuid, seq: Option<i64>)
-        -> StoreResult<i64>;
+    async fn mark_read(
+        &self,
+        user_id: Uuid,
+        channel_id: Uuid,
+        seq: Option<i64>,
+    ) -> StoreResult<i64>;
     /// Unread counts of every channel of the user with unread > 0, one query.
     async fn unread_for(&self, user_id: Uuid) -> StoreResult<Vec<UnreadEntry>>;
     /// Reads a small key/value flag (e.g. "demo data seeded").

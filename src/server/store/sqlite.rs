@@ -26,7 +26,8 @@ use crate::protocol::{ChannelSummary, HistoryPage, Message, UnreadEntry};
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 /// Columns of a message row, in the order [`message_from_row`] reads them.
-const MESSAGE_COLUMNS: &str = "id, channel_id, seq, user_id, text, created_at, updated_at, client_id";
+const MESSAGE_COLUMNS: &str =
+    "id, channel_id, seq, user_id, text, created_at, updated_at, client_id";
 
 /// The SQLite store: a single-connection write pool and a read pool.
 #[derive(Debug, Clone)]
@@ -326,12 +327,14 @@ impl Store for SqliteStore {
                     .await?
             }
             HistoryCursor::BeforeTime(t) => {
-                sqlx::query(&format!("{base} AND created_at < ?2 ORDER BY seq DESC LIMIT ?3"))
-                    .bind(channel_id)
-                    .bind(t.timestamp_micros())
-                    .bind(fetch)
-                    .fetch_all(&self.read)
-                    .await?
+                sqlx::query(&format!(
+                    "{base} AND created_at < ?2 ORDER BY seq DESC LIMIT ?3"
+                ))
+                .bind(channel_id)
+                .bind(t.timestamp_micros())
+                .bind(fetch)
+                .fetch_all(&self.read)
+                .await?
             }
             HistoryCursor::AfterSeq(seq) => {
                 sqlx::query(&format!("{base} AND seq > ?2 ORDER BY seq ASC LIMIT ?3"))
@@ -386,7 +389,9 @@ impl Store for SqliteStore {
                     results.push(released.map(|_| outcome).map_err(Into::into));
                 }
                 Err(e) => {
-                    let _ = sqlx::query("ROLLBACK TO one_message").execute(&mut *tx).await;
+                    let _ = sqlx::query("ROLLBACK TO one_message")
+                        .execute(&mut *tx)
+                        .await;
                     let _ = sqlx::query("RELEASE one_message").execute(&mut *tx).await;
                     results.push(Err(e));
                 }
