@@ -1,0 +1,14 @@
+//! Black-box tests of the chat server's wire contract (PROTOCOL.md).
+//!
+//! One test binary (zero2prod style): `helpers` spawns the real
+//! `Application` on port 0 with a fresh SQLite file per test; each other
+//! module covers one feature, and every test is named after the rule it proves.
+
+mod auth;
+mod helpers;
+mod persistence;
+mod rest;
+mod resume;
+mod ws_errors;
+mod ws_messages;
+mod ws_presence_typing;

@@ -1,0 +1,126 @@
+//! Resume after a dropped connection: `resume` replays exactly the messages
+//! with `seq > afterSeq`, in order, then `resume.done` with the head.
+
+use serde_json::Value;
+
+use crate::helpers::*;
+
+/// Sends `resume` and collects the replayed `message.new` frames up to `resume.done`.
+async fn resume(ws: &mut WsClient, after_seq: i64) -> (Vec<Value>, Value) {
+    ws.send_json(&serde_json::json!({"type": "resume", "afterSeq": after_seq}))
+        .await;
+    let mut replayed = Vec::new();
+    loop {
+        let v = ws
+            .next_frame_matching("message.new or resume.done", WAIT, |v| {
+                v["type"] == "message.new" || v["type"] == "resume.done" || v["type"] == "error"
+            })
+            .await;
+        match v["type"].as_str() {
+            Some("message.new") => replayed.push(v),
+            Some("resume.done") => return (replayed, v),
+            _ => panic!("error during resume: {v}"),
+        }
+    }
+}
+
+/// After a drop, `resume` with the last seen seq returns exactly the missed messages in order, then `resume.done` with headSeq.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resume_after_a_drop_returns_exactly_the_missed_messages_then_done() {
+    let app = spawn_app().await;
+    let (alice, _) = app.login(ALICE).await;
+    let (bob, _) = app.login(BOB).await;
+    let general = app.channel_id(&alice, "General").await;
+    let mut a = app.ws_join(&alice, &general).await;
+    let mut b = app.ws_join(&bob, &general).await;
+    a.send_ok("seen 1").await;
+    let last_seen = seq(&b.next_frame_of_type("message.new", WAIT).await);
+    drop(b);
+
+    let missed = a.send_many(3, "missed").await;
+    let mut b = app.ws_join(&bob, &general).await;
+    let (replayed, done) = resume(&mut b, last_seen).await;
+    let got: Vec<(i64, Value, Value)> = replayed
+        .iter()
+        .map(|m| (seq(m), m["id"].clone(), m["text"].clone()))
+        .collect();
+    let want: Vec<(i64, Value, Value)> = missed
+        .iter()
+        .map(|m| (seq(m), m["id"].clone(), m["text"].clone()))
+        .collect();
+    assert_eq!(got, want);
+    assert_eq!(done["headSeq"], last_seen + 3, "{done}");
+    for m in &replayed {
+        assert_eq!(m["channelId"], serde_json::json!(general));
+    }
+}
+
+/// `resume` from the head replays nothing and answers `resume.done` with that head.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resume_from_the_head_returns_only_resume_done() {
+    let app = spawn_app().await;
+    let (alice, _) = app.login(ALICE).await;
+    let general = app.channel_id(&alice, "General").await;
+    let mut a = app.ws_join(&alice, &general).await;
+    let head = seq(&a.send_ok("the head").await);
+    let (replayed, done) = resume(&mut a, head).await;
+    assert!(replayed.is_empty(), "replayed {replayed:?}");
+    assert_eq!(done["headSeq"], head);
+}
+
+/// `resume` from 0 replays the whole channel in seq order, 1..=head.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resume_from_zero_replays_the_whole_channel_in_order() {
+    let app = spawn_app().await;
+    let (alice, _) = app.login(ALICE).await;
+    let general = app.channel_id(&alice, "General").await;
+    let mut a = app.ws_join(&alice, &general).await;
+    a.send_many(4, "all").await;
+    let head = app.head_seq(&alice, "General").await;
+    let (replayed, done) = resume(&mut a, 0).await;
+    let seqs: Vec<i64> = replayed.iter().map(seq).collect();
+    assert_eq!(seqs, (1..=head).collect::<Vec<_>>());
+    assert_eq!(done["headSeq"], head);
+}
+
+/// `resume` replays every missed message even when there are more than one history page (100) of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resume_replays_more_than_one_history_page() {
+    let app = spawn_app_with(generous_rate_limits).await;
+    let (alice, _) = app.login(ALICE).await;
+    let (bob, _) = app.login(BOB).await;
+    let general = app.channel_id(&alice, "General").await;
+    let h0 = app.head_seq(&alice, "General").await;
+    let mut a = app.ws_join(&alice, &general).await;
+    a.send_many(130, "many").await;
+    let mut b = app.ws_join(&bob, &general).await;
+    let (replayed, done) = resume(&mut b, h0).await;
+    let seqs: Vec<i64> = replayed.iter().map(seq).collect();
+    assert_eq!(seqs, ((h0 + 1)..=(h0 + 130)).collect::<Vec<_>>());
+    assert_eq!(done["headSeq"], h0 + 130);
+}
+
+/// Messages sent while a client resumes are not lost: the replay and the live stream together cover every seq.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_sent_during_resume_are_not_lost() {
+    let app = spawn_app_with(generous_rate_limits).await;
+    let (alice, _) = app.login(ALICE).await;
+    let (bob, _) = app.login(BOB).await;
+    let general = app.channel_id(&alice, "General").await;
+    let h0 = app.head_seq(&alice, "General").await;
+    let mut a = app.ws_join(&alice, &general).await;
+    a.send_many(20, "before").await;
+    let mut b = app.ws_join(&bob, &general).await;
+    b.send_json(&serde_json::json!({"type": "resume", "afterSeq": h0}))
+        .await;
+    a.send_many(20, "during").await;
+    let mut seen = std::collections::BTreeSet::new();
+    while seen.len() < 40 {
+        let m = b.next_frame_of_type("message.new", WAIT).await;
+        seen.insert(seq(&m));
+    }
+    assert_eq!(
+        seen.into_iter().collect::<Vec<_>>(),
+        ((h0 + 1)..=(h0 + 40)).collect::<Vec<_>>()
+    );
+}
