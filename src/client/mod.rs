@@ -7,4 +7,4 @@ pub mod backoff;
 pub mod socket;
 pub mod timeline;
 
-pub use socket::{ChatSocket, ConnectionState};
+pub use socket::{use_chat_socket, ConnectionState, SocketSender};

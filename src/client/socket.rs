@@ -47,31 +47,29 @@ pub struct SocketHandlers {
 }
 
 #[cfg(feature = "hydrate")]
-pub use browser::ChatSocket;
+pub use browser::{use_chat_socket, ChatSocket, SocketSender};
 
 #[cfg(not(feature = "hydrate"))]
-pub use server_side::ChatSocket;
+pub use server_side::{use_chat_socket, SocketSender};
 
 #[cfg(not(feature = "hydrate"))]
 mod server_side {
     use super::*;
 
     /// Server-side stand-in: pages render without a socket.
-    pub struct ChatSocket;
+    #[derive(Debug, Clone, Copy)]
+    pub struct SocketSender;
 
-    impl ChatSocket {
-        /// Does nothing on the server.
-        pub fn connect(_channel_id: Uuid, _handlers: SocketHandlers) -> Self {
-            ChatSocket
-        }
-
+    impl SocketSender {
         /// Does nothing on the server.
         pub fn send(&self, _frame: &ClientFrame) -> bool {
             false
         }
+    }
 
-        /// Does nothing on the server.
-        pub fn close(&self) {}
+    /// On the server no socket is opened.
+    pub fn use_chat_socket(_channel_id: Uuid, _handlers: SocketHandlers) -> SocketSender {
+        SocketSender
     }
 }
 
@@ -79,6 +77,9 @@ mod server_side {
 mod browser {
     use std::cell::RefCell;
 
+    use leptos::prelude::{
+        on_cleanup, Effect, GetValue, LocalStorage, SetValue, StoredValue, WithValue,
+    };
     use wasm_bindgen::closure::Closure;
     use wasm_bindgen::JsCast;
     use web_sys::{CloseEvent, MessageEvent, WebSocket};
@@ -97,6 +98,40 @@ mod browser {
         on_message: Option<Closure<dyn FnMut(MessageEvent)>>,
         on_close: Option<Closure<dyn FnMut(CloseEvent)>>,
         retry: Option<Closure<dyn FnMut()>>,
+    }
+
+    /// A copyable handle to the component's socket.
+    #[derive(Clone, Copy)]
+    pub struct SocketSender {
+        socket: StoredValue<Option<ChatSocket>, LocalStorage>,
+    }
+
+    impl SocketSender {
+        /// Sends a frame if the socket is open; returns whether it was sent.
+        pub fn send(&self, frame: &ClientFrame) -> bool {
+            self.socket
+                .with_value(|s| s.as_ref().map(|s| s.send(frame)).unwrap_or(false))
+        }
+    }
+
+    /// Opens the channel's socket once the component is mounted and closes
+    /// it when the component goes away.
+    pub fn use_chat_socket(channel_id: Uuid, handlers: SocketHandlers) -> SocketSender {
+        let socket = StoredValue::new_local(None::<ChatSocket>);
+        let handlers = StoredValue::new_local(Some(handlers));
+        Effect::new(move |_| {
+            if let Some(h) = handlers.get_value() {
+                socket.set_value(Some(ChatSocket::connect(channel_id, h)));
+            }
+        });
+        on_cleanup(move || {
+            socket.with_value(|s| {
+                if let Some(s) = s {
+                    s.close();
+                }
+            })
+        });
+        SocketSender { socket }
     }
 
     /// A reconnecting WebSocket for one channel.

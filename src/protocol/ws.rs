@@ -41,8 +41,10 @@ pub enum ClientFrame {
     /// Move the read cursor (never backwards).
     #[serde(rename = "read")]
     Read {
-        /// The newest seq the user has read.
-        seq: i64,
+        /// The newest seq the user has read; absent means the newest
+        /// message, as on the REST route.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seq: Option<i64>,
     },
 }
 

@@ -10,12 +10,12 @@ use crate::protocol::{AppError, User};
 pub async fn login(email: String, password: String) -> Result<(), AppError> {
     use crate::server::auth::session::set_cookie;
     use crate::server::http::login::cookie_is_secure;
-    use crate::server::state::AppState;
+    use crate::server::http::server_fn::{server_fn_state, with_status};
 
-    let state = use_context::<AppState>().ok_or_else(AppError::internal)?;
+    let state = with_status(server_fn_state())?;
     let parts = use_context::<http::request::Parts>().ok_or_else(AppError::internal)?;
     let ttl = state.settings.token_ttl;
-    let (token, _user) = state.chat.login(&state.jwt, ttl, &email, &password).await?;
+    let (token, _user) = with_status(state.chat.login(&state.jwt, ttl, &email, &password).await)?;
     let response = expect_context::<leptos_axum::ResponseOptions>();
     response.insert_header(
         http::header::SET_COOKIE,
@@ -30,9 +30,9 @@ pub async fn login(email: String, password: String) -> Result<(), AppError> {
 pub async fn logout() -> Result<(), AppError> {
     use crate::server::auth::session::clear_cookie;
     use crate::server::http::login::cookie_is_secure;
-    use crate::server::state::AppState;
+    use crate::server::http::server_fn::server_fn_state;
 
-    let state = use_context::<AppState>().ok_or_else(AppError::internal)?;
+    let state = server_fn_state()?;
     let parts = use_context::<http::request::Parts>().ok_or_else(AppError::internal)?;
     let response = expect_context::<leptos_axum::ResponseOptions>();
     response.insert_header(
@@ -46,10 +46,13 @@ pub async fn logout() -> Result<(), AppError> {
 /// The logged-in user (401 when not logged in).
 #[server(prefix = "/api")]
 pub async fn me() -> Result<User, AppError> {
-    let (state, user) = crate::server::auth::extract::server_fn_user()?;
-    state
-        .chat
-        .user(user.id)
-        .await?
-        .ok_or_else(|| AppError::Unauthorized("unknown user".into()))
+    use crate::server::http::server_fn::{server_fn_user, with_status};
+    let (state, user) = with_status(server_fn_user())?;
+    with_status(
+        state
+            .chat
+            .user(user.id)
+            .await
+            .and_then(|u| u.ok_or_else(|| AppError::Unauthorized("unknown user".into()))),
+    )
 }

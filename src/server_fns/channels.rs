@@ -9,13 +9,15 @@ use crate::protocol::{AppError, ChannelSummary};
 /// Channels of the logged-in user with previews and unread counts.
 #[server(prefix = "/api")]
 pub async fn list_channels() -> Result<Vec<ChannelSummary>, AppError> {
-    let (state, user) = crate::server::auth::extract::server_fn_user()?;
-    state.chat.channels(user.id).await
+    use crate::server::http::server_fn::{server_fn_user, with_status};
+    let (state, user) = with_status(server_fn_user())?;
+    with_status(state.chat.channels(user.id).await)
 }
 
 /// Members of a channel (names for user ids).
 #[server(prefix = "/api")]
 pub async fn channel_members(channel_id: Uuid) -> Result<Vec<Member>, AppError> {
-    let (state, user) = crate::server::auth::extract::server_fn_user()?;
-    state.chat.members(user.id, channel_id).await
+    use crate::server::http::server_fn::{server_fn_user, with_status};
+    let (state, user) = with_status(server_fn_user())?;
+    with_status(state.chat.members(user.id, channel_id).await)
 }

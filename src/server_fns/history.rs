@@ -14,7 +14,8 @@ pub async fn load_history(
     use crate::server::chat::history::{HistoryQuery, DEFAULT_LIMIT};
     use crate::server::store::HistoryCursor;
 
-    let (state, user) = crate::server::auth::extract::server_fn_user()?;
+    use crate::server::http::server_fn::{server_fn_user, with_status};
+    let (state, user) = with_status(server_fn_user())?;
     let cursor = match before_seq {
         Some(seq) => HistoryCursor::BeforeSeq(seq),
         None => HistoryCursor::Latest,
@@ -23,12 +24,13 @@ pub async fn load_history(
         cursor,
         limit: DEFAULT_LIMIT,
     };
-    state.chat.history(user.id, channel_id, query).await
+    with_status(state.chat.history(user.id, channel_id, query).await)
 }
 
 /// Marks a channel read up to `seq` (default newest); returns the cursor.
 #[server(prefix = "/api")]
 pub async fn mark_read(channel_id: Uuid, seq: Option<i64>) -> Result<i64, AppError> {
-    let (state, user) = crate::server::auth::extract::server_fn_user()?;
-    state.chat.mark_read(user.id, channel_id, seq).await
+    use crate::server::http::server_fn::{server_fn_user, with_status};
+    let (state, user) = with_status(server_fn_user())?;
+    with_status(state.chat.mark_read(user.id, channel_id, seq).await)
 }

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::client::socket::SocketHandlers;
 use crate::client::timeline::{message_from_frame, Timeline};
-use crate::client::{ChatSocket, ConnectionState};
+use crate::client::{use_chat_socket, ConnectionState};
 use crate::protocol::{AppError, ClientFrame, ServerFrame, User};
 use crate::server_fns::auth::{me, Logout};
 use crate::server_fns::channels::{channel_members, list_channels};
@@ -100,7 +100,6 @@ fn ChannelRoom(channel_id: Uuid, me_id: Uuid) -> impl IntoView {
     let connection = RwSignal::new(ConnectionState::Connecting);
     let typing = RwSignal::new(HashSet::<Uuid>::new());
     let draft = RwSignal::new(String::new());
-    let socket = StoredValue::new_local(None::<ChatSocket>);
 
     // History joins the timeline (on the server for the first render too).
     let shown = move || {
@@ -120,8 +119,9 @@ fn ChannelRoom(channel_id: Uuid, me_id: Uuid) -> impl IntoView {
             .collect()
     };
 
-    Effect::new(move |_| {
-        let handlers = SocketHandlers {
+    let socket = use_chat_socket(
+        channel_id,
+        SocketHandlers {
             on_frame: Rc::new(move |frame: ServerFrame| {
                 if let Some(m) = message_from_frame(&frame) {
                     let seq = m.seq;
@@ -152,16 +152,8 @@ fn ChannelRoom(channel_id: Uuid, me_id: Uuid) -> impl IntoView {
                     .unwrap_or(0);
                 timeline.with_untracked(|t| t.last_seq()).max(from_history)
             }),
-        };
-        socket.set_value(Some(ChatSocket::connect(channel_id, handlers)));
-    });
-    on_cleanup(move || {
-        socket.with_value(|s| {
-            if let Some(s) = s {
-                s.close();
-            }
-        })
-    });
+        },
+    );
 
     let send = move || {
         let text = draft.get_untracked();
@@ -172,8 +164,7 @@ fn ChannelRoom(channel_id: Uuid, me_id: Uuid) -> impl IntoView {
             text,
             client_id: Uuid::new_v4().to_string(),
         };
-        let sent = socket.with_value(|s| s.as_ref().map(|s| s.send(&frame)).unwrap_or(false));
-        if sent {
+        if socket.send(&frame) {
             draft.set(String::new());
         }
     };
@@ -182,11 +173,7 @@ fn ChannelRoom(channel_id: Uuid, me_id: Uuid) -> impl IntoView {
             ev.prevent_default();
             send();
         } else {
-            socket.with_value(|s| {
-                if let Some(s) = s {
-                    s.send(&ClientFrame::TypingStart);
-                }
-            });
+            socket.send(&ClientFrame::TypingStart);
         }
     };
 

@@ -371,3 +371,25 @@ async fn ws_read_never_moves_backwards() {
     assert_eq!(c["last_read_seq"], high, "read cursor moved backwards");
     assert_eq!(c["unread_count"], 0);
 }
+
+/// A WS `read` without `seq` marks the channel read up to its newest
+/// message, like the REST call without a body.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ws_read_without_seq_marks_up_to_the_newest_message() {
+    let app = spawn_app().await;
+    let (alice, _) = app.login(ALICE).await;
+    let (bob, _) = app.login(BOB).await;
+    let general = app.channel_id(&alice, "General").await;
+    let mut a = app.ws_join(&alice, &general).await;
+    let mut b = app.ws_join(&bob, &general).await;
+    let sent = a.send_many(3, "read all").await;
+    let newest = seq(&sent[2]);
+    assert_eq!(app.channel(&bob, "General").await["unread_count"], 3);
+
+    b.send_json(&json!({"type": "read"})).await;
+    let r = b.next_frame_of_type("read.updated", WAIT).await;
+    assert_eq!(r["lastReadSeq"], newest, "{r}");
+    let c = app.channel(&bob, "General").await;
+    assert_eq!(c["last_read_seq"], newest);
+    assert_eq!(c["unread_count"], 0);
+}

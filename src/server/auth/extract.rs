@@ -82,16 +82,3 @@ impl FromRequestParts<AppState> for CurrentUser {
         authenticate(&state.jwt, &parts.headers, None).map_err(Into::into)
     }
 }
-
-/// Inside a server function: the app state and the authenticated caller
-/// (from the request's cookie or bearer token).
-///
-/// # Errors
-/// `Unauthorized` when the request carries no valid credentials.
-pub fn server_fn_user() -> Result<(AppState, CurrentUser), AppError> {
-    use leptos::prelude::use_context;
-    let state = use_context::<AppState>().ok_or_else(AppError::internal)?;
-    let parts = use_context::<Parts>().ok_or_else(AppError::internal)?;
-    let user = authenticate(&state.jwt, &parts.headers, None)?;
-    Ok((state, user))
-}

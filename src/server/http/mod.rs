@@ -4,5 +4,6 @@
 pub mod login;
 pub mod rest;
 pub mod router;
+pub mod server_fn;
 pub mod ws;
 pub mod ws_session;

@@ -210,10 +210,7 @@ impl WsSession {
             ClientFrame::Resume { after_seq } => self.resume(socket, after_seq.max(0)).await,
             ClientFrame::Read { seq } => {
                 let chat = self.state.chat.clone();
-                match chat
-                    .mark_read(self.user_id, self.channel_id, Some(seq))
-                    .await
-                {
+                match chat.mark_read(self.user_id, self.channel_id, seq).await {
                     Ok(_) => Ok(()),
                     Err(AppError::Forbidden(m)) | Err(AppError::NotFound(m)) => {
                         send_frame(socket, &ServerFrame::error(ErrorCode::Forbidden, m)).await

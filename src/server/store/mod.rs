@@ -116,8 +116,9 @@ pub trait Store: Send + Sync + 'static {
     async fn member_ids(&self, channel_id: Uuid) -> StoreResult<Vec<Uuid>>;
     /// Active members with names, for the UI.
     async fn members(&self, channel_id: Uuid) -> StoreResult<Vec<Member>>;
-    /// The caller's channels with previews and unread counts, most recent
-    /// activity first, in one query.
+    /// The caller's channels with previews and unread counts, in one query:
+    /// channels with messages first, newest message first; then channels
+    /// without messages, by name.
     async fn channels_for(&self, user_id: Uuid) -> StoreResult<Vec<ChannelSummary>>;
     /// One history page (`limit` already clamped by the caller).
     async fn history(

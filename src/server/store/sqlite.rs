@@ -275,7 +275,7 @@ impl Store for SqliteStore {
              LEFT JOIN messages lm ON lm.channel_id = t.id AND lm.seq = ( \
                  SELECT MAX(seq) FROM messages WHERE channel_id = t.id AND deleted_at IS NULL) \
              WHERE a.user_id = ?1 AND a.is_active = 1 \
-             ORDER BY COALESCE(t.last_message_at, t.created_at) DESC, t.name ASC",
+             ORDER BY t.last_message_at IS NULL, t.last_message_at DESC, t.name ASC",
         )
         .bind(user_id)
         .fetch_all(&self.read)

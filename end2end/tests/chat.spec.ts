@@ -1,0 +1,50 @@
+import { test, expect } from "@playwright/test";
+import {
+  listTexts,
+  login,
+  messagesWith,
+  openChannel,
+  sendWithButton,
+  sendWithEnter,
+  unique,
+} from "./helpers";
+
+test("alice and bob chat in General in real time", async ({ browser }) => {
+  // Two independent sessions (separate cookies), as two people would have.
+  const aliceCtx = await browser.newContext();
+  const bobCtx = await browser.newContext();
+  const alice = await aliceCtx.newPage();
+  const bob = await bobCtx.newPage();
+  try {
+    await login(alice, "alice@example.com");
+    await login(bob, "bob@example.com");
+
+    await openChannel(alice, "General");
+    await openChannel(bob, "General");
+
+    // Alice -> Bob, sent with Enter.
+    const hello = unique("ping");
+    await sendWithEnter(alice, hello);
+    await expect(messagesWith(bob, hello)).toHaveCount(1);
+    await expect(messagesWith(bob, hello)).toContainText(/alice/i);
+    await expect(messagesWith(alice, hello)).toHaveCount(1);
+
+    // Bob -> Alice, sent with the Send button.
+    const reply = unique("pong");
+    await sendWithButton(bob, reply);
+    await expect(messagesWith(alice, reply)).toHaveCount(1);
+    await expect(messagesWith(alice, reply)).toContainText(/bob/i);
+    await expect(messagesWith(bob, reply)).toHaveCount(1);
+
+    // Both see the two messages once each, in the same order: hello, then reply.
+    const order = async (page: typeof alice) =>
+      (await listTexts(page))
+        .map((t) => (t.includes(hello) ? "hello" : t.includes(reply) ? "reply" : null))
+        .filter((x) => x !== null);
+    await expect.poll(() => order(alice)).toEqual(["hello", "reply"]);
+    await expect.poll(() => order(bob)).toEqual(["hello", "reply"]);
+  } finally {
+    await aliceCtx.close();
+    await bobCtx.close();
+  }
+});

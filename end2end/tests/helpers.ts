@@ -1,0 +1,51 @@
+import { expect, type Locator, type Page } from "@playwright/test";
+
+export const DEMO_PASSWORD = "password";
+
+/** Log in through the form on /login and wait for the redirect to /chat. */
+export async function login(page: Page, email: string, password = DEMO_PASSWORD) {
+  // networkidle: the Wasm bundle has loaded and the form is hydrated.
+  await page.goto("/login", { waitUntil: "networkidle" });
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Log in", exact: true }).click();
+  await expect(page).toHaveURL(/\/chat(\/|$|\?)/);
+}
+
+/** Open a channel by its link in the channel list and wait for the WebSocket. */
+export async function openChannel(page: Page, name: string) {
+  await page.getByRole("link", { name, exact: true }).click();
+  await expect(page).toHaveURL(/\/chat\/[^/?#]+/);
+  await expect(page.locator('.chat-room[data-connection="connected"]')).toBeVisible();
+}
+
+export function messageLog(page: Page): Locator {
+  return page.getByRole("log", { name: "Messages" });
+}
+
+/** The message list items that contain `text`. */
+export function messagesWith(page: Page, text: string): Locator {
+  return messageLog(page).getByRole("listitem").filter({ hasText: text });
+}
+
+/** Type `text` into the message box and send it with Enter. */
+export async function sendWithEnter(page: Page, text: string) {
+  const box = page.getByRole("textbox", { name: "Message", exact: true });
+  await box.fill(text);
+  await box.press("Enter");
+}
+
+/** Type `text` into the message box and send it with the Send button. */
+export async function sendWithButton(page: Page, text: string) {
+  await page.getByRole("textbox", { name: "Message", exact: true }).fill(text);
+  await page.getByRole("button", { name: "Send", exact: true }).click();
+}
+
+/** The texts of all items in the message list, in display order. */
+export async function listTexts(page: Page): Promise<string[]> {
+  return messageLog(page).getByRole("listitem").allInnerTexts();
+}
+
+export function unique(prefix: string): string {
+  return `${prefix} ${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+}

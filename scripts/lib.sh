@@ -1,0 +1,47 @@
+# Shared by scripts/setup.sh, scripts/run.sh and scripts/test.sh (sourced, not run).
+#
+# Pinned tool versions and the shared environment live here so that the three
+# scripts cannot drift apart.
+
+# Repository root (this file is in <root>/scripts).
+CHAT_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export CHAT_ROOT
+
+# cargo-leptos 0.3.10 is the newest release that builds with Rust 1.95
+# (0.3.11 needs rustc 1.96).
+CARGO_LEPTOS_VERSION="0.3.10"
+
+# Tools installed by cargo (cargo-leptos, wasm-bindgen) live here.
+case ":$PATH:" in
+  *":$HOME/.cargo/bin:"*) ;;
+  *) export PATH="$HOME/.cargo/bin:$PATH" ;;
+esac
+
+# One target directory for every build, outside the clone. CI runs in a fresh
+# clone each time, so a `target/` inside the clone would mean a cold build
+# (several minutes on 2 cores) on every run; a directory under ~/.cache
+# survives between runs on the same machine and is reused. Override it by
+# exporting CARGO_TARGET_DIR yourself.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/chat-target}"
+
+# Never prompt (CI runs without stdin).
+export DEBIAN_FRONTEND=noninteractive
+export CARGO_TERM_PROGRESS_WHEN="${CARGO_TERM_PROGRESS_WHEN:-never}"
+
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*"; }
+die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
+
+# Print a section header.
+section() {
+  printf '\n==================== %s ====================\n' "$*"
+}
+
+# The version of the `wasm-bindgen` crate that Cargo.lock resolved. The CLI
+# must match it exactly.
+wasm_bindgen_lock_version() {
+  awk '
+    /^\[\[package\]\]/ { in_wb = 0 }
+    /^name = "wasm-bindgen"$/ { in_wb = 1; next }
+    in_wb && /^version = / { gsub(/"/, "", $3); print $3; exit }
+  ' "$CHAT_ROOT/Cargo.lock"
+}

@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# Install everything the chat needs to build, run and test, and nothing that is
+# already there. Safe to run again: on a ready machine it only checks (a few
+# seconds) and changes nothing.
+#
+#   bash scripts/setup.sh
+#
+# What it installs when missing:
+#   - Debian packages: chromium (browser tests), binaryen (wasm-opt, release
+#     builds), postgresql (optional Postgres backend), pkg-config, libssl-dev,
+#     curl
+#   - the Rust target wasm32-unknown-unknown (rustup)
+#   - cargo-leptos 0.3.10 (built from crates.io with `no_downloads`: it uses
+#     wasm-bindgen and wasm-opt from PATH instead of fetching them from GitHub)
+#   - wasm-bindgen-cli, exactly the version of the wasm-bindgen crate in
+#     Cargo.lock
+#   - the Playwright test runner in end2end/node_modules (npm ci)
+set -euo pipefail
+
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$CHAT_ROOT"
+
+start=$SECONDS
+changed=0
+
+if [ "$(id -u)" -eq 0 ]; then
+  SUDO=()
+elif command -v sudo >/dev/null 2>&1; then
+  SUDO=(sudo -n)
+else
+  SUDO=()
+fi
+
+# ---------------------------------------------------------------- Debian ----
+apt_packages=(chromium binaryen postgresql pkg-config libssl-dev curl)
+missing=()
+for pkg in "${apt_packages[@]}"; do
+  status="$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)"
+  [ "$status" = "install ok installed" ] || missing+=("$pkg")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  log "Installing Debian packages: ${missing[*]}"
+  # The package lists may be empty or old on a new machine.
+  "${SUDO[@]}" apt-get update -q
+  "${SUDO[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+  changed=1
+else
+  log "Debian packages present: ${apt_packages[*]}"
+fi
+
+# ----------------------------------------------------------- Node.js/npm ----
+command -v node >/dev/null 2>&1 || die "node is missing (Node.js 20 or newer is needed for Playwright)"
+command -v npm >/dev/null 2>&1 || die "npm is missing"
+node_major="$(node -p 'process.versions.node.split(".")[0]')"
+[ "$node_major" -ge 20 ] || die "Node.js $(node --version) is too old: Playwright needs 20 or newer"
+
+# ------------------------------------------------------------------ Rust ----
+command -v cargo >/dev/null 2>&1 || die "cargo is missing (install Rust with rustup)"
+command -v rustup >/dev/null 2>&1 || die "rustup is missing (needed for the wasm32 target)"
+
+for component in rustfmt clippy; do
+  if ! rustup component list --installed 2>/dev/null | grep -q "^${component}"; then
+    log "Adding rustup component $component"
+    rustup component add "$component"
+    changed=1
+  fi
+done
+
+if rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  log "Rust target wasm32-unknown-unknown present"
+else
+  log "Adding Rust target wasm32-unknown-unknown"
+  rustup target add wasm32-unknown-unknown
+  changed=1
+fi
+
+# cargo-leptos. `no_downloads`: nothing can be fetched from GitHub here, so it
+# must use wasm-bindgen and wasm-opt from PATH.
+have_cl="$(cargo leptos --version 2>/dev/null || true)"
+if [ "$have_cl" = "cargo-leptos $CARGO_LEPTOS_VERSION" ] \
+  || [[ "$have_cl" == *" $CARGO_LEPTOS_VERSION" ]]; then
+  log "cargo-leptos $CARGO_LEPTOS_VERSION present"
+else
+  log "Installing cargo-leptos $CARGO_LEPTOS_VERSION (found: '${have_cl:-none}'; takes about 17 minutes on 2 cores)"
+  cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked \
+    --features no_downloads --force
+  changed=1
+fi
+
+# wasm-bindgen CLI: must be exactly the version of the crate in Cargo.lock.
+if [ ! -f Cargo.lock ]; then
+  log "Cargo.lock is missing: generating it"
+  cargo generate-lockfile
+fi
+wb_version="$(wasm_bindgen_lock_version)"
+[ -n "$wb_version" ] || die "no wasm-bindgen package in Cargo.lock"
+have_wb="$(wasm-bindgen --version 2>/dev/null || true)"
+if [ "$have_wb" = "wasm-bindgen $wb_version" ]; then
+  log "wasm-bindgen $wb_version present"
+else
+  log "Installing wasm-bindgen-cli $wb_version (found: '${have_wb:-none}'; takes about 5 minutes)"
+  # No --locked: one of the versions in its lock file is not served by
+  # crates.io any more, so a locked install fails.
+  cargo install wasm-bindgen-cli --version "$wb_version" --force
+  changed=1
+fi
+
+# ------------------------------------------------------------ Playwright ----
+# Re-install when node_modules is missing or was installed from another
+# package.json / package-lock.json / Node.js version.
+e2e="$CHAT_ROOT/end2end"
+stamp_file="$e2e/node_modules/.chat-setup-stamp"
+want_stamp="$(cat "$e2e/package.json" "$e2e/package-lock.json" 2>/dev/null | sha256sum | cut -d' ' -f1) node-$(node --version)"
+if [ -f "$stamp_file" ] && [ "$(cat "$stamp_file")" = "$want_stamp" ] \
+  && [ -x "$e2e/node_modules/.bin/playwright" ]; then
+  log "end2end/node_modules up to date"
+else
+  log "Installing end2end npm packages"
+  if [ -f "$e2e/package-lock.json" ]; then
+    (cd "$e2e" && npm ci --no-audit --no-fund)
+  else
+    (cd "$e2e" && npm install --no-audit --no-fund)
+    want_stamp="$(cat "$e2e/package.json" "$e2e/package-lock.json" | sha256sum | cut -d' ' -f1) node-$(node --version)"
+  fi
+  printf '%s\n' "$want_stamp" >"$stamp_file"
+  changed=1
+fi
+
+# Playwright drives Debian's Chromium; `npx playwright install` cannot
+# download browsers here.
+[ -x /usr/bin/chromium ] || die "/usr/bin/chromium is missing"
+
+if [ "$changed" -eq 0 ]; then
+  log "Setup: nothing to do ($((SECONDS - start)) s)"
+else
+  log "Setup done ($((SECONDS - start)) s)"
+fi
