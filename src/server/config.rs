@@ -77,6 +77,10 @@ pub struct Limits {
     /// Bad frames in a row after which a connection is closed with 1008
     /// (`CHAT_MAX_BAD_FRAMES`).
     pub max_bad_frames: u32,
+    /// The server pings each WebSocket this often, and drops a connection
+    /// that has sent nothing (not even a pong) for two intervals, so a
+    /// vanished client does not stay "online" (`CHAT_WS_PING_INTERVAL_MS`).
+    pub ws_ping_interval: Duration,
     /// Largest JSON body of a REST request in bytes (`CHAT_MAX_BODY_BYTES`).
     pub max_body_bytes: usize,
     /// Messages stored in one group-commit transaction (`CHAT_WRITE_BATCH`).
@@ -96,6 +100,7 @@ impl Default for Limits {
             ws_read_buffer: 4096,
             room_buffer: 1024,
             max_bad_frames: 50,
+            ws_ping_interval: Duration::from_secs(30),
             max_body_bytes: 64 * 1024,
             write_batch: 256,
         }
@@ -203,6 +208,10 @@ impl Settings {
             set(&mut lim.ws_read_buffer, l.ws_read_buffer);
             set(&mut lim.room_buffer, l.room_buffer);
             set(&mut lim.max_bad_frames, l.max_bad_frames);
+            set(
+                &mut lim.ws_ping_interval,
+                l.ws_ping_interval_ms.map(Duration::from_millis),
+            );
             set(&mut lim.max_body_bytes, l.max_body_bytes);
             set(&mut lim.write_batch, l.write_batch);
         }
@@ -296,6 +305,10 @@ impl Settings {
             parsed(&get, "CHAT_MAX_BAD_FRAMES")?,
         );
         set(
+            &mut lim.ws_ping_interval,
+            parsed::<u64>(&get, "CHAT_WS_PING_INTERVAL_MS")?.map(Duration::from_millis),
+        );
+        set(
             &mut lim.max_body_bytes,
             parsed(&get, "CHAT_MAX_BODY_BYTES")?,
         );
@@ -320,6 +333,12 @@ impl Settings {
             if value == 0 {
                 return Err(config_error(format!("limits.{name}"), "must be at least 1"));
             }
+        }
+        if l.ws_ping_interval < Duration::from_millis(100) {
+            return Err(config_error(
+                "limits.ws_ping_interval_ms",
+                "must be at least 100 ms",
+            ));
         }
         if l.ws_read_buffer < 256 {
             return Err(config_error(
@@ -403,6 +422,7 @@ struct LimitsSection {
     ws_read_buffer: Option<usize>,
     room_buffer: Option<usize>,
     max_bad_frames: Option<u32>,
+    ws_ping_interval_ms: Option<u64>,
     max_body_bytes: Option<usize>,
     write_batch: Option<usize>,
 }

@@ -393,3 +393,49 @@ async fn ws_read_without_seq_marks_up_to_the_newest_message() {
     assert_eq!(c["last_read_seq"], newest);
     assert_eq!(c["unread_count"], 0);
 }
+
+/// A client that stops answering pings (a vanished laptop, a dead NAT) is
+/// dropped after two ping intervals and goes offline for the others.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_never_answers_pings_is_dropped_and_goes_offline() {
+    let app = spawn_app_with(|s| s.limits.ws_ping_interval = Duration::from_millis(300)).await;
+    let (alice, _) = app.login(ALICE).await;
+    let (bob, bob_id) = app.login(BOB).await;
+    let general = app.channel_id(&alice, "General").await;
+    let mut a = app.ws_join(&alice, &general).await;
+    // Bob joins, then never reads again: his client never sends a Pong.
+    let silent_bob = app.ws_join(&bob, &general).await;
+    let offline = a
+        .next_frame_matching("bob offline", Duration::from_secs(5), |v| {
+            v["type"] == "presence.update"
+                && v["userId"] == json!(bob_id)
+                && v["status"] == "offline"
+        })
+        .await;
+    assert_eq!(offline["status"], "offline");
+    drop(silent_bob);
+}
+
+/// A client that keeps reading answers the server's pings and stays
+/// connected across many ping intervals.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_answers_pings_stays_connected() {
+    let app = spawn_app_with(|s| s.limits.ws_ping_interval = Duration::from_millis(200)).await;
+    let (alice, _) = app.login(ALICE).await;
+    let (bob, bob_id) = app.login(BOB).await;
+    let general = app.channel_id(&alice, "General").await;
+    let mut a = app.ws_join(&alice, &general).await;
+    let mut b = app.ws_join(&bob, &general).await;
+    // Both keep reading (which sends the Pongs) for ten intervals.
+    let (_, _) = tokio::join!(
+        a.expect_no_frame_matching("bob offline", Duration::from_secs(2), |v| {
+            v["type"] == "presence.update"
+                && v["userId"] == json!(bob_id)
+                && v["status"] == "offline"
+        }),
+        b.expect_no_frame_of_type("error", Duration::from_secs(2)),
+    );
+    let sent = a.send_ok("still here").await;
+    let got = b.next_frame_of_type("message.new", WAIT).await;
+    assert_eq!(got["id"], sent["id"]);
+}

@@ -54,6 +54,8 @@ pub struct WsSession {
     bad_frames: u32,
     /// When the user's typing expires, if they are typing.
     typing_until: Option<Instant>,
+    /// When the client last sent anything (a pong included).
+    last_heard: Instant,
 }
 
 impl WsSession {
@@ -66,6 +68,7 @@ impl WsSession {
             last_seq: 0,
             bad_frames: 0,
             typing_until: None,
+            last_heard: Instant::now(),
         }
     }
 
@@ -85,6 +88,9 @@ impl WsSession {
         let (guard, mut room_events, roster) = chat.rooms.join(self.channel_id, self.user_id);
         let mut user_events = chat.users.subscribe(self.user_id);
         let shutdown = self.state.shutdown.clone();
+        let ping_every = self.state.settings.limits.ws_ping_interval;
+        let mut pings = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
+        pings.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
 
         let stop = if send_frame(
             &mut socket,
@@ -102,7 +108,10 @@ impl WsSession {
                     _ = shutdown.cancelled() => Err(Stop::Close(CLOSE_GOING_AWAY, "server shutting down")),
                     incoming = socket.recv() => match incoming {
                         None | Some(Err(_)) => Err(Stop::Gone),
-                        Some(Ok(frame)) => self.on_frame(&mut socket, frame).await,
+                        Some(Ok(frame)) => {
+                            self.last_heard = Instant::now();
+                            self.on_frame(&mut socket, frame).await
+                        }
                     },
                     event = room_events.recv() => match event {
                         Ok(event) => self.on_room_event(&mut socket, event).await,
@@ -121,6 +130,14 @@ impl WsSession {
                     _ = sleep_until_opt(typing_deadline), if typing_deadline.is_some() => {
                         self.set_typing(false);
                         Ok(())
+                    }
+                    _ = pings.tick() => {
+                        if self.last_heard.elapsed() > ping_every * 2 {
+                            tracing::debug!("client silent for two ping intervals; dropping it");
+                            Err(Stop::Close(CLOSE_GOING_AWAY, "no response to ping"))
+                        } else {
+                            ping(&mut socket).await
+                        }
                     }
                 };
                 if let Err(stop) = step {
@@ -372,6 +389,18 @@ async fn sleep_until_opt(deadline: Option<Instant>) {
 
 async fn send_json(socket: &mut WebSocket, json: Utf8Bytes) -> Result<(), Stop> {
     match tokio::time::timeout(SEND_TIMEOUT, socket.send(WsMessage::Text(json))).await {
+        Ok(Ok(())) => Ok(()),
+        _ => Err(Stop::Gone),
+    }
+}
+
+async fn ping(socket: &mut WebSocket) -> Result<(), Stop> {
+    match tokio::time::timeout(
+        SEND_TIMEOUT,
+        socket.send(WsMessage::Ping(Default::default())),
+    )
+    .await
+    {
         Ok(Ok(())) => Ok(()),
         _ => Err(Stop::Gone),
     }
