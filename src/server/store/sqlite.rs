@@ -25,9 +25,100 @@ use crate::protocol::{ChannelSummary, HistoryPage, Message, UnreadEntry};
 /// Migrations embedded in the binary, applied at start-up.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
-/// Columns of a message row, in the order [`message_from_row`] reads them.
-const MESSAGE_COLUMNS: &str =
-    "id, channel_id, seq, user_id, text, created_at, updated_at, client_id";
+/// Columns of a message row, as [`message_from_row`] reads them.
+macro_rules! message_columns {
+    () => {
+        "id, channel_id, seq, user_id, text, created_at, updated_at, client_id"
+    };
+}
+
+/// The stored message for an idempotency key.
+const FIND_BY_CLIENT_ID: &str = concat!(
+    "SELECT ",
+    message_columns!(),
+    " FROM messages WHERE channel_id = ?1 AND user_id = ?2 AND client_id = ?3"
+);
+/// Takes the channel's next seq (in the insert's transaction).
+const NEXT_SEQ: &str = "UPDATE tablos SET last_seq = last_seq + 1, last_message_at = ?2 \
+     WHERE id = ?1 RETURNING last_seq";
+/// History: the newest page.
+const HISTORY_LATEST: &str = concat!(
+    "SELECT ",
+    message_columns!(),
+    " FROM messages WHERE channel_id = ?1 AND deleted_at IS NULL ORDER BY seq DESC LIMIT ?2"
+);
+/// History: the page before a seq.
+const HISTORY_BEFORE_SEQ: &str = concat!(
+    "SELECT ",
+    message_columns!(),
+    " FROM messages WHERE channel_id = ?1 AND deleted_at IS NULL AND seq < ?2 \
+     ORDER BY seq DESC LIMIT ?3"
+);
+/// History: the page before a time (the seed's cursor).
+const HISTORY_BEFORE_TIME: &str = concat!(
+    "SELECT ",
+    message_columns!(),
+    " FROM messages WHERE channel_id = ?1 AND deleted_at IS NULL AND created_at < ?2 \
+     ORDER BY seq DESC LIMIT ?3"
+);
+/// History, resume and catch-up: the page after a seq.
+const HISTORY_AFTER_SEQ: &str = concat!(
+    "SELECT ",
+    message_columns!(),
+    " FROM messages WHERE channel_id = ?1 AND deleted_at IS NULL AND seq > ?2 \
+     ORDER BY seq ASC LIMIT ?3"
+);
+/// Whether the channel exists and the user's access is active.
+const MEMBERSHIP: &str =
+    "SELECT (SELECT is_active FROM tablo_access WHERE tablo_id = t.id AND user_id = ?2) \
+     FROM tablos t WHERE t.id = ?1";
+/// Active member ids of a channel.
+const MEMBER_IDS: &str = "SELECT user_id FROM tablo_access WHERE tablo_id = ?1 AND is_active = 1";
+/// Active members with names.
+const MEMBERS: &str =
+    "SELECT u.id, u.display_name FROM tablo_access a JOIN users u ON u.id = a.user_id \
+     WHERE a.tablo_id = ?1 AND a.is_active = 1 ORDER BY u.display_name";
+/// The caller's channels with previews and unread counts (one query).
+const CHANNELS_FOR: &str = "SELECT t.id, t.name, t.color, t.last_seq, \
+               (SELECT COUNT(*) FROM tablo_access a2 \
+                  WHERE a2.tablo_id = t.id AND a2.is_active = 1) AS member_count, \
+               COALESCE(r.last_read_seq, 0) AS last_read_seq, \
+               (SELECT COUNT(*) FROM messages m \
+                  WHERE m.channel_id = t.id AND m.seq > COALESCE(r.last_read_seq, 0) \
+                    AND m.user_id <> ?1 AND m.deleted_at IS NULL) AS unread_count, \
+               lm.id AS lm_id, lm.channel_id AS lm_channel_id, lm.seq AS lm_seq, \
+               lm.user_id AS lm_user_id, lm.text AS lm_text, lm.created_at AS lm_created_at, \
+               lm.updated_at AS lm_updated_at, lm.client_id AS lm_client_id \
+             FROM tablo_access a \
+             JOIN tablos t ON t.id = a.tablo_id \
+             LEFT JOIN channel_read_state r ON r.user_id = a.user_id AND r.channel_id = t.id \
+             LEFT JOIN messages lm ON lm.channel_id = t.id AND lm.seq = ( \
+                 SELECT MAX(seq) FROM messages WHERE channel_id = t.id AND deleted_at IS NULL) \
+             WHERE a.user_id = ?1 AND a.is_active = 1 \
+             ORDER BY t.last_message_at IS NULL, t.last_message_at DESC, t.name ASC";
+/// Unread counts of the caller's channels that have any (one query).
+const UNREAD_FOR: &str = "SELECT channel_id, unread_count FROM ( \
+               SELECT a.tablo_id AS channel_id, \
+                 (SELECT COUNT(*) FROM messages m \
+                    WHERE m.channel_id = a.tablo_id AND m.seq > COALESCE(r.last_read_seq, 0) \
+                      AND m.user_id <> ?1 AND m.deleted_at IS NULL) AS unread_count \
+               FROM tablo_access a \
+               LEFT JOIN channel_read_state r \
+                 ON r.user_id = a.user_id AND r.channel_id = a.tablo_id \
+               WHERE a.user_id = ?1 AND a.is_active = 1) \
+             WHERE unread_count > 0 ORDER BY channel_id";
+/// Moves a read cursor forward only, clamped to the channel head.
+const MARK_READ: &str =
+    "INSERT INTO channel_read_state (user_id, channel_id, last_read_seq, last_read_at) \
+             VALUES (?1, ?2, \
+               MAX(0, MIN(COALESCE(?3, (SELECT last_seq FROM tablos WHERE id = ?2)), \
+                          (SELECT last_seq FROM tablos WHERE id = ?2))), ?4) \
+             ON CONFLICT (user_id, channel_id) DO UPDATE SET \
+               last_read_seq = MAX(channel_read_state.last_read_seq, excluded.last_read_seq), \
+               last_read_at = excluded.last_read_at \
+             RETURNING last_read_seq";
+/// Newest seq of a channel.
+const HEAD_SEQ: &str = "SELECT last_seq FROM tablos WHERE id = ?1";
 
 /// The SQLite store: a single-connection write pool and a read pool.
 #[derive(Debug, Clone)]
@@ -66,27 +157,21 @@ impl SqliteStore {
         tx: &mut Transaction<'_, Sqlite>,
         m: &NewMessage,
     ) -> StoreResult<InsertOutcome> {
-        let existing = sqlx::query(&format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages \
-             WHERE channel_id = ?1 AND user_id = ?2 AND client_id = ?3"
-        ))
-        .bind(m.channel_id)
-        .bind(m.user_id)
-        .bind(&m.client_id)
-        .fetch_optional(&mut **tx)
-        .await?;
+        let existing = sqlx::query(FIND_BY_CLIENT_ID)
+            .bind(m.channel_id)
+            .bind(m.user_id)
+            .bind(&m.client_id)
+            .fetch_optional(&mut **tx)
+            .await?;
         if let Some(row) = existing {
             return Ok(InsertOutcome::Duplicate(message_from_row(&row)?));
         }
         let micros = m.created_at.timestamp_micros();
-        let seq: Option<i64> = sqlx::query_scalar(
-            "UPDATE tablos SET last_seq = last_seq + 1, last_message_at = ?2 \
-             WHERE id = ?1 RETURNING last_seq",
-        )
-        .bind(m.channel_id)
-        .bind(micros)
-        .fetch_optional(&mut **tx)
-        .await?;
+        let seq: Option<i64> = sqlx::query_scalar(NEXT_SEQ)
+            .bind(m.channel_id)
+            .bind(micros)
+            .fetch_optional(&mut **tx)
+            .await?;
         let seq = seq.ok_or_else(|| StoreError::NotFound(format!("channel {}", m.channel_id)))?;
         sqlx::query(
             "INSERT INTO messages (id, channel_id, seq, user_id, client_id, text, created_at) \
@@ -214,14 +299,11 @@ impl Store for SqliteStore {
     }
 
     async fn membership(&self, channel_id: Uuid, user_id: Uuid) -> StoreResult<Membership> {
-        let row: Option<(Option<bool>,)> = sqlx::query_as(
-            "SELECT (SELECT is_active FROM tablo_access WHERE tablo_id = t.id AND user_id = ?2) \
-             FROM tablos t WHERE t.id = ?1",
-        )
-        .bind(channel_id)
-        .bind(user_id)
-        .fetch_optional(&self.read)
-        .await?;
+        let row: Option<(Option<bool>,)> = sqlx::query_as(MEMBERSHIP)
+            .bind(channel_id)
+            .bind(user_id)
+            .fetch_optional(&self.read)
+            .await?;
         Ok(match row {
             None => Membership::NoChannel,
             Some((Some(true),)) => Membership::Member,
@@ -230,22 +312,17 @@ impl Store for SqliteStore {
     }
 
     async fn member_ids(&self, channel_id: Uuid) -> StoreResult<Vec<Uuid>> {
-        Ok(sqlx::query_scalar(
-            "SELECT user_id FROM tablo_access WHERE tablo_id = ?1 AND is_active = 1",
-        )
-        .bind(channel_id)
-        .fetch_all(&self.read)
-        .await?)
+        Ok(sqlx::query_scalar(MEMBER_IDS)
+            .bind(channel_id)
+            .fetch_all(&self.read)
+            .await?)
     }
 
     async fn members(&self, channel_id: Uuid) -> StoreResult<Vec<Member>> {
-        let rows = sqlx::query(
-            "SELECT u.id, u.display_name FROM tablo_access a JOIN users u ON u.id = a.user_id \
-             WHERE a.tablo_id = ?1 AND a.is_active = 1 ORDER BY u.display_name",
-        )
-        .bind(channel_id)
-        .fetch_all(&self.read)
-        .await?;
+        let rows = sqlx::query(MEMBERS)
+            .bind(channel_id)
+            .fetch_all(&self.read)
+            .await?;
         rows.iter()
             .map(|r| {
                 Ok(Member {
@@ -258,28 +335,10 @@ impl Store for SqliteStore {
     }
 
     async fn channels_for(&self, user_id: Uuid) -> StoreResult<Vec<ChannelSummary>> {
-        let rows = sqlx::query(
-            "SELECT t.id, t.name, t.color, t.last_seq, \
-               (SELECT COUNT(*) FROM tablo_access a2 \
-                  WHERE a2.tablo_id = t.id AND a2.is_active = 1) AS member_count, \
-               COALESCE(r.last_read_seq, 0) AS last_read_seq, \
-               (SELECT COUNT(*) FROM messages m \
-                  WHERE m.channel_id = t.id AND m.seq > COALESCE(r.last_read_seq, 0) \
-                    AND m.user_id <> ?1 AND m.deleted_at IS NULL) AS unread_count, \
-               lm.id AS lm_id, lm.channel_id AS lm_channel_id, lm.seq AS lm_seq, \
-               lm.user_id AS lm_user_id, lm.text AS lm_text, lm.created_at AS lm_created_at, \
-               lm.updated_at AS lm_updated_at, lm.client_id AS lm_client_id \
-             FROM tablo_access a \
-             JOIN tablos t ON t.id = a.tablo_id \
-             LEFT JOIN channel_read_state r ON r.user_id = a.user_id AND r.channel_id = t.id \
-             LEFT JOIN messages lm ON lm.channel_id = t.id AND lm.seq = ( \
-                 SELECT MAX(seq) FROM messages WHERE channel_id = t.id AND deleted_at IS NULL) \
-             WHERE a.user_id = ?1 AND a.is_active = 1 \
-             ORDER BY t.last_message_at IS NULL, t.last_message_at DESC, t.name ASC",
-        )
-        .bind(user_id)
-        .fetch_all(&self.read)
-        .await?;
+        let rows = sqlx::query(CHANNELS_FOR)
+            .bind(user_id)
+            .fetch_all(&self.read)
+            .await?;
         let mut out = Vec::with_capacity(rows.len());
         for row in &rows {
             let has_last: Option<Uuid> = row.try_get("lm_id")?;
@@ -307,19 +366,16 @@ impl Store for SqliteStore {
         limit: u32,
     ) -> StoreResult<HistoryPage> {
         let fetch = i64::from(limit) + 1;
-        let base = format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE channel_id = ?1 AND deleted_at IS NULL"
-        );
         let rows = match cursor {
             HistoryCursor::Latest => {
-                sqlx::query(&format!("{base} ORDER BY seq DESC LIMIT ?2"))
+                sqlx::query(HISTORY_LATEST)
                     .bind(channel_id)
                     .bind(fetch)
                     .fetch_all(&self.read)
                     .await?
             }
             HistoryCursor::BeforeSeq(seq) => {
-                sqlx::query(&format!("{base} AND seq < ?2 ORDER BY seq DESC LIMIT ?3"))
+                sqlx::query(HISTORY_BEFORE_SEQ)
                     .bind(channel_id)
                     .bind(seq)
                     .bind(fetch)
@@ -327,17 +383,15 @@ impl Store for SqliteStore {
                     .await?
             }
             HistoryCursor::BeforeTime(t) => {
-                sqlx::query(&format!(
-                    "{base} AND created_at < ?2 ORDER BY seq DESC LIMIT ?3"
-                ))
-                .bind(channel_id)
-                .bind(t.timestamp_micros())
-                .bind(fetch)
-                .fetch_all(&self.read)
-                .await?
+                sqlx::query(HISTORY_BEFORE_TIME)
+                    .bind(channel_id)
+                    .bind(t.timestamp_micros())
+                    .bind(fetch)
+                    .fetch_all(&self.read)
+                    .await?
             }
             HistoryCursor::AfterSeq(seq) => {
-                sqlx::query(&format!("{base} AND seq > ?2 ORDER BY seq ASC LIMIT ?3"))
+                sqlx::query(HISTORY_AFTER_SEQ)
                     .bind(channel_id)
                     .bind(seq)
                     .bind(fetch)
@@ -358,7 +412,7 @@ impl Store for SqliteStore {
     }
 
     async fn head_seq(&self, channel_id: Uuid) -> StoreResult<i64> {
-        let seq: Option<i64> = sqlx::query_scalar("SELECT last_seq FROM tablos WHERE id = ?1")
+        let seq: Option<i64> = sqlx::query_scalar(HEAD_SEQ)
             .bind(channel_id)
             .fetch_optional(&self.read)
             .await?;
@@ -413,41 +467,21 @@ impl Store for SqliteStore {
         channel_id: Uuid,
         seq: Option<i64>,
     ) -> StoreResult<i64> {
-        let cursor: i64 = sqlx::query_scalar(
-            "INSERT INTO channel_read_state (user_id, channel_id, last_read_seq, last_read_at) \
-             VALUES (?1, ?2, \
-               MAX(0, MIN(COALESCE(?3, (SELECT last_seq FROM tablos WHERE id = ?2)), \
-                          (SELECT last_seq FROM tablos WHERE id = ?2))), ?4) \
-             ON CONFLICT (user_id, channel_id) DO UPDATE SET \
-               last_read_seq = MAX(channel_read_state.last_read_seq, excluded.last_read_seq), \
-               last_read_at = excluded.last_read_at \
-             RETURNING last_read_seq",
-        )
-        .bind(user_id)
-        .bind(channel_id)
-        .bind(seq)
-        .bind(Utc::now().timestamp_micros())
-        .fetch_one(&self.write)
-        .await?;
+        let cursor: i64 = sqlx::query_scalar(MARK_READ)
+            .bind(user_id)
+            .bind(channel_id)
+            .bind(seq)
+            .bind(Utc::now().timestamp_micros())
+            .fetch_one(&self.write)
+            .await?;
         Ok(cursor)
     }
 
     async fn unread_for(&self, user_id: Uuid) -> StoreResult<Vec<UnreadEntry>> {
-        let rows = sqlx::query(
-            "SELECT channel_id, unread_count FROM ( \
-               SELECT a.tablo_id AS channel_id, \
-                 (SELECT COUNT(*) FROM messages m \
-                    WHERE m.channel_id = a.tablo_id AND m.seq > COALESCE(r.last_read_seq, 0) \
-                      AND m.user_id <> ?1 AND m.deleted_at IS NULL) AS unread_count \
-               FROM tablo_access a \
-               LEFT JOIN channel_read_state r \
-                 ON r.user_id = a.user_id AND r.channel_id = a.tablo_id \
-               WHERE a.user_id = ?1 AND a.is_active = 1) \
-             WHERE unread_count > 0 ORDER BY channel_id",
-        )
-        .bind(user_id)
-        .fetch_all(&self.read)
-        .await?;
+        let rows = sqlx::query(UNREAD_FOR)
+            .bind(user_id)
+            .fetch_all(&self.read)
+            .await?;
         rows.iter()
             .map(|r| {
                 Ok(UnreadEntry {
@@ -476,5 +510,55 @@ impl Store for SqliteStore {
         .execute(&self.write)
         .await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod query_plan_tests {
+    use super::*;
+
+    /// Every query on the hot path, by name.
+    const HOT_QUERIES: [(&str, &str); 13] = [
+        ("FIND_BY_CLIENT_ID", FIND_BY_CLIENT_ID),
+        ("NEXT_SEQ", NEXT_SEQ),
+        ("HISTORY_LATEST", HISTORY_LATEST),
+        ("HISTORY_BEFORE_SEQ", HISTORY_BEFORE_SEQ),
+        ("HISTORY_BEFORE_TIME", HISTORY_BEFORE_TIME),
+        ("HISTORY_AFTER_SEQ", HISTORY_AFTER_SEQ),
+        ("MEMBERSHIP", MEMBERSHIP),
+        ("MEMBER_IDS", MEMBER_IDS),
+        ("MEMBERS", MEMBERS),
+        ("CHANNELS_FOR", CHANNELS_FOR),
+        ("UNREAD_FOR", UNREAD_FOR),
+        ("MARK_READ", MARK_READ),
+        ("HEAD_SEQ", HEAD_SEQ),
+    ];
+
+    fn parameter_count(sql: &str) -> usize {
+        (1..=9).filter(|n| sql.contains(&format!("?{n}"))).count()
+    }
+
+    /// No query of the chat's hot path scans a table or a whole index:
+    /// each one searches by an index (EXPLAIN QUERY PLAN of the real schema).
+    #[tokio::test]
+    async fn every_hot_query_searches_by_an_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("plan.db").display());
+        let store = SqliteStore::connect(&url, 1).await.unwrap();
+        for (name, sql) in HOT_QUERIES {
+            let explain = format!("EXPLAIN QUERY PLAN {sql}");
+            let mut query = sqlx::query(&explain);
+            for _ in 0..parameter_count(sql) {
+                query = query.bind(None::<i64>);
+            }
+            let rows = query.fetch_all(&store.write).await.unwrap();
+            let plan: Vec<String> = rows.iter().map(|r| r.get::<String, _>("detail")).collect();
+            for step in &plan {
+                assert!(
+                    !step.starts_with("SCAN "),
+                    "{name} scans instead of searching: {plan:#?}"
+                );
+            }
+        }
     }
 }
