@@ -6,7 +6,7 @@ use crate::protocol::{AppError, User};
 
 /// Logs in with e-mail and password: sets the session cookie and sends the
 /// browser to `/chat` (works as a plain form post without JavaScript).
-#[server(prefix = "/api")]
+#[server(prefix = "/api", endpoint = "login")]
 pub async fn login(email: String, password: String) -> Result<(), AppError> {
     use crate::server::auth::session::set_cookie;
     use crate::server::http::login::cookie_is_secure;
@@ -26,7 +26,7 @@ pub async fn login(email: String, password: String) -> Result<(), AppError> {
 }
 
 /// Clears the session cookie and sends the browser to `/login`.
-#[server(prefix = "/api")]
+#[server(prefix = "/api", endpoint = "logout")]
 pub async fn logout() -> Result<(), AppError> {
     use crate::server::auth::session::clear_cookie;
     use crate::server::http::login::cookie_is_secure;
@@ -44,7 +44,7 @@ pub async fn logout() -> Result<(), AppError> {
 }
 
 /// The logged-in user (401 when not logged in).
-#[server(prefix = "/api")]
+#[server(prefix = "/api", endpoint = "me")]
 pub async fn me() -> Result<User, AppError> {
     use crate::server::http::server_fn::{server_fn_user, with_status};
     let (state, user) = with_status(server_fn_user())?;

@@ -7,7 +7,7 @@ use crate::protocol::dto::Member;
 use crate::protocol::{AppError, ChannelSummary};
 
 /// Channels of the logged-in user with previews and unread counts.
-#[server(prefix = "/api")]
+#[server(prefix = "/api", endpoint = "list_channels")]
 pub async fn list_channels() -> Result<Vec<ChannelSummary>, AppError> {
     use crate::server::http::server_fn::{server_fn_user, with_status};
     let (state, user) = with_status(server_fn_user())?;
@@ -15,7 +15,7 @@ pub async fn list_channels() -> Result<Vec<ChannelSummary>, AppError> {
 }
 
 /// Members of a channel (names for user ids).
-#[server(prefix = "/api")]
+#[server(prefix = "/api", endpoint = "channel_members")]
 pub async fn channel_members(channel_id: Uuid) -> Result<Vec<Member>, AppError> {
     use crate::server::http::server_fn::{server_fn_user, with_status};
     let (state, user) = with_status(server_fn_user())?;

@@ -6,7 +6,7 @@ use uuid::Uuid;
 use crate::protocol::{AppError, HistoryPage};
 
 /// A page of history: the newest page, or the page before `before_seq`.
-#[server(prefix = "/api")]
+#[server(prefix = "/api", endpoint = "load_history")]
 pub async fn load_history(
     channel_id: Uuid,
     before_seq: Option<i64>,
@@ -28,7 +28,7 @@ pub async fn load_history(
 }
 
 /// Marks a channel read up to `seq` (default newest); returns the cursor.
-#[server(prefix = "/api")]
+#[server(prefix = "/api", endpoint = "mark_read")]
 pub async fn mark_read(channel_id: Uuid, seq: Option<i64>) -> Result<i64, AppError> {
     use crate::server::http::server_fn::{server_fn_user, with_status};
     let (state, user) = with_status(server_fn_user())?;

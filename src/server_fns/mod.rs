@@ -1,4 +1,5 @@
-//! The UI's reads and writes as server functions. Each one authenticates
+//! The UI's reads and writes as server functions, at stable URLs
+//! (`POST /api/<name>`, form-encoded arguments, JSON result). Each one authenticates
 //! with the session cookie, then calls the same `server::chat` function as
 //! the JSON route; none holds logic of its own.
 

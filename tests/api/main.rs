@@ -6,9 +6,11 @@
 
 mod auth;
 mod helpers;
+mod http_edges;
 mod persistence;
 mod rest;
 mod resume;
+mod server_fns;
 mod ws_errors;
 mod ws_messages;
 mod ws_presence_typing;

@@ -514,7 +514,7 @@ impl Store for SqliteStore {
 }
 
 #[cfg(test)]
-mod query_plan_tests {
+mod tests {
     use super::*;
 
     /// Every query on the hot path, by name.
@@ -560,5 +560,24 @@ mod query_plan_tests {
                 );
             }
         }
+    }
+
+    /// The database runs in WAL mode with fsync at every commit
+    /// (`synchronous=FULL`), so an acknowledged message survives power loss.
+    #[tokio::test]
+    async fn the_database_is_wal_with_full_sync() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("mode.db").display());
+        let store = SqliteStore::connect(&url, 1).await.unwrap();
+        let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(&store.write)
+            .await
+            .unwrap();
+        assert_eq!(mode.to_lowercase(), "wal");
+        let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(&store.write)
+            .await
+            .unwrap();
+        assert_eq!(sync, 2, "synchronous=FULL");
     }
 }
