@@ -35,6 +35,15 @@ const browser = await chromium.launch({
   ],
 });
 
+// The first context writes a short conversation (if the channel is empty),
+// so the screenshots show messages.
+let seeded = false;
+const conversation = [
+  "Morning all! The release notes are up.",
+  "Two lines:\nfirst line, then the second.",
+  "Markup stays text: <b>bold?</b> <img src=x onerror=alert(1)>",
+];
+
 let failed = false;
 try {
   for (const size of sizes) {
@@ -73,6 +82,18 @@ try {
           .locator('.chat-room[data-connection="connected"]')
           .waitFor({ timeout: 15_000 })
           .catch(() => console.error(`${tag}: the WebSocket did not connect within 15 s`));
+        if (!seeded) {
+          seeded = true;
+          const box = page.getByRole("textbox", { name: "Message", exact: true });
+          const log = page.getByRole("log", { name: "Messages" });
+          if ((await log.locator("li").count()) === 0) {
+            for (const text of conversation) {
+              await box.fill(text);
+              await box.press("Enter");
+              await log.getByText(text.split("\n")[0]).first().waitFor({ timeout: 5_000 });
+            }
+          }
+        }
         await page.waitForTimeout(300); // let fonts and layout settle
         const chat = path.join(outDir, `chat-general-${tag}.png`);
         await page.screenshot({ path: chat, fullPage: false });
