@@ -399,6 +399,24 @@ async fn non_uuid_channel_id_is_400_on_every_route() {
     );
 }
 
+/// Asserts that `token`'s user gets 403 from every channel route of
+/// `channel`: history, read (with and without a seq) and both WS upgrades.
+async fn assert_forbidden_on_every_channel_route(app: &TestApp, token: &str, channel: &str) {
+    assert_eq!(
+        app.history_status(token, channel, &[]).await,
+        403,
+        "history"
+    );
+    for seq in [None, Some(1)] {
+        let status = app.mark_read(token, channel, seq).await.status().as_u16();
+        assert_eq!(status, 403, "read with seq {seq:?}");
+    }
+    let bearer = ws_refused_status(app.ws_request_bearer(token, channel)).await;
+    assert_eq!(bearer, 403, "ws with a bearer header");
+    let query = ws_refused_status(app.ws_request_query(token, channel)).await;
+    assert_eq!(query, 403, "ws with ?token=");
+}
+
 /// A non-member (carol on Product) is 403 on history, read and the WS upgrade.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn non_member_is_403_on_every_route() {
@@ -406,37 +424,7 @@ async fn non_member_is_403_on_every_route() {
     let (alice, _) = app.login(ALICE).await;
     let (carol, _) = app.login(CAROL).await;
     let product = app.channel_id(&alice, "Product").await;
-    assert_eq!(
-        app.history_status(&carol, &product, &[]).await,
-        403,
-        "history"
-    );
-    assert_eq!(
-        app.mark_read(&carol, &product, None)
-            .await
-            .status()
-            .as_u16(),
-        403,
-        "read"
-    );
-    assert_eq!(
-        app.mark_read(&carol, &product, Some(1))
-            .await
-            .status()
-            .as_u16(),
-        403,
-        "read with seq"
-    );
-    assert_eq!(
-        ws_refused_status(app.ws_request_bearer(&carol, &product)).await,
-        403,
-        "ws header"
-    );
-    assert_eq!(
-        ws_refused_status(app.ws_request_query(&carol, &product)).await,
-        403,
-        "ws query"
-    );
+    assert_forbidden_on_every_channel_route(&app, &carol, &product).await;
 }
 
 /// Membership follows `tablo_access.is_active`: once deactivated, the channel leaves the list and routes are 403.
@@ -457,24 +445,7 @@ async fn deactivated_membership_is_403_and_hidden_from_the_list() {
         !names.contains(&json!("General")),
         "still listed: {names:?}"
     );
-    assert_eq!(
-        app.history_status(&carol, &general, &[]).await,
-        403,
-        "history"
-    );
-    assert_eq!(
-        app.mark_read(&carol, &general, None)
-            .await
-            .status()
-            .as_u16(),
-        403,
-        "read"
-    );
-    assert_eq!(
-        ws_refused_status(app.ws_request_bearer(&carol, &general)).await,
-        403,
-        "ws"
-    );
+    assert_forbidden_on_every_channel_route(&app, &carol, &general).await;
 }
 
 /// Sets `is_active = false` on the user's access row for the named channel.
