@@ -64,6 +64,10 @@ pub struct Limits {
     pub rate_burst: u32,
     /// Sustained sends per second per user per channel (`CHAT_RATE_PER_SECOND`).
     pub rate_per_second: u32,
+    /// Login attempts per e-mail in a burst (`CHAT_LOGIN_BURST`).
+    pub login_burst: u32,
+    /// Sustained login attempts per e-mail per minute (`CHAT_LOGIN_PER_MINUTE`).
+    pub login_per_minute: u32,
     /// Typing expires this long after the last `typing.start` (`CHAT_TYPING_TIMEOUT_MS`).
     pub typing_timeout: Duration,
     /// Largest history page (`CHAT_HISTORY_MAX_LIMIT`).
@@ -95,6 +99,8 @@ impl Default for Limits {
             ws_hard_max_bytes: 1024 * 1024,
             rate_burst: 20,
             rate_per_second: 5,
+            login_burst: 10,
+            login_per_minute: 10,
             typing_timeout: Duration::from_secs(5),
             history_max_limit: 100,
             ws_read_buffer: 4096,
@@ -200,6 +206,8 @@ impl Settings {
             set(&mut lim.ws_hard_max_bytes, l.ws_hard_max_bytes);
             set(&mut lim.rate_burst, l.rate_burst);
             set(&mut lim.rate_per_second, l.rate_per_second);
+            set(&mut lim.login_burst, l.login_burst);
+            set(&mut lim.login_per_minute, l.login_per_minute);
             set(
                 &mut lim.typing_timeout,
                 l.typing_timeout_ms.map(Duration::from_millis),
@@ -287,6 +295,11 @@ impl Settings {
             &mut lim.rate_per_second,
             parsed(&get, "CHAT_RATE_PER_SECOND")?,
         );
+        set(&mut lim.login_burst, parsed(&get, "CHAT_LOGIN_BURST")?);
+        set(
+            &mut lim.login_per_minute,
+            parsed(&get, "CHAT_LOGIN_PER_MINUTE")?,
+        );
         set(
             &mut lim.typing_timeout,
             parsed::<u64>(&get, "CHAT_TYPING_TIMEOUT_MS")?.map(Duration::from_millis),
@@ -324,6 +337,8 @@ impl Settings {
             ("max_frame_bytes", l.max_frame_bytes),
             ("rate_burst", l.rate_burst as usize),
             ("rate_per_second", l.rate_per_second as usize),
+            ("login_burst", l.login_burst as usize),
+            ("login_per_minute", l.login_per_minute as usize),
             ("history_max_limit", l.history_max_limit as usize),
             ("room_buffer", l.room_buffer),
             ("write_batch", l.write_batch),
@@ -417,6 +432,8 @@ struct LimitsSection {
     ws_hard_max_bytes: Option<usize>,
     rate_burst: Option<u32>,
     rate_per_second: Option<u32>,
+    login_burst: Option<u32>,
+    login_per_minute: Option<u32>,
     typing_timeout_ms: Option<u64>,
     history_max_limit: Option<u32>,
     ws_read_buffer: Option<usize>,

@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::server::auth::JwtKeys;
-use crate::server::chat::{activity, Chat, MessageWriter, SendLimiter};
+use crate::server::chat::{activity, Chat, MessageWriter, RateLimit, SendLimiter};
 use crate::server::config::Settings;
 use crate::server::http::router;
 use crate::server::rooms::{Rooms, UserHub};
@@ -104,13 +104,18 @@ impl Application {
             limits.write_batch,
         );
         let activity_task = activity::spawn(store.clone(), users.clone(), activity_rx);
-        let limiter = SendLimiter::new(limits.rate_burst, limits.rate_per_second);
+        let limiter = SendLimiter::per_second(limits.rate_burst, limits.rate_per_second);
+        let login_limiter = RateLimit::new(
+            limits.login_burst,
+            Duration::from_secs(60) / limits.login_per_minute.max(1),
+        );
         let chat = Arc::new(Chat {
             store,
             rooms,
             users,
             writer,
             limiter,
+            login_limiter,
             limits,
         });
 
@@ -177,13 +182,17 @@ impl Application {
         let tasks = state.tasks.clone();
 
         let limiter = state.chat.limiter.clone();
+        let login_limiter = state.chat.login_limiter.clone();
         let janitor_token = token.clone();
         let janitor = tokio::spawn(async move {
             let mut every = tokio::time::interval(Duration::from_secs(60));
             loop {
                 tokio::select! {
                     _ = janitor_token.cancelled() => break,
-                    _ = every.tick() => limiter.forget_idle(),
+                    _ = every.tick() => {
+                        limiter.forget_idle();
+                        login_limiter.forget_idle();
+                    }
                 }
             }
         });

@@ -86,3 +86,35 @@ async fn a_generated_dev_secret_is_kept_in_the_data_directory() {
         401
     );
 }
+
+/// Password guessing is rate limited per e-mail: after the burst, login
+/// answers 429 with `Retry-After`, even for the right password; another
+/// account is not affected.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_attempts_are_rate_limited_per_email() {
+    let app = spawn_app_with(|s| {
+        s.limits.login_burst = 3;
+        s.limits.login_per_minute = 1;
+    })
+    .await;
+    for _ in 0..3 {
+        let resp = app.post_login(ALICE, "guess").await;
+        assert_eq!(resp.status(), 401);
+    }
+    let limited = app.post_login(ALICE, PASSWORD).await;
+    assert_eq!(limited.status(), 429);
+    let retry: u64 = limited.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry), "Retry-After {retry}");
+    let body: serde_json::Value = limited.json().await.unwrap();
+    assert!(body["error"].is_string(), "{body}");
+    // E-mails are compared case-insensitively.
+    assert_eq!(
+        app.post_login("ALICE@example.com", PASSWORD).await.status(),
+        429
+    );
+    assert_eq!(app.post_login(BOB, PASSWORD).await.status(), 200);
+}

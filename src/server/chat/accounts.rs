@@ -14,7 +14,8 @@ const MAX_CREDENTIAL_BYTES: usize = 1024;
 
 impl Chat {
     /// Checks credentials; the same error for an unknown e-mail and a wrong
-    /// password, after the same amount of work.
+    /// password, after the same amount of work. Attempts per e-mail are
+    /// rate limited (429 with `Retry-After`).
     pub async fn login(
         &self,
         keys: &JwtKeys,
@@ -26,6 +27,9 @@ impl Chat {
         if email.len() > MAX_CREDENTIAL_BYTES || password.len() > MAX_CREDENTIAL_BYTES {
             return Err(bad());
         }
+        self.login_limiter
+            .check(&email.trim().to_lowercase())
+            .map_err(|retry_after_ms| AppError::RateLimited { retry_after_ms })?;
         let record = self
             .store
             .user_by_email(email)

@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod activity;
 pub mod channels;
 pub mod history;
+pub mod rate_limit;
 pub mod read;
 pub mod send;
 pub mod writer;
@@ -19,6 +20,7 @@ use crate::server::config::Limits;
 use crate::server::rooms::{Rooms, UserHub};
 use crate::server::store::{Membership, Store, StoreError};
 
+pub use rate_limit::RateLimit;
 pub use send::{SendError, SendLimiter};
 pub use writer::MessageWriter;
 
@@ -35,6 +37,8 @@ pub struct Chat {
     pub writer: MessageWriter,
     /// Send rate limits per (user, channel).
     pub limiter: SendLimiter,
+    /// Login attempts per e-mail (lower-cased), against password guessing.
+    pub login_limiter: RateLimit<String>,
     /// Configured limits.
     pub limits: Limits,
 }

@@ -1,52 +1,16 @@
 //! Sending a message: text rules, the per-(user, channel) rate limit, the
 //! membership check, then the ordered write path.
 
-use std::num::NonZeroU32;
-use std::sync::Arc;
-
 use chrono::Utc;
-use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use uuid::Uuid;
 
+use super::rate_limit::RateLimit;
 use super::Chat;
 use crate::protocol::{AppError, ErrorCode, MessageText, TextError};
 use crate::server::store::{InsertOutcome, NewMessage};
 
 /// Token buckets for sends, keyed by (user, channel).
-#[derive(Clone)]
-pub struct SendLimiter {
-    limiter: Arc<DefaultKeyedRateLimiter<(Uuid, Uuid)>>,
-    clock: DefaultClock,
-}
-
-impl SendLimiter {
-    /// `burst` sends at once, then `per_second`.
-    pub fn new(burst: u32, per_second: u32) -> Self {
-        let quota = Quota::per_second(NonZeroU32::new(per_second.max(1)).expect("max(1)"))
-            .allow_burst(NonZeroU32::new(burst.max(1)).expect("max(1)"));
-        SendLimiter {
-            limiter: Arc::new(RateLimiter::keyed(quota)),
-            clock: DefaultClock::default(),
-        }
-    }
-
-    /// Takes one token, or says how long until one is free.
-    pub fn check(&self, user_id: Uuid, channel_id: Uuid) -> Result<(), u64> {
-        self.limiter
-            .check_key(&(user_id, channel_id))
-            .map_err(|not_until| {
-                let wait = not_until.wait_time_from(self.clock.now());
-                (wait.as_millis() as u64).max(1)
-            })
-    }
-
-    /// Forgets buckets that are full again (call periodically to bound memory).
-    pub fn forget_idle(&self) {
-        self.limiter.retain_recent();
-        self.limiter.shrink_to_fit();
-    }
-}
+pub type SendLimiter = RateLimit<(Uuid, Uuid)>;
 
 /// Why a send was refused, as the WebSocket reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,7 +81,7 @@ impl Chat {
         let text =
             MessageText::parse(raw_text, self.limits.max_text_chars).map_err(SendError::Text)?;
         self.limiter
-            .check(user_id, channel_id)
+            .check(&(user_id, channel_id))
             .map_err(|retry_after_ms| SendError::RateLimited { retry_after_ms })?;
         match self.require_member(channel_id, user_id).await {
             Ok(()) => {}
