@@ -1,0 +1,95 @@
+//! Small display rules of the Discussions page, pure so they are tested
+//! natively: relative times in the channel list, unread badge text,
+//! initials for badges and avatars.
+
+use chrono::{DateTime, Datelike, Utc};
+
+/// Relative time for channel previews: "now" (under a minute), "5m", "3h",
+/// "2d" (under a week), then a date ("Mar 4", or "Mar 4, 2025" in another
+/// year). A time in the future (clock skew) reads "now".
+pub fn relative_time(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let secs = (now - at).num_seconds();
+    if secs < 60 {
+        return "now".into();
+    }
+    let mins = secs / 60;
+    if mins < 60 {
+        return format!("{mins}m");
+    }
+    let hours = mins / 60;
+    if hours < 24 {
+        return format!("{hours}h");
+    }
+    let days = hours / 24;
+    if days < 7 {
+        return format!("{days}d");
+    }
+    if at.year() == now.year() {
+        at.format("%b %-d").to_string()
+    } else {
+        at.format("%b %-d, %Y").to_string()
+    }
+}
+
+/// Unread badge text: nothing for 0, the count up to 99, then "99+".
+pub fn unread_badge(count: i64) -> Option<String> {
+    match count {
+        i64::MIN..=0 => None,
+        1..=99 => Some(count.to_string()),
+        _ => Some("99+".into()),
+    }
+}
+
+/// Up to two initials for a badge or avatar: "Product Team" -> "PT",
+/// "alice" -> "A", "" -> "?".
+pub fn initials(name: &str) -> String {
+    let letters: String = name
+        .split_whitespace()
+        .filter_map(|word| word.chars().find(|c| c.is_alphanumeric()))
+        .take(2)
+        .flat_map(char::to_uppercase)
+        .collect();
+    if letters.is_empty() {
+        "?".into()
+    } else {
+        letters
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn t(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(y, mo, d, h, mi, s).unwrap()
+    }
+
+    #[test]
+    fn relative_times_step_from_now_to_minutes_hours_days_then_dates() {
+        let now = t(2026, 11, 25, 12, 0, 0);
+        assert_eq!(relative_time(t(2026, 11, 25, 11, 59, 30), now), "now");
+        assert_eq!(relative_time(t(2026, 11, 25, 12, 0, 30), now), "now");
+        assert_eq!(relative_time(t(2026, 11, 25, 11, 55, 0), now), "5m");
+        assert_eq!(relative_time(t(2026, 11, 25, 9, 0, 0), now), "3h");
+        assert_eq!(relative_time(t(2026, 11, 23, 12, 0, 0), now), "2d");
+        assert_eq!(relative_time(t(2026, 3, 4, 12, 0, 0), now), "Mar 4");
+        assert_eq!(relative_time(t(2025, 3, 4, 12, 0, 0), now), "Mar 4, 2025");
+    }
+
+    #[test]
+    fn unread_badges_are_capped_at_99_plus() {
+        assert_eq!(unread_badge(0), None);
+        assert_eq!(unread_badge(7).as_deref(), Some("7"));
+        assert_eq!(unread_badge(99).as_deref(), Some("99"));
+        assert_eq!(unread_badge(100).as_deref(), Some("99+"));
+    }
+
+    #[test]
+    fn initials_take_the_first_letters_of_two_words() {
+        assert_eq!(initials("Product Team"), "PT");
+        assert_eq!(initials("general"), "G");
+        assert_eq!(initials("  "), "?");
+        assert_eq!(initials("élan vital extra"), "ÉV");
+    }
+}
