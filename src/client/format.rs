@@ -56,6 +56,19 @@ pub fn initials(name: &str) -> String {
     }
 }
 
+/// The typing indicator's sentence: "Alice is typing…", "Alice and Bob
+/// are typing…", "Alice, Bob and Carol are typing…", "4 people are
+/// typing…"; empty when nobody types.
+pub fn typing_text(names: &[String]) -> String {
+    match names {
+        [] => String::new(),
+        [one] => format!("{one} is typing…"),
+        [a, b] => format!("{a} and {b} are typing…"),
+        [a, b, c] => format!("{a}, {b} and {c} are typing…"),
+        more => format!("{} people are typing…", more.len()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -75,6 +88,25 @@ mod tests {
         assert_eq!(relative_time(t(2026, 11, 23, 12, 0, 0), now), "2d");
         assert_eq!(relative_time(t(2026, 3, 4, 12, 0, 0), now), "Mar 4");
         assert_eq!(relative_time(t(2025, 3, 4, 12, 0, 0), now), "Mar 4, 2025");
+    }
+
+    #[test]
+    fn typing_text_names_one_two_or_three_people_then_counts() {
+        let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(typing_text(&[]), "");
+        assert_eq!(typing_text(&names(&["Alice"])), "Alice is typing…");
+        assert_eq!(
+            typing_text(&names(&["Alice", "Bob"])),
+            "Alice and Bob are typing…"
+        );
+        assert_eq!(
+            typing_text(&names(&["A", "B", "C"])),
+            "A, B and C are typing…"
+        );
+        assert_eq!(
+            typing_text(&names(&["A", "B", "C", "D"])),
+            "4 people are typing…"
+        );
     }
 
     #[test]

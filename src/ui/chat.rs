@@ -9,8 +9,11 @@ use leptos_router::components::Redirect;
 use leptos_router::hooks::use_params_map;
 use uuid::Uuid;
 
+use crate::client::clock::now_ms;
+use crate::client::format::typing_text;
 use crate::client::socket::SocketHandlers;
 use crate::client::timeline::{message_from_frame, Timeline};
+use crate::client::typing::{TypingSignal, TypingThrottle};
 use crate::client::{use_chat_socket, ConnectionState};
 use crate::protocol::{AppError, ClientFrame, ServerFrame, User};
 use crate::server_fns::auth::{me, Logout};
@@ -155,6 +158,31 @@ fn ChannelRoom(channel_id: Uuid, me_id: Uuid) -> impl IntoView {
         },
     );
 
+    // Typing: start once, stop after 2 s without input or when sending.
+    let throttle = StoredValue::new(TypingThrottle::default());
+    let signal_typing = move |signal: Option<TypingSignal>| match signal {
+        Some(TypingSignal::Start) => {
+            socket.send(&ClientFrame::TypingStart);
+        }
+        Some(TypingSignal::Stop) => {
+            socket.send(&ClientFrame::TypingStop);
+        }
+        None => {}
+    };
+    Effect::new(move |_| {
+        let tick = set_interval_with_handle(
+            move || {
+                let mut signal = None;
+                throttle.update_value(|t| signal = t.tick(now_ms()));
+                signal_typing(signal);
+            },
+            std::time::Duration::from_millis(500),
+        );
+        if let Ok(handle) = tick {
+            on_cleanup(move || handle.clear());
+        }
+    });
+
     let send = move || {
         let text = draft.get_untracked();
         if text.trim().is_empty() {
@@ -166,14 +194,16 @@ fn ChannelRoom(channel_id: Uuid, me_id: Uuid) -> impl IntoView {
         };
         if socket.send(&frame) {
             draft.set(String::new());
+            let mut signal = None;
+            throttle.update_value(|t| signal = t.sent());
+            // The server ends typing on send itself; no frame needed.
+            let _ = signal;
         }
     };
     let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
         if ev.key() == "Enter" && !ev.shift_key() {
             ev.prevent_default();
             send();
-        } else {
-            socket.send(&ClientFrame::TypingStart);
         }
     };
 
@@ -203,16 +233,17 @@ fn ChannelRoom(channel_id: Uuid, me_id: Uuid) -> impl IntoView {
                     }}
                 </ul>
             </Transition>
-            <p class="typing" aria-live="polite">
+            <p class="typing" data-testid="typing-indicator" aria-live="polite">
                 {move || {
                     let names = names();
-                    let who: Vec<String> = typing
+                    let mut who: Vec<String> = typing
                         .get()
                         .iter()
                         .filter(|id| **id != me_id)
                         .map(|id| names.get(id).cloned().unwrap_or_else(|| "Someone".into()))
                         .collect();
-                    if who.is_empty() { String::new() } else { format!("{} typing…", who.join(", ")) }
+                    who.sort();
+                    typing_text(&who)
                 }}
             </p>
             <form class="composer" on:submit=move |ev| {
@@ -225,7 +256,12 @@ fn ChannelRoom(channel_id: Uuid, me_id: Uuid) -> impl IntoView {
                     rows="2"
                     placeholder="Write a message"
                     prop:value=move || draft.get()
-                    on:input=move |ev| draft.set(event_target_value(&ev))
+                    on:input=move |ev| {
+                        draft.set(event_target_value(&ev));
+                        let mut signal = None;
+                        throttle.update_value(|t| signal = t.keystroke(now_ms()));
+                        signal_typing(signal);
+                    }
                     on:keydown=on_keydown
                 ></textarea>
                 <button type="submit">"Send"</button>
