@@ -94,33 +94,68 @@ fn ChatLayout(user: User) -> impl IntoView {
     }
 }
 
-/// One open channel: history, live messages, typing, composer.
+/// One open channel: loads the first page and the members, then shows the
+/// live room, or a clear message when the channel cannot be opened.
 #[component]
 fn ChannelRoom(channel_id: Uuid, me_id: Uuid) -> impl IntoView {
     let history = Resource::new(move || channel_id, |id| load_history(id, None));
     let members = Resource::new(move || channel_id, channel_members);
-    let timeline = RwSignal::new(Timeline::default());
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading messages…"</p> }>
+            {move || Suspend::new(async move {
+                match (history.await, members.await) {
+                    (Ok(page), Ok(members)) => {
+                        let names: HashMap<Uuid, String> = members
+                            .into_iter()
+                            .map(|m| (m.id, m.display_name))
+                            .collect();
+                        let mut first = Timeline::default();
+                        first.extend(page.messages);
+                        view! { <LiveRoom channel_id me_id first names/> }.into_any()
+                    }
+                    (Err(AppError::Unauthorized(_)), _) | (_, Err(AppError::Unauthorized(_))) => {
+                        view! { <Redirect path="/login"/> }.into_any()
+                    }
+                    (Err(e), _) | (_, Err(e)) => view! { <RoomError error=e/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// Why a channel cannot be shown, in words a user understands.
+#[component]
+fn RoomError(error: AppError) -> impl IntoView {
+    let text = match error {
+        AppError::Forbidden(_) => "You are not a member of this conversation.".to_string(),
+        AppError::NotFound(_) | AppError::BadRequest(_) => {
+            "This conversation does not exist.".to_string()
+        }
+        other => format!("This conversation could not be loaded: {other}"),
+    };
+    view! {
+        <main class="room-error">
+            <p role="alert">{text}</p>
+            <a href="/chat">"Back to your conversations"</a>
+        </main>
+    }
+}
+
+/// The live room: messages (first page + live), typing, composer.
+#[component]
+fn LiveRoom(
+    channel_id: Uuid,
+    me_id: Uuid,
+    first: Timeline,
+    names: HashMap<Uuid, String>,
+) -> impl IntoView {
+    let timeline = RwSignal::new(first);
+    let names = StoredValue::new(names);
     let connection = RwSignal::new(ConnectionState::Connecting);
     let typing = RwSignal::new(HashSet::<Uuid>::new());
     let draft = RwSignal::new(String::new());
-
-    // History joins the timeline (on the server for the first render too).
-    let shown = move || {
-        let mut t = timeline.get();
-        if let Some(Ok(page)) = history.get() {
-            t.extend(page.messages);
-        }
-        t
-    };
-    let names = move || -> HashMap<Uuid, String> {
-        members
-            .get()
-            .and_then(Result::ok)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|m| (m.id, m.display_name))
-            .collect()
-    };
+    let shown = move || timeline.get();
+    let names = move || names.get_value();
 
     let socket = use_chat_socket(
         channel_id,
@@ -147,14 +182,7 @@ fn ChannelRoom(channel_id: Uuid, me_id: Uuid) -> impl IntoView {
                 }
             }),
             on_state: Rc::new(move |state| connection.set(state)),
-            last_seq: Rc::new(move || {
-                let from_history = history
-                    .get_untracked()
-                    .and_then(Result::ok)
-                    .and_then(|p| p.messages.last().map(|m| m.seq))
-                    .unwrap_or(0);
-                timeline.with_untracked(|t| t.last_seq()).max(from_history)
-            }),
+            last_seq: Rc::new(move || timeline.with_untracked(|t| t.last_seq())),
         },
     );
 
@@ -209,7 +237,6 @@ fn ChannelRoom(channel_id: Uuid, me_id: Uuid) -> impl IntoView {
 
     view! {
         <section class="chat-room" data-connection=move || connection.get().as_str()>
-            <Transition fallback=|| view! { <p class="loading">"Loading messages…"</p> }>
                 <ul class="messages" role="log" aria-label="Messages" aria-live="polite">
                     {move || {
                         let names = names();
@@ -232,7 +259,6 @@ fn ChannelRoom(channel_id: Uuid, me_id: Uuid) -> impl IntoView {
                             .collect_view()
                     }}
                 </ul>
-            </Transition>
             <p class="typing" data-testid="typing-indicator" aria-live="polite">
                 {move || {
                     let names = names();

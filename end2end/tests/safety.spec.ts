@@ -1,0 +1,38 @@
+import { test, expect } from "@playwright/test";
+import { login, messagesWith, openChannel, sendWithEnter, unique } from "./helpers";
+
+test("a message with HTML and script shows as text and never runs", async ({ page }) => {
+  const dialogs: string[] = [];
+  page.on("dialog", async (d) => {
+    dialogs.push(d.message());
+    await d.dismiss();
+  });
+  await login(page, "alice@example.com");
+  await openChannel(page, "Design");
+  const marker = unique("xss");
+  const payload = `${marker} <img src=x onerror=alert(1)> <script>alert(2)</script>`;
+  await sendWithEnter(page, payload);
+  const item = messagesWith(page, marker);
+  await expect(item).toHaveCount(1);
+  await expect(item).toContainText("<img src=x onerror=alert(1)>");
+  await expect(item.locator("img, script")).toHaveCount(0);
+  // After a reload the server-rendered copy is text as well.
+  await page.reload({ waitUntil: "networkidle" });
+  await expect(messagesWith(page, marker)).toContainText("<script>alert(2)</script>");
+  await expect(messagesWith(page, marker).locator("img, script")).toHaveCount(0);
+  expect(dialogs).toEqual([]);
+});
+
+test("carol cannot open Product and is told why", async ({ page }) => {
+  // Alice finds Product's address; carol is not a member.
+  await login(page, "alice@example.com");
+  const href = await page.getByRole("link", { name: "Product", exact: true }).getAttribute("href");
+  expect(href).toMatch(/^\/chat\//);
+  await page.context().clearCookies();
+
+  await login(page, "carol@example.com");
+  await expect(page.getByRole("link", { name: "Product", exact: true })).toHaveCount(0);
+  await page.goto(href!);
+  await expect(page.getByRole("alert")).toHaveText("You are not a member of this conversation.");
+  await expect(page.getByRole("log", { name: "Messages" })).toHaveCount(0);
+});
