@@ -97,11 +97,13 @@ impl Application {
         let rooms = Rooms::new(limits.room_buffer);
         let users = Arc::new(UserHub::default());
         let (activity_tx, activity_rx) = mpsc::unbounded_channel();
+        let shutdown = CancellationToken::new();
         let (writer, writer_task) = MessageWriter::spawn(
             store.clone(),
             rooms.clone(),
             activity_tx,
             limits.write_batch,
+            shutdown.clone(),
         );
         let activity_task = activity::spawn(store.clone(), users.clone(), activity_rx);
         let limiter = SendLimiter::per_second(limits.rate_burst, limits.rate_per_second);
@@ -116,6 +118,9 @@ impl Application {
             writer,
             limiter,
             login_limiter,
+            password_checks: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get() * 2),
+            )),
             limits,
         });
 
@@ -147,7 +152,7 @@ impl Application {
             jwt,
             chat,
             leptos_options,
-            shutdown: CancellationToken::new(),
+            shutdown,
             tasks: TaskTracker::new(),
         };
         Ok(Application {
@@ -216,8 +221,8 @@ impl Application {
             tracing::warn!("some WebSocket sessions did not close in time");
         }
         let _ = janitor.await;
-        // The router (and its state) is gone: the writer's queue closes,
-        // it commits what is queued and stops.
+        // The writer saw the shutdown: it closed its queue, commits what is
+        // queued, and stops.
         if tokio::time::timeout(WRITER_DRAIN, writer_task)
             .await
             .is_err()

@@ -1,7 +1,7 @@
 //! Resume after a dropped connection: `resume` replays exactly the messages
 //! with `seq > afterSeq`, in order, then `resume.done` with the head.
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::helpers::*;
 
@@ -123,4 +123,27 @@ async fn messages_sent_during_resume_are_not_lost() {
         seen.into_iter().collect::<Vec<_>>(),
         ((h0 + 1)..=(h0 + 40)).collect::<Vec<_>>()
     );
+}
+
+/// A `resume` from past the head (a stale or foreign cursor) answers with
+/// the real head and does not hold back later live messages.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resume_past_the_head_does_not_block_live_messages() {
+    let app = spawn_app().await;
+    let (alice, _) = app.login(ALICE).await;
+    let (bob, _) = app.login(BOB).await;
+    let general = app.channel_id(&alice, "General").await;
+    let mut a = app.ws_join(&alice, &general).await;
+    let mut b = app.ws_join(&bob, &general).await;
+    a.send_ok("before").await;
+    let head = app.head_seq(&alice, "General").await;
+
+    b.send_json(&json!({"type": "resume", "afterSeq": 1_000_000}))
+        .await;
+    let done = b.next_frame_of_type("resume.done", WAIT).await;
+    assert!(done["headSeq"].as_i64().unwrap() <= head, "{done}");
+
+    let sent = a.send_ok("after a bogus resume").await;
+    let got = b.next_frame_of_type("message.new", WAIT).await;
+    assert_eq!(got["id"], sent["id"]);
 }

@@ -362,3 +362,47 @@ async fn history_equals_the_broadcast_order() {
         .collect();
     assert_eq!(history, broadcast);
 }
+
+/// Sending the same clientId twice in a row delivers the message once on
+/// that connection (the retry's answer and the room's copy are one).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quick_retry_is_delivered_once_on_the_senders_connection() {
+    let app = spawn_app().await;
+    let (alice, _) = app.login(ALICE).await;
+    let general = app.channel_id(&alice, "General").await;
+    let mut a = app.ws_join(&alice, &general).await;
+    a.send_ok("first").await;
+    let id = client_id();
+    a.send_message("twice", &id).await;
+    a.send_message("twice", &id).await;
+    let mut seen = Vec::new();
+    let deadline = tokio::time::Instant::now() + QUIET * 2;
+    while let Some(v) = a.try_next_json_until(deadline).await {
+        if v["type"] == "message.new" {
+            seen.push(v["seq"].as_i64().unwrap());
+        }
+    }
+    assert_eq!(seen.len(), 1, "delivered {seen:?}");
+}
+
+/// Message times never go backwards within a channel, even when the
+/// server's clock does: `createdAt` follows `seq`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn created_at_never_goes_backwards_within_a_channel() {
+    let app = spawn_app().await;
+    let (alice, _) = app.login(ALICE).await;
+    let general = app.channel_id(&alice, "General").await;
+    // Pretend the previous message was stamped an hour ahead of our clock.
+    let ahead = chrono::Utc::now() + chrono::Duration::hours(1);
+    let mut db = app.db().await;
+    sqlx::query("UPDATE tablos SET last_message_at = ?1 WHERE name = 'General'")
+        .bind(ahead.timestamp_micros())
+        .execute(&mut db)
+        .await
+        .unwrap();
+    let mut a = app.ws_join(&alice, &general).await;
+    let sent = a.send_ok("after a clock step back").await;
+    let created: chrono::DateTime<chrono::Utc> =
+        sent["createdAt"].as_str().unwrap().parse().unwrap();
+    assert!(created >= ahead, "{created} < {ahead}");
+}

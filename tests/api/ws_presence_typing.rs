@@ -439,3 +439,50 @@ async fn a_client_that_answers_pings_stays_connected() {
     let got = b.next_frame_of_type("message.new", WAIT).await;
     assert_eq!(got["id"], sent["id"]);
 }
+
+/// Alternating typing.start/typing.stop as fast as possible does not flood
+/// the room: the others see at most a few typing frames.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_typing_flood_is_throttled() {
+    let app = spawn_app().await;
+    let (alice, _) = app.login(ALICE).await;
+    let (bob, _) = app.login(BOB).await;
+    let general = app.channel_id(&alice, "General").await;
+    let mut a = app.ws_join(&alice, &general).await;
+    let mut b = app.ws_join(&bob, &general).await;
+    for _ in 0..100 {
+        a.send_json(&json!({"type": "typing.start"})).await;
+        a.send_json(&json!({"type": "typing.stop"})).await;
+    }
+    let mut typing_frames = 0;
+    let deadline = Instant::now() + QUIET;
+    while let Some(v) = b.try_next_json_until(deadline).await {
+        if v["type"] == "typing" {
+            typing_frames += 1;
+        }
+    }
+    assert!(
+        (1..=6).contains(&typing_frames),
+        "{typing_frames} typing frames"
+    );
+}
+
+/// A member whose access is revoked while connected is told FORBIDDEN and
+/// disconnected (1008) at the next check, and stops receiving messages.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_member_is_disconnected_and_stops_receiving() {
+    let app = spawn_app_with(|s| s.limits.ws_ping_interval = Duration::from_millis(300)).await;
+    let (alice, _) = app.login(ALICE).await;
+    let (carol, _) = app.login(CAROL).await;
+    let general = app.channel_id(&alice, "General").await;
+    let mut a = app.ws_join(&alice, &general).await;
+    let mut c = app.ws_join(&carol, &general).await;
+    crate::rest::deactivate_membership(&app, CAROL, "General").await;
+    // A resume is refused at once.
+    c.send_json(&json!({"type": "resume", "afterSeq": 0})).await;
+    let err = c.next_frame_of_type("error", WAIT).await;
+    assert_eq!(err["code"], "FORBIDDEN");
+    let close = c.next_close(WAIT).await.expect("a close frame");
+    assert_eq!(u16::from(close.code), 1008);
+    a.send_ok("after revocation").await;
+}

@@ -12,6 +12,9 @@ use crate::server::auth::JwtKeys;
 /// or the database work hard.
 const MAX_CREDENTIAL_BYTES: usize = 1024;
 
+/// How long a login waits for a free password-check slot before 429.
+const PASSWORD_CHECK_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 impl Chat {
     /// Checks credentials; the same error for an unknown e-mail and a wrong
     /// password, after the same amount of work. Attempts per e-mail are
@@ -37,9 +40,23 @@ impl Chat {
             .map_err(|e| internal("user lookup failed", e))?;
         let hash = record.as_ref().and_then(|u| u.password_hash.clone());
         let password = password.to_owned();
-        let ok = tokio::task::spawn_blocking(move || verify_password(&password, hash.as_deref()))
-            .await
-            .unwrap_or(false);
+        let permit = tokio::time::timeout(
+            PASSWORD_CHECK_WAIT,
+            self.password_checks.clone().acquire_owned(),
+        )
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .ok_or(AppError::RateLimited {
+            retry_after_ms: 1000,
+        })?;
+        let ok = tokio::task::spawn_blocking(move || {
+            let ok = verify_password(&password, hash.as_deref());
+            drop(permit);
+            ok
+        })
+        .await
+        .unwrap_or(false);
         let user = match (ok, record) {
             (true, Some(user)) => user,
             _ => return Err(bad()),

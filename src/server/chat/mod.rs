@@ -39,6 +39,9 @@ pub struct Chat {
     pub limiter: SendLimiter,
     /// Login attempts per e-mail (lower-cased), against password guessing.
     pub login_limiter: RateLimit<String>,
+    /// Password checks running at once (each argon2 check takes ~19 MiB and
+    /// a core for a moment), so a login flood cannot exhaust the machine.
+    pub password_checks: Arc<tokio::sync::Semaphore>,
     /// Configured limits.
     pub limits: Limits,
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
 use crate::protocol::Message;
 use crate::server::rooms::{RoomEvent, Rooms};
@@ -28,18 +29,35 @@ pub struct MessageWriter {
 
 impl MessageWriter {
     /// Starts the writer task. Stored messages are published to `rooms` and
-    /// handed to `activity` (channel lists in other channels). The task ends
-    /// when every handle is dropped and the queue is drained.
+    /// handed to `activity` (channel lists in other channels). At
+    /// `shutdown` the queue closes (later sends get `PERSIST_FAILED`), what
+    /// is queued is committed, and the task ends; it also ends when every
+    /// handle is dropped.
     pub fn spawn(
         store: Arc<dyn Store>,
         rooms: Arc<Rooms>,
         activity: mpsc::UnboundedSender<Message>,
         max_batch: usize,
+        shutdown: CancellationToken,
     ) -> (Self, JoinHandle<()>) {
         let (tx, mut rx) = mpsc::channel::<WriteJob>(QUEUE_CAPACITY);
         let task = tokio::spawn(async move {
             let mut jobs: Vec<WriteJob> = Vec::with_capacity(max_batch);
-            while let Some(first) = rx.recv().await {
+            let mut closing = false;
+            loop {
+                let next = if closing {
+                    rx.recv().await
+                } else {
+                    tokio::select! {
+                        job = rx.recv() => job,
+                        _ = shutdown.cancelled() => {
+                            closing = true;
+                            rx.close();
+                            continue;
+                        }
+                    }
+                };
+                let Some(first) = next else { break };
                 jobs.push(first);
                 while jobs.len() < max_batch {
                     match rx.try_recv() {

@@ -22,13 +22,14 @@ use crate::server::state::AppState;
 /// Whether a browser `Origin` may open a cookie-authenticated socket: the
 /// configured origins, or the server's own origin (same `Host`).
 pub fn origin_allowed(state: &AppState, headers: &HeaderMap) -> bool {
-    let Some(origin) = headers
-        .get(http::header::ORIGIN)
-        .and_then(|v| v.to_str().ok())
-    else {
+    let Some(origin) = headers.get(http::header::ORIGIN) else {
         // Browsers always send Origin on WebSocket handshakes; a client
         // without one is not a browser and not a CSRF vector.
         return true;
+    };
+    // Present but unreadable is not allowed.
+    let Ok(origin) = origin.to_str() else {
+        return false;
     };
     let origin = origin.trim_end_matches('/');
     if state.settings.allowed_origins.iter().any(|o| o == origin) {

@@ -29,6 +29,9 @@ const CLOSE_GRACE: Duration = Duration::from_secs(2);
 /// Messages read from storage per page while catching up or resuming.
 const CATCH_UP_PAGE: u32 = 500;
 
+/// Shortest gap between two `typing.start` announcements of a connection.
+const TYPING_MIN_GAP: Duration = Duration::from_millis(500);
+
 /// Close code: going away (server shutdown).
 const CLOSE_GOING_AWAY: u16 = 1001;
 /// Close code: policy violation (repeated bad frames).
@@ -56,6 +59,8 @@ pub struct WsSession {
     typing_until: Option<Instant>,
     /// When the client last sent anything (a pong included).
     last_heard: Instant,
+    /// When this connection last started typing (throttles typing floods).
+    last_typing_change: Option<Instant>,
 }
 
 impl WsSession {
@@ -69,6 +74,7 @@ impl WsSession {
             bad_frames: 0,
             typing_until: None,
             last_heard: Instant::now(),
+            last_typing_change: None,
         }
     }
 
@@ -92,14 +98,20 @@ impl WsSession {
         let mut pings = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
         pings.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
 
-        let stop = if send_frame(
+        let greeted = match send_frame(
             &mut socket,
             &ServerFrame::PresenceState { user_ids: roster },
         )
         .await
-        .is_err()
         {
-            Stop::Gone
+            // A message committed between reading the head and subscribing
+            // is in storage but not in the room: send it now, not at the
+            // next message.
+            Ok(()) => self.catch_up(&mut socket, None).await,
+            Err(stop) => Err(stop),
+        };
+        let stop = if let Err(stop) = greeted {
+            stop
         } else {
             loop {
                 let typing_deadline = self.typing_until;
@@ -116,8 +128,17 @@ impl WsSession {
                     event = room_events.recv() => match event {
                         Ok(event) => self.on_room_event(&mut socket, event).await,
                         Err(RecvError::Lagged(missed)) => {
+                            // Messages come back from storage; presence
+                            // events in the lost window are replaced by the
+                            // current roster.
                             tracing::debug!(missed, "room receiver lagged; catching up from storage");
-                            self.catch_up(&mut socket, None).await
+                            match self.catch_up(&mut socket, None).await {
+                                Ok(()) => {
+                                    let roster = guard.room.online_users();
+                                    send_frame(&mut socket, &ServerFrame::PresenceState { user_ids: roster }).await
+                                }
+                                Err(stop) => Err(stop),
+                            }
                         }
                         Err(RecvError::Closed) => Err(Stop::Gone),
                     },
@@ -135,6 +156,8 @@ impl WsSession {
                         if self.last_heard.elapsed() > ping_every * 2 {
                             tracing::debug!("client silent for two ping intervals; dropping it");
                             Err(Stop::Close(CLOSE_GOING_AWAY, "no response to ping"))
+                        } else if let Err(stop) = self.still_member(&mut socket).await {
+                            Err(stop)
                         } else {
                             ping(&mut socket).await
                         }
@@ -205,6 +228,11 @@ impl WsSession {
                 {
                     // The room delivers a new message to this connection too, in order.
                     Ok(InsertOutcome::Stored(_)) => Ok(()),
+                    Ok(InsertOutcome::Duplicate(original)) if original.seq > self.last_seq => {
+                        // Not yet sent here (its room copy may still be
+                        // queued): send it in order, once.
+                        self.catch_up(socket, Some(original.seq)).await
+                    }
                     Ok(InsertOutcome::Duplicate(original)) => {
                         send_frame(socket, &ServerFrame::message_new(&original)).await
                     }
@@ -212,7 +240,7 @@ impl WsSession {
                 }
             }
             ClientFrame::TypingStart => {
-                if self.typing_until.is_none() {
+                if self.typing_until.is_none() && self.typing_change_allowed() {
                     self.set_typing(true);
                 }
                 self.typing_until =
@@ -224,7 +252,19 @@ impl WsSession {
                 Ok(())
             }
             ClientFrame::PresencePing => Ok(()),
-            ClientFrame::Resume { after_seq } => self.resume(socket, after_seq.max(0)).await,
+            ClientFrame::Resume { after_seq } => {
+                let chat = self.state.chat.clone();
+                if let Err(retry_after_ms) = chat.limiter.check(&(self.user_id, self.channel_id)) {
+                    let frame = ServerFrame::Error {
+                        code: ErrorCode::RateLimited,
+                        message: format!("too many requests; retry in {retry_after_ms} ms"),
+                        retry_after_ms: Some(retry_after_ms),
+                    };
+                    return send_frame(socket, &frame).await;
+                }
+                self.still_member(socket).await?;
+                self.resume(socket, after_seq.max(0)).await
+            }
             ClientFrame::Read { seq } => {
                 let chat = self.state.chat.clone();
                 match chat.mark_read(self.user_id, self.channel_id, seq).await {
@@ -292,6 +332,7 @@ impl WsSession {
     /// Sends stored messages after `last_seq` (up to `until`, or the head).
     async fn catch_up(&mut self, socket: &mut WebSocket, until: Option<i64>) -> Result<(), Stop> {
         loop {
+            self.check_shutdown()?;
             let page = self
                 .state
                 .chat
@@ -321,8 +362,21 @@ impl WsSession {
 
     /// `resume`: every message after `after_seq`, then `resume.done`.
     async fn resume(&mut self, socket: &mut WebSocket, after_seq: i64) -> Result<(), Stop> {
-        let mut cursor = after_seq;
+        let head = self
+            .state
+            .chat
+            .store
+            .head_seq(self.channel_id)
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "resume head read failed");
+                Stop::Close(1011, "storage unavailable")
+            })?;
+        // A client seq past the head (a stale or foreign cursor) must not
+        // hold back live messages: resume from the head at most.
+        let mut cursor = after_seq.min(head);
         loop {
+            self.check_shutdown()?;
             let page = self
                 .state
                 .chat
@@ -353,6 +407,47 @@ impl WsSession {
             },
         )
         .await
+    }
+
+    /// Ends a long replay early when the server is shutting down.
+    fn check_shutdown(&self) -> Result<(), Stop> {
+        if self.state.shutdown.is_cancelled() {
+            Err(Stop::Close(CLOSE_GOING_AWAY, "server shutting down"))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Whether the user still has access; if not, tells them and closes
+    /// (1008), so a revoked member stops receiving the channel.
+    async fn still_member(&self, socket: &mut WebSocket) -> Result<(), Stop> {
+        match self
+            .state
+            .chat
+            .require_member(self.channel_id, self.user_id)
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(AppError::Forbidden(m)) | Err(AppError::NotFound(m)) => {
+                let _ = send_frame(socket, &ServerFrame::error(ErrorCode::Forbidden, m)).await;
+                Err(Stop::Close(CLOSE_POLICY, "no longer a member"))
+            }
+            // A storage hiccup is not a revocation.
+            Err(_) => Ok(()),
+        }
+    }
+
+    /// At most one typing change per [`TYPING_MIN_GAP`] per connection, so
+    /// alternating start/stop cannot flood the room.
+    fn typing_change_allowed(&mut self) -> bool {
+        let now = Instant::now();
+        match self.last_typing_change {
+            Some(at) if now.duration_since(at) < TYPING_MIN_GAP => false,
+            _ => {
+                self.last_typing_change = Some(now);
+                true
+            }
+        }
     }
 
     /// Starts or stops typing and tells the room when it changes.

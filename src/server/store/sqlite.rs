@@ -38,9 +38,12 @@ const FIND_BY_CLIENT_ID: &str = concat!(
     message_columns!(),
     " FROM messages WHERE channel_id = ?1 AND user_id = ?2 AND client_id = ?3"
 );
-/// Takes the channel's next seq (in the insert's transaction).
-const NEXT_SEQ: &str = "UPDATE tablos SET last_seq = last_seq + 1, last_message_at = ?2 \
-     WHERE id = ?1 RETURNING last_seq";
+/// Takes the channel's next seq (in the insert's transaction) and its
+/// timestamp: never earlier than the channel's previous message, so time
+/// order matches seq order even if the clock steps back.
+const NEXT_SEQ: &str = "UPDATE tablos SET last_seq = last_seq + 1, \
+     last_message_at = MAX(COALESCE(last_message_at, 0), ?2) \
+     WHERE id = ?1 RETURNING last_seq, last_message_at";
 /// History: the newest page.
 const HISTORY_LATEST: &str = concat!(
     "SELECT ",
@@ -167,12 +170,13 @@ impl SqliteStore {
             return Ok(InsertOutcome::Duplicate(message_from_row(&row)?));
         }
         let micros = m.created_at.timestamp_micros();
-        let seq: Option<i64> = sqlx::query_scalar(NEXT_SEQ)
+        let next: Option<(i64, i64)> = sqlx::query_as(NEXT_SEQ)
             .bind(m.channel_id)
             .bind(micros)
             .fetch_optional(&mut **tx)
             .await?;
-        let seq = seq.ok_or_else(|| StoreError::NotFound(format!("channel {}", m.channel_id)))?;
+        let (seq, micros) =
+            next.ok_or_else(|| StoreError::NotFound(format!("channel {}", m.channel_id)))?;
         sqlx::query(
             "INSERT INTO messages (id, channel_id, seq, user_id, client_id, text, created_at) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -439,8 +443,16 @@ impl Store for SqliteStore {
             }
             match Self::insert_one(&mut tx, m).await {
                 Ok(outcome) => {
-                    let released = sqlx::query("RELEASE one_message").execute(&mut *tx).await;
-                    results.push(released.map(|_| outcome).map_err(Into::into));
+                    match sqlx::query("RELEASE one_message").execute(&mut *tx).await {
+                        Ok(_) => results.push(Ok(outcome)),
+                        Err(e) => {
+                            // Undo it, so "not stored" stays true.
+                            let _ = sqlx::query("ROLLBACK TO one_message")
+                                .execute(&mut *tx)
+                                .await;
+                            results.push(Err(e.into()));
+                        }
+                    }
                 }
                 Err(e) => {
                     let _ = sqlx::query("ROLLBACK TO one_message")
