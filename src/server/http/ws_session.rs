@@ -240,7 +240,11 @@ impl WsSession {
                 }
             }
             ClientFrame::TypingStart => {
-                if self.typing_until.is_none() && self.typing_change_allowed() {
+                if self.typing_until.is_none() {
+                    if !self.typing_change_allowed() {
+                        // Too soon after the last start: not typing yet.
+                        return Ok(());
+                    }
                     self.set_typing(true);
                 }
                 self.typing_until =
