@@ -61,6 +61,24 @@ pub struct TestApp {
     server: Option<JoinHandle<()>>,
 }
 
+/// Alice and bob in one channel (see [`TestApp::alice_and_bob_in`]).
+pub struct Pair {
+    /// Alice's token.
+    pub alice: String,
+    /// Alice's user id.
+    pub alice_id: String,
+    /// Bob's token.
+    pub bob: String,
+    /// Bob's user id.
+    pub bob_id: String,
+    /// The channel id.
+    pub channel: String,
+    /// Alice's joined socket.
+    pub a: WsClient,
+    /// Bob's joined socket.
+    pub b: WsClient,
+}
+
 /// Starts an app with the test defaults (demo data, test secret, no issuer).
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
@@ -397,6 +415,25 @@ impl TestApp {
     /// Connects (Bearer) and waits for `presence.state`.
     pub async fn ws_join(&self, token: &str, channel_id: &str) -> WsClient {
         self.ws_join_state(token, channel_id).await.0
+    }
+
+    /// The most common arrangement: alice and bob logged in and both joined
+    /// to the channel named `name`.
+    pub async fn alice_and_bob_in(&self, name: &str) -> Pair {
+        let (alice, alice_id) = self.login(ALICE).await;
+        let (bob, bob_id) = self.login(BOB).await;
+        let channel = self.channel_id(&alice, name).await;
+        let a = self.ws_join(&alice, &channel).await;
+        let b = self.ws_join(&bob, &channel).await;
+        Pair {
+            alice,
+            alice_id,
+            bob,
+            bob_id,
+            channel,
+            a,
+            b,
+        }
     }
 
     // ----- database --------------------------------------------------------

@@ -130,11 +130,12 @@ async fn messages_sent_during_resume_are_not_lost() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resume_past_the_head_does_not_block_live_messages() {
     let app = spawn_app().await;
-    let (alice, _) = app.login(ALICE).await;
-    let (bob, _) = app.login(BOB).await;
-    let general = app.channel_id(&alice, "General").await;
-    let mut a = app.ws_join(&alice, &general).await;
-    let mut b = app.ws_join(&bob, &general).await;
+    let Pair {
+        alice,
+        mut a,
+        mut b,
+        ..
+    } = app.alice_and_bob_in("General").await;
     a.send_ok("before").await;
     let head = app.head_seq(&alice, "General").await;
 

@@ -445,11 +445,7 @@ async fn a_client_that_answers_pings_stays_connected() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_typing_flood_is_throttled() {
     let app = spawn_app().await;
-    let (alice, _) = app.login(ALICE).await;
-    let (bob, _) = app.login(BOB).await;
-    let general = app.channel_id(&alice, "General").await;
-    let mut a = app.ws_join(&alice, &general).await;
-    let mut b = app.ws_join(&bob, &general).await;
+    let Pair { mut a, mut b, .. } = app.alice_and_bob_in("General").await;
     for _ in 0..100 {
         a.send_json(&json!({"type": "typing.start"})).await;
         a.send_json(&json!({"type": "typing.stop"})).await;
