@@ -5,6 +5,7 @@
 //! [`socket`] is the only browser-specific part (a no-op on the server).
 
 pub mod backoff;
+pub mod channel_list;
 pub mod clock;
 pub mod format;
 pub mod linkify;

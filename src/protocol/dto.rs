@@ -56,6 +56,10 @@ pub struct ChannelSummary {
     pub head_seq: i64,
     /// The newest message, for the preview line.
     pub last_message: Option<Message>,
+    /// Display name of the newest message's sender (an addition to the
+    /// seed's shape, so previews can say who wrote).
+    #[serde(default)]
+    pub last_sender_name: Option<String>,
 }
 
 /// One page of history, oldest first.

@@ -91,12 +91,14 @@ const CHANNELS_FOR: &str = "SELECT t.id, t.name, t.color, t.last_seq, \
                     AND m.user_id <> ?1 AND m.deleted_at IS NULL) AS unread_count, \
                lm.id AS lm_id, lm.channel_id AS lm_channel_id, lm.seq AS lm_seq, \
                lm.user_id AS lm_user_id, lm.text AS lm_text, lm.created_at AS lm_created_at, \
-               lm.updated_at AS lm_updated_at, lm.client_id AS lm_client_id \
+               lm.updated_at AS lm_updated_at, lm.client_id AS lm_client_id, \
+               lu.display_name AS lm_sender_name \
              FROM tablo_access a \
              JOIN tablos t ON t.id = a.tablo_id \
              LEFT JOIN channel_read_state r ON r.user_id = a.user_id AND r.channel_id = t.id \
              LEFT JOIN messages lm ON lm.channel_id = t.id AND lm.seq = ( \
                  SELECT MAX(seq) FROM messages WHERE channel_id = t.id AND deleted_at IS NULL) \
+             LEFT JOIN users lu ON lu.id = lm.user_id \
              WHERE a.user_id = ?1 AND a.is_active = 1 \
              ORDER BY t.last_message_at IS NULL, t.last_message_at DESC, t.name ASC";
 /// Unread counts of the caller's channels that have any (one query).
@@ -358,6 +360,7 @@ impl Store for SqliteStore {
                     Some(_) => Some(message_from_prefixed(row, "lm_")?),
                     None => None,
                 },
+                last_sender_name: row.try_get("lm_sender_name")?,
             });
         }
         Ok(out)

@@ -1,0 +1,173 @@
+//! How the channel list follows live frames without polling: a message in
+//! another channel (`channel.activity`) moves it to the top with a new
+//! preview and, from someone else, one more unread; a moved read cursor
+//! (`read.updated`) clears the badge once it reaches the newest message; a
+//! message in the open channel updates its preview only.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::protocol::{ChannelSummary, Message};
+
+/// A new message as the list sees it.
+#[derive(Debug, Clone)]
+pub struct Activity {
+    /// Channel.
+    pub channel_id: Uuid,
+    /// Its seq.
+    pub seq: i64,
+    /// Message id.
+    pub message_id: Uuid,
+    /// Sender.
+    pub user_id: Uuid,
+    /// Sender's name, when known.
+    pub sender_name: Option<String>,
+    /// Start of the text.
+    pub preview: String,
+    /// When it was stored.
+    pub created_at: DateTime<Utc>,
+}
+
+impl Activity {
+    /// The activity of a full message (the open channel's `message.new`).
+    pub fn of_message(m: &Message, sender_name: Option<String>) -> Self {
+        Activity {
+            channel_id: m.channel_id,
+            seq: m.seq,
+            message_id: m.id,
+            user_id: m.user_id,
+            sender_name,
+            preview: m.text.chars().take(140).collect(),
+            created_at: m.created_at,
+        }
+    }
+}
+
+/// Applies a new message to the list. `me` is the viewer; `open` is the
+/// channel on screen (its messages are read as they arrive). Old or
+/// repeated activity (seq not above the channel's head) changes nothing.
+pub fn apply_activity(list: &mut Vec<ChannelSummary>, a: &Activity, me: Uuid, open: Option<Uuid>) {
+    let Some(index) = list.iter().position(|c| c.id == a.channel_id) else {
+        return;
+    };
+    let mut channel = list.remove(index);
+    if a.seq > channel.head_seq {
+        channel.head_seq = a.seq;
+        channel.last_message = Some(Message {
+            id: a.message_id,
+            channel_id: a.channel_id,
+            seq: a.seq,
+            user_id: a.user_id,
+            text: a.preview.clone(),
+            created_at: a.created_at,
+            updated_at: None,
+            client_id: String::new(),
+        });
+        channel.last_sender_name = a.sender_name.clone();
+        if a.user_id != me && open != Some(a.channel_id) {
+            channel.unread_count += 1;
+        }
+        list.insert(0, channel);
+    } else {
+        list.insert(index, channel);
+    }
+}
+
+/// Applies a moved read cursor.
+pub fn apply_read(list: &mut [ChannelSummary], channel_id: Uuid, last_read_seq: i64) {
+    if let Some(c) = list.iter_mut().find(|c| c.id == channel_id) {
+        c.last_read_seq = c.last_read_seq.max(last_read_seq);
+        if c.last_read_seq >= c.head_seq {
+            c.unread_count = 0;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn channel(name: &str, head: i64, unread: i64) -> ChannelSummary {
+        ChannelSummary {
+            id: Uuid::new_v4(),
+            name: name.into(),
+            color: "#000".into(),
+            member_count: 2,
+            unread_count: unread,
+            last_read_seq: head - unread,
+            head_seq: head,
+            last_message: None,
+            last_sender_name: None,
+        }
+    }
+
+    fn activity(c: &ChannelSummary, seq: i64, from: Uuid) -> Activity {
+        Activity {
+            channel_id: c.id,
+            seq,
+            message_id: Uuid::new_v4(),
+            user_id: from,
+            sender_name: Some("Alice".into()),
+            preview: "hi".into(),
+            created_at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn activity_from_someone_else_moves_the_channel_up_and_counts_unread() {
+        let me = Uuid::new_v4();
+        let alice = Uuid::new_v4();
+        let mut list = vec![channel("General", 3, 0), channel("Design", 5, 1)];
+        let design = list[1].clone();
+        apply_activity(&mut list, &activity(&design, 6, alice), me, None);
+        assert_eq!(list[0].name, "Design");
+        assert_eq!(list[0].unread_count, 2);
+        assert_eq!(list[0].head_seq, 6);
+        assert_eq!(list[0].last_sender_name.as_deref(), Some("Alice"));
+    }
+
+    #[test]
+    fn own_messages_and_the_open_channel_do_not_count_as_unread() {
+        let me = Uuid::new_v4();
+        let mut list = vec![channel("General", 3, 0), channel("Design", 5, 0)];
+        let design = list[1].clone();
+        apply_activity(&mut list, &activity(&design, 6, me), me, None);
+        assert_eq!(list[0].unread_count, 0);
+        let general = list[1].clone();
+        apply_activity(
+            &mut list,
+            &activity(&general, 4, Uuid::new_v4()),
+            me,
+            Some(general.id),
+        );
+        assert_eq!(list[0].name, "General");
+        assert_eq!(list[0].unread_count, 0);
+    }
+
+    #[test]
+    fn repeated_activity_changes_nothing() {
+        let me = Uuid::new_v4();
+        let mut list = vec![channel("General", 3, 0), channel("Design", 5, 0)];
+        let design = list[1].clone();
+        let a = activity(&design, 6, Uuid::new_v4());
+        apply_activity(&mut list, &a, me, None);
+        apply_activity(&mut list, &a, me, None);
+        assert_eq!(list[0].unread_count, 1);
+        assert_eq!(list.len(), 2);
+    }
+
+    #[test]
+    fn reading_up_to_the_head_clears_the_badge() {
+        let mut list = vec![channel("General", 10, 4)];
+        let id = list[0].id;
+        apply_read(&mut list, id, 8);
+        assert_eq!(
+            list[0].unread_count, 4,
+            "not at the head yet: the server knows"
+        );
+        apply_read(&mut list, id, 10);
+        assert_eq!(list[0].unread_count, 0);
+        apply_read(&mut list, id, 2);
+        assert_eq!(list[0].last_read_seq, 10, "never backwards");
+    }
+}
