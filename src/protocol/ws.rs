@@ -226,6 +226,11 @@ pub enum ServerFrame {
             default
         )]
         retry_after_ms: Option<u64>,
+        /// For an error answering a `message.send`: that send's `clientId`,
+        /// so a client can mark the right pending message failed (an
+        /// addition to the seed's shape).
+        #[serde(rename = "clientId", skip_serializing_if = "Option::is_none", default)]
+        client_id: Option<String>,
     },
 }
 
@@ -236,6 +241,7 @@ impl ServerFrame {
             code,
             message: message.into(),
             retry_after_ms: None,
+            client_id: None,
         }
     }
 
@@ -302,10 +308,14 @@ mod tests {
             code: ErrorCode::RateLimited,
             message: "slow down".into(),
             retry_after_ms: Some(200),
+            client_id: Some("c-1".into()),
         })
         .unwrap();
         assert_eq!(json["type"], "error");
         assert_eq!(json["code"], "RATE_LIMITED");
         assert_eq!(json["retryAfterMs"], 200);
+        assert_eq!(json["clientId"], "c-1");
+        let plain = serde_json::to_value(ServerFrame::error(ErrorCode::Forbidden, "no")).unwrap();
+        assert!(plain.get("clientId").is_none() && plain.get("retryAfterMs").is_none());
     }
 }

@@ -165,8 +165,11 @@ async fn sending_faster_than_the_limit_gets_rate_limited_with_retry_after_ms() {
     let h0 = app.head_seq(&alice, "General").await;
     let mut a = app.ws_join(&alice, &general).await;
     let mut b = app.ws_join(&bob, &general).await;
+    let mut sent = Vec::new();
     for i in 0..25 {
-        a.send_message(&format!("fast {i}"), &client_id()).await;
+        let cid = client_id();
+        a.send_message(&format!("fast {i}"), &cid).await;
+        sent.push(cid);
     }
     let (mut accepted, mut limited) = (0, Vec::new());
     for _ in 0..25 {
@@ -175,6 +178,8 @@ async fn sending_faster_than_the_limit_gets_rate_limited_with_retry_after_ms() {
             accepted += 1;
         } else {
             assert_eq!(v["code"], "RATE_LIMITED", "{v}");
+            let cid = v["clientId"].as_str().expect("RATE_LIMITED names the send");
+            assert!(sent.iter().any(|s| s == cid), "unknown clientId in {v}");
             limited.push(v);
         }
     }
@@ -228,6 +233,11 @@ async fn persist_failure_gets_persist_failed_and_leaves_no_gap() {
     let boom_cid = client_id();
     a.send_message("boom", &boom_cid).await;
     let e = expect_error(&mut a, "PERSIST_FAILED").await;
+    assert_eq!(
+        e["clientId"],
+        boom_cid.as_str(),
+        "the error names the failed send"
+    );
     assert!(
         !e["message"].as_str().unwrap().contains("injected"),
         "internals leaked: {e}"

@@ -223,7 +223,7 @@ impl WsSession {
                 self.set_typing(false);
                 let chat = self.state.chat.clone();
                 match chat
-                    .send(self.user_id, self.channel_id, &text, client_id)
+                    .send(self.user_id, self.channel_id, &text, client_id.clone())
                     .await
                 {
                     // The room delivers a new message to this connection too, in order.
@@ -236,7 +236,7 @@ impl WsSession {
                     Ok(InsertOutcome::Duplicate(original)) => {
                         send_frame(socket, &ServerFrame::message_new(&original)).await
                     }
-                    Err(e) => send_frame(socket, &send_error_frame(&e)).await,
+                    Err(e) => send_frame(socket, &send_error_frame(&e, client_id)).await,
                 }
             }
             ClientFrame::TypingStart => {
@@ -263,6 +263,7 @@ impl WsSession {
                         code: ErrorCode::RateLimited,
                         message: format!("too many requests; retry in {retry_after_ms} ms"),
                         retry_after_ms: Some(retry_after_ms),
+                        client_id: None,
                     };
                     return send_frame(socket, &frame).await;
                 }
@@ -468,8 +469,9 @@ impl WsSession {
     }
 }
 
-fn send_error_frame(e: &SendError) -> ServerFrame {
+fn send_error_frame(e: &SendError, client_id: String) -> ServerFrame {
     ServerFrame::Error {
+        client_id: Some(client_id),
         code: e.code(),
         message: e.message(),
         retry_after_ms: match e {
