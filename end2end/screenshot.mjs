@@ -35,17 +35,67 @@ const browser = await chromium.launch({
   ],
 });
 
-// The first context writes a short conversation (if the channel is empty),
-// so the screenshots show messages.
-let seeded = false;
+// A short conversation between bob and alice (once, if General is empty),
+// so the screenshots show incoming and outgoing messages.
 const conversation = [
-  "Morning all! The release notes are up.",
-  "Two lines:\nfirst line, then the second.",
-  "Markup stays text: <b>bold?</b> <img src=x onerror=alert(1)>",
+  ["bob@example.com", "Morning all! The release notes are up: https://example.com/notes"],
+  ["bob@example.com", "Two lines:\nfirst line, then the second."],
+  ["alice@example.com", "Thanks Bob, reading them now."],
+  ["alice@example.com", "Markup stays text: <b>bold?</b> <img src=x onerror=alert(1)>"],
+  ["bob@example.com", "Great, ping me with questions."],
 ];
+
+async function loginAs(page, email) {
+  await page.goto("/login", { waitUntil: "networkidle" });
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill("password");
+  await page.getByRole("button", { name: "Log in", exact: true }).click();
+  await page.waitForURL(/\/chat(\/|$|\?)/, { timeout: 15_000 });
+}
+
+function generalLink(page) {
+  return page
+    .locator(".channel-preview")
+    .filter({ has: page.locator(".channel-name").getByText("General", { exact: true }) })
+    .getByRole("link");
+}
+
+async function openGeneral(page) {
+  const link = generalLink(page);
+  await link.first().waitFor({ state: "attached", timeout: 15_000 });
+  if (await link.first().isVisible()) {
+    await link.first().click();
+  } else {
+    await page.goto(await link.first().getAttribute("href"));
+  }
+  await page.waitForURL(/\/chat\/[^/?#]+/, { timeout: 15_000 });
+  await page.locator('.chat-room[data-connection="connected"]').waitFor({ timeout: 15_000 });
+}
+
+async function seed() {
+  const pages = {};
+  for (const email of ["alice@example.com", "bob@example.com"]) {
+    const context = await browser.newContext({ baseURL });
+    const page = await context.newPage();
+    await loginAs(page, email);
+    await openGeneral(page);
+    pages[email] = page;
+  }
+  const log = pages["bob@example.com"].getByRole("log", { name: "Messages" });
+  if ((await log.getByRole("listitem").count()) === 0) {
+    for (const [email, text] of conversation) {
+      const box = pages[email].getByRole("textbox", { name: "Message", exact: true });
+      await box.fill(text);
+      await box.press("Enter");
+      await log.getByText(text.split("\n")[0]).first().waitFor({ timeout: 5_000 });
+    }
+  }
+  for (const page of Object.values(pages)) await page.context().close();
+}
 
 let failed = false;
 try {
+  await seed();
   for (const size of sizes) {
     for (const colorScheme of schemes) {
       const tag = `${size.width}x${size.height}-${colorScheme}`;
@@ -63,41 +113,22 @@ try {
         await page.screenshot({ path: login, fullPage: true });
         console.log(login);
 
-        await page.getByLabel("Email").fill("alice@example.com");
-        await page.getByLabel("Password").fill("password");
-        await page.getByRole("button", { name: "Log in", exact: true }).click();
-        await page.waitForURL(/\/chat(\/|$|\?)/, { timeout: 15_000 });
-
-        // On a phone the channel list may be behind a menu; go straight to
-        // the link's address when it is not visible.
-        const link = page.getByRole("link", { name: "General", exact: true });
-        await link.first().waitFor({ state: "attached", timeout: 15_000 });
-        if (await link.first().isVisible()) {
-          await link.first().click();
-        } else {
-          await page.goto(await link.first().getAttribute("href"));
-        }
-        await page.waitForURL(/\/chat\/[^/?#]+/, { timeout: 15_000 });
-        await page
-          .locator('.chat-room[data-connection="connected"]')
-          .waitFor({ timeout: 15_000 })
-          .catch(() => console.error(`${tag}: the WebSocket did not connect within 15 s`));
-        if (!seeded) {
-          seeded = true;
-          const box = page.getByRole("textbox", { name: "Message", exact: true });
-          const log = page.getByRole("log", { name: "Messages" });
-          if ((await log.locator("li").count()) === 0) {
-            for (const text of conversation) {
-              await box.fill(text);
-              await box.press("Enter");
-              await log.getByText(text.split("\n")[0]).first().waitFor({ timeout: 5_000 });
-            }
-          }
-        }
+        await loginAs(page, "alice@example.com");
+        const list = path.join(outDir, `list-${tag}.png`);
+        await page.screenshot({ path: list, fullPage: false });
+        console.log(list);
+        await openGeneral(page);
         await page.waitForTimeout(300); // let fonts and layout settle
         const chat = path.join(outDir, `chat-general-${tag}.png`);
         await page.screenshot({ path: chat, fullPage: false });
         console.log(chat);
+        if (size.name === "phone") {
+          await page.getByRole("button", { name: "Conversations" }).click();
+          await page.waitForTimeout(400);
+          const drawer = path.join(outDir, `drawer-${tag}.png`);
+          await page.screenshot({ path: drawer, fullPage: false });
+          console.log(drawer);
+        }
       } catch (err) {
         failed = true;
         console.error(`${tag}: ${err.message}`);

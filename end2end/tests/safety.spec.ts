@@ -1,5 +1,5 @@
 import { test, expect } from "@playwright/test";
-import { login, messagesWith, openChannel, sendWithEnter, unique } from "./helpers";
+import { channelRow, login, messagesWith, openChannel, sendWithEnter, unique } from "./helpers";
 
 test("a message with HTML and script shows as text and never runs", async ({ page }) => {
   const dialogs: string[] = [];
@@ -26,12 +26,12 @@ test("a message with HTML and script shows as text and never runs", async ({ pag
 test("carol cannot open Product and is told why", async ({ page }) => {
   // Alice finds Product's address; carol is not a member.
   await login(page, "alice@example.com");
-  const href = await page.getByRole("link", { name: "Product", exact: true }).getAttribute("href");
+  const href = await channelRow(page, "Product").getByRole("link").getAttribute("href");
   expect(href).toMatch(/^\/chat\//);
   await page.context().clearCookies();
 
   await login(page, "carol@example.com");
-  await expect(page.getByRole("link", { name: "Product", exact: true })).toHaveCount(0);
+  await expect(channelRow(page, "Product")).toHaveCount(0);
   await page.goto(href!);
   await expect(page.getByRole("alert")).toHaveText("You are not a member of this conversation.");
   await expect(page.getByRole("log", { name: "Messages" })).toHaveCount(0);

@@ -1,14 +1,21 @@
-//! The browser's chat connection: one WebSocket for the open channel,
-//! reconnecting with capped exponential backoff and resuming by `seq`.
-//! Everything but [`socket`] is pure and tested natively (backoff, the
-//! seq-keyed timeline, typing throttle, link splitting, display formats);
-//! [`socket`] is the only browser-specific part (a no-op on the server).
+//! The page's logic apart from drawing: the WebSocket for the open channel
+//! (reconnecting with capped exponential backoff, resuming by `seq`), and
+//! the rules the components follow. Everything but [`socket`] and
+//! [`browser`] is pure and tested natively (backoff, the seq-keyed
+//! timeline, the outbox of unconfirmed sends, message-list layout, scroll
+//! rules, typing throttle, link splitting, channel-list updates, display
+//! formats); [`socket`] and [`browser`] are the browser-specific parts and
+//! do nothing on the server.
 
 pub mod backoff;
+pub mod browser;
 pub mod channel_list;
 pub mod clock;
 pub mod format;
 pub mod linkify;
+pub mod message_rows;
+pub mod outbox;
+pub mod scroll;
 pub mod socket;
 pub mod timeline;
 pub mod typing;

@@ -17,10 +17,14 @@ pub enum ConnectionState {
     Connecting,
     /// Open.
     Connected,
-    /// Lost; retrying.
+    /// Lost; retrying with backoff.
     Reconnecting,
-    /// Closed for good (left the channel).
+    /// Lost while the browser reports no network; retried at once when it
+    /// comes back.
     Offline,
+    /// Closed for good: the page left the channel, or the server refused
+    /// the user (close code 1008, access revoked).
+    Closed,
 }
 
 impl ConnectionState {
@@ -31,6 +35,18 @@ impl ConnectionState {
             ConnectionState::Connected => "connected",
             ConnectionState::Reconnecting => "reconnecting",
             ConnectionState::Offline => "offline",
+            ConnectionState::Closed => "closed",
+        }
+    }
+
+    /// What the header says.
+    pub fn label(self) -> &'static str {
+        match self {
+            ConnectionState::Connecting => "Connecting…",
+            ConnectionState::Connected => "Connected",
+            ConnectionState::Reconnecting => "Reconnecting…",
+            ConnectionState::Offline => "Offline",
+            ConnectionState::Closed => "Disconnected",
         }
     }
 }
@@ -40,7 +56,8 @@ impl ConnectionState {
 pub struct SocketHandlers {
     /// Every decoded server frame.
     pub on_frame: Rc<dyn Fn(ServerFrame)>,
-    /// Connection state changes.
+    /// Connection state changes. `Connected` is reported after `resume` went
+    /// out, so frames sent from this callback follow it.
     pub on_state: Rc<dyn Fn(ConnectionState)>,
     /// The last seq the page has (for `resume` after each open).
     pub last_seq: Rc<dyn Fn() -> i64>,
@@ -65,6 +82,9 @@ mod server_side {
         pub fn send(&self, _frame: &ClientFrame) -> bool {
             false
         }
+
+        /// Does nothing on the server.
+        pub fn reconnect_now(&self) {}
     }
 
     /// On the server no socket is opened.
@@ -86,6 +106,10 @@ mod browser {
 
     use super::*;
     use crate::client::backoff;
+    use crate::client::browser::browser_online;
+
+    /// Close code of a policy refusal (the server's answer to revoked access).
+    const CLOSE_POLICY: u16 = 1008;
 
     struct Inner {
         url: String,
@@ -98,6 +122,7 @@ mod browser {
         on_message: Option<Closure<dyn FnMut(MessageEvent)>>,
         on_close: Option<Closure<dyn FnMut(CloseEvent)>>,
         retry: Option<Closure<dyn FnMut()>>,
+        retry_timer: Option<i32>,
     }
 
     /// A copyable handle to the component's socket.
@@ -110,7 +135,18 @@ mod browser {
         /// Sends a frame if the socket is open; returns whether it was sent.
         pub fn send(&self, frame: &ClientFrame) -> bool {
             self.socket
-                .with_value(|s| s.as_ref().map(|s| s.send(frame)).unwrap_or(false))
+                .try_with_value(|s| s.as_ref().map(|s| s.send(frame)).unwrap_or(false))
+                .unwrap_or(false)
+        }
+
+        /// Skips the backoff wait: called when the tab becomes visible or
+        /// the browser comes back online.
+        pub fn reconnect_now(&self) {
+            let _ = self.socket.try_with_value(|s| {
+                if let Some(s) = s {
+                    s.reconnect_now();
+                }
+            });
         }
     }
 
@@ -125,11 +161,11 @@ mod browser {
             }
         });
         on_cleanup(move || {
-            socket.with_value(|s| {
+            let _ = socket.try_with_value(|s| {
                 if let Some(s) = s {
                     s.close();
                 }
-            })
+            });
         });
         SocketSender { socket }
     }
@@ -161,6 +197,7 @@ mod browser {
                     on_message: None,
                     on_close: None,
                     retry: None,
+                    retry_timer: None,
                 })),
             };
             (socket.inner.borrow().handlers.on_state)(ConnectionState::Connecting);
@@ -184,10 +221,10 @@ mod browser {
                     inner.attempt = 0;
                     inner.handlers.clone()
                 };
-                (handlers.on_state)(ConnectionState::Connected);
                 me.send(&ClientFrame::Resume {
                     after_seq: (handlers.last_seq)(),
                 });
+                (handlers.on_state)(ConnectionState::Connected);
             });
             let me = self.clone();
             let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
@@ -200,11 +237,20 @@ mod browser {
                 }
             });
             let me = self.clone();
-            let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |_ev: CloseEvent| {
-                let stopped = me.inner.borrow().stopped;
-                if !stopped {
-                    let on_state = me.inner.borrow().handlers.on_state.clone();
-                    on_state(ConnectionState::Reconnecting);
+            let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |ev: CloseEvent| {
+                let on_state = me.inner.borrow().handlers.on_state.clone();
+                if ev.code() == CLOSE_POLICY {
+                    // Refused for good (access revoked): no reconnect loop.
+                    me.inner.borrow_mut().stopped = true;
+                    on_state(ConnectionState::Closed);
+                    return;
+                }
+                if !me.inner.borrow().stopped {
+                    on_state(if browser_online() {
+                        ConnectionState::Reconnecting
+                    } else {
+                        ConnectionState::Offline
+                    });
                     me.schedule_retry();
                 }
             });
@@ -228,19 +274,49 @@ mod browser {
                 inner.attempt - 1
             };
             let delay = backoff::delay_ms(attempt, js_sys::Math::random()) as i32;
+            self.cancel_retry();
             let me = self.clone();
             let retry = Closure::<dyn FnMut()>::new(move || {
                 if !me.inner.borrow().stopped {
                     me.open();
                 }
             });
-            if let Some(window) = web_sys::window() {
-                let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(
-                    retry.as_ref().unchecked_ref(),
-                    delay,
-                );
+            let timer = web_sys::window().and_then(|window| {
+                window
+                    .set_timeout_with_callback_and_timeout_and_arguments_0(
+                        retry.as_ref().unchecked_ref(),
+                        delay,
+                    )
+                    .ok()
+            });
+            let mut inner = self.inner.borrow_mut();
+            inner.retry = Some(retry);
+            inner.retry_timer = timer;
+        }
+
+        fn cancel_retry(&self) {
+            if let Some(timer) = self.inner.borrow_mut().retry_timer.take() {
+                if let Some(window) = web_sys::window() {
+                    window.clear_timeout_with_handle(timer);
+                }
             }
-            self.inner.borrow_mut().retry = Some(retry);
+        }
+
+        /// Opens at once if the socket is down and waiting to retry.
+        pub fn reconnect_now(&self) {
+            let waiting = {
+                let inner = self.inner.borrow();
+                !inner.stopped
+                    && inner.ws.as_ref().is_none_or(|ws| {
+                        ws.ready_state() == WebSocket::CLOSED
+                            || ws.ready_state() == WebSocket::CLOSING
+                    })
+            };
+            if waiting {
+                self.cancel_retry();
+                self.inner.borrow_mut().attempt = 0;
+                self.open();
+            }
         }
 
         /// Sends a frame if the socket is open; returns whether it was sent.
@@ -256,16 +332,18 @@ mod browser {
         }
 
         /// Closes for good (no reconnect).
+        /// Runs when the component goes away: no callback fires after it,
+        /// since the component's signals are gone.
         pub fn close(&self) {
+            self.cancel_retry();
             let mut inner = self.inner.borrow_mut();
             inner.stopped = true;
             if let Some(ws) = inner.ws.take() {
                 ws.set_onclose(None);
+                ws.set_onmessage(None);
+                ws.set_onopen(None);
                 let _ = ws.close();
             }
-            let on_state = inner.handlers.on_state.clone();
-            drop(inner);
-            on_state(ConnectionState::Offline);
         }
     }
 }

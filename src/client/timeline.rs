@@ -30,6 +30,11 @@ impl Timeline {
         self.by_seq.keys().next_back().copied().unwrap_or(0)
     }
 
+    /// The oldest seq shown: where loading older messages continues.
+    pub fn first_seq(&self) -> Option<i64> {
+        self.by_seq.keys().next().copied()
+    }
+
     /// Messages oldest first.
     pub fn messages(&self) -> impl Iterator<Item = &Message> {
         self.by_seq.values()
@@ -98,5 +103,7 @@ mod tests {
         let seqs: Vec<i64> = t.messages().map(|m| m.seq).collect();
         assert_eq!(seqs, vec![1, 2, 3]);
         assert_eq!(t.last_seq(), 3);
+        assert_eq!(t.first_seq(), Some(1));
+        assert_eq!(Timeline::default().first_seq(), None);
     }
 }

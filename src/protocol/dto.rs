@@ -89,3 +89,10 @@ pub struct Member {
     /// Name shown in the UI.
     pub display_name: String,
 }
+
+/// The server's limits the UI shows before the server would refuse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientSettings {
+    /// Longest message, in characters after trimming (`max_text_chars`).
+    pub max_text_chars: usize,
+}

@@ -7,7 +7,7 @@ pub mod error;
 pub mod text;
 pub mod ws;
 
-pub use dto::{ChannelSummary, HistoryPage, Message, UnreadEntry, User};
+pub use dto::{ChannelSummary, ClientSettings, HistoryPage, Message, UnreadEntry, User};
 pub use error::AppError;
 pub use text::{MessageText, TextError};
-pub use ws::{ClientFrame, ErrorCode, ServerFrame};
+pub use ws::{ClientFrame, ErrorCode, PresenceStatus, ServerFrame};

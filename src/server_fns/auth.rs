@@ -4,10 +4,31 @@ use leptos::prelude::*;
 
 use crate::protocol::{AppError, User};
 
+/// Where a login may send the browser afterwards: a page of this app under
+/// `/chat`, never another site (`//evil.example`, `https://...`).
+pub fn safe_next(next: Option<&str>) -> &str {
+    match next {
+        Some(path)
+            if (path == "/chat" || path.starts_with("/chat/"))
+                && !path.contains("//")
+                && !path.contains('\\')
+                && path.chars().all(|c| c.is_ascii_graphic()) =>
+        {
+            path
+        }
+        _ => "/chat",
+    }
+}
+
 /// Logs in with e-mail and password: sets the session cookie and sends the
-/// browser to `/chat` (works as a plain form post without JavaScript).
+/// browser to `next` (a `/chat` page; `/chat` by default). Works as a plain
+/// form post without JavaScript.
 #[server(prefix = "/api", endpoint = "login")]
-pub async fn login(email: String, password: String) -> Result<(), AppError> {
+pub async fn login(
+    email: String,
+    password: String,
+    #[server(default)] next: Option<String>,
+) -> Result<(), AppError> {
     use crate::server::auth::session::set_cookie;
     use crate::server::http::login::cookie_is_secure;
     use crate::server::http::server_fn::{server_fn_state, with_status};
@@ -21,7 +42,7 @@ pub async fn login(email: String, password: String) -> Result<(), AppError> {
         http::header::SET_COOKIE,
         set_cookie(&token, ttl, cookie_is_secure(&state, &parts.headers)),
     );
-    leptos_axum::redirect("/chat");
+    leptos_axum::redirect(safe_next(next.as_deref()));
     Ok(())
 }
 
@@ -55,4 +76,29 @@ pub async fn me() -> Result<User, AppError> {
             .await
             .and_then(|u| u.ok_or_else(|| AppError::Unauthorized("unknown user".into()))),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn login_only_returns_to_chat_pages() {
+        assert_eq!(safe_next(None), "/chat");
+        assert_eq!(
+            safe_next(Some("/chat/6e0e7a10-0000-4000-8000-000000000001")),
+            "/chat/6e0e7a10-0000-4000-8000-000000000001"
+        );
+        for bad in [
+            "//evil.example",
+            "https://evil.example/chat",
+            "/chatroom",
+            "/chat//evil",
+            "/chat/\\evil",
+            "/chat/a b",
+            "/login",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/chat", "{bad}");
+        }
+    }
 }

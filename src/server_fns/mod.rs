@@ -6,3 +6,4 @@
 pub mod auth;
 pub mod channels;
 pub mod history;
+pub mod settings;

@@ -2,6 +2,7 @@
 //! (works without JavaScript too).
 
 use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
 
 use crate::server_fns::auth::Login;
 
@@ -9,6 +10,9 @@ use crate::server_fns::auth::Login;
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let login = ServerAction::<Login>::new();
+    // Where to go after logging in (checked again by the server).
+    let query = use_query_map();
+    let next = move || query.read().get("next").unwrap_or_default();
     let error = move || {
         login
             .value()
@@ -30,6 +34,7 @@ pub fn LoginPage() -> impl IntoView {
                     autocomplete="current-password"
                     required
                 />
+                <input type="hidden" name="next" prop:value=next/>
                 <button type="submit">"Log in"</button>
             </ActionForm>
             {move || error().map(|e| view! { <p role="alert" class="login-error">{e}</p> })}

@@ -1,5 +1,15 @@
-//! Leptos components. No `cfg` here: browser-only work goes through
-//! `client::ChatSocket`, which does nothing on the server.
+//! Leptos components, one job each. No `cfg` here: browser-only work goes
+//! through `client::socket` and `client::browser`, which do nothing on the
+//! server.
 
-pub mod chat;
+pub mod badge;
+pub mod channel_list;
+pub mod chat_header;
+pub mod composer;
+pub mod discussions;
 pub mod login;
+pub mod message_list;
+pub mod room;
+pub mod sidebar;
+pub mod theme_toggle;
+pub mod typing_indicator;

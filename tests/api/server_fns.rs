@@ -33,6 +33,7 @@ async fn server_functions_need_a_session() {
     let general = app.channel_id(&token, "General").await;
     for (name, args) in [
         ("me", vec![]),
+        ("client_settings", vec![]),
         ("list_channels", vec![]),
         ("channel_members", vec![("channel_id", general.as_str())]),
         ("load_history", vec![("channel_id", general.as_str())]),
@@ -111,4 +112,14 @@ async fn login_server_function_refuses_a_wrong_password_with_401() {
         .server_fn("login", None, &[("email", ALICE), ("password", "nope")])
         .await;
     assert_eq!(status, 401);
+}
+
+/// The composer learns the configured text limit from `client_settings`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_settings_report_the_configured_text_limit() {
+    let app = spawn_app_with(|s| s.limits.max_text_chars = 321).await;
+    let alice = app.login_cookie(ALICE).await;
+    let (status, body) = app.server_fn("client_settings", Some(&alice), &[]).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["max_text_chars"], 321, "{body}");
 }

@@ -1,0 +1,18 @@
+import { chromium } from "@playwright/test";
+const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ["--no-sandbox","--disable-gpu","--disable-background-networking"] });
+const page = await browser.newPage();
+page.on("console", (m) => console.log("console:", m.type(), m.text()));
+page.on("pageerror", (e) => console.log("pageerror:", e.message));
+const base = "http://127.0.0.1:3902";
+await page.goto(base + "/login", { waitUntil: "networkidle" });
+await page.getByLabel("Email").fill("bob@example.com");
+await page.getByLabel("Password").fill("password");
+await page.getByRole("button", { name: "Log in", exact: true }).click();
+await page.waitForURL(/\/chat/);
+await page.waitForTimeout(1000);
+await page.locator(".channel-preview", { hasText: "Product" }).getByRole("link").click();
+await page.waitForTimeout(2000);
+await page.locator(".channel-preview", { hasText: "General" }).getByRole("link").click();
+await page.waitForTimeout(2000);
+console.log(await page.locator("body").innerHTML());
+await browser.close();

@@ -1,0 +1,35 @@
+import { test, expect } from "@playwright/test";
+import { channelRow, login, openChannel, sendWithEnter, unique } from "./helpers";
+
+test("an unread badge rises live for a channel bob has not open and clears when he opens it", async ({ browser }) => {
+  const aliceCtx = await browser.newContext();
+  const bobCtx = await browser.newContext();
+  const alice = await aliceCtx.newPage();
+  const bob = await bobCtx.newPage();
+  try {
+    await login(alice, "alice@example.com");
+    await login(bob, "bob@example.com");
+    // Bob reads Product first, then sits in General.
+    await openChannel(bob, "Product");
+    await openChannel(bob, "General");
+    await openChannel(alice, "Product");
+
+    const productRow = channelRow(bob, "Product");
+    await expect(productRow.getByTestId("unread-badge")).toHaveCount(0);
+
+    const first = unique("unread one");
+    await sendWithEnter(alice, first);
+    await expect(productRow.getByTestId("unread-badge")).toHaveText("1");
+    await expect(productRow).toContainText(`Alice: ${first}`);
+    await sendWithEnter(alice, unique("unread two"));
+    await expect(productRow.getByTestId("unread-badge")).toHaveText("2");
+    // The most recent channel moves to the top.
+    await expect(bob.locator(".channel-preview").first()).toContainText("Product");
+
+    await openChannel(bob, "Product");
+    await expect(productRow.getByTestId("unread-badge")).toHaveCount(0);
+  } finally {
+    await aliceCtx.close();
+    await bobCtx.close();
+  }
+});

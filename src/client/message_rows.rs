@@ -1,0 +1,313 @@
+//! How the message list is laid out, as pure data: date separators, the
+//! unread divider, sender grouping (name and avatar only on the first of
+//! consecutive messages by one person), local times, and the unconfirmed
+//! messages of the outbox at the end. The component only draws the rows.
+
+use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, Utc};
+use uuid::Uuid;
+
+use crate::client::format::initials;
+use crate::client::outbox::{Pending, PendingState};
+use crate::protocol::Message;
+
+/// Messages by one sender further apart than this start a new group.
+const GROUP_GAP_SECS: i64 = 5 * 60;
+
+/// One row of the message list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Row {
+    /// A day begins ("Today", "Yesterday", "Monday, March 4").
+    Day {
+        /// The local date, for the key.
+        date: NaiveDate,
+        /// What the separator says.
+        label: String,
+    },
+    /// The first message the viewer has not read follows.
+    Unread,
+    /// A stored message.
+    Message(MessageRow),
+    /// A message of ours the server has not confirmed yet.
+    Pending(PendingRow),
+}
+
+impl Row {
+    /// A key that changes whenever the row must be drawn again.
+    pub fn key(&self) -> String {
+        match self {
+            Row::Day { date, label } => format!("d:{date}:{label}"),
+            Row::Unread => "u".into(),
+            Row::Message(m) => format!("m:{}:{}:{}", m.seq, m.first_in_group, m.time),
+            Row::Pending(p) => format!("p:{}:{:?}", p.client_id, p.failed),
+        }
+    }
+}
+
+/// A stored message as the list shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageRow {
+    /// Position in the channel.
+    pub seq: i64,
+    /// Sender.
+    pub user_id: Uuid,
+    /// Sender's name.
+    pub sender: String,
+    /// Sender's initials, for the avatar.
+    pub initials: String,
+    /// Sent by the viewer.
+    pub mine: bool,
+    /// First of a run by one sender: shows name and avatar.
+    pub first_in_group: bool,
+    /// Local time, "14:05".
+    pub time: String,
+    /// The instant, RFC 3339, for `<time datetime>`.
+    pub datetime: String,
+    /// The text as sent.
+    pub text: String,
+}
+
+/// An unconfirmed message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingRow {
+    /// Its idempotency key (the retry control sends it again).
+    pub client_id: String,
+    /// The text.
+    pub text: String,
+    /// Why it failed, when it did.
+    pub failed: Option<String>,
+}
+
+/// What the layout needs besides the messages.
+pub struct RowContext<'a> {
+    /// The viewer.
+    pub me: Uuid,
+    /// Sender names by id ("Unknown" when missing).
+    pub name_of: &'a dyn Fn(Uuid) -> Option<String>,
+    /// The read cursor when the channel was opened: the divider goes before
+    /// the first later message by someone else. `None`: no divider.
+    pub unread_after_seq: Option<i64>,
+    /// The viewer's UTC offset in minutes (east positive).
+    pub utc_offset_minutes: i32,
+    /// Now, for "Today" and "Yesterday".
+    pub now: DateTime<Utc>,
+}
+
+/// Lays out `messages` (oldest first) and then `pending`.
+pub fn layout<'m>(
+    messages: impl IntoIterator<Item = &'m Message>,
+    pending: &[Pending],
+    cx: &RowContext<'_>,
+) -> Vec<Row> {
+    let offset = FixedOffset::east_opt(cx.utc_offset_minutes * 60)
+        .unwrap_or_else(|| FixedOffset::east_opt(0).expect("zero offset"));
+    let today = cx.now.with_timezone(&offset).date_naive();
+    let mut rows = Vec::new();
+    let mut previous: Option<(Uuid, DateTime<Utc>, NaiveDate)> = None;
+    let mut divider_placed = false;
+    for m in messages {
+        let local = m.created_at.with_timezone(&offset);
+        let date = local.date_naive();
+        let new_day = previous.is_none_or(|(_, _, d)| d != date);
+        if new_day {
+            rows.push(Row::Day {
+                date,
+                label: day_label(date, today),
+            });
+        }
+        let unread_here = !divider_placed
+            && m.user_id != cx.me
+            && cx.unread_after_seq.is_some_and(|read| m.seq > read);
+        if unread_here {
+            rows.push(Row::Unread);
+            divider_placed = true;
+        }
+        let continues = previous.is_some_and(|(who, at, _)| {
+            who == m.user_id && (m.created_at - at) <= Duration::seconds(GROUP_GAP_SECS)
+        });
+        let sender = (cx.name_of)(m.user_id).unwrap_or_else(|| "Unknown".into());
+        rows.push(Row::Message(MessageRow {
+            seq: m.seq,
+            user_id: m.user_id,
+            initials: initials(&sender),
+            sender,
+            mine: m.user_id == cx.me,
+            first_in_group: new_day || unread_here || !continues,
+            time: local.format("%H:%M").to_string(),
+            datetime: m.created_at.to_rfc3339(),
+            text: m.text.clone(),
+        }));
+        previous = Some((m.user_id, m.created_at, date));
+    }
+    rows.extend(pending.iter().map(|p| {
+        Row::Pending(PendingRow {
+            client_id: p.client_id.clone(),
+            text: p.text.clone(),
+            failed: match &p.state {
+                PendingState::Sending => None,
+                PendingState::Failed(reason) => Some(reason.clone()),
+            },
+        })
+    }));
+    rows
+}
+
+/// "Today", "Yesterday", "Monday, March 4", or with the year when it is
+/// not this year.
+pub fn day_label(date: NaiveDate, today: NaiveDate) -> String {
+    if date == today {
+        "Today".into()
+    } else if today.pred_opt() == Some(date) {
+        "Yesterday".into()
+    } else if date.year() == today.year() {
+        date.format("%A, %B %-d").to_string()
+    } else {
+        date.format("%A, %B %-d, %Y").to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    const ME: Uuid = Uuid::from_u128(1);
+    const ALICE: Uuid = Uuid::from_u128(2);
+
+    fn at(d: u32, h: u32, m: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, d, h, m, 0).unwrap()
+    }
+
+    fn msg(seq: i64, user_id: Uuid, created_at: DateTime<Utc>) -> Message {
+        Message {
+            id: Uuid::from_u128(1000 + seq as u128),
+            channel_id: Uuid::nil(),
+            seq,
+            user_id,
+            text: format!("m{seq}"),
+            created_at,
+            updated_at: None,
+            client_id: format!("c{seq}"),
+        }
+    }
+
+    fn names(id: Uuid) -> Option<String> {
+        match id {
+            ME => Some("Bob".into()),
+            ALICE => Some("Alice Liddell".into()),
+            _ => None,
+        }
+    }
+
+    fn cx(unread_after_seq: Option<i64>, utc_offset_minutes: i32) -> RowContext<'static> {
+        RowContext {
+            me: ME,
+            name_of: &names,
+            unread_after_seq,
+            utc_offset_minutes,
+            now: at(25, 12, 0),
+        }
+    }
+
+    /// A compact picture of the rows: D(label) U M(seq, first?) P(failed?).
+    fn sketch(rows: &[Row]) -> Vec<String> {
+        rows.iter()
+            .map(|r| match r {
+                Row::Day { label, .. } => format!("D {label}"),
+                Row::Unread => "U".into(),
+                Row::Message(m) => format!("M{}{}", m.seq, if m.first_in_group { "*" } else { "" }),
+                Row::Pending(p) => format!("P{}", if p.failed.is_some() { "!" } else { "" }),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn runs_by_one_sender_group_until_a_gap_a_new_day_or_another_sender() {
+        let ms = [
+            msg(1, ALICE, at(24, 9, 0)),
+            msg(2, ALICE, at(24, 9, 3)),
+            msg(3, ALICE, at(24, 9, 20)), // 17 minutes later
+            msg(4, ME, at(24, 9, 21)),
+            msg(5, ME, at(25, 8, 0)), // next day
+            msg(6, ALICE, at(25, 8, 1)),
+        ];
+        let rows = layout(&ms, &[], &cx(None, 0));
+        assert_eq!(
+            sketch(&rows),
+            [
+                "D Yesterday",
+                "M1*",
+                "M2",
+                "M3*",
+                "M4*",
+                "D Today",
+                "M5*",
+                "M6*"
+            ]
+        );
+        let Row::Message(first) = &rows[1] else {
+            panic!()
+        };
+        assert_eq!(
+            (first.sender.as_str(), first.initials.as_str()),
+            ("Alice Liddell", "AL")
+        );
+        assert!(!first.mine);
+        assert_eq!(first.time, "09:00");
+    }
+
+    #[test]
+    fn the_unread_divider_goes_before_the_first_unread_message_by_someone_else() {
+        let ms = [
+            msg(1, ALICE, at(25, 9, 0)),
+            msg(2, ME, at(25, 9, 1)),
+            msg(3, ALICE, at(25, 9, 2)),
+            msg(4, ALICE, at(25, 9, 3)),
+        ];
+        // Read up to 1; my own message 2 is not "unread".
+        let rows = layout(&ms, &[], &cx(Some(1), 0));
+        assert_eq!(sketch(&rows), ["D Today", "M1*", "M2*", "U", "M3*", "M4"]);
+        let rows = layout(&ms, &[], &cx(Some(4), 0));
+        assert_eq!(sketch(&rows), ["D Today", "M1*", "M2*", "M3*", "M4"]);
+    }
+
+    #[test]
+    fn days_and_times_follow_the_viewers_time_zone() {
+        // 23:30 UTC on the 24th is the 25th at 01:30 in UTC+2.
+        let ms = [msg(1, ALICE, at(24, 23, 30))];
+        let utc = layout(&ms, &[], &cx(None, 0));
+        let east = layout(&ms, &[], &cx(None, 120));
+        assert_eq!(sketch(&utc)[0], "D Yesterday");
+        assert_eq!(sketch(&east)[0], "D Today");
+        let Row::Message(m) = &east[1] else { panic!() };
+        assert_eq!(m.time, "01:30");
+    }
+
+    #[test]
+    fn unconfirmed_messages_follow_the_stored_ones_and_show_failure() {
+        let pending = [
+            Pending {
+                client_id: "a".into(),
+                text: "sending".into(),
+                state: PendingState::Sending,
+            },
+            Pending {
+                client_id: "b".into(),
+                text: "refused".into(),
+                state: PendingState::Failed("rate limited".into()),
+            },
+        ];
+        let rows = layout(&[msg(1, ALICE, at(25, 9, 0))], &pending, &cx(None, 0));
+        assert_eq!(sketch(&rows), ["D Today", "M1*", "P", "P!"]);
+        assert_ne!(rows[2].key(), rows[3].key());
+    }
+
+    #[test]
+    fn day_labels_name_recent_days_then_dates() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 25).unwrap();
+        let d = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        assert_eq!(day_label(d(2026, 11, 25), today), "Today");
+        assert_eq!(day_label(d(2026, 11, 24), today), "Yesterday");
+        assert_eq!(day_label(d(2026, 3, 4), today), "Wednesday, March 4");
+        assert_eq!(day_label(d(2025, 3, 4), today), "Tuesday, March 4, 2025");
+    }
+}

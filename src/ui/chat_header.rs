@@ -1,0 +1,46 @@
+//! The bar above the messages: sidebar toggle, the channel's badge and
+//! name, how many members are online, and the connection state.
+
+use leptos::prelude::*;
+
+use crate::ui::badge::ChannelBadge;
+use crate::ui::channel_list::ChannelsState;
+use crate::ui::room::RoomState;
+use crate::ui::sidebar::SidebarToggle;
+
+/// The open conversation's header.
+#[component]
+pub fn ChatHeader() -> impl IntoView {
+    let room = expect_context::<RoomState>();
+    let channels = expect_context::<ChannelsState>();
+    let summary = channels
+        .list
+        .with_untracked(|list| list.iter().find(|c| c.id == room.channel_id).cloned());
+    let (name, color) = summary
+        .map(|c| (c.name, c.color))
+        .unwrap_or_else(|| ("Conversation".into(), "#6366f1".into()));
+    let online = move || {
+        let n = room.online.with(|set| set.len());
+        format!("{n} online")
+    };
+    let state = move || room.connection.get();
+    view! {
+        <header class="chat-header">
+            <SidebarToggle/>
+            <ChannelBadge name=name.clone() color/>
+            <div class="chat-title">
+                <h1>{name}</h1>
+                <span class="online-count" data-testid="online-count">{online}</span>
+            </div>
+            <span
+                class="connection"
+                data-state=move || state().as_str()
+                role="status"
+                data-testid="connection-state"
+            >
+                <span class="connection-dot" aria-hidden="true"></span>
+                {move || state().label()}
+            </span>
+        </header>
+    }
+}

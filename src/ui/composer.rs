@@ -1,0 +1,123 @@
+//! The message box: Enter sends, Shift+Enter starts a new line, empty text
+//! cannot be sent, the length limit shows before the server would refuse,
+//! and typing is announced as the seed did (start once, stop after 2 s
+//! without a keystroke or on send).
+
+use leptos::prelude::*;
+
+use crate::client::clock::now_ms;
+use crate::client::typing::{TypingSignal, TypingThrottle};
+use crate::protocol::{ClientFrame, MessageText, TextError};
+use crate::ui::room::RoomState;
+
+/// Show the character count once the text is this close to the limit.
+const COUNT_FROM_FRACTION: f64 = 0.8;
+
+/// The composer of the open conversation.
+#[component]
+pub fn Composer() -> impl IntoView {
+    let room = expect_context::<RoomState>();
+    let max = room.max_text_chars;
+    let draft = RwSignal::new(String::new());
+    let throttle = StoredValue::new(TypingThrottle::default());
+    let textarea = NodeRef::<leptos::html::Textarea>::new();
+
+    let signal_typing = move |signal: Option<TypingSignal>| match signal {
+        Some(TypingSignal::Start) => {
+            room.send_frame(&ClientFrame::TypingStart);
+        }
+        Some(TypingSignal::Stop) => {
+            room.send_frame(&ClientFrame::TypingStop);
+        }
+        None => {}
+    };
+    // Stop typing after 2 s without a keystroke.
+    Effect::new(move |_| {
+        let tick = set_interval_with_handle(
+            move || {
+                let mut signal = None;
+                if throttle
+                    .try_update_value(|t| signal = t.tick(now_ms()))
+                    .is_some()
+                {
+                    signal_typing(signal);
+                }
+            },
+            std::time::Duration::from_millis(500),
+        );
+        if let Ok(handle) = tick {
+            on_cleanup(move || handle.clear());
+        }
+    });
+
+    let checked = Memo::new(move |_| draft.with(|d| MessageText::parse(d, max)));
+    let length = Memo::new(move |_| draft.with(|d| d.trim().chars().count()));
+    let too_long = move || matches!(checked.get(), Err(TextError::TooLong { .. }));
+    let can_send = move || checked.with(|c| c.is_ok());
+    let counter = move || {
+        let n = length.get();
+        (n as f64 >= max as f64 * COUNT_FROM_FRACTION).then(|| {
+            if n > max {
+                format!("{} characters too long ({n} / {max})", n - max)
+            } else {
+                format!("{n} / {max}")
+            }
+        })
+    };
+
+    let send = move || {
+        let Ok(text) = checked.get_untracked() else {
+            return;
+        };
+        room.send_text(text.as_str().to_string());
+        draft.set(String::new());
+        // The server ends typing on send by itself; just reset the throttle.
+        throttle.update_value(|t| {
+            t.sent();
+        });
+        if let Some(el) = textarea.get_untracked() {
+            let _ = el.focus();
+        }
+    };
+    let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
+        if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
+            ev.prevent_default();
+            send();
+        }
+    };
+
+    view! {
+        <form class="composer" on:submit=move |ev| {
+            ev.prevent_default();
+            send();
+        }>
+            <label for="composer-text" class="visually-hidden">"Message"</label>
+            <textarea
+                id="composer-text"
+                node_ref=textarea
+                rows="1"
+                placeholder="Write a message (Enter to send, Shift+Enter for a new line)"
+                aria-invalid=move || too_long().to_string()
+                aria-describedby="composer-count"
+                prop:value=move || draft.get()
+                on:input=move |ev| {
+                    draft.set(event_target_value(&ev));
+                    let mut signal = None;
+                    throttle.update_value(|t| signal = t.keystroke(now_ms()));
+                    signal_typing(signal);
+                }
+                on:keydown=on_keydown
+            ></textarea>
+            <span
+                id="composer-count"
+                class="composer-count"
+                class:over=too_long
+                data-testid="composer-count"
+                aria-live="polite"
+            >
+                {counter}
+            </span>
+            <button type="submit" disabled=move || !can_send()>"Send"</button>
+        </form>
+    }
+}
