@@ -1,10 +1,28 @@
 import { test, expect } from "@playwright/test";
-import { login, openChannel } from "./helpers";
+import { channelRow, login, openChannel } from "./helpers";
 
 test("unauthenticated /chat redirects to /login", async ({ page }) => {
   await page.goto("/chat");
   await expect(page).toHaveURL(/\/login(\?|$)/);
   await expect(page.getByLabel("Email")).toBeVisible();
+});
+
+test("a visit to a conversation without a session logs in and comes back to it", async ({ page, browser }) => {
+  // Find General's address with a session of its own.
+  const other = await browser.newContext();
+  const otherPage = await other.newPage();
+  await login(otherPage, "alice@example.com");
+  const href = await channelRow(otherPage, "General").getByRole("link").getAttribute("href");
+  await other.close();
+
+  await page.goto(href!);
+  await expect(page).toHaveURL(/\/login\?next=/);
+  await page.waitForLoadState("networkidle");
+  await page.getByLabel("Email").fill("alice@example.com");
+  await page.getByLabel("Password").fill("password");
+  await page.getByRole("button", { name: "Log in", exact: true }).click();
+  await expect(page).toHaveURL(new RegExp(`${href}$`));
+  await expect(page.locator('.chat-room[data-connection="connected"]')).toBeVisible();
 });
 
 test("a wrong password shows an error and stays on /login", async ({ page }) => {

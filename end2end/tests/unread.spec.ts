@@ -33,3 +33,32 @@ test("an unread badge rises live for a channel bob has not open and clears when 
     await bobCtx.close();
   }
 });
+
+test("reading a channel in one tab clears its badge in the user's other tabs", async ({ browser }) => {
+  const aliceCtx = await browser.newContext();
+  const bobCtx = await browser.newContext();
+  try {
+    const alice = await aliceCtx.newPage();
+    const bobA = await bobCtx.newPage();
+    const bobB = await bobCtx.newPage();
+    await login(alice, "alice@example.com");
+    await login(bobA, "bob@example.com");
+    await openChannel(alice, "Design");
+    // Bob starts with Design read (earlier tests may have posted there).
+    await openChannel(bobA, "Design");
+    await openChannel(bobA, "General");
+    await bobB.goto("/chat");
+    await openChannel(bobB, "Random");
+
+    await sendWithEnter(alice, unique("for both tabs"));
+    await expect(channelRow(bobA, "Design").getByTestId("unread-badge")).toHaveText("1");
+    await expect(channelRow(bobB, "Design").getByTestId("unread-badge")).toHaveText("1");
+
+    await openChannel(bobA, "Design");
+    await expect(channelRow(bobA, "Design").getByTestId("unread-badge")).toHaveCount(0);
+    await expect(channelRow(bobB, "Design").getByTestId("unread-badge")).toHaveCount(0);
+  } finally {
+    await aliceCtx.close();
+    await bobCtx.close();
+  }
+});

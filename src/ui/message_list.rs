@@ -60,11 +60,25 @@ pub fn MessageList() -> impl IntoView {
         at_bottom.set(true);
         unseen.set(0);
     };
+    // Older messages go in above: once they are drawn (next animation
+    // frame), move down by their height so the same messages stay in view.
     let maybe_load_older = move || {
-        if let Some(b) = geometry() {
-            if b.wants_older() && room.has_older.get_untracked() {
-                room.load_older();
-            }
+        let Some(before) = geometry() else {
+            return;
+        };
+        if before.wants_older() && room.has_older.get_untracked() {
+            room.load_older(move || {
+                request_animation_frame(move || {
+                    if let Some(el) = scroller.get_untracked() {
+                        let height = el.scroll_height() as f64;
+                        let now = el.scroll_top() as f64;
+                        // Keep whatever the reader scrolled meanwhile.
+                        let moved = now - before.top;
+                        let top = before.keep_in_view_after_prepend(height) + moved;
+                        el.set_scroll_top(top as i32);
+                    }
+                });
+            });
         }
     };
     let on_scroll = move |_| {
@@ -94,22 +108,6 @@ pub fn MessageList() -> impl IntoView {
         });
     });
 
-    // Older messages added above: keep the same messages in view.
-    let before_prepend = StoredValue::new(None::<ScrollBox>);
-    Effect::new(move |_| {
-        if room.loading_older.get() {
-            before_prepend.set_value(geometry());
-        } else if let Some(before) = before_prepend.get_value() {
-            before_prepend.set_value(None);
-            request_animation_frame(move || {
-                if let Some(el) = scroller.get_untracked() {
-                    let top = before.keep_in_view_after_prepend(el.scroll_height() as f64);
-                    el.set_scroll_top(top as i32);
-                }
-            });
-        }
-    });
-
     // Newer messages added below: follow them if the reader was at the
     // bottom (or sent one), else count them in the pill.
     let newest = Memo::new(move |_| {
@@ -131,12 +129,12 @@ pub fn MessageList() -> impl IntoView {
     });
 
     view! {
-        <div class="message-scroll" node_ref=scroller on:scroll=on_scroll>
-            {move || {
-                room.loading_older
-                    .get()
-                    .then(|| view! { <p class="loading-older" role="status">"Loading older messages…"</p> })
-            }}
+        <div
+            class="message-scroll"
+            node_ref=scroller
+            on:scroll=on_scroll
+            aria-busy=move || room.loading_older.get().to_string()
+        >
             {move || {
                 (!room.has_older.get() && room.timeline.with(|t| !t.is_empty()))
                     .then(|| view! { <p class="history-start">"This is the beginning of the conversation."</p> })
@@ -154,6 +152,11 @@ pub fn MessageList() -> impl IntoView {
                 </For>
             </ol>
         </div>
+        {move || {
+            room.loading_older
+                .get()
+                .then(|| view! { <p class="loading-older" role="status">"Loading older messages…"</p> })
+        }}
         {move || {
             let n = unseen.get();
             (n > 0)
@@ -211,6 +214,15 @@ fn StoredMessage(m: MessageRow) -> impl IntoView {
             </div>
         }
     });
+    // Grouped messages show no name; screen readers still hear whose it is.
+    let hidden_sender = (!m.first_in_group).then(|| {
+        let who = if m.mine {
+            "You".to_string()
+        } else {
+            m.sender.clone()
+        };
+        view! { <span class="visually-hidden">{format!("{who}: ")}</span> }
+    });
     let hover_time = (!m.first_in_group).then(|| {
         view! {
             <time class="message-time hover-time" datetime=m.datetime.clone()>{m.time.clone()}</time>
@@ -227,6 +239,7 @@ fn StoredMessage(m: MessageRow) -> impl IntoView {
             <div class="message-body">
                 {header}
                 <div class="bubble">
+                    {hidden_sender}
                     <MessageText text=m.text/>
                     {hover_time}
                 </div>

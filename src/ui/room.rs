@@ -103,8 +103,10 @@ impl RoomState {
         }
     }
 
-    /// Fetches the page before the first message shown.
-    pub fn load_older(&self) {
+    /// Fetches the page before the first message shown and adds it; then
+    /// runs `after` (the list uses it to keep its scroll position).
+    /// Returns at once if a page is already on its way or none is left.
+    pub fn load_older(&self, after: impl FnOnce() + 'static) {
         if self.loading_older.get_untracked() || !self.has_older.get_untracked() {
             return;
         }
@@ -118,6 +120,7 @@ impl RoomState {
             if let Ok(page) = result {
                 let _ = state.has_older.try_set(page.has_more);
                 let _ = state.timeline.try_update(|t| t.extend(page.messages));
+                after();
             }
             let _ = state.loading_older.try_set(false);
         });
