@@ -1,7 +1,7 @@
 import { test, expect } from "@playwright/test";
 import {
   listTexts,
-  login,
+  loggedIn,
   messagesWith,
   openChannel,
   sendWithButton,
@@ -10,14 +10,8 @@ import {
 } from "./helpers";
 
 test("alice and bob chat in General in real time", async ({ browser }) => {
-  // Two independent sessions (separate cookies), as two people would have.
-  const aliceCtx = await browser.newContext();
-  const bobCtx = await browser.newContext();
-  const alice = await aliceCtx.newPage();
-  const bob = await bobCtx.newPage();
+  const { pages: [alice, bob], close } = await loggedIn(browser, ["alice@example.com", "bob@example.com"]);
   try {
-    await login(alice, "alice@example.com");
-    await login(bob, "bob@example.com");
 
     await openChannel(alice, "General");
     await openChannel(bob, "General");
@@ -54,7 +48,6 @@ test("alice and bob chat in General in real time", async ({ browser }) => {
     await bob.close();
     await expect(alice.getByTestId("online-count")).toHaveText("1 online");
   } finally {
-    await aliceCtx.close();
-    await bobCtx.close();
+    await close();
   }
 });

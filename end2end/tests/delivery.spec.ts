@@ -1,18 +1,13 @@
 import { test, expect } from "@playwright/test";
 import { OwnServer } from "./own-server";
-import { login, messagesWith, openChannel, sendWithEnter, unique } from "./helpers";
+import { loggedIn, messagesWith, openChannel, sendWithEnter, unique } from "./helpers";
 
 test("a refused send is marked failed, and Retry stores it once with the same clientId", async ({ browser }) => {
   // A burst of 3 and 1 a second: the page's `resume` on connect takes one,
   // two quick messages the rest, and the third quick message is refused.
   const server = await OwnServer.start({ CHAT_RATE_BURST: "3", CHAT_RATE_PER_SECOND: "1" });
-  const aliceCtx = await browser.newContext({ baseURL: server.baseURL });
-  const bobCtx = await browser.newContext({ baseURL: server.baseURL });
+  const { pages: [alice, bob], close } = await loggedIn(browser, ["alice@example.com", "bob@example.com"], server.baseURL);
   try {
-    const alice = await aliceCtx.newPage();
-    const bob = await bobCtx.newPage();
-    await login(alice, "alice@example.com");
-    await login(bob, "bob@example.com");
     await openChannel(alice, "General");
     await openChannel(bob, "General");
 
@@ -41,8 +36,7 @@ test("a refused send is marked failed, and Retry stores it once with the same cl
     expect(stored).toHaveLength(1);
     expect(stored[0].client_id).toBe(clientId);
   } finally {
-    await aliceCtx.close();
-    await bobCtx.close();
+    await close();
     await server.dispose();
   }
 });

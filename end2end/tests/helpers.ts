@@ -1,4 +1,4 @@
-import { expect, type Locator, type Page } from "@playwright/test";
+import { expect, type Browser, type Locator, type Page } from "@playwright/test";
 
 export const DEMO_PASSWORD = "password";
 
@@ -55,4 +55,29 @@ export async function listTexts(page: Page): Promise<string[]> {
 
 export function unique(prefix: string): string {
   return `${prefix} ${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/** People logged in, each in a browser context of their own (separate
+ * cookies, as two people would have). `close` ends every context. */
+export async function loggedIn(
+  browser: Browser,
+  emails: string[],
+  baseURL?: string,
+): Promise<{ pages: Page[]; close: () => Promise<void> }> {
+  const contexts = await Promise.all(emails.map(() => browser.newContext(baseURL ? { baseURL } : {})));
+  const close = async () => {
+    await Promise.all(contexts.map((c) => c.close()));
+  };
+  const pages: Page[] = [];
+  try {
+    for (const [i, email] of emails.entries()) {
+      const page = await contexts[i].newPage();
+      await login(page, email);
+      pages.push(page);
+    }
+  } catch (e) {
+    await close();
+    throw e;
+  }
+  return { pages, close };
 }

@@ -23,6 +23,21 @@ test("a message with HTML and script shows as text and never runs", async ({ pag
   expect(dialogs).toEqual([]);
 });
 
+test("only http(s) URLs become links, opened without opener or referrer", async ({ page }) => {
+  await login(page, "alice@example.com");
+  await openChannel(page, "Design");
+  const marker = unique("links");
+  await sendWithEnter(page, `${marker} see https://example.com/a?b=1. or javascript:alert(1) or data:text/html,x`);
+  const item = messagesWith(page, marker);
+  await expect(item).toHaveCount(1);
+  const links = item.locator("a");
+  await expect(links).toHaveCount(1);
+  await expect(links).toHaveAttribute("href", "https://example.com/a?b=1");
+  await expect(links).toHaveAttribute("rel", "noopener noreferrer");
+  await expect(links).toHaveAttribute("target", "_blank");
+  await expect(item).toContainText("javascript:alert(1)");
+});
+
 test("carol cannot open Product and is told why", async ({ page }) => {
   // Alice finds Product's address; carol is not a member.
   await login(page, "alice@example.com");

@@ -1,14 +1,9 @@
 import { test, expect } from "@playwright/test";
-import { login, openChannel } from "./helpers";
+import { loggedIn, openChannel } from "./helpers";
 
 test("bob sees alice typing, and the indicator goes away after she stops", async ({ browser }) => {
-  const aliceCtx = await browser.newContext();
-  const bobCtx = await browser.newContext();
-  const alice = await aliceCtx.newPage();
-  const bob = await bobCtx.newPage();
+  const { pages: [alice, bob], close } = await loggedIn(browser, ["alice@example.com", "bob@example.com"]);
   try {
-    await login(alice, "alice@example.com");
-    await login(bob, "bob@example.com");
     await openChannel(alice, "Random");
     await openChannel(bob, "Random");
 
@@ -22,7 +17,6 @@ test("bob sees alice typing, and the indicator goes away after she stops", async
     // She stops: after 2 s without input the client sends typing.stop.
     await expect(indicator).toHaveText("", { timeout: 8_000 });
   } finally {
-    await aliceCtx.close();
-    await bobCtx.close();
+    await close();
   }
 });

@@ -1,14 +1,9 @@
 import { test, expect } from "@playwright/test";
-import { channelRow, login, openChannel, sendWithEnter, unique } from "./helpers";
+import { channelRow, loggedIn, openChannel, sendWithEnter, unique } from "./helpers";
 
 test("an unread badge rises live for a channel bob has not open and clears when he opens it", async ({ browser }) => {
-  const aliceCtx = await browser.newContext();
-  const bobCtx = await browser.newContext();
-  const alice = await aliceCtx.newPage();
-  const bob = await bobCtx.newPage();
+  const { pages: [alice, bob], close } = await loggedIn(browser, ["alice@example.com", "bob@example.com"]);
   try {
-    await login(alice, "alice@example.com");
-    await login(bob, "bob@example.com");
     // Bob reads Product first, then sits in General.
     await openChannel(bob, "Product");
     await openChannel(bob, "General");
@@ -28,21 +23,22 @@ test("an unread badge rises live for a channel bob has not open and clears when 
 
     await openChannel(bob, "Product");
     await expect(productRow.getByTestId("unread-badge")).toHaveCount(0);
+    // The conversation opens with a divider above the first unread message.
+    const rows = bob.getByRole("log", { name: "Messages" }).locator("li");
+    const texts = await rows.evaluateAll((els) => els.map((e) => (e.classList.contains("unread-divider") ? "DIVIDER" : e.textContent)));
+    const divider = texts.indexOf("DIVIDER");
+    expect(divider).toBeGreaterThanOrEqual(0);
+    expect(texts[divider + 1]).toContain(first);
   } finally {
-    await aliceCtx.close();
-    await bobCtx.close();
+    await close();
   }
 });
 
 test("reading a channel in one tab clears its badge in the user's other tabs", async ({ browser }) => {
-  const aliceCtx = await browser.newContext();
-  const bobCtx = await browser.newContext();
+  const { pages: [alice, bobA], close } = await loggedIn(browser, ["alice@example.com", "bob@example.com"]);
   try {
-    const alice = await aliceCtx.newPage();
-    const bobA = await bobCtx.newPage();
-    const bobB = await bobCtx.newPage();
-    await login(alice, "alice@example.com");
-    await login(bobA, "bob@example.com");
+    // A second tab of bob's: same browser context, same session.
+    const bobB = await bobA.context().newPage();
     await openChannel(alice, "Design");
     // Bob starts with Design read (earlier tests may have posted there).
     await openChannel(bobA, "Design");
@@ -58,7 +54,6 @@ test("reading a channel in one tab clears its badge in the user's other tabs", a
     await expect(channelRow(bobA, "Design").getByTestId("unread-badge")).toHaveCount(0);
     await expect(channelRow(bobB, "Design").getByTestId("unread-badge")).toHaveCount(0);
   } finally {
-    await aliceCtx.close();
-    await bobCtx.close();
+    await close();
   }
 });
