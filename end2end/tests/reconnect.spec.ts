@@ -1,14 +1,12 @@
 import { test, expect } from "@playwright/test";
 import { OwnServer } from "./own-server";
-import { listTexts, login, messagesWith, openChannel, sendWithEnter, unique } from "./helpers";
+import { listTexts, loggedIn, messagesWith, openChannel, sendWithEnter, unique } from "./helpers";
 
 test("after a server restart bob's page reconnects and shows what he missed, once each, in order", async ({ browser }) => {
   const server = await OwnServer.start();
-  const bobCtx = await browser.newContext({ baseURL: server.baseURL });
-  const aliceCtx = await browser.newContext({ baseURL: server.baseURL });
+  const { pages: [alice, bob], close } = await loggedIn(browser, ["alice@example.com", "bob@example.com"], server.baseURL);
+  const bobCtx = bob.context();
   try {
-    const bob = await bobCtx.newPage();
-    await login(bob, "bob@example.com");
     await openChannel(bob, "General");
     const before = unique("before restart");
     await sendWithEnter(bob, before);
@@ -27,8 +25,6 @@ test("after a server restart bob's page reconnects and shows what he missed, onc
     await sendWithEnter(bob, offline);
     await expect(messagesWith(bob, offline)).toContainText("Sending…");
 
-    const alice = await aliceCtx.newPage();
-    await login(alice, "alice@example.com");
     await openChannel(alice, "General");
     const missed = [unique("missed 1"), unique("missed 2"), unique("missed 3")];
     for (const text of missed) {
@@ -61,8 +57,7 @@ test("after a server restart bob's page reconnects and shows what he missed, onc
     expect(bobSeqs).toEqual([...bobSeqs].sort((a, b) => a - b));
     expect(bobSeqs).toEqual(await seqs(alice));
   } finally {
-    await bobCtx.close();
-    await aliceCtx.close();
+    await close();
     await server.dispose();
   }
 });

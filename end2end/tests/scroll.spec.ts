@@ -1,6 +1,6 @@
 import { test, expect, type Page } from "@playwright/test";
 import { OwnServer } from "./own-server";
-import { login, messageLog, messagesWith, openChannel, sendWithEnter, unique } from "./helpers";
+import { loggedIn, messageLog, messagesWith, openChannel, sendWithEnter, unique } from "./helpers";
 
 const TOTAL = 300;
 
@@ -48,17 +48,12 @@ async function firstSeq(page: Page): Promise<number> {
 
 test("loading older messages keeps the scroll position, and new ones below show a pill", async ({ browser }) => {
   const server = await OwnServer.start({ CHAT_RATE_BURST: "1000" });
-  const aliceCtx = await browser.newContext({ baseURL: server.baseURL });
-  const bobCtx = await browser.newContext({ baseURL: server.baseURL });
+  const { pages: [alice, bob], close } = await loggedIn(browser, ["alice@example.com", "bob@example.com"], server.baseURL);
   try {
-    const alice = await aliceCtx.newPage();
-    await login(alice, "alice@example.com");
     await openChannel(alice, "General");
     const prefix = unique("history");
     await postMany(alice, TOTAL, prefix);
 
-    const bob = await bobCtx.newPage();
-    await login(bob, "bob@example.com");
     await openChannel(bob, "General");
     const log = messageLog(bob);
     // The first page: the newest messages, the newest in view.
@@ -118,8 +113,7 @@ test("loading older messages keeps the scroll position, and new ones below show 
     await expect(messagesWith(bob, next)).toBeInViewport();
     await expect(bob.getByRole("button", { name: /new message/ })).toHaveCount(0);
   } finally {
-    await aliceCtx.close();
-    await bobCtx.close();
+    await close();
     await server.dispose();
   }
 });
