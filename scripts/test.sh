@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Everything CI checks, in order, stopping at the first failure:
-#   format, clippy (server and Wasm sides), Rust tests, debug site build,
+#   format, clippy (server and Wasm sides), Rust tests on SQLite, the API
+#   tests again on a throwaway PostgreSQL cluster, debug site build,
 #   Playwright browser tests.
 #
 #   bash scripts/test.sh
@@ -49,8 +50,22 @@ cargo clippy --all-targets --features ssr -- -D warnings
 begin "clippy (browser, --lib --features hydrate, wasm32)"
 cargo clippy --lib --features hydrate --target wasm32-unknown-unknown -- -D warnings
 
-begin "cargo test --features ssr"
+begin "cargo test --features ssr (SQLite)"
 cargo test --features ssr
+
+# The whole API suite again on PostgreSQL: a throwaway cluster on a free
+# port, one database per test app, stopped and removed afterwards.
+begin "API tests on PostgreSQL"
+pg_dir="$(mktemp -d "${TMPDIR:-/tmp}/chat-pg.XXXXXX")"
+pg_port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
+stop_pg() { bash scripts/pg.sh stop "$pg_dir"; }
+trap 'rc=$?; stop_pg; (exit $rc); on_exit' EXIT
+CHAT_TEST_POSTGRES="$(bash scripts/pg.sh start "$pg_dir" "$pg_port")"
+export CHAT_TEST_POSTGRES
+cargo test --features ssr --test api
+stop_pg
+unset CHAT_TEST_POSTGRES
+trap on_exit EXIT
 
 begin "cargo leptos build (debug)"
 cargo leptos build

@@ -78,6 +78,9 @@ pub struct Limits {
     /// Events buffered per room before a slow connection lags and catches up
     /// from storage (`CHAT_ROOM_BUFFER`).
     pub room_buffer: usize,
+    /// Database connections (`CHAT_DB_CONNECTIONS`): the pool size on
+    /// Postgres, the read pool beside the one writer on SQLite.
+    pub db_connections: usize,
     /// Bad frames in a row after which a connection is closed with 1008
     /// (`CHAT_MAX_BAD_FRAMES`).
     pub max_bad_frames: u32,
@@ -105,6 +108,7 @@ impl Default for Limits {
             history_max_limit: 100,
             ws_read_buffer: 4096,
             room_buffer: 1024,
+            db_connections: 16,
             max_bad_frames: 50,
             ws_ping_interval: Duration::from_secs(30),
             max_body_bytes: 64 * 1024,
@@ -215,6 +219,7 @@ impl Settings {
             set(&mut lim.history_max_limit, l.history_max_limit);
             set(&mut lim.ws_read_buffer, l.ws_read_buffer);
             set(&mut lim.room_buffer, l.room_buffer);
+            set(&mut lim.db_connections, l.db_connections);
             set(&mut lim.max_bad_frames, l.max_bad_frames);
             set(
                 &mut lim.ws_ping_interval,
@@ -314,6 +319,10 @@ impl Settings {
         );
         set(&mut lim.room_buffer, parsed(&get, "CHAT_ROOM_BUFFER")?);
         set(
+            &mut lim.db_connections,
+            parsed(&get, "CHAT_DB_CONNECTIONS")?,
+        );
+        set(
             &mut lim.max_bad_frames,
             parsed(&get, "CHAT_MAX_BAD_FRAMES")?,
         );
@@ -341,6 +350,7 @@ impl Settings {
             ("login_per_minute", l.login_per_minute as usize),
             ("history_max_limit", l.history_max_limit as usize),
             ("room_buffer", l.room_buffer),
+            ("db_connections", l.db_connections),
             ("write_batch", l.write_batch),
             ("max_body_bytes", l.max_body_bytes),
         ];
@@ -438,6 +448,7 @@ struct LimitsSection {
     history_max_limit: Option<u32>,
     ws_read_buffer: Option<usize>,
     room_buffer: Option<usize>,
+    db_connections: Option<usize>,
     max_bad_frames: Option<u32>,
     ws_ping_interval_ms: Option<u64>,
     max_body_bytes: Option<usize>,

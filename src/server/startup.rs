@@ -19,6 +19,7 @@ use crate::server::config::Settings;
 use crate::server::http::router;
 use crate::server::rooms::{Rooms, UserHub};
 use crate::server::state::AppState;
+use crate::server::store::postgres::PgStore;
 use crate::server::store::sqlite::SqliteStore;
 use crate::server::store::{Store, StoreError};
 use crate::server::{demo, secret};
@@ -27,8 +28,6 @@ use crate::server::{demo, secret};
 const SESSION_DRAIN: Duration = Duration::from_secs(5);
 /// How long shutdown waits for queued writes to commit.
 const WRITER_DRAIN: Duration = Duration::from_secs(10);
-/// Read connections of the SQLite pool.
-const SQLITE_READERS: u32 = 8;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -82,11 +81,14 @@ impl Application {
         let jwt = Arc::new(JwtKeys::new(secret.as_bytes(), settings.jwt_issuer.clone()));
 
         let url = settings.effective_database_url();
+        let connections = u32::try_from(settings.limits.db_connections).unwrap_or(u32::MAX);
         let store: Arc<dyn Store> = if url.starts_with("sqlite:") {
-            Arc::new(SqliteStore::connect(&url, SQLITE_READERS).await?)
+            Arc::new(SqliteStore::connect(&url, connections).await?)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Arc::new(PgStore::connect(&url, connections).await?)
         } else {
             return Err(StartupError::Database(
-                "only sqlite:// URLs are supported by this build".into(),
+                "DATABASE_URL must start with sqlite:, postgres:// or postgresql://".into(),
             ));
         };
         if settings.demo_data && demo::seed_once(store.as_ref()).await? {

@@ -11,8 +11,9 @@ use chat::server::startup::Application;
 use futures_util::{SinkExt, StreamExt};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{json, Value};
+use sqlx::postgres::PgConnection;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
-use sqlx::ConnectOptions;
+use sqlx::{ConnectOptions, Connection, Row};
 use tempfile::TempDir;
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
@@ -94,6 +95,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
 /// directory comes from [`TestApp::stop`]).
 pub async fn spawn_app_in(data_dir: TempDir, configure: impl FnOnce(&mut Settings)) -> TestApp {
     let mut settings = Settings::defaults_for(data_dir.path().to_path_buf());
+    settings.database_url = postgres_database_for(data_dir.path()).await;
     settings.listen_addr = "127.0.0.1:0".parse().unwrap();
     settings.jwt_secret = Some(JWT_SECRET.into());
     settings.jwt_issuer = None;
@@ -439,13 +441,22 @@ impl TestApp {
     // ----- database --------------------------------------------------------
 
     /// A direct connection to `<data_dir>/chat.db`, for fault injection and checks.
-    pub async fn db(&self) -> SqliteConnection {
-        SqliteConnectOptions::new()
-            .filename(self.data_dir.path().join("chat.db"))
-            .busy_timeout(Duration::from_secs(5))
-            .connect()
-            .await
-            .expect("open chat.db")
+    pub async fn db(&self) -> TestDb {
+        match postgres_database_for(self.data_dir.path()).await {
+            Some(url) => TestDb::Postgres(
+                PgConnection::connect(&url)
+                    .await
+                    .expect("connect to the test database"),
+            ),
+            None => TestDb::Sqlite(
+                SqliteConnectOptions::new()
+                    .filename(self.data_dir.path().join("chat.db"))
+                    .busy_timeout(Duration::from_secs(5))
+                    .connect()
+                    .await
+                    .expect("open chat.db"),
+            ),
+        }
     }
 }
 
@@ -770,4 +781,207 @@ pub fn assert_rfc3339(v: &Value, what: &str) {
         .unwrap_or_else(|| panic!("{what} is not a string: {v}"));
     chrono::DateTime::parse_from_rfc3339(s)
         .unwrap_or_else(|e| panic!("{what} = {s:?} is not RFC 3339: {e}"));
+}
+
+/// The admin URL of a throwaway Postgres cluster (`CHAT_TEST_POSTGRES`,
+/// set by `scripts/test.sh` for the suite's second run). When set, every
+/// test app runs on a database of its own in that cluster instead of
+/// SQLite.
+pub fn postgres_admin_url() -> Option<String> {
+    std::env::var("CHAT_TEST_POSTGRES")
+        .ok()
+        .filter(|s| !s.is_empty())
+}
+
+/// The Postgres database of the app whose data directory is `data_dir`
+/// (created on first use, so a restarted app finds its data again), or
+/// `None` on SQLite.
+pub async fn postgres_database_for(data_dir: &std::path::Path) -> Option<String> {
+    let admin = postgres_admin_url()?;
+    let dir = data_dir.file_name()?.to_string_lossy().to_string();
+    let name: String = format!("t_{dir}")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    // Temp dir names are random; lower-casing could only collide within one
+    // run by chance, and then the test would see another test's rows: keep
+    // a hash of the exact name too.
+    let hash = dir
+        .bytes()
+        .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
+    let name = format!("{name}_{hash:x}");
+    let mut conn = PgConnection::connect(&admin)
+        .await
+        .expect("connect to the Postgres test cluster (CHAT_TEST_POSTGRES)");
+    let exists = sqlx::query("SELECT 1 FROM pg_database WHERE datname = $1")
+        .bind(&name)
+        .fetch_optional(&mut conn)
+        .await
+        .expect("look up the test database")
+        .is_some();
+    if !exists {
+        sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+            .execute(&mut conn)
+            .await
+            .expect("create the test database");
+    }
+    let base = &admin[..admin.rfind('/').expect("admin URL with a database")];
+    Some(format!("{base}/{name}"))
+}
+
+/// A value to bind in [`TestDb`] statements, stored as each backend stores
+/// it (times: INTEGER microseconds on SQLite, timestamptz on Postgres).
+pub enum Bind {
+    /// Text.
+    Text(String),
+    /// A boolean (0/1 on SQLite).
+    Bool(bool),
+    /// A point in time.
+    Time(chrono::DateTime<chrono::Utc>),
+}
+
+/// A direct connection to the app's database, for arranging states the API
+/// cannot produce (revoked access, soft-deleted rows, storage faults) and
+/// for checking what was stored. Statements use `?1` placeholders; on
+/// Postgres they become `$1`.
+pub enum TestDb {
+    /// The embedded default.
+    Sqlite(SqliteConnection),
+    /// The Postgres run.
+    Postgres(PgConnection),
+}
+
+impl TestDb {
+    fn pg_sql(sql: &str) -> String {
+        let mut out = String::with_capacity(sql.len());
+        let mut chars = sql.chars().peekable();
+        while let Some(c) = chars.next() {
+            if c == '?' && chars.peek().is_some_and(char::is_ascii_digit) {
+                out.push('$');
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    }
+
+    /// Runs a statement; returns the rows it changed.
+    pub async fn execute(&mut self, sql: &str, binds: Vec<Bind>) -> u64 {
+        match self {
+            TestDb::Sqlite(conn) => {
+                let mut q = sqlx::query(sql);
+                for b in binds {
+                    q = match b {
+                        Bind::Text(t) => q.bind(t),
+                        Bind::Bool(v) => q.bind(v),
+                        Bind::Time(t) => q.bind(t.timestamp_micros()),
+                    };
+                }
+                q.execute(&mut *conn).await.expect(sql).rows_affected()
+            }
+            TestDb::Postgres(conn) => {
+                let sql = Self::pg_sql(sql);
+                let mut q = sqlx::query(&sql);
+                for b in binds {
+                    q = match b {
+                        Bind::Text(t) => q.bind(t),
+                        Bind::Bool(v) => q.bind(v),
+                        Bind::Time(t) => q.bind(t),
+                    };
+                }
+                q.execute(&mut *conn).await.expect(&sql).rows_affected()
+            }
+        }
+    }
+
+    /// Rows of two columns, an integer and a text, e.g. `(seq, text)`.
+    pub async fn int_text_rows(&mut self, sql: &str) -> Vec<(i64, String)> {
+        match self {
+            TestDb::Sqlite(conn) => sqlx::query(sql)
+                .fetch_all(&mut *conn)
+                .await
+                .expect(sql)
+                .iter()
+                .map(|r| (r.get(0), r.get(1)))
+                .collect(),
+            TestDb::Postgres(conn) => sqlx::query(&Self::pg_sql(sql))
+                .fetch_all(&mut *conn)
+                .await
+                .expect(sql)
+                .iter()
+                .map(|r| (r.get(0), r.get(1)))
+                .collect(),
+        }
+    }
+
+    /// Counts rows with `column = value`.
+    pub async fn count_where(&mut self, table_and_column: (&str, &str), value: &str) -> i64 {
+        let (table, column) = table_and_column;
+        let sql = format!("SELECT COUNT(*) FROM {table} WHERE {column} = ?1");
+        match self {
+            TestDb::Sqlite(conn) => {
+                sqlx::query_scalar(&sql)
+                    .bind(value)
+                    .fetch_one(&mut *conn)
+                    .await
+            }
+            TestDb::Postgres(conn) => {
+                sqlx::query_scalar(&Self::pg_sql(&sql))
+                    .bind(value)
+                    .fetch_one(&mut *conn)
+                    .await
+            }
+        }
+        .expect("count rows")
+    }
+
+    /// From now on, storing a message whose text is `text` fails inside the
+    /// database (a trigger), like a disk or constraint failure would.
+    pub async fn fail_inserts_of(&mut self, text: &str) {
+        let text = text.replace('\'', "''");
+        match self {
+            TestDb::Sqlite(conn) => {
+                sqlx::query(&format!(
+                    "CREATE TRIGGER fail_insert BEFORE INSERT ON messages \
+                     WHEN NEW.text = '{text}' BEGIN SELECT RAISE(ABORT, 'injected'); END;"
+                ))
+                .execute(&mut *conn)
+                .await
+                .expect("create trigger");
+            }
+            TestDb::Postgres(conn) => {
+                sqlx::raw_sql(&format!(
+                    "CREATE FUNCTION fail_insert() RETURNS trigger AS $$ BEGIN \
+                       IF NEW.text = '{text}' THEN RAISE EXCEPTION 'injected'; END IF; \
+                       RETURN NEW; END $$ LANGUAGE plpgsql; \
+                     CREATE TRIGGER fail_insert BEFORE INSERT ON messages \
+                       FOR EACH ROW EXECUTE FUNCTION fail_insert();"
+                ))
+                .execute(&mut *conn)
+                .await
+                .expect("create trigger");
+            }
+        }
+    }
+
+    /// Undoes [`TestDb::fail_inserts_of`].
+    pub async fn stop_failing_inserts(&mut self) {
+        let sql = match self {
+            TestDb::Sqlite(_) => "DROP TRIGGER fail_insert",
+            TestDb::Postgres(_) => {
+                "DROP TRIGGER fail_insert ON messages; DROP FUNCTION fail_insert();"
+            }
+        };
+        match self {
+            TestDb::Sqlite(conn) => sqlx::raw_sql(sql).execute(&mut *conn).await.map(|_| ()),
+            TestDb::Postgres(conn) => sqlx::raw_sql(sql).execute(&mut *conn).await.map(|_| ()),
+        }
+        .expect("drop trigger");
+    }
 }

@@ -450,22 +450,21 @@ async fn deactivated_membership_is_403_and_hidden_from_the_list() {
 
 /// Sets `is_active = false` on the user's access row for the named channel.
 pub async fn deactivate_membership(app: &TestApp, email: &str, channel: &str) {
-    let mut db = app.db().await;
-    let done = sqlx::query(
-        "UPDATE tablo_access SET is_active = 0 \
-         WHERE user_id IN (SELECT id FROM users WHERE email = ?1) \
-         AND tablo_id IN (SELECT id FROM tablos WHERE name = ?2)",
-    )
-    .bind(email)
-    .bind(channel)
-    .execute(&mut db)
-    .await
-    .expect("deactivate membership");
-    assert_eq!(
-        done.rows_affected(),
-        1,
-        "no access row for {email} on {channel}"
-    );
+    let done = app
+        .db()
+        .await
+        .execute(
+            "UPDATE tablo_access SET is_active = ?3 \
+             WHERE user_id IN (SELECT id FROM users WHERE email = ?1) \
+             AND tablo_id IN (SELECT id FROM tablos WHERE name = ?2)",
+            vec![
+                Bind::Text(email.into()),
+                Bind::Text(channel.into()),
+                Bind::Bool(false),
+            ],
+        )
+        .await;
+    assert_eq!(done, 1, "no access row for {email} on {channel}");
 }
 
 /// Deleted messages are not returned by history.
@@ -479,15 +478,18 @@ async fn deleted_messages_are_not_returned() {
     let gone = ws.send_ok("delete me").await;
     let keep2 = ws.send_ok("keep 2").await;
 
-    let mut db = app.db().await;
-    let done = sqlx::query("UPDATE messages SET deleted_at = ?1 WHERE client_id = ?2")
-        // The SQLite schema keeps times as INTEGER microseconds since the epoch.
-        .bind(chrono::Utc::now().timestamp_micros())
-        .bind(gone["clientId"].as_str().unwrap())
-        .execute(&mut db)
+    let done = app
+        .db()
         .await
-        .expect("soft-delete a message");
-    assert_eq!(done.rows_affected(), 1);
+        .execute(
+            "UPDATE messages SET deleted_at = ?1 WHERE client_id = ?2",
+            vec![
+                Bind::Time(chrono::Utc::now()),
+                Bind::Text(gone["clientId"].as_str().unwrap().into()),
+            ],
+        )
+        .await;
+    assert_eq!(done, 1);
 
     let page = app.history(&alice, &product, &[]).await;
     let seqs = page_seqs(&page);

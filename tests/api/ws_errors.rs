@@ -222,13 +222,7 @@ async fn persist_failure_gets_persist_failed_and_leaves_no_gap() {
     let (mut a, mut b) = alice_and_bob_in_general(&app).await;
     let h0 = app.head_seq(&alice, "General").await;
     let mut db = app.db().await;
-    sqlx::query(
-        "CREATE TRIGGER fail_insert BEFORE INSERT ON messages WHEN NEW.text = 'boom' \
-         BEGIN SELECT RAISE(ABORT, 'injected'); END;",
-    )
-    .execute(&mut db)
-    .await
-    .expect("create trigger");
+    db.fail_inserts_of("boom").await;
 
     let boom_cid = client_id();
     a.send_message("boom", &boom_cid).await;
@@ -249,10 +243,7 @@ async fn persist_failure_gets_persist_failed_and_leaves_no_gap() {
     let seen = b.next_frame_of_type("message.new", WAIT).await;
     assert_eq!(seq(&seen), h0 + 1);
 
-    sqlx::query("DROP TRIGGER fail_insert")
-        .execute(&mut db)
-        .await
-        .unwrap();
+    db.stop_failing_inserts().await;
     a.send_message("boom", &boom_cid).await;
     let stored = a.await_own(&boom_cid, WAIT).await;
     assert_eq!(seq(&stored), h0 + 2);

@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use sqlx::Row;
 
 use crate::helpers::*;
 
@@ -30,12 +29,10 @@ fn assert_message_new_shape(v: &Value) {
 
 /// Counts stored rows with this client id.
 async fn stored_with_client_id(app: &TestApp, client_id: &str) -> i64 {
-    let mut db = app.db().await;
-    sqlx::query_scalar("SELECT COUNT(*) FROM messages WHERE client_id = ?1")
-        .bind(client_id)
-        .fetch_one(&mut db)
+    app.db()
         .await
-        .expect("count messages")
+        .count_where(("messages", "client_id"), client_id)
+        .await
 }
 
 /// `message.new` reaches every connection in the channel, the sender's included, with the contract's fields.
@@ -210,12 +207,11 @@ async fn concurrent_senders_get_one_gapless_order_seen_by_every_client() {
         assert_eq!(own, sent, "sender {n}'s messages reordered");
     }
 
-    let mut db = app.db().await;
-    let rows = sqlx::query("SELECT seq, text FROM messages WHERE text LIKE 'conc %' ORDER BY seq")
-        .fetch_all(&mut db)
+    let stored = app
+        .db()
         .await
-        .unwrap();
-    let stored: Vec<(i64, String)> = rows.iter().map(|r| (r.get("seq"), r.get("text"))).collect();
+        .int_text_rows("SELECT seq, text FROM messages WHERE text LIKE 'conc %' ORDER BY seq")
+        .await;
     let seen: Vec<(i64, String)> = views[0].iter().map(|(s, _, t)| (*s, t.clone())).collect();
     assert_eq!(stored, seen, "the DB disagrees with what clients saw");
 }
@@ -397,12 +393,13 @@ async fn created_at_never_goes_backwards_within_a_channel() {
     let general = app.channel_id(&alice, "General").await;
     // Pretend the previous message was stamped an hour ahead of our clock.
     let ahead = chrono::Utc::now() + chrono::Duration::hours(1);
-    let mut db = app.db().await;
-    sqlx::query("UPDATE tablos SET last_message_at = ?1 WHERE name = 'General'")
-        .bind(ahead.timestamp_micros())
-        .execute(&mut db)
+    app.db()
         .await
-        .unwrap();
+        .execute(
+            "UPDATE tablos SET last_message_at = ?1 WHERE name = 'General'",
+            vec![Bind::Time(ahead)],
+        )
+        .await;
     let mut a = app.ws_join(&alice, &general).await;
     let sent = a.send_ok("after a clock step back").await;
     let created: chrono::DateTime<chrono::Utc> =

@@ -1,7 +1,9 @@
-//! Storage behind one trait, [`Store`], so the Postgres backend (a later
-//! issue) plugs in without touching callers. Rules (who may do what, limits)
-//! live in `server::chat`; the store only reads and writes rows.
+//! Storage behind one trait, [`Store`]: SQLite (`sqlite.rs`, the embedded
+//! default) and PostgreSQL (`postgres.rs`), chosen by the database URL at
+//! start-up; callers never know which. Rules (who may do what, limits) live
+//! in `server::chat`; the store only reads and writes rows.
 
+pub mod postgres;
 pub mod sqlite;
 
 use async_trait::async_trait;
@@ -147,4 +149,20 @@ pub trait Store: Send + Sync + 'static {
     async fn get_meta(&self, key: &str) -> StoreResult<Option<String>>;
     /// Writes a small key/value flag.
     async fn set_meta(&self, key: &str, value: &str) -> StoreResult<()>;
+}
+
+/// Turns the rows of a history query (fetched with `limit + 1` to learn
+/// whether more exist, newest first unless paging forward) into a page,
+/// oldest first.
+pub fn page_from_rows(
+    mut messages: Vec<Message>,
+    cursor: HistoryCursor,
+    limit: u32,
+) -> HistoryPage {
+    let has_more = messages.len() > limit as usize;
+    messages.truncate(limit as usize);
+    if !matches!(cursor, HistoryCursor::AfterSeq(_)) {
+        messages.reverse();
+    }
+    HistoryPage { messages, has_more }
 }

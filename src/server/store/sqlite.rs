@@ -16,8 +16,8 @@ use sqlx::{Row, Sqlite, Transaction};
 use uuid::Uuid;
 
 use super::{
-    HistoryCursor, InsertOutcome, Membership, NewMessage, Store, StoreError, StoreResult,
-    UserRecord,
+    page_from_rows, HistoryCursor, InsertOutcome, Membership, NewMessage, Store, StoreError,
+    StoreResult, UserRecord,
 };
 use crate::protocol::dto::Member;
 use crate::protocol::{ChannelSummary, HistoryPage, Message, UnreadEntry};
@@ -406,16 +406,11 @@ impl Store for SqliteStore {
                     .await?
             }
         };
-        let mut messages = rows
+        let messages = rows
             .iter()
             .map(message_from_row)
             .collect::<Result<Vec<_>, _>>()?;
-        let has_more = messages.len() as i64 > i64::from(limit);
-        messages.truncate(limit as usize);
-        if !matches!(cursor, HistoryCursor::AfterSeq(_)) {
-            messages.reverse();
-        }
-        Ok(HistoryPage { messages, has_more })
+        Ok(page_from_rows(messages, cursor, limit))
     }
 
     async fn head_seq(&self, channel_id: Uuid) -> StoreResult<i64> {

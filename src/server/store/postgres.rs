@@ -1,0 +1,448 @@
+//! PostgreSQL backend (production, several servers on one database):
+//! native `uuid` and `timestamptz` columns, one pool. `seq` is taken by
+//! bumping `tablos.last_seq` under that row's lock inside the insert's
+//! transaction, so concurrent senders on any number of servers get 1, 2, 3
+//! with no gap, in commit order; the idempotency check runs after the lock,
+//! so two servers racing with the same `clientId` store it once.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
+use sqlx::{Postgres, Row, Transaction};
+use uuid::Uuid;
+
+use super::{
+    page_from_rows, HistoryCursor, InsertOutcome, Membership, NewMessage, Store, StoreError,
+    StoreResult, UserRecord,
+};
+use crate::protocol::dto::Member;
+use crate::protocol::{ChannelSummary, HistoryPage, Message, UnreadEntry};
+
+/// Migrations embedded in the binary, applied at start-up.
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Columns of a message row, as [`message_from_prefixed`] reads them.
+macro_rules! message_columns {
+    () => {
+        "id, channel_id, seq, user_id, text, created_at, updated_at, client_id"
+    };
+}
+
+/// Locks the channel's row, takes its next seq and a timestamp never earlier
+/// than the previous message's (time order matches seq order).
+const NEXT_SEQ: &str = "UPDATE tablos SET last_seq = last_seq + 1, \
+     last_message_at = GREATEST(last_message_at, $2) \
+     WHERE id = $1 RETURNING last_seq, last_message_at";
+/// The stored message for an idempotency key.
+const FIND_BY_CLIENT_ID: &str = concat!(
+    "SELECT ",
+    message_columns!(),
+    " FROM messages WHERE channel_id = $1 AND user_id = $2 AND client_id = $3"
+);
+const INSERT_MESSAGE: &str =
+    "INSERT INTO messages (id, channel_id, seq, user_id, client_id, text, created_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7)";
+const HISTORY_LATEST: &str = concat!(
+    "SELECT ",
+    message_columns!(),
+    " FROM messages WHERE channel_id = $1 AND deleted_at IS NULL ORDER BY seq DESC LIMIT $2"
+);
+const HISTORY_BEFORE_SEQ: &str = concat!(
+    "SELECT ",
+    message_columns!(),
+    " FROM messages WHERE channel_id = $1 AND deleted_at IS NULL AND seq < $2 \
+     ORDER BY seq DESC LIMIT $3"
+);
+const HISTORY_BEFORE_TIME: &str = concat!(
+    "SELECT ",
+    message_columns!(),
+    " FROM messages WHERE channel_id = $1 AND deleted_at IS NULL AND created_at < $2 \
+     ORDER BY seq DESC LIMIT $3"
+);
+const HISTORY_AFTER_SEQ: &str = concat!(
+    "SELECT ",
+    message_columns!(),
+    " FROM messages WHERE channel_id = $1 AND deleted_at IS NULL AND seq > $2 \
+     ORDER BY seq ASC LIMIT $3"
+);
+const MEMBERSHIP: &str =
+    "SELECT (SELECT is_active FROM tablo_access WHERE tablo_id = t.id AND user_id = $2) \
+     FROM tablos t WHERE t.id = $1";
+const MEMBER_IDS: &str = "SELECT user_id FROM tablo_access WHERE tablo_id = $1 AND is_active";
+const MEMBERS: &str =
+    "SELECT u.id, u.display_name FROM tablo_access a JOIN users u ON u.id = a.user_id \
+     WHERE a.tablo_id = $1 AND a.is_active ORDER BY u.display_name";
+const CHANNELS_FOR: &str = "SELECT t.id, t.name, t.color, t.last_seq, \
+               (SELECT COUNT(*) FROM tablo_access a2 \
+                  WHERE a2.tablo_id = t.id AND a2.is_active) AS member_count, \
+               COALESCE(r.last_read_seq, 0) AS last_read_seq, \
+               (SELECT COUNT(*) FROM messages m \
+                  WHERE m.channel_id = t.id AND m.seq > COALESCE(r.last_read_seq, 0) \
+                    AND m.user_id <> $1 AND m.deleted_at IS NULL) AS unread_count, \
+               lm.id AS lm_id, lm.channel_id AS lm_channel_id, lm.seq AS lm_seq, \
+               lm.user_id AS lm_user_id, lm.text AS lm_text, lm.created_at AS lm_created_at, \
+               lm.updated_at AS lm_updated_at, lm.client_id AS lm_client_id, \
+               lu.display_name AS lm_sender_name \
+             FROM tablo_access a \
+             JOIN tablos t ON t.id = a.tablo_id \
+             LEFT JOIN channel_read_state r ON r.user_id = a.user_id AND r.channel_id = t.id \
+             LEFT JOIN messages lm ON lm.channel_id = t.id AND lm.seq = ( \
+                 SELECT MAX(seq) FROM messages WHERE channel_id = t.id AND deleted_at IS NULL) \
+             LEFT JOIN users lu ON lu.id = lm.user_id \
+             WHERE a.user_id = $1 AND a.is_active \
+             ORDER BY t.last_message_at IS NULL, t.last_message_at DESC, t.name ASC";
+const UNREAD_FOR: &str = "SELECT channel_id, unread_count FROM ( \
+               SELECT a.tablo_id AS channel_id, \
+                 (SELECT COUNT(*) FROM messages m \
+                    WHERE m.channel_id = a.tablo_id AND m.seq > COALESCE(r.last_read_seq, 0) \
+                      AND m.user_id <> $1 AND m.deleted_at IS NULL) AS unread_count \
+               FROM tablo_access a \
+               LEFT JOIN channel_read_state r \
+                 ON r.user_id = a.user_id AND r.channel_id = a.tablo_id \
+               WHERE a.user_id = $1 AND a.is_active) AS per_channel \
+             WHERE unread_count > 0 ORDER BY channel_id";
+const MARK_READ: &str =
+    "INSERT INTO channel_read_state (user_id, channel_id, last_read_seq, last_read_at) \
+             VALUES ($1, $2, \
+               GREATEST(0, LEAST(COALESCE($3, (SELECT last_seq FROM tablos WHERE id = $2)), \
+                                 (SELECT last_seq FROM tablos WHERE id = $2))), $4) \
+             ON CONFLICT (user_id, channel_id) DO UPDATE SET \
+               last_read_seq = GREATEST(channel_read_state.last_read_seq, \
+                                        excluded.last_read_seq), \
+               last_read_at = excluded.last_read_at \
+             RETURNING last_read_seq";
+const HEAD_SEQ: &str = "SELECT last_seq FROM tablos WHERE id = $1";
+
+/// The Postgres store.
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connects to `url` with up to `max_connections` and migrates.
+    pub async fn connect(url: &str, max_connections: u32) -> StoreResult<Self> {
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections.max(1))
+            .acquire_timeout(Duration::from_secs(5))
+            .connect(url)
+            .await?;
+        MIGRATOR.run(&pool).await?;
+        Ok(PgStore { pool })
+    }
+
+    async fn insert_one(
+        tx: &mut Transaction<'_, Postgres>,
+        m: &NewMessage,
+    ) -> StoreResult<InsertOutcome> {
+        // The lock first: a racing insert of the same key on another server
+        // has committed (and is visible) by the time we check.
+        let next: Option<(i64, DateTime<Utc>)> = sqlx::query_as(NEXT_SEQ)
+            .bind(m.channel_id)
+            .bind(m.created_at)
+            .fetch_optional(&mut **tx)
+            .await?;
+        let (seq, created_at) =
+            next.ok_or_else(|| StoreError::NotFound(format!("channel {}", m.channel_id)))?;
+        let existing = sqlx::query(FIND_BY_CLIENT_ID)
+            .bind(m.channel_id)
+            .bind(m.user_id)
+            .bind(&m.client_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+        if let Some(row) = existing {
+            // The caller rolls the seq bump back with the savepoint.
+            return Ok(InsertOutcome::Duplicate(message_from_prefixed(&row, "")?));
+        }
+        sqlx::query(INSERT_MESSAGE)
+            .bind(m.id)
+            .bind(m.channel_id)
+            .bind(seq)
+            .bind(m.user_id)
+            .bind(&m.client_id)
+            .bind(&m.text)
+            .bind(created_at)
+            .execute(&mut **tx)
+            .await?;
+        Ok(InsertOutcome::Stored(Message {
+            id: m.id,
+            channel_id: m.channel_id,
+            seq,
+            user_id: m.user_id,
+            text: m.text.clone(),
+            created_at,
+            updated_at: None,
+            client_id: m.client_id.clone(),
+        }))
+    }
+}
+
+fn message_from_prefixed(row: &PgRow, prefix: &str) -> Result<Message, sqlx::Error> {
+    let col = |name: &str| format!("{prefix}{name}");
+    Ok(Message {
+        id: row.try_get(col("id").as_str())?,
+        channel_id: row.try_get(col("channel_id").as_str())?,
+        seq: row.try_get(col("seq").as_str())?,
+        user_id: row.try_get(col("user_id").as_str())?,
+        text: row.try_get(col("text").as_str())?,
+        created_at: row.try_get(col("created_at").as_str())?,
+        updated_at: row.try_get(col("updated_at").as_str())?,
+        client_id: row.try_get(col("client_id").as_str())?,
+    })
+}
+
+fn user_from_row(row: &PgRow) -> Result<UserRecord, sqlx::Error> {
+    Ok(UserRecord {
+        id: row.try_get("id")?,
+        email: row.try_get("email")?,
+        display_name: row.try_get("display_name")?,
+        password_hash: row.try_get("password_hash")?,
+    })
+}
+
+#[async_trait]
+impl Store for PgStore {
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<UserRecord>> {
+        let row = sqlx::query(
+            "SELECT id, email, display_name, password_hash FROM users \
+             WHERE lower(email) = lower($1)",
+        )
+        .bind(email.trim())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.as_ref().map(user_from_row).transpose()?)
+    }
+
+    async fn user_by_id(&self, id: Uuid) -> StoreResult<Option<UserRecord>> {
+        let row =
+            sqlx::query("SELECT id, email, display_name, password_hash FROM users WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.as_ref().map(user_from_row).transpose()?)
+    }
+
+    async fn upsert_user(&self, user: &UserRecord) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO users (id, email, display_name, password_hash) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (id) DO UPDATE SET email = excluded.email, \
+             display_name = excluded.display_name, \
+             password_hash = COALESCE(excluded.password_hash, users.password_hash)",
+        )
+        .bind(user.id)
+        .bind(&user.email)
+        .bind(&user.display_name)
+        .bind(&user.password_hash)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn upsert_tablo(&self, id: Uuid, name: &str, color: &str) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO tablos (id, name, color) VALUES ($1, $2, $3) \
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name, color = excluded.color",
+        )
+        .bind(id)
+        .bind(name)
+        .bind(color)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn set_access(&self, tablo_id: Uuid, user_id: Uuid, active: bool) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO tablo_access (tablo_id, user_id, is_active) VALUES ($1, $2, $3) \
+             ON CONFLICT (tablo_id, user_id) DO UPDATE SET is_active = excluded.is_active",
+        )
+        .bind(tablo_id)
+        .bind(user_id)
+        .bind(active)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn membership(&self, channel_id: Uuid, user_id: Uuid) -> StoreResult<Membership> {
+        let row: Option<(Option<bool>,)> = sqlx::query_as(MEMBERSHIP)
+            .bind(channel_id)
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match row {
+            None => Membership::NoChannel,
+            Some((Some(true),)) => Membership::Member,
+            Some(_) => Membership::NotMember,
+        })
+    }
+
+    async fn member_ids(&self, channel_id: Uuid) -> StoreResult<Vec<Uuid>> {
+        Ok(sqlx::query_scalar(MEMBER_IDS)
+            .bind(channel_id)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    async fn members(&self, channel_id: Uuid) -> StoreResult<Vec<Member>> {
+        let rows: Vec<(Uuid, String)> = sqlx::query_as(MEMBERS)
+            .bind(channel_id)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, display_name)| Member { id, display_name })
+            .collect())
+    }
+
+    async fn channels_for(&self, user_id: Uuid) -> StoreResult<Vec<ChannelSummary>> {
+        let rows = sqlx::query(CHANNELS_FOR)
+            .bind(user_id)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let has_last: Option<Uuid> = row.try_get("lm_id")?;
+            out.push(ChannelSummary {
+                id: row.try_get("id")?,
+                name: row.try_get("name")?,
+                color: row.try_get("color")?,
+                member_count: row.try_get("member_count")?,
+                unread_count: row.try_get("unread_count")?,
+                last_read_seq: row.try_get("last_read_seq")?,
+                head_seq: row.try_get("last_seq")?,
+                last_message: match has_last {
+                    Some(_) => Some(message_from_prefixed(row, "lm_")?),
+                    None => None,
+                },
+                last_sender_name: row.try_get("lm_sender_name")?,
+            });
+        }
+        Ok(out)
+    }
+
+    async fn history(
+        &self,
+        channel_id: Uuid,
+        cursor: HistoryCursor,
+        limit: u32,
+    ) -> StoreResult<HistoryPage> {
+        let fetch = i64::from(limit) + 1;
+        let query = match cursor {
+            HistoryCursor::Latest => sqlx::query(HISTORY_LATEST).bind(channel_id).bind(fetch),
+            HistoryCursor::BeforeSeq(seq) => sqlx::query(HISTORY_BEFORE_SEQ)
+                .bind(channel_id)
+                .bind(seq)
+                .bind(fetch),
+            HistoryCursor::BeforeTime(t) => sqlx::query(HISTORY_BEFORE_TIME)
+                .bind(channel_id)
+                .bind(t)
+                .bind(fetch),
+            HistoryCursor::AfterSeq(seq) => sqlx::query(HISTORY_AFTER_SEQ)
+                .bind(channel_id)
+                .bind(seq)
+                .bind(fetch),
+        };
+        let rows = query.fetch_all(&self.pool).await?;
+        let messages = rows
+            .iter()
+            .map(|r| message_from_prefixed(r, ""))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(page_from_rows(messages, cursor, limit))
+    }
+
+    async fn head_seq(&self, channel_id: Uuid) -> StoreResult<i64> {
+        let seq: Option<i64> = sqlx::query_scalar(HEAD_SEQ)
+            .bind(channel_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(seq.unwrap_or(0))
+    }
+
+    async fn insert_messages(&self, batch: &[NewMessage]) -> Vec<StoreResult<InsertOutcome>> {
+        let fail_all = |what: &str, e: sqlx::Error| -> Vec<StoreResult<InsertOutcome>> {
+            let msg = format!("{what}: {e}");
+            batch
+                .iter()
+                .map(|_| Err(StoreError::Transaction(msg.clone())))
+                .collect()
+        };
+        let mut tx = match self.pool.begin().await {
+            Ok(tx) => tx,
+            Err(e) => return fail_all("begin", e),
+        };
+        let mut results = Vec::with_capacity(batch.len());
+        for m in batch {
+            if let Err(e) = sqlx::query("SAVEPOINT one_message").execute(&mut *tx).await {
+                return fail_all("savepoint", e);
+            }
+            let outcome = Self::insert_one(&mut tx, m).await;
+            // A duplicate or a failure leaves nothing behind (not even the
+            // seq bump); a stored message is kept.
+            let keep = matches!(outcome, Ok(InsertOutcome::Stored(_)));
+            let end = if keep {
+                "RELEASE SAVEPOINT one_message"
+            } else {
+                "ROLLBACK TO SAVEPOINT one_message"
+            };
+            if let Err(e) = sqlx::query(end).execute(&mut *tx).await {
+                return fail_all("savepoint", e);
+            }
+            results.push(outcome);
+        }
+        if let Err(e) = tx.commit().await {
+            return fail_all("commit", e);
+        }
+        results
+    }
+
+    async fn mark_read(
+        &self,
+        user_id: Uuid,
+        channel_id: Uuid,
+        seq: Option<i64>,
+    ) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar(MARK_READ)
+            .bind(user_id)
+            .bind(channel_id)
+            .bind(seq)
+            .bind(Utc::now())
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    async fn unread_for(&self, user_id: Uuid) -> StoreResult<Vec<UnreadEntry>> {
+        let rows: Vec<(Uuid, i64)> = sqlx::query_as(UNREAD_FOR)
+            .bind(user_id)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(channel_id, unread_count)| UnreadEntry {
+                channel_id,
+                unread_count,
+            })
+            .collect())
+    }
+
+    async fn get_meta(&self, key: &str) -> StoreResult<Option<String>> {
+        Ok(sqlx::query_scalar("SELECT value FROM meta WHERE key = $1")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    async fn set_meta(&self, key: &str, value: &str) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO meta (key, value) VALUES ($1, $2) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(key)
+        .bind(value)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}
