@@ -81,6 +81,10 @@ pub struct Limits {
     /// Database connections (`CHAT_DB_CONNECTIONS`): the pool size on
     /// Postgres, the read pool beside the one writer on SQLite.
     pub db_connections: usize,
+    /// How often each server compares its rooms with the stored heads when
+    /// several servers share Postgres (`CHAT_CLUSTER_SWEEP_MS`): the most a
+    /// missed wake-up can delay a message.
+    pub cluster_sweep: Duration,
     /// Bad frames in a row after which a connection is closed with 1008
     /// (`CHAT_MAX_BAD_FRAMES`).
     pub max_bad_frames: u32,
@@ -109,6 +113,7 @@ impl Default for Limits {
             ws_read_buffer: 4096,
             room_buffer: 1024,
             db_connections: 16,
+            cluster_sweep: Duration::from_millis(2000),
             max_bad_frames: 50,
             ws_ping_interval: Duration::from_secs(30),
             max_body_bytes: 64 * 1024,
@@ -220,6 +225,10 @@ impl Settings {
             set(&mut lim.ws_read_buffer, l.ws_read_buffer);
             set(&mut lim.room_buffer, l.room_buffer);
             set(&mut lim.db_connections, l.db_connections);
+            set(
+                &mut lim.cluster_sweep,
+                l.cluster_sweep_ms.map(Duration::from_millis),
+            );
             set(&mut lim.max_bad_frames, l.max_bad_frames);
             set(
                 &mut lim.ws_ping_interval,
@@ -321,6 +330,10 @@ impl Settings {
         set(
             &mut lim.db_connections,
             parsed(&get, "CHAT_DB_CONNECTIONS")?,
+        );
+        set(
+            &mut lim.cluster_sweep,
+            parsed::<u64>(&get, "CHAT_CLUSTER_SWEEP_MS")?.map(Duration::from_millis),
         );
         set(
             &mut lim.max_bad_frames,
@@ -449,6 +462,7 @@ struct LimitsSection {
     ws_read_buffer: Option<usize>,
     room_buffer: Option<usize>,
     db_connections: Option<usize>,
+    cluster_sweep_ms: Option<u64>,
     max_bad_frames: Option<u32>,
     ws_ping_interval_ms: Option<u64>,
     max_body_bytes: Option<usize>,

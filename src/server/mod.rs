@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod chat;
+pub mod cluster;
 pub mod config;
 pub mod demo;
 pub mod error;

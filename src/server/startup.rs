@@ -12,9 +12,11 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use uuid::Uuid;
 
 use crate::server::auth::JwtKeys;
 use crate::server::chat::{activity, Chat, MessageWriter, RateLimit, SendLimiter};
+use crate::server::cluster::{Cluster, Follower};
 use crate::server::config::Settings;
 use crate::server::http::router;
 use crate::server::rooms::{Rooms, UserHub};
@@ -62,6 +64,8 @@ pub struct Application {
     state: AppState,
     writer_task: JoinHandle<()>,
     activity_task: JoinHandle<()>,
+    /// Follows the other servers on the same Postgres (none on SQLite).
+    follower_task: Option<JoinHandle<()>>,
 }
 
 impl Application {
@@ -82,10 +86,14 @@ impl Application {
 
         let url = settings.effective_database_url();
         let connections = u32::try_from(settings.limits.db_connections).unwrap_or(u32::MAX);
+        let instance = Uuid::new_v4();
+        let mut cluster = None;
         let store: Arc<dyn Store> = if url.starts_with("sqlite:") {
             Arc::new(SqliteStore::connect(&url, connections).await?)
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Arc::new(PgStore::connect(&url, connections).await?)
+            let pg = PgStore::connect(&url, connections, instance).await?;
+            cluster = Some(Cluster::new(instance, pg.pool()));
+            Arc::new(pg)
         } else {
             return Err(StartupError::Database(
                 "DATABASE_URL must start with sqlite:, postgres:// or postgresql://".into(),
@@ -103,10 +111,21 @@ impl Application {
         let (writer, writer_task) = MessageWriter::spawn(
             store.clone(),
             rooms.clone(),
-            activity_tx,
+            activity_tx.clone(),
             limits.write_batch,
             shutdown.clone(),
         );
+        let follower_task = cluster.clone().map(|cluster| {
+            Follower {
+                cluster,
+                store: store.clone(),
+                rooms: rooms.clone(),
+                users: users.clone(),
+                activity: activity_tx.clone(),
+                sweep: limits.cluster_sweep,
+            }
+            .spawn(shutdown.clone())
+        });
         let activity_task = activity::spawn(store.clone(), users.clone(), activity_rx);
         let limiter = SendLimiter::per_second(limits.rate_burst, limits.rate_per_second);
         let login_limiter = RateLimit::new(
@@ -114,6 +133,7 @@ impl Application {
             Duration::from_secs(60) / limits.login_per_minute.max(1),
         );
         let chat = Arc::new(Chat {
+            cluster,
             store,
             rooms,
             users,
@@ -162,6 +182,7 @@ impl Application {
             state,
             writer_task,
             activity_task,
+            follower_task,
         })
     }
 
@@ -184,6 +205,7 @@ impl Application {
             state,
             writer_task,
             activity_task,
+            follower_task,
         } = self;
         let token = state.shutdown.clone();
         let tasks = state.tasks.clone();
@@ -230,6 +252,9 @@ impl Application {
             .is_err()
         {
             tracing::warn!("message writer did not drain in time");
+        }
+        if let Some(follower) = follower_task {
+            let _ = tokio::time::timeout(Duration::from_secs(1), follower).await;
         }
         let _ = tokio::time::timeout(Duration::from_secs(1), activity_task).await;
         served

@@ -1,10 +1,13 @@
 //! Black-box tests of the chat server's wire contract (PROTOCOL.md).
 //!
 //! One test binary (zero2prod style): `helpers` spawns the real
-//! `Application` on port 0 with a fresh SQLite file per test; each other
-//! module covers one feature, and every test is named after the rule it proves.
+//! `Application` on port 0 with a fresh SQLite file per test, or, when
+//! `CHAT_TEST_POSTGRES` names a throwaway cluster (the test command's second
+//! pass), a fresh Postgres database per test; each other module covers one
+//! feature, and every test is named after the rule it proves.
 
 mod auth;
+mod cluster;
 mod helpers;
 mod http_edges;
 mod persistence;

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use crate::protocol::AppError;
+use crate::server::cluster::Cluster;
 use crate::server::config::Limits;
 use crate::server::rooms::{Rooms, UserHub};
 use crate::server::store::{Membership, Store, StoreError};
@@ -27,6 +28,8 @@ pub use writer::MessageWriter;
 /// The chat service: storage, live rooms and the write path, shared by
 /// every request (cloning the `Arc` is cheap).
 pub struct Chat {
+    /// The other servers on the same Postgres database (`None` on SQLite).
+    pub cluster: Option<Arc<Cluster>>,
     /// Storage backend.
     pub store: Arc<dyn Store>,
     /// Live rooms on this server.

@@ -37,6 +37,9 @@ impl Chat {
                 }),
             },
         );
+        if let Some(cluster) = &self.cluster {
+            cluster.announce_read(channel_id, user_id, cursor);
+        }
         Ok(cursor)
     }
 

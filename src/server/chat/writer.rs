@@ -10,7 +10,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::protocol::Message;
-use crate::server::rooms::{RoomEvent, Rooms};
+use crate::server::rooms::Rooms;
 use crate::server::store::{InsertOutcome, NewMessage, Store, StoreError, StoreResult};
 
 /// Sends waiting to be stored before new ones wait for room (backpressure).
@@ -71,7 +71,7 @@ impl MessageWriter {
                     match &result {
                         Ok(InsertOutcome::Stored(m)) => {
                             if let Some(room) = rooms.get(m.channel_id) {
-                                room.publish(RoomEvent::message(m));
+                                room.publish_message(m);
                             }
                             let _ = activity.send(m.clone());
                         }

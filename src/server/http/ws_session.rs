@@ -465,6 +465,9 @@ impl WsSession {
             if let Some(room) = self.state.chat.rooms.get(self.channel_id) {
                 room.publish(RoomEvent::typing(self.user_id, typing));
             }
+            if let Some(cluster) = &self.state.chat.cluster {
+                cluster.announce_typing(self.channel_id, self.user_id, typing);
+            }
         }
     }
 }

@@ -69,7 +69,17 @@ impl Rooms {
         (guard, receiver, roster)
     }
 
-    /// The live room of a channel, if anyone is connected.
+    /// Channels with a room here.
+    pub fn channel_ids(&self) -> Vec<Uuid> {
+        self.rooms
+            .lock()
+            .expect("rooms lock poisoned")
+            .keys()
+            .copied()
+            .collect()
+    }
+
+    /// The room of a channel, if anyone here is in it.
     pub fn get(&self, channel_id: Uuid) -> Option<Arc<Room>> {
         self.rooms
             .lock()

@@ -2,6 +2,7 @@
 //! channel of events, each serialised once for all receivers.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Mutex;
 
 use axum::extract::ws::Utf8Bytes;
@@ -79,6 +80,9 @@ pub struct Room {
     pub(super) events: broadcast::Sender<RoomEvent>,
     /// Open connections per user (presence).
     pub(super) online: Mutex<HashMap<Uuid, u32>>,
+    /// The highest seq published here (0: none yet), so a message arriving
+    /// both from this server's writer and from the cluster is sent once.
+    published: AtomicI64,
 }
 
 impl Room {
@@ -88,7 +92,27 @@ impl Room {
             channel_id,
             events,
             online: Mutex::new(HashMap::new()),
+            published: AtomicI64::new(0),
         }
+    }
+
+    /// Publishes a stored message unless a later or equal seq went out
+    /// already (connections fill any gap from storage).
+    pub fn publish_message(&self, m: &Message) {
+        if self.published.fetch_max(m.seq, Ordering::SeqCst) < m.seq {
+            self.publish(RoomEvent::message(m));
+        }
+    }
+
+    /// The highest seq published here (0 before the first).
+    pub fn published_head(&self) -> i64 {
+        self.published.load(Ordering::SeqCst)
+    }
+
+    /// Records the stored head for a room that has published nothing yet
+    /// (its connections caught up from storage when they joined).
+    pub fn seed_published_head(&self, head: i64) {
+        self.published.fetch_max(head, Ordering::SeqCst);
     }
 
     /// Sends an event to every connection (none listening is not an error).

@@ -19,6 +19,7 @@ use super::{
 };
 use crate::protocol::dto::Member;
 use crate::protocol::{ChannelSummary, HistoryPage, Message, UnreadEntry};
+use crate::server::cluster::{encode_stored, ranges_of, MESSAGES_CHANNEL};
 
 /// Migrations embedded in the binary, applied at start-up.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -119,18 +120,27 @@ const HEAD_SEQ: &str = "SELECT last_seq FROM tablos WHERE id = $1";
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
+    /// This server's id in wake-ups (see `server::cluster`).
+    instance: Uuid,
 }
 
 impl PgStore {
     /// Connects to `url` with up to `max_connections` and migrates.
-    pub async fn connect(url: &str, max_connections: u32) -> StoreResult<Self> {
+    /// `instance` names this server in the wake-ups each committed batch
+    /// sends to the other servers.
+    pub async fn connect(url: &str, max_connections: u32, instance: Uuid) -> StoreResult<Self> {
         let pool = PgPoolOptions::new()
             .max_connections(max_connections.max(1))
             .acquire_timeout(Duration::from_secs(5))
             .connect(url)
             .await?;
         MIGRATOR.run(&pool).await?;
-        Ok(PgStore { pool })
+        Ok(PgStore { pool, instance })
+    }
+
+    /// The pool, for the cluster's listener and announcements.
+    pub fn pool(&self) -> PgPool {
+        self.pool.clone()
     }
 
     async fn insert_one(
@@ -391,6 +401,22 @@ impl Store for PgStore {
                 return fail_all("savepoint", e);
             }
             results.push(outcome);
+        }
+        // Wake the other servers, inside the transaction: the notification
+        // is delivered exactly when (and only if) the batch commits.
+        let stored = results.iter().filter_map(|r| match r {
+            Ok(InsertOutcome::Stored(m)) => Some(m),
+            _ => None,
+        });
+        for payload in encode_stored(self.instance, &ranges_of(stored)) {
+            let notify = sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(MESSAGES_CHANNEL)
+                .bind(payload)
+                .execute(&mut *tx)
+                .await;
+            if let Err(e) = notify {
+                return fail_all("notify", e);
+            }
         }
         if let Err(e) = tx.commit().await {
             return fail_all("commit", e);

@@ -1,0 +1,439 @@
+//! Several servers on one PostgreSQL database behave as one. Postgres
+//! LISTEN/NOTIFY is the bus, and it only ever carries wake-ups:
+//!
+//! - `chat_messages`: sent inside each message batch's transaction (so it
+//!   goes out exactly when the batch commits), one notification per batch:
+//!   `<instance>|<channel>:<first seq>:<last seq>,...`. A server that hears
+//!   it reads those seqs from the table and publishes them to its local
+//!   room and activity feed. Payloads stay far under NOTIFY's 8,000 bytes.
+//! - `chat_events`: ephemeral events (typing, read cursors) as small JSON.
+//!
+//! A missed notification delays but never loses a message: rooms remember
+//! the highest seq they published, connections fill any seq gap from
+//! storage, and a sweep compares each local room with the stored head when
+//! the listener reconnects and every `sweep` interval.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use sqlx::postgres::{PgListener, PgPool};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::protocol::{Message, ServerFrame};
+use crate::server::rooms::room::frame_json;
+use crate::server::rooms::users::UserEvent;
+use crate::server::rooms::{RoomEvent, Rooms, UserHub};
+use crate::server::store::{HistoryCursor, Store};
+
+/// NOTIFY channel of stored-message wake-ups.
+pub const MESSAGES_CHANNEL: &str = "chat_messages";
+/// NOTIFY channel of ephemeral events.
+pub const EVENTS_CHANNEL: &str = "chat_events";
+/// Keep each payload under this (Postgres refuses 8,000 bytes and more).
+pub const MAX_PAYLOAD: usize = 7_000;
+/// Messages read per query when following a range.
+const FETCH_PAGE: u32 = 500;
+
+/// The seqs one batch stored in one channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredRange {
+    /// Channel.
+    pub channel_id: Uuid,
+    /// First seq stored.
+    pub first: i64,
+    /// Last seq stored.
+    pub last: i64,
+}
+
+/// Encodes the wake-ups of one committed batch, split into payloads that
+/// each fit [`MAX_PAYLOAD`].
+pub fn encode_stored(instance: Uuid, ranges: &[StoredRange]) -> Vec<String> {
+    let mut payloads = Vec::new();
+    let mut current = String::new();
+    for r in ranges {
+        let item = format!("{}:{}:{}", r.channel_id, r.first, r.last);
+        if !current.is_empty() && current.len() + 1 + item.len() > MAX_PAYLOAD {
+            payloads.push(std::mem::take(&mut current));
+        }
+        if current.is_empty() {
+            current = format!("{instance}|{item}");
+        } else {
+            current.push(',');
+            current.push_str(&item);
+        }
+    }
+    if !current.is_empty() {
+        payloads.push(current);
+    }
+    payloads
+}
+
+/// Decodes a `chat_messages` payload; `None` if it is malformed.
+pub fn decode_stored(payload: &str) -> Option<(Uuid, Vec<StoredRange>)> {
+    let (instance, items) = payload.split_once('|')?;
+    let instance = Uuid::parse_str(instance).ok()?;
+    let ranges = items
+        .split(',')
+        .map(|item| {
+            let mut parts = item.split(':');
+            let range = StoredRange {
+                channel_id: Uuid::parse_str(parts.next()?).ok()?,
+                first: parts.next()?.parse().ok()?,
+                last: parts.next()?.parse().ok()?,
+            };
+            (parts.next().is_none() && range.first <= range.last).then_some(range)
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some((instance, ranges))
+}
+
+/// The per-channel seq ranges of a list of stored messages, in first-seen
+/// channel order.
+pub fn ranges_of<'a>(stored: impl IntoIterator<Item = &'a Message>) -> Vec<StoredRange> {
+    let mut ranges: Vec<StoredRange> = Vec::new();
+    for m in stored {
+        match ranges.iter_mut().find(|r| r.channel_id == m.channel_id) {
+            Some(r) => {
+                r.first = r.first.min(m.seq);
+                r.last = r.last.max(m.seq);
+            }
+            None => ranges.push(StoredRange {
+                channel_id: m.channel_id,
+                first: m.seq,
+                last: m.seq,
+            }),
+        }
+    }
+    ranges
+}
+
+/// An ephemeral event for the other servers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "k")]
+pub enum ClusterEvent {
+    /// Someone started or stopped typing.
+    #[serde(rename = "typing")]
+    Typing {
+        /// Sending server.
+        i: Uuid,
+        /// Channel.
+        c: Uuid,
+        /// Typist.
+        u: Uuid,
+        /// Typing or not.
+        t: bool,
+    },
+    /// A user's read cursor moved (their other tabs follow).
+    #[serde(rename = "read")]
+    Read {
+        /// Sending server.
+        i: Uuid,
+        /// Channel.
+        c: Uuid,
+        /// User.
+        u: Uuid,
+        /// The cursor.
+        s: i64,
+    },
+}
+
+impl ClusterEvent {
+    fn instance(&self) -> Uuid {
+        match self {
+            ClusterEvent::Typing { i, .. } | ClusterEvent::Read { i, .. } => *i,
+        }
+    }
+}
+
+/// This server's place in the cluster: its id and the database it shares.
+#[derive(Debug, Clone)]
+pub struct Cluster {
+    /// This server's id (new at every start).
+    pub instance: Uuid,
+    pool: PgPool,
+}
+
+impl Cluster {
+    /// A cluster membership over `pool` for the server `instance`.
+    pub fn new(instance: Uuid, pool: PgPool) -> Arc<Self> {
+        Arc::new(Cluster { instance, pool })
+    }
+
+    /// Tells the other servers about a typing change (fire and forget:
+    /// typing is advisory).
+    pub fn announce_typing(&self, channel_id: Uuid, user_id: Uuid, is_typing: bool) {
+        self.announce(ClusterEvent::Typing {
+            i: self.instance,
+            c: channel_id,
+            u: user_id,
+            t: is_typing,
+        });
+    }
+
+    /// Tells the other servers that a user's read cursor moved.
+    pub fn announce_read(&self, channel_id: Uuid, user_id: Uuid, seq: i64) {
+        self.announce(ClusterEvent::Read {
+            i: self.instance,
+            c: channel_id,
+            u: user_id,
+            s: seq,
+        });
+    }
+
+    fn announce(&self, event: ClusterEvent) {
+        let pool = self.pool.clone();
+        tokio::spawn(async move {
+            let payload = serde_json::to_string(&event).expect("cluster events serialise");
+            if let Err(e) = sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(EVENTS_CHANNEL)
+                .bind(payload)
+                .execute(&pool)
+                .await
+            {
+                tracing::debug!(error = %e, "cluster event not sent");
+            }
+        });
+    }
+}
+
+/// What the follower needs of the server.
+pub struct Follower {
+    /// This server.
+    pub cluster: Arc<Cluster>,
+    /// Where messages are read from.
+    pub store: Arc<dyn Store>,
+    /// Local rooms.
+    pub rooms: Arc<Rooms>,
+    /// Local users (read cursors of their other tabs).
+    pub users: Arc<UserHub>,
+    /// The activity feed (channel lists of local users).
+    pub activity: mpsc::UnboundedSender<Message>,
+    /// How often local rooms are compared with the stored heads.
+    pub sweep: Duration,
+}
+
+impl Follower {
+    /// Starts listening; runs until `shutdown`.
+    pub fn spawn(self, shutdown: CancellationToken) -> JoinHandle<()> {
+        tokio::spawn(async move { self.run(shutdown).await })
+    }
+
+    async fn run(self, shutdown: CancellationToken) {
+        let mut listener = loop {
+            match self.listen().await {
+                Ok(l) => break l,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cluster listener not connected; retrying");
+                    tokio::select! {
+                        _ = shutdown.cancelled() => return,
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    }
+                }
+            }
+        };
+        let mut sweep = tokio::time::interval(self.sweep);
+        sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = sweep.tick() => self.sweep_rooms().await,
+                next = listener.try_recv() => match next {
+                    Ok(Some(n)) => match n.channel() {
+                        MESSAGES_CHANNEL => self.on_stored(n.payload()).await,
+                        EVENTS_CHANNEL => self.on_event(n.payload()),
+                        _ => {}
+                    },
+                    // The connection dropped and came back: notifications
+                    // may have been missed.
+                    Ok(None) => self.sweep_rooms().await,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cluster listener failed; retrying");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                },
+            }
+        }
+    }
+
+    async fn listen(&self) -> Result<PgListener, sqlx::Error> {
+        let mut listener = PgListener::connect_with(&self.cluster.pool).await?;
+        listener
+            .listen_all([MESSAGES_CHANNEL, EVENTS_CHANNEL])
+            .await?;
+        Ok(listener)
+    }
+
+    /// Another server stored messages: read and publish them here.
+    async fn on_stored(&self, payload: &str) {
+        let Some((instance, ranges)) = decode_stored(payload) else {
+            tracing::warn!("malformed cluster wake-up ignored");
+            return;
+        };
+        if instance == self.cluster.instance {
+            return; // our own writer published these already
+        }
+        for r in ranges {
+            self.deliver(r.channel_id, r.first - 1, r.last, true).await;
+        }
+    }
+
+    /// Reads `(after, until]` of a channel and publishes it to the local
+    /// room (each seq once) and, for remote writes, the activity feed.
+    async fn deliver(&self, channel_id: Uuid, mut after: i64, until: i64, activity: bool) {
+        while after < until {
+            let limit = u32::try_from(until - after)
+                .unwrap_or(FETCH_PAGE)
+                .min(FETCH_PAGE);
+            let page = match self
+                .store
+                .history(channel_id, HistoryCursor::AfterSeq(after), limit)
+                .await
+            {
+                Ok(page) => page,
+                Err(e) => {
+                    // The sweep retries.
+                    tracing::warn!(%channel_id, error = %e, "following messages failed");
+                    return;
+                }
+            };
+            let Some(last) = page.messages.last().map(|m| m.seq) else {
+                return;
+            };
+            let room = self.rooms.get(channel_id);
+            for m in page.messages {
+                if let Some(room) = &room {
+                    room.publish_message(&m);
+                }
+                if activity {
+                    let _ = self.activity.send(m);
+                }
+            }
+            after = last;
+        }
+    }
+
+    /// Backstop: every local room catches up with the stored head.
+    async fn sweep_rooms(&self) {
+        for channel_id in self.rooms.channel_ids() {
+            let Some(room) = self.rooms.get(channel_id) else {
+                continue;
+            };
+            let Ok(head) = self.store.head_seq(channel_id).await else {
+                continue;
+            };
+            let published = room.published_head();
+            if published == 0 {
+                // A new room: its connections caught up from storage at join.
+                room.seed_published_head(head);
+            } else if head > published {
+                self.deliver(channel_id, published, head, false).await;
+            }
+        }
+    }
+
+    fn on_event(&self, payload: &str) {
+        let Ok(event) = serde_json::from_str::<ClusterEvent>(payload) else {
+            tracing::warn!("malformed cluster event ignored");
+            return;
+        };
+        if event.instance() == self.cluster.instance {
+            return;
+        }
+        match event {
+            ClusterEvent::Typing { c, u, t, .. } => {
+                if let Some(room) = self.rooms.get(c) {
+                    room.publish(RoomEvent::typing(u, t));
+                }
+            }
+            ClusterEvent::Read { c, u, s, .. } => self.users.send(
+                u,
+                UserEvent {
+                    channel_id: c,
+                    is_activity: false,
+                    json: frame_json(&ServerFrame::ReadUpdated {
+                        channel_id: c,
+                        last_read_seq: s,
+                    }),
+                },
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wake_ups_round_trip_and_split_under_the_payload_limit() {
+        let instance = Uuid::new_v4();
+        let ranges: Vec<StoredRange> = (0..400)
+            .map(|n| StoredRange {
+                channel_id: Uuid::from_u128(n),
+                first: 1_000_000 + n as i64,
+                last: 1_000_010 + n as i64,
+            })
+            .collect();
+        let payloads = encode_stored(instance, &ranges);
+        assert!(payloads.len() > 1, "400 channels need several payloads");
+        let mut decoded = Vec::new();
+        for p in &payloads {
+            assert!(p.len() <= MAX_PAYLOAD, "{} bytes", p.len());
+            let (i, r) = decode_stored(p).expect("decodes");
+            assert_eq!(i, instance);
+            decoded.extend(r);
+        }
+        assert_eq!(decoded, ranges);
+    }
+
+    #[test]
+    fn malformed_wake_ups_are_refused() {
+        let i = Uuid::nil();
+        for bad in [
+            "",
+            "x|y",
+            &format!("{i}|{i}:1"),
+            &format!("{i}|{i}:2:1"),
+            &format!("{i}|{i}:1:2:3"),
+            &format!("{i}|nope:1:2"),
+        ] {
+            assert_eq!(decode_stored(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn ranges_cover_each_channel_of_a_batch() {
+        let c1 = Uuid::from_u128(1);
+        let c2 = Uuid::from_u128(2);
+        let m = |channel_id, seq| Message {
+            id: Uuid::new_v4(),
+            channel_id,
+            seq,
+            user_id: Uuid::nil(),
+            text: String::new(),
+            created_at: chrono::Utc::now(),
+            updated_at: None,
+            client_id: String::new(),
+        };
+        let batch = [m(c1, 5), m(c2, 1), m(c1, 6), m(c1, 7)];
+        assert_eq!(
+            ranges_of(&batch),
+            vec![
+                StoredRange {
+                    channel_id: c1,
+                    first: 5,
+                    last: 7
+                },
+                StoredRange {
+                    channel_id: c2,
+                    first: 1,
+                    last: 1
+                },
+            ]
+        );
+    }
+}
