@@ -6,15 +6,21 @@
 //!   `<instance>|<channel>:<first seq>:<last seq>,...`. A server that hears
 //!   it reads those seqs from the table and publishes them to its local
 //!   room and activity feed. Payloads stay far under NOTIFY's 8,000 bytes.
-//! - `chat_events`: ephemeral events (typing, read cursors) as small JSON.
+//! - `chat_events`: ephemeral events as small JSON: typing, read cursors,
+//!   and presence (each server reports its users' first and last
+//!   connection per channel, says hello at start so the others send their
+//!   rosters, beats every sweep interval, and says goodbye at shutdown; a
+//!   server silent for [`SILENT_BEATS`] beats is forgotten, its users go
+//!   offline).
 //!
 //! A missed notification delays but never loses a message: rooms remember
 //! the highest seq they published, connections fill any seq gap from
 //! storage, and a sweep compares each local room with the stored head when
 //! the listener reconnects and every `sweep` interval.
 
+use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use sqlx::postgres::{PgListener, PgPool};
@@ -37,6 +43,10 @@ pub const EVENTS_CHANNEL: &str = "chat_events";
 pub const MAX_PAYLOAD: usize = 7_000;
 /// Messages read per query when following a range.
 const FETCH_PAGE: u32 = 500;
+/// Users per roster event (keeps payloads small).
+const ROSTER_CHUNK: usize = 100;
+/// Beats a server may miss before it is forgotten.
+pub const SILENT_BEATS: u32 = 5;
 
 /// The seqs one batch stored in one channel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -139,28 +149,90 @@ pub enum ClusterEvent {
         /// The cursor.
         s: i64,
     },
+    /// A user's first connection to a channel on the sender opened (`on`)
+    /// or their last one closed.
+    #[serde(rename = "presence")]
+    Presence {
+        /// Sending server.
+        i: Uuid,
+        /// Channel.
+        c: Uuid,
+        /// User.
+        u: Uuid,
+        /// Online or offline.
+        on: bool,
+    },
+    /// Users online in a channel on the sender (answer to `hello`).
+    #[serde(rename = "roster")]
+    Roster {
+        /// Sending server.
+        i: Uuid,
+        /// Channel.
+        c: Uuid,
+        /// Users.
+        us: Vec<Uuid>,
+    },
+    /// A server started: the others send their rosters.
+    #[serde(rename = "hello")]
+    Hello {
+        /// Sending server.
+        i: Uuid,
+    },
+    /// A server is alive.
+    #[serde(rename = "beat")]
+    Beat {
+        /// Sending server.
+        i: Uuid,
+    },
+    /// A server is shutting down.
+    #[serde(rename = "bye")]
+    Bye {
+        /// Sending server.
+        i: Uuid,
+    },
 }
 
 impl ClusterEvent {
     fn instance(&self) -> Uuid {
         match self {
-            ClusterEvent::Typing { i, .. } | ClusterEvent::Read { i, .. } => *i,
+            ClusterEvent::Typing { i, .. }
+            | ClusterEvent::Read { i, .. }
+            | ClusterEvent::Presence { i, .. }
+            | ClusterEvent::Roster { i, .. }
+            | ClusterEvent::Hello { i }
+            | ClusterEvent::Beat { i }
+            | ClusterEvent::Bye { i } => *i,
         }
     }
 }
 
 /// This server's place in the cluster: its id and the database it shares.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Cluster {
     /// This server's id (new at every start).
     pub instance: Uuid,
     pool: PgPool,
+    /// Announcements go out one at a time, in order (an "offline" must not
+    /// overtake the "online" before it).
+    outbox: mpsc::UnboundedSender<ClusterEvent>,
 }
 
 impl Cluster {
-    /// A cluster membership over `pool` for the server `instance`.
+    /// A cluster membership over `pool` for the server `instance`; starts
+    /// the task that sends announcements in order.
     pub fn new(instance: Uuid, pool: PgPool) -> Arc<Self> {
-        Arc::new(Cluster { instance, pool })
+        let (outbox, mut queue) = mpsc::unbounded_channel::<ClusterEvent>();
+        let sender_pool = pool.clone();
+        tokio::spawn(async move {
+            while let Some(event) = queue.recv().await {
+                notify_event(&sender_pool, &event).await;
+            }
+        });
+        Arc::new(Cluster {
+            instance,
+            pool,
+            outbox,
+        })
     }
 
     /// Tells the other servers about a typing change (fire and forget:
@@ -185,18 +257,24 @@ impl Cluster {
     }
 
     fn announce(&self, event: ClusterEvent) {
-        let pool = self.pool.clone();
-        tokio::spawn(async move {
-            let payload = serde_json::to_string(&event).expect("cluster events serialise");
-            if let Err(e) = sqlx::query("SELECT pg_notify($1, $2)")
-                .bind(EVENTS_CHANNEL)
-                .bind(payload)
-                .execute(&pool)
-                .await
-            {
-                tracing::debug!(error = %e, "cluster event not sent");
-            }
-        });
+        let _ = self.outbox.send(event);
+    }
+
+    /// Sends at once, bypassing the queue (hello and goodbye).
+    async fn send(&self, event: &ClusterEvent) {
+        notify_event(&self.pool, event).await;
+    }
+}
+
+async fn notify_event(pool: &PgPool, event: &ClusterEvent) {
+    let payload = serde_json::to_string(event).expect("cluster events serialise");
+    if let Err(e) = sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(EVENTS_CHANNEL)
+        .bind(payload)
+        .execute(pool)
+        .await
+    {
+        tracing::debug!(error = %e, "cluster event not sent");
     }
 }
 
@@ -235,16 +313,43 @@ impl Follower {
                 }
             }
         };
+        let me = self.cluster.instance;
+        let mut changes = self.rooms.watch_presence();
+        self.cluster.send(&ClusterEvent::Hello { i: me }).await;
+        let mut heard: HashMap<Uuid, Instant> = HashMap::new();
         let mut sweep = tokio::time::interval(self.sweep);
         sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = sweep.tick() => self.sweep_rooms().await,
+                _ = shutdown.cancelled() => {
+                    self.cluster.send(&ClusterEvent::Bye { i: me }).await;
+                    return;
+                }
+                Some(change) = changes.recv() => {
+                    self.cluster.announce(ClusterEvent::Presence {
+                        i: me,
+                        c: change.channel_id,
+                        u: change.user_id,
+                        on: change.online,
+                    });
+                }
+                _ = sweep.tick() => {
+                    self.cluster.announce(ClusterEvent::Beat { i: me });
+                    let silent = self.sweep * SILENT_BEATS;
+                    heard.retain(|server, at| {
+                        let alive = at.elapsed() < silent;
+                        if !alive {
+                            tracing::warn!(%server, "a server went silent; forgetting its users");
+                            self.rooms.forget_server(*server);
+                        }
+                        alive
+                    });
+                    self.sweep_rooms().await;
+                }
                 next = listener.try_recv() => match next {
                     Ok(Some(n)) => match n.channel() {
                         MESSAGES_CHANNEL => self.on_stored(n.payload()).await,
-                        EVENTS_CHANNEL => self.on_event(n.payload()),
+                        EVENTS_CHANNEL => self.on_event(n.payload(), &mut heard),
                         _ => {}
                     },
                     // The connection dropped and came back: notifications
@@ -335,15 +440,43 @@ impl Follower {
         }
     }
 
-    fn on_event(&self, payload: &str) {
+    fn on_event(&self, payload: &str, heard: &mut HashMap<Uuid, Instant>) {
         let Ok(event) = serde_json::from_str::<ClusterEvent>(payload) else {
             tracing::warn!("malformed cluster event ignored");
             return;
         };
-        if event.instance() == self.cluster.instance {
+        let server = event.instance();
+        if server == self.cluster.instance {
             return;
         }
+        if matches!(event, ClusterEvent::Bye { .. }) {
+            heard.remove(&server);
+            self.rooms.forget_server(server);
+            return;
+        }
+        heard.insert(server, Instant::now());
         match event {
+            ClusterEvent::Presence { c, u, on, .. } => {
+                self.rooms.remote_presence(server, c, u, on);
+            }
+            ClusterEvent::Roster { c, us, .. } => {
+                for u in us {
+                    self.rooms.remote_presence(server, c, u, true);
+                }
+            }
+            ClusterEvent::Hello { .. } => {
+                let me = self.cluster.instance;
+                for (channel, users) in self.rooms.local_rosters() {
+                    for chunk in users.chunks(ROSTER_CHUNK) {
+                        self.cluster.announce(ClusterEvent::Roster {
+                            i: me,
+                            c: channel,
+                            us: chunk.to_vec(),
+                        });
+                    }
+                }
+            }
+            ClusterEvent::Beat { .. } | ClusterEvent::Bye { .. } => {}
             ClusterEvent::Typing { c, u, t, .. } => {
                 if let Some(room) = self.rooms.get(c) {
                     room.publish(RoomEvent::typing(u, t));

@@ -147,3 +147,61 @@ async fn clients_of_a_stopped_server_resume_on_the_other() {
     let want: Vec<i64> = sent.iter().map(seq).collect();
     assert_eq!(got, want, "resume on the other server");
 }
+
+/// Presence spans servers: a user online on one server is in `presence.state` and `presence.update` on the other, goes offline there at their last connection anywhere, and a server that shuts down takes its users offline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn presence_spans_servers() {
+    let Some((a, b)) = two_servers().await else {
+        eprintln!("skipped: no CHAT_TEST_POSTGRES (SQLite run)");
+        return;
+    };
+    let (alice, alice_id) = a.login(ALICE).await;
+    let (bob, bob_id) = b.login(BOB).await;
+    let general = a.channel_id(&alice, "General").await;
+    let mut alice_on_a = a.ws_join(&alice, &general).await;
+
+    // The news of alice reaches server b through Postgres: poll briefly.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let mut bob_on_b = loop {
+        let (ws, state) = b.ws_join_state(&bob, &general).await;
+        let users = state["userIds"].as_array().unwrap().clone();
+        if users.iter().any(|u| u == alice_id.as_str()) {
+            assert!(users.iter().any(|u| u == bob_id.as_str()), "{state}");
+            break ws;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "alice never appeared on b: {state}"
+        );
+        drop(ws);
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let online = alice_on_a
+        .next_frame_matching("bob online", WAIT, |v| {
+            v["type"] == "presence.update"
+                && v["userId"] == bob_id.as_str()
+                && v["status"] == "online"
+        })
+        .await;
+    assert_eq!(online["status"], "online");
+
+    // Alice also connects on b, then leaves a: still online (b has her).
+    let alice_on_b = b.ws_join(&alice, &general).await;
+    drop(alice_on_a);
+    bob_on_b
+        .expect_no_frame_of_type("presence.update", QUIET)
+        .await;
+    drop(alice_on_b);
+    let offline = bob_on_b.next_frame_of_type("presence.update", WAIT).await;
+    assert_eq!(offline["userId"], alice_id.as_str());
+    assert_eq!(offline["status"], "offline");
+
+    // A server that shuts down takes its users offline on the others.
+    let _alice_again = a.ws_join(&alice, &general).await;
+    let back = bob_on_b.next_frame_of_type("presence.update", WAIT).await;
+    assert_eq!(back["status"], "online", "{back}");
+    a.stop().await;
+    let gone = bob_on_b.next_frame_of_type("presence.update", WAIT).await;
+    assert_eq!(gone["userId"], alice_id.as_str());
+    assert_eq!(gone["status"], "offline");
+}

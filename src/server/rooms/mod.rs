@@ -6,6 +6,6 @@ pub mod registry;
 pub mod room;
 pub mod users;
 
-pub use registry::{RoomGuard, Rooms};
+pub use registry::{PresenceChange, RoomGuard, Rooms};
 pub use room::{Room, RoomEvent};
 pub use users::UserHub;

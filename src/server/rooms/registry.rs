@@ -1,11 +1,17 @@
 //! `Rooms`: channel id to live [`Room`]. Joining returns a [`RoomGuard`]
 //! whose drop does the leaving (presence offline at a user's last
 //! connection, room removed when empty), so no exit path can leak a room.
+//!
+//! With several servers, a user is online in a channel when any server has
+//! a connection of theirs there: `Rooms` also keeps the other servers'
+//! rosters (fed by `server::cluster`), announces online at the first
+//! connection anywhere and offline at the last, and reports its own
+//! first/last connections as [`PresenceChange`]s for the other servers.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc};
 use uuid::Uuid;
 
 use super::room::{Room, RoomEvent};
@@ -16,6 +22,24 @@ use crate::protocol::ws::PresenceStatus;
 pub struct Rooms {
     rooms: Mutex<HashMap<Uuid, Arc<Room>>>,
     capacity: usize,
+    /// Other servers' users: channel -> user -> servers with a connection.
+    /// Locked after `rooms` and a room's `online`, never before.
+    remote: Mutex<HashMap<Uuid, HashMap<Uuid, HashSet<Uuid>>>>,
+    /// Where this server's first/last connections are reported (the
+    /// cluster), when there are other servers.
+    changes: Mutex<Option<mpsc::UnboundedSender<PresenceChange>>>,
+}
+
+/// A user's first connection to a channel on this server opened, or their
+/// last one closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PresenceChange {
+    /// Channel.
+    pub channel_id: Uuid,
+    /// User.
+    pub user_id: Uuid,
+    /// Opened (true) or closed (false).
+    pub online: bool,
 }
 
 /// Membership of one connection in a room; dropping it leaves the room.
@@ -33,7 +57,101 @@ impl Rooms {
         Arc::new(Rooms {
             rooms: Mutex::new(HashMap::new()),
             capacity,
+            remote: Mutex::new(HashMap::new()),
+            changes: Mutex::new(None),
         })
+    }
+
+    /// Reports this server's presence changes from now on (the cluster
+    /// calls it once at start-up).
+    pub fn watch_presence(&self) -> mpsc::UnboundedReceiver<PresenceChange> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        *self.changes.lock().expect("rooms lock poisoned") = Some(tx);
+        rx
+    }
+
+    fn report(&self, change: PresenceChange) {
+        if let Some(tx) = self.changes.lock().expect("rooms lock poisoned").as_ref() {
+            let _ = tx.send(change);
+        }
+    }
+
+    fn online_elsewhere(&self, channel_id: Uuid, user_id: Uuid) -> bool {
+        self.remote
+            .lock()
+            .expect("rooms lock poisoned")
+            .get(&channel_id)
+            .is_some_and(|users| users.contains_key(&user_id))
+    }
+
+    /// This server's rosters, for a server that just joined the cluster.
+    pub fn local_rosters(&self) -> Vec<(Uuid, Vec<Uuid>)> {
+        let rooms = self.rooms.lock().expect("rooms lock poisoned");
+        rooms
+            .iter()
+            .map(|(id, room)| (*id, room.online_users()))
+            .collect()
+    }
+
+    /// Another server reports `user_id` online or offline in a channel.
+    /// The local room hears of it only when that changes whether the user
+    /// is online anywhere.
+    pub fn remote_presence(&self, server: Uuid, channel_id: Uuid, user_id: Uuid, online: bool) {
+        let rooms = self.rooms.lock().expect("rooms lock poisoned");
+        let room = rooms.get(&channel_id).cloned();
+        let local = room.as_ref().is_some_and(|r| {
+            r.online
+                .lock()
+                .expect("room lock poisoned")
+                .contains_key(&user_id)
+        });
+        let mut remote = self.remote.lock().expect("rooms lock poisoned");
+        let users = remote.entry(channel_id).or_default();
+        let was = users.contains_key(&user_id);
+        if online {
+            users.entry(user_id).or_default().insert(server);
+        } else if let Some(servers) = users.get_mut(&user_id) {
+            servers.remove(&server);
+            if servers.is_empty() {
+                users.remove(&user_id);
+            }
+        }
+        let is = users.contains_key(&user_id);
+        if users.is_empty() {
+            remote.remove(&channel_id);
+        }
+        drop(remote);
+        drop(rooms);
+        if was != is && !local {
+            if let Some(room) = room {
+                let status = if is {
+                    PresenceStatus::Online
+                } else {
+                    PresenceStatus::Offline
+                };
+                room.publish(RoomEvent::presence(user_id, status));
+            }
+        }
+    }
+
+    /// A server left the cluster (said goodbye or stopped answering): its
+    /// users go offline wherever no other server has them.
+    pub fn forget_server(&self, server: Uuid) {
+        let gone: Vec<(Uuid, Uuid)> = {
+            let remote = self.remote.lock().expect("rooms lock poisoned");
+            remote
+                .iter()
+                .flat_map(|(channel, users)| {
+                    users
+                        .iter()
+                        .filter(|(_, servers)| servers.contains(&server))
+                        .map(move |(user, _)| (*channel, *user))
+                })
+                .collect()
+        };
+        for (channel, user) in gone {
+            self.remote_presence(server, channel, user, false);
+        }
     }
 
     /// Joins `user_id` to the channel's room: announces them online if this
@@ -53,12 +171,28 @@ impl Rooms {
         let mut online = room.online.lock().expect("room lock poisoned");
         let count = online.entry(user_id).or_insert(0);
         *count += 1;
-        if *count == 1 {
+        let first_here = *count == 1;
+        if first_here && !self.online_elsewhere(channel_id, user_id) {
             room.publish(RoomEvent::presence(user_id, PresenceStatus::Online));
         }
         let receiver = room.events.subscribe();
         let mut roster: Vec<Uuid> = online.keys().copied().collect();
+        if let Some(users) = self
+            .remote
+            .lock()
+            .expect("rooms lock poisoned")
+            .get(&channel_id)
+        {
+            roster.extend(users.keys().filter(|u| !online.contains_key(u)));
+        }
         roster.sort();
+        if first_here {
+            self.report(PresenceChange {
+                channel_id,
+                user_id,
+                online: true,
+            });
+        }
         drop(online);
         drop(rooms);
         let guard = RoomGuard {
@@ -107,8 +241,16 @@ impl Drop for RoomGuard {
             *count -= 1;
             if *count == 0 {
                 online.remove(&self.user_id);
-                self.room
-                    .publish(RoomEvent::presence(self.user_id, PresenceStatus::Offline));
+                let channel_id = self.room.channel_id;
+                if !self.rooms.online_elsewhere(channel_id, self.user_id) {
+                    self.room
+                        .publish(RoomEvent::presence(self.user_id, PresenceStatus::Offline));
+                }
+                self.rooms.report(PresenceChange {
+                    channel_id,
+                    user_id: self.user_id,
+                    online: false,
+                });
             }
         }
         if online.is_empty() {
@@ -145,5 +287,37 @@ mod tests {
         assert!(matches!(rx.try_recv(), Ok(RoomEvent::Presence { user_id, .. }) if user_id == bob));
         drop(watcher);
         assert!(rooms.is_empty(), "an empty room is removed");
+    }
+
+    #[test]
+    fn users_on_other_servers_count_as_online_until_their_last_server_leaves() {
+        let rooms = Rooms::new(16);
+        let mut changes = rooms.watch_presence();
+        let (channel, alice, bob) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        let (s1, s2) = (Uuid::new_v4(), Uuid::new_v4());
+        rooms.remote_presence(s1, channel, bob, true);
+        let (_watcher, mut rx, roster) = rooms.join(channel, alice);
+        assert_eq!(
+            changes.try_recv().unwrap(),
+            PresenceChange {
+                channel_id: channel,
+                user_id: alice,
+                online: true
+            }
+        );
+        assert!(roster.contains(&bob), "a remote user is in presence.state");
+        rooms.remote_presence(s2, channel, bob, true);
+        assert!(rx.try_recv().is_err(), "bob was online already");
+        rooms.remote_presence(s1, channel, bob, false);
+        assert!(rx.try_recv().is_err(), "bob is still on s2");
+        rooms.forget_server(s2);
+        assert!(matches!(rx.try_recv(), Ok(RoomEvent::Presence { user_id, .. }) if user_id == bob));
+        // A local user also online elsewhere: no offline when the local connection ends.
+        rooms.remote_presence(s1, channel, bob, true);
+        let _ = rx.try_recv();
+        let (bob_here, _, _) = rooms.join(channel, bob);
+        drop(bob_here);
+        assert!(rx.try_recv().is_err(), "bob is still on s1");
+        assert_eq!(rooms.local_rosters(), vec![(channel, vec![alice])]);
     }
 }
