@@ -9,6 +9,7 @@ pub mod config;
 pub mod demo;
 pub mod error;
 pub mod http;
+pub mod metrics;
 pub mod rooms;
 pub mod secret;
 pub mod startup;

@@ -19,6 +19,7 @@ use crate::server::chat::{activity, Chat, MessageWriter, RateLimit, SendLimiter}
 use crate::server::cluster::{Cluster, Follower};
 use crate::server::config::Settings;
 use crate::server::http::router;
+use crate::server::metrics::Metrics;
 use crate::server::rooms::{Rooms, UserHub};
 use crate::server::state::AppState;
 use crate::server::store::postgres::PgStore;
@@ -108,11 +109,13 @@ impl Application {
         let users = Arc::new(UserHub::default());
         let (activity_tx, activity_rx) = mpsc::unbounded_channel();
         let shutdown = CancellationToken::new();
+        let metrics = Arc::new(Metrics::new());
         let (writer, writer_task) = MessageWriter::spawn(
             store.clone(),
             rooms.clone(),
             activity_tx.clone(),
             limits.write_batch,
+            metrics.clone(),
             shutdown.clone(),
         );
         let follower_task = cluster.clone().map(|cluster| {
@@ -144,6 +147,7 @@ impl Application {
                 std::thread::available_parallelism().map_or(2, |n| n.get() * 2),
             )),
             limits,
+            metrics,
         });
 
         let listener = TcpListener::bind(settings.listen_addr)

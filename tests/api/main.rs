@@ -10,6 +10,7 @@ mod auth;
 mod cluster;
 mod helpers;
 mod http_edges;
+mod operations;
 mod persistence;
 mod rest;
 mod resume;

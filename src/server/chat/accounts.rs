@@ -32,7 +32,10 @@ impl Chat {
         }
         self.login_limiter
             .check(&email.trim().to_lowercase())
-            .map_err(|retry_after_ms| AppError::RateLimited { retry_after_ms })?;
+            .map_err(|retry_after_ms| {
+                self.metrics.rate_limited.inc();
+                AppError::RateLimited { retry_after_ms }
+            })?;
         let record = self
             .store
             .user_by_email(email)

@@ -18,6 +18,7 @@ use uuid::Uuid;
 use crate::protocol::AppError;
 use crate::server::cluster::Cluster;
 use crate::server::config::Limits;
+use crate::server::metrics::Metrics;
 use crate::server::rooms::{Rooms, UserHub};
 use crate::server::store::{Membership, Store, StoreError};
 
@@ -47,6 +48,8 @@ pub struct Chat {
     pub password_checks: Arc<tokio::sync::Semaphore>,
     /// Configured limits.
     pub limits: Limits,
+    /// What `/metrics` reports.
+    pub metrics: Arc<Metrics>,
 }
 
 impl std::fmt::Debug for Chat {

@@ -10,6 +10,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::protocol::Message;
+use crate::server::metrics::Metrics;
 use crate::server::rooms::Rooms;
 use crate::server::store::{InsertOutcome, NewMessage, Store, StoreError, StoreResult};
 
@@ -38,6 +39,7 @@ impl MessageWriter {
         rooms: Arc<Rooms>,
         activity: mpsc::UnboundedSender<Message>,
         max_batch: usize,
+        metrics: Arc<Metrics>,
         shutdown: CancellationToken,
     ) -> (Self, JoinHandle<()>) {
         let (tx, mut rx) = mpsc::channel::<WriteJob>(QUEUE_CAPACITY);
@@ -66,10 +68,15 @@ impl MessageWriter {
                     }
                 }
                 let batch: Vec<NewMessage> = jobs.iter().map(|j| j.message.clone()).collect();
+                let started = std::time::Instant::now();
                 let results = store.insert_messages(&batch).await;
+                metrics
+                    .store_write_seconds
+                    .observe(started.elapsed().as_secs_f64());
                 for (job, result) in jobs.drain(..).zip(results) {
                     match &result {
                         Ok(InsertOutcome::Stored(m)) => {
+                            metrics.messages_stored.inc();
                             if let Some(room) = rooms.get(m.channel_id) {
                                 room.publish_message(m);
                             }

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -86,4 +87,32 @@ pub async fn members_route(
 /// `GET /healthz`: the process is up.
 pub async fn health_route() -> Json<Value> {
     Json(json!({ "ok": true }))
+}
+
+/// `GET /readyz`: the database answers (503 when it does not), so a load
+/// balancer sends no traffic to a server that cannot store messages.
+pub async fn ready_route(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+    match state.chat.store.ping().await {
+        Ok(()) => (StatusCode::OK, Json(json!({ "ok": true }))),
+        Err(e) => {
+            tracing::warn!(error = %e, "not ready: database unreachable");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({ "ok": false, "error": "database unreachable" })),
+            )
+        }
+    }
+}
+
+/// `GET /metrics`: Prometheus text format (see `server::metrics`).
+pub async fn metrics_route(State(state): State<AppState>) -> impl axum::response::IntoResponse {
+    let metrics = &state.chat.metrics;
+    metrics.rooms.set(state.chat.rooms.len() as i64);
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        metrics.render(),
+    )
 }

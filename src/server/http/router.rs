@@ -13,7 +13,8 @@ use tower_http::trace::TraceLayer;
 
 use super::login::{login_route, logout_route};
 use super::rest::{
-    health_route, history_route, list_channels_route, mark_read_route, members_route, unread_route,
+    health_route, history_route, list_channels_route, mark_read_route, members_route,
+    metrics_route, ready_route, unread_route,
 };
 use super::ws::ws_route;
 use crate::app::{shell, App};
@@ -30,7 +31,9 @@ pub fn build(state: AppState) -> Router {
         .route("/chat/channels/{channel_id}/members", get(members_route))
         .route("/chat/unread", get(unread_route))
         .route("/chat/ws/{channel_id}", get(ws_route))
-        .route("/healthz", get(health_route));
+        .route("/healthz", get(health_route))
+        .route("/readyz", get(ready_route))
+        .route("/metrics", get(metrics_route));
 
     let origins: Vec<HeaderValue> = state
         .settings

@@ -17,6 +17,7 @@ use uuid::Uuid;
 use crate::protocol::ws::FrameDecodeError;
 use crate::protocol::{AppError, ClientFrame, ErrorCode, ServerFrame};
 use crate::server::chat::SendError;
+use crate::server::metrics::Metrics;
 use crate::server::rooms::room::frame_json;
 use crate::server::rooms::RoomEvent;
 use crate::server::state::AppState;
@@ -80,6 +81,7 @@ impl WsSession {
 
     /// Runs the connection to its end.
     pub async fn run(mut self, mut socket: WebSocket) {
+        let _counted = ConnectionCounted::new(self.state.chat.metrics.clone());
         // The head is read before subscribing: a message committed in
         // between shows up as a gap and is read from storage.
         self.last_seq = match self.state.chat.store.head_seq(self.channel_id).await {
@@ -236,7 +238,14 @@ impl WsSession {
                     Ok(InsertOutcome::Duplicate(original)) => {
                         send_frame(socket, &ServerFrame::message_new(&original)).await
                     }
-                    Err(e) => send_frame(socket, &send_error_frame(&e, client_id)).await,
+                    Err(e) => {
+                        send_error(
+                            &self.state.chat.metrics,
+                            socket,
+                            send_error_frame(&e, client_id),
+                        )
+                        .await
+                    }
                 }
             }
             ClientFrame::TypingStart => {
@@ -265,9 +274,10 @@ impl WsSession {
                         retry_after_ms: Some(retry_after_ms),
                         client_id: None,
                     };
-                    return send_frame(socket, &frame).await;
+                    return send_error(&self.state.chat.metrics, socket, frame).await;
                 }
                 self.still_member(socket).await?;
+                self.state.chat.metrics.resumes.inc();
                 self.resume(socket, after_seq.max(0)).await
             }
             ClientFrame::Read { seq } => {
@@ -275,17 +285,27 @@ impl WsSession {
                 match chat.mark_read(self.user_id, self.channel_id, seq).await {
                     Ok(_) => Ok(()),
                     Err(AppError::Forbidden(m)) | Err(AppError::NotFound(m)) => {
-                        send_frame(socket, &ServerFrame::error(ErrorCode::Forbidden, m)).await
+                        send_error(
+                            &self.state.chat.metrics,
+                            socket,
+                            ServerFrame::error(ErrorCode::Forbidden, m),
+                        )
+                        .await
                     }
                     Err(AppError::BadRequest(m)) => {
-                        send_frame(socket, &ServerFrame::error(ErrorCode::ParseError, m)).await
+                        send_error(
+                            &self.state.chat.metrics,
+                            socket,
+                            ServerFrame::error(ErrorCode::ParseError, m),
+                        )
+                        .await
                     }
                     Err(_) => {
                         let frame = ServerFrame::error(
                             ErrorCode::PersistFailed,
                             "the read cursor was not stored; retry",
                         );
-                        send_frame(socket, &frame).await
+                        send_error(&self.state.chat.metrics, socket, frame).await
                     }
                 }
             }
@@ -300,7 +320,12 @@ impl WsSession {
         message: String,
     ) -> Result<(), Stop> {
         self.bad_frames += 1;
-        send_frame(socket, &ServerFrame::error(code, message)).await?;
+        send_error(
+            &self.state.chat.metrics,
+            socket,
+            ServerFrame::error(code, message),
+        )
+        .await?;
         if self.bad_frames >= self.state.settings.limits.max_bad_frames {
             return Err(Stop::Close(CLOSE_POLICY, "too many bad frames"));
         }
@@ -434,7 +459,12 @@ impl WsSession {
         {
             Ok(()) => Ok(()),
             Err(AppError::Forbidden(m)) | Err(AppError::NotFound(m)) => {
-                let _ = send_frame(socket, &ServerFrame::error(ErrorCode::Forbidden, m)).await;
+                let _ = send_error(
+                    &self.state.chat.metrics,
+                    socket,
+                    ServerFrame::error(ErrorCode::Forbidden, m),
+                )
+                .await;
                 Err(Stop::Close(CLOSE_POLICY, "no longer a member"))
             }
             // A storage hiccup is not a revocation.
@@ -508,6 +538,38 @@ async fn ping(socket: &mut WebSocket) -> Result<(), Stop> {
         Ok(Ok(())) => Ok(()),
         _ => Err(Stop::Gone),
     }
+}
+
+/// Counts an open connection in `/metrics` for as long as it lives.
+struct ConnectionCounted(std::sync::Arc<Metrics>);
+
+impl ConnectionCounted {
+    fn new(metrics: std::sync::Arc<Metrics>) -> Self {
+        metrics.connections.inc();
+        ConnectionCounted(metrics)
+    }
+}
+
+impl Drop for ConnectionCounted {
+    fn drop(&mut self) {
+        self.0.connections.dec();
+    }
+}
+
+/// Sends an error frame and counts it (by code; rate-limit refusals also
+/// in `rate_limited`).
+async fn send_error(
+    metrics: &Metrics,
+    socket: &mut WebSocket,
+    frame: ServerFrame,
+) -> Result<(), Stop> {
+    if let ServerFrame::Error { code, .. } = &frame {
+        metrics.error(*code);
+        if *code == ErrorCode::RateLimited {
+            metrics.rate_limited.inc();
+        }
+    }
+    send_frame(socket, &frame).await
 }
 
 async fn send_frame(socket: &mut WebSocket, frame: &ServerFrame) -> Result<(), Stop> {

@@ -149,6 +149,8 @@ pub trait Store: Send + Sync + 'static {
     async fn get_meta(&self, key: &str) -> StoreResult<Option<String>>;
     /// Writes a small key/value flag.
     async fn set_meta(&self, key: &str, value: &str) -> StoreResult<()>;
+    /// A trivial query: whether the database answers (`/readyz`).
+    async fn ping(&self) -> StoreResult<()>;
 }
 
 /// Turns the rows of a history query (fetched with `limit + 1` to learn

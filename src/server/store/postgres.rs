@@ -471,4 +471,9 @@ impl Store for PgStore {
         .await?;
         Ok(())
     }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
 }

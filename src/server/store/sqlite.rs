@@ -521,6 +521,11 @@ impl Store for SqliteStore {
         .await?;
         Ok(())
     }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.read).await?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]
