@@ -172,6 +172,17 @@ pub enum ClusterEvent {
         /// Users.
         us: Vec<Uuid>,
     },
+    /// Access to a channel ended for a user (`u`), or for everyone (the
+    /// channel was deleted): their sockets close.
+    #[serde(rename = "revoke")]
+    Revoke {
+        /// Sending server.
+        i: Uuid,
+        /// Channel.
+        c: Uuid,
+        /// User, or everyone.
+        u: Option<Uuid>,
+    },
     /// A server started: the others send their rosters.
     #[serde(rename = "hello")]
     Hello {
@@ -199,6 +210,7 @@ impl ClusterEvent {
             | ClusterEvent::Read { i, .. }
             | ClusterEvent::Presence { i, .. }
             | ClusterEvent::Roster { i, .. }
+            | ClusterEvent::Revoke { i, .. }
             | ClusterEvent::Hello { i }
             | ClusterEvent::Beat { i }
             | ClusterEvent::Bye { i } => *i,
@@ -253,6 +265,16 @@ impl Cluster {
             c: channel_id,
             u: user_id,
             s: seq,
+        });
+    }
+
+    /// Tells the other servers to close a revoked user's (or everyone's)
+    /// sockets on a channel.
+    pub fn announce_revoke(&self, channel_id: Uuid, user_id: Option<Uuid>) {
+        self.announce(ClusterEvent::Revoke {
+            i: self.instance,
+            c: channel_id,
+            u: user_id,
         });
     }
 
@@ -458,6 +480,11 @@ impl Follower {
         match event {
             ClusterEvent::Presence { c, u, on, .. } => {
                 self.rooms.remote_presence(server, c, u, on);
+            }
+            ClusterEvent::Revoke { c, u, .. } => {
+                if let Some(room) = self.rooms.get(c) {
+                    room.publish(RoomEvent::Revoked { user_id: u });
+                }
             }
             ClusterEvent::Roster { c, us, .. } => {
                 for u in us {

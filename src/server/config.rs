@@ -22,6 +22,9 @@ pub struct Settings {
     /// HS256 secret (`JWT_SECRET`); `None` means a generated secret kept in
     /// `<data_dir>/jwt_secret`.
     pub jwt_secret: Option<String>,
+    /// The host app's service key for `/admin/*` (`CHAT_ADMIN_KEY`); `None`
+    /// disables the admin API.
+    pub admin_key: Option<String>,
     /// Required `iss` claim (`JWT_ISSUER`); also the issuer of our own tokens.
     pub jwt_issuer: Option<String>,
     /// Lifetime of tokens from `POST /auth/login` (`CHAT_TOKEN_TTL_SECS`).
@@ -148,6 +151,7 @@ impl Settings {
             data_dir,
             database_url: None,
             jwt_secret: None,
+            admin_key: None,
             jwt_issuer: None,
             token_ttl: Duration::from_secs(7 * 24 * 3600),
             allowed_origins: Vec::new(),
@@ -266,6 +270,9 @@ impl Settings {
         if let Some(secret) = get("JWT_SECRET").filter(|s| !s.is_empty()) {
             self.jwt_secret = Some(secret);
         }
+        if let Some(key) = get("CHAT_ADMIN_KEY").filter(|s| !s.is_empty()) {
+            self.admin_key = Some(key);
+        }
         if let Some(iss) = get("JWT_ISSUER") {
             self.jwt_issuer = Some(iss).filter(|s| !s.is_empty());
         }
@@ -371,6 +378,12 @@ impl Settings {
             if value == 0 {
                 return Err(config_error(format!("limits.{name}"), "must be at least 1"));
             }
+        }
+        if self.admin_key.as_ref().is_some_and(|k| k.len() < 32) {
+            return Err(config_error(
+                "CHAT_ADMIN_KEY",
+                "must be at least 32 characters (a random secret)",
+            ));
         }
         if l.ws_ping_interval < Duration::from_millis(100) {
             return Err(config_error(

@@ -205,3 +205,31 @@ async fn presence_spans_servers() {
     assert_eq!(gone["userId"], alice_id.as_str());
     assert_eq!(gone["status"], "offline");
 }
+
+/// Revoking access through one server closes the user's socket on the other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revocation_closes_sockets_on_every_server() {
+    if postgres_admin_url().is_none() {
+        eprintln!("skipped: no CHAT_TEST_POSTGRES (SQLite run)");
+        return;
+    }
+    const KEY: &str = "cluster-admin-key-0123456789abcdef012345";
+    let a = spawn_app_with(|s| s.admin_key = Some(KEY.into())).await;
+    let url = postgres_database_for(a.data_dir.path()).await.unwrap();
+    let b = spawn_app_with(move |s| s.database_url = Some(url)).await;
+    let (carol, carol_id) = b.login(CAROL).await;
+    let general = b.channel_id(&carol, "General").await;
+    let mut carol_on_b = b.ws_join(&carol, &general).await;
+    let res = a
+        .api
+        .delete(a.url(&format!("/admin/tablos/{general}/members/{carol_id}")))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let err = carol_on_b.next_frame_of_type("error", WAIT).await;
+    assert_eq!(err["code"], "FORBIDDEN");
+    let close = carol_on_b.next_close(WAIT).await.expect("a close frame");
+    assert_eq!(u16::from(close.code), 1008);
+}

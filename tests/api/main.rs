@@ -6,6 +6,7 @@
 //! pass), a fresh Postgres database per test; each other module covers one
 //! feature, and every test is named after the rule it proves.
 
+mod admin;
 mod auth;
 mod cluster;
 mod helpers;

@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod activity;
+pub mod admin;
 pub mod channels;
 pub mod history;
 pub mod rate_limit;

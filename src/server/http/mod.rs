@@ -1,6 +1,7 @@
 //! The HTTP surface: the seed's JSON routes, login, the WebSocket upgrade,
 //! and the router that puts them beside the Leptos pages.
 
+pub mod admin;
 pub mod login;
 pub mod rest;
 pub mod router;

@@ -3,7 +3,7 @@
 //! request tracing (which logs the path only, never a `?token=`).
 
 use axum::extract::{DefaultBodyLimit, Request};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::Router;
 use http::{header, HeaderValue, Method};
 use leptos::prelude::provide_context;
@@ -11,6 +11,7 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::trace::TraceLayer;
 
+use super::admin;
 use super::login::{login_route, logout_route};
 use super::rest::{
     health_route, history_route, list_channels_route, mark_read_route, members_route,
@@ -33,6 +34,15 @@ pub fn build(state: AppState) -> Router {
         .route("/chat/ws/{channel_id}", get(ws_route))
         .route("/healthz", get(health_route))
         .route("/readyz", get(ready_route))
+        .route(
+            "/admin/tablos/{id}",
+            put(admin::put_tablo_route).delete(admin::delete_tablo_route),
+        )
+        .route("/admin/users/{id}", put(admin::put_user_route))
+        .route(
+            "/admin/tablos/{id}/members/{user_id}",
+            put(admin::grant_route).delete(admin::revoke_route),
+        )
         .route("/metrics", get(metrics_route));
 
     let origins: Vec<HeaderValue> = state

@@ -349,6 +349,17 @@ impl WsSession {
                 self.last_seq = seq;
                 Ok(())
             }
+            RoomEvent::Revoked { user_id } => {
+                if user_id.is_none_or(|u| u == self.user_id) {
+                    let frame = ServerFrame::error(
+                        ErrorCode::Forbidden,
+                        "your access to this channel was revoked",
+                    );
+                    let _ = send_error(&self.state.chat.metrics, socket, frame).await;
+                    return Err(Stop::Close(CLOSE_POLICY, "no longer a member"));
+                }
+                Ok(())
+            }
             RoomEvent::Typing { user_id, json } | RoomEvent::Presence { user_id, json } => {
                 if user_id == self.user_id {
                     Ok(())

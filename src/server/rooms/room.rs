@@ -30,6 +30,12 @@ pub enum RoomEvent {
         /// The `typing` frame.
         json: Utf8Bytes,
     },
+    /// Access was revoked: `Some(user)` for one member, `None` for
+    /// everyone (the channel was deleted). Their connections close.
+    Revoked {
+        /// Whose access ended.
+        user_id: Option<Uuid>,
+    },
     /// A user came online or went offline.
     Presence {
         /// The user.

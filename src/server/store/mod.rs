@@ -110,6 +110,9 @@ pub trait Store: Send + Sync + 'static {
     async fn upsert_user(&self, user: &UserRecord) -> StoreResult<()>;
     /// Creates or renames a channel.
     async fn upsert_tablo(&self, id: Uuid, name: &str, color: &str) -> StoreResult<()>;
+    /// Deletes a channel with its messages, access and read state; returns
+    /// whether it existed.
+    async fn delete_tablo(&self, id: Uuid) -> StoreResult<bool>;
     /// Grants (`active`) or revokes access.
     async fn set_access(&self, tablo_id: Uuid, user_id: Uuid, active: bool) -> StoreResult<()>;
     /// Whether the channel exists and the user may use it.

@@ -291,6 +291,14 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn delete_tablo(&self, id: Uuid) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM tablos WHERE id = ?1")
+            .bind(id)
+            .execute(&self.write)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
     async fn set_access(&self, tablo_id: Uuid, user_id: Uuid, active: bool) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO tablo_access (tablo_id, user_id, is_active) VALUES (?1, ?2, ?3) \

@@ -1,0 +1,134 @@
+//! `/admin/*`: the host app's sync API, authenticated by the service key
+//! (`Authorization: Bearer <CHAT_ADMIN_KEY>`, compared in constant time).
+//! Without a configured key the routes answer 404. Each route calls the
+//! same `server::chat` service as everything else.
+
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::Json;
+use serde::Deserialize;
+use serde_json::json;
+use subtle::ConstantTimeEq;
+use uuid::Uuid;
+
+use crate::protocol::AppError;
+use crate::server::error::ApiError;
+use crate::server::http::rest::ApiResult;
+use crate::server::state::AppState;
+
+/// Proof that the request carries the service key.
+pub struct AdminKey;
+
+impl FromRequestParts<AppState> for AdminKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Some(expected) = state.settings.admin_key.as_deref() else {
+            return Err(AppError::NotFound("the admin API is disabled".into()).into());
+        };
+        let given = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        if bool::from(given.as_bytes().ct_eq(expected.as_bytes())) {
+            Ok(AdminKey)
+        } else {
+            Err(AppError::Unauthorized("a valid service key is required".into()).into())
+        }
+    }
+}
+
+fn uuid(raw: &str, what: &str) -> Result<Uuid, AppError> {
+    Uuid::parse_str(raw).map_err(|_| AppError::BadRequest(format!("{what} must be a UUID")))
+}
+
+fn body<T: serde::de::DeserializeOwned>(raw: &[u8]) -> Result<T, AppError> {
+    serde_json::from_slice(raw).map_err(|e| AppError::BadRequest(format!("bad body: {e}")))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TabloBody {
+    name: String,
+    color: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UserBody {
+    email: String,
+    display_name: String,
+}
+
+/// `PUT /admin/tablos/{id}` with `{"name", "color"?}`: create or rename.
+pub async fn put_tablo_route(
+    _: AdminKey,
+    State(state): State<AppState>,
+    Path(raw_id): Path<String>,
+    raw: axum::body::Bytes,
+) -> ApiResult {
+    let id = uuid(&raw_id, "tablo id")?;
+    let b: TabloBody = body(&raw)?;
+    state
+        .chat
+        .admin_put_tablo(id, &b.name, b.color.as_deref())
+        .await?;
+    Ok(Json(json!({ "ok": true })))
+}
+
+/// `DELETE /admin/tablos/{id}`: delete with everything in it.
+pub async fn delete_tablo_route(
+    _: AdminKey,
+    State(state): State<AppState>,
+    Path(raw_id): Path<String>,
+) -> ApiResult {
+    state
+        .chat
+        .admin_delete_tablo(uuid(&raw_id, "tablo id")?)
+        .await?;
+    Ok(Json(json!({ "ok": true })))
+}
+
+/// `PUT /admin/users/{id}` with `{"email", "display_name"}`: create or update.
+pub async fn put_user_route(
+    _: AdminKey,
+    State(state): State<AppState>,
+    Path(raw_id): Path<String>,
+    raw: axum::body::Bytes,
+) -> ApiResult {
+    let id = uuid(&raw_id, "user id")?;
+    let b: UserBody = body(&raw)?;
+    state
+        .chat
+        .admin_put_user(id, &b.email, &b.display_name)
+        .await?;
+    Ok(Json(json!({ "ok": true })))
+}
+
+/// `PUT /admin/tablos/{id}/members/{userId}`: grant access.
+pub async fn grant_route(
+    _: AdminKey,
+    State(state): State<AppState>,
+    Path((raw_tablo, raw_user)): Path<(String, String)>,
+) -> ApiResult {
+    access(&state, &raw_tablo, &raw_user, true).await
+}
+
+/// `DELETE /admin/tablos/{id}/members/{userId}`: revoke access; the user's
+/// sockets on the channel close at once.
+pub async fn revoke_route(
+    _: AdminKey,
+    State(state): State<AppState>,
+    Path((raw_tablo, raw_user)): Path<(String, String)>,
+) -> ApiResult {
+    access(&state, &raw_tablo, &raw_user, false).await
+}
+
+async fn access(state: &AppState, raw_tablo: &str, raw_user: &str, active: bool) -> ApiResult {
+    let tablo = uuid(raw_tablo, "tablo id")?;
+    let user = uuid(raw_user, "user id")?;
+    state.chat.admin_set_access(tablo, user, active).await?;
+    Ok(Json(json!({ "ok": true })))
+}
