@@ -148,6 +148,7 @@ impl Application {
             )),
             limits,
             metrics,
+            known_users: Default::default(),
         });
 
         let listener = TcpListener::bind(settings.listen_addr)

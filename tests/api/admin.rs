@@ -312,3 +312,67 @@ async fn bad_admin_input_is_refused() {
         .unwrap();
     assert_eq!(list["channels"].as_array().unwrap().len(), 4);
 }
+
+/// A user first seen through a host-app token gets a row named after the token's e-mail, so the host app can grant access right away and others see a name; the host app's name wins once it sends one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_first_seen_through_a_token_gets_a_row() {
+    let app = admin_app().await;
+    let dana = Uuid::new_v4();
+    let token = sign(
+        jsonwebtoken::Algorithm::HS256,
+        &json!({"sub": dana, "exp": now_secs() + 3600, "email": "dana@example.com"}),
+        JWT_SECRET,
+    );
+    let list: Value = app
+        .get("/chat/channels", Some(&token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["channels"], json!([]));
+
+    let (alice, _) = app.login(ALICE).await;
+    let general = app.channel_id(&alice, "General").await;
+    let m = format!("/admin/tablos/{general}/members/{dana}");
+    assert_eq!(
+        app.admin("PUT", &m, Some(KEY), None).await.0,
+        200,
+        "the row exists"
+    );
+    let names = |v: Value| -> Vec<String> {
+        v["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["display_name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let members: Value = app
+        .get(&format!("/chat/channels/{general}/members"), Some(&alice))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(names(members).contains(&"dana".to_string()));
+    let u = format!("/admin/users/{dana}");
+    assert_eq!(
+        app.admin(
+            "PUT",
+            &u,
+            Some(KEY),
+            Some(json!({"email": "dana@example.com", "display_name": "Dana Scully"}))
+        )
+        .await
+        .0,
+        200
+    );
+    let mut ws = app.ws_join(&token, &general).await;
+    ws.send_ok("dana speaks").await;
+    let members: Value = app
+        .get(&format!("/chat/channels/{general}/members"), Some(&alice))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(names(members).contains(&"Dana Scully".to_string()));
+}

@@ -79,6 +79,11 @@ impl FromRequestParts<AppState> for CurrentUser {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        authenticate(&state.jwt, &parts.headers, None).map_err(Into::into)
+        let user = authenticate(&state.jwt, &parts.headers, None)?;
+        state
+            .chat
+            .ensure_user(user.id, user.email.as_deref())
+            .await?;
+        Ok(user)
     }
 }

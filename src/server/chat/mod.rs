@@ -7,6 +7,7 @@ pub mod activity;
 pub mod admin;
 pub mod channels;
 pub mod history;
+pub mod identity;
 pub mod rate_limit;
 pub mod read;
 pub mod send;
@@ -51,6 +52,8 @@ pub struct Chat {
     pub limits: Limits,
     /// What `/metrics` reports.
     pub metrics: Arc<Metrics>,
+    /// Users known to have a row (see `identity`).
+    pub known_users: identity::KnownUsers,
 }
 
 impl std::fmt::Debug for Chat {

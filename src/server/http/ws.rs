@@ -62,6 +62,9 @@ pub async fn ws_route(
         Ok(user) => user,
         Err(e) => return ApiError(e).into_response(),
     };
+    if let Err(e) = state.chat.ensure_user(user.id, user.email.as_deref()).await {
+        return ApiError(e).into_response();
+    }
     let channel_id = match parse_channel_id(&raw_channel) {
         Ok(id) => id,
         Err(e) => return ApiError(e).into_response(),
