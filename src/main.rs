@@ -1,14 +1,45 @@
-//! The `chat` binary: load settings, start logging, build the application,
-//! serve until Ctrl-C or SIGTERM.
+//! The `chat` binary: parse the command line, then serve (the default),
+//! check the configuration, or call a running server's admin API.
 
-use chat::server::config::Settings;
+use clap::Parser;
+
+use chat::server::cli::{describe, Cli, Command, ServeFlags};
 use chat::server::startup::Application;
 use chat::server::telemetry;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        None => serve(&ServeFlags::default(), cli.config).await,
+        Some(Command::Serve(flags)) => serve(&flags, cli.config).await,
+        Some(Command::CheckConfig(flags)) => match flags.settings(cli.config) {
+            Ok(s) => {
+                print!("{}", describe(&s));
+                std::process::ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                std::process::ExitCode::from(2)
+            }
+        },
+        Some(Command::Admin(args)) => match args.run().await {
+            Ok(line) => {
+                println!("{line}");
+                std::process::ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("chat admin: {e}");
+                std::process::ExitCode::from(1)
+            }
+        },
+    }
+}
+
+/// Runs the server until Ctrl-C or SIGTERM.
+async fn serve(flags: &ServeFlags, config: Option<std::path::PathBuf>) -> std::process::ExitCode {
     telemetry::init();
-    let settings = match Settings::load() {
+    let settings = match flags.settings(config) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("{e}");

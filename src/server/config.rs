@@ -171,17 +171,26 @@ impl Settings {
     /// # Errors
     /// A [`ConfigError`] naming the first bad setting.
     pub fn load() -> Result<Self, ConfigError> {
+        Self::load_from(None)
+    }
+
+    /// Like [`Settings::load`], with the settings file given explicitly
+    /// (`--config`); otherwise `CHAT_CONFIG`, else `Leptos.toml` if present.
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming the first bad setting.
+    pub fn load_from(config: Option<PathBuf>) -> Result<Self, ConfigError> {
         let mut settings = Settings::defaults_for(PathBuf::from("data"));
-        let explicit = std::env::var("CHAT_CONFIG").ok();
+        let (explicit, source) = match config {
+            Some(path) => (Some(path.display().to_string()), "--config"),
+            None => (std::env::var("CHAT_CONFIG").ok(), "CHAT_CONFIG"),
+        };
         let path = explicit.clone().unwrap_or_else(|| "Leptos.toml".into());
         if Path::new(&path).exists() {
             let text = std::fs::read_to_string(&path).map_err(|e| config_error(&path, e))?;
             settings.apply_file(&path, &text)?;
         } else if explicit.is_some() {
-            return Err(config_error(
-                "CHAT_CONFIG",
-                format!("{path} does not exist"),
-            ));
+            return Err(config_error(source, format!("{path} does not exist")));
         }
         settings.apply_env(|key| std::env::var(key).ok())?;
         Ok(settings)

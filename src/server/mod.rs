@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod chat;
+pub mod cli;
 pub mod cluster;
 pub mod config;
 pub mod demo;
