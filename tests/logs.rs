@@ -50,6 +50,14 @@ async fn tokens_never_appear_in_logs() {
     let mut ws = app.ws_connect_query(&query_token, &general).await;
     ws.send_ok("logged?").await;
     drop(ws);
+    // An authenticated REST call: its log lines carry the user id.
+    assert_eq!(
+        app.get("/chat/channels", Some(&token))
+            .await
+            .status()
+            .as_u16(),
+        200
+    );
     let bad_token = sign(
         Algorithm::HS256,
         &json!({"sub": alice, "exp": now_secs() + 3600}),
@@ -79,6 +87,15 @@ async fn tokens_never_appear_in_logs() {
     assert!(
         !text.is_empty(),
         "nothing was logged: the capture did not work"
+    );
+    // Request lines carry the request id and, once authenticated, the user id.
+    assert!(
+        text.contains("request_id="),
+        "no request ids in the logs:\n{text}"
+    );
+    assert!(
+        text.contains(&format!("user_id={alice}")),
+        "no user id in the logs:\n{text}"
     );
     for (what, t) in [
         ("login token", &token),

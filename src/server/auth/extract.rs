@@ -80,6 +80,7 @@ impl FromRequestParts<AppState> for CurrentUser {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let user = authenticate(&state.jwt, &parts.headers, None)?;
+        tracing::Span::current().record("user_id", tracing::field::display(user.id));
         state
             .chat
             .ensure_user(user.id, user.email.as_deref())

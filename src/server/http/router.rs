@@ -9,6 +9,7 @@ use http::{header, HeaderValue, Method};
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
 use super::admin;
@@ -56,8 +57,18 @@ pub fn build(state: AppState) -> Router {
         .allow_methods([Method::GET, Method::POST])
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
         .allow_credentials(true);
+    // Every request's log lines carry its id (the proxy's `x-request-id`
+    // when it is a plain token, else a new UUID, echoed in the response)
+    // and, once authenticated, the user id. Never the query string: it may
+    // hold a token.
     let trace = TraceLayer::new_for_http().make_span_with(|req: &Request| {
-        tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
+        tracing::info_span!(
+            "http",
+            method = %req.method(),
+            path = %req.uri().path(),
+            request_id = %request_id(req),
+            user_id = tracing::field::Empty,
+        )
     });
 
     let leptos_options = state.leptos_options.clone();
@@ -75,5 +86,23 @@ pub fn build(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(state.settings.limits.max_body_bytes))
         .layer(cors)
         .layer(trace)
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
+}
+
+/// The request id for logs: a plain token of at most 64 characters, or
+/// `invalid` (a client must not be able to write arbitrary text into logs).
+fn request_id(req: &Request) -> &str {
+    req.headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|id| {
+            !id.is_empty()
+                && id.len() <= 64
+                && id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        })
+        .unwrap_or("invalid")
 }
