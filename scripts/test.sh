@@ -2,7 +2,7 @@
 # Everything CI checks, in order, stopping at the first failure:
 #   format, clippy (server and Wasm sides), Rust tests on SQLite, the API
 #   tests again on a throwaway PostgreSQL cluster, debug site build,
-#   Playwright browser tests.
+#   Playwright browser tests, the self-contained binary's smoke test.
 #
 #   bash scripts/test.sh
 #
@@ -72,6 +72,9 @@ cargo leptos build
 
 begin "Playwright (end2end)"
 (cd end2end && npx playwright test)
+
+begin "self-contained binary (site embedded, empty directory, SIGTERM)"
+bash scripts/embedded-smoke.sh
 
 timings+=("$(printf '%5d s  %s' "$((SECONDS - step_start))" "$current")")
 current="done"

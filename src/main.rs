@@ -1,9 +1,12 @@
 //! The `chat` binary: parse the command line, then serve (the default),
-//! check the configuration, or call a running server's admin API.
+//! check the configuration, or call a running server's admin API. Built
+//! with `--features embed-site`, it carries the site (Wasm, JS, CSS,
+//! assets) and needs nothing beside it.
 
 use clap::Parser;
 
 use chat::server::cli::{describe, Cli, Command, ServeFlags};
+use chat::server::http::embedded::EmbeddedSite;
 use chat::server::startup::Application;
 use chat::server::telemetry;
 
@@ -39,13 +42,18 @@ async fn main() -> std::process::ExitCode {
 /// Runs the server until Ctrl-C or SIGTERM.
 async fn serve(flags: &ServeFlags, config: Option<std::path::PathBuf>) -> std::process::ExitCode {
     telemetry::init();
-    let settings = match flags.settings(config) {
+    let mut settings = match flags.settings(config) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("{e}");
             return std::process::ExitCode::from(2);
         }
     };
+    settings.embedded_site = embedded_site();
+    if settings.embedded_site.is_some() && std::env::var("LEPTOS_ENV").is_err() {
+        // A self-contained binary is a deployment: no live-reload script.
+        settings.production = true;
+    }
     let app = match Application::build(settings).await {
         Ok(app) => app,
         Err(e) => {
@@ -82,4 +90,24 @@ async fn shutdown_signal() {
         _ = ctrl_c => {},
         _ = terminate => {},
     }
+}
+
+/// The site compiled in by `--features embed-site` (from `target/site`,
+/// which `cargo leptos build` must have produced first).
+#[cfg(feature = "embed-site")]
+fn embedded_site() -> Option<EmbeddedSite> {
+    #[derive(rust_embed::RustEmbed)]
+    #[folder = "target/site/"]
+    struct Site;
+
+    fn lookup(path: &str) -> Option<std::borrow::Cow<'static, [u8]>> {
+        Site::get(path).map(|file| file.data)
+    }
+    Some(EmbeddedSite { lookup })
+}
+
+/// Without `embed-site` the site is read from `LEPTOS_SITE_ROOT`.
+#[cfg(not(feature = "embed-site"))]
+fn embedded_site() -> Option<EmbeddedSite> {
+    None
 }

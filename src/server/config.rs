@@ -50,6 +50,9 @@ pub struct Settings {
     pub production: bool,
     /// Limits on input and resources.
     pub limits: Limits,
+    /// The site compiled into the binary (`--features embed-site`), served
+    /// instead of `site_root`.
+    pub embedded_site: Option<crate::server::http::embedded::EmbeddedSite>,
 }
 
 /// Every limit of the protocol and of the server, each configurable.
@@ -163,6 +166,7 @@ impl Settings {
             reload_port: 3001,
             production: false,
             limits: Limits::default(),
+            embedded_site: None,
         }
     }
 

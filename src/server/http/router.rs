@@ -82,13 +82,28 @@ pub fn build(state: AppState) -> Router {
             move || provide_context(context_state.clone()),
             move || shell(leptos_options.clone()),
         )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .fallback(site_or_page)
         .layer(DefaultBodyLimit::max(state.settings.limits.max_body_bytes))
         .layer(cors)
         .layer(trace)
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
+}
+
+/// Files of the embedded site when the binary has one, else files from
+/// `site_root` on disk; anything else renders the app (its not-found page).
+async fn site_or_page(
+    uri: axum::http::Uri,
+    state: axum::extract::State<AppState>,
+    req: Request,
+) -> axum::response::Response {
+    if let Some(site) = state.settings.embedded_site {
+        if let Some(res) = site.response(uri.path()) {
+            return res;
+        }
+    }
+    leptos_axum::file_and_error_handler::<AppState, _>(shell)(uri, state, req).await
 }
 
 /// The request id for logs: a plain token of at most 64 characters, or
