@@ -30,6 +30,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::protocol::{Message, ServerFrame};
+use crate::server::chat::activity::MemberCache;
 use crate::server::rooms::room::frame_json;
 use crate::server::rooms::users::UserEvent;
 use crate::server::rooms::{RoomEvent, Rooms, UserHub};
@@ -312,6 +313,8 @@ pub struct Follower {
     pub users: Arc<UserHub>,
     /// The activity feed (channel lists of local users).
     pub activity: mpsc::UnboundedSender<Message>,
+    /// The activity feed's member lists (forgotten on revocation).
+    pub member_cache: Arc<MemberCache>,
     /// How often local rooms are compared with the stored heads.
     pub sweep: Duration,
 }
@@ -482,6 +485,7 @@ impl Follower {
                 self.rooms.remote_presence(server, c, u, on);
             }
             ClusterEvent::Revoke { c, u, .. } => {
+                self.member_cache.forget(c);
                 if let Some(room) = self.rooms.get(c) {
                     room.publish(RoomEvent::Revoked { user_id: u });
                 }

@@ -118,6 +118,7 @@ impl Application {
             metrics.clone(),
             shutdown.clone(),
         );
+        let member_cache = Arc::new(activity::MemberCache::default());
         let follower_task = cluster.clone().map(|cluster| {
             Follower {
                 cluster,
@@ -125,11 +126,17 @@ impl Application {
                 rooms: rooms.clone(),
                 users: users.clone(),
                 activity: activity_tx.clone(),
+                member_cache: member_cache.clone(),
                 sweep: limits.cluster_sweep,
             }
             .spawn(shutdown.clone())
         });
-        let activity_task = activity::spawn(store.clone(), users.clone(), activity_rx);
+        let activity_task = activity::spawn(
+            store.clone(),
+            users.clone(),
+            member_cache.clone(),
+            activity_rx,
+        );
         let limiter = SendLimiter::per_second(limits.rate_burst, limits.rate_per_second);
         let login_limiter = RateLimit::new(
             limits.login_burst,
@@ -149,6 +156,7 @@ impl Application {
             limits,
             metrics,
             known_users: Default::default(),
+            member_cache: member_cache.clone(),
         });
 
         let listener = TcpListener::bind(settings.listen_addr)

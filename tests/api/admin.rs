@@ -376,3 +376,27 @@ async fn a_user_first_seen_through_a_token_gets_a_row() {
         .unwrap();
     assert!(names(members).contains(&"Dana Scully".to_string()));
 }
+
+/// After a revocation the user gets no more previews of the channel (`channel.activity`) on their other connections, at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_user_gets_no_more_previews() {
+    let app = admin_app().await;
+    let (alice, _) = app.login(ALICE).await;
+    let (carol, carol_id) = app.login(CAROL).await;
+    let general = app.channel_id(&alice, "General").await;
+    let random = app.channel_id(&carol, "Random").await;
+    let mut carol_elsewhere = app.ws_join(&carol, &random).await;
+    let mut a = app.ws_join(&alice, &general).await;
+    a.send_ok("seen by carol as a preview").await;
+    let preview = carol_elsewhere
+        .next_frame_of_type("channel.activity", WAIT)
+        .await;
+    assert_eq!(preview["channelId"], general.as_str());
+
+    let m = format!("/admin/tablos/{general}/members/{carol_id}");
+    assert_eq!(app.admin("DELETE", &m, Some(KEY), None).await.0, 200);
+    a.send_ok("carol must not see this").await;
+    carol_elsewhere
+        .expect_no_frame_of_type("channel.activity", QUIET)
+        .await;
+}

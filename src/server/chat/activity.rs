@@ -27,25 +27,56 @@ pub fn preview(text: &str) -> String {
     text.chars().take(PREVIEW_CHARS).collect()
 }
 
+/// Channel member lists reused for [`MEMBER_CACHE_TTL`]; a revocation
+/// forgets the channel's list at once, so a revoked user gets no further
+/// previews.
+#[derive(Debug, Default)]
+pub struct MemberCache(std::sync::Mutex<HashMap<Uuid, CachedMembers>>);
+
+/// When a member list was read, and the list.
+type CachedMembers = (Instant, Arc<Vec<Uuid>>);
+
+impl MemberCache {
+    fn fresh(&self, channel_id: Uuid) -> Option<Arc<Vec<Uuid>>> {
+        self.0
+            .lock()
+            .expect("member cache lock")
+            .get(&channel_id)
+            .filter(|(at, _)| at.elapsed() < MEMBER_CACHE_TTL)
+            .map(|(_, list)| list.clone())
+    }
+
+    fn keep(&self, channel_id: Uuid, list: Arc<Vec<Uuid>>) {
+        self.0
+            .lock()
+            .expect("member cache lock")
+            .insert(channel_id, (Instant::now(), list));
+    }
+
+    /// Drops a channel's list (access changed).
+    pub fn forget(&self, channel_id: Uuid) {
+        self.0
+            .lock()
+            .expect("member cache lock")
+            .remove(&channel_id);
+    }
+}
+
 /// Starts the task that turns stored messages into activity frames.
 pub fn spawn(
     store: Arc<dyn Store>,
     users: Arc<UserHub>,
+    members: Arc<MemberCache>,
     mut stored: mpsc::UnboundedReceiver<Message>,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
-        let mut members: HashMap<Uuid, (Instant, Arc<Vec<Uuid>>)> = HashMap::new();
         while let Some(m) = stored.recv().await {
-            let fresh = members
-                .get(&m.channel_id)
-                .filter(|(at, _)| at.elapsed() < MEMBER_CACHE_TTL)
-                .map(|(_, list)| list.clone());
-            let list = match fresh {
+            let list = match members.fresh(m.channel_id) {
                 Some(list) => list,
                 None => match store.member_ids(m.channel_id).await {
                     Ok(ids) => {
                         let list = Arc::new(ids);
-                        members.insert(m.channel_id, (Instant::now(), list.clone()));
+                        members.keep(m.channel_id, list.clone());
                         list
                     }
                     Err(e) => {

@@ -136,6 +136,7 @@ impl Chat {
     /// Closes the live sockets of `user` (or everyone) on a channel, here
     /// and on the other servers.
     fn revoke_live(&self, channel_id: Uuid, user_id: Option<Uuid>) {
+        self.member_cache.forget(channel_id);
         if let Some(room) = self.rooms.get(channel_id) {
             room.publish(RoomEvent::Revoked { user_id });
         }

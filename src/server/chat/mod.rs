@@ -54,6 +54,8 @@ pub struct Chat {
     pub metrics: Arc<Metrics>,
     /// Users known to have a row (see `identity`).
     pub known_users: identity::KnownUsers,
+    /// Member lists of the activity feed (forgotten on revocation).
+    pub member_cache: Arc<activity::MemberCache>,
 }
 
 impl std::fmt::Debug for Chat {
