@@ -7,7 +7,8 @@
 #
 # What it installs when missing:
 #   - Debian packages: chromium (browser tests), binaryen (wasm-opt, release
-#     builds), postgresql (optional Postgres backend), pkg-config, libssl-dev,
+#     builds), postgresql (the test command runs the API suite on a throwaway
+#     cluster; production may use Postgres), pkg-config, libssl-dev,
 #     curl
 #   - the Rust target wasm32-unknown-unknown (rustup)
 #   - cargo-leptos 0.3.10 (built from crates.io with `no_downloads`: it uses
