@@ -63,6 +63,7 @@ trap 'rc=$?; stop_pg; (exit $rc); on_exit' EXIT
 CHAT_TEST_POSTGRES="$(bash scripts/pg.sh start "$pg_dir" "$pg_port")"
 export CHAT_TEST_POSTGRES
 cargo test --features ssr --test api --test cluster_kill
+cargo test --features ssr --lib store::postgres
 stop_pg
 unset CHAT_TEST_POSTGRES
 trap on_exit EXIT

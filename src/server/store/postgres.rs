@@ -485,3 +485,102 @@ impl Store for PgStore {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every query on the hot path, by name.
+    const HOT_QUERIES: [(&str, &str); 14] = [
+        ("NEXT_SEQ", NEXT_SEQ),
+        ("FIND_BY_CLIENT_ID", FIND_BY_CLIENT_ID),
+        ("HISTORY_LATEST", HISTORY_LATEST),
+        ("HISTORY_BEFORE_SEQ", HISTORY_BEFORE_SEQ),
+        ("HISTORY_BEFORE_TIME", HISTORY_BEFORE_TIME),
+        ("HISTORY_AFTER_SEQ", HISTORY_AFTER_SEQ),
+        ("MEMBERSHIP", MEMBERSHIP),
+        ("MEMBER_IDS", MEMBER_IDS),
+        ("MEMBERS", MEMBERS),
+        ("CHANNELS_FOR", CHANNELS_FOR),
+        ("UNREAD_FOR", UNREAD_FOR),
+        ("MARK_READ", MARK_READ),
+        ("HEAD_SEQ", HEAD_SEQ),
+        ("INSERT_MESSAGE", INSERT_MESSAGE),
+    ];
+
+    /// No hot query needs a sequential scan: with sequential scans priced
+    /// out (`enable_seqscan = off`), each plan finds an index for every
+    /// table it reads. Runs in the test command's Postgres pass
+    /// (`CHAT_TEST_POSTGRES`, the admin URL of a throwaway cluster).
+    #[tokio::test]
+    async fn every_hot_query_can_use_an_index() {
+        let Some(admin) = std::env::var("CHAT_TEST_POSTGRES")
+            .ok()
+            .filter(|s| !s.is_empty())
+        else {
+            eprintln!("skipped: no CHAT_TEST_POSTGRES");
+            return;
+        };
+        let name = format!("plan_{}", Uuid::new_v4().simple());
+        let admin_pool = PgPool::connect(&admin).await.unwrap();
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&admin_pool)
+            .await
+            .unwrap();
+        let base = &admin[..admin.rfind('/').unwrap()];
+        let store = PgStore::connect(&format!("{base}/{name}"), 1, Uuid::new_v4())
+            .await
+            .unwrap();
+        let mut conn = store.pool.acquire().await.unwrap();
+        sqlx::query("SET enable_seqscan = off")
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        // The check itself works: a query with no usable index shows a scan.
+        let control: Vec<String> =
+            sqlx::query_scalar("EXPLAIN SELECT key FROM meta WHERE value = 'x'")
+                .fetch_all(&mut *conn)
+                .await
+                .unwrap();
+        assert!(
+            control.iter().any(|s| s.contains("Seq Scan")),
+            "{control:#?}"
+        );
+        for (query_name, sql) in HOT_QUERIES {
+            // A generic plan: parameters stay parameters, as in production.
+            let params = (1..=9).filter(|n| sql.contains(&format!("${n}"))).count();
+            let types = match query_name {
+                "NEXT_SEQ" => "uuid, timestamptz",
+                "HISTORY_BEFORE_TIME" => "uuid, timestamptz, bigint",
+                "MEMBERSHIP" => "uuid, uuid",
+                "FIND_BY_CLIENT_ID" => "uuid, uuid, text",
+                "MARK_READ" => "uuid, uuid, bigint, timestamptz",
+                "INSERT_MESSAGE" => "uuid, uuid, bigint, uuid, text, text, timestamptz",
+                _ if params == 3 => "uuid, bigint, bigint",
+                _ if params == 2 => "uuid, bigint",
+                _ => "uuid",
+            };
+            sqlx::raw_sql(&format!("PREPARE q ({types}) AS {sql}"))
+                .execute(&mut *conn)
+                .await
+                .unwrap_or_else(|e| panic!("{query_name}: {e}"));
+            sqlx::query("SET plan_cache_mode = force_generic_plan")
+                .execute(&mut *conn)
+                .await
+                .unwrap();
+            let args = vec!["NULL"; params].join(", ");
+            let plan: Vec<String> = sqlx::query_scalar(&format!("EXPLAIN EXECUTE q ({args})"))
+                .fetch_all(&mut *conn)
+                .await
+                .unwrap_or_else(|e| panic!("{query_name}: {e}"));
+            sqlx::raw_sql("DEALLOCATE q")
+                .execute(&mut *conn)
+                .await
+                .unwrap();
+            assert!(
+                !plan.iter().any(|step| step.contains("Seq Scan")),
+                "{query_name} scans a table: {plan:#?}"
+            );
+        }
+    }
+}
