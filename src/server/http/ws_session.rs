@@ -351,12 +351,9 @@ impl WsSession {
             }
             RoomEvent::Revoked { user_id } => {
                 if user_id.is_none_or(|u| u == self.user_id) {
-                    let frame = ServerFrame::error(
-                        ErrorCode::Forbidden,
-                        "your access to this channel was revoked",
-                    );
-                    let _ = send_error(&self.state.chat.metrics, socket, frame).await;
-                    return Err(Stop::Close(CLOSE_POLICY, "no longer a member"));
+                    return Err(self
+                        .refuse(socket, "your access to this channel was revoked".into())
+                        .await);
                 }
                 Ok(())
             }
@@ -470,17 +467,18 @@ impl WsSession {
         {
             Ok(()) => Ok(()),
             Err(AppError::Forbidden(m)) | Err(AppError::NotFound(m)) => {
-                let _ = send_error(
-                    &self.state.chat.metrics,
-                    socket,
-                    ServerFrame::error(ErrorCode::Forbidden, m),
-                )
-                .await;
-                Err(Stop::Close(CLOSE_POLICY, "no longer a member"))
+                Err(self.refuse(socket, m).await)
             }
             // A storage hiccup is not a revocation.
             Err(_) => Ok(()),
         }
+    }
+
+    /// The user lost access: `FORBIDDEN`, then close with 1008.
+    async fn refuse(&self, socket: &mut WebSocket, message: String) -> Stop {
+        let frame = ServerFrame::error(ErrorCode::Forbidden, message);
+        let _ = send_error(&self.state.chat.metrics, socket, frame).await;
+        Stop::Close(CLOSE_POLICY, "no longer a member")
     }
 
     /// At most one typing change per [`TYPING_MIN_GAP`] per connection, so
