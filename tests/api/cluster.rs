@@ -10,8 +10,15 @@ use crate::helpers::*;
 
 /// Two servers on one database, or `None` on SQLite.
 async fn two_servers() -> Option<(TestApp, TestApp)> {
+    two_servers_with(|_| {}).await
+}
+
+/// Two servers on one database, the first adjusted by `configure`.
+async fn two_servers_with(
+    configure: impl FnOnce(&mut chat::server::config::Settings),
+) -> Option<(TestApp, TestApp)> {
     postgres_admin_url()?;
-    let a = spawn_app().await;
+    let a = spawn_app_with(configure).await;
     let url = postgres_database_for(a.data_dir.path())
         .await
         .expect("a Postgres database");
@@ -209,14 +216,11 @@ async fn presence_spans_servers() {
 /// Revoking access through one server closes the user's socket on the other.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revocation_closes_sockets_on_every_server() {
-    if postgres_admin_url().is_none() {
+    const KEY: &str = "cluster-admin-key-0123456789abcdef012345";
+    let Some((a, b)) = two_servers_with(|s| s.admin_key = Some(KEY.into())).await else {
         eprintln!("skipped: no CHAT_TEST_POSTGRES (SQLite run)");
         return;
-    }
-    const KEY: &str = "cluster-admin-key-0123456789abcdef012345";
-    let a = spawn_app_with(|s| s.admin_key = Some(KEY.into())).await;
-    let url = postgres_database_for(a.data_dir.path()).await.unwrap();
-    let b = spawn_app_with(move |s| s.database_url = Some(url)).await;
+    };
     let (carol, carol_id) = b.login(CAROL).await;
     let general = b.channel_id(&carol, "General").await;
     let mut carol_on_b = b.ws_join(&carol, &general).await;
