@@ -1,0 +1,267 @@
+//! One measured run: open the population's sockets (timing the connects),
+//! send at a rate or as fast as acknowledgements allow, wait until every
+//! receiver has its channel's every message, and add up what they saw.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use tokio::sync::{mpsc, watch};
+
+use crate::checks::Percentiles;
+use crate::conn::{self, ConnStats, Role, Shared, Ws};
+use crate::seed::Population;
+use crate::server::ServerProcess;
+
+/// How long receivers may take to get the last messages after the last
+/// acknowledgement before the missing ones count as lost.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long senders may wait for acknowledgements after sending stops.
+const ACK_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How a batch of connects went.
+#[derive(Debug, Default)]
+pub struct ConnectReport {
+    /// Sockets that reached `presence.state`.
+    pub ok: usize,
+    /// Sockets that failed (refused, timed out, rejected).
+    pub failed: usize,
+    /// Wall time for the batch.
+    pub elapsed: Duration,
+    /// Per-connect latency (TCP + upgrade + first frame), microseconds.
+    pub latency: Percentiles,
+    /// The first failure, for the log.
+    pub first_error: Option<String>,
+}
+
+impl ConnectReport {
+    /// Successful connects per second.
+    pub fn rate(&self) -> f64 {
+        self.ok as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+/// Opens a socket for every peer, `concurrency` at a time.
+pub async fn open_peers(
+    server: &ServerProcess,
+    population: &Population,
+    concurrency: usize,
+    recv_buffer: Option<u32>,
+) -> (Vec<(usize, Ws)>, ConnectReport) {
+    let started = Instant::now();
+    let port = server.port;
+    let attempts = population.peers.iter().enumerate().map(|(idx, peer)| {
+        let channel = population.channels[peer.channel];
+        let token = peer.token.clone();
+        async move {
+            let t = Instant::now();
+            let result = conn::open(port, idx, channel, &token, recv_buffer).await;
+            (idx, result, t.elapsed())
+        }
+    });
+    let mut results = futures_util::stream::iter(attempts).buffer_unordered(concurrency);
+    let mut sockets = Vec::with_capacity(population.peers.len());
+    let mut report = ConnectReport::default();
+    let mut latencies = Vec::with_capacity(population.peers.len());
+    while let Some((idx, result, took)) = results.next().await {
+        match result {
+            Ok(ws) => {
+                sockets.push((idx, ws));
+                latencies.push(took.as_micros() as u64);
+            }
+            Err(e) => {
+                report.failed += 1;
+                report.first_error.get_or_insert_with(|| e.to_string());
+            }
+        }
+    }
+    report.elapsed = started.elapsed();
+    report.ok = sockets.len();
+    report.latency = Percentiles::of(&mut latencies);
+    if let Some(e) = &report.first_error {
+        eprintln!("loadgen: {} connects failed; first: {e}", report.failed);
+    }
+    (sockets, report)
+}
+
+/// What to send.
+#[derive(Debug, Clone)]
+pub struct SendPlan {
+    /// Peers of each channel that send (the first by rank).
+    pub senders_per_channel: usize,
+    /// Messages per second over all channels; `None` floods instead.
+    pub rate: Option<f64>,
+    /// Sends in flight per sender when flooding.
+    pub flood_window: usize,
+    /// How long to send.
+    pub duration: Duration,
+    /// Characters after the timestamp in each message.
+    pub padding: usize,
+}
+
+/// What one run measured.
+#[derive(Debug, Default)]
+pub struct LoadReport {
+    /// Messages sent.
+    pub sent: u64,
+    /// Messages acknowledged to their senders.
+    pub acked: u64,
+    /// Error frames.
+    pub errors: u64,
+    /// `message.new` frames received (distinct per receiver).
+    pub delivered: u64,
+    /// Messages a receiver should have had and did not.
+    pub lost: u64,
+    /// Frames a receiver got twice.
+    pub duplicated: u64,
+    /// Frames that arrived after a later seq.
+    pub reordered: u64,
+    /// Send-to-receive latency over every delivery, microseconds.
+    pub latency: Percentiles,
+    /// From the first send to the last acknowledgement.
+    pub ack_window: Duration,
+    /// From the first send until every receiver had everything.
+    pub delivery_window: Duration,
+    /// Connections the server closed during the run.
+    pub closed_by_server: usize,
+}
+
+impl LoadReport {
+    /// Acknowledged messages per second.
+    pub fn acked_per_s(&self) -> f64 {
+        self.acked as f64 / self.ack_window.as_secs_f64().max(1e-9)
+    }
+
+    /// Deliveries per second.
+    pub fn delivered_per_s(&self) -> f64 {
+        self.delivered as f64 / self.delivery_window.as_secs_f64().max(1e-9)
+    }
+}
+
+/// Runs `plan` over open `sockets` (channels start at `start_heads`).
+pub async fn run(
+    sockets: Vec<(usize, Ws)>,
+    population: &Population,
+    start_heads: Vec<i64>,
+    plan: &SendPlan,
+) -> LoadReport {
+    let shared = Arc::new(Shared::new(start_heads, "x".repeat(plan.padding)));
+    let (drain_tx, drain_rx) = watch::channel(false);
+    let started = Instant::now();
+    let flood_until = started + plan.duration;
+    // Senders in turn across channels, so the rate spreads evenly.
+    let mut pacers: Vec<(usize, usize, mpsc::Sender<()>)> = Vec::new();
+    let mut tasks = Vec::with_capacity(sockets.len());
+    for (idx, ws) in sockets {
+        let peer = &population.peers[idx];
+        let role = if peer.rank >= plan.senders_per_channel {
+            Role::Listen
+        } else if plan.rate.is_some() {
+            let (tx, rx) = mpsc::channel(4096);
+            pacers.push((peer.rank, peer.channel, tx));
+            Role::Paced(rx)
+        } else {
+            Role::Flood {
+                window: plan.flood_window,
+                until: flood_until,
+            }
+        };
+        tasks.push(tokio::spawn(conn::run(
+            idx,
+            peer.channel,
+            ws,
+            role,
+            shared.clone(),
+            drain_rx.clone(),
+        )));
+    }
+    pacers.sort_by_key(|(rank, channel, _)| (*rank, *channel));
+    let mut queued = 0u64;
+    if let Some(rate) = plan.rate {
+        let mut tick = tokio::time::interval(Duration::from_millis(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        while started.elapsed() < plan.duration && !pacers.is_empty() {
+            tick.tick().await;
+            let due = (started.elapsed().as_secs_f64() * rate) as u64;
+            while queued < due {
+                let (_, _, tx) = &pacers[queued as usize % pacers.len()];
+                if tx.try_send(()).is_err() {
+                    eprintln!("loadgen: a sender fell 4096 messages behind its pace");
+                }
+                queued += 1;
+            }
+        }
+        drop(pacers);
+    } else {
+        tokio::time::sleep_until(flood_until.into()).await;
+    }
+    // Every send acknowledged (or answered with an error).
+    let ack_deadline = Instant::now() + ACK_TIMEOUT;
+    loop {
+        let sent = shared.sent_total.load(Ordering::SeqCst);
+        let answered =
+            shared.acked_total.load(Ordering::SeqCst) + shared.errors_total.load(Ordering::SeqCst);
+        if answered >= sent && (plan.rate.is_none() || sent >= queued) {
+            break;
+        }
+        if Instant::now() > ack_deadline {
+            eprintln!(
+                "loadgen: {} sends unanswered after {ACK_TIMEOUT:?}",
+                sent.saturating_sub(answered)
+            );
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let ack_window = started.elapsed();
+    let _ = drain_tx.send(true);
+    // Receivers stop by themselves once they have their channel's head; a
+    // watchdog stops the stragglers, whose missing messages count as lost.
+    let watchdog = {
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(DRAIN_TIMEOUT).await;
+            eprintln!("loadgen: receivers still missing messages after {DRAIN_TIMEOUT:?}");
+            shared.stop.cancel();
+        })
+    };
+    let stats: Vec<ConnStats> = futures_util::future::join_all(tasks)
+        .await
+        .into_iter()
+        .filter_map(Result::ok)
+        .collect();
+    watchdog.abort();
+    let delivery_window = started.elapsed();
+    shared.stop.cancel();
+    summarise(&shared, stats, ack_window, delivery_window)
+}
+
+fn summarise(
+    shared: &Shared,
+    stats: Vec<ConnStats>,
+    ack_window: Duration,
+    delivery_window: Duration,
+) -> LoadReport {
+    let mut report = LoadReport {
+        ack_window,
+        delivery_window,
+        ..LoadReport::default()
+    };
+    let mut latencies = Vec::new();
+    for s in stats {
+        report.sent += s.sent;
+        report.acked += s.acked;
+        report.errors += s.errors;
+        report.delivered += s.log.distinct;
+        report.duplicated += s.log.duplicated;
+        report.reordered += s.log.reordered;
+        report.lost += s
+            .log
+            .missing(shared.start_heads[s.channel], shared.final_head(s.channel));
+        report.closed_by_server += usize::from(s.ended_by_server);
+        latencies.extend(s.latencies_us);
+    }
+    report.latency = Percentiles::of(&mut latencies);
+    report
+}

@@ -1,0 +1,482 @@
+//! The benchmark scenarios of issue 5, each on a fresh server. Quick mode
+//! shrinks every scenario so it runs in seconds; its numbers check
+//! correctness, and its speed targets are not claimed.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use chat::server::store::sqlite::SqliteStore;
+use chat::server::store::{Store, UserRecord};
+
+use crate::checks::Percentiles;
+use crate::conn::{self, Role, Shared, Ws};
+use crate::load::{self, LoadReport, SendPlan};
+use crate::report::{Goal, Row, Unit};
+use crate::seed::{self, Population};
+use crate::server::{Backend, Prepared, ServerProcess};
+use crate::Result;
+
+/// Connects in flight while opening a population.
+const CONNECT_CONCURRENCY: usize = 256;
+
+/// Settings shared by every scenario.
+pub struct Ctx {
+    /// The `chat` binary.
+    pub bin: PathBuf,
+    /// Small sizes (seconds, not minutes); targets are not claimed.
+    pub quick: bool,
+    /// A Postgres cluster for the scenarios that also run there.
+    pub postgres: Option<Backend>,
+}
+
+impl Ctx {
+    fn size<T>(&self, full: T, quick: T) -> T {
+        if self.quick {
+            quick
+        } else {
+            full
+        }
+    }
+
+    /// A target, claimed only at full size.
+    fn goal(&self, goal: Goal) -> Option<Goal> {
+        (!self.quick).then_some(goal)
+    }
+
+    async fn server(&self, backend: &Backend, env: &[(&str, String)]) -> Result<ServerProcess> {
+        Prepared::new(backend).await?.start(&self.bin, env).await
+    }
+}
+
+/// Limits a load test needs lifted: its senders are far above a person's
+/// pace.
+fn load_env() -> Vec<(&'static str, String)> {
+    vec![
+        ("CHAT_RATE_BURST", "1000000".into()),
+        ("CHAT_RATE_PER_SECOND", "1000000".into()),
+    ]
+}
+
+/// The correctness rows of a run.
+fn exact_rows(name: &str, r: &LoadReport) -> Vec<Row> {
+    vec![
+        Row::zero(name, "messages lost", r.lost),
+        Row::zero(name, "messages duplicated", r.duplicated),
+        Row::zero(name, "messages out of order", r.reordered),
+        Row::zero(
+            name,
+            "sends not acknowledged",
+            r.sent.saturating_sub(r.acked),
+        ),
+        Row::zero(name, "error frames", r.errors),
+    ]
+}
+
+fn latency_rows(name: &str, what: &str, p: &Percentiles, p99_goal: Option<Goal>) -> Vec<Row> {
+    vec![
+        Row::info(name, &format!("{what} p50"), p.p50 as f64, Unit::Millis),
+        Row::info(name, &format!("{what} p95"), p.p95 as f64, Unit::Millis),
+        Row::info(name, &format!("{what} p99"), p.p99 as f64, Unit::Millis).with_goal(p99_goal),
+        Row::info(name, &format!("{what} max"), p.max as f64, Unit::Millis),
+    ]
+}
+
+/// Reads every socket until `stop` (so pings are answered), returning the
+/// handles.
+fn keep_reading(
+    sockets: Vec<(usize, Ws)>,
+    channels: usize,
+) -> (Arc<Shared>, Vec<tokio::task::JoinHandle<conn::ConnStats>>) {
+    let shared = Arc::new(Shared::new(vec![0; channels], String::new()));
+    let (_drain_tx, drain_rx) = watch::channel(false);
+    let tasks = sockets
+        .into_iter()
+        .map(|(idx, ws)| {
+            tokio::spawn(conn::run(
+                idx,
+                0,
+                ws,
+                Role::Listen,
+                shared.clone(),
+                drain_rx.clone(),
+            ))
+        })
+        .collect();
+    (shared, tasks)
+}
+
+/// 15,000 idle authenticated sockets: the server's memory.
+pub async fn idle(ctx: &Ctx) -> Result<Vec<Row>> {
+    const NAME: &str = "idle sockets";
+    let (channels, per_channel) = ctx.size((300, 50), (20, 50));
+    let server = ctx.server(&Backend::Sqlite, &[]).await?;
+    let population = seed::populate(&server, channels, per_channel).await?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let before = server.rss_bytes();
+    let (sockets, connect) =
+        load::open_peers(&server, &population, CONNECT_CONCURRENCY, None).await;
+    let (shared, tasks) = keep_reading(sockets, channels);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let after = server.rss_bytes();
+    let threads = server.threads();
+    shared.stop.cancel();
+    futures_util::future::join_all(tasks).await;
+    server.stop().await;
+    let per_socket = (after.saturating_sub(before)) as f64 / connect.ok.max(1) as f64;
+    Ok(vec![
+        Row::info(NAME, "sockets open", connect.ok as f64, Unit::Count),
+        Row::zero(NAME, "connects failed", connect.failed as u64),
+        Row::info(
+            NAME,
+            "server RSS before connecting",
+            before as f64,
+            Unit::MiB,
+        ),
+        Row::info(
+            NAME,
+            "server RSS with every socket open",
+            after as f64,
+            Unit::MiB,
+        )
+        .with_goal(ctx.goal(Goal::AtMost(150.0))),
+        Row::info(NAME, "server memory per socket", per_socket, Unit::KiB),
+        Row::info(NAME, "server threads", threads as f64, Unit::Count),
+    ])
+}
+
+/// Authenticated connects per second, all at once.
+pub async fn storm(ctx: &Ctx) -> Result<Vec<Row>> {
+    const NAME: &str = "connect storm";
+    let (channels, per_channel) = ctx.size((100, 100), (10, 100));
+    let server = ctx.server(&Backend::Sqlite, &[]).await?;
+    let population = seed::populate(&server, channels, per_channel).await?;
+    let (sockets, connect) =
+        load::open_peers(&server, &population, CONNECT_CONCURRENCY, None).await;
+    drop(sockets);
+    server.stop().await;
+    Ok(vec![
+        Row::info(NAME, "connects", connect.ok as f64, Unit::Count),
+        Row::zero(NAME, "connects failed", connect.failed as u64),
+        Row::info(
+            NAME,
+            "authenticated connects",
+            connect.rate(),
+            Unit::PerSecond,
+        )
+        .with_goal(ctx.goal(Goal::AtLeast(3000.0))),
+        Row::info(
+            NAME,
+            "connect p50",
+            connect.latency.p50 as f64,
+            Unit::Millis,
+        ),
+        Row::info(
+            NAME,
+            "connect p99",
+            connect.latency.p99 as f64,
+            Unit::Millis,
+        ),
+    ])
+}
+
+/// Opens `population`, runs `plan`, stops the server.
+async fn room_load(
+    server: ServerProcess,
+    population: &Population,
+    plan: &SendPlan,
+) -> Result<(LoadReport, load::ConnectReport)> {
+    let (sockets, connect) = load::open_peers(&server, population, CONNECT_CONCURRENCY, None).await;
+    if connect.failed > 0 {
+        server.stop().await;
+        return Err(format!("{} of the connects failed", connect.failed).into());
+    }
+    let report = load::run(
+        sockets,
+        population,
+        vec![0; population.channels.len()],
+        plan,
+    )
+    .await;
+    server.stop().await;
+    Ok((report, connect))
+}
+
+/// One room, 1,000 subscribers, 10 messages a second.
+pub async fn one_room(ctx: &Ctx) -> Result<Vec<Row>> {
+    const NAME: &str = "one room";
+    let subscribers = ctx.size(1000, 100);
+    let server = ctx.server(&Backend::Sqlite, &load_env()).await?;
+    let population = seed::populate(&server, 1, subscribers).await?;
+    let plan = SendPlan {
+        senders_per_channel: 10,
+        rate: Some(10.0),
+        flood_window: 0,
+        duration: ctx.size(Duration::from_secs(30), Duration::from_secs(3)),
+        padding: 60,
+    };
+    let (r, _) = room_load(server, &population, &plan).await?;
+    let mut rows = vec![
+        Row::info(NAME, "subscribers", subscribers as f64, Unit::Count),
+        Row::info(NAME, "messages sent", r.sent as f64, Unit::Count),
+        Row::info(NAME, "deliveries", r.delivered as f64, Unit::Count),
+    ];
+    rows.extend(latency_rows(
+        NAME,
+        "send→receive",
+        &r.latency,
+        ctx.goal(Goal::AtMost(50.0)),
+    ));
+    rows.extend(exact_rows(NAME, &r));
+    Ok(rows)
+}
+
+/// 500 rooms of 20 members, sustained.
+pub async fn many_rooms(ctx: &Ctx) -> Result<Vec<Row>> {
+    const NAME: &str = "many rooms";
+    let (channels, rate) = ctx.size((500, 2500.0), (50, 250.0));
+    let server = ctx.server(&Backend::Sqlite, &load_env()).await?;
+    let population = seed::populate(&server, channels, 20).await?;
+    let plan = SendPlan {
+        senders_per_channel: 5,
+        rate: Some(rate),
+        flood_window: 0,
+        duration: ctx.size(Duration::from_secs(20), Duration::from_secs(3)),
+        padding: 60,
+    };
+    let (r, _) = room_load(server, &population, &plan).await?;
+    let mut rows = vec![
+        Row::info(NAME, "rooms × members", (channels * 20) as f64, Unit::Count),
+        Row::info(NAME, "messages sent", r.sent as f64, Unit::Count),
+        Row::info(
+            NAME,
+            "deliveries per second",
+            r.delivered_per_s(),
+            Unit::PerSecond,
+        )
+        .with_goal(ctx.goal(Goal::AtLeast(50_000.0))),
+    ];
+    rows.extend(latency_rows(
+        NAME,
+        "send→receive",
+        &r.latency,
+        ctx.goal(Goal::AtMost(100.0)),
+    ));
+    rows.extend(exact_rows(NAME, &r));
+    Ok(rows)
+}
+
+/// Durable writes into one room as fast as acknowledgements come back.
+pub async fn writes(ctx: &Ctx, backend: &Backend) -> Result<Vec<Row>> {
+    let name = format!("durable writes, one room ({})", backend.name());
+    let senders = 8;
+    let server = ctx.server(backend, &load_env()).await?;
+    let population = seed::populate(&server, 1, senders).await?;
+    let plan = SendPlan {
+        senders_per_channel: senders,
+        rate: None,
+        flood_window: 64,
+        duration: ctx.size(Duration::from_secs(10), Duration::from_secs(2)),
+        padding: 60,
+    };
+    let (r, _) = room_load(server, &population, &plan).await?;
+    let mut rows = vec![
+        Row::info(&name, "messages stored", r.acked as f64, Unit::Count),
+        Row::info(
+            &name,
+            "stored and acknowledged",
+            r.acked_per_s(),
+            Unit::PerSecond,
+        )
+        .with_goal(ctx.goal(Goal::AtLeast(5000.0))),
+    ];
+    rows.extend(latency_rows(&name, "send→ack", &r.latency, None));
+    rows.extend(exact_rows(&name, &r));
+    Ok(rows)
+}
+
+/// A store opened directly on a prepared (not yet started) SQLite database.
+async fn seed_store(prepared: &Prepared) -> Result<SqliteStore> {
+    Ok(SqliteStore::connect(&prepared.database_url, 2).await?)
+}
+
+async fn add_user(store: &dyn Store, id: Uuid) -> Result<()> {
+    store
+        .upsert_user(&UserRecord {
+            id,
+            email: format!("{}@load.invalid", id.simple()),
+            display_name: "load".into(),
+            password_hash: None,
+        })
+        .await?;
+    Ok(())
+}
+
+/// Sequential GETs with a bearer token; latencies in microseconds.
+async fn timed_gets(
+    server: &ServerProcess,
+    token: &str,
+    paths: impl Iterator<Item = String>,
+) -> Result<Percentiles> {
+    let http = reqwest::Client::new();
+    let mut samples = Vec::new();
+    for path in paths {
+        let t = Instant::now();
+        let res = http
+            .get(format!("{}{path}", server.base_url()))
+            .bearer_auth(token)
+            .send()
+            .await?;
+        let status = res.status();
+        res.bytes().await?;
+        samples.push(t.elapsed().as_micros() as u64);
+        if !status.is_success() {
+            return Err(format!("GET {path}: {status}").into());
+        }
+    }
+    Ok(Percentiles::of(&mut samples))
+}
+
+/// A page of 50 from a channel with 1,000,000 messages.
+pub async fn history(ctx: &Ctx) -> Result<Vec<Row>> {
+    const NAME: &str = "history page of 50";
+    let messages = ctx.size(1_000_000usize, 50_000);
+    let requests = ctx.size(2000usize, 200);
+    let prepared = Prepared::new(&Backend::Sqlite).await?;
+    let (channel, user) = (Uuid::new_v4(), Uuid::new_v4());
+    let seeded = Instant::now();
+    {
+        let store = seed_store(&prepared).await?;
+        add_user(&store, user).await?;
+        store.upsert_tablo(channel, "history", "#3b82f6").await?;
+        store.set_access(channel, user, true).await?;
+        seed::bulk_messages(&store, channel, user, messages).await?;
+    }
+    eprintln!(
+        "loadgen: stored {messages} messages in {:.1?}",
+        seeded.elapsed()
+    );
+    let server = prepared.start(&ctx.bin, &[]).await?;
+    let token = server.token(user);
+    // Warm the path once, then random pages all through the channel.
+    timed_gets(
+        &server,
+        &token,
+        std::iter::once(format!("/chat/channels/{channel}/messages")),
+    )
+    .await?;
+    let mut rng = SplitMix(0x5eed);
+    let pages = timed_gets(
+        &server,
+        &token,
+        (0..requests).map(|_| {
+            let before = 51 + rng.next() % (messages as u64 - 50);
+            format!("/chat/channels/{channel}/messages?limit=50&before_seq={before}")
+        }),
+    )
+    .await?;
+    let latest = timed_gets(
+        &server,
+        &token,
+        (0..requests / 4).map(|_| format!("/chat/channels/{channel}/messages?limit=50")),
+    )
+    .await?;
+    server.stop().await;
+    let mut rows = vec![Row::info(
+        NAME,
+        "messages in the channel",
+        messages as f64,
+        Unit::Count,
+    )];
+    rows.extend(latency_rows(
+        NAME,
+        "random page, HTTP round trip",
+        &pages,
+        ctx.goal(Goal::AtMost(2.0)),
+    ));
+    rows.push(Row::info(
+        NAME,
+        "newest page, HTTP round trip p99",
+        latest.p99 as f64,
+        Unit::Millis,
+    ));
+    Ok(rows)
+}
+
+/// The unread summary of a user in 500 channels.
+pub async fn unread(ctx: &Ctx) -> Result<Vec<Row>> {
+    const NAME: &str = "unread summary, 500 channels";
+    let channels = 500usize;
+    let per_channel = ctx.size(100usize, 10);
+    let requests = ctx.size(1000usize, 100);
+    let prepared = Prepared::new(&Backend::Sqlite).await?;
+    let (reader, writer) = (Uuid::new_v4(), Uuid::new_v4());
+    let mut rng = SplitMix(0xbeef);
+    {
+        let store = seed_store(&prepared).await?;
+        add_user(&store, reader).await?;
+        add_user(&store, writer).await?;
+        for i in 0..channels {
+            let channel = Uuid::new_v4();
+            store
+                .upsert_tablo(channel, &format!("c{i}"), "#3b82f6")
+                .await?;
+            store.set_access(channel, reader, true).await?;
+            store.set_access(channel, writer, true).await?;
+            seed::bulk_messages(&store, channel, writer, per_channel).await?;
+            let read_up_to = (rng.next() % (per_channel as u64 + 1)) as i64;
+            store.mark_read(reader, channel, Some(read_up_to)).await?;
+        }
+    }
+    let server = prepared.start(&ctx.bin, &[]).await?;
+    let token = server.token(reader);
+    timed_gets(&server, &token, std::iter::once("/chat/unread".to_string())).await?;
+    let summary = timed_gets(
+        &server,
+        &token,
+        (0..requests).map(|_| "/chat/unread".to_string()),
+    )
+    .await?;
+    let list = timed_gets(
+        &server,
+        &token,
+        (0..requests / 4).map(|_| "/chat/channels".to_string()),
+    )
+    .await?;
+    server.stop().await;
+    let mut rows = vec![Row::info(
+        NAME,
+        "messages per channel",
+        per_channel as f64,
+        Unit::Count,
+    )];
+    rows.extend(latency_rows(
+        NAME,
+        "GET /chat/unread",
+        &summary,
+        ctx.goal(Goal::AtMost(10.0)),
+    ));
+    rows.push(Row::info(
+        NAME,
+        "GET /chat/channels p99",
+        list.p99 as f64,
+        Unit::Millis,
+    ));
+    Ok(rows)
+}
+
+/// A deterministic pseudo-random sequence (splitmix64), so runs compare.
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+}

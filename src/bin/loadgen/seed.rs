@@ -1,0 +1,180 @@
+//! The scenario's users, channels and memberships, created through the
+//! server's admin API (the same path the host app uses), and messages
+//! bulk-loaded through the store before the server starts.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use futures_util::StreamExt;
+use serde_json::json;
+use uuid::Uuid;
+
+use chat::server::store::{NewMessage, Store};
+
+use crate::server::ServerProcess;
+use crate::Result;
+
+/// Admin API requests in flight while seeding.
+const SEED_CONCURRENCY: usize = 32;
+
+/// One simulated client: a user connected to one channel.
+#[derive(Debug, Clone)]
+pub struct Peer {
+    /// The user.
+    pub user: Uuid,
+    /// Index into [`Population::channels`].
+    pub channel: usize,
+    /// Its place among its channel's peers (0 first).
+    pub rank: usize,
+    /// Its bearer token.
+    pub token: String,
+}
+
+/// Channels and the peers that use them.
+#[derive(Debug, Clone)]
+pub struct Population {
+    /// Channel ids.
+    pub channels: Vec<Uuid>,
+    /// Peers, channel by channel (`per_channel` each).
+    pub peers: Vec<Peer>,
+}
+
+/// `/admin/*` calls with the server's service key.
+pub struct Admin {
+    http: reqwest::Client,
+    base: String,
+    key: String,
+}
+
+impl Admin {
+    /// A client for `server`.
+    pub fn new(server: &ServerProcess) -> Self {
+        Admin {
+            http: reqwest::Client::new(),
+            base: server.base_url(),
+            key: server.admin_key.clone(),
+        }
+    }
+
+    async fn put(&self, path: &str, body: Option<serde_json::Value>) -> Result<()> {
+        let mut req = self
+            .http
+            .put(format!("{}{path}", self.base))
+            .bearer_auth(&self.key);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await?;
+        if !res.status().is_success() {
+            return Err(format!("PUT {path}: {} {}", res.status(), res.text().await?).into());
+        }
+        Ok(())
+    }
+
+    /// Creates a channel.
+    pub async fn tablo(&self, id: Uuid, name: &str) -> Result<()> {
+        self.put(
+            &format!("/admin/tablos/{id}"),
+            Some(json!({ "name": name })),
+        )
+        .await
+    }
+
+    /// Creates a user.
+    pub async fn user(&self, id: Uuid) -> Result<()> {
+        let short = id.simple().to_string();
+        self.put(
+            &format!("/admin/users/{id}"),
+            Some(json!({ "email": format!("{short}@load.invalid"), "display_name": format!("load {}", &short[..8]) })),
+        )
+        .await
+    }
+
+    /// Grants `user` access to `tablo`.
+    pub async fn grant(&self, tablo: Uuid, user: Uuid) -> Result<()> {
+        self.put(&format!("/admin/tablos/{tablo}/members/{user}"), None)
+            .await
+    }
+}
+
+/// Creates `channels` channels with `per_channel` new users in each.
+pub async fn populate(
+    server: &ServerProcess,
+    channels: usize,
+    per_channel: usize,
+) -> Result<Population> {
+    let admin = Arc::new(Admin::new(server));
+    let channel_ids: Vec<Uuid> = (0..channels).map(|_| Uuid::new_v4()).collect();
+    run_all(channel_ids.iter().enumerate().map(|(i, id)| {
+        let admin = admin.clone();
+        let id = *id;
+        async move { admin.tablo(id, &format!("load {i}")).await }
+    }))
+    .await?;
+    let peers: Vec<Peer> = (0..channels * per_channel)
+        .map(|i| {
+            let user = Uuid::new_v4();
+            Peer {
+                user,
+                channel: i / per_channel,
+                rank: i % per_channel,
+                token: server.token(user),
+            }
+        })
+        .collect();
+    run_all(peers.iter().map(|p| {
+        let admin = admin.clone();
+        let (user, tablo) = (p.user, channel_ids[p.channel]);
+        async move {
+            admin.user(user).await?;
+            admin.grant(tablo, user).await
+        }
+    }))
+    .await?;
+    Ok(Population {
+        channels: channel_ids,
+        peers,
+    })
+}
+
+/// Runs admin calls with bounded concurrency; the first error wins.
+pub async fn run_all<F>(calls: impl Iterator<Item = F>) -> Result<()>
+where
+    F: std::future::Future<Output = Result<()>>,
+{
+    let mut results = futures_util::stream::iter(calls).buffer_unordered(SEED_CONCURRENCY);
+    while let Some(r) = results.next().await {
+        r?;
+    }
+    Ok(())
+}
+
+/// Stores `count` messages from `user` in `channel` through the store's own
+/// group-commit insert (batches of 5,000), before the server starts.
+pub async fn bulk_messages(
+    store: &dyn Store,
+    channel: Uuid,
+    user: Uuid,
+    count: usize,
+) -> Result<()> {
+    const BATCH: usize = 5_000;
+    let mut done = 0;
+    while done < count {
+        let n = BATCH.min(count - done);
+        let batch: Vec<NewMessage> = (done..done + n)
+            .map(|i| NewMessage {
+                id: Uuid::new_v4(),
+                channel_id: channel,
+                user_id: user,
+                client_id: format!("seed-{i}"),
+                text: format!("history message {i}: the quick brown fox jumps over the lazy dog"),
+                created_at: Utc::now(),
+            })
+            .collect();
+        for r in store.insert_messages(&batch).await {
+            r?;
+        }
+        done += n;
+    }
+    Ok(())
+}
