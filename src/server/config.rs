@@ -102,6 +102,19 @@ pub struct Limits {
     pub max_body_bytes: usize,
     /// Messages stored in one group-commit transaction (`CHAT_WRITE_BATCH`).
     pub write_batch: usize,
+    /// The slow-consumer cap: a connection whose socket takes no frame for
+    /// this long (the client stopped reading and the kernel's buffers are
+    /// full) is closed (`CHAT_WS_SEND_TIMEOUT_MS`). The server never queues
+    /// frames per connection beyond that socket, so its memory is bounded.
+    pub ws_send_timeout: Duration,
+    /// Kernel send buffer of each accepted TCP connection in bytes
+    /// (`CHAT_TCP_SEND_BUFFER`; 0 leaves Linux's autotuning, up to 4 MiB a
+    /// socket). Small bounds the kernel memory a client that stops reading
+    /// can pin and lets the slow-consumer cap act within seconds.
+    pub tcp_send_buffer: usize,
+    /// Sends of one connection stored concurrently (`CHAT_WS_PENDING_SENDS`);
+    /// further frames wait unread until one is committed.
+    pub ws_pending_sends: usize,
 }
 
 impl Default for Limits {
@@ -124,6 +137,9 @@ impl Default for Limits {
             ws_ping_interval: Duration::from_secs(30),
             max_body_bytes: 64 * 1024,
             write_batch: 256,
+            ws_send_timeout: Duration::from_secs(10),
+            ws_pending_sends: 32,
+            tcp_send_buffer: 64 * 1024,
         }
     }
 }
@@ -253,6 +269,12 @@ impl Settings {
             );
             set(&mut lim.max_body_bytes, l.max_body_bytes);
             set(&mut lim.write_batch, l.write_batch);
+            set(
+                &mut lim.ws_send_timeout,
+                l.ws_send_timeout_ms.map(Duration::from_millis),
+            );
+            set(&mut lim.ws_pending_sends, l.ws_pending_sends);
+            set(&mut lim.tcp_send_buffer, l.tcp_send_buffer);
         }
         self.validate()
     }
@@ -368,6 +390,18 @@ impl Settings {
             parsed(&get, "CHAT_MAX_BODY_BYTES")?,
         );
         set(&mut lim.write_batch, parsed(&get, "CHAT_WRITE_BATCH")?);
+        set(
+            &mut lim.ws_send_timeout,
+            parsed::<u64>(&get, "CHAT_WS_SEND_TIMEOUT_MS")?.map(Duration::from_millis),
+        );
+        set(
+            &mut lim.ws_pending_sends,
+            parsed(&get, "CHAT_WS_PENDING_SENDS")?,
+        );
+        set(
+            &mut lim.tcp_send_buffer,
+            parsed(&get, "CHAT_TCP_SEND_BUFFER")?,
+        );
         self.validate()
     }
 
@@ -386,6 +420,7 @@ impl Settings {
             ("db_connections", l.db_connections),
             ("write_batch", l.write_batch),
             ("max_body_bytes", l.max_body_bytes),
+            ("ws_pending_sends", l.ws_pending_sends),
         ];
         for (name, value) in positive {
             if value == 0 {
@@ -401,6 +436,12 @@ impl Settings {
         if l.ws_ping_interval < Duration::from_millis(100) {
             return Err(config_error(
                 "limits.ws_ping_interval_ms",
+                "must be at least 100 ms",
+            ));
+        }
+        if l.ws_send_timeout < Duration::from_millis(100) {
+            return Err(config_error(
+                "limits.ws_send_timeout_ms",
                 "must be at least 100 ms",
             ));
         }
@@ -493,6 +534,9 @@ struct LimitsSection {
     ws_ping_interval_ms: Option<u64>,
     max_body_bytes: Option<usize>,
     write_batch: Option<usize>,
+    ws_send_timeout_ms: Option<u64>,
+    ws_pending_sends: Option<usize>,
+    tcp_send_buffer: Option<usize>,
 }
 
 #[cfg(test)]

@@ -36,6 +36,9 @@ pub struct Metrics {
     pub rate_limited: Counter,
     /// Error frames sent, by code.
     pub errors: Family<CodeLabel, Counter>,
+    /// Connections closed because the client took no frame within the
+    /// slow-consumer cap (`limits.ws_send_timeout`).
+    pub slow_consumers_closed: Counter,
 }
 
 impl Default for Metrics {
@@ -56,6 +59,7 @@ impl Metrics {
         let resumes = Counter::default();
         let rate_limited = Counter::default();
         let errors = Family::<CodeLabel, Counter>::default();
+        let slow_consumers_closed = Counter::default();
         registry.register(
             "connections",
             "Open WebSocket connections",
@@ -79,6 +83,11 @@ impl Metrics {
             rate_limited.clone(),
         );
         registry.register("errors", "Error frames sent, by code", errors.clone());
+        registry.register(
+            "slow_consumers_closed",
+            "Connections closed for taking no frame within the slow-consumer cap",
+            slow_consumers_closed.clone(),
+        );
         Metrics {
             registry,
             connections,
@@ -88,6 +97,7 @@ impl Metrics {
             resumes,
             rate_limited,
             errors,
+            slow_consumers_closed,
         }
     }
 
@@ -127,6 +137,7 @@ mod tests {
             "chat_store_write_seconds_bucket",
             "chat_resumes_total 0",
             "chat_rate_limited_total 0",
+            "chat_slow_consumers_closed_total 0",
             "chat_errors_total{code=\"RATE_LIMITED\"} 1",
         ] {
             assert!(text.contains(name), "{name} missing in:\n{text}");

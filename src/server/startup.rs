@@ -6,6 +6,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::serve::ListenerExt;
 use leptos::config::LeptosOptions;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
@@ -240,8 +241,19 @@ impl Application {
         });
 
         tracing::info!(addr = %state.leptos_options.site_addr, "chat server listening");
+        let state_send_buffer = state.settings.limits.tcp_send_buffer;
         let app = router::build(state);
         let signal_token = token.clone();
+        let send_buffer = state_send_buffer;
+        let listener = listener.tap_io(move |tcp: &mut tokio::net::TcpStream| {
+            // Replies are small and interactive.
+            let _ = tcp.set_nodelay(true);
+            if send_buffer > 0 {
+                if let Err(e) = socket2::SockRef::from(&*tcp).set_send_buffer_size(send_buffer) {
+                    tracing::debug!(error = %e, "setting the socket send buffer failed");
+                }
+            }
+        });
         let served = axum::serve(listener, app)
             .with_graceful_shutdown(async move {
                 shutdown.await;

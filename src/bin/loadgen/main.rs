@@ -167,7 +167,7 @@ async fn run_scenario(ctx: &Ctx, name: &str) -> Result<Vec<Row>> {
         }
         "history" => scenarios::history(ctx).await,
         "unread" => scenarios::unread(ctx).await,
-        "slow-consumer" => Err("not built yet".into()),
+        "slow-consumer" => scenarios::slow_consumer(ctx).await,
         other => Err(format!("unknown scenario {other}").into()),
     }
 }

@@ -480,3 +480,133 @@ impl SplitMix {
         z ^ (z >> 31)
     }
 }
+
+/// One room at a steady rate, first alone, then with clients that stop
+/// reading: are they cut at the cap, and do the others notice?
+pub async fn slow_consumer(ctx: &Ctx) -> Result<Vec<Row>> {
+    const NAME: &str = "slow consumers";
+    let subscribers = ctx.size(200, 50);
+    let stalled = 5;
+    let mut env = load_env();
+    if ctx.quick {
+        env.push(("CHAT_WS_SEND_TIMEOUT_MS", "1000".into()));
+    }
+    let plan = SendPlan {
+        senders_per_channel: 5,
+        rate: Some(100.0),
+        flood_window: 0,
+        duration: ctx.size(Duration::from_secs(30), Duration::from_secs(6)),
+        padding: 2000,
+    };
+    // Without stalled clients.
+    let server = ctx.server(&Backend::Sqlite, &env).await?;
+    let population = seed::populate(&server, 1, subscribers).await?;
+    let (alone, _) = room_load(server, &population, &plan).await?;
+
+    // The same, plus clients that join (with a small receive buffer) and
+    // never read again.
+    let server = ctx.server(&Backend::Sqlite, &env).await?;
+    let everyone = seed::populate(&server, 1, subscribers + stalled).await?;
+    let (readers, quiet): (Vec<_>, Vec<_>) = everyone
+        .peers
+        .iter()
+        .cloned()
+        .partition(|p| p.rank < subscribers);
+    let readers = Population {
+        channels: everyone.channels.clone(),
+        peers: readers,
+    };
+    let quiet = Population {
+        channels: everyone.channels.clone(),
+        peers: quiet,
+    };
+    let (quiet_sockets, quiet_connect) = load::open_peers(&server, &quiet, 16, Some(4096)).await;
+    let (sockets, connect) = load::open_peers(&server, &readers, CONNECT_CONCURRENCY, None).await;
+    if connect.failed + quiet_connect.failed > 0 {
+        server.stop().await;
+        return Err("connects failed".into());
+    }
+    let rss_before = server.rss_bytes();
+    let with = load::run(sockets, &readers, vec![0], &plan).await;
+    let rss_after = server.rss_bytes();
+    let closed_metric = metric(&server, "chat_slow_consumers_closed_total").await?;
+    let mut still_open = 0u64;
+    for (_, ws) in quiet_sockets {
+        if !ends_soon(ws).await {
+            still_open += 1;
+        }
+    }
+    server.stop().await;
+    let change = (with.latency.p99 as f64 - alone.latency.p99 as f64)
+        / alone.latency.p99.max(1) as f64
+        * 100.0;
+    let mut rows = vec![
+        Row::info(NAME, "subscribers reading", subscribers as f64, Unit::Count),
+        Row::info(
+            NAME,
+            "clients that stop reading",
+            stalled as f64,
+            Unit::Count,
+        ),
+        Row::info(
+            NAME,
+            "send→receive p99, none stalled",
+            alone.latency.p99 as f64,
+            Unit::Millis,
+        ),
+        Row::info(
+            NAME,
+            "send→receive p99, with stalled",
+            with.latency.p99 as f64,
+            Unit::Millis,
+        ),
+        Row::info(NAME, "p99 change", change, Unit::Percent)
+            .with_goal(ctx.goal(Goal::AtMost(10.0))),
+        Row::info(
+            NAME,
+            "closed at the cap (server metric)",
+            closed_metric,
+            Unit::Count,
+        ),
+        Row::zero(NAME, "stalled clients never closed", still_open),
+        Row::info(
+            NAME,
+            "server RSS before sending",
+            rss_before as f64,
+            Unit::MiB,
+        ),
+        Row::info(
+            NAME,
+            "server RSS after sending",
+            rss_after as f64,
+            Unit::MiB,
+        ),
+    ];
+    rows.extend(exact_rows(NAME, &with));
+    Ok(rows)
+}
+
+/// Reads what a stalled client's kernel buffered; whether the stream then
+/// ends (the server closed it) rather than going quiet.
+async fn ends_soon(mut ws: Ws) -> bool {
+    use futures_util::StreamExt;
+    loop {
+        match tokio::time::timeout(Duration::from_secs(3), ws.next()).await {
+            Ok(Some(Ok(tokio_tungstenite::tungstenite::Message::Close(_)))) => return true,
+            Ok(Some(Ok(_))) => continue,
+            Ok(None) | Ok(Some(Err(_))) => return true,
+            Err(_) => return false,
+        }
+    }
+}
+
+/// A counter from the server's `/metrics`.
+async fn metric(server: &ServerProcess, name: &str) -> Result<f64> {
+    let text = reqwest::get(format!("{}/metrics", server.base_url()))
+        .await?
+        .text()
+        .await?;
+    text.lines()
+        .find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse().ok()))
+        .ok_or_else(|| format!("{name} not in /metrics").into())
+}

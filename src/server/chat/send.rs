@@ -5,6 +5,7 @@ use chrono::Utc;
 use uuid::Uuid;
 
 use super::rate_limit::RateLimit;
+use super::writer::PendingWrite;
 use super::Chat;
 use crate::protocol::{AppError, ErrorCode, MessageText, TextError};
 use crate::server::store::{InsertOutcome, NewMessage};
@@ -78,6 +79,22 @@ impl Chat {
         raw_text: &str,
         client_id: String,
     ) -> Result<InsertOutcome, SendError> {
+        self.submit(user_id, channel_id, raw_text, client_id)
+            .await?
+            .outcome()
+            .await
+    }
+
+    /// Validates, rate-limits and queues a message for storing, returning
+    /// before the commit. Submissions are stored in the order they were
+    /// made, so a connection can pipeline its sends.
+    pub async fn submit(
+        &self,
+        user_id: Uuid,
+        channel_id: Uuid,
+        raw_text: &str,
+        client_id: String,
+    ) -> Result<PendingSend, SendError> {
         let text =
             MessageText::parse(raw_text, self.limits.max_text_chars).map_err(SendError::Text)?;
         self.limiter
@@ -91,7 +108,7 @@ impl Chat {
             Err(_) => return Err(SendError::PersistFailed),
         }
         self.writer
-            .write(NewMessage {
+            .enqueue(NewMessage {
                 id: Uuid::new_v4(),
                 channel_id,
                 user_id,
@@ -100,6 +117,18 @@ impl Chat {
                 created_at: Utc::now(),
             })
             .await
+            .map(PendingSend)
             .map_err(|_| SendError::PersistFailed)
+    }
+}
+
+/// A send that passed every check and waits for its commit.
+#[derive(Debug)]
+pub struct PendingSend(PendingWrite);
+
+impl PendingSend {
+    /// The stored message (or the original, for a repeated `clientId`).
+    pub async fn outcome(self) -> Result<InsertOutcome, SendError> {
+        self.0.outcome().await.map_err(|_| SendError::PersistFailed)
     }
 }

@@ -99,15 +99,35 @@ impl MessageWriter {
         (MessageWriter { jobs: tx }, task)
     }
 
-    /// Stores one message (batched with whatever else is queued) and returns
-    /// once it is committed and published.
-    pub async fn write(&self, message: NewMessage) -> StoreResult<InsertOutcome> {
+    /// Queues one message for storing (waiting only for queue space) and
+    /// returns a handle to its outcome. Messages queued one after another
+    /// are stored in that order, so a connection may keep several sends in
+    /// flight without reordering them.
+    pub async fn enqueue(&self, message: NewMessage) -> StoreResult<PendingWrite> {
         let (reply, answer) = oneshot::channel();
         self.jobs
             .send(WriteJob { message, reply })
             .await
             .map_err(|_| StoreError::Transaction("writer stopped".into()))?;
-        answer
+        Ok(PendingWrite(answer))
+    }
+
+    /// Stores one message (batched with whatever else is queued) and returns
+    /// once it is committed and published.
+    pub async fn write(&self, message: NewMessage) -> StoreResult<InsertOutcome> {
+        self.enqueue(message).await?.outcome().await
+    }
+}
+
+/// A queued message; its outcome arrives once its batch is committed (and,
+/// if new, published to the room).
+#[derive(Debug)]
+pub struct PendingWrite(oneshot::Receiver<StoreResult<InsertOutcome>>);
+
+impl PendingWrite {
+    /// Waits for the commit.
+    pub async fn outcome(self) -> StoreResult<InsertOutcome> {
+        self.0
             .await
             .map_err(|_| StoreError::Transaction("writer stopped".into()))?
     }

@@ -9,3 +9,4 @@ pub mod router;
 pub mod server_fn;
 pub mod ws;
 pub mod ws_session;
+pub mod ws_socket;

@@ -7,9 +7,13 @@
 //! filled from storage first, so a connection never skips, repeats or
 //! reorders a message.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes, WebSocket};
+use axum::extract::ws::{Message as WsMessage, Utf8Bytes, WebSocket};
+use futures_util::stream::FuturesOrdered;
+use futures_util::StreamExt;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::time::Instant;
 use uuid::Uuid;
@@ -18,13 +22,12 @@ use crate::protocol::ws::FrameDecodeError;
 use crate::protocol::{AppError, ClientFrame, ErrorCode, ServerFrame};
 use crate::server::chat::SendError;
 use crate::server::metrics::Metrics;
-use crate::server::rooms::room::frame_json;
 use crate::server::rooms::RoomEvent;
 use crate::server::state::AppState;
 use crate::server::store::{HistoryCursor, InsertOutcome};
 
-/// A client that does not take a frame within this time is dropped.
-const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+use super::ws_socket::{ClientSocket, Stop};
+
 /// How long to wait for the client's Close reply after we sent ours.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
 /// Messages read from storage per page while catching up or resuming.
@@ -37,14 +40,6 @@ const TYPING_MIN_GAP: Duration = Duration::from_millis(500);
 const CLOSE_GOING_AWAY: u16 = 1001;
 /// Close code: policy violation (repeated bad frames).
 const CLOSE_POLICY: u16 = 1008;
-
-/// Why the loop stopped.
-enum Stop {
-    /// The peer closed or the socket failed.
-    Gone,
-    /// We close with this code and reason.
-    Close(u16, &'static str),
-}
 
 /// State of one connection.
 pub struct WsSession {
@@ -62,12 +57,22 @@ pub struct WsSession {
     last_heard: Instant,
     /// When this connection last started typing (throttles typing floods).
     last_typing_change: Option<Instant>,
+    /// Sends queued for storing, oldest first; each yields its clientId and
+    /// outcome once its batch commits.
+    pending: FuturesOrdered<PendingOutcome>,
+    /// At most this many sends pending (`limits.ws_pending_sends`).
+    max_pending: usize,
 }
+
+/// A pipelined send's clientId and outcome.
+type PendingOutcome =
+    Pin<Box<dyn Future<Output = (String, Result<InsertOutcome, SendError>)> + Send + Sync>>;
 
 impl WsSession {
     /// A session for an authenticated member.
     pub fn new(state: AppState, user_id: Uuid, channel_id: Uuid) -> Self {
         WsSession {
+            max_pending: state.settings.limits.ws_pending_sends,
             state,
             user_id,
             channel_id,
@@ -76,11 +81,17 @@ impl WsSession {
             typing_until: None,
             last_heard: Instant::now(),
             last_typing_change: None,
+            pending: FuturesOrdered::new(),
         }
     }
 
     /// Runs the connection to its end.
-    pub async fn run(mut self, mut socket: WebSocket) {
+    pub async fn run(mut self, socket: WebSocket) {
+        let mut socket = ClientSocket::new(
+            socket,
+            self.state.settings.limits.ws_send_timeout,
+            self.state.chat.metrics.clone(),
+        );
         let _counted = ConnectionCounted::new(self.state.chat.metrics.clone());
         // The head is read before subscribing: a message committed in
         // between shows up as a gap and is read from storage.
@@ -88,7 +99,7 @@ impl WsSession {
             Ok(seq) => seq,
             Err(e) => {
                 tracing::error!(error = %e, "head seq failed at connect");
-                let _ = close(&mut socket, 1011, "storage unavailable").await;
+                let _ = socket.close(1011, "storage unavailable").await;
                 return;
             }
         };
@@ -100,11 +111,9 @@ impl WsSession {
         let mut pings = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
         pings.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
 
-        let greeted = match send_frame(
-            &mut socket,
-            &ServerFrame::PresenceState { user_ids: roster },
-        )
-        .await
+        let greeted = match socket
+            .send_frame(&ServerFrame::PresenceState { user_ids: roster })
+            .await
         {
             // A message committed between reading the head and subscribing
             // is in storage but not in the room: send it now, not at the
@@ -120,7 +129,11 @@ impl WsSession {
                 let step = tokio::select! {
                     biased;
                     _ = shutdown.cancelled() => Err(Stop::Close(CLOSE_GOING_AWAY, "server shutting down")),
-                    incoming = socket.recv() => match incoming {
+                    Some((client_id, outcome)) = self.pending.next(), if !self.pending.is_empty() => {
+                        self.on_send_outcome(&mut socket, client_id, outcome).await
+                    }
+                    // At the pending-send cap the client's frames wait unread.
+                    incoming = socket.recv(), if self.pending.len() < self.max_pending => match incoming {
                         None | Some(Err(_)) => Err(Stop::Gone),
                         Some(Ok(frame)) => {
                             self.last_heard = Instant::now();
@@ -137,7 +150,7 @@ impl WsSession {
                             match self.catch_up(&mut socket, None).await {
                                 Ok(()) => {
                                     let roster = guard.room.online_users();
-                                    send_frame(&mut socket, &ServerFrame::PresenceState { user_ids: roster }).await
+                                    socket.send_frame(&ServerFrame::PresenceState { user_ids: roster }).await
                                 }
                                 Err(stop) => Err(stop),
                             }
@@ -146,7 +159,7 @@ impl WsSession {
                     },
                     event = user_events.recv() => match event {
                         Ok(e) if e.is_activity && e.channel_id == self.channel_id => Ok(()),
-                        Ok(e) => send_json(&mut socket, e.json).await,
+                        Ok(e) => socket.send_json(e.json).await,
                         Err(RecvError::Lagged(_)) => Ok(()),
                         Err(RecvError::Closed) => Ok(()),
                     },
@@ -161,7 +174,7 @@ impl WsSession {
                         } else if let Err(stop) = self.still_member(&mut socket).await {
                             Err(stop)
                         } else {
-                            ping(&mut socket).await
+                            socket.ping().await
                         }
                     }
                 };
@@ -173,7 +186,7 @@ impl WsSession {
 
         self.set_typing(false);
         if let Stop::Close(code, reason) = stop {
-            let _ = close(&mut socket, code, reason).await;
+            let _ = socket.close(code, reason).await;
             // Read until the peer answers our Close (or give up).
             let _ = tokio::time::timeout(CLOSE_GRACE, async {
                 while let Some(Ok(_)) = socket.recv().await {}
@@ -186,7 +199,7 @@ impl WsSession {
     }
 
     /// Handles one frame from the client.
-    async fn on_frame(&mut self, socket: &mut WebSocket, frame: WsMessage) -> Result<(), Stop> {
+    async fn on_frame(&mut self, socket: &mut ClientSocket, frame: WsMessage) -> Result<(), Stop> {
         match frame {
             WsMessage::Text(text) => self.on_text(socket, text).await,
             WsMessage::Binary(_) => {
@@ -203,7 +216,7 @@ impl WsSession {
         }
     }
 
-    async fn on_text(&mut self, socket: &mut WebSocket, text: Utf8Bytes) -> Result<(), Stop> {
+    async fn on_text(&mut self, socket: &mut ClientSocket, text: Utf8Bytes) -> Result<(), Stop> {
         let max = self.state.settings.limits.max_frame_bytes;
         if text.len() > max {
             let msg = format!("frame is {} bytes; the limit is {max}", text.len());
@@ -225,27 +238,18 @@ impl WsSession {
                 self.set_typing(false);
                 let chat = self.state.chat.clone();
                 match chat
-                    .send(self.user_id, self.channel_id, &text, client_id.clone())
+                    .submit(self.user_id, self.channel_id, &text, client_id.clone())
                     .await
                 {
-                    // The room delivers a new message to this connection too, in order.
-                    Ok(InsertOutcome::Stored(_)) => Ok(()),
-                    Ok(InsertOutcome::Duplicate(original)) if original.seq > self.last_seq => {
-                        // Not yet sent here (its room copy may still be
-                        // queued): send it in order, once.
-                        self.catch_up(socket, Some(original.seq)).await
+                    // Queued in order; the outcome is handled when its
+                    // batch commits, while this connection reads on.
+                    Ok(pending) => {
+                        self.pending.push_back(Box::pin(async move {
+                            (client_id, pending.outcome().await)
+                        }));
+                        Ok(())
                     }
-                    Ok(InsertOutcome::Duplicate(original)) => {
-                        send_frame(socket, &ServerFrame::message_new(&original)).await
-                    }
-                    Err(e) => {
-                        send_error(
-                            &self.state.chat.metrics,
-                            socket,
-                            send_error_frame(&e, client_id),
-                        )
-                        .await
-                    }
+                    Err(e) => socket.send_error(send_error_frame(&e, client_id)).await,
                 }
             }
             ClientFrame::TypingStart => {
@@ -274,7 +278,7 @@ impl WsSession {
                         retry_after_ms: Some(retry_after_ms),
                         client_id: None,
                     };
-                    return send_error(&self.state.chat.metrics, socket, frame).await;
+                    return socket.send_error(frame).await;
                 }
                 self.still_member(socket).await?;
                 self.state.chat.metrics.resumes.inc();
@@ -285,47 +289,60 @@ impl WsSession {
                 match chat.mark_read(self.user_id, self.channel_id, seq).await {
                     Ok(_) => Ok(()),
                     Err(AppError::Forbidden(m)) | Err(AppError::NotFound(m)) => {
-                        send_error(
-                            &self.state.chat.metrics,
-                            socket,
-                            ServerFrame::error(ErrorCode::Forbidden, m),
-                        )
-                        .await
+                        socket
+                            .send_error(ServerFrame::error(ErrorCode::Forbidden, m))
+                            .await
                     }
                     Err(AppError::BadRequest(m)) => {
-                        send_error(
-                            &self.state.chat.metrics,
-                            socket,
-                            ServerFrame::error(ErrorCode::ParseError, m),
-                        )
-                        .await
+                        socket
+                            .send_error(ServerFrame::error(ErrorCode::ParseError, m))
+                            .await
                     }
                     Err(_) => {
                         let frame = ServerFrame::error(
                             ErrorCode::PersistFailed,
                             "the read cursor was not stored; retry",
                         );
-                        send_error(&self.state.chat.metrics, socket, frame).await
+                        socket.send_error(frame).await
                     }
                 }
             }
         }
     }
 
+    /// A pipelined send was committed (or failed).
+    async fn on_send_outcome(
+        &mut self,
+        socket: &mut ClientSocket,
+        client_id: String,
+        outcome: Result<InsertOutcome, SendError>,
+    ) -> Result<(), Stop> {
+        match outcome {
+            // The room delivers a new message to this connection too, in order.
+            Ok(InsertOutcome::Stored(_)) => Ok(()),
+            Ok(InsertOutcome::Duplicate(original)) if original.seq > self.last_seq => {
+                // Not yet sent here (its room copy may still be queued):
+                // send it in order, once.
+                self.catch_up(socket, Some(original.seq)).await
+            }
+            Ok(InsertOutcome::Duplicate(original)) => {
+                socket
+                    .send_frame(&ServerFrame::message_new(&original))
+                    .await
+            }
+            Err(e) => socket.send_error(send_error_frame(&e, client_id)).await,
+        }
+    }
+
     /// Answers a bad frame with an error and closes after too many in a row.
     async fn bad_frame(
         &mut self,
-        socket: &mut WebSocket,
+        socket: &mut ClientSocket,
         code: ErrorCode,
         message: String,
     ) -> Result<(), Stop> {
         self.bad_frames += 1;
-        send_error(
-            &self.state.chat.metrics,
-            socket,
-            ServerFrame::error(code, message),
-        )
-        .await?;
+        socket.send_error(ServerFrame::error(code, message)).await?;
         if self.bad_frames >= self.state.settings.limits.max_bad_frames {
             return Err(Stop::Close(CLOSE_POLICY, "too many bad frames"));
         }
@@ -334,7 +351,7 @@ impl WsSession {
 
     async fn on_room_event(
         &mut self,
-        socket: &mut WebSocket,
+        socket: &mut ClientSocket,
         event: RoomEvent,
     ) -> Result<(), Stop> {
         match event {
@@ -345,7 +362,7 @@ impl WsSession {
                 if seq > self.last_seq + 1 {
                     self.catch_up(socket, Some(seq - 1)).await?;
                 }
-                send_json(socket, json).await?;
+                socket.send_json(json).await?;
                 self.last_seq = seq;
                 Ok(())
             }
@@ -361,14 +378,18 @@ impl WsSession {
                 if user_id == self.user_id {
                     Ok(())
                 } else {
-                    send_json(socket, json).await
+                    socket.send_json(json).await
                 }
             }
         }
     }
 
     /// Sends stored messages after `last_seq` (up to `until`, or the head).
-    async fn catch_up(&mut self, socket: &mut WebSocket, until: Option<i64>) -> Result<(), Stop> {
+    async fn catch_up(
+        &mut self,
+        socket: &mut ClientSocket,
+        until: Option<i64>,
+    ) -> Result<(), Stop> {
         loop {
             self.check_shutdown()?;
             let page = self
@@ -389,7 +410,7 @@ impl WsSession {
                 if until.is_some_and(|u| m.seq > u) {
                     return Ok(());
                 }
-                send_frame(socket, &ServerFrame::message_new(m)).await?;
+                socket.send_frame(&ServerFrame::message_new(m)).await?;
                 self.last_seq = m.seq;
             }
             if !page.has_more || page.messages.is_empty() {
@@ -399,7 +420,7 @@ impl WsSession {
     }
 
     /// `resume`: every message after `after_seq`, then `resume.done`.
-    async fn resume(&mut self, socket: &mut WebSocket, after_seq: i64) -> Result<(), Stop> {
+    async fn resume(&mut self, socket: &mut ClientSocket, after_seq: i64) -> Result<(), Stop> {
         let head = self
             .state
             .chat
@@ -430,7 +451,7 @@ impl WsSession {
                     Stop::Close(1011, "storage unavailable")
                 })?;
             for m in &page.messages {
-                send_frame(socket, &ServerFrame::message_new(m)).await?;
+                socket.send_frame(&ServerFrame::message_new(m)).await?;
                 cursor = m.seq;
             }
             if !page.has_more || page.messages.is_empty() {
@@ -438,13 +459,11 @@ impl WsSession {
             }
         }
         self.last_seq = self.last_seq.max(cursor);
-        send_frame(
-            socket,
-            &ServerFrame::ResumeDone {
+        socket
+            .send_frame(&ServerFrame::ResumeDone {
                 head_seq: self.last_seq,
-            },
-        )
-        .await
+            })
+            .await
     }
 
     /// Ends a long replay early when the server is shutting down.
@@ -458,7 +477,7 @@ impl WsSession {
 
     /// Whether the user still has access; if not, tells them and closes
     /// (1008), so a revoked member stops receiving the channel.
-    async fn still_member(&self, socket: &mut WebSocket) -> Result<(), Stop> {
+    async fn still_member(&self, socket: &mut ClientSocket) -> Result<(), Stop> {
         match self
             .state
             .chat
@@ -475,9 +494,9 @@ impl WsSession {
     }
 
     /// The user lost access: `FORBIDDEN`, then close with 1008.
-    async fn refuse(&self, socket: &mut WebSocket, message: String) -> Stop {
+    async fn refuse(&self, socket: &mut ClientSocket, message: String) -> Stop {
         let frame = ServerFrame::error(ErrorCode::Forbidden, message);
-        let _ = send_error(&self.state.chat.metrics, socket, frame).await;
+        let _ = socket.send_error(frame).await;
         Stop::Close(CLOSE_POLICY, "no longer a member")
     }
 
@@ -530,25 +549,6 @@ async fn sleep_until_opt(deadline: Option<Instant>) {
     }
 }
 
-async fn send_json(socket: &mut WebSocket, json: Utf8Bytes) -> Result<(), Stop> {
-    match tokio::time::timeout(SEND_TIMEOUT, socket.send(WsMessage::Text(json))).await {
-        Ok(Ok(())) => Ok(()),
-        _ => Err(Stop::Gone),
-    }
-}
-
-async fn ping(socket: &mut WebSocket) -> Result<(), Stop> {
-    match tokio::time::timeout(
-        SEND_TIMEOUT,
-        socket.send(WsMessage::Ping(Default::default())),
-    )
-    .await
-    {
-        Ok(Ok(())) => Ok(()),
-        _ => Err(Stop::Gone),
-    }
-}
-
 /// Counts an open connection in `/metrics` for as long as it lives.
 struct ConnectionCounted(std::sync::Arc<Metrics>);
 
@@ -563,33 +563,4 @@ impl Drop for ConnectionCounted {
     fn drop(&mut self) {
         self.0.connections.dec();
     }
-}
-
-/// Sends an error frame and counts it (by code; rate-limit refusals also
-/// in `rate_limited`).
-async fn send_error(
-    metrics: &Metrics,
-    socket: &mut WebSocket,
-    frame: ServerFrame,
-) -> Result<(), Stop> {
-    if let ServerFrame::Error { code, .. } = &frame {
-        metrics.error(*code);
-        if *code == ErrorCode::RateLimited {
-            metrics.rate_limited.inc();
-        }
-    }
-    send_frame(socket, &frame).await
-}
-
-async fn send_frame(socket: &mut WebSocket, frame: &ServerFrame) -> Result<(), Stop> {
-    send_json(socket, frame_json(frame)).await
-}
-
-async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) -> Result<(), axum::Error> {
-    socket
-        .send(WsMessage::Close(Some(CloseFrame {
-            code,
-            reason: Utf8Bytes::from_static(reason),
-        })))
-        .await
 }
