@@ -515,14 +515,14 @@ impl Follower {
             }
             ClusterEvent::Read { c, u, s, .. } => self.users.send(
                 u,
-                UserEvent {
+                Arc::new(UserEvent {
                     channel_id: c,
                     is_activity: false,
                     json: frame_json(&ServerFrame::ReadUpdated {
                         channel_id: c,
                         last_read_seq: s,
                     }),
-                },
+                }),
             ),
         }
     }

@@ -63,6 +63,10 @@ struct Cli {
     /// scenario also runs there (in a database of its own, dropped after).
     #[arg(long, env = "LOADGEN_POSTGRES")]
     postgres: Option<String>,
+    /// A server setting for every scenario, `NAME=VALUE` (repeatable), for
+    /// trying settings: `--server-env CHAT_WS_READ_BUFFER=1024`.
+    #[arg(long = "server-env", value_parser = parse_env)]
+    server_env: Vec<(String, String)>,
     /// Also write the table to this file.
     #[arg(long)]
     out: Option<PathBuf>,
@@ -104,6 +108,7 @@ async fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     let ctx = Ctx {
+        server_env: cli.server_env.clone(),
         bin,
         quick: cli.quick || smoke,
         postgres: cli
@@ -150,6 +155,12 @@ async fn main() -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+fn parse_env(raw: &str) -> std::result::Result<(String, String), String> {
+    raw.split_once('=')
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .ok_or_else(|| format!("{raw:?} is not NAME=VALUE"))
 }
 
 async fn run_scenario(ctx: &Ctx, name: &str) -> Result<Vec<Row>> {

@@ -31,6 +31,9 @@ pub struct Ctx {
     pub quick: bool,
     /// A Postgres cluster for the scenarios that also run there.
     pub postgres: Option<Backend>,
+    /// Extra server settings for every scenario (`--server-env`), after
+    /// the scenario's own.
+    pub server_env: Vec<(String, String)>,
 }
 
 impl Ctx {
@@ -48,7 +51,13 @@ impl Ctx {
     }
 
     async fn server(&self, backend: &Backend, env: &[(&str, String)]) -> Result<ServerProcess> {
-        Prepared::new(backend).await?.start(&self.bin, env).await
+        self.start(Prepared::new(backend).await?, env).await
+    }
+
+    async fn start(&self, prepared: Prepared, env: &[(&str, String)]) -> Result<ServerProcess> {
+        let mut all: Vec<(&str, String)> = env.to_vec();
+        all.extend(self.server_env.iter().map(|(k, v)| (k.as_str(), v.clone())));
+        prepared.start(&self.bin, &all).await
     }
 }
 
@@ -359,7 +368,7 @@ pub async fn history(ctx: &Ctx) -> Result<Vec<Row>> {
         "loadgen: stored {messages} messages in {:.1?}",
         seeded.elapsed()
     );
-    let server = prepared.start(&ctx.bin, &[]).await?;
+    let server = ctx.start(prepared, &[]).await?;
     let token = server.token(user);
     // Warm the path once, then random pages all through the channel.
     timed_gets(
@@ -431,7 +440,7 @@ pub async fn unread(ctx: &Ctx) -> Result<Vec<Row>> {
             store.mark_read(reader, channel, Some(read_up_to)).await?;
         }
     }
-    let server = prepared.start(&ctx.bin, &[]).await?;
+    let server = ctx.start(prepared, &[]).await?;
     let token = server.token(reader);
     timed_gets(&server, &token, std::iter::once("/chat/unread".to_string())).await?;
     let summary = timed_gets(

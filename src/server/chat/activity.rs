@@ -93,15 +93,14 @@ pub fn spawn(
                 preview: preview(&m.text),
                 created_at: m.created_at,
             });
+            // One event, shared by every member's connections.
+            let event = Arc::new(UserEvent {
+                channel_id: m.channel_id,
+                is_activity: true,
+                json,
+            });
             for member in list.iter() {
-                users.send(
-                    *member,
-                    UserEvent {
-                        channel_id: m.channel_id,
-                        is_activity: true,
-                        json: json.clone(),
-                    },
-                );
+                users.send(*member, event.clone());
             }
         }
     })

@@ -28,14 +28,14 @@ impl Chat {
             .map_err(|e| internal("mark read failed", e))?;
         self.users.send(
             user_id,
-            UserEvent {
+            std::sync::Arc::new(UserEvent {
                 channel_id,
                 is_activity: false,
                 json: frame_json(&ServerFrame::ReadUpdated {
                     channel_id,
                     last_read_seq: cursor,
                 }),
-            },
+            }),
         );
         if let Some(cluster) = &self.cluster {
             cluster.announce_read(channel_id, user_id, cursor);

@@ -105,7 +105,7 @@ impl WsSession {
         };
         let chat = self.state.chat.clone();
         let (guard, mut room_events, roster) = chat.rooms.join(self.channel_id, self.user_id);
-        let mut user_events = chat.users.subscribe(self.user_id);
+        let mut user_events = chat.users.subscribe(self.user_id, self.channel_id);
         let shutdown = self.state.shutdown.clone();
         let ping_every = self.state.settings.limits.ws_ping_interval;
         let mut pings = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
@@ -141,7 +141,7 @@ impl WsSession {
                         }
                     },
                     event = room_events.recv() => match event {
-                        Ok(event) => self.on_room_event(&mut socket, event).await,
+                        Ok(event) => self.on_room_event(&mut socket, &event).await,
                         Err(RecvError::Lagged(missed)) => {
                             // Messages come back from storage; presence
                             // events in the lost window are replaced by the
@@ -159,7 +159,7 @@ impl WsSession {
                     },
                     event = user_events.recv() => match event {
                         Ok(e) if e.is_activity && e.channel_id == self.channel_id => Ok(()),
-                        Ok(e) => socket.send_json(e.json).await,
+                        Ok(e) => socket.send_json(e.json.clone()).await,
                         Err(RecvError::Lagged(_)) => Ok(()),
                         Err(RecvError::Closed) => Ok(()),
                     },
@@ -194,7 +194,7 @@ impl WsSession {
             .await;
         }
         drop(user_events);
-        chat.users.release(self.user_id);
+        chat.users.release(self.user_id, self.channel_id);
         drop(guard);
     }
 
@@ -352,17 +352,18 @@ impl WsSession {
     async fn on_room_event(
         &mut self,
         socket: &mut ClientSocket,
-        event: RoomEvent,
+        event: &RoomEvent,
     ) -> Result<(), Stop> {
         match event {
             RoomEvent::Message { seq, json } => {
+                let seq = *seq;
                 if seq <= self.last_seq {
                     return Ok(());
                 }
                 if seq > self.last_seq + 1 {
                     self.catch_up(socket, Some(seq - 1)).await?;
                 }
-                socket.send_json(json).await?;
+                socket.send_json(json.clone()).await?;
                 self.last_seq = seq;
                 Ok(())
             }
@@ -375,10 +376,10 @@ impl WsSession {
                 Ok(())
             }
             RoomEvent::Typing { user_id, json } | RoomEvent::Presence { user_id, json } => {
-                if user_id == self.user_id {
+                if *user_id == self.user_id {
                     Ok(())
                 } else {
-                    socket.send_json(json).await
+                    socket.send_json(json.clone()).await
                 }
             }
         }

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use axum::extract::ws::Utf8Bytes;
 use tokio::sync::broadcast;
@@ -83,7 +83,9 @@ pub struct Room {
     pub channel_id: Uuid,
     /// Fan-out to every connection; capacity is `limits.room_buffer`. A
     /// connection that falls further behind lags and catches up from storage.
-    pub(super) events: broadcast::Sender<RoomEvent>,
+    /// Events are shared behind an `Arc`, so each of the ring's slots costs
+    /// a pointer, not a whole event (rooms are many; most are quiet).
+    pub(super) events: broadcast::Sender<Arc<RoomEvent>>,
     /// Open connections per user (presence).
     pub(super) online: Mutex<HashMap<Uuid, u32>>,
     /// The highest seq published here (0: none yet), so a message arriving
@@ -123,7 +125,7 @@ impl Room {
 
     /// Sends an event to every connection (none listening is not an error).
     pub fn publish(&self, event: RoomEvent) {
-        let _ = self.events.send(event);
+        let _ = self.events.send(Arc::new(event));
     }
 
     /// Users with an open connection here.

@@ -3,7 +3,7 @@
 //! that user on this server.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use axum::extract::ws::Utf8Bytes;
 use tokio::sync::broadcast;
@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 /// Events buffered per user before a slow connection misses some (these
 /// are hints for lists and badges; messages never travel this way).
-const USER_EVENT_BUFFER: usize = 64;
+const USER_EVENT_BUFFER: usize = 32;
 
 /// A per-user event: the channel it is about and its serialised frame.
 #[derive(Debug, Clone)]
@@ -28,35 +28,64 @@ pub struct UserEvent {
 /// Online users' event channels.
 #[derive(Debug, Default)]
 pub struct UserHub {
-    users: Mutex<HashMap<Uuid, broadcast::Sender<UserEvent>>>,
+    users: Mutex<HashMap<Uuid, OnlineUser>>,
+}
+
+/// One online user: the fan-out to their connections, and how many of
+/// them are open on each channel.
+#[derive(Debug)]
+struct OnlineUser {
+    /// Events are shared behind an `Arc`, so the ring each online user
+    /// holds costs a pointer per slot and one event serves every member.
+    events: broadcast::Sender<Arc<UserEvent>>,
+    connections: HashMap<Uuid, u32>,
 }
 
 impl UserHub {
-    /// Subscribes one connection of `user_id`.
-    pub fn subscribe(&self, user_id: Uuid) -> broadcast::Receiver<UserEvent> {
+    /// Subscribes one connection of `user_id`, open on `channel_id`.
+    pub fn subscribe(
+        &self,
+        user_id: Uuid,
+        channel_id: Uuid,
+    ) -> broadcast::Receiver<Arc<UserEvent>> {
         let mut users = self.users.lock().expect("user hub lock poisoned");
-        users
-            .entry(user_id)
-            .or_insert_with(|| broadcast::channel(USER_EVENT_BUFFER).0)
-            .subscribe()
+        let user = users.entry(user_id).or_insert_with(|| OnlineUser {
+            events: broadcast::channel(USER_EVENT_BUFFER).0,
+            connections: HashMap::new(),
+        });
+        *user.connections.entry(channel_id).or_insert(0) += 1;
+        user.events.subscribe()
     }
 
-    /// Drops the user's entry once no connection listens.
-    pub fn release(&self, user_id: Uuid) {
+    /// Ends one connection's subscription (its receiver is dropped by the
+    /// caller); the user's entry goes with their last connection.
+    pub fn release(&self, user_id: Uuid, channel_id: Uuid) {
         let mut users = self.users.lock().expect("user hub lock poisoned");
-        if users
-            .get(&user_id)
-            .is_some_and(|tx| tx.receiver_count() == 0)
-        {
+        let Some(user) = users.get_mut(&user_id) else {
+            return;
+        };
+        if let Some(n) = user.connections.get_mut(&channel_id) {
+            *n -= 1;
+            if *n == 0 {
+                user.connections.remove(&channel_id);
+            }
+        }
+        if user.connections.is_empty() {
             users.remove(&user_id);
         }
     }
 
-    /// Sends to every connection of `user_id` (if online).
-    pub fn send(&self, user_id: Uuid, event: UserEvent) {
+    /// Sends to every connection of `user_id` (if online). Activity about
+    /// a channel is not sent to a user whose only open channel it is: those
+    /// connections get its messages already, and would wake for nothing.
+    pub fn send(&self, user_id: Uuid, event: Arc<UserEvent>) {
         let users = self.users.lock().expect("user hub lock poisoned");
-        if let Some(tx) = users.get(&user_id) {
-            let _ = tx.send(event);
+        if let Some(user) = users.get(&user_id) {
+            let only_there =
+                user.connections.len() == 1 && user.connections.contains_key(&event.channel_id);
+            if !(event.is_activity && only_there) {
+                let _ = user.events.send(event);
+            }
         }
     }
 
@@ -66,5 +95,38 @@ impl UserHub {
             .lock()
             .expect("user hub lock poisoned")
             .contains_key(&user_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn activity(channel_id: Uuid) -> Arc<UserEvent> {
+        Arc::new(UserEvent {
+            channel_id,
+            is_activity: true,
+            json: Utf8Bytes::from_static("{}"),
+        })
+    }
+
+    #[test]
+    fn activity_skips_users_whose_only_channel_it_is() {
+        let hub = UserHub::default();
+        let (user, a, b) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        let mut in_a = hub.subscribe(user, a);
+        hub.send(user, activity(a));
+        assert!(in_a.try_recv().is_err(), "same channel: nothing to tell");
+        hub.send(user, activity(b));
+        assert!(in_a.try_recv().is_ok(), "another channel: a hint");
+        let mut in_b = hub.subscribe(user, b);
+        hub.send(user, activity(a));
+        assert!(in_b.try_recv().is_ok(), "the tab on b hears about a");
+        drop(in_b);
+        hub.release(user, b);
+        assert!(hub.is_online(user));
+        drop(in_a);
+        hub.release(user, a);
+        assert!(!hub.is_online(user));
     }
 }
