@@ -45,6 +45,19 @@ const FIND_BY_CLIENT_ID: &str = concat!(
 const INSERT_MESSAGE: &str =
     "INSERT INTO messages (id, channel_id, seq, user_id, client_id, text, created_at) \
      VALUES ($1, $2, $3, $4, $5, $6, $7)";
+/// The fast path: bump the seq and insert in one statement, only when the
+/// key is new; no row for a duplicate or a missing channel. A key raced in
+/// by another server makes the insert fail, and the batch is redone the
+/// careful way (lock first, then look).
+const INSERT_IF_NEW: &str = "WITH bump AS ( \
+       UPDATE tablos SET last_seq = last_seq + 1, \
+         last_message_at = GREATEST(last_message_at, $3) \
+       WHERE id = $2 AND NOT EXISTS (SELECT 1 FROM messages \
+         WHERE channel_id = $2 AND user_id = $4 AND client_id = $5) \
+       RETURNING last_seq, last_message_at) \
+     INSERT INTO messages (id, channel_id, seq, user_id, client_id, text, created_at) \
+     SELECT $1, $2, last_seq, $4, $5, $6, last_message_at FROM bump \
+     RETURNING seq, created_at";
 const HISTORY_LATEST: &str = concat!(
     "SELECT ",
     message_columns!(),
@@ -186,6 +199,122 @@ impl PgStore {
             updated_at: None,
             client_id: m.client_id.clone(),
         }))
+    }
+
+    /// The fast path: one statement per new message, no savepoints. Any
+    /// database error fails the whole batch (rolled back, nothing stored).
+    async fn insert_batch_fast(
+        &self,
+        batch: &[NewMessage],
+    ) -> Result<Vec<StoreResult<InsertOutcome>>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let mut results = Vec::with_capacity(batch.len());
+        for m in batch {
+            let inserted: Option<(i64, DateTime<Utc>)> = sqlx::query_as(INSERT_IF_NEW)
+                .bind(m.id)
+                .bind(m.channel_id)
+                .bind(m.created_at)
+                .bind(m.user_id)
+                .bind(&m.client_id)
+                .bind(&m.text)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let outcome = match inserted {
+                Some((seq, created_at)) => Ok(InsertOutcome::Stored(Message {
+                    id: m.id,
+                    channel_id: m.channel_id,
+                    seq,
+                    user_id: m.user_id,
+                    text: m.text.clone(),
+                    created_at,
+                    updated_at: None,
+                    client_id: m.client_id.clone(),
+                })),
+                None => match sqlx::query(FIND_BY_CLIENT_ID)
+                    .bind(m.channel_id)
+                    .bind(m.user_id)
+                    .bind(&m.client_id)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                {
+                    Some(row) => Ok(InsertOutcome::Duplicate(message_from_prefixed(&row, "")?)),
+                    None => Err(StoreError::NotFound(format!("channel {}", m.channel_id))),
+                },
+            };
+            results.push(outcome);
+        }
+        let stored = results.iter().filter_map(|r| match r {
+            Ok(InsertOutcome::Stored(m)) => Some(m),
+            _ => None,
+        });
+        for payload in encode_stored(self.instance, &ranges_of(stored)) {
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(MESSAGES_CHANNEL)
+                .bind(payload)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(results)
+    }
+
+    /// The careful path: one savepoint per message, the seq row locked
+    /// before the key is looked up, so racing servers store a key once and
+    /// a failing message is undone alone.
+    async fn insert_batch_carefully(
+        &self,
+        batch: &[NewMessage],
+    ) -> Vec<StoreResult<InsertOutcome>> {
+        let fail_all = |what: &str, e: sqlx::Error| -> Vec<StoreResult<InsertOutcome>> {
+            let msg = format!("{what}: {e}");
+            batch
+                .iter()
+                .map(|_| Err(StoreError::Transaction(msg.clone())))
+                .collect()
+        };
+        let mut tx = match self.pool.begin().await {
+            Ok(tx) => tx,
+            Err(e) => return fail_all("begin", e),
+        };
+        let mut results = Vec::with_capacity(batch.len());
+        for m in batch {
+            if let Err(e) = sqlx::query("SAVEPOINT one_message").execute(&mut *tx).await {
+                return fail_all("savepoint", e);
+            }
+            let outcome = Self::insert_one(&mut tx, m).await;
+            // A duplicate or a failure leaves nothing behind (not even the
+            // seq bump); a stored message is kept.
+            let keep = matches!(outcome, Ok(InsertOutcome::Stored(_)));
+            let end = if keep {
+                "RELEASE SAVEPOINT one_message"
+            } else {
+                "ROLLBACK TO SAVEPOINT one_message"
+            };
+            if let Err(e) = sqlx::query(end).execute(&mut *tx).await {
+                return fail_all("savepoint", e);
+            }
+            results.push(outcome);
+        }
+        // Wake the other servers, inside the transaction: the notification
+        // is delivered exactly when (and only if) the batch commits.
+        let stored = results.iter().filter_map(|r| match r {
+            Ok(InsertOutcome::Stored(m)) => Some(m),
+            _ => None,
+        });
+        for payload in encode_stored(self.instance, &ranges_of(stored)) {
+            let notify = sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(MESSAGES_CHANNEL)
+                .bind(payload)
+                .execute(&mut *tx)
+                .await;
+            if let Err(e) = notify {
+                return fail_all("notify", e);
+            }
+        }
+        if let Err(e) = tx.commit().await {
+            return fail_all("commit", e);
+        }
+        results
     }
 }
 
@@ -380,56 +509,15 @@ impl Store for PgStore {
     }
 
     async fn insert_messages(&self, batch: &[NewMessage]) -> Vec<StoreResult<InsertOutcome>> {
-        let fail_all = |what: &str, e: sqlx::Error| -> Vec<StoreResult<InsertOutcome>> {
-            let msg = format!("{what}: {e}");
-            batch
-                .iter()
-                .map(|_| Err(StoreError::Transaction(msg.clone())))
-                .collect()
-        };
-        let mut tx = match self.pool.begin().await {
-            Ok(tx) => tx,
-            Err(e) => return fail_all("begin", e),
-        };
-        let mut results = Vec::with_capacity(batch.len());
-        for m in batch {
-            if let Err(e) = sqlx::query("SAVEPOINT one_message").execute(&mut *tx).await {
-                return fail_all("savepoint", e);
-            }
-            let outcome = Self::insert_one(&mut tx, m).await;
-            // A duplicate or a failure leaves nothing behind (not even the
-            // seq bump); a stored message is kept.
-            let keep = matches!(outcome, Ok(InsertOutcome::Stored(_)));
-            let end = if keep {
-                "RELEASE SAVEPOINT one_message"
-            } else {
-                "ROLLBACK TO SAVEPOINT one_message"
-            };
-            if let Err(e) = sqlx::query(end).execute(&mut *tx).await {
-                return fail_all("savepoint", e);
-            }
-            results.push(outcome);
-        }
-        // Wake the other servers, inside the transaction: the notification
-        // is delivered exactly when (and only if) the batch commits.
-        let stored = results.iter().filter_map(|r| match r {
-            Ok(InsertOutcome::Stored(m)) => Some(m),
-            _ => None,
-        });
-        for payload in encode_stored(self.instance, &ranges_of(stored)) {
-            let notify = sqlx::query("SELECT pg_notify($1, $2)")
-                .bind(MESSAGES_CHANNEL)
-                .bind(payload)
-                .execute(&mut *tx)
-                .await;
-            if let Err(e) = notify {
-                return fail_all("notify", e);
+        match self.insert_batch_fast(batch).await {
+            Ok(results) => results,
+            Err(e) => {
+                // Rolled back: nothing of the batch is stored. Redo it one
+                // message at a time under savepoints.
+                tracing::warn!(error = %e, size = batch.len(), "batch insert failed; retrying message by message");
+                self.insert_batch_carefully(batch).await
             }
         }
-        if let Err(e) = tx.commit().await {
-            return fail_all("commit", e);
-        }
-        results
     }
 
     async fn mark_read(
@@ -491,8 +579,9 @@ mod tests {
     use super::*;
 
     /// Every query on the hot path, by name.
-    const HOT_QUERIES: [(&str, &str); 14] = [
+    const HOT_QUERIES: [(&str, &str); 15] = [
         ("NEXT_SEQ", NEXT_SEQ),
+        ("INSERT_IF_NEW", INSERT_IF_NEW),
         ("FIND_BY_CLIENT_ID", FIND_BY_CLIENT_ID),
         ("HISTORY_LATEST", HISTORY_LATEST),
         ("HISTORY_BEFORE_SEQ", HISTORY_BEFORE_SEQ),
@@ -556,6 +645,7 @@ mod tests {
                 "FIND_BY_CLIENT_ID" => "uuid, uuid, text",
                 "MARK_READ" => "uuid, uuid, bigint, timestamptz",
                 "INSERT_MESSAGE" => "uuid, uuid, bigint, uuid, text, text, timestamptz",
+                "INSERT_IF_NEW" => "uuid, uuid, timestamptz, uuid, text, text",
                 _ if params == 3 => "uuid, bigint, bigint",
                 _ if params == 2 => "uuid, bigint",
                 _ => "uuid",

@@ -44,6 +44,17 @@ const FIND_BY_CLIENT_ID: &str = concat!(
 const NEXT_SEQ: &str = "UPDATE tablos SET last_seq = last_seq + 1, \
      last_message_at = MAX(COALESCE(last_message_at, 0), ?2) \
      WHERE id = ?1 RETURNING last_seq, last_message_at";
+/// The fast path's seq bump: only when the key is new (one statement where
+/// the careful path takes three), `None` for a duplicate or a missing
+/// channel.
+const NEXT_SEQ_IF_NEW: &str = "UPDATE tablos SET last_seq = last_seq + 1, \
+     last_message_at = MAX(COALESCE(last_message_at, 0), ?2) \
+     WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM messages \
+       WHERE channel_id = ?1 AND user_id = ?3 AND client_id = ?4) \
+     RETURNING last_seq, last_message_at";
+const INSERT_MESSAGE: &str =
+    "INSERT INTO messages (id, channel_id, seq, user_id, client_id, text, created_at) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
 /// History: the newest page.
 const HISTORY_LATEST: &str = concat!(
     "SELECT ",
@@ -179,19 +190,26 @@ impl SqliteStore {
             .await?;
         let (seq, micros) =
             next.ok_or_else(|| StoreError::NotFound(format!("channel {}", m.channel_id)))?;
-        sqlx::query(
-            "INSERT INTO messages (id, channel_id, seq, user_id, client_id, text, created_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        )
-        .bind(m.id)
-        .bind(m.channel_id)
-        .bind(seq)
-        .bind(m.user_id)
-        .bind(&m.client_id)
-        .bind(&m.text)
-        .bind(micros)
-        .execute(&mut **tx)
-        .await?;
+        Self::insert_row(tx, m, seq, micros).await
+    }
+
+    /// Writes the message row with its seq and time.
+    async fn insert_row(
+        tx: &mut Transaction<'_, Sqlite>,
+        m: &NewMessage,
+        seq: i64,
+        micros: i64,
+    ) -> StoreResult<InsertOutcome> {
+        sqlx::query(INSERT_MESSAGE)
+            .bind(m.id)
+            .bind(m.channel_id)
+            .bind(seq)
+            .bind(m.user_id)
+            .bind(&m.client_id)
+            .bind(&m.text)
+            .bind(micros)
+            .execute(&mut **tx)
+            .await?;
         Ok(InsertOutcome::Stored(Message {
             id: m.id,
             channel_id: m.channel_id,
@@ -202,6 +220,104 @@ impl SqliteStore {
             updated_at: None,
             client_id: m.client_id.clone(),
         }))
+    }
+
+    /// The fast path for a batch: two statements per new message, no
+    /// savepoints. Any database error fails the whole batch (rolled back,
+    /// nothing stored), and the caller redoes it carefully.
+    async fn insert_batch_fast(
+        &self,
+        batch: &[NewMessage],
+    ) -> Result<Vec<StoreResult<InsertOutcome>>, StoreError> {
+        let mut tx = self.write.begin().await?;
+        let mut results = Vec::with_capacity(batch.len());
+        for m in batch {
+            let next: Option<(i64, i64)> = sqlx::query_as(NEXT_SEQ_IF_NEW)
+                .bind(m.channel_id)
+                .bind(m.created_at.timestamp_micros())
+                .bind(m.user_id)
+                .bind(&m.client_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let outcome = match next {
+                Some((seq, micros)) => Self::insert_row(&mut tx, m, seq, micros).await?,
+                // A repeated key (or a deleted channel): rare, read it.
+                None => match sqlx::query(FIND_BY_CLIENT_ID)
+                    .bind(m.channel_id)
+                    .bind(m.user_id)
+                    .bind(&m.client_id)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                {
+                    Some(row) => InsertOutcome::Duplicate(message_from_row(&row)?),
+                    None => {
+                        results.push(Err(StoreError::NotFound(format!(
+                            "channel {}",
+                            m.channel_id
+                        ))));
+                        continue;
+                    }
+                },
+            };
+            results.push(Ok(outcome));
+        }
+        tx.commit().await?;
+        Ok(results)
+    }
+
+    /// The careful path: one savepoint per message, so a message that fails
+    /// is undone alone and the rest of the batch is stored.
+    async fn insert_batch_carefully(
+        &self,
+        batch: &[NewMessage],
+    ) -> Vec<StoreResult<InsertOutcome>> {
+        let mut tx = match self.write.begin().await {
+            Ok(tx) => tx,
+            Err(e) => {
+                let msg = e.to_string();
+                return batch
+                    .iter()
+                    .map(|_| Err(StoreError::Transaction(format!("begin: {msg}"))))
+                    .collect();
+            }
+        };
+        let mut results = Vec::with_capacity(batch.len());
+        for m in batch {
+            let savepoint = sqlx::query("SAVEPOINT one_message").execute(&mut *tx).await;
+            if let Err(e) = savepoint {
+                results.push(Err(e.into()));
+                continue;
+            }
+            match Self::insert_one(&mut tx, m).await {
+                Ok(outcome) => {
+                    match sqlx::query("RELEASE one_message").execute(&mut *tx).await {
+                        Ok(_) => results.push(Ok(outcome)),
+                        Err(e) => {
+                            // Undo it, so "not stored" stays true.
+                            let _ = sqlx::query("ROLLBACK TO one_message")
+                                .execute(&mut *tx)
+                                .await;
+                            results.push(Err(e.into()));
+                        }
+                    }
+                }
+                Err(e) => {
+                    let _ = sqlx::query("ROLLBACK TO one_message")
+                        .execute(&mut *tx)
+                        .await;
+                    let _ = sqlx::query("RELEASE one_message").execute(&mut *tx).await;
+                    results.push(Err(e));
+                }
+            }
+        }
+        if let Err(e) = tx.commit().await {
+            let msg = e.to_string();
+            return batch
+                .iter()
+                .map(|_| Err(StoreError::Transaction(format!("commit: {msg}"))))
+                .collect();
+        }
+        results
     }
 }
 
@@ -430,53 +546,15 @@ impl Store for SqliteStore {
     }
 
     async fn insert_messages(&self, batch: &[NewMessage]) -> Vec<StoreResult<InsertOutcome>> {
-        let mut tx = match self.write.begin().await {
-            Ok(tx) => tx,
+        match self.insert_batch_fast(batch).await {
+            Ok(results) => results,
             Err(e) => {
-                let msg = e.to_string();
-                return batch
-                    .iter()
-                    .map(|_| Err(StoreError::Transaction(format!("begin: {msg}"))))
-                    .collect();
-            }
-        };
-        let mut results = Vec::with_capacity(batch.len());
-        for m in batch {
-            let savepoint = sqlx::query("SAVEPOINT one_message").execute(&mut *tx).await;
-            if let Err(e) = savepoint {
-                results.push(Err(e.into()));
-                continue;
-            }
-            match Self::insert_one(&mut tx, m).await {
-                Ok(outcome) => {
-                    match sqlx::query("RELEASE one_message").execute(&mut *tx).await {
-                        Ok(_) => results.push(Ok(outcome)),
-                        Err(e) => {
-                            // Undo it, so "not stored" stays true.
-                            let _ = sqlx::query("ROLLBACK TO one_message")
-                                .execute(&mut *tx)
-                                .await;
-                            results.push(Err(e.into()));
-                        }
-                    }
-                }
-                Err(e) => {
-                    let _ = sqlx::query("ROLLBACK TO one_message")
-                        .execute(&mut *tx)
-                        .await;
-                    let _ = sqlx::query("RELEASE one_message").execute(&mut *tx).await;
-                    results.push(Err(e));
-                }
+                // Rolled back: nothing of the batch is stored. Redo it one
+                // message at a time, so one bad message fails alone.
+                tracing::warn!(error = %e, size = batch.len(), "batch insert failed; retrying message by message");
+                self.insert_batch_carefully(batch).await
             }
         }
-        if let Err(e) = tx.commit().await {
-            let msg = e.to_string();
-            return batch
-                .iter()
-                .map(|_| Err(StoreError::Transaction(format!("commit: {msg}"))))
-                .collect();
-        }
-        results
     }
 
     async fn mark_read(
@@ -541,9 +619,10 @@ mod tests {
     use super::*;
 
     /// Every query on the hot path, by name.
-    const HOT_QUERIES: [(&str, &str); 13] = [
+    const HOT_QUERIES: [(&str, &str); 14] = [
         ("FIND_BY_CLIENT_ID", FIND_BY_CLIENT_ID),
         ("NEXT_SEQ", NEXT_SEQ),
+        ("NEXT_SEQ_IF_NEW", NEXT_SEQ_IF_NEW),
         ("HISTORY_LATEST", HISTORY_LATEST),
         ("HISTORY_BEFORE_SEQ", HISTORY_BEFORE_SEQ),
         ("HISTORY_BEFORE_TIME", HISTORY_BEFORE_TIME),
@@ -602,5 +681,71 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(sync, 2, "synchronous=FULL");
+    }
+
+    /// The fast and the careful batch paths agree, message by message: new
+    /// keys stored in order, a repeated key answered with the original, a
+    /// missing channel refused alone.
+    #[tokio::test]
+    async fn fast_and_careful_batches_agree() {
+        let mut shapes = Vec::new();
+        for careful in [false, true] {
+            let dir = tempfile::tempdir().unwrap();
+            let url = format!("sqlite://{}", dir.path().join("b.db").display());
+            let store = SqliteStore::connect(&url, 1).await.unwrap();
+            let (channel, user) = (Uuid::from_u128(1), Uuid::from_u128(2));
+            store.upsert_tablo(channel, "c", "#000000").await.unwrap();
+            store
+                .upsert_user(&UserRecord {
+                    id: user,
+                    email: "u@example.com".into(),
+                    display_name: "u".into(),
+                    password_hash: None,
+                })
+                .await
+                .unwrap();
+            let message = |channel_id, key: &str| NewMessage {
+                id: Uuid::new_v4(),
+                channel_id,
+                user_id: user,
+                client_id: key.into(),
+                text: key.into(),
+                created_at: Utc::now(),
+            };
+            let batch = [
+                message(channel, "a"),
+                message(channel, "b"),
+                message(channel, "a"),
+                message(Uuid::from_u128(99), "c"),
+                message(channel, "d"),
+            ];
+            let results = if careful {
+                store.insert_batch_carefully(&batch).await
+            } else {
+                store.insert_batch_fast(&batch).await.unwrap()
+            };
+            let shape: Vec<String> = results
+                .iter()
+                .map(|r| match r {
+                    Ok(InsertOutcome::Stored(m)) => format!("stored {} {}", m.client_id, m.seq),
+                    Ok(InsertOutcome::Duplicate(m)) => format!("dup {} {}", m.client_id, m.seq),
+                    Err(StoreError::NotFound(_)) => "no channel".into(),
+                    Err(e) => format!("error {e}"),
+                })
+                .collect();
+            assert_eq!(store.head_seq(channel).await.unwrap(), 3);
+            shapes.push(shape);
+        }
+        assert_eq!(
+            shapes[0],
+            [
+                "stored a 1",
+                "stored b 2",
+                "dup a 1",
+                "no channel",
+                "stored d 3"
+            ]
+        );
+        assert_eq!(shapes[0], shapes[1]);
     }
 }
