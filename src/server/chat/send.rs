@@ -109,7 +109,9 @@ impl Chat {
         }
         self.writer
             .enqueue(NewMessage {
-                id: Uuid::new_v4(),
+                // Time-ordered (v7): the id index grows at its end instead
+                // of at random pages, so a batch dirties fewer pages.
+                id: Uuid::now_v7(),
                 channel_id,
                 user_id,
                 client_id,

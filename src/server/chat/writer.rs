@@ -43,7 +43,7 @@ impl MessageWriter {
         shutdown: CancellationToken,
     ) -> (Self, JoinHandle<()>) {
         let (tx, mut rx) = mpsc::channel::<WriteJob>(QUEUE_CAPACITY);
-        let task = tokio::spawn(async move {
+        let writer = async move {
             let mut jobs: Vec<WriteJob> = Vec::with_capacity(max_batch);
             let mut closing = false;
             loop {
@@ -95,7 +95,23 @@ impl MessageWriter {
                     let _ = job.reply.send(result);
                 }
             }
-        });
+        };
+        // The writer runs on a thread of its own (a one-thread runtime), not
+        // among the connections' tasks: each statement of a batch waits for
+        // the database and then for the writer to be polled again, and on a
+        // busy server that second wait, behind thousands of ready
+        // connection tasks, was most of a batch's time.
+        let task =
+            tokio::task::spawn_blocking(
+                move || match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .thread_name("chat-writer")
+                    .build()
+                {
+                    Ok(runtime) => runtime.block_on(writer),
+                    Err(e) => tracing::error!(error = %e, "the message writer could not start"),
+                },
+            );
         (MessageWriter { jobs: tx }, task)
     }
 

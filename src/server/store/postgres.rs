@@ -145,6 +145,9 @@ impl PgStore {
         let pool = PgPoolOptions::new()
             .max_connections(max_connections.max(1))
             .acquire_timeout(Duration::from_secs(5))
+            // No ping before every query (a round trip each); a broken
+            // connection fails its query and leaves the pool.
+            .test_before_acquire(false)
             .connect(url)
             .await?;
         MIGRATOR.run(&pool).await?;

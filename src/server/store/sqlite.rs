@@ -1,9 +1,13 @@
 //! SQLite backend (the embedded default): WAL mode, `synchronous=FULL` so an
 //! acknowledged message survives power loss, one write connection (SQLite
 //! has one writer anyway, so queuing in-process avoids `SQLITE_BUSY`) and a
-//! pool of read connections.
+//! pool of read connections. The WAL is copied into the database file by a
+//! checkpoint task of its own every [`CHECKPOINT_EVERY`], not by the writer
+//! at commit: a page written by many batches is copied once, and commits
+//! never wait for a checkpoint.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -136,6 +140,10 @@ const MARK_READ: &str =
 /// Newest seq of a channel.
 const HEAD_SEQ: &str = "SELECT last_seq FROM tablos WHERE id = ?1";
 
+/// How often the WAL is checkpointed (PASSIVE: never blocks the writer or
+/// readers).
+pub const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+
 /// The SQLite store: a single-connection write pool and a read pool.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
@@ -143,6 +151,18 @@ pub struct SqliteStore {
     read: SqlitePool,
     /// The one writer connection.
     write: SqlitePool,
+    /// The checkpoint task, stopped with the last clone of the store.
+    _checkpointer: Arc<Checkpointer>,
+}
+
+/// Owns the checkpoint task; aborts it when dropped.
+#[derive(Debug)]
+struct Checkpointer(tokio::task::JoinHandle<()>);
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 impl SqliteStore {
@@ -154,19 +174,45 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(5))
             .foreign_keys(true);
+        // Connections are local and never go stale: no ping before each
+        // use (a round trip to the connection's thread every query).
         let write = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
             .idle_timeout(None)
             .max_lifetime(None)
-            .connect_with(options.clone())
+            .test_before_acquire(false)
+            .connect_with(options.clone().pragma("wal_autocheckpoint", "0"))
             .await?;
         MIGRATOR.run(&write).await?;
+        let checkpoint = SqlitePoolOptions::new()
+            .max_connections(1)
+            .test_before_acquire(false)
+            .connect_with(options.clone())
+            .await?;
         let read = SqlitePoolOptions::new()
             .max_connections(read_connections.max(1))
+            .test_before_acquire(false)
             .connect_with(options.read_only(true))
             .await?;
-        Ok(SqliteStore { read, write })
+        let task = tokio::spawn(async move {
+            let mut every = tokio::time::interval(CHECKPOINT_EVERY);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                every.tick().await;
+                if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                    .execute(&checkpoint)
+                    .await
+                {
+                    tracing::warn!(error = %e, "WAL checkpoint failed");
+                }
+            }
+        });
+        Ok(SqliteStore {
+            read,
+            write,
+            _checkpointer: Arc::new(Checkpointer(task)),
+        })
     }
 
     async fn insert_one(
@@ -747,5 +793,50 @@ mod tests {
             ]
         );
         assert_eq!(shapes[0], shapes[1]);
+    }
+
+    /// The writer never checkpoints; the checkpoint task moves committed
+    /// pages from the WAL into the database file by itself.
+    #[tokio::test]
+    async fn the_wal_is_checkpointed_off_the_write_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ckpt.db");
+        let store = SqliteStore::connect(&format!("sqlite://{}", path.display()), 1)
+            .await
+            .unwrap();
+        let (channel, user) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        store.upsert_tablo(channel, "c", "#000000").await.unwrap();
+        store
+            .upsert_user(&UserRecord {
+                id: user,
+                email: "u@example.com".into(),
+                display_name: "u".into(),
+                password_hash: None,
+            })
+            .await
+            .unwrap();
+        tokio::time::sleep(CHECKPOINT_EVERY * 2).await;
+        let before = std::fs::metadata(&path).unwrap().len();
+        let batch: Vec<NewMessage> = (0..2000)
+            .map(|i| NewMessage {
+                id: Uuid::now_v7(),
+                channel_id: channel,
+                user_id: user,
+                client_id: format!("k{i}"),
+                text: "x".repeat(200),
+                created_at: Utc::now(),
+            })
+            .collect();
+        for r in store.insert_messages(&batch).await {
+            r.unwrap();
+        }
+        let deadline = std::time::Instant::now() + CHECKPOINT_EVERY * 5;
+        while std::fs::metadata(&path).unwrap().len() <= before {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the database file did not grow: no checkpoint"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 }
