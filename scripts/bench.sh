@@ -8,6 +8,7 @@
 #   bash scripts/bench.sh                  # full sizes: about 15 minutes
 #   bash scripts/bench.sh --quick          # small sizes, one run: about 1 minute
 #   bash scripts/bench.sh writes,history   # some scenarios only
+#   BENCH_RUNS=1 bash scripts/bench.sh     # one run per scenario
 #
 # Everything runs on loopback and stops by itself.
 set -euo pipefail
@@ -16,7 +17,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$CHAT_ROOT"
 
-runs=3
+runs="${BENCH_RUNS:-3}"
 args=()
 for a in "$@"; do
   case "$a" in

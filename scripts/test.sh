@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Everything CI checks, in order, stopping at the first failure:
 #   format, clippy (server and Wasm sides), Rust tests on SQLite, the API
-#   tests again on a throwaway PostgreSQL cluster, debug site build,
+#   tests again on a throwaway PostgreSQL cluster, a short load-generator run
+#   on both databases (correctness only), debug site build,
 #   Playwright browser tests, the self-contained binary's smoke test.
 #
 #   bash scripts/test.sh
@@ -64,6 +65,13 @@ CHAT_TEST_POSTGRES="$(bash scripts/pg.sh start "$pg_dir" "$pg_port")"
 export CHAT_TEST_POSTGRES
 cargo test --features ssr --test api --test cluster_kill
 cargo test --features ssr --lib store::postgres
+
+# The load generator, small: real server processes and sockets, checking
+# only that no receiver lost, repeated or reordered a message (timings are
+# for scripts/bench.sh, never asserted here).
+begin "load generator smoke (SQLite and PostgreSQL)"
+cargo build --features ssr --bin chat --bin loadgen
+"$CARGO_TARGET_DIR/debug/loadgen" smoke --postgres "$CHAT_TEST_POSTGRES"
 stop_pg
 unset CHAT_TEST_POSTGRES
 trap on_exit EXIT

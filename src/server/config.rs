@@ -129,7 +129,7 @@ impl Default for Limits {
             login_per_minute: 10,
             typing_timeout: Duration::from_secs(5),
             history_max_limit: 100,
-            ws_read_buffer: 4096,
+            ws_read_buffer: 1024,
             room_buffer: 256,
             db_connections: 16,
             cluster_sweep: Duration::from_millis(2000),

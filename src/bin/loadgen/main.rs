@@ -95,7 +95,7 @@ async fn main() -> ExitCode {
     let smoke = cli.scenarios == "smoke";
     let names: Vec<String> = match cli.scenarios.as_str() {
         "all" => ALL.iter().map(|s| s.to_string()).collect(),
-        "smoke" => ["one-room", "many-rooms", "writes"]
+        "smoke" => ["one-room", "many-rooms", "writes", "slow-consumer"]
             .map(String::from)
             .to_vec(),
         list => list.split(',').map(|s| s.trim().to_string()).collect(),

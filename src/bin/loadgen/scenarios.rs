@@ -362,8 +362,8 @@ pub async fn history(ctx: &Ctx) -> Result<Vec<Row>> {
         add_user(&store, user).await?;
         store.upsert_tablo(channel, "history", "#3b82f6").await?;
         store.set_access(channel, user, true).await?;
-        seed::bulk_messages(&store, channel, user, messages).await?;
     }
+    seed::bulk_messages_sql(&prepared.database_url, channel, user, messages).await?;
     eprintln!(
         "loadgen: stored {messages} messages in {:.1?}",
         seeded.elapsed()
