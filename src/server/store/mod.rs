@@ -88,6 +88,22 @@ pub struct NewMessage {
     pub created_at: DateTime<Utc>,
 }
 
+impl NewMessage {
+    /// The message as stored with `seq` at `created_at`.
+    pub fn stored(&self, seq: i64, created_at: DateTime<Utc>) -> Message {
+        Message {
+            id: self.id,
+            channel_id: self.channel_id,
+            seq,
+            user_id: self.user_id,
+            text: self.text.clone(),
+            created_at,
+            updated_at: None,
+            client_id: self.client_id.clone(),
+        }
+    }
+}
+
 /// What storing one message did.
 #[derive(Debug, Clone)]
 pub enum InsertOutcome {

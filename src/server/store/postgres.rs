@@ -192,16 +192,7 @@ impl PgStore {
             .bind(created_at)
             .execute(&mut **tx)
             .await?;
-        Ok(InsertOutcome::Stored(Message {
-            id: m.id,
-            channel_id: m.channel_id,
-            seq,
-            user_id: m.user_id,
-            text: m.text.clone(),
-            created_at,
-            updated_at: None,
-            client_id: m.client_id.clone(),
-        }))
+        Ok(InsertOutcome::Stored(m.stored(seq, created_at)))
     }
 
     /// The fast path: one statement per new message, no savepoints. Any
@@ -223,16 +214,7 @@ impl PgStore {
                 .fetch_optional(&mut *tx)
                 .await?;
             let outcome = match inserted {
-                Some((seq, created_at)) => Ok(InsertOutcome::Stored(Message {
-                    id: m.id,
-                    channel_id: m.channel_id,
-                    seq,
-                    user_id: m.user_id,
-                    text: m.text.clone(),
-                    created_at,
-                    updated_at: None,
-                    client_id: m.client_id.clone(),
-                })),
+                Some((seq, created_at)) => Ok(InsertOutcome::Stored(m.stored(seq, created_at))),
                 None => match sqlx::query(FIND_BY_CLIENT_ID)
                     .bind(m.channel_id)
                     .bind(m.user_id)

@@ -256,16 +256,7 @@ impl SqliteStore {
             .bind(micros)
             .execute(&mut **tx)
             .await?;
-        Ok(InsertOutcome::Stored(Message {
-            id: m.id,
-            channel_id: m.channel_id,
-            seq,
-            user_id: m.user_id,
-            text: m.text.clone(),
-            created_at: from_micros(micros),
-            updated_at: None,
-            client_id: m.client_id.clone(),
-        }))
+        Ok(InsertOutcome::Stored(m.stored(seq, from_micros(micros))))
     }
 
     /// The fast path for a batch: two statements per new message, no
@@ -729,6 +720,22 @@ mod tests {
         assert_eq!(sync, 2, "synchronous=FULL");
     }
 
+    /// A channel and a user to write with.
+    async fn channel_and_user(store: &SqliteStore) -> (Uuid, Uuid) {
+        let (channel, user) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        store.upsert_tablo(channel, "c", "#000000").await.unwrap();
+        store
+            .upsert_user(&UserRecord {
+                id: user,
+                email: "u@example.com".into(),
+                display_name: "u".into(),
+                password_hash: None,
+            })
+            .await
+            .unwrap();
+        (channel, user)
+    }
+
     /// The fast and the careful batch paths agree, message by message: new
     /// keys stored in order, a repeated key answered with the original, a
     /// missing channel refused alone.
@@ -739,17 +746,7 @@ mod tests {
             let dir = tempfile::tempdir().unwrap();
             let url = format!("sqlite://{}", dir.path().join("b.db").display());
             let store = SqliteStore::connect(&url, 1).await.unwrap();
-            let (channel, user) = (Uuid::from_u128(1), Uuid::from_u128(2));
-            store.upsert_tablo(channel, "c", "#000000").await.unwrap();
-            store
-                .upsert_user(&UserRecord {
-                    id: user,
-                    email: "u@example.com".into(),
-                    display_name: "u".into(),
-                    password_hash: None,
-                })
-                .await
-                .unwrap();
+            let (channel, user) = channel_and_user(&store).await;
             let message = |channel_id, key: &str| NewMessage {
                 id: Uuid::new_v4(),
                 channel_id,
@@ -804,17 +801,7 @@ mod tests {
         let store = SqliteStore::connect(&format!("sqlite://{}", path.display()), 1)
             .await
             .unwrap();
-        let (channel, user) = (Uuid::from_u128(1), Uuid::from_u128(2));
-        store.upsert_tablo(channel, "c", "#000000").await.unwrap();
-        store
-            .upsert_user(&UserRecord {
-                id: user,
-                email: "u@example.com".into(),
-                display_name: "u".into(),
-                password_hash: None,
-            })
-            .await
-            .unwrap();
+        let (channel, user) = channel_and_user(&store).await;
         tokio::time::sleep(CHECKPOINT_EVERY * 2).await;
         let before = std::fs::metadata(&path).unwrap().len();
         let batch: Vec<NewMessage> = (0..2000)
