@@ -152,8 +152,29 @@ pub trait Store: Send + Sync + 'static {
     async fn head_seq(&self, channel_id: Uuid) -> StoreResult<i64>;
     /// Stores a batch in one transaction (group commit), returning one result
     /// per input in order. One bad message fails alone; a failed commit fails
-    /// them all.
-    async fn insert_messages(&self, batch: &[NewMessage]) -> Vec<StoreResult<InsertOutcome>>;
+    /// them all. Tries the fast path; if it fails (rolled back, nothing
+    /// stored), redoes the batch the careful way.
+    async fn insert_messages(&self, batch: &[NewMessage]) -> Vec<StoreResult<InsertOutcome>> {
+        match self.insert_batch_fast(batch).await {
+            Ok(results) => results,
+            Err(e) => {
+                tracing::warn!(error = %e, size = batch.len(), "batch insert failed; retrying message by message");
+                self.insert_batch_carefully(batch).await
+            }
+        }
+    }
+    /// The batch in one transaction without per-message savepoints: a
+    /// duplicate key or a missing channel is an outcome, any database error
+    /// fails (and rolls back) the whole batch.
+    async fn insert_batch_fast(
+        &self,
+        batch: &[NewMessage],
+    ) -> StoreResult<Vec<StoreResult<InsertOutcome>>>;
+    /// The batch with one savepoint per message, so a message that fails is
+    /// undone alone and the rest is stored (and, on Postgres, a key raced in
+    /// by another server is found after the seq row is locked).
+    async fn insert_batch_carefully(&self, batch: &[NewMessage])
+        -> Vec<StoreResult<InsertOutcome>>;
     /// Moves the read cursor to `seq` (default: the channel head), never
     /// backwards and never past the head. Returns the cursor after the call.
     async fn mark_read(

@@ -194,113 +194,6 @@ impl PgStore {
             .await?;
         Ok(InsertOutcome::Stored(m.stored(seq, created_at)))
     }
-
-    /// The fast path: one statement per new message, no savepoints. Any
-    /// database error fails the whole batch (rolled back, nothing stored).
-    async fn insert_batch_fast(
-        &self,
-        batch: &[NewMessage],
-    ) -> Result<Vec<StoreResult<InsertOutcome>>, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let mut results = Vec::with_capacity(batch.len());
-        for m in batch {
-            let inserted: Option<(i64, DateTime<Utc>)> = sqlx::query_as(INSERT_IF_NEW)
-                .bind(m.id)
-                .bind(m.channel_id)
-                .bind(m.created_at)
-                .bind(m.user_id)
-                .bind(&m.client_id)
-                .bind(&m.text)
-                .fetch_optional(&mut *tx)
-                .await?;
-            let outcome = match inserted {
-                Some((seq, created_at)) => Ok(InsertOutcome::Stored(m.stored(seq, created_at))),
-                None => match sqlx::query(FIND_BY_CLIENT_ID)
-                    .bind(m.channel_id)
-                    .bind(m.user_id)
-                    .bind(&m.client_id)
-                    .fetch_optional(&mut *tx)
-                    .await?
-                {
-                    Some(row) => Ok(InsertOutcome::Duplicate(message_from_prefixed(&row, "")?)),
-                    None => Err(StoreError::NotFound(format!("channel {}", m.channel_id))),
-                },
-            };
-            results.push(outcome);
-        }
-        let stored = results.iter().filter_map(|r| match r {
-            Ok(InsertOutcome::Stored(m)) => Some(m),
-            _ => None,
-        });
-        for payload in encode_stored(self.instance, &ranges_of(stored)) {
-            sqlx::query("SELECT pg_notify($1, $2)")
-                .bind(MESSAGES_CHANNEL)
-                .bind(payload)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(results)
-    }
-
-    /// The careful path: one savepoint per message, the seq row locked
-    /// before the key is looked up, so racing servers store a key once and
-    /// a failing message is undone alone.
-    async fn insert_batch_carefully(
-        &self,
-        batch: &[NewMessage],
-    ) -> Vec<StoreResult<InsertOutcome>> {
-        let fail_all = |what: &str, e: sqlx::Error| -> Vec<StoreResult<InsertOutcome>> {
-            let msg = format!("{what}: {e}");
-            batch
-                .iter()
-                .map(|_| Err(StoreError::Transaction(msg.clone())))
-                .collect()
-        };
-        let mut tx = match self.pool.begin().await {
-            Ok(tx) => tx,
-            Err(e) => return fail_all("begin", e),
-        };
-        let mut results = Vec::with_capacity(batch.len());
-        for m in batch {
-            if let Err(e) = sqlx::query("SAVEPOINT one_message").execute(&mut *tx).await {
-                return fail_all("savepoint", e);
-            }
-            let outcome = Self::insert_one(&mut tx, m).await;
-            // A duplicate or a failure leaves nothing behind (not even the
-            // seq bump); a stored message is kept.
-            let keep = matches!(outcome, Ok(InsertOutcome::Stored(_)));
-            let end = if keep {
-                "RELEASE SAVEPOINT one_message"
-            } else {
-                "ROLLBACK TO SAVEPOINT one_message"
-            };
-            if let Err(e) = sqlx::query(end).execute(&mut *tx).await {
-                return fail_all("savepoint", e);
-            }
-            results.push(outcome);
-        }
-        // Wake the other servers, inside the transaction: the notification
-        // is delivered exactly when (and only if) the batch commits.
-        let stored = results.iter().filter_map(|r| match r {
-            Ok(InsertOutcome::Stored(m)) => Some(m),
-            _ => None,
-        });
-        for payload in encode_stored(self.instance, &ranges_of(stored)) {
-            let notify = sqlx::query("SELECT pg_notify($1, $2)")
-                .bind(MESSAGES_CHANNEL)
-                .bind(payload)
-                .execute(&mut *tx)
-                .await;
-            if let Err(e) = notify {
-                return fail_all("notify", e);
-            }
-        }
-        if let Err(e) = tx.commit().await {
-            return fail_all("commit", e);
-        }
-        results
-    }
 }
 
 fn message_from_prefixed(row: &PgRow, prefix: &str) -> Result<Message, sqlx::Error> {
@@ -493,16 +386,111 @@ impl Store for PgStore {
         Ok(seq.unwrap_or(0))
     }
 
-    async fn insert_messages(&self, batch: &[NewMessage]) -> Vec<StoreResult<InsertOutcome>> {
-        match self.insert_batch_fast(batch).await {
-            Ok(results) => results,
-            Err(e) => {
-                // Rolled back: nothing of the batch is stored. Redo it one
-                // message at a time under savepoints.
-                tracing::warn!(error = %e, size = batch.len(), "batch insert failed; retrying message by message");
-                self.insert_batch_carefully(batch).await
+    /// The fast path: one statement per new message, no savepoints. Any
+    /// database error fails the whole batch (rolled back, nothing stored).
+    async fn insert_batch_fast(
+        &self,
+        batch: &[NewMessage],
+    ) -> Result<Vec<StoreResult<InsertOutcome>>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let mut results = Vec::with_capacity(batch.len());
+        for m in batch {
+            let inserted: Option<(i64, DateTime<Utc>)> = sqlx::query_as(INSERT_IF_NEW)
+                .bind(m.id)
+                .bind(m.channel_id)
+                .bind(m.created_at)
+                .bind(m.user_id)
+                .bind(&m.client_id)
+                .bind(&m.text)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let outcome = match inserted {
+                Some((seq, created_at)) => Ok(InsertOutcome::Stored(m.stored(seq, created_at))),
+                None => match sqlx::query(FIND_BY_CLIENT_ID)
+                    .bind(m.channel_id)
+                    .bind(m.user_id)
+                    .bind(&m.client_id)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                {
+                    Some(row) => Ok(InsertOutcome::Duplicate(message_from_prefixed(&row, "")?)),
+                    None => Err(StoreError::NotFound(format!("channel {}", m.channel_id))),
+                },
+            };
+            results.push(outcome);
+        }
+        let stored = results.iter().filter_map(|r| match r {
+            Ok(InsertOutcome::Stored(m)) => Some(m),
+            _ => None,
+        });
+        for payload in encode_stored(self.instance, &ranges_of(stored)) {
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(MESSAGES_CHANNEL)
+                .bind(payload)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(results)
+    }
+
+    /// The careful path: one savepoint per message, the seq row locked
+    /// before the key is looked up, so racing servers store a key once and
+    /// a failing message is undone alone.
+    async fn insert_batch_carefully(
+        &self,
+        batch: &[NewMessage],
+    ) -> Vec<StoreResult<InsertOutcome>> {
+        let fail_all = |what: &str, e: sqlx::Error| -> Vec<StoreResult<InsertOutcome>> {
+            let msg = format!("{what}: {e}");
+            batch
+                .iter()
+                .map(|_| Err(StoreError::Transaction(msg.clone())))
+                .collect()
+        };
+        let mut tx = match self.pool.begin().await {
+            Ok(tx) => tx,
+            Err(e) => return fail_all("begin", e),
+        };
+        let mut results = Vec::with_capacity(batch.len());
+        for m in batch {
+            if let Err(e) = sqlx::query("SAVEPOINT one_message").execute(&mut *tx).await {
+                return fail_all("savepoint", e);
+            }
+            let outcome = Self::insert_one(&mut tx, m).await;
+            // A duplicate or a failure leaves nothing behind (not even the
+            // seq bump); a stored message is kept.
+            let keep = matches!(outcome, Ok(InsertOutcome::Stored(_)));
+            let end = if keep {
+                "RELEASE SAVEPOINT one_message"
+            } else {
+                "ROLLBACK TO SAVEPOINT one_message"
+            };
+            if let Err(e) = sqlx::query(end).execute(&mut *tx).await {
+                return fail_all("savepoint", e);
+            }
+            results.push(outcome);
+        }
+        // Wake the other servers, inside the transaction: the notification
+        // is delivered exactly when (and only if) the batch commits.
+        let stored = results.iter().filter_map(|r| match r {
+            Ok(InsertOutcome::Stored(m)) => Some(m),
+            _ => None,
+        });
+        for payload in encode_stored(self.instance, &ranges_of(stored)) {
+            let notify = sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(MESSAGES_CHANNEL)
+                .bind(payload)
+                .execute(&mut *tx)
+                .await;
+            if let Err(e) = notify {
+                return fail_all("notify", e);
             }
         }
+        if let Err(e) = tx.commit().await {
+            return fail_all("commit", e);
+        }
+        results
     }
 
     async fn mark_read(

@@ -258,104 +258,6 @@ impl SqliteStore {
             .await?;
         Ok(InsertOutcome::Stored(m.stored(seq, from_micros(micros))))
     }
-
-    /// The fast path for a batch: two statements per new message, no
-    /// savepoints. Any database error fails the whole batch (rolled back,
-    /// nothing stored), and the caller redoes it carefully.
-    async fn insert_batch_fast(
-        &self,
-        batch: &[NewMessage],
-    ) -> Result<Vec<StoreResult<InsertOutcome>>, StoreError> {
-        let mut tx = self.write.begin().await?;
-        let mut results = Vec::with_capacity(batch.len());
-        for m in batch {
-            let next: Option<(i64, i64)> = sqlx::query_as(NEXT_SEQ_IF_NEW)
-                .bind(m.channel_id)
-                .bind(m.created_at.timestamp_micros())
-                .bind(m.user_id)
-                .bind(&m.client_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-            let outcome = match next {
-                Some((seq, micros)) => Self::insert_row(&mut tx, m, seq, micros).await?,
-                // A repeated key (or a deleted channel): rare, read it.
-                None => match sqlx::query(FIND_BY_CLIENT_ID)
-                    .bind(m.channel_id)
-                    .bind(m.user_id)
-                    .bind(&m.client_id)
-                    .fetch_optional(&mut *tx)
-                    .await?
-                {
-                    Some(row) => InsertOutcome::Duplicate(message_from_row(&row)?),
-                    None => {
-                        results.push(Err(StoreError::NotFound(format!(
-                            "channel {}",
-                            m.channel_id
-                        ))));
-                        continue;
-                    }
-                },
-            };
-            results.push(Ok(outcome));
-        }
-        tx.commit().await?;
-        Ok(results)
-    }
-
-    /// The careful path: one savepoint per message, so a message that fails
-    /// is undone alone and the rest of the batch is stored.
-    async fn insert_batch_carefully(
-        &self,
-        batch: &[NewMessage],
-    ) -> Vec<StoreResult<InsertOutcome>> {
-        let mut tx = match self.write.begin().await {
-            Ok(tx) => tx,
-            Err(e) => {
-                let msg = e.to_string();
-                return batch
-                    .iter()
-                    .map(|_| Err(StoreError::Transaction(format!("begin: {msg}"))))
-                    .collect();
-            }
-        };
-        let mut results = Vec::with_capacity(batch.len());
-        for m in batch {
-            let savepoint = sqlx::query("SAVEPOINT one_message").execute(&mut *tx).await;
-            if let Err(e) = savepoint {
-                results.push(Err(e.into()));
-                continue;
-            }
-            match Self::insert_one(&mut tx, m).await {
-                Ok(outcome) => {
-                    match sqlx::query("RELEASE one_message").execute(&mut *tx).await {
-                        Ok(_) => results.push(Ok(outcome)),
-                        Err(e) => {
-                            // Undo it, so "not stored" stays true.
-                            let _ = sqlx::query("ROLLBACK TO one_message")
-                                .execute(&mut *tx)
-                                .await;
-                            results.push(Err(e.into()));
-                        }
-                    }
-                }
-                Err(e) => {
-                    let _ = sqlx::query("ROLLBACK TO one_message")
-                        .execute(&mut *tx)
-                        .await;
-                    let _ = sqlx::query("RELEASE one_message").execute(&mut *tx).await;
-                    results.push(Err(e));
-                }
-            }
-        }
-        if let Err(e) = tx.commit().await {
-            let msg = e.to_string();
-            return batch
-                .iter()
-                .map(|_| Err(StoreError::Transaction(format!("commit: {msg}"))))
-                .collect();
-        }
-        results
-    }
 }
 
 fn from_micros(micros: i64) -> DateTime<Utc> {
@@ -582,16 +484,102 @@ impl Store for SqliteStore {
         Ok(seq.unwrap_or(0))
     }
 
-    async fn insert_messages(&self, batch: &[NewMessage]) -> Vec<StoreResult<InsertOutcome>> {
-        match self.insert_batch_fast(batch).await {
-            Ok(results) => results,
+    /// The fast path for a batch: two statements per new message, no
+    /// savepoints. Any database error fails the whole batch (rolled back,
+    /// nothing stored), and the caller redoes it carefully.
+    async fn insert_batch_fast(
+        &self,
+        batch: &[NewMessage],
+    ) -> Result<Vec<StoreResult<InsertOutcome>>, StoreError> {
+        let mut tx = self.write.begin().await?;
+        let mut results = Vec::with_capacity(batch.len());
+        for m in batch {
+            let next: Option<(i64, i64)> = sqlx::query_as(NEXT_SEQ_IF_NEW)
+                .bind(m.channel_id)
+                .bind(m.created_at.timestamp_micros())
+                .bind(m.user_id)
+                .bind(&m.client_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let outcome = match next {
+                Some((seq, micros)) => Self::insert_row(&mut tx, m, seq, micros).await?,
+                // A repeated key (or a deleted channel): rare, read it.
+                None => match sqlx::query(FIND_BY_CLIENT_ID)
+                    .bind(m.channel_id)
+                    .bind(m.user_id)
+                    .bind(&m.client_id)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                {
+                    Some(row) => InsertOutcome::Duplicate(message_from_row(&row)?),
+                    None => {
+                        results.push(Err(StoreError::NotFound(format!(
+                            "channel {}",
+                            m.channel_id
+                        ))));
+                        continue;
+                    }
+                },
+            };
+            results.push(Ok(outcome));
+        }
+        tx.commit().await?;
+        Ok(results)
+    }
+
+    /// The careful path: one savepoint per message, so a message that fails
+    /// is undone alone and the rest of the batch is stored.
+    async fn insert_batch_carefully(
+        &self,
+        batch: &[NewMessage],
+    ) -> Vec<StoreResult<InsertOutcome>> {
+        let mut tx = match self.write.begin().await {
+            Ok(tx) => tx,
             Err(e) => {
-                // Rolled back: nothing of the batch is stored. Redo it one
-                // message at a time, so one bad message fails alone.
-                tracing::warn!(error = %e, size = batch.len(), "batch insert failed; retrying message by message");
-                self.insert_batch_carefully(batch).await
+                let msg = e.to_string();
+                return batch
+                    .iter()
+                    .map(|_| Err(StoreError::Transaction(format!("begin: {msg}"))))
+                    .collect();
+            }
+        };
+        let mut results = Vec::with_capacity(batch.len());
+        for m in batch {
+            let savepoint = sqlx::query("SAVEPOINT one_message").execute(&mut *tx).await;
+            if let Err(e) = savepoint {
+                results.push(Err(e.into()));
+                continue;
+            }
+            match Self::insert_one(&mut tx, m).await {
+                Ok(outcome) => {
+                    match sqlx::query("RELEASE one_message").execute(&mut *tx).await {
+                        Ok(_) => results.push(Ok(outcome)),
+                        Err(e) => {
+                            // Undo it, so "not stored" stays true.
+                            let _ = sqlx::query("ROLLBACK TO one_message")
+                                .execute(&mut *tx)
+                                .await;
+                            results.push(Err(e.into()));
+                        }
+                    }
+                }
+                Err(e) => {
+                    let _ = sqlx::query("ROLLBACK TO one_message")
+                        .execute(&mut *tx)
+                        .await;
+                    let _ = sqlx::query("RELEASE one_message").execute(&mut *tx).await;
+                    results.push(Err(e));
+                }
             }
         }
+        if let Err(e) = tx.commit().await {
+            let msg = e.to_string();
+            return batch
+                .iter()
+                .map(|_| Err(StoreError::Transaction(format!("commit: {msg}"))))
+                .collect();
+        }
+        results
     }
 
     async fn mark_read(
