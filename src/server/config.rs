@@ -81,6 +81,10 @@ pub struct Limits {
     /// Per-connection WebSocket read buffer in bytes (`CHAT_WS_READ_BUFFER`);
     /// small keeps idle sockets cheap.
     pub ws_read_buffer: usize,
+    /// Bytes of queued frames a connection collects before writing them
+    /// without waiting for its flush (`CHAT_WS_WRITE_BUFFER`); bounds the
+    /// write buffer a burst leaves behind.
+    pub ws_write_buffer: usize,
     /// Events buffered per room before a slow connection lags and catches up
     /// from storage (`CHAT_ROOM_BUFFER`).
     pub room_buffer: usize,
@@ -130,6 +134,7 @@ impl Default for Limits {
             typing_timeout: Duration::from_secs(5),
             history_max_limit: 100,
             ws_read_buffer: 1024,
+            ws_write_buffer: 16 * 1024,
             room_buffer: 256,
             db_connections: 16,
             cluster_sweep: Duration::from_millis(2000),
@@ -256,6 +261,7 @@ impl Settings {
             );
             set(&mut lim.history_max_limit, l.history_max_limit);
             set(&mut lim.ws_read_buffer, l.ws_read_buffer);
+            set(&mut lim.ws_write_buffer, l.ws_write_buffer);
             set(&mut lim.room_buffer, l.room_buffer);
             set(&mut lim.db_connections, l.db_connections);
             set(
@@ -367,6 +373,10 @@ impl Settings {
         set(
             &mut lim.ws_read_buffer,
             parsed(&get, "CHAT_WS_READ_BUFFER")?,
+        );
+        set(
+            &mut lim.ws_write_buffer,
+            parsed(&get, "CHAT_WS_WRITE_BUFFER")?,
         );
         set(&mut lim.room_buffer, parsed(&get, "CHAT_ROOM_BUFFER")?);
         set(
@@ -527,6 +537,7 @@ struct LimitsSection {
     typing_timeout_ms: Option<u64>,
     history_max_limit: Option<u32>,
     ws_read_buffer: Option<usize>,
+    ws_write_buffer: Option<usize>,
     room_buffer: Option<usize>,
     db_connections: Option<usize>,
     cluster_sweep_ms: Option<u64>,

@@ -84,6 +84,7 @@ pub async fn ws_route(
     let tasks = state.tasks.clone();
     upgrade
         .read_buffer_size(read_buffer)
+        .write_buffer_size(state.settings.limits.ws_write_buffer)
         .max_message_size(hard_max)
         .max_frame_size(hard_max)
         .on_upgrade(move |socket| {

@@ -87,7 +87,7 @@ impl WsSession {
 
     /// Runs the connection to its end.
     pub async fn run(mut self, socket: WebSocket) {
-        let mut socket = ClientSocket::new(
+        let (mut socket, mut incoming) = ClientSocket::new(
             socket,
             self.state.settings.limits.ws_send_timeout,
             self.state.chat.metrics.clone(),
@@ -133,7 +133,7 @@ impl WsSession {
                         self.on_send_outcome(&mut socket, client_id, outcome).await
                     }
                     // At the pending-send cap the client's frames wait unread.
-                    incoming = socket.recv(), if self.pending.len() < self.max_pending => match incoming {
+                    frame = incoming.next(), if self.pending.len() < self.max_pending => match frame {
                         None | Some(Err(_)) => Err(Stop::Gone),
                         Some(Ok(frame)) => {
                             self.last_heard = Instant::now();
@@ -167,6 +167,8 @@ impl WsSession {
                         self.set_typing(false);
                         Ok(())
                     }
+                    // Nothing else is ready: write what the steps above queued.
+                    flushed = socket.flush(), if socket.needs_flush() => flushed,
                     _ = pings.tick() => {
                         if self.last_heard.elapsed() > ping_every * 2 {
                             tracing::debug!("client silent for two ping intervals; dropping it");
@@ -189,7 +191,7 @@ impl WsSession {
             let _ = socket.close(code, reason).await;
             // Read until the peer answers our Close (or give up).
             let _ = tokio::time::timeout(CLOSE_GRACE, async {
-                while let Some(Ok(_)) = socket.recv().await {}
+                while let Some(Ok(_)) = incoming.next().await {}
             })
             .await;
         }

@@ -5,11 +5,17 @@
 //! ends. Nothing is queued per connection beyond the socket (rooms keep one
 //! shared ring of events; a connection that falls behind it reads from
 //! storage), so a stalled client costs bounded memory and slows nobody.
+//!
+//! Frames are queued into the socket's write buffer and written together
+//! when the connection's task has nothing else ready (`flush`): a burst of
+//! room events costs one `send(2)`, not one per frame.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes, WebSocket};
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
 
 use crate::protocol::{ErrorCode, ServerFrame};
 use crate::server::metrics::Metrics;
@@ -23,31 +29,60 @@ pub enum Stop {
     Close(u16, &'static str),
 }
 
-/// A connected client's socket.
+/// The frames a client sends us (the socket's reading half).
+pub type Incoming = SplitStream<WebSocket>;
+
+/// A connected client's socket (its writing half).
 pub struct ClientSocket {
-    ws: WebSocket,
+    ws: SplitSink<WebSocket, WsMessage>,
+    /// Frames queued since the last flush.
+    unflushed: bool,
     send_timeout: Duration,
     metrics: Arc<Metrics>,
 }
 
 impl ClientSocket {
-    /// Wraps an upgraded socket.
-    pub fn new(ws: WebSocket, send_timeout: Duration, metrics: Arc<Metrics>) -> Self {
-        ClientSocket {
-            ws,
+    /// Splits an upgraded socket into our writing half and the client's
+    /// frames.
+    pub fn new(ws: WebSocket, send_timeout: Duration, metrics: Arc<Metrics>) -> (Self, Incoming) {
+        let (sink, incoming) = ws.split();
+        let socket = ClientSocket {
+            ws: sink,
+            unflushed: false,
             send_timeout,
             metrics,
-        }
+        };
+        (socket, incoming)
     }
 
-    /// The next frame from the client.
-    pub async fn recv(&mut self) -> Option<Result<WsMessage, axum::Error>> {
-        self.ws.recv().await
-    }
-
-    /// Sends one frame, or gives up on the client at the cap.
+    /// Queues one frame (written at the next flush, or at once when the
+    /// write buffer is full), or gives up on the client at the cap.
     async fn send(&mut self, message: WsMessage) -> Result<(), Stop> {
-        match tokio::time::timeout(self.send_timeout, self.ws.send(message)).await {
+        let queued = tokio::time::timeout(self.send_timeout, self.ws.feed(message)).await;
+        self.unflushed = true;
+        self.settle(queued)
+    }
+
+    /// Whether frames wait in the write buffer.
+    pub fn needs_flush(&self) -> bool {
+        self.unflushed
+    }
+
+    /// Writes every queued frame, or gives up on the client at the cap.
+    pub async fn flush(&mut self) -> Result<(), Stop> {
+        let written = tokio::time::timeout(self.send_timeout, self.ws.flush()).await;
+        if matches!(written, Ok(Ok(()))) {
+            self.unflushed = false;
+        }
+        self.settle(written)
+    }
+
+    /// The outcome of a write that had the cap to finish.
+    fn settle(
+        &self,
+        outcome: Result<Result<(), axum::Error>, tokio::time::error::Elapsed>,
+    ) -> Result<(), Stop> {
+        match outcome {
             Ok(Ok(())) => Ok(()),
             Ok(Err(_)) => Err(Stop::Gone),
             Err(_) => {
@@ -88,8 +123,9 @@ impl ClientSocket {
         self.send(WsMessage::Ping(Default::default())).await
     }
 
-    /// Sends our Close frame.
+    /// Sends our Close frame (after anything still queued).
     pub async fn close(&mut self, code: u16, reason: &'static str) -> Result<(), axum::Error> {
+        self.unflushed = false;
         self.ws
             .send(WsMessage::Close(Some(CloseFrame {
                 code,
