@@ -1,5 +1,6 @@
-//! Sending a message: text rules, the per-(user, channel) rate limit, the
-//! membership check, then the ordered write path.
+//! Sending a message: text rules, the per-(user, channel) rate limit, then
+//! the ordered write path, whose transaction checks membership (so nothing
+//! is stored after a revoke, and a send costs no separate query).
 
 use chrono::Utc;
 use uuid::Uuid;
@@ -8,7 +9,7 @@ use super::rate_limit::RateLimit;
 use super::writer::PendingWrite;
 use super::Chat;
 use crate::protocol::{AppError, ErrorCode, MessageText, TextError};
-use crate::server::store::{InsertOutcome, NewMessage};
+use crate::server::store::{InsertOutcome, NewMessage, StoreError};
 
 /// Token buckets for sends, keyed by (user, channel).
 pub type SendLimiter = RateLimit<(Uuid, Uuid)>;
@@ -100,13 +101,6 @@ impl Chat {
         self.limiter
             .check(&(user_id, channel_id))
             .map_err(|retry_after_ms| SendError::RateLimited { retry_after_ms })?;
-        match self.require_member(channel_id, user_id).await {
-            Ok(()) => {}
-            Err(AppError::Forbidden(_)) | Err(AppError::NotFound(_)) => {
-                return Err(SendError::Forbidden)
-            }
-            Err(_) => return Err(SendError::PersistFailed),
-        }
         self.writer
             .enqueue(NewMessage {
                 // Time-ordered (v7): the id index grows at its end instead
@@ -131,6 +125,9 @@ pub struct PendingSend(PendingWrite);
 impl PendingSend {
     /// The stored message (or the original, for a repeated `clientId`).
     pub async fn outcome(self) -> Result<InsertOutcome, SendError> {
-        self.0.outcome().await.map_err(|_| SendError::PersistFailed)
+        self.0.outcome().await.map_err(|e| match e {
+            StoreError::NotMember => SendError::Forbidden,
+            _ => SendError::PersistFailed,
+        })
     }
 }

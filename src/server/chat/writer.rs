@@ -82,7 +82,7 @@ impl MessageWriter {
                             }
                             let _ = activity.send(m.clone());
                         }
-                        Ok(InsertOutcome::Duplicate(_)) => {}
+                        Ok(InsertOutcome::Duplicate(_)) | Err(StoreError::NotMember) => {}
                         Err(e) => {
                             tracing::error!(
                                 channel_id = %job.message.channel_id,

@@ -3,6 +3,8 @@
 //! start-up; callers never know which. Rules (who may do what, limits) live
 //! in `server::chat`; the store only reads and writes rows.
 
+#[cfg(test)]
+mod batch_check;
 pub mod postgres;
 pub mod sqlite;
 
@@ -29,6 +31,11 @@ pub enum StoreError {
     /// The row a write depends on does not exist (e.g. a deleted channel).
     #[error("not found: {0}")]
     NotFound(String),
+    /// A message's sender is not an active member of its channel (or the
+    /// channel does not exist): checked inside the insert's transaction, so
+    /// no message is stored after its sender's access was revoked.
+    #[error("the sender is not a member of the channel")]
+    NotMember,
 }
 
 /// Result alias for store calls.

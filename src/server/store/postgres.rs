@@ -5,6 +5,7 @@
 //! with no gap, in commit order; the idempotency check runs after the lock,
 //! so two servers racing with the same `clientId` store it once.
 
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -45,19 +46,36 @@ const FIND_BY_CLIENT_ID: &str = concat!(
 const INSERT_MESSAGE: &str =
     "INSERT INTO messages (id, channel_id, seq, user_id, client_id, text, created_at) \
      VALUES ($1, $2, $3, $4, $5, $6, $7)";
-/// The fast path: bump the seq and insert in one statement, only when the
-/// key is new; no row for a duplicate or a missing channel. A key raced in
-/// by another server makes the insert fail, and the batch is redone the
-/// careful way (lock first, then look).
-const INSERT_IF_NEW: &str = "WITH bump AS ( \
-       UPDATE tablos SET last_seq = last_seq + 1, \
-         last_message_at = GREATEST(last_message_at, $3) \
-       WHERE id = $2 AND NOT EXISTS (SELECT 1 FROM messages \
-         WHERE channel_id = $2 AND user_id = $4 AND client_id = $5) \
-       RETURNING last_seq, last_message_at) \
-     INSERT INTO messages (id, channel_id, seq, user_id, client_id, text, created_at) \
-     SELECT $1, $2, last_seq, $4, $5, $6, last_message_at FROM bump \
-     RETURNING seq, created_at";
+/// The fast path, step 1: lock the batch's channel rows (in id order, so
+/// two servers never deadlock) and read their heads. The lock is held to
+/// commit, so the key lookup that follows sees every earlier commit.
+const LOCK_CHANNELS: &str = "SELECT id, last_seq, last_message_at FROM tablos \
+     WHERE id = ANY($1) ORDER BY id FOR UPDATE";
+/// The fast path, step 3: the stored messages among the batch's
+/// idempotency keys.
+const EXISTING_KEYS: &str = concat!(
+    "SELECT ",
+    message_columns!(),
+    " FROM messages JOIN unnest($1::uuid[], $2::uuid[], $3::text[]) \
+     AS k(channel_id, user_id, client_id) USING (channel_id, user_id, client_id)"
+);
+/// The fast path, step 2: which of the batch's senders are active members
+/// of their channels (read after the lock, in the same transaction as the
+/// insert, so a revoked sender stores nothing).
+const ACTIVE_SENDERS: &str = "SELECT tablo_id, user_id FROM tablo_access \
+     JOIN unnest($1::uuid[], $2::uuid[]) AS k(tablo_id, user_id) USING (tablo_id, user_id) \
+     WHERE is_active";
+/// The fast path, step 4: every new row, the channels' new heads and the
+/// other servers' wake-up, in one statement.
+const WRITE_BATCH: &str = "WITH inserted AS ( \
+       INSERT INTO messages (id, channel_id, seq, user_id, client_id, text, created_at) \
+       SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::uuid[], \
+         $5::text[], $6::text[], $7::timestamptz[])), \
+     bumped AS ( \
+       UPDATE tablos t SET last_seq = h.last_seq, last_message_at = h.last_at \
+       FROM unnest($8::uuid[], $9::bigint[], $10::timestamptz[]) AS h(id, last_seq, last_at) \
+       WHERE t.id = h.id) \
+     SELECT pg_notify($11, p) FROM unnest($12::text[]) AS p";
 const HISTORY_LATEST: &str = concat!(
     "SELECT ",
     message_columns!(),
@@ -170,8 +188,18 @@ impl PgStore {
             .bind(m.created_at)
             .fetch_optional(&mut **tx)
             .await?;
-        let (seq, created_at) =
-            next.ok_or_else(|| StoreError::NotFound(format!("channel {}", m.channel_id)))?;
+        let (seq, created_at) = next.ok_or(StoreError::NotMember)?;
+        let active: Option<bool> = sqlx::query_scalar(
+            "SELECT is_active FROM tablo_access WHERE tablo_id = $1 AND user_id = $2",
+        )
+        .bind(m.channel_id)
+        .bind(m.user_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+        if active != Some(true) {
+            // The caller rolls the seq bump back with the savepoint.
+            return Err(StoreError::NotMember);
+        }
         let existing = sqlx::query(FIND_BY_CLIENT_ID)
             .bind(m.channel_id)
             .bind(m.user_id)
@@ -386,50 +414,117 @@ impl Store for PgStore {
         Ok(seq.unwrap_or(0))
     }
 
-    /// The fast path: one statement per new message, no savepoints. Any
+    /// The fast path: four statements per batch whatever its size (lock
+    /// the channels, check the senders, look the keys up, write
+    /// everything), no savepoints.
+    /// Seqs and timestamps are assigned here under the channels' locks. Any
     /// database error fails the whole batch (rolled back, nothing stored).
     async fn insert_batch_fast(
         &self,
         batch: &[NewMessage],
     ) -> Result<Vec<StoreResult<InsertOutcome>>, StoreError> {
         let mut tx = self.pool.begin().await?;
+        let mut channel_ids: Vec<Uuid> = batch.iter().map(|m| m.channel_id).collect();
+        channel_ids.sort_unstable();
+        channel_ids.dedup();
+        let heads: Vec<(Uuid, i64, Option<DateTime<Utc>>)> = sqlx::query_as(LOCK_CHANNELS)
+            .bind(&channel_ids)
+            .fetch_all(&mut *tx)
+            .await?;
+        let locked: HashMap<Uuid, i64> = heads.iter().map(|(id, seq, _)| (*id, *seq)).collect();
+        let mut heads: HashMap<Uuid, (i64, Option<DateTime<Utc>>)> = heads
+            .into_iter()
+            .map(|(id, seq, at)| (id, (seq, at)))
+            .collect();
+        let senders: Vec<(Uuid, Uuid)> = sqlx::query_as(ACTIVE_SENDERS)
+            .bind(batch.iter().map(|m| m.channel_id).collect::<Vec<_>>())
+            .bind(batch.iter().map(|m| m.user_id).collect::<Vec<_>>())
+            .fetch_all(&mut *tx)
+            .await?;
+        let senders: HashSet<(Uuid, Uuid)> = senders.into_iter().collect();
+        let existing = sqlx::query(EXISTING_KEYS)
+            .bind(batch.iter().map(|m| m.channel_id).collect::<Vec<_>>())
+            .bind(batch.iter().map(|m| m.user_id).collect::<Vec<_>>())
+            .bind(
+                batch
+                    .iter()
+                    .map(|m| m.client_id.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .fetch_all(&mut *tx)
+            .await?;
+        let mut by_key: HashMap<(Uuid, Uuid, String), Message> = HashMap::new();
+        for row in &existing {
+            let m = message_from_prefixed(row, "")?;
+            by_key.insert((m.channel_id, m.user_id, m.client_id.clone()), m);
+        }
+
+        let mut rows = NewRows::default();
         let mut results = Vec::with_capacity(batch.len());
         for m in batch {
-            let inserted: Option<(i64, DateTime<Utc>)> = sqlx::query_as(INSERT_IF_NEW)
-                .bind(m.id)
-                .bind(m.channel_id)
-                .bind(m.created_at)
-                .bind(m.user_id)
-                .bind(&m.client_id)
-                .bind(&m.text)
-                .fetch_optional(&mut *tx)
-                .await?;
-            let outcome = match inserted {
-                Some((seq, created_at)) => Ok(InsertOutcome::Stored(m.stored(seq, created_at))),
-                None => match sqlx::query(FIND_BY_CLIENT_ID)
-                    .bind(m.channel_id)
-                    .bind(m.user_id)
-                    .bind(&m.client_id)
-                    .fetch_optional(&mut *tx)
-                    .await?
-                {
-                    Some(row) => Ok(InsertOutcome::Duplicate(message_from_prefixed(&row, "")?)),
-                    None => Err(StoreError::NotFound(format!("channel {}", m.channel_id))),
-                },
+            if !senders.contains(&(m.channel_id, m.user_id)) {
+                results.push(Err(StoreError::NotMember));
+                continue;
+            }
+            let key = (m.channel_id, m.user_id, m.client_id.clone());
+            if let Some(earlier) = by_key.get(&key) {
+                results.push(Ok(InsertOutcome::Duplicate(earlier.clone())));
+                continue;
+            }
+            let Some((last_seq, last_at)) = heads.get_mut(&m.channel_id) else {
+                results.push(Err(StoreError::NotFound(format!(
+                    "channel {}",
+                    m.channel_id
+                ))));
+                continue;
             };
-            results.push(outcome);
+            // Postgres keeps microseconds: assign what will be read back.
+            let wanted = DateTime::from_timestamp_micros(m.created_at.timestamp_micros())
+                .unwrap_or(m.created_at);
+            let created_at = last_at.map_or(wanted, |t| t.max(wanted));
+            *last_seq += 1;
+            *last_at = Some(created_at);
+            let stored = m.stored(*last_seq, created_at);
+            rows.push(&stored);
+            by_key.insert(key, stored.clone());
+            results.push(Ok(InsertOutcome::Stored(stored)));
+        }
+        if rows.is_empty() {
+            tx.commit().await?;
+            return Ok(results);
         }
         let stored = results.iter().filter_map(|r| match r {
             Ok(InsertOutcome::Stored(m)) => Some(m),
             _ => None,
         });
-        for payload in encode_stored(self.instance, &ranges_of(stored)) {
-            sqlx::query("SELECT pg_notify($1, $2)")
-                .bind(MESSAGES_CHANNEL)
-                .bind(payload)
-                .execute(&mut *tx)
-                .await?;
+        // Wake the other servers inside the transaction: the notification
+        // is delivered exactly when (and only if) the batch commits.
+        let notifications = encode_stored(self.instance, &ranges_of(stored));
+        let mut bumped = Vec::new();
+        let mut head_seqs = Vec::new();
+        let mut head_times = Vec::new();
+        for (id, (seq, at)) in &heads {
+            if *seq > locked[id] {
+                bumped.push(*id);
+                head_seqs.push(*seq);
+                head_times.push(*at);
+            }
         }
+        sqlx::query(WRITE_BATCH)
+            .bind(&rows.ids)
+            .bind(&rows.channel_ids)
+            .bind(&rows.seqs)
+            .bind(&rows.user_ids)
+            .bind(&rows.client_ids)
+            .bind(&rows.texts)
+            .bind(&rows.created_ats)
+            .bind(&bumped)
+            .bind(&head_seqs)
+            .bind(&head_times)
+            .bind(MESSAGES_CHANNEL)
+            .bind(&notifications)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(results)
     }
@@ -547,14 +642,46 @@ impl Store for PgStore {
     }
 }
 
+/// The new rows of a batch as parallel columns: the shape `unnest` takes,
+/// so a batch of any size is inserted by one statement.
+#[derive(Default)]
+struct NewRows {
+    ids: Vec<Uuid>,
+    channel_ids: Vec<Uuid>,
+    seqs: Vec<i64>,
+    user_ids: Vec<Uuid>,
+    client_ids: Vec<String>,
+    texts: Vec<String>,
+    created_ats: Vec<DateTime<Utc>>,
+}
+
+impl NewRows {
+    fn push(&mut self, m: &Message) {
+        self.ids.push(m.id);
+        self.channel_ids.push(m.channel_id);
+        self.seqs.push(m.seq);
+        self.user_ids.push(m.user_id);
+        self.client_ids.push(m.client_id.clone());
+        self.texts.push(m.text.clone());
+        self.created_ats.push(m.created_at);
+    }
+
+    fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     /// Every query on the hot path, by name.
-    const HOT_QUERIES: [(&str, &str); 15] = [
+    const HOT_QUERIES: [(&str, &str); 18] = [
         ("NEXT_SEQ", NEXT_SEQ),
-        ("INSERT_IF_NEW", INSERT_IF_NEW),
+        ("LOCK_CHANNELS", LOCK_CHANNELS),
+        ("ACTIVE_SENDERS", ACTIVE_SENDERS),
+        ("EXISTING_KEYS", EXISTING_KEYS),
+        ("WRITE_BATCH", WRITE_BATCH),
         ("FIND_BY_CLIENT_ID", FIND_BY_CLIENT_ID),
         ("HISTORY_LATEST", HISTORY_LATEST),
         ("HISTORY_BEFORE_SEQ", HISTORY_BEFORE_SEQ),
@@ -570,29 +697,55 @@ mod tests {
         ("INSERT_MESSAGE", INSERT_MESSAGE),
     ];
 
-    /// No hot query needs a sequential scan: with sequential scans priced
-    /// out (`enable_seqscan = off`), each plan finds an index for every
-    /// table it reads. Runs in the test command's Postgres pass
-    /// (`CHAT_TEST_POSTGRES`, the admin URL of a throwaway cluster).
-    #[tokio::test]
-    async fn every_hot_query_can_use_an_index() {
+    /// A store on a new database of the test command's throwaway cluster
+    /// (`CHAT_TEST_POSTGRES`, its admin URL); `None` (test skipped) without.
+    async fn fresh_store() -> Option<PgStore> {
         let Some(admin) = std::env::var("CHAT_TEST_POSTGRES")
             .ok()
             .filter(|s| !s.is_empty())
         else {
             eprintln!("skipped: no CHAT_TEST_POSTGRES");
-            return;
+            return None;
         };
-        let name = format!("plan_{}", Uuid::new_v4().simple());
+        let name = format!("store_{}", Uuid::new_v4().simple());
         let admin_pool = PgPool::connect(&admin).await.unwrap();
         sqlx::query(&format!("CREATE DATABASE {name}"))
             .execute(&admin_pool)
             .await
             .unwrap();
         let base = &admin[..admin.rfind('/').unwrap()];
-        let store = PgStore::connect(&format!("{base}/{name}"), 1, Uuid::new_v4())
-            .await
-            .unwrap();
+        Some(
+            PgStore::connect(&format!("{base}/{name}"), 2, Uuid::new_v4())
+                .await
+                .unwrap(),
+        )
+    }
+
+    /// The fast and the careful batch paths agree, message by message.
+    #[tokio::test]
+    async fn fast_and_careful_batches_agree() {
+        for careful in [false, true] {
+            let Some(store) = fresh_store().await else {
+                return;
+            };
+            let shape = crate::server::store::batch_check::batch_outcomes(&store, careful).await;
+            assert_eq!(
+                shape,
+                crate::server::store::batch_check::EXPECTED,
+                "careful: {careful}"
+            );
+        }
+    }
+
+    /// No hot query needs a sequential scan: with sequential scans priced
+    /// out (`enable_seqscan = off`), each plan finds an index for every
+    /// table it reads. Runs in the test command's Postgres pass
+    /// (`CHAT_TEST_POSTGRES`, the admin URL of a throwaway cluster).
+    #[tokio::test]
+    async fn every_hot_query_can_use_an_index() {
+        let Some(store) = fresh_store().await else {
+            return;
+        };
         let mut conn = store.pool.acquire().await.unwrap();
         sqlx::query("SET enable_seqscan = off")
             .execute(&mut *conn)
@@ -610,7 +763,7 @@ mod tests {
         );
         for (query_name, sql) in HOT_QUERIES {
             // A generic plan: parameters stay parameters, as in production.
-            let params = (1..=9).filter(|n| sql.contains(&format!("${n}"))).count();
+            let params = (1..=20).filter(|n| sql.contains(&format!("${n}"))).count();
             let types = match query_name {
                 "NEXT_SEQ" => "uuid, timestamptz",
                 "HISTORY_BEFORE_TIME" => "uuid, timestamptz, bigint",
@@ -618,7 +771,13 @@ mod tests {
                 "FIND_BY_CLIENT_ID" => "uuid, uuid, text",
                 "MARK_READ" => "uuid, uuid, bigint, timestamptz",
                 "INSERT_MESSAGE" => "uuid, uuid, bigint, uuid, text, text, timestamptz",
-                "INSERT_IF_NEW" => "uuid, uuid, timestamptz, uuid, text, text",
+                "LOCK_CHANNELS" => "uuid[]",
+                "EXISTING_KEYS" => "uuid[], uuid[], text[]",
+                "ACTIVE_SENDERS" => "uuid[], uuid[]",
+                "WRITE_BATCH" => {
+                    "uuid[], uuid[], bigint[], uuid[], text[], text[], timestamptz[], \
+                     uuid[], bigint[], timestamptz[], text, text[]"
+                }
                 _ if params == 3 => "uuid, bigint, bigint",
                 _ if params == 2 => "uuid, bigint",
                 _ => "uuid",

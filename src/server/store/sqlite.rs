@@ -48,13 +48,16 @@ const FIND_BY_CLIENT_ID: &str = concat!(
 const NEXT_SEQ: &str = "UPDATE tablos SET last_seq = last_seq + 1, \
      last_message_at = MAX(COALESCE(last_message_at, 0), ?2) \
      WHERE id = ?1 RETURNING last_seq, last_message_at";
-/// The fast path's seq bump: only when the key is new (one statement where
-/// the careful path takes three), `None` for a duplicate or a missing
-/// channel.
+/// The fast path's seq bump: only when the sender is a member and the key
+/// is new (one statement where the careful path takes four), `None` for a
+/// non-member, a duplicate or a missing channel.
 const NEXT_SEQ_IF_NEW: &str = "UPDATE tablos SET last_seq = last_seq + 1, \
      last_message_at = MAX(COALESCE(last_message_at, 0), ?2) \
-     WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM messages \
-       WHERE channel_id = ?1 AND user_id = ?3 AND client_id = ?4) \
+     WHERE id = ?1 \
+       AND EXISTS (SELECT 1 FROM tablo_access \
+         WHERE tablo_id = ?1 AND user_id = ?3 AND is_active = 1) \
+       AND NOT EXISTS (SELECT 1 FROM messages \
+         WHERE channel_id = ?1 AND user_id = ?3 AND client_id = ?4) \
      RETURNING last_seq, last_message_at";
 const INSERT_MESSAGE: &str =
     "INSERT INTO messages (id, channel_id, seq, user_id, client_id, text, created_at) \
@@ -219,6 +222,7 @@ impl SqliteStore {
         tx: &mut Transaction<'_, Sqlite>,
         m: &NewMessage,
     ) -> StoreResult<InsertOutcome> {
+        Self::require_sender(tx, m).await?;
         let existing = sqlx::query(FIND_BY_CLIENT_ID)
             .bind(m.channel_id)
             .bind(m.user_id)
@@ -237,6 +241,20 @@ impl SqliteStore {
         let (seq, micros) =
             next.ok_or_else(|| StoreError::NotFound(format!("channel {}", m.channel_id)))?;
         Self::insert_row(tx, m, seq, micros).await
+    }
+
+    /// Refuses a message whose sender is not an active member of its
+    /// channel, inside the insert's transaction.
+    async fn require_sender(tx: &mut Transaction<'_, Sqlite>, m: &NewMessage) -> StoreResult<()> {
+        let active: Option<(Option<bool>,)> = sqlx::query_as(MEMBERSHIP)
+            .bind(m.channel_id)
+            .bind(m.user_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+        match active {
+            Some((Some(true),)) => Ok(()),
+            _ => Err(StoreError::NotMember),
+        }
     }
 
     /// Writes the message row with its seq and time.
@@ -503,23 +521,23 @@ impl Store for SqliteStore {
                 .await?;
             let outcome = match next {
                 Some((seq, micros)) => Self::insert_row(&mut tx, m, seq, micros).await?,
-                // A repeated key (or a deleted channel): rare, read it.
-                None => match sqlx::query(FIND_BY_CLIENT_ID)
-                    .bind(m.channel_id)
-                    .bind(m.user_id)
-                    .bind(&m.client_id)
-                    .fetch_optional(&mut *tx)
-                    .await?
-                {
-                    Some(row) => InsertOutcome::Duplicate(message_from_row(&row)?),
-                    None => {
-                        results.push(Err(StoreError::NotFound(format!(
-                            "channel {}",
-                            m.channel_id
-                        ))));
-                        continue;
+                // Not a member, or a repeated key: rare, find out which.
+                None => {
+                    match Self::require_sender(&mut tx, m).await {
+                        Err(StoreError::NotMember) => {
+                            results.push(Err(StoreError::NotMember));
+                            continue;
+                        }
+                        other => other?,
                     }
-                },
+                    let row = sqlx::query(FIND_BY_CLIENT_ID)
+                        .bind(m.channel_id)
+                        .bind(m.user_id)
+                        .bind(&m.client_id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    InsertOutcome::Duplicate(message_from_row(&row)?)
+                }
             };
             results.push(Ok(outcome));
         }
@@ -708,7 +726,7 @@ mod tests {
         assert_eq!(sync, 2, "synchronous=FULL");
     }
 
-    /// A channel and a user to write with.
+    /// A channel and a member to write with.
     async fn channel_and_user(store: &SqliteStore) -> (Uuid, Uuid) {
         let (channel, user) = (Uuid::from_u128(1), Uuid::from_u128(2));
         store.upsert_tablo(channel, "c", "#000000").await.unwrap();
@@ -721,63 +739,24 @@ mod tests {
             })
             .await
             .unwrap();
+        store.set_access(channel, user, true).await.unwrap();
         (channel, user)
     }
 
-    /// The fast and the careful batch paths agree, message by message: new
-    /// keys stored in order, a repeated key answered with the original, a
-    /// missing channel refused alone.
+    /// The fast and the careful batch paths agree, message by message.
     #[tokio::test]
     async fn fast_and_careful_batches_agree() {
-        let mut shapes = Vec::new();
         for careful in [false, true] {
             let dir = tempfile::tempdir().unwrap();
             let url = format!("sqlite://{}", dir.path().join("b.db").display());
             let store = SqliteStore::connect(&url, 1).await.unwrap();
-            let (channel, user) = channel_and_user(&store).await;
-            let message = |channel_id, key: &str| NewMessage {
-                id: Uuid::new_v4(),
-                channel_id,
-                user_id: user,
-                client_id: key.into(),
-                text: key.into(),
-                created_at: Utc::now(),
-            };
-            let batch = [
-                message(channel, "a"),
-                message(channel, "b"),
-                message(channel, "a"),
-                message(Uuid::from_u128(99), "c"),
-                message(channel, "d"),
-            ];
-            let results = if careful {
-                store.insert_batch_carefully(&batch).await
-            } else {
-                store.insert_batch_fast(&batch).await.unwrap()
-            };
-            let shape: Vec<String> = results
-                .iter()
-                .map(|r| match r {
-                    Ok(InsertOutcome::Stored(m)) => format!("stored {} {}", m.client_id, m.seq),
-                    Ok(InsertOutcome::Duplicate(m)) => format!("dup {} {}", m.client_id, m.seq),
-                    Err(StoreError::NotFound(_)) => "no channel".into(),
-                    Err(e) => format!("error {e}"),
-                })
-                .collect();
-            assert_eq!(store.head_seq(channel).await.unwrap(), 3);
-            shapes.push(shape);
+            let shape = crate::server::store::batch_check::batch_outcomes(&store, careful).await;
+            assert_eq!(
+                shape,
+                crate::server::store::batch_check::EXPECTED,
+                "careful: {careful}"
+            );
         }
-        assert_eq!(
-            shapes[0],
-            [
-                "stored a 1",
-                "stored b 2",
-                "dup a 1",
-                "no channel",
-                "stored d 3"
-            ]
-        );
-        assert_eq!(shapes[0], shapes[1]);
     }
 
     /// The writer never checkpoints; the checkpoint task moves committed
