@@ -4,7 +4,7 @@
 //! in `server::chat`; the store only reads and writes rows.
 
 #[cfg(test)]
-mod batch_check;
+mod checks;
 pub mod postgres;
 pub mod sqlite;
 

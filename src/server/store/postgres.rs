@@ -110,9 +110,13 @@ const CHANNELS_FOR: &str = "SELECT t.id, t.name, t.color, t.last_seq, \
                (SELECT COUNT(*) FROM tablo_access a2 \
                   WHERE a2.tablo_id = t.id AND a2.is_active) AS member_count, \
                COALESCE(r.last_read_seq, 0) AS last_read_seq, \
-               (SELECT COUNT(*) FROM messages m \
-                  WHERE m.channel_id = t.id AND m.seq > COALESCE(r.last_read_seq, 0) \
-                    AND m.user_id <> $1 AND m.deleted_at IS NULL) AS unread_count, \
+               GREATEST(0, t.last_seq - COALESCE(r.last_read_seq, 0) \
+                  - (SELECT COUNT(*) FROM messages m WHERE m.channel_id = t.id \
+                       AND m.user_id = $1 AND m.seq > COALESCE(r.last_read_seq, 0) \
+                       AND m.deleted_at IS NULL) \
+                  - (SELECT COUNT(*) FROM messages m WHERE m.channel_id = t.id \
+                       AND m.seq > COALESCE(r.last_read_seq, 0) \
+                       AND m.deleted_at IS NOT NULL)) AS unread_count, \
                lm.id AS lm_id, lm.channel_id AS lm_channel_id, lm.seq AS lm_seq, \
                lm.user_id AS lm_user_id, lm.text AS lm_text, lm.created_at AS lm_created_at, \
                lm.updated_at AS lm_updated_at, lm.client_id AS lm_client_id, \
@@ -121,16 +125,22 @@ const CHANNELS_FOR: &str = "SELECT t.id, t.name, t.color, t.last_seq, \
              JOIN tablos t ON t.id = a.tablo_id \
              LEFT JOIN channel_read_state r ON r.user_id = a.user_id AND r.channel_id = t.id \
              LEFT JOIN messages lm ON lm.channel_id = t.id AND lm.seq = ( \
-                 SELECT MAX(seq) FROM messages WHERE channel_id = t.id AND deleted_at IS NULL) \
+                 SELECT seq FROM messages WHERE channel_id = t.id AND deleted_at IS NULL \
+                 ORDER BY seq DESC LIMIT 1) \
              LEFT JOIN users lu ON lu.id = lm.user_id \
              WHERE a.user_id = $1 AND a.is_active \
              ORDER BY t.last_message_at IS NULL, t.last_message_at DESC, t.name ASC";
 const UNREAD_FOR: &str = "SELECT channel_id, unread_count FROM ( \
                SELECT a.tablo_id AS channel_id, \
-                 (SELECT COUNT(*) FROM messages m \
-                    WHERE m.channel_id = a.tablo_id AND m.seq > COALESCE(r.last_read_seq, 0) \
-                      AND m.user_id <> $1 AND m.deleted_at IS NULL) AS unread_count \
+                 GREATEST(0, t.last_seq - COALESCE(r.last_read_seq, 0) \
+                    - (SELECT COUNT(*) FROM messages m WHERE m.channel_id = t.id \
+                         AND m.user_id = $1 AND m.seq > COALESCE(r.last_read_seq, 0) \
+                         AND m.deleted_at IS NULL) \
+                    - (SELECT COUNT(*) FROM messages m WHERE m.channel_id = t.id \
+                         AND m.seq > COALESCE(r.last_read_seq, 0) \
+                         AND m.deleted_at IS NOT NULL)) AS unread_count \
                FROM tablo_access a \
+               JOIN tablos t ON t.id = a.tablo_id \
                LEFT JOIN channel_read_state r \
                  ON r.user_id = a.user_id AND r.channel_id = a.tablo_id \
                WHERE a.user_id = $1 AND a.is_active) AS per_channel \
@@ -728,13 +738,36 @@ mod tests {
             let Some(store) = fresh_store().await else {
                 return;
             };
-            let shape = crate::server::store::batch_check::batch_outcomes(&store, careful).await;
+            let shape = crate::server::store::checks::batch_outcomes(&store, careful).await;
             assert_eq!(
                 shape,
-                crate::server::store::batch_check::EXPECTED,
+                crate::server::store::checks::EXPECTED,
                 "careful: {careful}"
             );
         }
+    }
+
+    /// Unread counts are exact (own and deleted messages left out).
+    #[tokio::test]
+    async fn unread_is_exact() {
+        let Some(store) = fresh_store().await else {
+            return;
+        };
+        let pool = store.pool.clone();
+        crate::server::store::checks::unread_is_exact(&store, |channel, seq| {
+            let pool = pool.clone();
+            async move {
+                sqlx::query(
+                    "UPDATE messages SET deleted_at = now() WHERE channel_id = $1 AND seq = $2",
+                )
+                .bind(channel)
+                .bind(seq)
+                .execute(&pool)
+                .await
+                .unwrap();
+            }
+        })
+        .await;
     }
 
     /// No hot query needs a sequential scan: with sequential scans priced

@@ -104,9 +104,13 @@ const CHANNELS_FOR: &str = "SELECT t.id, t.name, t.color, t.last_seq, \
                (SELECT COUNT(*) FROM tablo_access a2 \
                   WHERE a2.tablo_id = t.id AND a2.is_active = 1) AS member_count, \
                COALESCE(r.last_read_seq, 0) AS last_read_seq, \
-               (SELECT COUNT(*) FROM messages m \
-                  WHERE m.channel_id = t.id AND m.seq > COALESCE(r.last_read_seq, 0) \
-                    AND m.user_id <> ?1 AND m.deleted_at IS NULL) AS unread_count, \
+               MAX(0, t.last_seq - COALESCE(r.last_read_seq, 0) \
+                  - (SELECT COUNT(*) FROM messages m WHERE m.channel_id = t.id \
+                       AND m.user_id = ?1 AND m.seq > COALESCE(r.last_read_seq, 0) \
+                       AND m.deleted_at IS NULL) \
+                  - (SELECT COUNT(*) FROM messages m WHERE m.channel_id = t.id \
+                       AND m.seq > COALESCE(r.last_read_seq, 0) \
+                       AND m.deleted_at IS NOT NULL)) AS unread_count, \
                lm.id AS lm_id, lm.channel_id AS lm_channel_id, lm.seq AS lm_seq, \
                lm.user_id AS lm_user_id, lm.text AS lm_text, lm.created_at AS lm_created_at, \
                lm.updated_at AS lm_updated_at, lm.client_id AS lm_client_id, \
@@ -115,17 +119,23 @@ const CHANNELS_FOR: &str = "SELECT t.id, t.name, t.color, t.last_seq, \
              JOIN tablos t ON t.id = a.tablo_id \
              LEFT JOIN channel_read_state r ON r.user_id = a.user_id AND r.channel_id = t.id \
              LEFT JOIN messages lm ON lm.channel_id = t.id AND lm.seq = ( \
-                 SELECT MAX(seq) FROM messages WHERE channel_id = t.id AND deleted_at IS NULL) \
+                 SELECT seq FROM messages WHERE channel_id = t.id AND deleted_at IS NULL \
+                 ORDER BY seq DESC LIMIT 1) \
              LEFT JOIN users lu ON lu.id = lm.user_id \
              WHERE a.user_id = ?1 AND a.is_active = 1 \
              ORDER BY t.last_message_at IS NULL, t.last_message_at DESC, t.name ASC";
 /// Unread counts of the caller's channels that have any (one query).
 const UNREAD_FOR: &str = "SELECT channel_id, unread_count FROM ( \
                SELECT a.tablo_id AS channel_id, \
-                 (SELECT COUNT(*) FROM messages m \
-                    WHERE m.channel_id = a.tablo_id AND m.seq > COALESCE(r.last_read_seq, 0) \
-                      AND m.user_id <> ?1 AND m.deleted_at IS NULL) AS unread_count \
+                 MAX(0, t.last_seq - COALESCE(r.last_read_seq, 0) \
+                    - (SELECT COUNT(*) FROM messages m WHERE m.channel_id = t.id \
+                         AND m.user_id = ?1 AND m.seq > COALESCE(r.last_read_seq, 0) \
+                         AND m.deleted_at IS NULL) \
+                    - (SELECT COUNT(*) FROM messages m WHERE m.channel_id = t.id \
+                         AND m.seq > COALESCE(r.last_read_seq, 0) \
+                         AND m.deleted_at IS NOT NULL)) AS unread_count \
                FROM tablo_access a \
+               JOIN tablos t ON t.id = a.tablo_id \
                LEFT JOIN channel_read_state r \
                  ON r.user_id = a.user_id AND r.channel_id = a.tablo_id \
                WHERE a.user_id = ?1 AND a.is_active = 1) \
@@ -750,13 +760,36 @@ mod tests {
             let dir = tempfile::tempdir().unwrap();
             let url = format!("sqlite://{}", dir.path().join("b.db").display());
             let store = SqliteStore::connect(&url, 1).await.unwrap();
-            let shape = crate::server::store::batch_check::batch_outcomes(&store, careful).await;
+            let shape = crate::server::store::checks::batch_outcomes(&store, careful).await;
             assert_eq!(
                 shape,
-                crate::server::store::batch_check::EXPECTED,
+                crate::server::store::checks::EXPECTED,
                 "careful: {careful}"
             );
         }
+    }
+
+    /// Unread counts are exact (own and deleted messages left out).
+    #[tokio::test]
+    async fn unread_is_exact() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("u.db").display());
+        let store = SqliteStore::connect(&url, 1).await.unwrap();
+        let write = store.write.clone();
+        crate::server::store::checks::unread_is_exact(&store, |channel, seq| {
+            let write = write.clone();
+            async move {
+                sqlx::query(
+                    "UPDATE messages SET deleted_at = 1 WHERE channel_id = ?1 AND seq = ?2",
+                )
+                .bind(channel)
+                .bind(seq)
+                .execute(&write)
+                .await
+                .unwrap();
+            }
+        })
+        .await;
     }
 
     /// The writer never checkpoints; the checkpoint task moves committed

@@ -1,5 +1,7 @@
-//! One check for both backends (tests only): the fast and the careful batch
-//! paths give the same outcome for every message of a tricky batch.
+//! Checks both backends must pass (tests only): the fast and the careful
+//! batch paths agree, and unread counts are exact.
+
+use std::future::Future;
 
 use chrono::{Duration, Utc};
 use uuid::Uuid;
@@ -101,4 +103,69 @@ pub async fn batch_outcomes(store: &dyn Store, careful: bool) -> Vec<String> {
         .collect();
     assert_eq!(page.messages, answered);
     shape
+}
+
+/// Unread counts (summary and channel list) are exact: other people's live
+/// messages after the read cursor, never the reader's own, never deleted
+/// ones. `soft_delete(channel, seq)` marks a message deleted (no API does
+/// yet; host apps may).
+pub async fn unread_is_exact<F, Fut>(store: &dyn Store, soft_delete: F)
+where
+    F: Fn(Uuid, i64) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let channel = Uuid::from_u128(10);
+    let (reader, writer) = (Uuid::from_u128(11), Uuid::from_u128(12));
+    store.upsert_tablo(channel, "c", "#000000").await.unwrap();
+    for (id, name) in [(reader, "reader"), (writer, "writer")] {
+        store
+            .upsert_user(&UserRecord {
+                id,
+                email: format!("{name}@example.com"),
+                display_name: name.into(),
+                password_hash: None,
+            })
+            .await
+            .unwrap();
+        store.set_access(channel, id, true).await.unwrap();
+    }
+    // Seqs 1-5 by the writer, 6-7 by the reader, 8-10 by the writer.
+    let senders = [[writer; 5].as_slice(), &[reader; 2], &[writer; 3]].concat();
+    let batch: Vec<NewMessage> = senders
+        .iter()
+        .enumerate()
+        .map(|(i, &user_id)| NewMessage {
+            id: Uuid::now_v7(),
+            channel_id: channel,
+            user_id,
+            client_id: format!("k{i}"),
+            text: "t".into(),
+            created_at: Utc::now(),
+        })
+        .collect();
+    for r in store.insert_messages(&batch).await {
+        r.unwrap();
+    }
+    let counts = || async {
+        let summary = store.unread_for(reader).await.unwrap();
+        let listed = store.channels_for(reader).await.unwrap();
+        let from_list = listed[0].unread_count;
+        let from_summary = summary.first().map_or(0, |e| e.unread_count);
+        assert_eq!(from_list, from_summary, "list and summary disagree");
+        assert_eq!(summary.len(), usize::from(from_summary > 0));
+        from_summary
+    };
+    assert_eq!(counts().await, 8, "all of the writer's");
+    store.mark_read(reader, channel, Some(3)).await.unwrap();
+    assert_eq!(counts().await, 5, "4, 5, 8, 9, 10");
+    soft_delete(channel, 9).await;
+    soft_delete(channel, 6).await;
+    assert_eq!(counts().await, 4, "4, 5, 8, 10");
+    assert_eq!(
+        store.unread_for(writer).await.unwrap()[0].unread_count,
+        1,
+        "7 (6 is deleted)"
+    );
+    store.mark_read(reader, channel, None).await.unwrap();
+    assert_eq!(counts().await, 0);
 }
