@@ -24,6 +24,30 @@ async fn health_and_readiness_answer_ok() {
     }
 }
 
+/// API responses carry the server's own time as `Server-Timing: app;dur=<ms>`
+/// (what the load generator reports as server time); pages do not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_responses_carry_server_timing() {
+    let app = spawn_app().await;
+    for path in ["/readyz", "/chat/unread"] {
+        let res = app.get(path, None).await;
+        let timing = res
+            .headers()
+            .get("server-timing")
+            .unwrap_or_else(|| panic!("{path}: no Server-Timing"))
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let ms: f64 = timing
+            .strip_prefix("app;dur=")
+            .and_then(|ms| ms.parse().ok())
+            .unwrap_or_else(|| panic!("{path}: {timing}"));
+        assert!(ms >= 0.0, "{timing}");
+    }
+    let page = app.get("/login", None).await;
+    assert!(page.headers().get("server-timing").is_none());
+}
+
 /// `/readyz` answers 503 once the database is gone, while `/healthz` still answers 200 (Postgres pass: the test drops its own database).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readiness_fails_when_the_database_is_gone() {

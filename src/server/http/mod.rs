@@ -7,6 +7,7 @@ pub mod login;
 pub mod rest;
 pub mod router;
 pub mod server_fn;
+pub mod timing;
 pub mod ws;
 pub mod ws_session;
 pub mod ws_socket;

@@ -1,6 +1,7 @@
 //! Every route in one list: the JSON API, login, the WebSocket, health, and
 //! the Leptos pages and server functions, with CORS, body limits and
-//! request tracing (which logs the path only, never a `?token=`).
+//! request tracing (which logs the path only, never a `?token=`), and
+//! `Server-Timing` on the API's responses.
 
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::routing::{get, post, put};
@@ -18,6 +19,7 @@ use super::rest::{
     health_route, history_route, list_channels_route, mark_read_route, members_route,
     metrics_route, ready_route, unread_route,
 };
+use super::timing::server_timing;
 use super::ws::ws_route;
 use crate::app::{shell, App};
 use crate::server::state::AppState;
@@ -44,7 +46,8 @@ pub fn build(state: AppState) -> Router {
             "/admin/tablos/{id}/members/{user_id}",
             put(admin::grant_route).delete(admin::revoke_route),
         )
-        .route("/metrics", get(metrics_route));
+        .route("/metrics", get(metrics_route))
+        .layer(axum::middleware::from_fn(server_timing));
 
     let origins: Vec<HeaderValue> = state
         .settings
