@@ -130,21 +130,20 @@ const CHANNELS_FOR: &str = "SELECT t.id, t.name, t.color, t.last_seq, \
              LEFT JOIN users lu ON lu.id = lm.user_id \
              WHERE a.user_id = $1 AND a.is_active \
              ORDER BY t.last_message_at IS NULL, t.last_message_at DESC, t.name ASC";
-const UNREAD_FOR: &str = "SELECT channel_id, unread_count FROM ( \
-               SELECT a.tablo_id AS channel_id, \
-                 GREATEST(0, t.last_seq - COALESCE(r.last_read_seq, 0) \
-                    - (SELECT COUNT(*) FROM messages m WHERE m.channel_id = t.id \
-                         AND m.user_id = $1 AND m.seq > COALESCE(r.last_read_seq, 0) \
-                         AND m.deleted_at IS NULL) \
-                    - (SELECT COUNT(*) FROM messages m WHERE m.channel_id = t.id \
-                         AND m.seq > COALESCE(r.last_read_seq, 0) \
-                         AND m.deleted_at IS NOT NULL)) AS unread_count \
-               FROM tablo_access a \
-               JOIN tablos t ON t.id = a.tablo_id \
-               LEFT JOIN channel_read_state r \
-                 ON r.user_id = a.user_id AND r.channel_id = a.tablo_id \
-               WHERE a.user_id = $1 AND a.is_active) AS per_channel \
-             WHERE unread_count > 0 ORDER BY channel_id";
+const UNREAD_FOR: &str = "SELECT a.tablo_id AS channel_id, \
+               GREATEST(0, t.last_seq - COALESCE(r.last_read_seq, 0) \
+                  - (SELECT COUNT(*) FROM messages m WHERE m.channel_id = t.id \
+                       AND m.user_id = $1 AND m.seq > COALESCE(r.last_read_seq, 0) \
+                       AND m.deleted_at IS NULL) \
+                  - (SELECT COUNT(*) FROM messages m WHERE m.channel_id = t.id \
+                       AND m.seq > COALESCE(r.last_read_seq, 0) \
+                       AND m.deleted_at IS NOT NULL)) AS unread_count \
+             FROM tablo_access a \
+             JOIN tablos t ON t.id = a.tablo_id \
+             LEFT JOIN channel_read_state r \
+               ON r.user_id = a.user_id AND r.channel_id = a.tablo_id \
+             WHERE a.user_id = $1 AND a.is_active \
+             ORDER BY a.tablo_id";
 const MARK_READ: &str =
     "INSERT INTO channel_read_state (user_id, channel_id, last_read_seq, last_read_at) \
              VALUES ($1, $2, \
@@ -620,6 +619,7 @@ impl Store for PgStore {
             .await?;
         Ok(rows
             .into_iter()
+            .filter(|(_, unread_count)| *unread_count > 0)
             .map(|(channel_id, unread_count)| UnreadEntry {
                 channel_id,
                 unread_count,

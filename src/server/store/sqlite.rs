@@ -124,22 +124,22 @@ const CHANNELS_FOR: &str = "SELECT t.id, t.name, t.color, t.last_seq, \
              LEFT JOIN users lu ON lu.id = lm.user_id \
              WHERE a.user_id = ?1 AND a.is_active = 1 \
              ORDER BY t.last_message_at IS NULL, t.last_message_at DESC, t.name ASC";
-/// Unread counts of the caller's channels that have any (one query).
-const UNREAD_FOR: &str = "SELECT channel_id, unread_count FROM ( \
-               SELECT a.tablo_id AS channel_id, \
-                 MAX(0, t.last_seq - COALESCE(r.last_read_seq, 0) \
-                    - (SELECT COUNT(*) FROM messages m WHERE m.channel_id = t.id \
-                         AND m.user_id = ?1 AND m.seq > COALESCE(r.last_read_seq, 0) \
-                         AND m.deleted_at IS NULL) \
-                    - (SELECT COUNT(*) FROM messages m WHERE m.channel_id = t.id \
-                         AND m.seq > COALESCE(r.last_read_seq, 0) \
-                         AND m.deleted_at IS NOT NULL)) AS unread_count \
-               FROM tablo_access a \
-               JOIN tablos t ON t.id = a.tablo_id \
-               LEFT JOIN channel_read_state r \
-                 ON r.user_id = a.user_id AND r.channel_id = a.tablo_id \
-               WHERE a.user_id = ?1 AND a.is_active = 1) \
-             WHERE unread_count > 0 ORDER BY channel_id";
+/// Unread counts of each of the caller's channels (one query; the store
+/// keeps those above zero: a filter in SQL would compute every count twice).
+const UNREAD_FOR: &str = "SELECT a.tablo_id AS channel_id, \
+               MAX(0, t.last_seq - COALESCE(r.last_read_seq, 0) \
+                  - (SELECT COUNT(*) FROM messages m WHERE m.channel_id = t.id \
+                       AND m.user_id = ?1 AND m.seq > COALESCE(r.last_read_seq, 0) \
+                       AND m.deleted_at IS NULL) \
+                  - (SELECT COUNT(*) FROM messages m WHERE m.channel_id = t.id \
+                       AND m.seq > COALESCE(r.last_read_seq, 0) \
+                       AND m.deleted_at IS NOT NULL)) AS unread_count \
+             FROM tablo_access a \
+             JOIN tablos t ON t.id = a.tablo_id \
+             LEFT JOIN channel_read_state r \
+               ON r.user_id = a.user_id AND r.channel_id = a.tablo_id \
+             WHERE a.user_id = ?1 AND a.is_active = 1 \
+             ORDER BY a.tablo_id";
 /// Moves a read cursor forward only, clamped to the channel head.
 const MARK_READ: &str =
     "INSERT INTO channel_read_state (user_id, channel_id, last_read_seq, last_read_at) \
@@ -631,15 +631,17 @@ impl Store for SqliteStore {
             .bind(user_id)
             .fetch_all(&self.read)
             .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(UnreadEntry {
+        let mut unread = Vec::new();
+        for r in &rows {
+            let unread_count: i64 = r.try_get("unread_count")?;
+            if unread_count > 0 {
+                unread.push(UnreadEntry {
                     channel_id: r.try_get("channel_id")?,
-                    unread_count: r.try_get("unread_count")?,
-                })
-            })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(Into::into)
+                    unread_count,
+                });
+            }
+        }
+        Ok(unread)
     }
 
     async fn get_meta(&self, key: &str) -> StoreResult<Option<String>> {
