@@ -45,6 +45,16 @@ fn placeholder_email(id: Uuid) -> String {
 }
 
 impl Chat {
+    /// Records that the user has a `users` row (an active membership proves
+    /// it: access rows reference users), so `ensure_user` needs no query.
+    pub fn note_user_exists(&self, id: Uuid) {
+        self.known_users
+            .0
+            .lock()
+            .expect("known users lock")
+            .insert(id);
+    }
+
     /// Makes sure the authenticated user has a `users` row.
     pub async fn ensure_user(&self, id: Uuid, email: Option<&str>) -> Result<(), AppError> {
         if self

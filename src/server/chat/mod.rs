@@ -71,15 +71,16 @@ pub fn internal(context: &str, error: StoreError) -> AppError {
 }
 
 impl Chat {
-    /// 404 when the channel does not exist, 403 when the user may not use it.
-    pub async fn require_member(&self, channel_id: Uuid, user_id: Uuid) -> Result<(), AppError> {
+    /// 404 when the channel does not exist, 403 when the user may not use
+    /// it; else the channel's newest seq.
+    pub async fn require_member(&self, channel_id: Uuid, user_id: Uuid) -> Result<i64, AppError> {
         match self
             .store
             .membership(channel_id, user_id)
             .await
             .map_err(|e| internal("membership check failed", e))?
         {
-            Membership::Member => Ok(()),
+            Membership::Member { head_seq } => Ok(head_seq),
             Membership::NotMember => {
                 Err(AppError::Forbidden("not a member of this channel".into()))
             }

@@ -62,16 +62,17 @@ pub async fn ws_route(
         Ok(user) => user,
         Err(e) => return ApiError(e).into_response(),
     };
-    if let Err(e) = state.chat.ensure_user(user.id, user.email.as_deref()).await {
-        return ApiError(e).into_response();
-    }
     let channel_id = match parse_channel_id(&raw_channel) {
         Ok(id) => id,
         Err(e) => return ApiError(e).into_response(),
     };
-    if let Err(e) = state.chat.require_member(channel_id, user.id).await {
-        return ApiError(e).into_response();
-    }
+    // One query: membership and the channel's head, where the session
+    // starts. A member has a user row, so none is created here.
+    let head_seq = match state.chat.require_member(channel_id, user.id).await {
+        Ok(head) => head,
+        Err(e) => return ApiError(e).into_response(),
+    };
+    state.chat.note_user_exists(user.id);
     if user.source == AuthSource::Cookie && !origin_allowed(&state, &headers) {
         return ApiError(AppError::Forbidden("origin not allowed".into())).into_response();
     }
@@ -90,7 +91,7 @@ pub async fn ws_route(
         .on_upgrade(move |socket| {
             let span = tracing::info_span!("ws", user_id = %user.id, channel_id = %channel_id);
             tasks.track_future(
-                WsSession::new(state, user.id, channel_id)
+                WsSession::new(state, user.id, channel_id, head_seq)
                     .run(socket)
                     .instrument(span),
             )

@@ -69,14 +69,15 @@ type PendingOutcome =
     Pin<Box<dyn Future<Output = (String, Result<InsertOutcome, SendError>)> + Send + Sync>>;
 
 impl WsSession {
-    /// A session for an authenticated member.
-    pub fn new(state: AppState, user_id: Uuid, channel_id: Uuid) -> Self {
+    /// A session for an authenticated member; `head_seq` is the channel's
+    /// newest seq read before the session joins its room.
+    pub fn new(state: AppState, user_id: Uuid, channel_id: Uuid, head_seq: i64) -> Self {
         WsSession {
             max_pending: state.settings.limits.ws_pending_sends,
             state,
             user_id,
             channel_id,
-            last_seq: 0,
+            last_seq: head_seq,
             bad_frames: 0,
             typing_until: None,
             last_heard: Instant::now(),
@@ -93,16 +94,8 @@ impl WsSession {
             self.state.chat.metrics.clone(),
         );
         let _counted = ConnectionCounted::new(self.state.chat.metrics.clone());
-        // The head is read before subscribing: a message committed in
-        // between shows up as a gap and is read from storage.
-        self.last_seq = match self.state.chat.store.head_seq(self.channel_id).await {
-            Ok(seq) => seq,
-            Err(e) => {
-                tracing::error!(error = %e, "head seq failed at connect");
-                let _ = socket.close(1011, "storage unavailable").await;
-                return;
-            }
-        };
+        // The head was read (with membership) before subscribing: a message
+        // committed in between shows up as a gap and is read from storage.
         let chat = self.state.chat.clone();
         let (guard, mut room_events, roster) = chat.rooms.join(self.channel_id, self.user_id);
         let mut user_events = chat.users.subscribe(self.user_id, self.channel_id);
@@ -116,8 +109,13 @@ impl WsSession {
             .await
         {
             // A message committed between reading the head and subscribing
-            // is in storage but not in the room: send it now, not at the
-            // next message.
+            // is in storage but not in this connection's ring: send it now,
+            // not at the next message. Nothing to read when the room has
+            // published nothing newer than the head: one committed but not
+            // yet published comes through the ring. (A room that has
+            // published nothing at all may have missed commits made while
+            // it did not exist, so it reads.)
+            Ok(()) if caught_up(guard.room.published_head(), self.last_seq) => Ok(()),
             Ok(()) => self.catch_up(&mut socket, None).await,
             Err(stop) => Err(stop),
         };
@@ -487,7 +485,7 @@ impl WsSession {
             .require_member(self.channel_id, self.user_id)
             .await
         {
-            Ok(()) => Ok(()),
+            Ok(_) => Ok(()),
             Err(AppError::Forbidden(m)) | Err(AppError::NotFound(m)) => {
                 Err(self.refuse(socket, m).await)
             }
@@ -545,6 +543,13 @@ fn send_error_frame(e: &SendError, client_id: String) -> ServerFrame {
     }
 }
 
+/// Whether a joining connection that read `head` before subscribing has
+/// every message its room's ring will not bring, given the room's
+/// `published` head (0: the room has published nothing yet).
+fn caught_up(published: i64, head: i64) -> bool {
+    published > 0 && published <= head
+}
+
 async fn sleep_until_opt(deadline: Option<Instant>) {
     match deadline {
         Some(d) => tokio::time::sleep_until(d).await,
@@ -565,5 +570,24 @@ impl ConnectionCounted {
 impl Drop for ConnectionCounted {
     fn drop(&mut self) {
         self.0.connections.dec();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::caught_up;
+
+    /// A joining connection reads storage unless its room provably has
+    /// published nothing past the head it read.
+    #[test]
+    fn a_join_reads_storage_unless_the_room_proves_it_need_not() {
+        // The room has published nothing: commits may have gone unpublished.
+        assert!(!caught_up(0, 0));
+        assert!(!caught_up(0, 7));
+        // Published up to the head: the ring brings anything newer.
+        assert!(caught_up(7, 7));
+        assert!(caught_up(5, 7));
+        // Published past the head before the connection subscribed.
+        assert!(!caught_up(8, 7));
     }
 }

@@ -61,8 +61,12 @@ pub enum Membership {
     NoChannel,
     /// The channel exists; the user has no active access.
     NotMember,
-    /// Active access.
-    Member,
+    /// Active access; the channel's newest seq at the time of the check (a
+    /// connecting socket starts there, saving a query).
+    Member {
+        /// Newest seq of the channel (0 when empty).
+        head_seq: i64,
+    },
 }
 
 /// Where a history page starts.
@@ -138,7 +142,7 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_tablo(&self, id: Uuid) -> StoreResult<bool>;
     /// Grants (`active`) or revokes access.
     async fn set_access(&self, tablo_id: Uuid, user_id: Uuid, active: bool) -> StoreResult<()>;
-    /// Whether the channel exists and the user may use it.
+    /// Whether the channel exists and the user may use it (with its head).
     async fn membership(&self, channel_id: Uuid, user_id: Uuid) -> StoreResult<Membership>;
     /// Active members of a channel.
     async fn member_ids(&self, channel_id: Uuid) -> StoreResult<Vec<Uuid>>;

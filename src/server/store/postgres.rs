@@ -100,7 +100,7 @@ const HISTORY_AFTER_SEQ: &str = concat!(
      ORDER BY seq ASC LIMIT $3"
 );
 const MEMBERSHIP: &str =
-    "SELECT (SELECT is_active FROM tablo_access WHERE tablo_id = t.id AND user_id = $2) \
+    "SELECT (SELECT is_active FROM tablo_access WHERE tablo_id = t.id AND user_id = $2), t.last_seq \
      FROM tablos t WHERE t.id = $1";
 const MEMBER_IDS: &str = "SELECT user_id FROM tablo_access WHERE tablo_id = $1 AND is_active";
 const MEMBERS: &str =
@@ -329,14 +329,14 @@ impl Store for PgStore {
     }
 
     async fn membership(&self, channel_id: Uuid, user_id: Uuid) -> StoreResult<Membership> {
-        let row: Option<(Option<bool>,)> = sqlx::query_as(MEMBERSHIP)
+        let row: Option<(Option<bool>, i64)> = sqlx::query_as(MEMBERSHIP)
             .bind(channel_id)
             .bind(user_id)
             .fetch_optional(&self.pool)
             .await?;
         Ok(match row {
             None => Membership::NoChannel,
-            Some((Some(true),)) => Membership::Member,
+            Some((Some(true), head_seq)) => Membership::Member { head_seq },
             Some(_) => Membership::NotMember,
         })
     }

@@ -91,7 +91,7 @@ const HISTORY_AFTER_SEQ: &str = concat!(
 );
 /// Whether the channel exists and the user's access is active.
 const MEMBERSHIP: &str =
-    "SELECT (SELECT is_active FROM tablo_access WHERE tablo_id = t.id AND user_id = ?2) \
+    "SELECT (SELECT is_active FROM tablo_access WHERE tablo_id = t.id AND user_id = ?2), t.last_seq \
      FROM tablos t WHERE t.id = ?1";
 /// Active member ids of a channel.
 const MEMBER_IDS: &str = "SELECT user_id FROM tablo_access WHERE tablo_id = ?1 AND is_active = 1";
@@ -259,13 +259,13 @@ impl SqliteStore {
     /// Refuses a message whose sender is not an active member of its
     /// channel, inside the insert's transaction.
     async fn require_sender(tx: &mut Transaction<'_, Sqlite>, m: &NewMessage) -> StoreResult<()> {
-        let active: Option<(Option<bool>,)> = sqlx::query_as(MEMBERSHIP)
+        let active: Option<(Option<bool>, i64)> = sqlx::query_as(MEMBERSHIP)
             .bind(m.channel_id)
             .bind(m.user_id)
             .fetch_optional(&mut **tx)
             .await?;
         match active {
-            Some((Some(true),)) => Ok(()),
+            Some((Some(true), _)) => Ok(()),
             _ => Err(StoreError::NotMember),
         }
     }
@@ -399,14 +399,14 @@ impl Store for SqliteStore {
     }
 
     async fn membership(&self, channel_id: Uuid, user_id: Uuid) -> StoreResult<Membership> {
-        let row: Option<(Option<bool>,)> = sqlx::query_as(MEMBERSHIP)
+        let row: Option<(Option<bool>, i64)> = sqlx::query_as(MEMBERSHIP)
             .bind(channel_id)
             .bind(user_id)
             .fetch_optional(&self.read)
             .await?;
         Ok(match row {
             None => Membership::NoChannel,
-            Some((Some(true),)) => Membership::Member,
+            Some((Some(true), head_seq)) => Membership::Member { head_seq },
             Some(_) => Membership::NotMember,
         })
     }
