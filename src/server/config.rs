@@ -85,6 +85,9 @@ pub struct Limits {
     /// without waiting for its flush (`CHAT_WS_WRITE_BUFFER`); bounds the
     /// write buffer a burst leaves behind.
     pub ws_write_buffer: usize,
+    /// How long a room collects presence changes before sending them
+    /// together (`CHAT_PRESENCE_BATCH_MS`; 0 sends each at once).
+    pub presence_batch: Duration,
     /// Events buffered per room before a slow connection lags and catches up
     /// from storage (`CHAT_ROOM_BUFFER`).
     pub room_buffer: usize,
@@ -135,6 +138,7 @@ impl Default for Limits {
             history_max_limit: 100,
             ws_read_buffer: 1024,
             ws_write_buffer: 16 * 1024,
+            presence_batch: Duration::from_millis(200),
             room_buffer: 256,
             db_connections: 16,
             cluster_sweep: Duration::from_millis(2000),
@@ -262,6 +266,10 @@ impl Settings {
             set(&mut lim.history_max_limit, l.history_max_limit);
             set(&mut lim.ws_read_buffer, l.ws_read_buffer);
             set(&mut lim.ws_write_buffer, l.ws_write_buffer);
+            set(
+                &mut lim.presence_batch,
+                l.presence_batch_ms.map(Duration::from_millis),
+            );
             set(&mut lim.room_buffer, l.room_buffer);
             set(&mut lim.db_connections, l.db_connections);
             set(
@@ -377,6 +385,10 @@ impl Settings {
         set(
             &mut lim.ws_write_buffer,
             parsed(&get, "CHAT_WS_WRITE_BUFFER")?,
+        );
+        set(
+            &mut lim.presence_batch,
+            parsed::<u64>(&get, "CHAT_PRESENCE_BATCH_MS")?.map(Duration::from_millis),
         );
         set(&mut lim.room_buffer, parsed(&get, "CHAT_ROOM_BUFFER")?);
         set(
@@ -538,6 +550,7 @@ struct LimitsSection {
     history_max_limit: Option<u32>,
     ws_read_buffer: Option<usize>,
     ws_write_buffer: Option<usize>,
+    presence_batch_ms: Option<u64>,
     room_buffer: Option<usize>,
     db_connections: Option<usize>,
     cluster_sweep_ms: Option<u64>,

@@ -106,7 +106,7 @@ impl Application {
         }
 
         let limits = settings.limits.clone();
-        let rooms = Rooms::new(limits.room_buffer);
+        let rooms = Rooms::new(limits.room_buffer, limits.presence_batch);
         let users = Arc::new(UserHub::default());
         let (activity_tx, activity_rx) = mpsc::unbounded_channel();
         let shutdown = CancellationToken::new();

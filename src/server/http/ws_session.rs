@@ -375,12 +375,20 @@ impl WsSession {
                 }
                 Ok(())
             }
-            RoomEvent::Typing { user_id, json } | RoomEvent::Presence { user_id, json } => {
+            RoomEvent::Typing { user_id, json } => {
                 if *user_id == self.user_id {
                     Ok(())
                 } else {
                     socket.send_json(json.clone()).await
                 }
+            }
+            RoomEvent::Presence { updates } => {
+                for (user_id, json) in updates {
+                    if *user_id != self.user_id {
+                        socket.send_json(json.clone()).await?;
+                    }
+                }
+                Ok(())
             }
         }
     }

@@ -10,6 +10,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tokio::sync::{broadcast, mpsc};
 use uuid::Uuid;
@@ -22,6 +23,8 @@ use crate::protocol::ws::PresenceStatus;
 pub struct Rooms {
     rooms: Mutex<HashMap<Uuid, Arc<Room>>>,
     capacity: usize,
+    /// How long each room collects presence changes before sending them.
+    presence_batch: Duration,
     /// Other servers' users: channel -> user -> servers with a connection.
     /// Locked after `rooms` and a room's `online`, never before.
     remote: Mutex<HashMap<Uuid, HashMap<Uuid, HashSet<Uuid>>>>,
@@ -52,11 +55,13 @@ pub struct RoomGuard {
 }
 
 impl Rooms {
-    /// An empty registry; each room buffers `capacity` events.
-    pub fn new(capacity: usize) -> Arc<Self> {
+    /// An empty registry; each room buffers `capacity` events and sends
+    /// presence changes in batches of `presence_batch`.
+    pub fn new(capacity: usize, presence_batch: Duration) -> Arc<Self> {
         Arc::new(Rooms {
             rooms: Mutex::new(HashMap::new()),
             capacity,
+            presence_batch,
             remote: Mutex::new(HashMap::new()),
             changes: Mutex::new(None),
         })
@@ -129,7 +134,7 @@ impl Rooms {
                 } else {
                     PresenceStatus::Offline
                 };
-                room.publish(RoomEvent::presence(user_id, status));
+                room.announce(user_id, status);
             }
         }
     }
@@ -166,14 +171,14 @@ impl Rooms {
         let mut rooms = self.rooms.lock().expect("rooms lock poisoned");
         let room = rooms
             .entry(channel_id)
-            .or_insert_with(|| Arc::new(Room::new(channel_id, self.capacity)))
+            .or_insert_with(|| Arc::new(Room::new(channel_id, self.capacity, self.presence_batch)))
             .clone();
         let mut online = room.online.lock().expect("room lock poisoned");
         let count = online.entry(user_id).or_insert(0);
         *count += 1;
         let first_here = *count == 1;
         if first_here && !self.online_elsewhere(channel_id, user_id) {
-            room.publish(RoomEvent::presence(user_id, PresenceStatus::Online));
+            room.announce(user_id, PresenceStatus::Online);
         }
         let receiver = room.events.subscribe();
         let mut roster: Vec<Uuid> = online.keys().copied().collect();
@@ -243,8 +248,7 @@ impl Drop for RoomGuard {
                 online.remove(&self.user_id);
                 let channel_id = self.room.channel_id;
                 if !self.rooms.online_elsewhere(channel_id, self.user_id) {
-                    self.room
-                        .publish(RoomEvent::presence(self.user_id, PresenceStatus::Offline));
+                    self.room.announce(self.user_id, PresenceStatus::Offline);
                 }
                 self.rooms.report(PresenceChange {
                     channel_id,
@@ -271,14 +275,14 @@ mod tests {
 
     #[test]
     fn offline_is_announced_only_at_a_users_last_connection() {
-        let rooms = Rooms::new(16);
+        let rooms = Rooms::new(16, Duration::ZERO);
         let (channel, alice, bob) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
         let (watcher, mut rx, _) = rooms.join(channel, alice);
         let (bob1, _, roster) = rooms.join(channel, bob);
         assert_eq!(roster.len(), 2);
         let (bob2, _, _) = rooms.join(channel, bob);
         assert!(
-            matches!(rx.try_recv().as_deref(), Ok(RoomEvent::Presence { user_id, .. }) if *user_id == bob)
+            matches!(rx.try_recv().as_deref(), Ok(RoomEvent::Presence { updates }) if updates[0].0 == bob)
         );
         drop(bob1);
         assert!(
@@ -287,7 +291,7 @@ mod tests {
         );
         drop(bob2);
         assert!(
-            matches!(rx.try_recv().as_deref(), Ok(RoomEvent::Presence { user_id, .. }) if *user_id == bob)
+            matches!(rx.try_recv().as_deref(), Ok(RoomEvent::Presence { updates }) if updates[0].0 == bob)
         );
         drop(watcher);
         assert!(rooms.is_empty(), "an empty room is removed");
@@ -295,7 +299,7 @@ mod tests {
 
     #[test]
     fn users_on_other_servers_count_as_online_until_their_last_server_leaves() {
-        let rooms = Rooms::new(16);
+        let rooms = Rooms::new(16, Duration::ZERO);
         let mut changes = rooms.watch_presence();
         let (channel, alice, bob) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
         let (s1, s2) = (Uuid::new_v4(), Uuid::new_v4());
@@ -316,7 +320,7 @@ mod tests {
         assert!(rx.try_recv().is_err(), "bob is still on s2");
         rooms.forget_server(s2);
         assert!(
-            matches!(rx.try_recv().as_deref(), Ok(RoomEvent::Presence { user_id, .. }) if *user_id == bob)
+            matches!(rx.try_recv().as_deref(), Ok(RoomEvent::Presence { updates }) if updates[0].0 == bob)
         );
         // A local user also online elsewhere: no offline when the local connection ends.
         rooms.remote_presence(s1, channel, bob, true);
@@ -325,5 +329,32 @@ mod tests {
         drop(bob_here);
         assert!(rx.try_recv().is_err(), "bob is still on s1");
         assert_eq!(rooms.local_rosters(), vec![(channel, vec![alice])]);
+    }
+
+    /// Changes within one batch window reach each connection as one event,
+    /// in the order they happened.
+    #[tokio::test]
+    async fn presence_changes_go_out_in_one_batch() {
+        let rooms = Rooms::new(16, Duration::from_millis(50));
+        let channel = Uuid::new_v4();
+        let (alice, bob, carol) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        let (_watcher, mut rx, _) = rooms.join(channel, alice);
+        let (bob_here, _, _) = rooms.join(channel, bob);
+        let (_carol_here, _, _) = rooms.join(channel, carol);
+        drop(bob_here);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let event = rx.try_recv().expect("one batch");
+        let RoomEvent::Presence { updates } = event.as_ref() else {
+            panic!("{event:?}");
+        };
+        let order: Vec<(Uuid, bool)> = updates
+            .iter()
+            .map(|(user, json)| (*user, json.as_str().contains("online")))
+            .collect();
+        assert_eq!(
+            order,
+            [(alice, true), (bob, true), (carol, true), (bob, false)]
+        );
+        assert!(rx.try_recv().is_err(), "one event for the whole batch");
     }
 }

@@ -1,9 +1,13 @@
 //! One channel's live state: who is connected (presence) and a broadcast
-//! channel of events, each serialised once for all receivers.
+//! channel of events, each serialised once for all receivers. Presence
+//! changes go out in batches (`limits.presence_batch_ms`): when a hundred
+//! members reconnect at once, each connection is woken once per batch, not
+//! once per arrival.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::extract::ws::Utf8Bytes;
 use tokio::sync::broadcast;
@@ -36,12 +40,11 @@ pub enum RoomEvent {
         /// Whose access ended.
         user_id: Option<Uuid>,
     },
-    /// A user came online or went offline.
+    /// Users came online or went offline, in the order it happened; each
+    /// connection sends the frames about others.
     Presence {
-        /// The user.
-        user_id: Uuid,
-        /// The `presence.update` frame.
-        json: Utf8Bytes,
+        /// Each user with their `presence.update` frame.
+        updates: Vec<(Uuid, Utf8Bytes)>,
     },
 }
 
@@ -66,14 +69,14 @@ impl RoomEvent {
             json: frame_json(&ServerFrame::Typing { user_id, is_typing }),
         }
     }
+}
 
-    /// The event for a presence change.
-    pub fn presence(user_id: Uuid, status: PresenceStatus) -> Self {
-        RoomEvent::Presence {
-            user_id,
-            json: frame_json(&ServerFrame::PresenceUpdate { user_id, status }),
-        }
-    }
+/// A presence change's user and `presence.update` frame.
+fn presence_update(user_id: Uuid, status: PresenceStatus) -> (Uuid, Utf8Bytes) {
+    (
+        user_id,
+        frame_json(&ServerFrame::PresenceUpdate { user_id, status }),
+    )
 }
 
 /// A channel with at least one open connection on this server.
@@ -91,16 +94,54 @@ pub struct Room {
     /// The highest seq published here (0: none yet), so a message arriving
     /// both from this server's writer and from the cluster is sent once.
     published: AtomicI64,
+    /// Presence changes waiting for their batch to go out.
+    pending_presence: Mutex<Vec<(Uuid, Utf8Bytes)>>,
+    /// How long a batch collects changes (zero: each goes out at once).
+    presence_batch: Duration,
 }
 
 impl Room {
-    pub(super) fn new(channel_id: Uuid, capacity: usize) -> Self {
+    pub(super) fn new(channel_id: Uuid, capacity: usize, presence_batch: Duration) -> Self {
         let (events, _) = broadcast::channel(capacity);
         Room {
             channel_id,
             events,
             online: Mutex::new(HashMap::new()),
             published: AtomicI64::new(0),
+            pending_presence: Mutex::new(Vec::new()),
+            presence_batch,
+        }
+    }
+
+    /// Announces that a user came online or went offline: queued, and sent
+    /// with every other change of the next `presence_batch` (the first
+    /// change of a batch schedules it).
+    pub fn announce(self: &Arc<Self>, user_id: Uuid, status: PresenceStatus) {
+        let update = presence_update(user_id, status);
+        let runtime = tokio::runtime::Handle::try_current();
+        let (Ok(runtime), false) = (runtime, self.presence_batch.is_zero()) else {
+            self.publish(RoomEvent::Presence {
+                updates: vec![update],
+            });
+            return;
+        };
+        let mut pending = self.pending_presence.lock().expect("room lock poisoned");
+        pending.push(update);
+        if pending.len() == 1 {
+            let room = self.clone();
+            runtime.spawn(async move {
+                tokio::time::sleep(room.presence_batch).await;
+                room.send_presence_batch();
+            });
+        }
+    }
+
+    /// Publishes the queued presence changes as one event.
+    fn send_presence_batch(&self) {
+        let updates =
+            std::mem::take(&mut *self.pending_presence.lock().expect("room lock poisoned"));
+        if !updates.is_empty() {
+            self.publish(RoomEvent::Presence { updates });
         }
     }
 
