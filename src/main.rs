@@ -10,6 +10,11 @@ use chat::server::http::embedded::EmbeddedSite;
 use chat::server::startup::Application;
 use chat::server::telemetry;
 
+/// mimalloc instead of the system allocator: cheaper allocation on the
+/// connection paths (measured in docs/BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();

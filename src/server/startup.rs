@@ -160,12 +160,10 @@ impl Application {
             member_cache: member_cache.clone(),
         });
 
-        let listener = TcpListener::bind(settings.listen_addr)
-            .await
-            .map_err(|source| StartupError::Bind {
-                addr: settings.listen_addr.to_string(),
-                source,
-            })?;
+        let listener = bind(settings.listen_addr).map_err(|source| StartupError::Bind {
+            addr: settings.listen_addr.to_string(),
+            source,
+        })?;
         let local_addr = listener.local_addr().map_err(|source| StartupError::Bind {
             addr: settings.listen_addr.to_string(),
             source,
@@ -284,4 +282,23 @@ impl Application {
         let _ = tokio::time::timeout(Duration::from_secs(1), activity_task).await;
         served
     }
+}
+
+/// Pending connections the kernel queues for `accept` (it caps this at
+/// `net.core.somaxconn`). Tokio's default of 1,024 overflowed in the
+/// connect storm while the accept loop waited for a core, and each dropped
+/// handshake cost its client a one-second SYN retry.
+const LISTEN_BACKLOG: u32 = 4096;
+
+/// The listening socket, with address reuse (a restart need not wait for
+/// old connections' TIME_WAIT) and a deep accept queue.
+fn bind(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
 }
