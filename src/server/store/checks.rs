@@ -8,6 +8,27 @@ use uuid::Uuid;
 
 use super::{InsertOutcome, NewMessage, Store, StoreError, UserRecord};
 
+/// Creates the channels and the users, each user a member of each channel.
+async fn members_of(store: &dyn Store, channels: &[Uuid], users: &[(Uuid, &str)]) {
+    for &channel in channels {
+        store.upsert_tablo(channel, "c", "#000000").await.unwrap();
+    }
+    for &(id, name) in users {
+        store
+            .upsert_user(&UserRecord {
+                id,
+                email: format!("{name}@example.com"),
+                display_name: name.into(),
+                password_hash: None,
+            })
+            .await
+            .unwrap();
+        for &channel in channels {
+            store.set_access(channel, id, true).await.unwrap();
+        }
+    }
+}
+
 /// What the tricky batch must give, message by message, on either path.
 pub const EXPECTED: [&str; 8] = [
     "stored a 1",
@@ -28,22 +49,8 @@ pub const EXPECTED: [&str; 8] = [
 pub async fn batch_outcomes(store: &dyn Store, careful: bool) -> Vec<String> {
     let (one, two) = (Uuid::from_u128(1), Uuid::from_u128(3));
     let (user, revoked) = (Uuid::from_u128(2), Uuid::from_u128(4));
-    store.upsert_tablo(one, "one", "#000000").await.unwrap();
-    store.upsert_tablo(two, "two", "#000000").await.unwrap();
-    for (id, name) in [(user, "u"), (revoked, "r")] {
-        store
-            .upsert_user(&UserRecord {
-                id,
-                email: format!("{name}@example.com"),
-                display_name: name.into(),
-                password_hash: None,
-            })
-            .await
-            .unwrap();
-    }
-    store.set_access(one, user, true).await.unwrap();
-    store.set_access(two, user, true).await.unwrap();
-    store.set_access(one, revoked, true).await.unwrap();
+    members_of(store, &[one, two], &[(user, "u")]).await;
+    members_of(store, &[one], &[(revoked, "r")]).await;
     store.set_access(one, revoked, false).await.unwrap();
     let now = Utc::now();
     let message_from = |user_id, channel_id, key: &str, seconds_ago: i64| NewMessage {
@@ -116,19 +123,7 @@ where
 {
     let channel = Uuid::from_u128(10);
     let (reader, writer) = (Uuid::from_u128(11), Uuid::from_u128(12));
-    store.upsert_tablo(channel, "c", "#000000").await.unwrap();
-    for (id, name) in [(reader, "reader"), (writer, "writer")] {
-        store
-            .upsert_user(&UserRecord {
-                id,
-                email: format!("{name}@example.com"),
-                display_name: name.into(),
-                password_hash: None,
-            })
-            .await
-            .unwrap();
-        store.set_access(channel, id, true).await.unwrap();
-    }
+    members_of(store, &[channel], &[(reader, "reader"), (writer, "writer")]).await;
     // Seqs 1-5 by the writer, 6-7 by the reader, 8-10 by the writer.
     let senders = [[writer; 5].as_slice(), &[reader; 2], &[writer; 3]].concat();
     let batch: Vec<NewMessage> = senders

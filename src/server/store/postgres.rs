@@ -106,17 +106,29 @@ const MEMBER_IDS: &str = "SELECT user_id FROM tablo_access WHERE tablo_id = $1 A
 const MEMBERS: &str =
     "SELECT u.id, u.display_name FROM tablo_access a JOIN users u ON u.id = a.user_id \
      WHERE a.tablo_id = $1 AND a.is_active ORDER BY u.display_name";
-const CHANNELS_FOR: &str = "SELECT t.id, t.name, t.color, t.last_seq, \
+/// The caller's (`$1`) unread count of channel `t` with read state `r`:
+/// seqs are gap-free, so the messages after the cursor are the head minus
+/// the cursor, less the caller's own live ones and any deleted ones (two
+/// small index ranges; the count does not grow with the backlog).
+macro_rules! unread_count {
+    () => {
+        "GREATEST(0, t.last_seq - COALESCE(r.last_read_seq, 0) \
+           - (SELECT COUNT(*) FROM messages m WHERE m.channel_id = t.id \
+                AND m.user_id = $1 AND m.seq > COALESCE(r.last_read_seq, 0) \
+                AND m.deleted_at IS NULL) \
+           - (SELECT COUNT(*) FROM messages m WHERE m.channel_id = t.id \
+                AND m.seq > COALESCE(r.last_read_seq, 0) \
+                AND m.deleted_at IS NOT NULL)) AS unread_count"
+    };
+}
+const CHANNELS_FOR: &str = concat!(
+    "SELECT t.id, t.name, t.color, t.last_seq, \
                (SELECT COUNT(*) FROM tablo_access a2 \
                   WHERE a2.tablo_id = t.id AND a2.is_active) AS member_count, \
                COALESCE(r.last_read_seq, 0) AS last_read_seq, \
-               GREATEST(0, t.last_seq - COALESCE(r.last_read_seq, 0) \
-                  - (SELECT COUNT(*) FROM messages m WHERE m.channel_id = t.id \
-                       AND m.user_id = $1 AND m.seq > COALESCE(r.last_read_seq, 0) \
-                       AND m.deleted_at IS NULL) \
-                  - (SELECT COUNT(*) FROM messages m WHERE m.channel_id = t.id \
-                       AND m.seq > COALESCE(r.last_read_seq, 0) \
-                       AND m.deleted_at IS NOT NULL)) AS unread_count, \
+               ",
+    unread_count!(),
+    ", \
                lm.id AS lm_id, lm.channel_id AS lm_channel_id, lm.seq AS lm_seq, \
                lm.user_id AS lm_user_id, lm.text AS lm_text, lm.created_at AS lm_created_at, \
                lm.updated_at AS lm_updated_at, lm.client_id AS lm_client_id, \
@@ -129,21 +141,20 @@ const CHANNELS_FOR: &str = "SELECT t.id, t.name, t.color, t.last_seq, \
                  ORDER BY seq DESC LIMIT 1) \
              LEFT JOIN users lu ON lu.id = lm.user_id \
              WHERE a.user_id = $1 AND a.is_active \
-             ORDER BY t.last_message_at IS NULL, t.last_message_at DESC, t.name ASC";
-const UNREAD_FOR: &str = "SELECT a.tablo_id AS channel_id, \
-               GREATEST(0, t.last_seq - COALESCE(r.last_read_seq, 0) \
-                  - (SELECT COUNT(*) FROM messages m WHERE m.channel_id = t.id \
-                       AND m.user_id = $1 AND m.seq > COALESCE(r.last_read_seq, 0) \
-                       AND m.deleted_at IS NULL) \
-                  - (SELECT COUNT(*) FROM messages m WHERE m.channel_id = t.id \
-                       AND m.seq > COALESCE(r.last_read_seq, 0) \
-                       AND m.deleted_at IS NOT NULL)) AS unread_count \
+             ORDER BY t.last_message_at IS NULL, t.last_message_at DESC, t.name ASC"
+);
+const UNREAD_FOR: &str = concat!(
+    "SELECT a.tablo_id AS channel_id, \
+               ",
+    unread_count!(),
+    " \
              FROM tablo_access a \
              JOIN tablos t ON t.id = a.tablo_id \
              LEFT JOIN channel_read_state r \
                ON r.user_id = a.user_id AND r.channel_id = a.tablo_id \
              WHERE a.user_id = $1 AND a.is_active \
-             ORDER BY a.tablo_id";
+             ORDER BY a.tablo_id"
+);
 const MARK_READ: &str =
     "INSERT INTO channel_read_state (user_id, channel_id, last_read_seq, last_read_at) \
              VALUES ($1, $2, \
