@@ -3,6 +3,7 @@
 //! start-up; callers never know which. Rules (who may do what, limits) live
 //! in `server::chat`; the store only reads and writes rows.
 
+pub mod batch;
 #[cfg(test)]
 mod checks;
 pub mod postgres;

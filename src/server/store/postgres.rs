@@ -5,7 +5,6 @@
 //! with no gap, in commit order; the idempotency check runs after the lock,
 //! so two servers racing with the same `clientId` store it once.
 
-use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -14,6 +13,7 @@ use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
 use sqlx::{Postgres, Row, Transaction};
 use uuid::Uuid;
 
+use super::batch::{self, BatchFacts};
 use super::{
     page_from_rows, HistoryCursor, InsertOutcome, Membership, NewMessage, Store, StoreError,
     StoreResult, UserRecord,
@@ -451,8 +451,7 @@ impl Store for PgStore {
             .bind(&channel_ids)
             .fetch_all(&mut *tx)
             .await?;
-        let locked: HashMap<Uuid, i64> = heads.iter().map(|(id, seq, _)| (*id, *seq)).collect();
-        let mut heads: HashMap<Uuid, (i64, Option<DateTime<Utc>>)> = heads
+        let heads = heads
             .into_iter()
             .map(|(id, seq, at)| (id, (seq, at)))
             .collect();
@@ -461,7 +460,6 @@ impl Store for PgStore {
             .bind(batch.iter().map(|m| m.user_id).collect::<Vec<_>>())
             .fetch_all(&mut *tx)
             .await?;
-        let senders: HashSet<(Uuid, Uuid)> = senders.into_iter().collect();
         let existing = sqlx::query(EXISTING_KEYS)
             .bind(batch.iter().map(|m| m.channel_id).collect::<Vec<_>>())
             .bind(batch.iter().map(|m| m.user_id).collect::<Vec<_>>())
@@ -472,64 +470,31 @@ impl Store for PgStore {
                     .collect::<Vec<_>>(),
             )
             .fetch_all(&mut *tx)
-            .await?;
-        let mut by_key: HashMap<(Uuid, Uuid, String), Message> = HashMap::new();
-        for row in &existing {
-            let m = message_from_prefixed(row, "")?;
-            by_key.insert((m.channel_id, m.user_id, m.client_id.clone()), m);
-        }
-
-        let mut rows = NewRows::default();
-        let mut results = Vec::with_capacity(batch.len());
-        for m in batch {
-            if !senders.contains(&(m.channel_id, m.user_id)) {
-                results.push(Err(StoreError::NotMember));
-                continue;
-            }
-            let key = (m.channel_id, m.user_id, m.client_id.clone());
-            if let Some(earlier) = by_key.get(&key) {
-                results.push(Ok(InsertOutcome::Duplicate(earlier.clone())));
-                continue;
-            }
-            let Some((last_seq, last_at)) = heads.get_mut(&m.channel_id) else {
-                results.push(Err(StoreError::NotFound(format!(
-                    "channel {}",
-                    m.channel_id
-                ))));
-                continue;
-            };
-            // Postgres keeps microseconds: assign what will be read back.
-            let wanted = DateTime::from_timestamp_micros(m.created_at.timestamp_micros())
-                .unwrap_or(m.created_at);
-            let created_at = last_at.map_or(wanted, |t| t.max(wanted));
-            *last_seq += 1;
-            *last_at = Some(created_at);
-            let stored = m.stored(*last_seq, created_at);
-            rows.push(&stored);
-            by_key.insert(key, stored.clone());
-            results.push(Ok(InsertOutcome::Stored(stored)));
-        }
-        if rows.is_empty() {
+            .await?
+            .iter()
+            .map(|row| message_from_prefixed(row, ""))
+            .collect::<Result<_, _>>()?;
+        let plan = batch::plan(
+            batch,
+            BatchFacts {
+                heads,
+                senders: senders.into_iter().collect(),
+                existing,
+            },
+        );
+        if plan.new.is_empty() {
             tx.commit().await?;
-            return Ok(results);
+            return Ok(plan.results);
         }
-        let stored = results.iter().filter_map(|r| match r {
-            Ok(InsertOutcome::Stored(m)) => Some(m),
-            _ => None,
-        });
+        let rows = NewRows::of(&plan.new);
         // Wake the other servers inside the transaction: the notification
         // is delivered exactly when (and only if) the batch commits.
-        let notifications = encode_stored(self.instance, &ranges_of(stored));
-        let mut bumped = Vec::new();
-        let mut head_seqs = Vec::new();
-        let mut head_times = Vec::new();
-        for (id, (seq, at)) in &heads {
-            if *seq > locked[id] {
-                bumped.push(*id);
-                head_seqs.push(*seq);
-                head_times.push(*at);
-            }
-        }
+        let notifications = encode_stored(self.instance, &ranges_of(plan.new.iter()));
+        let (bumped, (head_seqs, head_times)): (Vec<Uuid>, (Vec<i64>, Vec<DateTime<Utc>>)) = plan
+            .heads
+            .iter()
+            .map(|(id, seq, at)| (*id, (*seq, *at)))
+            .unzip();
         sqlx::query(WRITE_BATCH)
             .bind(&rows.ids)
             .bind(&rows.channel_ids)
@@ -546,7 +511,7 @@ impl Store for PgStore {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok(results)
+        Ok(plan.results)
     }
 
     /// The careful path: one savepoint per message, the seq row locked
@@ -677,18 +642,18 @@ struct NewRows {
 }
 
 impl NewRows {
-    fn push(&mut self, m: &Message) {
-        self.ids.push(m.id);
-        self.channel_ids.push(m.channel_id);
-        self.seqs.push(m.seq);
-        self.user_ids.push(m.user_id);
-        self.client_ids.push(m.client_id.clone());
-        self.texts.push(m.text.clone());
-        self.created_ats.push(m.created_at);
-    }
-
-    fn is_empty(&self) -> bool {
-        self.ids.is_empty()
+    fn of(messages: &[Message]) -> Self {
+        let mut rows = NewRows::default();
+        for m in messages {
+            rows.ids.push(m.id);
+            rows.channel_ids.push(m.channel_id);
+            rows.seqs.push(m.seq);
+            rows.user_ids.push(m.user_id);
+            rows.client_ids.push(m.client_id.clone());
+            rows.texts.push(m.text.clone());
+            rows.created_ats.push(m.created_at);
+        }
+        rows
     }
 }
 

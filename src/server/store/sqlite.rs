@@ -20,6 +20,7 @@ use sqlx::sqlite::{
 use sqlx::{Row, Sqlite, Transaction};
 use uuid::Uuid;
 
+use super::batch::{self, BatchFacts};
 use super::{
     page_from_rows, HistoryCursor, InsertOutcome, Membership, NewMessage, Store, StoreError,
     StoreResult, UserRecord,
@@ -565,21 +566,18 @@ impl Store for SqliteStore {
         let mut channels: Vec<Uuid> = batch.iter().map(|m| m.channel_id).collect();
         channels.sort_unstable();
         channels.dedup();
-        let heads_json = serde_json::to_string(&channels.iter().map(hex).collect::<Vec<_>>())
-            .map_err(|e| StoreError::Transaction(format!("batch encoding: {e}")))?;
         let rows = sqlx::query(BATCH_HEADS)
-            .bind(heads_json)
+            .bind(encode(&channels.iter().map(hex).collect::<Vec<_>>())?)
             .fetch_all(&mut *tx)
             .await?;
-        let mut heads: HashMap<Uuid, (i64, i64)> = HashMap::new();
+        let mut heads = HashMap::new();
         for row in &rows {
             let at: Option<i64> = row.try_get("last_message_at")?;
             heads.insert(
                 row.try_get("id")?,
-                (row.try_get("last_seq")?, at.unwrap_or(0)),
+                (row.try_get("last_seq")?, at.map(from_micros)),
             );
         }
-        let locked: HashMap<Uuid, i64> = heads.iter().map(|(id, (seq, _))| (*id, *seq)).collect();
 
         let pairs: Vec<[String; 2]> = batch
             .iter()
@@ -589,7 +587,7 @@ impl Store for SqliteStore {
             .bind(encode(&pairs)?)
             .fetch_all(&mut *tx)
             .await?;
-        let mut senders: HashSet<(Uuid, Uuid)> = HashSet::new();
+        let mut senders = HashSet::new();
         for row in &rows {
             senders.insert((row.try_get("tablo_id")?, row.try_get("user_id")?));
         }
@@ -599,57 +597,46 @@ impl Store for SqliteStore {
             .zip(batch)
             .map(|(p, m)| [p[0].as_str(), p[1].as_str(), m.client_id.as_str()])
             .collect();
-        let rows = sqlx::query(BATCH_EXISTING)
+        let existing = sqlx::query(BATCH_EXISTING)
             .bind(encode(&keys)?)
             .fetch_all(&mut *tx)
-            .await?;
-        let mut by_key: HashMap<(Uuid, Uuid, String), Message> = HashMap::new();
-        for row in &rows {
-            let m = message_from_row(row)?;
-            by_key.insert((m.channel_id, m.user_id, m.client_id.clone()), m);
-        }
+            .await?
+            .iter()
+            .map(message_from_row)
+            .collect::<Result<_, _>>()?;
 
-        let mut new_rows: Vec<serde_json::Value> = Vec::new();
-        let mut results = Vec::with_capacity(batch.len());
-        for m in batch {
-            if !senders.contains(&(m.channel_id, m.user_id)) {
-                results.push(Err(StoreError::NotMember));
-                continue;
-            }
-            let key = (m.channel_id, m.user_id, m.client_id.clone());
-            if let Some(earlier) = by_key.get(&key) {
-                results.push(Ok(InsertOutcome::Duplicate(earlier.clone())));
-                continue;
-            }
-            let Some((last_seq, last_at)) = heads.get_mut(&m.channel_id) else {
-                results.push(Err(StoreError::NotMember));
-                continue;
-            };
-            let micros = m.created_at.timestamp_micros().max(*last_at);
-            *last_seq += 1;
-            *last_at = micros;
-            let stored = m.stored(*last_seq, from_micros(micros));
-            new_rows.push(serde_json::json!([
-                hex(&m.id),
-                hex(&m.channel_id),
-                *last_seq,
-                hex(&m.user_id),
-                m.client_id,
-                m.text,
-                micros
-            ]));
-            by_key.insert(key, stored.clone());
-            results.push(Ok(InsertOutcome::Stored(stored)));
-        }
-        if !new_rows.is_empty() {
+        let plan = batch::plan(
+            batch,
+            BatchFacts {
+                heads,
+                senders,
+                existing,
+            },
+        );
+        if !plan.new.is_empty() {
+            let new_rows: Vec<serde_json::Value> = plan
+                .new
+                .iter()
+                .map(|m| {
+                    serde_json::json!([
+                        hex(&m.id),
+                        hex(&m.channel_id),
+                        m.seq,
+                        hex(&m.user_id),
+                        m.client_id,
+                        m.text,
+                        m.created_at.timestamp_micros()
+                    ])
+                })
+                .collect();
             sqlx::query(BATCH_INSERT)
                 .bind(encode(&new_rows)?)
                 .execute(&mut *tx)
                 .await?;
-            let bumps: Vec<serde_json::Value> = heads
+            let bumps: Vec<serde_json::Value> = plan
+                .heads
                 .iter()
-                .filter(|(id, (seq, _))| *seq > locked[*id])
-                .map(|(id, (seq, at))| serde_json::json!([hex(id), seq, at]))
+                .map(|(id, seq, at)| serde_json::json!([hex(id), seq, at.timestamp_micros()]))
                 .collect();
             sqlx::query(BATCH_BUMP)
                 .bind(encode(&bumps)?)
@@ -657,7 +644,7 @@ impl Store for SqliteStore {
                 .await?;
         }
         tx.commit().await?;
-        Ok(results)
+        Ok(plan.results)
     }
 
     /// The careful path: one savepoint per message, so a message that fails
