@@ -11,7 +11,10 @@ use chat::server::startup::Application;
 use chat::server::telemetry;
 
 /// mimalloc instead of the system allocator: cheaper allocation on the
-/// connection paths (measured in docs/BENCHMARKS.md).
+/// connection paths (measured in docs/BENCHMARKS.md). The
+/// `system-allocator` feature leaves it out so heap profilers that hook
+/// `malloc` (heaptrack, massif) see every allocation.
+#[cfg(not(feature = "system-allocator"))]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

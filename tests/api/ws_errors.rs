@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use futures_util::StreamExt;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
@@ -311,6 +312,34 @@ async fn client_close_frame_is_answered_with_a_close_frame() {
     if let Some(reply) = reply {
         assert_eq!(reply.code, CloseCode::Normal, "close reply {reply:?}");
     }
+}
+
+/// A client's Ping is answered with a Pong carrying its payload (tungstenite
+/// reads it; the server's own frame writer sends the answer), and the
+/// connection goes on carrying messages.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_ping_is_answered_with_its_payload() {
+    let app = spawn_app().await;
+    let (mut a, mut b) = alice_and_bob_in_general(&app).await;
+    for round in 0..3u8 {
+        let payload = vec![round, 0xAB, 0xCD];
+        a.send_raw(Message::Ping(payload.clone().into())).await;
+        let pong = tokio::time::timeout(WAIT, async {
+            loop {
+                match a.stream.next().await {
+                    Some(Ok(Message::Pong(p))) => return p,
+                    Some(Ok(_)) => {}
+                    other => panic!("no Pong: {other:?}"),
+                }
+            }
+        })
+        .await
+        .expect("no Pong in time");
+        assert_eq!(&pong[..], &payload[..]);
+    }
+    let sent = a.send_ok("after pings").await;
+    let got = b.next_frame_of_type("message.new", WAIT).await;
+    assert_eq!(got["id"], sent["id"]);
 }
 
 /// Completing the shutdown future closes every connected socket with code 1001, then run_until_stopped returns.

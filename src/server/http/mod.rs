@@ -11,3 +11,5 @@ pub mod timing;
 pub mod ws;
 pub mod ws_session;
 pub mod ws_socket;
+pub mod ws_upgrade;
+pub mod ws_wire;

@@ -6,13 +6,14 @@
 
 use std::collections::HashMap;
 
-use axum::extract::ws::rejection::WebSocketUpgradeRejection;
-use axum::extract::{Path, Query, State, WebSocketUpgrade};
+use axum::extract::{Path, Query, Request, State};
 use axum::response::{IntoResponse, Response};
 use http::HeaderMap;
+use hyper_util::rt::TokioIo;
 use tracing::Instrument;
 
 use super::ws_session::WsSession;
+use super::ws_upgrade;
 use crate::protocol::AppError;
 use crate::server::auth::{authenticate, AuthSource};
 use crate::server::chat::parse_channel_id;
@@ -51,14 +52,10 @@ pub async fn ws_route(
     State(state): State<AppState>,
     Path(raw_channel): Path<String>,
     Query(params): Query<HashMap<String, String>>,
-    headers: HeaderMap,
-    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    mut request: Request,
 ) -> Response {
-    let user = match authenticate(
-        &state.jwt,
-        &headers,
-        params.get("token").map(String::as_str),
-    ) {
+    let headers = request.headers();
+    let user = match authenticate(&state.jwt, headers, params.get("token").map(String::as_str)) {
         Ok(user) => user,
         Err(e) => return ApiError(e).into_response(),
     };
@@ -73,27 +70,30 @@ pub async fn ws_route(
         Err(e) => return ApiError(e).into_response(),
     };
     state.chat.note_user_exists(user.id);
-    if user.source == AuthSource::Cookie && !origin_allowed(&state, &headers) {
+    if user.source == AuthSource::Cookie && !origin_allowed(&state, headers) {
         return ApiError(AppError::Forbidden("origin not allowed".into())).into_response();
     }
-    let upgrade = match upgrade {
-        Ok(u) => u,
-        Err(rejection) => return rejection.into_response(),
+    let accept = match ws_upgrade::check(request.method(), request.version(), headers) {
+        Ok(accept) => accept,
+        Err(refused) => return refused.into_response(),
     };
-    let read_buffer = state.settings.limits.ws_read_buffer;
-    let hard_max = state.settings.limits.ws_hard_max_bytes;
+    let on_upgrade = hyper::upgrade::on(&mut request);
     let tasks = state.tasks.clone();
-    upgrade
-        .read_buffer_size(read_buffer)
-        .write_buffer_size(state.settings.limits.ws_write_buffer)
-        .max_message_size(hard_max)
-        .max_frame_size(hard_max)
-        .on_upgrade(move |socket| {
-            let span = tracing::info_span!("ws", user_id = %user.id, channel_id = %channel_id);
-            tasks.track_future(
-                WsSession::new(state, user.id, channel_id, head_seq)
-                    .run(socket)
-                    .instrument(span),
-            )
-        })
+    let span = tracing::info_span!("ws", user_id = %user.id, channel_id = %channel_id);
+    tokio::spawn(
+        tasks.track_future(
+            async move {
+                match on_upgrade.await {
+                    Ok(upgraded) => {
+                        WsSession::new(state, user.id, channel_id, head_seq)
+                            .run(TokioIo::new(upgraded))
+                            .await
+                    }
+                    Err(e) => tracing::debug!(error = %e, "upgrade did not complete"),
+                }
+            }
+            .instrument(span),
+        ),
+    );
+    ws_upgrade::switching_protocols(accept)
 }

@@ -11,11 +11,11 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-use axum::extract::ws::{Message as WsMessage, Utf8Bytes, WebSocket};
 use futures_util::stream::FuturesOrdered;
 use futures_util::StreamExt;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::{Message as WsMessage, Utf8Bytes};
 use uuid::Uuid;
 
 use crate::protocol::ws::FrameDecodeError;
@@ -26,7 +26,8 @@ use crate::server::rooms::RoomEvent;
 use crate::server::state::AppState;
 use crate::server::store::{HistoryCursor, InsertOutcome};
 
-use super::ws_socket::{ClientSocket, Stop};
+use super::ws_socket::{ClientSocket, ReadLimits, Stop};
+use super::ws_wire::Io;
 
 /// How long to wait for the client's Close reply after we sent ours.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
@@ -87,12 +88,19 @@ impl WsSession {
     }
 
     /// Runs the connection to its end.
-    pub async fn run(mut self, socket: WebSocket) {
+    pub async fn run(mut self, io: Io) {
+        let limits = &self.state.settings.limits;
         let (mut socket, mut incoming) = ClientSocket::new(
-            socket,
-            self.state.settings.limits.ws_send_timeout,
+            io,
+            ReadLimits {
+                read_buffer: limits.ws_read_buffer,
+                hard_max: limits.ws_hard_max_bytes,
+            },
+            limits.ws_write_buffer,
+            limits.ws_send_timeout,
             self.state.chat.metrics.clone(),
-        );
+        )
+        .await;
         let _counted = ConnectionCounted::new(self.state.chat.metrics.clone());
         // The head was read (with membership) before subscribing: a message
         // committed in between shows up as a gap and is read from storage.
@@ -166,7 +174,7 @@ impl WsSession {
                         Ok(())
                     }
                     // Nothing else is ready: write what the steps above queued.
-                    flushed = socket.flush(), if socket.needs_flush() => flushed,
+                    flushed = socket.flush_when_queued() => flushed,
                     _ = pings.tick() => {
                         if self.last_heard.elapsed() > ping_every * 2 {
                             tracing::debug!("client silent for two ping intervals; dropping it");
@@ -185,13 +193,18 @@ impl WsSession {
         };
 
         self.set_typing(false);
-        if let Stop::Close(code, reason) = stop {
-            let _ = socket.close(code, reason).await;
-            // Read until the peer answers our Close (or give up).
-            let _ = tokio::time::timeout(CLOSE_GRACE, async {
-                while let Some(Ok(_)) = incoming.next().await {}
-            })
-            .await;
+        match stop {
+            Stop::Close(code, reason) => {
+                if socket.close(code, reason).await.is_ok() {
+                    // Read until the peer answers our Close (or give up).
+                    let _ = tokio::time::timeout(CLOSE_GRACE, async {
+                        while let Some(Ok(_)) = incoming.next().await {}
+                    })
+                    .await;
+                }
+            }
+            // The answer to the client's Close, if it sent one.
+            Stop::Gone => socket.finish(CLOSE_GRACE).await,
         }
         drop(user_events);
         chat.users.release(self.user_id, self.channel_id);
@@ -211,8 +224,11 @@ impl WsSession {
                 .await
             }
             // tungstenite answers pings itself and queues the reply to a
-            // Close; we keep reading until the stream ends so it is sent.
-            WsMessage::Ping(_) | WsMessage::Pong(_) | WsMessage::Close(_) => Ok(()),
+            // Close (sent by the writer); we keep reading until the stream
+            // ends. Raw frames are never returned by a read.
+            WsMessage::Ping(_) | WsMessage::Pong(_) | WsMessage::Close(_) | WsMessage::Frame(_) => {
+                Ok(())
+            }
         }
     }
 

@@ -6,17 +6,20 @@
 //! shared ring of events; a connection that falls behind it reads from
 //! storage), so a stalled client costs bounded memory and slows nobody.
 //!
-//! Frames are queued into the socket's write buffer and written together
-//! when the connection's task has nothing else ready (`flush`): a burst of
-//! room events costs one `send(2)`, not one per frame.
+//! Frames are queued (each a header and the event's shared bytes, see
+//! `ws_wire`) and written together when the connection's task has nothing
+//! else ready (`flush`): a burst of room events costs one `send(2)`, not
+//! one per frame.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes, WebSocket};
-use futures_util::stream::{SplitSink, SplitStream};
-use futures_util::{SinkExt, StreamExt};
+use bytes::Bytes;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+use tokio_tungstenite::WebSocketStream;
 
+use super::ws_wire::{self, FrameWriter, Io, OpCode, ReadSide};
 use crate::protocol::{ErrorCode, ServerFrame};
 use crate::server::metrics::Metrics;
 use crate::server::rooms::room::frame_json;
@@ -29,26 +32,49 @@ pub enum Stop {
     Close(u16, &'static str),
 }
 
-/// The frames a client sends us (the socket's reading half).
-pub type Incoming = SplitStream<WebSocket>;
+/// The frames a client sends us (tungstenite reading the socket).
+pub type Incoming = WebSocketStream<ReadSide>;
+
+/// How the client's frames are read.
+pub struct ReadLimits {
+    /// tungstenite's read buffer.
+    pub read_buffer: usize,
+    /// The largest frame or message accepted at all.
+    pub hard_max: usize,
+}
 
 /// A connected client's socket (its writing half).
 pub struct ClientSocket {
-    ws: SplitSink<WebSocket, WsMessage>,
-    /// Frames queued since the last flush.
-    unflushed: bool,
+    writer: FrameWriter,
+    /// Queued bytes that make a send write at once instead of at the next
+    /// flush.
+    write_buffer: usize,
     send_timeout: Duration,
     metrics: Arc<Metrics>,
 }
 
 impl ClientSocket {
-    /// Splits an upgraded socket into our writing half and the client's
-    /// frames.
-    pub fn new(ws: WebSocket, send_timeout: Duration, metrics: Arc<Metrics>) -> (Self, Incoming) {
-        let (sink, incoming) = ws.split();
+    /// Splits an upgraded connection into our writing half and the
+    /// client's frames.
+    pub async fn new(
+        io: Io,
+        limits: ReadLimits,
+        write_buffer: usize,
+        send_timeout: Duration,
+        metrics: Arc<Metrics>,
+    ) -> (Self, Incoming) {
+        let (read_side, writer) = ws_wire::split(io);
+        let config = WebSocketConfig::default()
+            .read_buffer_size(limits.read_buffer)
+            // Replies (Pong, Close) go straight to `ws_wire`'s buffer.
+            .write_buffer_size(0)
+            .max_message_size(Some(limits.hard_max))
+            .max_frame_size(Some(limits.hard_max));
+        let incoming =
+            WebSocketStream::from_raw_socket(read_side, Role::Server, Some(config)).await;
         let socket = ClientSocket {
-            ws: sink,
-            unflushed: false,
+            writer,
+            write_buffer,
             send_timeout,
             metrics,
         };
@@ -56,33 +82,39 @@ impl ClientSocket {
     }
 
     /// Queues one frame (written at the next flush, or at once when the
-    /// write buffer is full), or gives up on the client at the cap.
-    async fn send(&mut self, message: WsMessage) -> Result<(), Stop> {
-        let queued = tokio::time::timeout(self.send_timeout, self.ws.feed(message)).await;
-        self.unflushed = true;
-        self.settle(queued)
+    /// queue holds more than the write buffer), or gives up on the client
+    /// at the cap.
+    async fn send(&mut self, opcode: OpCode, body: Bytes) -> Result<(), Stop> {
+        self.writer.queue(opcode, body);
+        if self.writer.queued_bytes() <= self.write_buffer {
+            return Ok(());
+        }
+        self.flush().await
     }
 
-    /// Whether frames wait in the write buffer.
-    pub fn needs_flush(&self) -> bool {
-        self.unflushed
+    /// Waits until frames (or tungstenite's replies) wait to be written,
+    /// then writes them. For the connection's `select!`: it is polled on
+    /// every pass, so a reply tungstenite queued while the same pass read
+    /// a Ping is written in that pass (the reading half also wakes the
+    /// task, in case the pass had already passed this branch).
+    pub async fn flush_when_queued(&mut self) -> Result<(), Stop> {
+        // By `&mut` (which is `Send`): the socket is not `Sync`.
+        let writer = &mut self.writer;
+        std::future::poll_fn(move |_| {
+            if writer.has_queued() {
+                std::task::Poll::Ready(())
+            } else {
+                std::task::Poll::Pending
+            }
+        })
+        .await;
+        self.flush().await
     }
 
     /// Writes every queued frame, or gives up on the client at the cap.
     pub async fn flush(&mut self) -> Result<(), Stop> {
-        let written = tokio::time::timeout(self.send_timeout, self.ws.flush()).await;
-        if matches!(written, Ok(Ok(()))) {
-            self.unflushed = false;
-        }
-        self.settle(written)
-    }
-
-    /// The outcome of a write that had the cap to finish.
-    fn settle(
-        &self,
-        outcome: Result<Result<(), axum::Error>, tokio::time::error::Elapsed>,
-    ) -> Result<(), Stop> {
-        match outcome {
+        let written = tokio::time::timeout(self.send_timeout, self.writer.write_queued()).await;
+        match written {
             Ok(Ok(())) => Ok(()),
             Ok(Err(_)) => Err(Stop::Gone),
             Err(_) => {
@@ -98,7 +130,7 @@ impl ClientSocket {
 
     /// Sends serialised JSON (room events are serialised once for all).
     pub async fn send_json(&mut self, json: Utf8Bytes) -> Result<(), Stop> {
-        self.send(WsMessage::Text(json)).await
+        self.send(OpCode::Text, Bytes::from(json)).await
     }
 
     /// Serialises and sends a frame.
@@ -120,17 +152,25 @@ impl ClientSocket {
 
     /// A keep-alive ping.
     pub async fn ping(&mut self) -> Result<(), Stop> {
-        self.send(WsMessage::Ping(Default::default())).await
+        self.send(OpCode::Ping, Bytes::new()).await
     }
 
     /// Sends our Close frame (after anything still queued).
-    pub async fn close(&mut self, code: u16, reason: &'static str) -> Result<(), axum::Error> {
-        self.unflushed = false;
-        self.ws
-            .send(WsMessage::Close(Some(CloseFrame {
-                code,
-                reason: Utf8Bytes::from_static(reason),
-            })))
-            .await
+    pub async fn close(&mut self, code: u16, reason: &'static str) -> Result<(), Stop> {
+        let mut body = Vec::with_capacity(2 + reason.len());
+        body.extend_from_slice(&code.to_be_bytes());
+        body.extend_from_slice(reason.as_bytes());
+        self.writer.queue(OpCode::Close, Bytes::from(body));
+        self.flush().await
+    }
+
+    /// After the client closed or failed: drops the frames it will never
+    /// read and sends tungstenite's answer to its Close, if one waits,
+    /// within `grace`.
+    pub async fn finish(&mut self, grace: Duration) {
+        self.writer.discard_queued();
+        if self.writer.has_queued() {
+            let _ = tokio::time::timeout(grace, self.writer.write_queued()).await;
+        }
     }
 }
