@@ -119,6 +119,8 @@ pub struct LoadReport {
     pub reordered: u64,
     /// Send-to-receive latency over every delivery, microseconds.
     pub latency: Percentiles,
+    /// The same latencies, every sample (sorted), for pooling runs.
+    pub latencies_us: Vec<u64>,
     /// From the first send to the last acknowledgement.
     pub ack_window: Duration,
     /// From the first send until every receiver had everything.
@@ -128,6 +130,21 @@ pub struct LoadReport {
 }
 
 impl LoadReport {
+    /// Adds another run's counts and samples to this one (windows and
+    /// rates are not merged).
+    pub fn absorb(&mut self, other: LoadReport) {
+        self.sent += other.sent;
+        self.acked += other.acked;
+        self.errors += other.errors;
+        self.delivered += other.delivered;
+        self.lost += other.lost;
+        self.duplicated += other.duplicated;
+        self.reordered += other.reordered;
+        self.closed_by_server += other.closed_by_server;
+        self.latencies_us.extend(other.latencies_us);
+        self.latency = Percentiles::of(&mut self.latencies_us);
+    }
+
     /// Acknowledged messages per second.
     pub fn acked_per_s(&self) -> f64 {
         self.acked as f64 / self.ack_window.as_secs_f64().max(1e-9)
@@ -263,5 +280,6 @@ fn summarise(
         latencies.extend(s.latencies_us);
     }
     report.latency = Percentiles::of(&mut latencies);
+    report.latencies_us = latencies;
     report
 }
