@@ -100,6 +100,9 @@ pub struct ConnStats {
     pub log: SeqLog,
     /// Send-to-receive latencies of received messages, microseconds.
     pub latencies_us: Vec<u64>,
+    /// When it received its first and its last message (microseconds on
+    /// the run's clock).
+    pub delivered_between_us: Option<(u64, u64)>,
     /// Messages it sent.
     pub sent: u64,
     /// Its own messages that came back.
@@ -264,15 +267,18 @@ fn on_frame(
         "message.new" => {
             let Some(seq) = f.seq else { return };
             stats.log.record(seq);
+            let now = shared.now_us();
+            stats.delivered_between_us = match stats.delivered_between_us {
+                None => Some((now, now)),
+                Some((first, _)) => Some((first, now)),
+            };
             if let Some(sent_at) = f
                 .text
                 .as_deref()
                 .and_then(|t| t.get(..20))
                 .and_then(|t| t.parse::<u64>().ok())
             {
-                stats
-                    .latencies_us
-                    .push(shared.now_us().saturating_sub(sent_at));
+                stats.latencies_us.push(now.saturating_sub(sent_at));
             }
             if own {
                 stats.acked += 1;

@@ -123,8 +123,9 @@ pub struct LoadReport {
     pub latencies_us: Vec<u64>,
     /// From the first send to the last acknowledgement.
     pub ack_window: Duration,
-    /// From the first send until every receiver had everything.
-    pub delivery_window: Duration,
+    /// From the first message any receiver got to the last: the span
+    /// deliveries were made in.
+    pub delivery_span: Duration,
     /// Connections the server closed during the run.
     pub closed_by_server: usize,
 }
@@ -152,7 +153,7 @@ impl LoadReport {
 
     /// Deliveries per second.
     pub fn delivered_per_s(&self) -> f64 {
-        self.delivered as f64 / self.delivery_window.as_secs_f64().max(1e-9)
+        self.delivered as f64 / self.delivery_span.as_secs_f64().max(1e-9)
     }
 }
 
@@ -249,22 +250,16 @@ pub async fn run(
         .filter_map(Result::ok)
         .collect();
     watchdog.abort();
-    let delivery_window = started.elapsed();
     shared.stop.cancel();
-    summarise(&shared, stats, ack_window, delivery_window)
+    summarise(&shared, stats, ack_window)
 }
 
-fn summarise(
-    shared: &Shared,
-    stats: Vec<ConnStats>,
-    ack_window: Duration,
-    delivery_window: Duration,
-) -> LoadReport {
+fn summarise(shared: &Shared, stats: Vec<ConnStats>, ack_window: Duration) -> LoadReport {
     let mut report = LoadReport {
         ack_window,
-        delivery_window,
         ..LoadReport::default()
     };
+    let (mut first_us, mut last_us) = (u64::MAX, 0u64);
     let mut latencies = Vec::new();
     for s in stats {
         report.sent += s.sent;
@@ -278,7 +273,12 @@ fn summarise(
             .missing(shared.start_heads[s.channel], shared.final_head(s.channel));
         report.closed_by_server += usize::from(s.ended_by_server);
         latencies.extend(s.latencies_us);
+        if let Some((first, last)) = s.delivered_between_us {
+            first_us = first_us.min(first);
+            last_us = last_us.max(last);
+        }
     }
+    report.delivery_span = Duration::from_micros(last_us.saturating_sub(first_us));
     report.latency = Percentiles::of(&mut latencies);
     report.latencies_us = latencies;
     report

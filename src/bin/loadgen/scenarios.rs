@@ -246,11 +246,10 @@ pub async fn one_room(ctx: &Ctx) -> Result<Vec<Row>> {
 /// 500 rooms of 20 members, sustained.
 pub async fn many_rooms(ctx: &Ctx) -> Result<Vec<Row>> {
     const NAME: &str = "many rooms";
-    // 2,750 messages/s to 20 members each: 55,000 deliveries/s offered,
-    // 10 % above the target, so that keeping up shows the target is met
-    // (the rate is measured from the first send to the last delivery, so
-    // offering exactly the target can only come out just under it).
-    let (channels, rate) = ctx.size((500, 2750.0), (50, 250.0));
+    // 2,500 messages/s to 20 members each: 50,000 deliveries/s offered.
+    // The rate is measured over the span from the first delivery to the
+    // last: a server that falls behind stretches it.
+    let (channels, rate) = ctx.size((500, 2500.0), (50, 250.0));
     let server = ctx.server(&Backend::Sqlite, &load_env()).await?;
     let population = seed::populate(&server, channels, 20).await?;
     let plan = SendPlan {
