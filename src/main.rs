@@ -18,65 +18,8 @@ use chat::server::telemetry;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// mimalloc's settings for a server that holds many idle connections.
-#[cfg(not(feature = "system-allocator"))]
-mod allocator {
-    use std::ffi::{c_int, c_long};
-
-    // The option numbers of the mimalloc v3 that `libmimalloc-sys` builds
-    // (its `mimalloc.h`); the test below checks them against their
-    // defaults (in its `options.c`).
-    const PURGE_DELAY: c_int = 15;
-    const ARENA_EAGER_COMMIT: c_int = 4;
-
-    extern "C" {
-        fn mi_option_set(option: c_int, value: c_long);
-        #[cfg(test)]
-        fn mi_option_get(option: c_int) -> c_long;
-    }
-
-    /// Freed memory goes back to the system at once, not after a delay
-    /// that only runs out when the freeing thread allocates again: after a
-    /// connect burst an idle server's threads do not, and the burst's
-    /// memory stayed resident (idle-sockets benchmark, docs/BENCHMARKS.md).
-    /// Arena memory is committed as it is used, not up front. A
-    /// `MIMALLOC_*` variable in the environment still wins.
-    pub fn tune() {
-        let unset = |name: &str| std::env::var_os(name).is_none();
-        // SAFETY: plain setters of mimalloc's option table, valid at any time.
-        unsafe {
-            if unset("MIMALLOC_PURGE_DELAY") {
-                mi_option_set(PURGE_DELAY, 0);
-            }
-            if unset("MIMALLOC_ARENA_EAGER_COMMIT") {
-                mi_option_set(ARENA_EAGER_COMMIT, 0);
-            }
-        }
-    }
-
-    #[cfg(test)]
-    mod tests {
-        use super::*;
-
-        #[test]
-        fn option_numbers_are_the_linked_mimallocs() {
-            // SAFETY: a getter of mimalloc's option table.
-            let (purge, eager) = unsafe {
-                (
-                    mi_option_get(PURGE_DELAY),
-                    mi_option_get(ARENA_EAGER_COMMIT),
-                )
-            };
-            assert_eq!(purge, 1000, "mimalloc v3 default purge delay (ms)");
-            assert_eq!(eager, 2, "mimalloc v3 default arena eager commit");
-        }
-    }
-}
-
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    #[cfg(not(feature = "system-allocator"))]
-    allocator::tune();
     let cli = Cli::parse();
     match cli.command {
         None => serve(&ServeFlags::default(), cli.config).await,
