@@ -794,9 +794,7 @@ mod tests {
     /// each one searches by an index (EXPLAIN QUERY PLAN of the real schema).
     #[tokio::test]
     async fn every_hot_query_searches_by_an_index() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("plan.db").display());
-        let store = SqliteStore::connect(&url, 1).await.unwrap();
+        let (_dir, store) = fresh_store().await;
         for (name, sql) in HOT_QUERIES {
             let explain = format!("EXPLAIN QUERY PLAN {sql}");
             let mut query = sqlx::query(&explain);
@@ -820,9 +818,7 @@ mod tests {
     /// (`synchronous=FULL`), so an acknowledged message survives power loss.
     #[tokio::test]
     async fn the_database_is_wal_with_full_sync() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("mode.db").display());
-        let store = SqliteStore::connect(&url, 1).await.unwrap();
+        let (_dir, store) = fresh_store().await;
         let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
             .fetch_one(&store.write)
             .await
@@ -833,6 +829,15 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(sync, 2, "synchronous=FULL");
+    }
+
+    /// A store on a new database in a directory of its own (kept while the
+    /// returned guard lives).
+    async fn fresh_store() -> (tempfile::TempDir, SqliteStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("chat.db").display());
+        let store = SqliteStore::connect(&url, 1).await.unwrap();
+        (dir, store)
     }
 
     /// A channel and a member to write with.
@@ -856,9 +861,7 @@ mod tests {
     #[tokio::test]
     async fn fast_and_careful_batches_agree() {
         for careful in [false, true] {
-            let dir = tempfile::tempdir().unwrap();
-            let url = format!("sqlite://{}", dir.path().join("b.db").display());
-            let store = SqliteStore::connect(&url, 1).await.unwrap();
+            let (_dir, store) = fresh_store().await;
             let shape = crate::server::store::checks::batch_outcomes(&store, careful).await;
             assert_eq!(
                 shape,
@@ -871,9 +874,7 @@ mod tests {
     /// Unread counts are exact (own and deleted messages left out).
     #[tokio::test]
     async fn unread_is_exact() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("u.db").display());
-        let store = SqliteStore::connect(&url, 1).await.unwrap();
+        let (_dir, store) = fresh_store().await;
         let write = store.write.clone();
         crate::server::store::checks::unread_is_exact(&store, |channel, seq| {
             let write = write.clone();
