@@ -47,6 +47,10 @@ pub struct Row {
     pub goal: Option<Goal>,
     /// A correctness check: failing it fails the run.
     pub correctness: bool,
+    /// Each run's value when `value` is the median of several runs (shown
+    /// for measures with a target: the spread between runs on a shared
+    /// machine is part of the result).
+    pub run_values: Vec<f64>,
 }
 
 impl Row {
@@ -59,6 +63,7 @@ impl Row {
             unit,
             goal: None,
             correctness: false,
+            run_values: Vec::new(),
         }
     }
 
@@ -97,7 +102,16 @@ impl Row {
     }
 
     fn value_text(&self) -> String {
-        let v = self.scaled();
+        self.format(self.value)
+    }
+
+    /// `value` (in stored units) as this row prints it.
+    fn format(&self, value: f64) -> String {
+        let v = Row {
+            value,
+            ..Row::info("", "", 0.0, self.unit)
+        }
+        .scaled();
         match self.unit {
             Unit::Millis => format!("{v:.2} ms"),
             Unit::Count => thousands(v.round() as u64),
@@ -166,11 +180,14 @@ pub fn combine_runs(runs: &[Vec<Row>]) -> Vec<Row> {
         .into_iter()
         .map(|key| {
             let (mut row, mut vals) = values.remove(&key).expect("key recorded");
-            row.value = if row.correctness {
-                vals.iter().copied().fold(0.0, f64::max)
+            if row.correctness {
+                row.value = vals.iter().copied().fold(0.0, f64::max);
             } else {
-                median(&mut vals)
-            };
+                if vals.len() > 1 {
+                    row.run_values = vals.clone();
+                }
+                row.value = median(&mut vals);
+            }
             row
         })
         .collect()
@@ -178,9 +195,16 @@ pub fn combine_runs(runs: &[Vec<Row>]) -> Vec<Row> {
 
 /// A Markdown table of `rows`.
 pub fn table(rows: &[Row], targets_apply: bool) -> String {
-    let mut out =
-        String::from("| scenario | measure | result | target | |\n|---|---|---:|---|---|\n");
+    let mut out = String::from(
+        "| scenario | measure | result | target | | single runs |\n|---|---|---:|---|---|---|\n",
+    );
     for r in rows {
+        let single_runs = if r.goal.is_some() && !r.correctness {
+            let values: Vec<String> = r.run_values.iter().map(|&v| r.format(v)).collect();
+            values.join(", ")
+        } else {
+            String::new()
+        };
         let status = match r.met() {
             None => "",
             Some(true) => "met",
@@ -188,12 +212,13 @@ pub fn table(rows: &[Row], targets_apply: bool) -> String {
             Some(false) => "(quick)",
         };
         out.push_str(&format!(
-            "| {} | {} | {} | {} | {} |\n",
+            "| {} | {} | {} | {} | {} | {} |\n",
             r.scenario,
             r.measure,
             r.value_text(),
             r.goal_text(),
-            status
+            status,
+            single_runs
         ));
     }
     out
@@ -217,8 +242,11 @@ mod tests {
         assert_eq!(rows[0].met(), Some(true));
         assert_eq!(rows[1].met(), Some(false));
         let t = table(&rows, true);
-        assert!(t.contains("| s | p99 | 2.00 ms | ≤ 50 ms | met |"), "{t}");
-        assert!(t.contains("| s | lost | 2 | ≤ 0 | **MISSED** |"), "{t}");
+        assert!(
+            t.contains("| s | p99 | 2.00 ms | ≤ 50 ms | met | 1.00 ms, 3.00 ms, 2.00 ms |"),
+            "{t}"
+        );
+        assert!(t.contains("| s | lost | 2 | ≤ 0 | **MISSED** |  |"), "{t}");
     }
 
     #[test]
