@@ -122,6 +122,12 @@ pub struct Limits {
     /// Sends of one connection stored concurrently (`CHAT_WS_PENDING_SENDS`);
     /// further frames wait unread until one is committed.
     pub ws_pending_sends: usize,
+    /// The most a connection may take to send a request's headers, counted
+    /// from when the server starts waiting for them: a new connection that
+    /// sends nothing, a handshake trickled byte by byte, or a keep-alive
+    /// connection left idle is closed after it
+    /// (`CHAT_HTTP_HEADER_TIMEOUT_MS`).
+    pub http_header_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -149,6 +155,7 @@ impl Default for Limits {
             ws_send_timeout: Duration::from_secs(10),
             ws_pending_sends: 32,
             tcp_send_buffer: 64 * 1024,
+            http_header_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -289,6 +296,10 @@ impl Settings {
             );
             set(&mut lim.ws_pending_sends, l.ws_pending_sends);
             set(&mut lim.tcp_send_buffer, l.tcp_send_buffer);
+            set(
+                &mut lim.http_header_timeout,
+                l.http_header_timeout_ms.map(Duration::from_millis),
+            );
         }
         self.validate()
     }
@@ -424,6 +435,10 @@ impl Settings {
             &mut lim.tcp_send_buffer,
             parsed(&get, "CHAT_TCP_SEND_BUFFER")?,
         );
+        set(
+            &mut lim.http_header_timeout,
+            parsed::<u64>(&get, "CHAT_HTTP_HEADER_TIMEOUT_MS")?.map(Duration::from_millis),
+        );
         self.validate()
     }
 
@@ -458,6 +473,12 @@ impl Settings {
         if l.ws_ping_interval < Duration::from_millis(100) {
             return Err(config_error(
                 "limits.ws_ping_interval_ms",
+                "must be at least 100 ms",
+            ));
+        }
+        if l.http_header_timeout < Duration::from_millis(100) {
+            return Err(config_error(
+                "limits.http_header_timeout_ms",
                 "must be at least 100 ms",
             ));
         }
@@ -561,6 +582,7 @@ struct LimitsSection {
     ws_send_timeout_ms: Option<u64>,
     ws_pending_sends: Option<usize>,
     tcp_send_buffer: Option<usize>,
+    http_header_timeout_ms: Option<u64>,
 }
 
 #[cfg(test)]

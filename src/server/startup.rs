@@ -6,7 +6,6 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::serve::ListenerExt;
 use leptos::config::LeptosOptions;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
@@ -20,6 +19,7 @@ use crate::server::chat::{activity, Chat, MessageWriter, RateLimit, SendLimiter}
 use crate::server::cluster::{Cluster, Follower};
 use crate::server::config::Settings;
 use crate::server::http::router;
+use crate::server::http::serve::{serve, ConnectionSettings};
 use crate::server::metrics::Metrics;
 use crate::server::rooms::{Rooms, UserHub};
 use crate::server::state::AppState;
@@ -239,31 +239,18 @@ impl Application {
         });
 
         tracing::info!(addr = %state.leptos_options.site_addr, "chat server listening");
-        let state_send_buffer = state.settings.limits.tcp_send_buffer;
+        let connection_settings = ConnectionSettings {
+            header_timeout: state.settings.limits.http_header_timeout,
+            tcp_send_buffer: state.settings.limits.tcp_send_buffer,
+        };
         let app = router::build(state);
         let signal_token = token.clone();
-        let send_buffer = state_send_buffer;
-        let listener = listener.tap_io(move |tcp: &mut tokio::net::TcpStream| {
-            // Replies are small and interactive.
-            let _ = tcp.set_nodelay(true);
-            if send_buffer > 0 {
-                if let Err(e) = socket2::SockRef::from(&*tcp).set_send_buffer_size(send_buffer) {
-                    tracing::debug!(error = %e, "setting the socket send buffer failed");
-                }
-            }
-        });
-        // `into_make_service` shares the router between connections. Served
-        // as a bare `Router`, axum rebuilds every route (and clones every
-        // layer and the state into each) once per connection; a socket's
-        // connection carries one request, so that was a tenth of the
-        // server's time in the connect storm.
-        let served = axum::serve(listener, app.into_make_service())
-            .with_graceful_shutdown(async move {
-                shutdown.await;
-                tracing::info!("shutting down: closing WebSockets with 1001");
-                signal_token.cancel();
-            })
-            .await;
+        serve(listener, app, connection_settings, async move {
+            shutdown.await;
+            tracing::info!("shutting down: closing WebSockets with 1001");
+            signal_token.cancel();
+        })
+        .await;
         token.cancel();
         tasks.close();
         if tokio::time::timeout(SESSION_DRAIN, tasks.wait())
@@ -285,7 +272,7 @@ impl Application {
             let _ = tokio::time::timeout(Duration::from_secs(1), follower).await;
         }
         let _ = tokio::time::timeout(Duration::from_secs(1), activity_task).await;
-        served
+        Ok(())
     }
 }
 

@@ -6,6 +6,7 @@ pub mod embedded;
 pub mod login;
 pub mod rest;
 pub mod router;
+pub mod serve;
 pub mod server_fn;
 pub mod timing;
 pub mod ws;
