@@ -4,6 +4,8 @@
 # as a non-root user (Debian's `postgres` when started as root).
 #
 #   bash scripts/pg.sh start DIR PORT   # prints the admin URL on stdout
+#   bash scripts/pg.sh pause DIR        # stops the server, keeps its data
+#   bash scripts/pg.sh resume DIR PORT  # starts a paused server again
 #   bash scripts/pg.sh stop DIR
 #
 # Needs Debian's postgresql package (scripts/setup.sh installs it). Nothing
@@ -12,7 +14,7 @@ set -euo pipefail
 
 cmd="${1:-}"
 dir="${2:-}"
-[ -n "$cmd" ] && [ -n "$dir" ] || { echo "usage: $0 start DIR PORT | stop DIR" >&2; exit 2; }
+[ -n "$cmd" ] && [ -n "$dir" ] || { echo "usage: $0 start DIR PORT | pause DIR | resume DIR PORT | stop DIR" >&2; exit 2; }
 
 bindir="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
 [ -x "$bindir/initdb" ] || { echo "PostgreSQL server binaries not found (apt install postgresql)" >&2; exit 1; }
@@ -26,6 +28,13 @@ as_owner() {
   fi
 }
 
+# Starts the cluster in DIR on PORT and waits until it accepts connections.
+run_server() {
+  as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+    -o "-p $1 -k $dir -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=on" \
+    start >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
+}
+
 case "$cmd" in
   start)
     port="${3:?port}"
@@ -33,10 +42,14 @@ case "$cmd" in
     [ "$(id -u)" -eq 0 ] && chown postgres:postgres "$dir"
     as_owner "$bindir/initdb" -D "$dir/data" -U chat --auth=trust -E UTF8 --no-locale >"$dir/initdb.log" 2>&1 \
       || { cat "$dir/initdb.log" >&2; exit 1; }
-    as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-      -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=on" \
-      start >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
+    run_server "$port"
     echo "postgres://chat@127.0.0.1:$port/postgres"
+    ;;
+  pause)
+    as_owner "$bindir/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null
+    ;;
+  resume)
+    run_server "${3:?port}"
     ;;
   stop)
     if [ -d "$dir/data" ]; then
@@ -45,7 +58,7 @@ case "$cmd" in
     rm -rf "$dir"
     ;;
   *)
-    echo "usage: $0 start DIR PORT | stop DIR" >&2
+    echo "usage: $0 start DIR PORT | pause DIR | resume DIR PORT | stop DIR" >&2
     exit 2
     ;;
 esac

@@ -35,6 +35,10 @@ pub enum AppError {
     /// Our fault; details are in the server log (500).
     #[error("{0}")]
     Internal(String),
+    /// The database cannot be reached or written right now (disk full,
+    /// read-only, server down); retrying shortly may work (503).
+    #[error("{0}")]
+    Unavailable(String),
     /// The server function transport failed (network, encoding).
     #[error("{0}")]
     Transport(String),
@@ -51,6 +55,7 @@ impl AppError {
             AppError::PayloadTooLarge(_) => 413,
             AppError::RateLimited { .. } => 429,
             AppError::Internal(_) | AppError::Transport(_) => 500,
+            AppError::Unavailable(_) => 503,
         }
     }
 
@@ -64,6 +69,12 @@ impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
-        AppError::Transport(value.to_string())
+        match value {
+            // The caller sent arguments that do not decode: its mistake.
+            ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) => {
+                AppError::BadRequest(value.to_string())
+            }
+            other => AppError::Transport(other.to_string()),
+        }
     }
 }

@@ -1,6 +1,6 @@
 //! `ApiError`: how an [`AppError`] becomes an HTTP response on the JSON
 //! routes (`{"error": "..."}` with the status from one place, and
-//! `Retry-After` when rate limited).
+//! `Retry-After` when rate limited or storage is unavailable).
 
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -24,8 +24,12 @@ impl IntoResponse for ApiError {
             StatusCode::from_u16(self.0.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = Json(serde_json::json!({ "error": self.0.to_string() }));
         let mut response = (status, body).into_response();
-        if let AppError::RateLimited { retry_after_ms } = self.0 {
-            let secs = retry_after_ms.div_ceil(1000).max(1);
+        let retry_after_secs = match self.0 {
+            AppError::RateLimited { retry_after_ms } => Some(retry_after_ms.div_ceil(1000).max(1)),
+            AppError::Unavailable(_) => Some(1),
+            _ => None,
+        };
+        if let Some(secs) = retry_after_secs {
             if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
                 response.headers_mut().insert(http::header::RETRY_AFTER, v);
             }

@@ -64,10 +64,16 @@ impl std::fmt::Debug for Chat {
     }
 }
 
-/// Logs a storage failure and turns it into the generic internal error.
+/// Logs a storage failure and turns it into the error a client sees: 503
+/// when storage is unreachable or cannot be written (worth a retry), else
+/// the generic internal error.
 pub fn internal(context: &str, error: StoreError) -> AppError {
     tracing::error!(error = %error, "{context}");
-    AppError::internal()
+    if error.is_unavailable() {
+        AppError::Unavailable("storage is unavailable; retry shortly".into())
+    } else {
+        AppError::internal()
+    }
 }
 
 impl Chat {

@@ -39,6 +39,40 @@ pub enum StoreError {
     NotMember,
 }
 
+impl StoreError {
+    /// Whether the database could not be reached or written at all (its
+    /// server is down, the disk is full or read-only, no connection came
+    /// free in time), as opposed to a request it refused. Such failures
+    /// pass when the database is back.
+    pub fn is_unavailable(&self) -> bool {
+        let StoreError::Database(e) = self else {
+            return false;
+        };
+        match e {
+            sqlx::Error::Io(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_) => true,
+            sqlx::Error::Database(db) => db.code().is_some_and(|code| unavailable_code(&code)),
+            _ => false,
+        }
+    }
+}
+
+/// Database error codes that mean "unavailable": SQLite's (primary code in
+/// the low byte) busy, read-only, I/O error, disk full and cannot-open;
+/// Postgres' connection exceptions (class 08), insufficient resources
+/// (53: disk full, out of memory, too many connections) and operator
+/// intervention (57P: shutting down, starting up).
+fn unavailable_code(code: &str) -> bool {
+    if let Ok(sqlite) = code.parse::<u32>() {
+        return matches!(sqlite & 0xff, 5 | 8 | 10 | 13 | 14);
+    }
+    code.starts_with("08") || code.starts_with("53") || code.starts_with("57P")
+}
+
 /// Result alias for store calls.
 pub type StoreResult<T> = Result<T, StoreError>;
 

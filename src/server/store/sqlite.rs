@@ -13,11 +13,13 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use sqlx::pool::PoolConnection;
+use sqlx::sqlite::SqliteConnection;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::{Row, Sqlite};
 use uuid::Uuid;
 
 use super::batch::{self, BatchFacts};
@@ -263,16 +265,123 @@ impl SqliteStore {
         })
     }
 
-    async fn insert_one(
-        tx: &mut Transaction<'_, Sqlite>,
-        m: &NewMessage,
-    ) -> StoreResult<InsertOutcome> {
+    /// The writer connection inside `BEGIN IMMEDIATE` (the write lock
+    /// taken at once, so seqs read in the transaction stay current).
+    ///
+    /// Write transactions are begun and ended here with plain statements
+    /// rather than sqlx's `Transaction`: after a failed statement (a full
+    /// disk, an I/O error) SQLite may already have rolled back, and a
+    /// rollback may itself fail; sqlx would then still count the
+    /// connection as inside a transaction, turn the next batch's `BEGIN`
+    /// into a savepoint and its `COMMIT` into a release, and acknowledge
+    /// messages that were never committed. Instead every failure ends in
+    /// [`discard`], which throws the connection away.
+    async fn begin_write(&self) -> StoreResult<PoolConnection<Sqlite>> {
+        let mut conn = self.write.acquire().await?;
+        if let Err(e) = sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await {
+            discard(conn).await;
+            return Err(e.into());
+        }
+        Ok(conn)
+    }
+
+    /// The statements of the fast batch insert (`Store::insert_batch_fast`),
+    /// inside its transaction.
+    async fn insert_batch_fast_in(
+        tx: &mut SqliteConnection,
+        batch: &[NewMessage],
+    ) -> Result<Vec<StoreResult<InsertOutcome>>, StoreError> {
+        let hex = |id: &Uuid| id.simple().to_string();
+        let mut channels: Vec<Uuid> = batch.iter().map(|m| m.channel_id).collect();
+        channels.sort_unstable();
+        channels.dedup();
+        let rows = sqlx::query(BATCH_HEADS)
+            .bind(encode(&channels.iter().map(hex).collect::<Vec<_>>())?)
+            .fetch_all(&mut *tx)
+            .await?;
+        let mut heads = HashMap::new();
+        for row in &rows {
+            let at: Option<i64> = row.try_get("last_message_at")?;
+            heads.insert(
+                row.try_get("id")?,
+                (row.try_get("last_seq")?, at.map(from_micros)),
+            );
+        }
+
+        let pairs: Vec<[String; 2]> = batch
+            .iter()
+            .map(|m| [hex(&m.channel_id), hex(&m.user_id)])
+            .collect();
+        let rows = sqlx::query(BATCH_SENDERS)
+            .bind(encode(&pairs)?)
+            .fetch_all(&mut *tx)
+            .await?;
+        let mut senders = HashSet::new();
+        for row in &rows {
+            senders.insert((row.try_get("tablo_id")?, row.try_get("user_id")?));
+        }
+
+        let keys: Vec<[&str; 3]> = pairs
+            .iter()
+            .zip(batch)
+            .map(|(p, m)| [p[0].as_str(), p[1].as_str(), m.client_id.as_str()])
+            .collect();
+        let existing = sqlx::query(BATCH_EXISTING)
+            .bind(encode(&keys)?)
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(message_from_row)
+            .collect::<Result<_, _>>()?;
+
+        let plan = batch::plan(
+            batch,
+            BatchFacts {
+                heads,
+                senders,
+                existing,
+            },
+        );
+        if !plan.new.is_empty() {
+            let new_rows: Vec<serde_json::Value> = plan
+                .new
+                .iter()
+                .map(|m| {
+                    serde_json::json!([
+                        hex(&m.id),
+                        hex(&m.channel_id),
+                        m.seq,
+                        hex(&m.user_id),
+                        m.client_id,
+                        m.text,
+                        m.created_at.timestamp_micros()
+                    ])
+                })
+                .collect();
+            sqlx::query(BATCH_INSERT)
+                .bind(encode(&new_rows)?)
+                .execute(&mut *tx)
+                .await?;
+            let bumps: Vec<serde_json::Value> = plan
+                .heads
+                .iter()
+                .map(|(id, seq, at)| serde_json::json!([hex(id), seq, at.timestamp_micros()]))
+                .collect();
+            sqlx::query(BATCH_BUMP)
+                .bind(encode(&bumps)?)
+                .execute(&mut *tx)
+                .await?;
+        }
+        Ok(plan.results)
+    }
+
+    async fn insert_one(tx: &mut SqliteConnection, m: &NewMessage) -> StoreResult<InsertOutcome> {
         Self::require_sender(tx, m).await?;
         let existing = sqlx::query(FIND_BY_CLIENT_ID)
             .bind(m.channel_id)
             .bind(m.user_id)
             .bind(&m.client_id)
-            .fetch_optional(&mut **tx)
+            .fetch_optional(&mut *tx)
             .await?;
         if let Some(row) = existing {
             return Ok(InsertOutcome::Duplicate(message_from_row(&row)?));
@@ -281,7 +390,7 @@ impl SqliteStore {
         let next: Option<(i64, i64)> = sqlx::query_as(NEXT_SEQ)
             .bind(m.channel_id)
             .bind(micros)
-            .fetch_optional(&mut **tx)
+            .fetch_optional(&mut *tx)
             .await?;
         let (seq, micros) =
             next.ok_or_else(|| StoreError::NotFound(format!("channel {}", m.channel_id)))?;
@@ -290,11 +399,11 @@ impl SqliteStore {
 
     /// Refuses a message whose sender is not an active member of its
     /// channel, inside the insert's transaction.
-    async fn require_sender(tx: &mut Transaction<'_, Sqlite>, m: &NewMessage) -> StoreResult<()> {
+    async fn require_sender(tx: &mut SqliteConnection, m: &NewMessage) -> StoreResult<()> {
         let active: Option<(Option<bool>, i64)> = sqlx::query_as(MEMBERSHIP)
             .bind(m.channel_id)
             .bind(m.user_id)
-            .fetch_optional(&mut **tx)
+            .fetch_optional(&mut *tx)
             .await?;
         match active {
             Some((Some(true), _)) => Ok(()),
@@ -304,7 +413,7 @@ impl SqliteStore {
 
     /// Writes the message row with its seq and time.
     async fn insert_row(
-        tx: &mut Transaction<'_, Sqlite>,
+        tx: &mut SqliteConnection,
         m: &NewMessage,
         seq: i64,
         micros: i64,
@@ -317,9 +426,31 @@ impl SqliteStore {
             .bind(&m.client_id)
             .bind(&m.text)
             .bind(micros)
-            .execute(&mut **tx)
+            .execute(&mut *tx)
             .await?;
         Ok(InsertOutcome::Stored(m.stored(seq, from_micros(micros))))
+    }
+}
+
+/// Commits the writer's transaction; on failure the connection is
+/// discarded (see [`SqliteStore::begin_write`]).
+async fn commit(mut conn: PoolConnection<Sqlite>) -> StoreResult<()> {
+    match sqlx::query("COMMIT").execute(&mut *conn).await {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            discard(conn).await;
+            Err(e.into())
+        }
+    }
+}
+
+/// Ends a failed write transaction: rolls back what may be left of it and
+/// closes the connection, so nothing a failed statement or rollback left
+/// behind reaches the next batch; the pool opens a new connection for it.
+async fn discard(mut conn: PoolConnection<Sqlite>) {
+    let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+    if let Err(e) = conn.close().await {
+        tracing::warn!(error = %e, "closing the failed writer connection failed");
     }
 }
 
@@ -561,90 +692,17 @@ impl Store for SqliteStore {
         &self,
         batch: &[NewMessage],
     ) -> Result<Vec<StoreResult<InsertOutcome>>, StoreError> {
-        let mut tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
-        let hex = |id: &Uuid| id.simple().to_string();
-        let mut channels: Vec<Uuid> = batch.iter().map(|m| m.channel_id).collect();
-        channels.sort_unstable();
-        channels.dedup();
-        let rows = sqlx::query(BATCH_HEADS)
-            .bind(encode(&channels.iter().map(hex).collect::<Vec<_>>())?)
-            .fetch_all(&mut *tx)
-            .await?;
-        let mut heads = HashMap::new();
-        for row in &rows {
-            let at: Option<i64> = row.try_get("last_message_at")?;
-            heads.insert(
-                row.try_get("id")?,
-                (row.try_get("last_seq")?, at.map(from_micros)),
-            );
+        let mut conn = self.begin_write().await?;
+        match Self::insert_batch_fast_in(&mut conn, batch).await {
+            Ok(results) => {
+                commit(conn).await?;
+                Ok(results)
+            }
+            Err(e) => {
+                discard(conn).await;
+                Err(e)
+            }
         }
-
-        let pairs: Vec<[String; 2]> = batch
-            .iter()
-            .map(|m| [hex(&m.channel_id), hex(&m.user_id)])
-            .collect();
-        let rows = sqlx::query(BATCH_SENDERS)
-            .bind(encode(&pairs)?)
-            .fetch_all(&mut *tx)
-            .await?;
-        let mut senders = HashSet::new();
-        for row in &rows {
-            senders.insert((row.try_get("tablo_id")?, row.try_get("user_id")?));
-        }
-
-        let keys: Vec<[&str; 3]> = pairs
-            .iter()
-            .zip(batch)
-            .map(|(p, m)| [p[0].as_str(), p[1].as_str(), m.client_id.as_str()])
-            .collect();
-        let existing = sqlx::query(BATCH_EXISTING)
-            .bind(encode(&keys)?)
-            .fetch_all(&mut *tx)
-            .await?
-            .iter()
-            .map(message_from_row)
-            .collect::<Result<_, _>>()?;
-
-        let plan = batch::plan(
-            batch,
-            BatchFacts {
-                heads,
-                senders,
-                existing,
-            },
-        );
-        if !plan.new.is_empty() {
-            let new_rows: Vec<serde_json::Value> = plan
-                .new
-                .iter()
-                .map(|m| {
-                    serde_json::json!([
-                        hex(&m.id),
-                        hex(&m.channel_id),
-                        m.seq,
-                        hex(&m.user_id),
-                        m.client_id,
-                        m.text,
-                        m.created_at.timestamp_micros()
-                    ])
-                })
-                .collect();
-            sqlx::query(BATCH_INSERT)
-                .bind(encode(&new_rows)?)
-                .execute(&mut *tx)
-                .await?;
-            let bumps: Vec<serde_json::Value> = plan
-                .heads
-                .iter()
-                .map(|(id, seq, at)| serde_json::json!([hex(id), seq, at.timestamp_micros()]))
-                .collect();
-            sqlx::query(BATCH_BUMP)
-                .bind(encode(&bumps)?)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(plan.results)
     }
 
     /// The careful path: one savepoint per message, so a message that fails
@@ -653,7 +711,7 @@ impl Store for SqliteStore {
         &self,
         batch: &[NewMessage],
     ) -> Vec<StoreResult<InsertOutcome>> {
-        let mut tx = match self.write.begin().await {
+        let mut tx = match self.begin_write().await {
             Ok(tx) => tx,
             Err(e) => {
                 let msg = e.to_string();
@@ -692,7 +750,7 @@ impl Store for SqliteStore {
                 }
             }
         }
-        if let Err(e) = tx.commit().await {
+        if let Err(e) = commit(tx).await {
             let msg = e.to_string();
             return batch
                 .iter()
