@@ -1,5 +1,6 @@
 //! Resume after a dropped connection: `resume` replays exactly the messages
 //! with `seq > afterSeq`, in order, then `resume.done` with the head.
+//! `?afterSeq=` on the URL does the same before anything live.
 
 use serde_json::{json, Value};
 
@@ -9,6 +10,11 @@ use crate::helpers::*;
 async fn resume(ws: &mut WsClient, after_seq: i64) -> (Vec<Value>, Value) {
     ws.send_json(&serde_json::json!({"type": "resume", "afterSeq": after_seq}))
         .await;
+    resume_answer(ws).await
+}
+
+/// The `message.new` frames up to `resume.done`, and that frame.
+async fn resume_answer(ws: &mut WsClient) -> (Vec<Value>, Value) {
     let mut replayed = Vec::new();
     loop {
         let v = ws
@@ -147,4 +153,53 @@ async fn resume_past_the_head_does_not_block_live_messages() {
     let sent = a.send_ok("after a bogus resume").await;
     let got = b.next_frame_of_type("message.new", WAIT).await;
     assert_eq!(got["id"], sent["id"]);
+}
+
+/// Every `message.new` frame on `ws` until `QUIET` passes without one, as
+/// seqs.
+async fn seqs_until_quiet(ws: &mut WsClient) -> Vec<i64> {
+    let mut seqs = Vec::new();
+    while let Some(v) = ws
+        .try_next_json_until(tokio::time::Instant::now() + QUIET)
+        .await
+    {
+        if v["type"] == "message.new" {
+            seqs.push(seq(&v));
+        }
+    }
+    seqs
+}
+
+/// `?afterSeq=n` on the URL: the stored messages after n come first, in
+/// order, then live ones; a bad value is refused before the upgrade.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_seq_in_the_url_sends_the_missed_messages_first() {
+    let app = spawn_app().await;
+    let (alice, _) = app.login(ALICE).await;
+    let (bob, _) = app.login(BOB).await;
+    let general = app.channel_id(&alice, "General").await;
+    let mut a = app.ws_join(&alice, &general).await;
+    let sent: Vec<i64> = {
+        let mut v = Vec::new();
+        for i in 0..5 {
+            v.push(seq(&a.send_ok(&format!("m{i}")).await));
+        }
+        v
+    };
+    let url = |after: &str| {
+        let mut req = app.ws_request_bearer(&bob, &general);
+        *req.uri_mut() = format!("{}/chat/ws/{general}?afterSeq={after}", app.ws_address)
+            .parse()
+            .unwrap();
+        req
+    };
+    let mut b = ws_open(url(&sent[1].to_string())).await.expect("upgrade");
+    assert_eq!(b.next_json(WAIT).await["type"], "presence.state");
+    let live = a.send_ok("live").await;
+    let mut expected = sent[2..].to_vec();
+    expected.push(seq(&live));
+    assert_eq!(seqs_until_quiet(&mut b).await, expected);
+    for bad in ["-1", "x", "1.5", "99999999999999999999"] {
+        assert_eq!(ws_refused_status(url(bad)).await, 400, "afterSeq={bad}");
+    }
 }

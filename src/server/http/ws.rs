@@ -1,6 +1,6 @@
-//! `GET /chat/ws/{channelId}`: authentication, membership and Origin checks
-//! before the upgrade (401/403/404, no upgrade), then a [`WsSession`] for
-//! the connection.
+//! `GET /chat/ws/{channelId}[?afterSeq=n]`: authentication, membership and
+//! Origin checks before the upgrade (401/403/404, 400 for a bad `afterSeq`,
+//! no upgrade), then a [`WsSession`] for the connection.
 //!
 //! [`WsSession`]: super::ws_session::WsSession
 
@@ -63,6 +63,17 @@ pub async fn ws_route(
         Ok(id) => id,
         Err(e) => return ApiError(e).into_response(),
     };
+    // `?afterSeq=n`: start with the stored messages after n, in order,
+    // before anything live (a reconnect without the race of a `resume`
+    // frame against live messages).
+    let after_seq = match params.get("afterSeq").map(|v| v.parse::<i64>()) {
+        None => None,
+        Some(Ok(n)) if n >= 0 => Some(n),
+        Some(_) => {
+            let e = AppError::BadRequest("afterSeq must be a non-negative integer".into());
+            return ApiError(e).into_response();
+        }
+    };
     // One query: membership and the channel's head, where the session
     // starts. A member has a user row, so none is created here.
     let head_seq = match state.chat.require_member(channel_id, user.id).await {
@@ -85,7 +96,7 @@ pub async fn ws_route(
             async move {
                 match on_upgrade.await {
                     Ok(upgraded) => {
-                        WsSession::new(state, user.id, channel_id, head_seq)
+                        WsSession::new(state, user.id, channel_id, head_seq, after_seq)
                             .run(TokioIo::new(upgraded))
                             .await
                     }

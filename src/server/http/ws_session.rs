@@ -71,14 +71,23 @@ type PendingOutcome =
 
 impl WsSession {
     /// A session for an authenticated member; `head_seq` is the channel's
-    /// newest seq read before the session joins its room.
-    pub fn new(state: AppState, user_id: Uuid, channel_id: Uuid, head_seq: i64) -> Self {
+    /// newest seq read before the session joins its room. With `after_seq`
+    /// (the URL's `?afterSeq=`), the messages after it are sent first, in
+    /// order, before anything live.
+    pub fn new(
+        state: AppState,
+        user_id: Uuid,
+        channel_id: Uuid,
+        head_seq: i64,
+        after_seq: Option<i64>,
+    ) -> Self {
+        let start = after_seq.map_or(head_seq, |a| a.clamp(0, head_seq));
         WsSession {
             max_pending: state.settings.limits.ws_pending_sends,
             state,
             user_id,
             channel_id,
-            last_seq: head_seq,
+            last_seq: start,
             bad_frames: 0,
             typing_until: None,
             last_heard: Instant::now(),
@@ -347,6 +356,9 @@ impl WsSession {
                 // send it in order, once.
                 Box::pin(self.catch_up(socket, Some(original.seq))).await
             }
+            // Already sent here or before this connection: the original
+            // again, as the answer to this send (the contract's idempotency
+            // rule; the client knows it by seq and clientId).
             Ok(InsertOutcome::Duplicate(original)) => {
                 socket
                     .send_frame(&ServerFrame::message_new(&original))
@@ -421,6 +433,20 @@ impl WsSession {
         socket: &mut ClientSocket,
         until: Option<i64>,
     ) -> Result<(), Stop> {
+        let after = self.last_seq;
+        self.last_seq = self.send_stored(socket, after, until).await?;
+        Ok(())
+    }
+
+    /// Sends the stored messages with `after < seq <= until` (no `until`:
+    /// up to the newest) in order; returns the last seq sent, or `after`.
+    async fn send_stored(
+        &self,
+        socket: &mut ClientSocket,
+        after: i64,
+        until: Option<i64>,
+    ) -> Result<i64, Stop> {
+        let mut last = after;
         loop {
             self.check_shutdown()?;
             let page = self
@@ -429,23 +455,23 @@ impl WsSession {
                 .store
                 .history(
                     self.channel_id,
-                    HistoryCursor::AfterSeq(self.last_seq),
+                    HistoryCursor::AfterSeq(last),
                     CATCH_UP_PAGE,
                 )
                 .await
                 .map_err(|e| {
-                    tracing::error!(error = %e, "catch-up read failed");
+                    tracing::error!(error = %e, "reading stored messages failed");
                     Stop::Close(1011, "storage unavailable")
                 })?;
             for m in &page.messages {
                 if until.is_some_and(|u| m.seq > u) {
-                    return Ok(());
+                    return Ok(last);
                 }
                 socket.send_frame(&ServerFrame::message_new(m)).await?;
-                self.last_seq = m.seq;
+                last = m.seq;
             }
             if !page.has_more || page.messages.is_empty() {
-                return Ok(());
+                return Ok(last);
             }
         }
     }
@@ -464,32 +490,9 @@ impl WsSession {
             })?;
         // A client seq past the head (a stale or foreign cursor) must not
         // hold back live messages: resume from the head at most.
-        let mut cursor = after_seq.min(head);
-        loop {
-            self.check_shutdown()?;
-            let page = self
-                .state
-                .chat
-                .store
-                .history(
-                    self.channel_id,
-                    HistoryCursor::AfterSeq(cursor),
-                    CATCH_UP_PAGE,
-                )
-                .await
-                .map_err(|e| {
-                    tracing::error!(error = %e, "resume read failed");
-                    Stop::Close(1011, "storage unavailable")
-                })?;
-            for m in &page.messages {
-                socket.send_frame(&ServerFrame::message_new(m)).await?;
-                cursor = m.seq;
-            }
-            if !page.has_more || page.messages.is_empty() {
-                break;
-            }
-        }
-        self.last_seq = self.last_seq.max(cursor);
+        let cursor = after_seq.min(head);
+        let last = self.send_stored(socket, cursor, None).await?;
+        self.last_seq = self.last_seq.max(last);
         socket
             .send_frame(&ServerFrame::ResumeDone {
                 head_seq: self.last_seq,
