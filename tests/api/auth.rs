@@ -9,11 +9,17 @@ use crate::helpers::*;
 /// Asserts that `token` (or no credentials at all) is refused with 401 on
 /// every REST route (with a JSON `{"error"}` body) and on the WebSocket
 /// upgrade, both as a Bearer header and as `?token=`.
-async fn assert_unauthorized_everywhere(app: &TestApp, token: Option<&str>, channel_id: &str) {
+async fn assert_unauthorized_everywhere(
+    app: &TestApp,
+    case: &str,
+    token: Option<&str>,
+    channel_id: &str,
+) {
     let routes = [
         ("GET", "/chat/channels".to_string()),
         ("GET", "/chat/unread".to_string()),
         ("GET", format!("/chat/channels/{channel_id}/messages")),
+        ("GET", format!("/chat/channels/{channel_id}/members")),
         ("POST", format!("/chat/channels/{channel_id}/read")),
     ];
     for (method, path) in &routes {
@@ -22,26 +28,26 @@ async fn assert_unauthorized_everywhere(app: &TestApp, token: Option<&str>, chan
         } else {
             app.post(path, token, None).await
         };
-        assert_eq!(resp.status().as_u16(), 401, "{method} {path}");
+        assert_eq!(resp.status().as_u16(), 401, "{case}: {method} {path}");
         let body: Value = resp
             .json()
             .await
-            .unwrap_or_else(|e| panic!("{method} {path}: 401 body is not JSON: {e}"));
+            .unwrap_or_else(|e| panic!("{case}: {method} {path}: 401 body is not JSON: {e}"));
         assert!(
             body["error"].is_string(),
-            "{method} {path}: 401 body has no error string: {body}"
+            "{case}: {method} {path}: 401 body has no error string: {body}"
         );
     }
     match token {
         Some(t) => {
             let status = ws_refused_status(app.ws_request_bearer(t, channel_id)).await;
-            assert_eq!(status, 401, "WS upgrade with Bearer header");
+            assert_eq!(status, 401, "{case}: WS upgrade with Bearer header");
             let status = ws_refused_status(app.ws_request_query(t, channel_id)).await;
-            assert_eq!(status, 401, "WS upgrade with ?token=");
+            assert_eq!(status, 401, "{case}: WS upgrade with ?token=");
         }
         None => {
             let status = ws_refused_status(app.ws_request(channel_id)).await;
-            assert_eq!(status, 401, "WS upgrade without credentials");
+            assert_eq!(status, 401, "{case}: WS upgrade without credentials");
         }
     }
 }
@@ -233,104 +239,179 @@ async fn logout_clears_the_session_cookie() {
 }
 
 /// A request without any credentials is 401 on REST and on the WS upgrade.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn missing_credentials_are_401_on_rest_and_ws_upgrade() {
-    let (app, _, general) = app_with_alice().await;
-    assert_unauthorized_everywhere(&app, None, &general).await;
+/// A token made by hand: `header` and `claims` as JSON, signed with
+/// HMAC-SHA256 under `secret` whatever the header claims (a token that
+/// says RS256 but carries an HMAC made with a key the attacker knows is the
+/// HS/RS confusion attack).
+fn hand_made_token(header: Value, claims: &Value, secret: &str) -> String {
+    let signing_input = format!(
+        "{}.{}",
+        b64url(header.to_string().as_bytes()),
+        b64url(claims.to_string().as_bytes())
+    );
+    let signature = jsonwebtoken::crypto::sign(
+        signing_input.as_bytes(),
+        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+        Algorithm::HS256,
+    )
+    .expect("HMAC signing");
+    format!("{signing_input}.{signature}")
 }
 
-/// An expired token is 401 on REST and on the WS upgrade.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn expired_token_is_401_on_rest_and_ws_upgrade() {
-    let (app, alice, general) = app_with_alice().await;
-    let token = mint_token(&alice, -600, None);
-    assert_unauthorized_everywhere(&app, Some(&token), &general).await;
-}
-
-/// An `alg: none` (unsigned) token is 401 on REST and on the WS upgrade.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn alg_none_token_is_401_on_rest_and_ws_upgrade() {
-    let (app, alice, general) = app_with_alice().await;
-    let token = alg_none_token(&alice);
-    assert_unauthorized_everywhere(&app, Some(&token), &general).await;
-}
-
-/// A token with another HMAC alg (HS384/HS512, same secret) is 401: only HS256 is accepted.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn non_hs256_token_is_401_on_rest_and_ws_upgrade() {
-    let (app, alice, general) = app_with_alice().await;
-    for alg in [Algorithm::HS384, Algorithm::HS512] {
-        let claims = json!({"sub": alice, "exp": now_secs() + 3600});
-        let token = sign(alg, &claims, JWT_SECRET);
-        assert_unauthorized_everywhere(&app, Some(&token), &general).await;
+/// `base` with `extra`'s fields added or replaced (`null` removes one).
+fn with_fields(base: &Value, extra: Value) -> Value {
+    let mut out = base.clone();
+    for (k, v) in extra.as_object().expect("extra is an object") {
+        if v.is_null() {
+            out.as_object_mut().unwrap().remove(k);
+        } else {
+            out[k] = v.clone();
+        }
     }
+    out
 }
 
-/// A token whose signature was altered is 401 on REST and on the WS upgrade.
+/// Every kind of bad credential is refused with 401 on every REST route and
+/// on the WebSocket upgrade (header and `?token=`). The same claims, signed
+/// properly, are accepted: each case fails for its one defect.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn tampered_signature_is_401_on_rest_and_ws_upgrade() {
-    let (app, alice, general) = app_with_alice().await;
-    let token = mint_token(&alice, 3600, None);
-    let (rest, sig) = token.rsplit_once('.').unwrap();
-    let mut sig: Vec<char> = sig.chars().collect();
-    sig[5] = if sig[5] == 'A' { 'B' } else { 'A' };
-    let tampered = format!("{rest}.{}", sig.into_iter().collect::<String>());
-    assert_unauthorized_everywhere(&app, Some(&tampered), &general).await;
-}
-
-/// A token whose claims were altered (bob's sub under alice's signature) is 401.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn tampered_payload_is_401_on_rest_and_ws_upgrade() {
+async fn every_bad_token_is_401_on_rest_and_ws_upgrade() {
     let (app, alice, general) = app_with_alice().await;
     let (_, bob) = app.login(BOB).await;
-    let token = mint_token(&alice, 3600, None);
-    let parts: Vec<&str> = token.split('.').collect();
-    let claims = json!({"sub": bob, "exp": now_secs() + 3600});
-    let forged = format!(
-        "{}.{}.{}",
-        parts[0],
-        b64url(claims.to_string().as_bytes()),
-        parts[2]
+    let now = now_secs();
+    let claims = json!({"sub": alice, "exp": now + 3600, "iat": now});
+    let hs256 = |c: &Value| sign(Algorithm::HS256, c, JWT_SECRET);
+    let good = hs256(&claims);
+    assert_eq!(
+        app.get("/chat/channels", Some(&good))
+            .await
+            .status()
+            .as_u16(),
+        200,
+        "the control token was refused"
     );
-    assert_unauthorized_everywhere(&app, Some(&forged), &general).await;
-}
+    let (signed_part, signature) = good.rsplit_once('.').unwrap();
+    let mut flipped: Vec<char> = signature.chars().collect();
+    flipped[5] = if flipped[5] == 'A' { 'B' } else { 'A' };
+    let header_part = good.split('.').next().unwrap();
+    let bobs_claims = with_fields(&claims, json!({"sub": bob}));
 
-/// A token signed with a different secret is 401.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn token_signed_with_another_secret_is_401_on_rest_and_ws_upgrade() {
-    let (app, alice, general) = app_with_alice().await;
-    let claims = json!({"sub": alice, "exp": now_secs() + 3600});
-    let token = sign(
-        Algorithm::HS256,
-        &claims,
-        "some-other-secret-0123456789abcdef",
-    );
-    assert_unauthorized_everywhere(&app, Some(&token), &general).await;
-}
-
-/// Garbage in place of a token is 401 on REST and on the WS upgrade.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn garbage_token_is_401_on_rest_and_ws_upgrade() {
-    let (app, _, general) = app_with_alice().await;
-    for garbage in ["not-a-jwt", "a.b.c", "eyJhbGciOiJIUzI1NiJ9..", "%%%"] {
-        assert_unauthorized_everywhere(&app, Some(garbage), &general).await;
+    let cases: Vec<(&str, Option<String>)> = vec![
+        ("no credentials", None),
+        ("alg none, no signature", Some(alg_none_token(&alice))),
+        (
+            "HS384 with the right secret",
+            Some(sign(Algorithm::HS384, &claims, JWT_SECRET)),
+        ),
+        (
+            "HS512 with the right secret",
+            Some(sign(Algorithm::HS512, &claims, JWT_SECRET)),
+        ),
+        (
+            "header says RS256, HMAC signature (HS/RS confusion)",
+            Some(hand_made_token(
+                json!({"alg": "RS256", "typ": "JWT"}),
+                &claims,
+                JWT_SECRET,
+            )),
+        ),
+        (
+            "header says ES256, HMAC signature",
+            Some(hand_made_token(
+                json!({"alg": "ES256", "typ": "JWT"}),
+                &claims,
+                JWT_SECRET,
+            )),
+        ),
+        (
+            "signed with another secret",
+            Some(sign(
+                Algorithm::HS256,
+                &claims,
+                "some-other-secret-0123456789abcdef",
+            )),
+        ),
+        (
+            "signature altered",
+            Some(format!(
+                "{signed_part}.{}",
+                flipped.into_iter().collect::<String>()
+            )),
+        ),
+        (
+            "claims swapped under the original signature",
+            Some(format!(
+                "{header_part}.{}.{signature}",
+                b64url(bobs_claims.to_string().as_bytes())
+            )),
+        ),
+        (
+            "expired ten minutes ago",
+            Some(hs256(&with_fields(&claims, json!({"exp": now - 600})))),
+        ),
+        (
+            "not valid for another ten minutes (nbf)",
+            Some(hs256(&with_fields(&claims, json!({"nbf": now + 600})))),
+        ),
+        (
+            "no exp",
+            Some(hs256(&with_fields(&claims, json!({"exp": null})))),
+        ),
+        (
+            "exp not a number",
+            Some(hs256(&with_fields(&claims, json!({"exp": "tomorrow"})))),
+        ),
+        (
+            "no sub",
+            Some(hs256(&with_fields(&claims, json!({"sub": null})))),
+        ),
+        (
+            "sub not a UUID",
+            Some(hs256(&with_fields(&claims, json!({"sub": "alice"})))),
+        ),
+        (
+            "sub a number",
+            Some(hs256(&with_fields(&claims, json!({"sub": 42})))),
+        ),
+        ("not a JWT", Some("not-a-jwt".into())),
+        ("three empty-ish parts", Some("a.b.c".into())),
+        ("header only", Some("eyJhbGciOiJIUzI1NiJ9..".into())),
+        ("not base64", Some("%%%".into())),
+    ];
+    for (case, token) in &cases {
+        assert_unauthorized_everywhere(&app, case, token.as_deref(), &general).await;
     }
 }
 
-/// A token whose `sub` is not a UUID is 401.
+/// With an issuer configured, a token from another issuer or without one is
+/// 401; the same claims with the right `iss` are accepted.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn token_with_non_uuid_sub_is_401_on_rest_and_ws_upgrade() {
-    let (app, _, general) = app_with_alice().await;
-    let token = mint_token("alice", 3600, None);
-    assert_unauthorized_everywhere(&app, Some(&token), &general).await;
-}
+async fn tokens_of_another_or_no_issuer_are_401_when_an_issuer_is_configured() {
+    let app = spawn_app_with(|s| s.jwt_issuer = Some(ISSUER.into())).await;
+    let (login_token, alice) = app.login(ALICE).await;
+    let general = app.channel_id(&login_token, "General").await;
 
-/// A token without `exp` is 401 (the contract makes `exp` part of every JWT).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn token_without_exp_is_401_on_rest_and_ws_upgrade() {
-    let (app, alice, general) = app_with_alice().await;
-    let token = sign(Algorithm::HS256, &json!({"sub": alice}), JWT_SECRET);
-    assert_unauthorized_everywhere(&app, Some(&token), &general).await;
+    let good = mint_token(&alice, 3600, Some(ISSUER));
+    assert_eq!(
+        app.get("/chat/channels", Some(&good))
+            .await
+            .status()
+            .as_u16(),
+        200
+    );
+    let mut ws = app.ws_connect(&good, &general).await;
+    assert_eq!(ws.next_json(WAIT).await["type"], "presence.state");
+
+    let cases = [
+        (
+            "another issuer",
+            mint_token(&alice, 3600, Some("https://evil.test")),
+        ),
+        ("no issuer", mint_token(&alice, 3600, None)),
+    ];
+    for (case, token) in &cases {
+        assert_unauthorized_everywhere(&app, case, Some(token), &general).await;
+    }
 }
 
 /// A valid HS256 token minted outside the server works on REST and on the WS upgrade (header and query).
@@ -363,38 +444,6 @@ async fn iss_is_ignored_when_no_issuer_is_configured() {
             .as_u16(),
         200
     );
-}
-
-/// With an issuer configured, a wrong `iss` is 401 on REST and WS, and the right one is accepted.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn wrong_issuer_is_401_on_rest_and_ws_upgrade_when_issuer_configured() {
-    let app = spawn_app_with(|s| s.jwt_issuer = Some(ISSUER.into())).await;
-    let (login_token, alice) = app.login(ALICE).await;
-    let general = app.channel_id(&login_token, "General").await;
-
-    let good = mint_token(&alice, 3600, Some(ISSUER));
-    assert_eq!(
-        app.get("/chat/channels", Some(&good))
-            .await
-            .status()
-            .as_u16(),
-        200
-    );
-    let mut ws = app.ws_connect(&good, &general).await;
-    assert_eq!(ws.next_json(WAIT).await["type"], "presence.state");
-
-    let wrong = mint_token(&alice, 3600, Some("https://evil.test"));
-    assert_unauthorized_everywhere(&app, Some(&wrong), &general).await;
-}
-
-/// With an issuer configured, a token without `iss` is 401.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn missing_issuer_is_401_when_issuer_configured() {
-    let app = spawn_app_with(|s| s.jwt_issuer = Some(ISSUER.into())).await;
-    let (login_token, alice) = app.login(ALICE).await;
-    let general = app.channel_id(&login_token, "General").await;
-    let token = mint_token(&alice, 3600, None);
-    assert_unauthorized_everywhere(&app, Some(&token), &general).await;
 }
 
 /// `?token=` authenticates the WS upgrade (the browser path of the seed client).

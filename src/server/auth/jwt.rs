@@ -1,6 +1,6 @@
 //! JWT signing and verification. One path serves our own login tokens and
-//! tokens minted by the host app: HS256 pinned, `exp` required, `iss`
-//! checked when configured.
+//! tokens minted by the host app: HS256 pinned, `exp` and `sub` required,
+//! `nbf` honoured when present, `iss` checked when configured.
 
 use std::time::Duration;
 
@@ -8,7 +8,7 @@ use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-/// Clock skew tolerated on `exp`, in seconds.
+/// Clock skew tolerated on `exp` and `nbf`, in seconds.
 const LEEWAY_SECS: u64 = 30;
 
 /// Claims we read (extra claims are ignored).
@@ -52,6 +52,8 @@ impl JwtKeys {
         validation.algorithms = vec![Algorithm::HS256];
         validation.leeway = LEEWAY_SECS;
         validation.validate_exp = true;
+        // A token the issuer dated for later is not valid yet.
+        validation.validate_nbf = true;
         let mut required = vec!["exp", "sub"];
         if let Some(iss) = &issuer {
             validation.set_issuer(&[iss.as_str()]);
@@ -114,5 +116,20 @@ mod tests {
         let ttl = Duration::from_secs(60);
         assert!(ours.verify(&other_iss.issue(id, "x", ttl)).is_none());
         assert!(ours.verify(&other_key.issue(id, "x", ttl)).is_none());
+    }
+
+    #[test]
+    fn a_token_not_valid_yet_is_rejected_beyond_the_leeway() {
+        let keys = JwtKeys::new(b"0123456789abcdef0123", None);
+        let now = chrono::Utc::now().timestamp() as u64;
+        let token = |nbf: u64| {
+            let claims = serde_json::json!({
+                "sub": Uuid::new_v4(), "exp": now + 3600, "nbf": nbf,
+            });
+            encode(&Header::new(Algorithm::HS256), &claims, &keys.encoding).unwrap()
+        };
+        assert!(keys.verify(&token(now + 600)).is_none());
+        assert!(keys.verify(&token(now + LEEWAY_SECS / 2)).is_some());
+        assert!(keys.verify(&token(now - 60)).is_some());
     }
 }
