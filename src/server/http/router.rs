@@ -19,6 +19,7 @@ use super::rest::{
     health_route, history_route, list_channels_route, mark_read_route, members_route,
     metrics_route, ready_route, unread_route,
 };
+use super::server_fn::error_status;
 use super::timing::server_timing;
 use super::ws::ws_route;
 use crate::app::{shell, App};
@@ -86,6 +87,7 @@ pub fn build(state: AppState) -> Router {
             move || shell(leptos_options.clone()),
         )
         .fallback(site_or_page)
+        .layer(axum::middleware::from_fn(error_status))
         .layer(DefaultBodyLimit::max(state.settings.limits.max_body_bytes))
         .layer(cors)
         .layer(trace)
