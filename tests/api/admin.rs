@@ -188,12 +188,7 @@ async fn revoking_access_closes_live_sockets_at_once() {
         !unread.to_string().contains(&general),
         "revoked channel still counted: {unread}"
     );
-    assert_eq!(
-        app.get(&format!("/chat/channels/{general}/messages"), Some(&carol))
-            .await
-            .status(),
-        403
-    );
+    crate::rest::assert_forbidden_on_every_channel_route(&app, CAROL, &carol, &general).await;
     a.send_ok("alice is still here").await;
 
     // Granting again lets carol back in.

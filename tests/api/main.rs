@@ -8,6 +8,7 @@
 
 mod admin;
 mod auth;
+mod bad_input;
 mod cluster;
 mod helpers;
 mod http_edges;
@@ -16,6 +17,9 @@ mod persistence;
 mod rest;
 mod resume;
 mod server_fns;
+mod slow_consumer;
+mod timeouts;
 mod ws_errors;
+mod ws_fuzz;
 mod ws_messages;
 mod ws_presence_typing;

@@ -399,14 +399,33 @@ async fn non_uuid_channel_id_is_400_on_every_route() {
     );
 }
 
-/// Asserts that `token`'s user gets 403 from every channel route of
-/// `channel`: history, read (with and without a seq) and both WS upgrades.
-async fn assert_forbidden_on_every_channel_route(app: &TestApp, token: &str, channel: &str) {
+/// Asserts that the user (`email`, signed in as `token`) gets 403 from
+/// every way into `channel`: history, members, read (with and without a
+/// seq), both WS upgrades, and the UI's server functions for the channel.
+pub async fn assert_forbidden_on_every_channel_route(
+    app: &TestApp,
+    email: &str,
+    token: &str,
+    channel: &str,
+) {
     assert_eq!(
         app.history_status(token, channel, &[]).await,
         403,
         "history"
     );
+    let members = app
+        .get(&format!("/chat/channels/{channel}/members"), Some(token))
+        .await
+        .status()
+        .as_u16();
+    assert_eq!(members, 403, "members");
+    let cookie = app.login_cookie(email).await;
+    for name in ["load_history", "channel_members", "mark_read"] {
+        let (status, body) = app
+            .server_fn(name, Some(&cookie), &[("channel_id", channel)])
+            .await;
+        assert_eq!(status, 403, "server function {name}: {body}");
+    }
     for seq in [None, Some(1)] {
         let status = app.mark_read(token, channel, seq).await.status().as_u16();
         assert_eq!(status, 403, "read with seq {seq:?}");
@@ -424,7 +443,7 @@ async fn non_member_is_403_on_every_route() {
     let (alice, _) = app.login(ALICE).await;
     let (carol, _) = app.login(CAROL).await;
     let product = app.channel_id(&alice, "Product").await;
-    assert_forbidden_on_every_channel_route(&app, &carol, &product).await;
+    assert_forbidden_on_every_channel_route(&app, CAROL, &carol, &product).await;
 }
 
 /// Membership follows `tablo_access.is_active`: once deactivated, the channel leaves the list and routes are 403.
@@ -445,7 +464,7 @@ async fn deactivated_membership_is_403_and_hidden_from_the_list() {
         !names.contains(&json!("General")),
         "still listed: {names:?}"
     );
-    assert_forbidden_on_every_channel_route(&app, &carol, &general).await;
+    assert_forbidden_on_every_channel_route(&app, CAROL, &carol, &general).await;
 }
 
 /// Sets `is_active = false` on the user's access row for the named channel.

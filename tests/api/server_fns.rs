@@ -8,7 +8,7 @@ use crate::helpers::*;
 impl TestApp {
     /// Calls a server function with the session cookie (if any) and form
     /// arguments; returns the status and the JSON body.
-    async fn server_fn(
+    pub(crate) async fn server_fn(
         &self,
         name: &str,
         cookie: Option<&str>,
