@@ -1,6 +1,7 @@
 //! `/metrics` in Prometheus text format (prometheus-client): open
 //! connections, live rooms, messages stored, how long a stored batch takes,
-//! resumes, rate-limit refusals and error frames by code.
+//! resumes, rate-limit refusals, error frames by code, and the runtime's
+//! live tasks.
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -39,6 +40,9 @@ pub struct Metrics {
     /// Connections closed because the client took no frame within the
     /// slow-consumer cap (`limits.ws_send_timeout`).
     pub slow_consumers_closed: Counter,
+    /// Tasks alive on the runtime, read when the metrics are rendered: a
+    /// number that keeps growing while connections come and go is a leak.
+    pub tasks: Gauge,
 }
 
 impl Default for Metrics {
@@ -60,6 +64,7 @@ impl Metrics {
         let rate_limited = Counter::default();
         let errors = Family::<CodeLabel, Counter>::default();
         let slow_consumers_closed = Counter::default();
+        let tasks = Gauge::default();
         registry.register(
             "connections",
             "Open WebSocket connections",
@@ -88,6 +93,11 @@ impl Metrics {
             "Connections closed for taking no frame within the slow-consumer cap",
             slow_consumers_closed.clone(),
         );
+        registry.register(
+            "tasks",
+            "Tasks alive on the runtime (read at each scrape)",
+            tasks.clone(),
+        );
         Metrics {
             registry,
             connections,
@@ -98,6 +108,7 @@ impl Metrics {
             rate_limited,
             errors,
             slow_consumers_closed,
+            tasks,
         }
     }
 
@@ -112,6 +123,9 @@ impl Metrics {
 
     /// The text exposition.
     pub fn render(&self) -> String {
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            self.tasks.set(runtime.metrics().num_alive_tasks() as i64);
+        }
         let mut out = String::new();
         prometheus_client::encoding::text::encode(&mut out, &self.registry)
             .expect("writing to a String cannot fail");
@@ -138,6 +152,7 @@ mod tests {
             "chat_resumes_total 0",
             "chat_rate_limited_total 0",
             "chat_slow_consumers_closed_total 0",
+            "chat_tasks ",
             "chat_errors_total{code=\"RATE_LIMITED\"} 1",
         ] {
             assert!(text.contains(name), "{name} missing in:\n{text}");

@@ -37,6 +37,7 @@ const ALL: &[&str] = &[
     "history",
     "unread",
     "slow-consumer",
+    "soak",
 ];
 
 /// Load generator and benchmarks for the chat server (loopback only).
@@ -46,7 +47,7 @@ struct Cli {
     /// `all`, `smoke` (small, correctness only: fails on any lost,
     /// duplicated or reordered message), or scenarios separated by commas:
     /// idle, storm, one-room, many-rooms, writes, history, unread,
-    /// slow-consumer.
+    /// slow-consumer, soak.
     #[arg(default_value = "all")]
     scenarios: String,
     /// Small sizes: seconds per scenario; speed targets are not claimed.
@@ -95,7 +96,7 @@ async fn main() -> ExitCode {
     let smoke = cli.scenarios == "smoke";
     let names: Vec<String> = match cli.scenarios.as_str() {
         "all" => ALL.iter().map(|s| s.to_string()).collect(),
-        "smoke" => ["one-room", "many-rooms", "writes", "slow-consumer"]
+        "smoke" => ["one-room", "many-rooms", "writes", "slow-consumer", "soak"]
             .map(String::from)
             .to_vec(),
         list => list.split(',').map(|s| s.trim().to_string()).collect(),
@@ -179,6 +180,7 @@ async fn run_scenario(ctx: &Ctx, name: &str) -> Result<Vec<Row>> {
         "history" => scenarios::history(ctx).await,
         "unread" => scenarios::unread(ctx).await,
         "slow-consumer" => scenarios::slow_consumer(ctx).await,
+        "soak" => scenarios::soak(ctx).await,
         other => Err(format!("unknown scenario {other}").into()),
     }
 }

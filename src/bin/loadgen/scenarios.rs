@@ -699,3 +699,140 @@ async fn metric(server: &ServerProcess, name: &str) -> Result<f64> {
         .find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse().ok()))
         .ok_or_else(|| format!("{name} not in /metrics").into())
 }
+
+/// What the server holds between two rounds of the soak.
+#[derive(Debug, Clone, Copy)]
+struct Held {
+    rss: u64,
+    fds: u64,
+    tasks: f64,
+    threads: u64,
+}
+
+/// Waits until the server has closed every connection, then reads what
+/// it holds.
+async fn held_when_idle(server: &ServerProcess) -> Result<Held> {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while server.metric("connections").await? > 0.0 {
+        if Instant::now() > deadline {
+            return Err("connections still open 15 s after the round".into());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Let closed sockets and finished tasks be reaped.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    Ok(Held {
+        rss: server.rss_bytes(),
+        fds: server.open_fds(),
+        tasks: server.metric("tasks").await?,
+        threads: server.threads(),
+    })
+}
+
+/// Each channel's newest seq, as its first member sees it.
+async fn channel_heads(server: &ServerProcess, population: &Population) -> Result<Vec<i64>> {
+    let http = reqwest::Client::new();
+    let mut heads = Vec::with_capacity(population.channels.len());
+    for (i, channel) in population.channels.iter().enumerate() {
+        let peer = population
+            .peers
+            .iter()
+            .find(|p| p.channel == i)
+            .ok_or("a channel without members")?;
+        let list: serde_json::Value = http
+            .get(format!("{}/chat/channels", server.base_url()))
+            .bearer_auth(&peer.token)
+            .send()
+            .await?
+            .json()
+            .await?;
+        let head = list["channels"]
+            .as_array()
+            .and_then(|cs| cs.iter().find(|c| c["id"] == channel.to_string().as_str()))
+            .and_then(|c| c["head_seq"].as_i64())
+            .ok_or("channel missing from its member's list")?;
+        heads.push(head);
+    }
+    Ok(heads)
+}
+
+/// Churn: every round connects all peers, chats for a moment, and closes
+/// every socket; after each round (once the server shows no connection)
+/// its memory, file descriptors, tasks and threads are read. The first
+/// round warms up; from there on nothing may grow with the rounds.
+pub async fn soak(ctx: &Ctx) -> Result<Vec<Row>> {
+    const NAME: &str = "soak (churn)";
+    let (channels, per_channel, rounds) = ctx.size((50, 20, 15), (5, 10, 3));
+    let server = ctx.server(&Backend::Sqlite, &load_env()).await?;
+    let population = seed::populate(&server, channels, per_channel).await?;
+    let plan = SendPlan {
+        senders_per_channel: 2,
+        rate: Some(ctx.size(500.0, 50.0)),
+        flood_window: 0,
+        duration: ctx.size(Duration::from_secs(2), Duration::from_secs(1)),
+        padding: 20,
+    };
+    let mut total = LoadReport::default();
+    let mut connects = 0;
+    let mut held = Vec::new();
+    for _ in 0..rounds {
+        let heads = channel_heads(&server, &population).await?;
+        let (sockets, connect) =
+            load::open_peers(&server, &population, CONNECT_CONCURRENCY, None).await;
+        if connect.failed > 0 {
+            server.stop().await;
+            return Err(format!("{} of the connects failed", connect.failed).into());
+        }
+        connects += connect.ok;
+        total.absorb(load::run(sockets, &population, heads, &plan).await);
+        held.push(held_when_idle(&server).await?);
+    }
+    server.stop().await;
+    let (warm, last) = (held[0], held[held.len() - 1]);
+    let mut rows = vec![
+        Row::info(NAME, "rounds", rounds as f64, Unit::Count),
+        Row::info(NAME, "connects (all rounds)", connects as f64, Unit::Count),
+        Row::info(NAME, "messages sent", total.sent as f64, Unit::Count),
+        Row::info(NAME, "deliveries", total.delivered as f64, Unit::Count),
+        Row::info(NAME, "server RSS after round 1", warm.rss as f64, Unit::MiB),
+        Row::info(
+            NAME,
+            "server RSS after the last round",
+            last.rss as f64,
+            Unit::MiB,
+        ),
+        Row::info(
+            NAME,
+            "open files after round 1",
+            warm.fds as f64,
+            Unit::Count,
+        ),
+        Row::info(NAME, "tasks after round 1", warm.tasks, Unit::Count),
+        Row::info(
+            NAME,
+            "threads after round 1",
+            warm.threads as f64,
+            Unit::Count,
+        ),
+        Row::zero(
+            NAME,
+            "open files gained after round 1",
+            held.iter()
+                .map(|h| h.fds)
+                .max()
+                .unwrap_or(0)
+                .saturating_sub(warm.fds),
+        ),
+        Row::zero(
+            NAME,
+            "tasks gained after round 1",
+            held.iter()
+                .map(|h| h.tasks as u64)
+                .max()
+                .unwrap_or(0)
+                .saturating_sub(warm.tasks as u64),
+        ),
+    ];
+    rows.extend(exact_rows(NAME, &total));
+    Ok(rows)
+}

@@ -140,6 +140,27 @@ impl ServerProcess {
         proc_status_kib(self.child.id(), "VmRSS:") * 1024
     }
 
+    /// Open file descriptors of the server process (sockets, database
+    /// files, the runtime's own).
+    pub fn open_fds(&self) -> u64 {
+        std::fs::read_dir(format!("/proc/{}/fd", self.child.id()))
+            .map(|dir| dir.count() as u64)
+            .unwrap_or(0)
+    }
+
+    /// A gauge from the server's `/metrics` (`chat_<name>`).
+    pub async fn metric(&self, name: &str) -> Result<f64> {
+        let text = reqwest::get(format!("{}/metrics", self.base_url()))
+            .await?
+            .text()
+            .await?;
+        let prefix = format!("chat_{name} ");
+        text.lines()
+            .find_map(|line| line.strip_prefix(&prefix))
+            .and_then(|v| v.trim().parse().ok())
+            .ok_or_else(|| format!("no chat_{name} in /metrics").into())
+    }
+
     /// Threads of the server process (tokio workers and blocking threads).
     pub fn threads(&self) -> u64 {
         proc_status_kib(self.child.id(), "Threads:")
