@@ -11,6 +11,11 @@ export CHAT_ROOT
 # (0.3.11 needs rustc 1.96).
 CARGO_LEPTOS_VERSION="0.3.10"
 
+# kosoku (PyPI) runs the Autobahn WebSocket cases (scripts/autobahn.sh); it
+# lives in a venv outside the clone, like the build directory below.
+KOSOKU_VERSION="0.1.0"
+export KOSOKU_VENV="${KOSOKU_VENV:-$HOME/.cache/chat-kosoku-venv}"
+
 # Tools installed by cargo (cargo-leptos, wasm-bindgen) live here.
 case ":$PATH:" in
   *":$HOME/.cargo/bin:"*) ;;

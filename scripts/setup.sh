@@ -16,6 +16,7 @@
 #   - wasm-bindgen-cli, exactly the version of the wasm-bindgen crate in
 #     Cargo.lock
 #   - the Playwright test runner in end2end/node_modules (npm ci)
+#   - kosoku 0.1.0 (the Autobahn WebSocket cases) in a Python venv
 set -euo pipefail
 
 # shellcheck source=scripts/lib.sh
@@ -125,6 +126,20 @@ else
     want_stamp="$(cat "$e2e/package.json" "$e2e/package-lock.json" | sha256sum | cut -d' ' -f1) node-$(node --version)"
   fi
   printf '%s\n' "$want_stamp" >"$stamp_file"
+  changed=1
+fi
+
+# ---------------------------------------------------------------- kosoku ----
+if [ "$("$KOSOKU_VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("kosoku"))' 2>/dev/null)" = "$KOSOKU_VERSION" ]; then
+  log "kosoku $KOSOKU_VERSION present"
+else
+  log "Installing kosoku $KOSOKU_VERSION into $KOSOKU_VENV"
+  rm -rf "$KOSOKU_VENV"
+  if ! python3 -m venv "$KOSOKU_VENV" 2>/dev/null; then
+    "${SUDO[@]}" apt-get install -y -q --no-install-recommends python3-venv
+    python3 -m venv "$KOSOKU_VENV"
+  fi
+  "$KOSOKU_VENV/bin/pip" install -q --disable-pip-version-check "kosoku==$KOSOKU_VERSION"
   changed=1
 fi
 

@@ -2,7 +2,8 @@
 # Everything CI checks, in order, stopping at the first failure:
 #   format, clippy (server and Wasm sides), Rust tests on SQLite, the API
 #   tests again on a throwaway PostgreSQL cluster, a short load-generator run
-#   on both databases (correctness only), debug site build,
+#   on both databases (correctness only), the Autobahn WebSocket cases,
+#   debug site build,
 #   Playwright browser tests, the self-contained binary's smoke test.
 #
 #   bash scripts/test.sh
@@ -63,7 +64,7 @@ stop_pg() { bash scripts/pg.sh stop "$pg_dir"; }
 trap 'rc=$?; stop_pg; (exit $rc); on_exit' EXIT
 CHAT_TEST_POSTGRES="$(bash scripts/pg.sh start "$pg_dir" "$pg_port")"
 export CHAT_TEST_POSTGRES
-cargo test --features ssr --test api --test cluster_kill
+cargo test --features ssr --test api --test cluster_kill --test storage_faults
 cargo test --features ssr --lib store::postgres
 
 # The load generator, small: real server processes and sockets, checking
@@ -75,6 +76,11 @@ cargo build --features ssr --bin chat --bin loadgen
 stop_pg
 unset CHAT_TEST_POSTGRES
 trap on_exit EXIT
+
+# The Autobahn WebSocket cases against the real endpoint, compared with the
+# committed verdicts (tests/autobahn/expected.txt).
+begin "Autobahn WebSocket cases (kosoku)"
+bash scripts/autobahn.sh
 
 begin "cargo leptos build (debug)"
 cargo leptos build

@@ -133,6 +133,12 @@ impl ClientSocket {
         self.send(OpCode::Text, Bytes::from(json)).await
     }
 
+    /// Sends a binary frame. The chat sends only text; the conformance echo
+    /// server (`examples/ws_echo.rs`) answers binary with binary.
+    pub async fn send_binary(&mut self, body: Bytes) -> Result<(), Stop> {
+        self.send(OpCode::Binary, body).await
+    }
+
     /// Serialises and sends a frame.
     pub async fn send_frame(&mut self, frame: &ServerFrame) -> Result<(), Stop> {
         self.send_json(frame_json(frame)).await

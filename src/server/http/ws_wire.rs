@@ -34,6 +34,8 @@ pub type Io = TokioIo<Upgraded>;
 pub enum OpCode {
     /// A text frame (every protocol event).
     Text = 0x1,
+    /// A binary frame (only the conformance echo server sends these).
+    Binary = 0x2,
     /// The closing handshake.
     Close = 0x8,
     /// A keep-alive probe.
@@ -111,6 +113,8 @@ struct OutFrame {
     /// Header bytes already written.
     head_sent: u8,
     body: Bytes,
+    /// Some of it was written: nothing may go in front of it any more.
+    started: bool,
 }
 
 impl OutFrame {
@@ -121,6 +125,7 @@ impl OutFrame {
             head_len,
             head_sent: 0,
             body,
+            started: false,
         }
     }
 
@@ -131,6 +136,7 @@ impl OutFrame {
             head_len: 0,
             head_sent: 0,
             body: bytes,
+            started: false,
         }
     }
 
@@ -140,6 +146,7 @@ impl OutFrame {
 
     /// Marks `n` bytes written; returns what is left of `n`.
     fn advance(&mut self, mut n: usize) -> usize {
+        self.started |= n > 0;
         let head_left = usize::from(self.head_len - self.head_sent);
         let from_head = n.min(head_left);
         self.head_sent += from_head as u8;
@@ -199,11 +206,16 @@ impl FrameWriter {
         self.queued_bytes > 0 || self.replies.waiting.load(Ordering::Acquire)
     }
 
-    /// Writes everything queued, tungstenite's replies included.
+    /// Writes everything queued, tungstenite's replies included. A reply
+    /// (a Pong, the answer to a Close) goes out at the next frame boundary,
+    /// ahead of frames queued after the Ping it answers was read: a Ping in
+    /// the middle of a fragmented message is answered before the echo or
+    /// event that the whole message causes.
     pub async fn write_queued(&mut self) -> io::Result<()> {
         if let Some(replies) = self.replies.take() {
             self.queued_bytes += replies.len();
-            self.queue.push_back(OutFrame::raw(replies));
+            let at = usize::from(self.queue.front().is_some_and(|f| f.started));
+            self.queue.insert(at, OutFrame::raw(replies));
         }
         // Polled by hand so the slice array lives only inside a poll, not
         // in every connection's future.
