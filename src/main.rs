@@ -20,6 +20,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
+    chat::server::huge_pages::configure_from_env();
     let cli = Cli::parse();
     match cli.command {
         None => serve(&ServeFlags::default(), cli.config).await,

@@ -10,6 +10,7 @@ pub mod config;
 pub mod demo;
 pub mod error;
 pub mod http;
+pub mod huge_pages;
 pub mod metrics;
 pub mod rooms;
 pub mod secret;

@@ -283,6 +283,40 @@ async fn retry_after_reconnect_returns_the_original_and_stores_nothing() {
     assert_eq!(stored_with_client_id(&app, &cid).await, 1);
 }
 
+/// A client that drops its connection right after sending, before any
+/// echo can arrive, and retries on a new connection: the message is stored
+/// once (whether the first send was stored or not), and bob sees it once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_send_cut_off_before_its_echo_and_retried_is_stored_once() {
+    let app = spawn_app_with(generous_rate_limits).await;
+    let Pair {
+        alice,
+        channel,
+        a,
+        mut b,
+        ..
+    } = app.alice_and_bob_in("General").await;
+    for round in 0..20 {
+        let cid = client_id();
+        let mut first = app.ws_join(&alice, &channel).await;
+        first.send_message(&format!("cut off {round}"), &cid).await;
+        // Gone without reading: no close handshake, the echo never read.
+        drop(first);
+        let mut again = app.ws_join(&alice, &channel).await;
+        again.send_message(&format!("cut off {round}"), &cid).await;
+        let stored = again.await_own(&cid, WAIT).await;
+        assert_eq!(stored_with_client_id(&app, &cid).await, 1, "round {round}");
+        let seen = b
+            .next_frame_matching("the message", WAIT, |v| {
+                v["type"] == "message.new" && v["clientId"] == cid.as_str()
+            })
+            .await;
+        assert_eq!(seen["seq"], stored["seq"]);
+    }
+    b.expect_no_frame_of_type("message.new", QUIET).await;
+    drop(a);
+}
+
 /// The idempotency key includes the sender: the same clientId from another user is a new message.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn same_client_id_from_another_sender_is_a_new_message() {

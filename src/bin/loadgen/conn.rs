@@ -47,6 +47,10 @@ pub struct Shared {
     pub stop: CancellationToken,
     /// Text after the timestamp in each message (sets the message size).
     pub padding: String,
+    /// Starts every clientId of this run: runs against the same server
+    /// (the soak's rounds) must not reuse keys, or their sends would be
+    /// answered as retries of the earlier run's messages.
+    pub run_id: String,
 }
 
 impl Shared {
@@ -61,6 +65,7 @@ impl Shared {
             errors_total: AtomicU64::new(0),
             stop: CancellationToken::new(),
             padding,
+            run_id: uuid::Uuid::new_v4().simple().to_string()[..8].to_string(),
         }
     }
 
@@ -179,7 +184,7 @@ pub async fn run(
         channel,
         ..ConnStats::default()
     };
-    let own_prefix = format!("{idx}.");
+    let own_prefix = format!("{}.{idx}.", shared.run_id);
     let mut outstanding = 0usize;
     let mut draining = *drain.borrow();
     let mut paced_open = matches!(role, Role::Paced(_));
