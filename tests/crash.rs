@@ -43,22 +43,6 @@ const SEND_EVERY: Duration = Duration::from_millis(25);
 /// The most the whole run may take; it normally takes a fraction.
 const RUN_LIMIT: Duration = Duration::from_secs(120);
 
-/// A small deterministic generator (xorshift64*).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn millis(&mut self, low: u64, high: u64) -> Duration {
-        Duration::from_millis(low + self.next() % (high - low))
-    }
-}
-
 /// What one client saw and did.
 #[derive(Default, Debug)]
 struct Ledger {

@@ -149,17 +149,8 @@ async fn all_messages(server: &ServerProcess, token: &str, channel: &str) -> Vec
     let mut out = Vec::new();
     loop {
         let after = out.last().map_or(0, |(s, _): &(i64, String)| *s);
-        let page: Value = reqwest::Client::new()
-            .get(server.url(&format!(
-                "/chat/channels/{channel}/messages?after_seq={after}&limit=100"
-            )))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let path = format!("/chat/channels/{channel}/messages?after_seq={after}&limit=100");
+        let page = server.get_json(&path, token).await;
         let messages = page["messages"].as_array().unwrap();
         out.extend(
             messages

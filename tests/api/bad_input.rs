@@ -8,27 +8,6 @@ use serde_json::{json, Value};
 
 use crate::helpers::*;
 
-/// A small deterministic generator (xorshift64*), so a failing request can
-/// be reproduced from the seed printed with it.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[self.below(items.len())]
-    }
-}
-
 /// Values that break parsers: wrong types, edge numbers, odd dates,
 /// control characters, invalid percent-encoding, long strings.
 const NASTY: &[&str] = &[

@@ -134,17 +134,22 @@ impl ServerProcess {
         )
     }
 
-    /// The id of the caller's channel called `name`.
-    pub async fn channel_id(&self, token: &str, name: &str) -> String {
-        let channels: Value = reqwest::Client::new()
-            .get(self.url("/chat/channels"))
+    /// `GET path` as `token`'s user, as JSON.
+    pub async fn get_json(&self, path: &str, token: &str) -> Value {
+        reqwest::Client::new()
+            .get(self.url(path))
             .bearer_auth(token)
             .send()
             .await
             .unwrap()
             .json()
             .await
-            .unwrap();
+            .unwrap()
+    }
+
+    /// The id of the caller's channel called `name`.
+    pub async fn channel_id(&self, token: &str, name: &str) -> String {
+        let channels = self.get_json("/chat/channels", token).await;
         channels["channels"]
             .as_array()
             .unwrap()
