@@ -785,7 +785,15 @@ pub async fn soak(ctx: &Ctx) -> Result<Vec<Row>> {
         }
         connects += connect.ok;
         total.absorb(load::run(sockets, &population, heads, &plan).await);
-        held.push(held_when_idle(&server).await?);
+        let now = held_when_idle(&server).await?;
+        eprintln!(
+            "loadgen: soak round {}: RSS {:.1} MiB, {} open files, {} tasks",
+            held.len() + 1,
+            now.rss as f64 / 1048576.0,
+            now.fds,
+            now.tasks
+        );
+        held.push(now);
     }
     server.stop().await;
     let (warm, last) = (held[0], held[held.len() - 1]);
@@ -799,6 +807,12 @@ pub async fn soak(ctx: &Ctx) -> Result<Vec<Row>> {
             NAME,
             "server RSS after the last round",
             last.rss as f64,
+            Unit::MiB,
+        ),
+        Row::info(
+            NAME,
+            "server RSS change over the second half of the rounds",
+            last.rss as f64 - held[held.len() / 2].rss as f64,
             Unit::MiB,
         ),
         Row::info(
