@@ -375,6 +375,25 @@ impl SqliteStore {
         Ok(plan.results)
     }
 
+    /// [`SqliteStore::insert_one`] inside a savepoint, undone alone when
+    /// the message is refused or its statement fails.
+    async fn insert_one_alone(
+        tx: &mut SqliteConnection,
+        m: &NewMessage,
+    ) -> StoreResult<InsertOutcome> {
+        sqlx::query("SAVEPOINT one_message")
+            .execute(&mut *tx)
+            .await?;
+        let outcome = Self::insert_one(tx, m).await;
+        if outcome.is_err() {
+            sqlx::query("ROLLBACK TO one_message")
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query("RELEASE one_message").execute(&mut *tx).await?;
+        outcome
+    }
+
     async fn insert_one(tx: &mut SqliteConnection, m: &NewMessage) -> StoreResult<InsertOutcome> {
         Self::require_sender(tx, m).await?;
         let existing = sqlx::query(FIND_BY_CLIENT_ID)
@@ -442,6 +461,19 @@ async fn commit(mut conn: PoolConnection<Sqlite>) -> StoreResult<()> {
             Err(e.into())
         }
     }
+}
+
+/// The same failure for every message of `batch` (nothing of it was
+/// stored): `step` is where the transaction failed.
+fn all_failed(
+    batch: &[NewMessage],
+    step: &str,
+    error: &dyn std::fmt::Display,
+) -> Vec<StoreResult<InsertOutcome>> {
+    batch
+        .iter()
+        .map(|_| Err(StoreError::Transaction(format!("{step}: {error}"))))
+        .collect()
 }
 
 /// Ends a failed write transaction: rolls back what may be left of it and
@@ -713,49 +745,25 @@ impl Store for SqliteStore {
     ) -> Vec<StoreResult<InsertOutcome>> {
         let mut tx = match self.begin_write().await {
             Ok(tx) => tx,
-            Err(e) => {
-                let msg = e.to_string();
-                return batch
-                    .iter()
-                    .map(|_| Err(StoreError::Transaction(format!("begin: {msg}"))))
-                    .collect();
-            }
+            Err(e) => return all_failed(batch, "begin", &e),
         };
         let mut results = Vec::with_capacity(batch.len());
         for m in batch {
-            let savepoint = sqlx::query("SAVEPOINT one_message").execute(&mut *tx).await;
-            if let Err(e) = savepoint {
-                results.push(Err(e.into()));
-                continue;
-            }
-            match Self::insert_one(&mut tx, m).await {
-                Ok(outcome) => {
-                    match sqlx::query("RELEASE one_message").execute(&mut *tx).await {
-                        Ok(_) => results.push(Ok(outcome)),
-                        Err(e) => {
-                            // Undo it, so "not stored" stays true.
-                            let _ = sqlx::query("ROLLBACK TO one_message")
-                                .execute(&mut *tx)
-                                .await;
-                            results.push(Err(e.into()));
-                        }
-                    }
+            match Self::insert_one_alone(&mut tx, m).await {
+                // A refusal or a statement's own error is this message's
+                // outcome. A full disk, an I/O error or a busy database is
+                // not: SQLite may have rolled the whole transaction back
+                // with it, so the messages before it cannot be reported
+                // stored.
+                Err(e) if e.is_unavailable() => {
+                    discard(tx).await;
+                    return all_failed(batch, "insert", &e);
                 }
-                Err(e) => {
-                    let _ = sqlx::query("ROLLBACK TO one_message")
-                        .execute(&mut *tx)
-                        .await;
-                    let _ = sqlx::query("RELEASE one_message").execute(&mut *tx).await;
-                    results.push(Err(e));
-                }
+                outcome => results.push(outcome),
             }
         }
         if let Err(e) = commit(tx).await {
-            let msg = e.to_string();
-            return batch
-                .iter()
-                .map(|_| Err(StoreError::Transaction(format!("commit: {msg}"))))
-                .collect();
+            return all_failed(batch, "commit", &e);
         }
         results
     }
