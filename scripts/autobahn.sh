@@ -35,9 +35,6 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
 
 # 1. The echo server.
 echo_port="$(free_port)"
@@ -68,11 +65,7 @@ base="http://127.0.0.1:$port"
   CHAT_RATE_BURST=100000 CHAT_RATE_PER_SECOND=100000 CHAT_MAX_BAD_FRAMES=100000 \
   RUST_LOG=warn "$bin" >"$work/log" 2>&1) &
 pid=$!
-for _ in $(seq 1 300); do
-  curl -sf -o /dev/null "$base/readyz" && break
-  sleep 0.1
-done
-curl -sf -o /dev/null "$base/readyz" || { cat "$work/log"; die "the server did not start"; }
+wait_for_url "$base/readyz" 30 "$work/log" "the server did not start"
 
 token="$(curl -sf -H 'content-type: application/json' \
   -d '{"email":"alice@example.com","password":"password"}' "$base/auth/login" \

@@ -31,7 +31,7 @@ section "release build (server and load generator)"
 cargo build --release --features ssr --bin chat --bin loadgen
 
 pg_dir="$(mktemp -d "${TMPDIR:-/tmp}/chat-bench-pg.XXXXXX")"
-pg_port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
+pg_port="$(free_port)"
 trap 'bash scripts/pg.sh stop "$pg_dir"' EXIT
 pg_url="$(bash scripts/pg.sh start "$pg_dir" "$pg_port")"
 

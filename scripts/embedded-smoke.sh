@@ -31,7 +31,7 @@ cleanup() {
 }
 trap cleanup EXIT
 cp "$bin" "$work/chat"
-port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
+port="$(free_port)"
 base="http://127.0.0.1:$port"
 
 # Nothing but the binary; no LEPTOS_* or CHAT_* settings from our environment.
@@ -39,11 +39,7 @@ base="http://127.0.0.1:$port"
   CHAT_DATA_DIR="$work/data" LEPTOS_SITE_ADDR="127.0.0.1:$port" CHAT_DEMO_DATA=true \
   ./chat >"$work/log" 2>&1) &
 pid=$!
-for _ in $(seq 1 100); do
-  curl -sf -o /dev/null "$base/healthz" && break
-  sleep 0.1
-done
-curl -sf -o /dev/null "$base/healthz" || { cat "$work/log"; die "the binary did not start"; }
+wait_for_url "$base/healthz" 10 "$work/log" "the binary did not start"
 
 fail() { cat "$work/log" >&2; die "$*"; }
 curl -sf "$base/login" | grep -q "Sign in to Chat" || fail "/login is not the login page"

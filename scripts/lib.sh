@@ -36,6 +36,23 @@ export CARGO_TERM_PROGRESS_WHEN="${CARGO_TERM_PROGRESS_WHEN:-never}"
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
 
+# A free TCP port on 127.0.0.1 (bound and released at once).
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# Waits up to SECONDS for URL to answer 2xx; on timeout prints LOG and
+# fails with WHAT.   wait_for_url URL SECONDS LOG WHAT
+wait_for_url() {
+  local tries=$(($2 * 10))
+  for _ in $(seq 1 "$tries"); do
+    curl -sf -o /dev/null "$1" && return 0
+    sleep 0.1
+  done
+  cat "$3" >&2
+  die "$4"
+}
+
 # Print a section header.
 section() {
   printf '\n==================== %s ====================\n' "$*"

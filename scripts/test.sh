@@ -59,7 +59,7 @@ cargo test --features ssr
 # port, one database per test app, stopped and removed afterwards.
 begin "API tests on PostgreSQL"
 pg_dir="$(mktemp -d "${TMPDIR:-/tmp}/chat-pg.XXXXXX")"
-pg_port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
+pg_port="$(free_port)"
 stop_pg() { bash scripts/pg.sh stop "$pg_dir"; }
 trap 'rc=$?; stop_pg; (exit $rc); on_exit' EXIT
 CHAT_TEST_POSTGRES="$(bash scripts/pg.sh start "$pg_dir" "$pg_port")"

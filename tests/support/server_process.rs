@@ -109,7 +109,9 @@ impl ServerProcess {
     /// SIGTERM (a graceful shutdown), and waits until the process is gone.
     pub fn terminate(&mut self) {
         if let Some(mut child) = self.child.take() {
-            sigterm(child.id());
+            // SAFETY: kill(2) with our own child's pid and a signal number.
+            let sent = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+            assert_eq!(sent, 0, "SIGTERM the server");
             child.wait().expect("reap the server");
         }
     }
@@ -196,14 +198,4 @@ impl Drop for ServerProcess {
     fn drop(&mut self) {
         self.kill();
     }
-}
-
-/// Sends SIGTERM to `pid` through the `kill` command (no libc binding in
-/// the tests).
-fn sigterm(pid: u32) {
-    let status = Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status()
-        .expect("run kill");
-    assert!(status.success(), "kill -TERM {pid} failed");
 }
