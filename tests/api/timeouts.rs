@@ -118,3 +118,15 @@ async fn an_upgraded_websocket_outlives_the_header_deadline() {
     let seen = pair.b.next_frame_of_type("message.new", WAIT).await;
     assert_eq!(seen["clientId"], echo["clientId"]);
 }
+
+/// Shutdown does not wait for a connection that has sent nothing yet: it
+/// stops at once, not when that connection's header deadline (a minute
+/// here) runs out. (`stop` allows 10 s.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_does_not_wait_for_a_silent_connection() {
+    let app = spawn_app_with(|s| s.limits.http_header_timeout = Duration::from_secs(60)).await;
+    let _silent = TcpStream::connect(("127.0.0.1", app.port)).await.unwrap();
+    // Let the server accept it.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    app.stop().await;
+}

@@ -18,6 +18,7 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpStream};
+use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
 /// What the accept loop sets on each connection.
@@ -48,6 +49,9 @@ pub async fn serve(
     builder.http2().timer(TokioTimer::new());
     let builder = std::sync::Arc::new(builder);
     let graceful = GracefulShutdown::new();
+    // Ends the wait for a first byte at shutdown: a connection still
+    // waiting holds a watcher, which `graceful.shutdown()` waits for.
+    let stopping = CancellationToken::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let tcp = tokio::select! {
@@ -67,14 +71,19 @@ pub async fn serve(
         );
         let builder = builder.clone();
         let watcher = graceful.watcher();
+        let stopping = stopping.clone();
         tokio::spawn(async move {
             // hyper's deadline starts once it reads a request head; before
             // that, telling HTTP/1 from HTTP/2 waits for the first bytes
             // with no deadline, so the first byte gets the same one here.
             let mut first = [0u8; 1];
-            match tokio::time::timeout(settings.header_timeout, tcp.peek(&mut first)).await {
-                Ok(Ok(n)) if n > 0 => {}
-                _ => return,
+            tokio::select! {
+                peeked = tokio::time::timeout(settings.header_timeout, tcp.peek(&mut first)) => {
+                    if !matches!(peeked, Ok(Ok(n)) if n > 0) {
+                        return;
+                    }
+                }
+                () = stopping.cancelled() => return,
             }
             let connection = builder.serve_connection_with_upgrades(TokioIo::new(tcp), service);
             if let Err(e) = watcher.watch(connection).await {
@@ -85,6 +94,7 @@ pub async fn serve(
         });
     }
     drop(listener);
+    stopping.cancel();
     graceful.shutdown().await;
 }
 
