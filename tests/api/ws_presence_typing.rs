@@ -440,6 +440,62 @@ async fn a_client_that_answers_pings_stays_connected() {
     assert_eq!(got["id"], sent["id"]);
 }
 
+/// Someone who sends and at once starts typing the next message is shown
+/// typing: the start that comes within the flood gap of the previous one is
+/// deferred to the end of the gap, not dropped (the client sends one start
+/// per burst of typing, so a dropped start hid the whole burst).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_start_right_after_a_send_is_deferred_not_dropped() {
+    let app = spawn_app_with(|s| s.limits.typing_timeout = Duration::from_secs(30)).await;
+    let Pair {
+        mut a,
+        mut b,
+        alice_id,
+        ..
+    } = app.alice_and_bob_in("General").await;
+    a.send_json(&json!({"type": "typing.start"})).await;
+    b.next_frame_matching("typing true", WAIT, is_typing(&alice_id, true))
+        .await;
+    // The send stops typing; the next burst starts 100 ms later.
+    a.send_ok("first").await;
+    b.next_frame_matching("typing false", WAIT, is_typing(&alice_id, false))
+        .await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    a.send_json(&json!({"type": "typing.start"})).await;
+    // Before the fix it never came (typing would only start again after the
+    // client's next idle stop); the typing timeout is 30 s here.
+    b.next_frame_matching(
+        "typing true after the send",
+        WAIT,
+        is_typing(&alice_id, true),
+    )
+    .await;
+    b.expect_no_frame_of_type("typing", QUIET).await;
+}
+
+/// A stop that comes before a deferred start takes effect cancels it: the
+/// others never see that start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_cancels_a_deferred_start() {
+    let app = spawn_app().await;
+    let Pair {
+        mut a,
+        mut b,
+        alice_id,
+        ..
+    } = app.alice_and_bob_in("General").await;
+    a.send_json(&json!({"type": "typing.start"})).await;
+    a.send_json(&json!({"type": "typing.stop"})).await;
+    a.send_json(&json!({"type": "typing.start"})).await;
+    a.send_json(&json!({"type": "typing.stop"})).await;
+    b.next_frame_matching("typing true", WAIT, is_typing(&alice_id, true))
+        .await;
+    b.next_frame_matching("typing false", WAIT, is_typing(&alice_id, false))
+        .await;
+    b.expect_no_frame_of_type("typing", Duration::from_secs(1))
+        .await;
+}
+
 /// Alternating typing.start/typing.stop as fast as possible does not flood
 /// the room: the others see at most a few typing frames.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -34,7 +34,8 @@ const CLOSE_GRACE: Duration = Duration::from_secs(2);
 /// Messages read from storage per page while catching up or resuming.
 const CATCH_UP_PAGE: u32 = 500;
 
-/// Shortest gap between two `typing.start` announcements of a connection.
+/// Shortest gap between two `typing.start` announcements of a connection. A
+/// start that comes sooner is deferred to the end of the gap, not dropped.
 const TYPING_MIN_GAP: Duration = Duration::from_millis(500);
 
 /// Close code: going away (server shutdown).
@@ -52,12 +53,13 @@ pub struct WsSession {
     last_seq: i64,
     /// Bad frames in a row.
     bad_frames: u32,
-    /// When the user's typing expires, if they are typing.
-    typing_until: Option<Instant>,
+    /// Whether this connection's user is typing, and until when.
+    typing: Typing,
     /// When the client last sent anything (a pong included).
     last_heard: Instant,
-    /// When this connection last started typing (throttles typing floods).
-    last_typing_change: Option<Instant>,
+    /// When this connection last announced a typing start (throttles
+    /// typing floods).
+    last_typing_start: Option<Instant>,
     /// Sends queued for storing, oldest first; each yields its clientId and
     /// outcome once its batch commits.
     pending: FuturesOrdered<PendingOutcome>,
@@ -89,9 +91,9 @@ impl WsSession {
             channel_id,
             last_seq: start,
             bad_frames: 0,
-            typing_until: None,
+            typing: Typing::Idle,
             last_heard: Instant::now(),
-            last_typing_change: None,
+            last_typing_start: None,
             pending: FuturesOrdered::new(),
         }
     }
@@ -146,7 +148,7 @@ impl WsSession {
             stop
         } else {
             loop {
-                let typing_deadline = self.typing_until;
+                let typing_deadline = self.typing.deadline();
                 let step = tokio::select! {
                     biased;
                     _ = shutdown.cancelled() => Err(Stop::Close(CLOSE_GOING_AWAY, "server shutting down")),
@@ -185,7 +187,7 @@ impl WsSession {
                         Err(RecvError::Closed) => Ok(()),
                     },
                     _ = sleep_until_opt(typing_deadline), if typing_deadline.is_some() => {
-                        self.set_typing(false);
+                        self.on_typing_deadline();
                         Ok(())
                     }
                     // Nothing else is ready: write what the steps above queued.
@@ -284,15 +286,7 @@ impl WsSession {
                 }
             }
             ClientFrame::TypingStart => {
-                if self.typing_until.is_none() {
-                    if !self.typing_change_allowed() {
-                        // Too soon after the last start: not typing yet.
-                        return Ok(());
-                    }
-                    self.set_typing(true);
-                }
-                self.typing_until =
-                    Some(Instant::now() + self.state.settings.limits.typing_timeout);
+                self.typing_started();
                 Ok(())
             }
             ClientFrame::TypingStop => {
@@ -534,24 +528,58 @@ impl WsSession {
         Stop::Close(CLOSE_POLICY, "no longer a member")
     }
 
-    /// At most one typing change per [`TYPING_MIN_GAP`] per connection, so
-    /// alternating start/stop cannot flood the room.
-    fn typing_change_allowed(&mut self) -> bool {
+    /// A `typing.start`: typing until the timeout from now. At most one
+    /// start per [`TYPING_MIN_GAP`] reaches the room, so alternating
+    /// start/stop cannot flood it; a start that comes sooner is deferred to
+    /// the end of the gap (and a stop before then cancels it). Dropping it
+    /// instead would hide a whole burst of typing: clients send one start
+    /// per burst, and the next burst often begins right after a send.
+    fn typing_started(&mut self) {
         let now = Instant::now();
-        match self.last_typing_change {
-            Some(at) if now.duration_since(at) < TYPING_MIN_GAP => false,
-            _ => {
-                self.last_typing_change = Some(now);
-                true
+        let timeout = self.state.settings.limits.typing_timeout;
+        match self.typing {
+            Typing::Active { .. } => {
+                self.typing = Typing::Active {
+                    until: now + timeout,
+                }
             }
+            // Already waiting for the gap to pass.
+            Typing::Deferred { .. } => {}
+            Typing::Idle => match self.last_typing_start {
+                Some(at) if now.duration_since(at) < TYPING_MIN_GAP => {
+                    self.typing = Typing::Deferred {
+                        at: at + TYPING_MIN_GAP,
+                    };
+                }
+                _ => self.start_typing(now),
+            },
         }
     }
 
-    /// Starts or stops typing and tells the room when it changes.
+    /// The typing timer fired: a deferred start takes effect, or typing
+    /// expires.
+    fn on_typing_deadline(&mut self) {
+        match self.typing {
+            Typing::Deferred { .. } => self.start_typing(Instant::now()),
+            Typing::Active { .. } => self.set_typing(false),
+            Typing::Idle => {}
+        }
+    }
+
+    /// Announces typing now, until the timeout.
+    fn start_typing(&mut self, now: Instant) {
+        self.last_typing_start = Some(now);
+        let until = now + self.state.settings.limits.typing_timeout;
+        self.set_typing(true);
+        self.typing = Typing::Active { until };
+    }
+
+    /// Starts or stops typing and tells the room when it changes. Stopping
+    /// also cancels a deferred start.
     fn set_typing(&mut self, typing: bool) {
-        let was = self.typing_until.is_some();
+        let was = matches!(self.typing, Typing::Active { .. });
         if !typing {
-            self.typing_until = None;
+            self.typing = Typing::Idle;
         }
         if was != typing {
             if let Some(room) = self.state.chat.rooms.get(self.channel_id) {
@@ -560,6 +588,29 @@ impl WsSession {
             if let Some(cluster) = &self.state.chat.cluster {
                 cluster.announce_typing(self.channel_id, self.user_id, typing);
             }
+        }
+    }
+}
+
+/// A connection's typing state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Typing {
+    /// Not typing.
+    Idle,
+    /// A `typing.start` came too soon after the last one; it takes effect
+    /// at `at` unless a stop (or a send) comes first.
+    Deferred { at: Instant },
+    /// Typing, announced to the room, until `until` without a new start.
+    Active { until: Instant },
+}
+
+impl Typing {
+    /// When the typing timer fires next, if it is set.
+    fn deadline(self) -> Option<Instant> {
+        match self {
+            Typing::Idle => None,
+            Typing::Deferred { at } => Some(at),
+            Typing::Active { until } => Some(until),
         }
     }
 }
