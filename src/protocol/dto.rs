@@ -72,6 +72,54 @@ pub struct HistoryPage {
     pub has_more: bool,
 }
 
+/// A history page as the JSON route sends it: each message also carries the
+/// camelCase names (`channelId`, `userId`, `createdAt`, `clientId`) that
+/// the seed's own client reads, beside the snake_case ones (PROTOCOL.md,
+/// "compatibility fields"). The server functions send [`HistoryPage`].
+#[derive(Debug, Serialize)]
+pub struct HistoryPageWithCompat<'a> {
+    /// Messages, oldest first.
+    messages: Vec<MessageWithCompat<'a>>,
+    /// Whether more exist beyond this page in the paging direction.
+    #[serde(rename = "hasMore")]
+    has_more: bool,
+}
+
+/// One message with its compatibility fields.
+#[derive(Debug, Serialize)]
+struct MessageWithCompat<'a> {
+    #[serde(flatten)]
+    message: &'a Message,
+    #[serde(rename = "channelId")]
+    channel_id: Uuid,
+    #[serde(rename = "userId")]
+    user_id: Uuid,
+    #[serde(rename = "createdAt")]
+    created_at: DateTime<Utc>,
+    #[serde(rename = "clientId")]
+    client_id: &'a str,
+}
+
+impl<'a> From<&'a HistoryPage> for HistoryPageWithCompat<'a> {
+    fn from(page: &'a HistoryPage) -> Self {
+        let messages = page
+            .messages
+            .iter()
+            .map(|m| MessageWithCompat {
+                message: m,
+                channel_id: m.channel_id,
+                user_id: m.user_id,
+                created_at: m.created_at,
+                client_id: &m.client_id,
+            })
+            .collect();
+        HistoryPageWithCompat {
+            messages,
+            has_more: page.has_more,
+        }
+    }
+}
+
 /// One entry of `GET /chat/unread`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UnreadEntry {

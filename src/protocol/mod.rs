@@ -7,7 +7,9 @@ pub mod error;
 pub mod text;
 pub mod ws;
 
-pub use dto::{ChannelSummary, ClientSettings, HistoryPage, Message, UnreadEntry, User};
+pub use dto::{
+    ChannelSummary, ClientSettings, HistoryPage, HistoryPageWithCompat, Message, UnreadEntry, User,
+};
 pub use error::AppError;
 pub use text::{MessageText, TextError};
 pub use ws::{ClientFrame, ErrorCode, PresenceStatus, ServerFrame};

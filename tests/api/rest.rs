@@ -550,6 +550,41 @@ async fn history_message_has_rest_shape_and_matches_message_new() {
     assert_eq!(rest_time, ws_time, "created_at differs between REST and WS");
 }
 
+/// Each history message also carries the camelCase compatibility fields the
+/// seed's client reads (`channelId`, `userId`, `createdAt`, `clientId`),
+/// equal to the snake_case ones; and a page's oldest `createdAt` is a cursor
+/// for the page before it (the seed's "load more").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_messages_carry_the_seed_clients_camel_case_fields() {
+    let app = spawn_app().await;
+    let (alice, alice_id) = app.login(ALICE).await;
+    let product = app.channel_id(&alice, "Product").await;
+    let mut ws = app.ws_join(&alice, &product).await;
+    let mut sent = Vec::new();
+    for i in 0..5 {
+        sent.push(ws.send_ok(&format!("m{i}")).await);
+    }
+    let page = app.history(&alice, &product, &[("limit", "3")]).await;
+    let messages = page["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 3);
+    for m in messages {
+        assert_rest_message_shape(m);
+        assert_eq!(m["channelId"], m["channel_id"], "{m}");
+        assert_eq!(m["channelId"], json!(product));
+        assert_eq!(m["userId"], m["user_id"], "{m}");
+        assert_eq!(m["userId"], json!(alice_id));
+        assert_eq!(m["createdAt"], m["created_at"], "{m}");
+        assert_eq!(m["clientId"], m["client_id"], "{m}");
+    }
+    assert_eq!(messages[2]["clientId"], sent[4]["clientId"]);
+    let oldest = messages[0]["createdAt"].as_str().unwrap();
+    let older = app
+        .history(&alice, &product, &[("limit", "3"), ("before", oldest)])
+        .await;
+    assert_eq!(page_seqs(&older), vec![seq(&sent[0]), seq(&sent[1])]);
+    assert_eq!(older["hasMore"], false);
+}
+
 /// Mark read without a body moves the cursor to the newest seq and answers `{"ok": true}`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mark_read_without_body_reads_up_to_the_newest_seq() {

@@ -10,7 +10,7 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::protocol::AppError;
+use crate::protocol::{AppError, HistoryPageWithCompat};
 use crate::server::auth::CurrentUser;
 use crate::server::chat::history::HistoryQuery;
 use crate::server::chat::parse_channel_id;
@@ -37,7 +37,8 @@ pub async fn history_route(
     let query = HistoryQuery::parse(&params, state.settings.limits.history_max_limit)?;
     let page = state.chat.history(user.id, channel_id, query).await?;
     Ok(Json(
-        serde_json::to_value(page).map_err(|_| AppError::internal())?,
+        serde_json::to_value(HistoryPageWithCompat::from(&page))
+            .map_err(|_| AppError::internal())?,
     ))
 }
 
