@@ -2,8 +2,9 @@
 # The self-contained binary: built with the site compiled in
 # (`--features embed-site`), copied alone into an empty directory, started
 # there with nothing but a data directory and a port. Checks that it serves
-# the login page, the Wasm/JS/CSS of the site (byte for byte what cargo-leptos
-# built), /readyz, and that SIGTERM stops it cleanly within a bound.
+# the login and chat pages and every site file they ask for (byte for byte
+# what cargo-leptos built, with its media type), /readyz, and that SIGTERM
+# stops it cleanly within a bound.
 #
 #   bash scripts/embedded-smoke.sh [PROFILE]     # PROFILE: debug (default) or release
 #
@@ -44,13 +45,62 @@ wait_for_url "$base/healthz" 10 "$work/log" "the binary did not start"
 fail() { cat "$work/log" >&2; die "$*"; }
 curl -sf "$base/login" | grep -q "Sign in to Chat" || fail "/login is not the login page"
 curl -sf "$base/readyz" | grep -q '"ok":true' || fail "/readyz is not ready"
-for file in pkg/chat.wasm pkg/chat.js pkg/chat.css; do
-  curl -sf -o "$work/got" -D "$work/headers" "$base/$file" || fail "$file not served"
-  cmp -s "$work/got" "target/site/$file" || fail "$file differs from the built site"
-  grep -qi "^content-type: " "$work/headers" || fail "$file has no content type"
-done
-grep -qi "^content-type: application/wasm" <(curl -sfI "$base/pkg/chat.wasm") \
-  || fail "chat.wasm is not application/wasm"
+
+# What a browser fetches: every /pkg/ file the pages name (stylesheet,
+# module preload, Wasm preload, the boot script's imports), and every file
+# those JS modules import in turn, must answer 200 with its media type and be
+# byte for byte the built file. A fixed list of names passed here while the
+# pages asked for a file that did not exist.
+expected_type() {
+  case "$1" in
+    *.wasm) echo "application/wasm" ;;
+    *.js) echo "text/javascript" ;;
+    *.css) echo "text/css" ;;
+    *) echo "" ;;
+  esac
+}
+declare -A checked=()
+check_site_file() { # path below the site root, e.g. pkg/chat.js
+  local file="$1" want got body
+  [ -n "${checked[$file]:-}" ] && return 0
+  checked[$file]=1
+  body="$work/served/$file"
+  mkdir -p "$(dirname "$body")"
+  curl -sf -o "$body" -D "$body.headers" "$base/$file" || fail "/$file: not served (asked for by a page)"
+  [ -f "target/site/$file" ] || fail "/$file is served but is not in the built site"
+  cmp -s "$body" "target/site/$file" || fail "/$file differs from the built site"
+  want="$(expected_type "$file")"
+  got="$(grep -i '^content-type:' "$body.headers" | tr -d '\r' | cut -d' ' -f2-)"
+  [ -n "$got" ] || fail "/$file has no content type"
+  [ -z "$want" ] || [[ "$got" == "$want"* ]] || fail "/$file is '$got', not $want"
+  if [[ "$file" == *.js ]]; then
+    # Static and dynamic imports of other modules, relative to this one.
+    local dir ref
+    dir="$(dirname "$file")"
+    while read -r ref; do
+      [ -n "$ref" ] || continue
+      check_site_file "$(realpath -m --relative-to=. "$dir/$ref")"
+    done < <(grep -oE "(from|import)[[:space:]]*\(?[[:space:]]*['\"][./][^'\"]+['\"]" "$body" \
+      | grep -oE "['\"][^'\"]+['\"]" | tr -d "'\"" | sort -u)
+  fi
+}
+check_page() { # URL path; cookie jar optional
+  local page="$1" jar="${2:-}" ref count=0
+  curl -sf ${jar:+-b "$jar"} -o "$work/page.html" "$base$page" || fail "$page not served"
+  while read -r ref; do
+    check_site_file "${ref#/}"
+    count=$((count + 1))
+  done < <(grep -oE '/pkg/[A-Za-z0-9._/-]+' "$work/page.html" | sort -u)
+  [ "$count" -ge 3 ] || fail "$page names $count /pkg/ files (expected the CSS, JS and Wasm)"
+  grep -q 'application/wasm' "$work/page.html" || fail "$page does not preload its Wasm"
+  log "$page: $count /pkg/ files, each served as built"
+}
+check_page /login
+curl -sf -c "$work/jar" -H 'content-type: application/json' \
+  -d '{"email":"alice@example.com","password":"password"}' "$base/auth/login" >/dev/null \
+  || fail "demo login failed"
+check_page /chat "$work/jar"
+[ "${#checked[@]}" -ge 3 ] || fail "only ${#checked[@]} site files checked"
 status="$(curl -s -o /dev/null -w '%{http_code}' "$base/pkg/nope.js")"
 [ "$status" = 404 ] || fail "a missing file answered $status"
 [ -f "$work/data/chat.db" ] || fail "no SQLite database in the data directory"

@@ -14,7 +14,7 @@ pub const THEME_BOOT: &str = "try{var t=localStorage.getItem('chat-theme');if(t=
 
 /// The document around the app (server-rendered once per page load).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
-    let css = format!("/{}/{}.css", options.site_pkg_dir, options.output_name);
+    let bundle = SiteBundle::new(&options);
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -23,15 +23,64 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light dark"/>
                 <script inner_html=THEME_BOOT></script>
-                <link rel="stylesheet" href=css/>
-                <AutoReload options=options.clone()/>
-                <HydrationScripts options/>
+                <link rel="icon" href="/favicon.svg" r#type="image/svg+xml"/>
+                <link rel="stylesheet" href=bundle.css.clone()/>
+                <AutoReload options/>
+                <link rel="modulepreload" href=bundle.js.clone()/>
+                <link
+                    rel="preload"
+                    href=bundle.wasm.clone()
+                    r#as="fetch"
+                    r#type="application/wasm"
+                    crossorigin=""
+                />
+                <script type="module" inner_html=bundle.boot_script()></script>
                 <MetaTags/>
             </head>
             <body>
                 <App/>
             </body>
         </html>
+    }
+}
+
+/// Where the page's CSS, JS and Wasm are, as the page asks for them.
+///
+/// Leptos' own `HydrationScripts` names the Wasm `<name>_bg.wasm` unless
+/// `LEPTOS_OUTPUT_NAME` was set when *leptos itself* was compiled, which only
+/// cargo-leptos does; a server built by plain `cargo` (the release binary)
+/// then asked for a file that does not exist. Here every name comes from the
+/// runtime options, whose default is the package name that cargo-leptos
+/// names the files after.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SiteBundle {
+    /// `/pkg/chat.css`
+    pub css: String,
+    /// `/pkg/chat.js`: wasm-bindgen's glue, an ES module.
+    pub js: String,
+    /// `/pkg/chat.wasm`
+    pub wasm: String,
+}
+
+impl SiteBundle {
+    /// The bundle's paths under the options' pkg directory.
+    pub fn new(options: &LeptosOptions) -> Self {
+        let base = format!("/{}/{}", options.site_pkg_dir, options.output_name);
+        SiteBundle {
+            css: format!("{base}.css"),
+            js: format!("{base}.js"),
+            wasm: format!("{base}.wasm"),
+        }
+    }
+
+    /// The module script that loads the Wasm and hydrates the page.
+    pub fn boot_script(&self) -> String {
+        // JSON strings are JS string literals.
+        let js = serde_json::Value::from(self.js.as_str());
+        let wasm = serde_json::Value::from(self.wasm.as_str());
+        format!(
+            "import init, {{ hydrate }} from {js};\ninit({{ module_or_path: {wasm} }}).then(() => hydrate());"
+        )
     }
 }
 

@@ -42,7 +42,9 @@ pub struct Settings {
     pub site_root: String,
     /// Sub-directory of `site_root` with the Wasm/JS/CSS (`LEPTOS_SITE_PKG_DIR`).
     pub site_pkg_dir: String,
-    /// File stem of the Wasm/JS/CSS bundle (`LEPTOS_OUTPUT_NAME`).
+    /// File stem of the Wasm/JS/CSS bundle (`LEPTOS_OUTPUT_NAME`); by
+    /// default the package name, which is also cargo-leptos' default name
+    /// for the files it writes (Cargo.toml sets no other).
     pub output_name: String,
     /// Port of cargo-leptos' live-reload socket (`LEPTOS_RELOAD_PORT`).
     pub reload_port: u32,
@@ -194,7 +196,7 @@ impl Settings {
             cookie_secure: None,
             site_root: "target/site".into(),
             site_pkg_dir: "pkg".into(),
-            output_name: "chat".into(),
+            output_name: env!("CARGO_PKG_NAME").into(),
             reload_port: 3001,
             production: false,
             limits: Limits::default(),
@@ -596,6 +598,46 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         move |k| map.get(k).cloned()
+    }
+
+    /// The pages ask for `<package name>.wasm`; cargo-leptos writes
+    /// `<output-name>.wasm`, which defaults to the package name. Setting
+    /// another `output-name` in Cargo.toml would break every page.
+    #[test]
+    fn the_bundle_name_is_the_package_name_cargo_leptos_uses() {
+        let manifest: toml::Table =
+            toml::from_str(include_str!("../../Cargo.toml")).expect("Cargo.toml parses");
+        let leptos = &manifest["package"]["metadata"]["leptos"];
+        assert_eq!(
+            leptos.get("output-name"),
+            None,
+            "Cargo.toml must not rename the bundle"
+        );
+        assert_eq!(
+            manifest["package"]["name"].as_str(),
+            Some(env!("CARGO_PKG_NAME"))
+        );
+        let defaults = Settings::defaults_for(PathBuf::from("data"));
+        assert_eq!(defaults.output_name, env!("CARGO_PKG_NAME"));
+        // Both halves are built with the same `erase_components` setting.
+        assert_eq!(
+            leptos
+                .get("disable-erase-components")
+                .and_then(|v| v.as_bool()),
+            Some(true)
+        );
+        assert_eq!(leptos.get("always-erase-components"), None);
+        let cargo_config: toml::Table = toml::from_str(include_str!("../../.cargo/config.toml"))
+            .expect(".cargo/config.toml parses");
+        let flags = cargo_config["build"]["rustflags"]
+            .as_array()
+            .expect("build.rustflags");
+        assert!(
+            flags.windows(2).any(
+                |w| w[0].as_str() == Some("--cfg") && w[1].as_str() == Some("erase_components")
+            ),
+            "build.rustflags lacks --cfg erase_components: {flags:?}"
+        );
     }
 
     #[test]
