@@ -16,6 +16,19 @@ CARGO_LEPTOS_VERSION="0.3.10"
 KOSOKU_VERSION="0.1.0"
 export KOSOKU_VENV="${KOSOKU_VENV:-$HOME/.cache/chat-kosoku-venv}"
 
+# wasm-opt for release builds (cargo-leptos runs it on the Wasm): binaryen's
+# npm package, which ships a wasm-opt that understands what wasm-bindgen
+# 0.2.130 emits. Debian's binaryen (108) finishes the build but corrupts the
+# module (its `__wbindgen_externrefs` export then names the function table
+# and the page dies at start-up), so ours goes first on PATH and
+# scripts/release.sh checks the version it gets.
+BINARYEN_VERSION="132"
+export BINARYEN_DIR="${BINARYEN_DIR:-$HOME/.cache/chat-binaryen-$BINARYEN_VERSION}"
+case ":$PATH:" in
+  *":$BINARYEN_DIR/node_modules/.bin:"*) ;;
+  *) export PATH="$BINARYEN_DIR/node_modules/.bin:$PATH" ;;
+esac
+
 # Tools installed by cargo (cargo-leptos, wasm-bindgen) live here.
 case ":$PATH:" in
   *":$HOME/.cargo/bin:"*) ;;
@@ -28,6 +41,14 @@ esac
 # survives between runs on the same machine and is reused. Override it by
 # exporting CARGO_TARGET_DIR yourself.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/chat-target}"
+
+# Every build takes its flags from .cargo/config.toml (`--cfg
+# erase_components`, which must be the same for the server and the Wasm); a
+# RUSTFLAGS variable would replace them.
+if [ -n "${RUSTFLAGS:-}" ]; then
+  printf 'ERROR: RUSTFLAGS is set (%s); unset it: the build flags live in .cargo/config.toml\n' "$RUSTFLAGS" >&2
+  exit 1
+fi
 
 # Never prompt (CI runs without stdin).
 export DEBIAN_FRONTEND=noninteractive
@@ -56,6 +77,16 @@ wait_for_url() {
 # Print a section header.
 section() {
   printf '\n==================== %s ====================\n' "$*"
+}
+
+# The wasm-opt on PATH is the pinned one (prints its version line or fails).
+check_wasm_opt() {
+  local got
+  got="$(wasm-opt --version 2>/dev/null || true)"
+  case "$got" in
+    "wasm-opt version $BINARYEN_VERSION "*) ;;
+    *) die "wasm-opt on PATH is '${got:-missing}' ($(command -v wasm-opt || echo none)), not binaryen $BINARYEN_VERSION: run scripts/setup.sh" ;;
+  esac
 }
 
 # The version of the `wasm-bindgen` crate that Cargo.lock resolved. The CLI

@@ -9,6 +9,8 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$CHAT_ROOT"
 bash scripts/setup.sh >/dev/null
+# The Wasm is optimised by the wasm-opt on PATH: it must be the pinned one.
+check_wasm_opt
 cargo leptos build --release --frontend-only
 cargo build --release --no-default-features --features embed-site --bin chat
 echo "$CARGO_TARGET_DIR/release/chat"

@@ -6,10 +6,11 @@
 #   bash scripts/setup.sh
 #
 # What it installs when missing:
-#   - Debian packages: chromium (browser tests), binaryen (wasm-opt, release
-#     builds), postgresql (the test command runs the API suite on a throwaway
-#     cluster; production may use Postgres), pkg-config, libssl-dev,
-#     curl
+#   - Debian packages: chromium (browser tests), postgresql (the test command
+#     runs the API suite on a throwaway cluster; production may use Postgres),
+#     pkg-config, libssl-dev, curl
+#   - wasm-opt for release builds: binaryen $BINARYEN_VERSION from npm (not
+#     Debian's binaryen, whose wasm-opt corrupts this wasm-bindgen's output)
 #   - the Rust target wasm32-unknown-unknown (rustup)
 #   - cargo-leptos 0.3.10 (built from crates.io with `no_downloads`: it uses
 #     wasm-bindgen and wasm-opt from PATH instead of fetching them from GitHub)
@@ -35,7 +36,7 @@ else
 fi
 
 # ---------------------------------------------------------------- Debian ----
-apt_packages=(chromium binaryen postgresql pkg-config libssl-dev curl)
+apt_packages=(chromium postgresql pkg-config libssl-dev curl)
 missing=()
 for pkg in "${apt_packages[@]}"; do
   status="$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)"
@@ -107,6 +108,21 @@ else
   cargo install wasm-bindgen-cli --version "$wb_version" --force
   changed=1
 fi
+
+# -------------------------------------------------------------- wasm-opt ----
+# binaryen's npm package, pinned, outside the clone (lib.sh puts it on PATH).
+if "$BINARYEN_DIR/node_modules/.bin/wasm-opt" --version 2>/dev/null \
+  | grep -q "^wasm-opt version $BINARYEN_VERSION "; then
+  log "wasm-opt (binaryen $BINARYEN_VERSION) present"
+else
+  log "Installing binaryen $BINARYEN_VERSION (npm) into $BINARYEN_DIR"
+  rm -rf "$BINARYEN_DIR"
+  mkdir -p "$BINARYEN_DIR"
+  npm install --prefix "$BINARYEN_DIR" --no-audit --no-fund --no-save \
+    "binaryen@$BINARYEN_VERSION.0.0"
+  changed=1
+fi
+check_wasm_opt
 
 # ------------------------------------------------------------ Playwright ----
 # Re-install when node_modules is missing or was installed from another

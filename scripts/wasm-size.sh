@@ -10,6 +10,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$CHAT_ROOT"
 
+check_wasm_opt
 cargo leptos build --release --frontend-only >/dev/null
 pkg=target/site/pkg
 total=0
