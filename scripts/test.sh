@@ -3,8 +3,9 @@
 #   format, clippy (server and Wasm sides), Rust tests on SQLite, the API
 #   tests again on a throwaway PostgreSQL cluster, a short load-generator run
 #   on both databases (correctness only), the Autobahn WebSocket cases,
-#   debug site build,
-#   Playwright browser tests, the self-contained binary's smoke test.
+#   debug build and the Playwright browser tests against it, the seed's own
+#   client against the server, then the release binary of
+#   scripts/release.sh: its smoke test and the browser tests against it.
 #
 #   bash scripts/test.sh
 #
@@ -85,11 +86,22 @@ bash scripts/autobahn.sh
 begin "cargo leptos build (debug)"
 cargo leptos build
 
-begin "Playwright (end2end)"
+begin "Playwright (end2end) against the debug build"
 (cd end2end && npx playwright test)
 
-begin "self-contained binary (site embedded, empty directory, SIGTERM)"
-bash scripts/embedded-smoke.sh
+# The seed plan's own React hook, unchanged, in Node against the server.
+begin "the seed's client (useChat) against the server"
+(cd end2end && node --test seed-client/)
+
+# What users deploy: the release binary with the site compiled in.
+begin "release build (scripts/release.sh)"
+bash scripts/release.sh
+
+begin "release binary alone in an empty directory (every /pkg/ file its pages name, SIGTERM)"
+bash scripts/embedded-smoke.sh release
+
+begin "Playwright (end2end) against the release binary"
+(cd end2end && CHAT_E2E_RELEASE=1 npx playwright test)
 
 timings+=("$(printf '%5d s  %s' "$((SECONDS - step_start))" "$current")")
 current="done"

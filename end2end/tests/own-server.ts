@@ -1,16 +1,13 @@
 // A chat server of a test's own, for tests that restart it or need other
-// limits than the shared server of playwright.config.ts: the same binary
-// and site, a free loopback port, a fresh data directory (kept across
-// restarts), demo data.
+// limits than the shared server of playwright.config.ts: the same binary,
+// site and settings (server-env.ts), a free loopback port, a fresh data
+// directory (kept across restarts), demo data.
 import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-
-const targetDir =
-  process.env.CARGO_TARGET_DIR || path.join(os.homedir(), ".cache", "chat-target");
-const serverBin = process.env.CHAT_E2E_BIN || path.join(targetDir, "debug", "chat");
+import { serverBin, serverLaunch } from "./server-env";
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -48,25 +45,8 @@ export class OwnServer {
   /** (Re)starts the process on the same port and data directory. */
   async resume(): Promise<void> {
     if (this.proc) throw new Error("already running");
-    const env: Record<string, string> = {};
-    for (const [k, v] of Object.entries(process.env)) {
-      if (v !== undefined && !["DATABASE_URL", "JWT_ISSUER", "CHAT_CONFIG"].includes(k)) env[k] = v;
-    }
-    Object.assign(env, {
-      LEPTOS_OUTPUT_NAME: "chat",
-      LEPTOS_SITE_ROOT: process.env.CHAT_E2E_SITE_ROOT!,
-      LEPTOS_SITE_PKG_DIR: "pkg",
-      LEPTOS_SITE_ADDR: `127.0.0.1:${this.port}`,
-      LEPTOS_ENV: "PROD",
-      CHAT_DATA_DIR: this.dataDir,
-      CHAT_DEMO_DATA: "true",
-      JWT_SECRET: "e2e-test-secret-0123456789abcdef0123456789",
-      ALLOWED_ORIGINS: this.baseURL,
-      CHAT_LOGIN_BURST: "1000",
-      RUST_LOG: "warn",
-      ...this.extraEnv,
-    });
-    const proc = spawn(serverBin, [], { env, stdio: ["ignore", "pipe", "pipe"] });
+    const { cwd, env } = serverLaunch(this.port, this.dataDir, { RUST_LOG: "warn", ...this.extraEnv });
+    const proc = spawn(serverBin, [], { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
     proc.stdout!.on("data", (d) => (this.log += d));
     proc.stderr!.on("data", (d) => (this.log += d));
     this.proc = proc;
