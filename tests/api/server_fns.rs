@@ -88,7 +88,20 @@ async fn server_functions_agree_with_the_json_routes() {
         .await;
     assert_eq!(status, 200);
     let (bob_token, _) = app.login(BOB).await;
-    let rest = app.history(&bob_token, &general, &[]).await;
+    let mut rest = app.history(&bob_token, &general, &[]).await;
+    // The JSON route adds the seed client's camelCase copies of four fields
+    // (PROTOCOL.md, "compatibility fields"); the server function does not.
+    for m in rest["messages"].as_array_mut().unwrap() {
+        let m = m.as_object_mut().unwrap();
+        for (camel, snake) in [
+            ("channelId", "channel_id"),
+            ("userId", "user_id"),
+            ("createdAt", "created_at"),
+            ("clientId", "client_id"),
+        ] {
+            assert_eq!(m.remove(camel).as_ref(), m.get(snake), "{camel}");
+        }
+    }
     assert_eq!(page["messages"], rest["messages"]);
     assert_eq!(page["hasMore"], rest["hasMore"]);
 
