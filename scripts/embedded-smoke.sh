@@ -3,8 +3,9 @@
 # (`--features embed-site`), copied alone into an empty directory, started
 # there with nothing but a data directory and a port. Checks that it serves
 # the login and chat pages and every site file they ask for (byte for byte
-# what cargo-leptos built, with its media type), /readyz, and that SIGTERM
-# stops it cleanly within a bound.
+# what cargo-leptos built, with its media type, versioned names cached for
+# good, the precompressed encodings and 304s when the build has them),
+# /readyz, and that SIGTERM stops it cleanly within a bound.
 #
 #   bash scripts/embedded-smoke.sh [PROFILE]     # PROFILE: debug (default) or release
 #
@@ -61,18 +62,39 @@ expected_type() {
 }
 declare -A checked=()
 check_site_file() { # path below the site root, e.g. pkg/chat.js
-  local file="$1" want got body
+  local file="$1" want got body built etag
   [ -n "${checked[$file]:-}" ] && return 0
   checked[$file]=1
   body="$work/served/$file"
   mkdir -p "$(dirname "$body")"
   curl -sf -o "$body" -D "$body.headers" "$base/$file" || fail "/$file: not served (asked for by a page)"
-  [ -f "target/site/$file" ] || fail "/$file is served but is not in the built site"
-  cmp -s "$body" "target/site/$file" || fail "/$file differs from the built site"
+  # A versioned name (pkg/chat.<16 hex>.wasm) is the built pkg/chat.wasm,
+  # cached for a year; a plain name is revalidated.
+  built="target/site/$(sed -E 's/\.[0-9a-f]{16}(\.[^./]+)$/\1/' <<<"$file")"
+  [ -f "$built" ] || fail "/$file is served but is not in the built site"
+  cmp -s "$body" "$built" || fail "/$file differs from $built"
+  header() { grep -i "^$1:" "$2" | tr -d '\r' | cut -d' ' -f2-; }
+  if [ "$built" != "target/site/$file" ]; then
+    [ "$(header cache-control "$body.headers")" = "public, max-age=31536000, immutable" ] \
+      || fail "/$file (versioned) is not cached as immutable"
+  fi
   want="$(expected_type "$file")"
-  got="$(grep -i '^content-type:' "$body.headers" | tr -d '\r' | cut -d' ' -f2-)"
+  got="$(header content-type "$body.headers")"
   [ -n "$got" ] || fail "/$file has no content type"
   [ -z "$want" ] || [[ "$got" == "$want"* ]] || fail "/$file is '$got', not $want"
+  # The precompressed encodings, as a browser asks for them, and the 304 of
+  # a revisit.
+  for enc in br gzip; do
+    local ext="${enc/gzip/gz}"
+    [ -f "$built.$ext" ] || continue
+    curl -sf -H "Accept-Encoding: $enc" -o "$body.$ext" -D "$body.$ext.headers" "$base/$file" \
+      || fail "/$file ($enc) not served"
+    [ "$(header content-encoding "$body.$ext.headers")" = "$enc" ] || fail "/$file is not sent as $enc"
+    cmp -s "$body.$ext" "$built.$ext" || fail "/$file ($enc) differs from $built.$ext"
+    etag="$(header etag "$body.$ext.headers")"
+    [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Accept-Encoding: $enc" -H "If-None-Match: $etag" "$base/$file")" = 304 ] \
+      || fail "/$file ($enc): a revisit with its ETag is not 304"
+  done
   if [[ "$file" == *.js ]]; then
     # Static and dynamic imports of other modules, relative to this one.
     local dir ref

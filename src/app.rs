@@ -14,7 +14,10 @@ pub const THEME_BOOT: &str = "try{var t=localStorage.getItem('chat-theme');if(t=
 
 /// The document around the app (server-rendered once per page load).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
-    let bundle = SiteBundle::new(&options);
+    // The server provides the files' versioned names; without them (a page
+    // rendered outside the routes) the plain names work too.
+    let bundle = use_context::<SiteBundle>()
+        .unwrap_or_else(|| SiteBundle::new(&options, |p| format!("/{p}")));
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -23,7 +26,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light dark"/>
                 <script inner_html=THEME_BOOT></script>
-                <link rel="icon" href="/favicon.svg" r#type="image/svg+xml"/>
+                <link rel="icon" href=bundle.icon.clone() r#type="image/svg+xml"/>
                 <link rel="stylesheet" href=bundle.css.clone()/>
                 <AutoReload options/>
                 <link rel="modulepreload" href=bundle.js.clone()/>
@@ -44,16 +47,20 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// Where the page's CSS, JS and Wasm are, as the page asks for them.
+/// Where the page's icon, CSS, JS and Wasm are, as the page asks for them.
 ///
 /// Leptos' own `HydrationScripts` names the Wasm `<name>_bg.wasm` unless
 /// `LEPTOS_OUTPUT_NAME` was set when *leptos itself* was compiled, which only
 /// cargo-leptos does; a server built by plain `cargo` (the release binary)
 /// then asked for a file that does not exist. Here every name comes from the
 /// runtime options, whose default is the package name that cargo-leptos
-/// names the files after.
+/// names the files after, and the server turns each into a versioned path
+/// (`/pkg/chat.<hash>.wasm`, cached for good; see
+/// `server::http::site_files`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SiteBundle {
+    /// `/favicon.svg`
+    pub icon: String,
     /// `/pkg/chat.css`
     pub css: String,
     /// `/pkg/chat.js`: wasm-bindgen's glue, an ES module.
@@ -63,13 +70,15 @@ pub struct SiteBundle {
 }
 
 impl SiteBundle {
-    /// The bundle's paths under the options' pkg directory.
-    pub fn new(options: &LeptosOptions) -> Self {
-        let base = format!("/{}/{}", options.site_pkg_dir, options.output_name);
+    /// The bundle's files (paths below the site root, such as
+    /// `pkg/chat.wasm`), each turned into the path the page uses by `path`.
+    pub fn new(options: &LeptosOptions, path: impl Fn(&str) -> String) -> Self {
+        let base = format!("{}/{}", options.site_pkg_dir, options.output_name);
         SiteBundle {
-            css: format!("{base}.css"),
-            js: format!("{base}.js"),
-            wasm: format!("{base}.wasm"),
+            icon: path("favicon.svg"),
+            css: path(&format!("{base}.css")),
+            js: path(&format!("{base}.js")),
+            wasm: path(&format!("{base}.wasm")),
         }
     }
 

@@ -20,6 +20,7 @@ use crate::server::cluster::{Cluster, Follower};
 use crate::server::config::Settings;
 use crate::server::http::router;
 use crate::server::http::serve::{serve, ConnectionSettings};
+use crate::server::http::site_files::SiteFiles;
 use crate::server::metrics::Metrics;
 use crate::server::rooms::{Rooms, UserHub};
 use crate::server::state::AppState;
@@ -181,7 +182,12 @@ impl Application {
             })
             .build();
 
+        let site = Arc::new(match settings.embedded_site {
+            Some(embedded) => SiteFiles::embedded(embedded),
+            None => SiteFiles::dir(&settings.site_root),
+        });
         let state = AppState {
+            site,
             settings: Arc::new(settings),
             jwt,
             chat,

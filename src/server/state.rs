@@ -11,6 +11,7 @@ use tokio_util::task::TaskTracker;
 use crate::server::auth::JwtKeys;
 use crate::server::chat::Chat;
 use crate::server::config::Settings;
+use crate::server::http::site_files::SiteFiles;
 
 /// Shared application state.
 #[derive(Clone)]
@@ -23,6 +24,8 @@ pub struct AppState {
     pub chat: Arc<Chat>,
     /// Leptos' own options (site root, bundle name).
     pub leptos_options: LeptosOptions,
+    /// The site's static files (compiled in, or the site directory).
+    pub site: Arc<SiteFiles>,
     /// Cancelled at shutdown: WebSocket sessions close with 1001.
     pub shutdown: CancellationToken,
     /// WebSocket sessions, awaited at shutdown (axum does not track

@@ -17,6 +17,7 @@ mod persistence;
 mod rest;
 mod resume;
 mod server_fns;
+mod site_files;
 mod slow_consumer;
 mod timeouts;
 mod ws_errors;

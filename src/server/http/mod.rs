@@ -8,6 +8,7 @@ pub mod rest;
 pub mod router;
 pub mod serve;
 pub mod server_fn;
+pub mod site_files;
 pub mod timing;
 pub mod ws;
 pub mod ws_session;

@@ -9,6 +9,8 @@ use axum::Router;
 use http::{header, HeaderValue, Method};
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
+use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
+use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
@@ -22,7 +24,7 @@ use super::rest::{
 use super::server_fn::error_status;
 use super::timing::server_timing;
 use super::ws::ws_route;
-use crate::app::{shell, App};
+use crate::app::{shell, App, SiteBundle};
 use crate::server::state::AppState;
 
 /// Builds the application's router.
@@ -83,9 +85,15 @@ pub fn build(state: AppState) -> Router {
         .leptos_routes_with_context(
             &state,
             routes,
-            move || provide_context(context_state.clone()),
+            move || {
+                provide_context(site_bundle(&context_state));
+                provide_context(context_state.clone());
+            },
             move || shell(leptos_options.clone()),
         )
+        // Pages and JSON, not the site's files (precompressed, see
+        // `site_files`) added below.
+        .layer(compression())
         .fallback(site_or_page)
         .layer(axum::middleware::from_fn(error_status))
         .layer(DefaultBodyLimit::max(state.settings.limits.max_body_bytes))
@@ -96,19 +104,48 @@ pub fn build(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Files of the embedded site when the binary has one, else files from
-/// `site_root` on disk; anything else renders the app (its not-found page).
+/// The site's files (compiled in, or from `site_root`); anything else
+/// renders the app (its not-found page).
 async fn site_or_page(
     uri: axum::http::Uri,
     state: axum::extract::State<AppState>,
     req: Request,
 ) -> axum::response::Response {
-    if let Some(site) = state.settings.embedded_site {
-        if let Some(res) = site.response(uri.path()) {
-            return res;
-        }
+    if let Some(res) = state
+        .site
+        .response(req.method(), uri.path(), req.headers())
+        .await
+    {
+        return res;
     }
-    leptos_axum::file_and_error_handler::<AppState, _>(shell)(uri, state, req).await
+    let bundle = site_bundle(&state);
+    leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+        move || provide_context(bundle.clone()),
+        shell,
+    )(uri, state, req)
+    .await
+}
+
+/// The page's files under their versioned names.
+fn site_bundle(state: &AppState) -> SiteBundle {
+    SiteBundle::new(&state.leptos_options, |p| state.site.versioned_path(p))
+}
+
+/// Compression of pages and JSON for clients that accept it (brotli or
+/// gzip): not for bodies known to be under 1 KiB, where it saves nothing,
+/// nor for a WebSocket upgrade (no body; its headers must stay plain).
+fn compression() -> CompressionLayer<impl Predicate> {
+    let predicate = SizeAbove::new(1024)
+        .and(NotForContentType::GRPC)
+        .and(NotForContentType::IMAGES)
+        .and(NotForContentType::SSE)
+        .and(
+            |status: http::StatusCode,
+             _: http::Version,
+             _: &http::HeaderMap,
+             _: &http::Extensions| { status != http::StatusCode::SWITCHING_PROTOCOLS },
+        );
+    CompressionLayer::new().compress_when(predicate)
 }
 
 /// The request id for logs: a plain token of at most 64 characters, or
