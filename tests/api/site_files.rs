@@ -194,6 +194,24 @@ async fn precompressed_files_go_to_browsers_that_accept_them() {
     assert_ne!(res.bytes().await.unwrap(), WASM_BR);
 }
 
+/// A precompressed sibling older than its file (left from another build)
+/// is not sent: it would be other bytes than the file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sibling_older_than_its_file_is_not_sent() {
+    let site = site();
+    let app = app_with_site(site.path()).await;
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    std::fs::write(site.path().join("pkg/chat.wasm"), b"\0asm rebuilt").unwrap();
+    let res = get_with(
+        &app,
+        "/pkg/chat.wasm",
+        (ACCEPT_ENCODING.as_str(), "br, gzip"),
+    )
+    .await;
+    assert!(res.headers().get(CONTENT_ENCODING).is_none());
+    assert_eq!(res.bytes().await.unwrap(), &b"\0asm rebuilt"[..]);
+}
+
 /// A revisit with the ETag it was given gets 304 and no body.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revisit_with_the_etag_gets_304() {

@@ -197,8 +197,8 @@ impl SiteFiles {
         let identity = self.read(relative)?;
         let hex = self.hash_of(relative, &identity)?;
         Some(Variants {
-            br: self.read(&format!("{relative}.br")),
-            gzip: self.read(&format!("{relative}.gz")),
+            br: self.read_sibling(relative, "br"),
+            gzip: self.read_sibling(relative, "gz"),
             identity,
             hex,
         })
@@ -245,6 +245,21 @@ impl SiteFiles {
             );
         }
         Some(hex)
+    }
+
+    /// The precompressed sibling (`ext`: `br` or `gz`) of `relative`. On
+    /// disk only one written no earlier than the file itself: a sibling left
+    /// from an older build would send other bytes than the file.
+    fn read_sibling(&self, relative: &str, ext: &str) -> Option<Bytes> {
+        let sibling = format!("{relative}.{ext}");
+        if let Source::Dir(root) = &self.source {
+            let (_, file_time) = file_stamp(&root.join(relative))?;
+            let (_, sibling_time) = file_stamp(&root.join(&sibling))?;
+            if sibling_time < file_time {
+                return None;
+            }
+        }
+        self.read(&sibling)
     }
 
     /// A file's bytes, if it exists.
