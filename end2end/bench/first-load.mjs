@@ -17,15 +17,11 @@
 // Bytes are the encoded bytes on the wire (after Content-Encoding), from
 // the DevTools network events, per kind: the HTML document, CSS, JS, Wasm,
 // other. Medians of the runs; each run's value is printed too.
-import { spawn } from "node:child_process";
-import * as fs from "node:fs";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-import { fileURLToPath } from "node:url";
 import { chromium } from "@playwright/test";
+import { startServer } from "../lib/server.mjs";
 
-const here = path.dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
 const arg = (name, fallback) => {
   const i = args.indexOf(name);
@@ -42,17 +38,6 @@ const NETWORK = {
   uploadThroughput: (750 * 1024) / 8,
 };
 const CPU_SLOWDOWN = 4;
-
-async function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function median(values) {
   const v = [...values].sort((a, b) => a - b);
@@ -107,36 +92,13 @@ async function measuredLoad(page, url) {
 }
 
 async function main() {
-  if (!fs.existsSync(bin)) throw new Error(`no binary at ${bin}: run bash scripts/release.sh first`);
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), "chat-first-load-"));
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
-  const server = spawn(bin, [], {
-    cwd: work,
-    env: {
-      PATH: process.env.PATH,
-      HOME: work,
-      CHAT_DATA_DIR: path.join(work, "data"),
-      LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
-      CHAT_DEMO_DATA: "true",
-      CHAT_LOGIN_BURST: "1000",
-      RUST_LOG: "warn",
-    },
-    stdio: ["ignore", "inherit", "inherit"],
-  });
+  const server = await startServer(bin, { CHAT_LOGIN_BURST: "1000" });
+  const base = server.base;
   const browser = await chromium.launch({
     executablePath: "/usr/bin/chromium",
     args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
   });
   try {
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      try {
-        if ((await fetch(`${base}/healthz`)).ok) break;
-      } catch {}
-      if (Date.now() > deadline) throw new Error("server did not start");
-      await new Promise((r) => setTimeout(r, 100));
-    }
     // A session cookie and General's address, once.
     const login = await fetch(`${base}/auth/login`, {
       method: "POST",
@@ -181,9 +143,7 @@ async function main() {
     console.log(`\nwarm loads took from the cache: ${fromCache.join(", ") || "nothing"}`);
   } finally {
     await browser.close();
-    server.kill("SIGTERM");
-    await new Promise((r) => server.once("exit", r));
-    fs.rmSync(work, { recursive: true, force: true });
+    await server.stop();
   }
 }
 

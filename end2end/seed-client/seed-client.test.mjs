@@ -21,15 +21,14 @@
 // data directory and demo data, and stopped afterwards.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { build } from "esbuild";
 import { JSDOM } from "jsdom";
 import WebSocket from "ws";
+import { startServer } from "../lib/server.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, "..", "..");
@@ -44,17 +43,6 @@ const WAIT_MS = 15_000;
 let server;
 let base;
 let workDir;
-
-async function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Polls `check` until it returns a truthy value; fails with `what`. */
 async function waitFor(what, check, ms = WAIT_MS) {
@@ -152,30 +140,13 @@ export function mount(container, channelId, onResult) {
 
 before(async () => {
   workDir = fs.mkdtempSync(path.join(os.tmpdir(), "chat-seed-client-"));
-  assert.ok(fs.existsSync(serverBin), `no server binary at ${serverBin}: build it first`);
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  const env = { ...process.env };
-  for (const k of ["DATABASE_URL", "JWT_ISSUER", "CHAT_CONFIG"]) delete env[k];
-  Object.assign(env, {
-    LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
-    LEPTOS_ENV: "PROD",
-    CHAT_DATA_DIR: path.join(workDir, "data"),
-    CHAT_DEMO_DATA: "true",
+  server = await startServer(serverBin, {
     JWT_SECRET: "seed-client-test-secret-0123456789abcdef",
     // 120 sends in a few seconds; the default limit is for people.
     CHAT_RATE_BURST: "1000",
     CHAT_RATE_PER_SECOND: "1000",
-    RUST_LOG: "warn",
   });
-  let log = "";
-  server = spawn(serverBin, [], { cwd: workDir, env, stdio: ["ignore", "pipe", "pipe"] });
-  server.stdout.on("data", (d) => (log += d));
-  server.stderr.on("data", (d) => (log += d));
-  await waitFor("the server to answer", async () => {
-    if (server.exitCode !== null) throw new Error(`server exited:\n${log}`);
-    return (await fetch(`${base}/healthz`)).ok;
-  }, 30_000);
+  base = server.base;
 
   // jsdom's window and document, before React's DOM package is loaded;
   // Node 20 has fetch and crypto but no WebSocket: the `ws` client is the
@@ -188,10 +159,7 @@ before(async () => {
 });
 
 after(async () => {
-  if (server && server.exitCode === null) {
-    server.kill("SIGTERM");
-    await new Promise((r) => server.once("exit", r));
-  }
+  if (server) await server.stop();
   if (workDir) fs.rmSync(workDir, { recursive: true, force: true });
 });
 
