@@ -4,10 +4,9 @@
 //! (`read.updated`) clears the badge once it reaches the newest message; a
 //! message in the open channel updates its preview only.
 
-use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::protocol::{ChannelSummary, Message};
+use crate::protocol::{ChannelSummary, Message, Timestamp};
 
 /// A new message as the list sees it.
 #[derive(Debug, Clone)]
@@ -25,7 +24,7 @@ pub struct Activity {
     /// Start of the text.
     pub preview: String,
     /// When it was stored.
-    pub created_at: DateTime<Utc>,
+    pub created_at: Timestamp,
 }
 
 impl Activity {
@@ -109,7 +108,7 @@ mod tests {
             user_id: from,
             sender_name: Some("Alice".into()),
             preview: "hi".into(),
-            created_at: Utc::now(),
+            created_at: Timestamp::from_micros(1_764_000_000_000_000),
         }
     }
 

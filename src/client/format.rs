@@ -1,14 +1,49 @@
 //! Small display rules of the Discussions page, pure so they are tested
 //! natively: relative times in the channel list, unread badge text,
-//! initials for badges and avatars.
+//! initials for badges and avatars, month and weekday names.
 
-use chrono::{DateTime, Datelike, Utc};
+use crate::protocol::{CivilDate, Timestamp};
+
+const MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
+const WEEKDAYS: [&str; 7] = [
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+];
+
+/// The English name of the date's month, "March".
+pub fn month_name(date: CivilDate) -> &'static str {
+    MONTHS[usize::from(date.month() - 1)]
+}
+
+/// The English name of the date's weekday, "Wednesday".
+pub fn weekday_name(date: CivilDate) -> &'static str {
+    WEEKDAYS[usize::from(date.weekday_from_monday())]
+}
 
 /// Relative time for channel previews: "now" (under a minute), "5m", "3h",
 /// "2d" (under a week), then a date ("Mar 4", or "Mar 4, 2025" in another
 /// year). A time in the future (clock skew) reads "now".
-pub fn relative_time(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
-    let secs = (now - at).num_seconds();
+pub fn relative_time(at: Timestamp, now: Timestamp) -> String {
+    let secs = now.seconds_since(at);
     if secs < 60 {
         return "now".into();
     }
@@ -24,10 +59,12 @@ pub fn relative_time(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
     if days < 7 {
         return format!("{days}d");
     }
-    if at.year() == now.year() {
-        at.format("%b %-d").to_string()
+    let (date, today) = (at.utc_date(), now.utc_date());
+    let month = &month_name(date)[..3];
+    if date.year() == today.year() {
+        format!("{month} {}", date.day())
     } else {
-        at.format("%b %-d, %Y").to_string()
+        format!("{month} {}, {}", date.day(), date.year())
     }
 }
 
@@ -72,10 +109,9 @@ pub fn typing_text(names: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::TimeZone;
 
-    fn t(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(y, mo, d, h, mi, s).unwrap()
+    fn t(y: i32, mo: u8, d: u8, h: u8, mi: u8, s: u8) -> Timestamp {
+        Timestamp::at_utc(CivilDate::new(y, mo, d).unwrap(), h, mi, s)
     }
 
     #[test]
@@ -88,6 +124,7 @@ mod tests {
         assert_eq!(relative_time(t(2026, 11, 23, 12, 0, 0), now), "2d");
         assert_eq!(relative_time(t(2026, 3, 4, 12, 0, 0), now), "Mar 4");
         assert_eq!(relative_time(t(2025, 3, 4, 12, 0, 0), now), "Mar 4, 2025");
+        assert_eq!(relative_time(t(2026, 9, 14, 12, 0, 0), now), "Sep 14");
     }
 
     #[test]

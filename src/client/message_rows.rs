@@ -3,12 +3,11 @@
 //! consecutive messages by one person), local times, and the unconfirmed
 //! messages of the outbox at the end. The component only draws the rows.
 
-use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, Utc};
 use uuid::Uuid;
 
-use crate::client::format::initials;
+use crate::client::format::{initials, month_name, weekday_name};
 use crate::client::outbox::{Pending, PendingState};
-use crate::protocol::Message;
+use crate::protocol::{CivilDate, Message, Timestamp};
 
 /// Messages by one sender further apart than this start a new group.
 const GROUP_GAP_SECS: i64 = 5 * 60;
@@ -19,7 +18,7 @@ pub enum Row {
     /// A day begins ("Today", "Yesterday", "Monday, March 4").
     Day {
         /// The local date, for the key.
-        date: NaiveDate,
+        date: CivilDate,
         /// What the separator says.
         label: String,
     },
@@ -89,7 +88,7 @@ pub struct RowContext<'a> {
     /// The viewer's UTC offset in minutes (east positive).
     pub utc_offset_minutes: i32,
     /// Now, for "Today" and "Yesterday".
-    pub now: DateTime<Utc>,
+    pub now: Timestamp,
 }
 
 /// Lays out `messages` (oldest first) and then `pending`.
@@ -98,15 +97,19 @@ pub fn layout<'m>(
     pending: &[Pending],
     cx: &RowContext<'_>,
 ) -> Vec<Row> {
-    let offset = FixedOffset::east_opt(cx.utc_offset_minutes * 60)
-        .unwrap_or_else(|| FixedOffset::east_opt(0).expect("zero offset"));
-    let today = cx.now.with_timezone(&offset).date_naive();
+    // Offsets beyond ±24 h are not real time zones (chrono refused them).
+    let offset = if cx.utc_offset_minutes.abs() < 24 * 60 {
+        cx.utc_offset_minutes
+    } else {
+        0
+    };
+    let today = cx.now.local(offset).date;
     let mut rows = Vec::new();
-    let mut previous: Option<(Uuid, DateTime<Utc>, NaiveDate)> = None;
+    let mut previous: Option<(Uuid, Timestamp, CivilDate)> = None;
     let mut divider_placed = false;
     for m in messages {
-        let local = m.created_at.with_timezone(&offset);
-        let date = local.date_naive();
+        let local = m.created_at.local(offset);
+        let date = local.date;
         let new_day = previous.is_none_or(|(_, _, d)| d != date);
         if new_day {
             rows.push(Row::Day {
@@ -122,7 +125,7 @@ pub fn layout<'m>(
             divider_placed = true;
         }
         let continues = previous.is_some_and(|(who, at, _)| {
-            who == m.user_id && (m.created_at - at) <= Duration::seconds(GROUP_GAP_SECS)
+            who == m.user_id && m.created_at.seconds_since(at) <= GROUP_GAP_SECS
         });
         let sender = (cx.name_of)(m.user_id).unwrap_or_else(|| "Unknown".into());
         rows.push(Row::Message(MessageRow {
@@ -132,7 +135,7 @@ pub fn layout<'m>(
             sender,
             mine: m.user_id == cx.me,
             first_in_group: new_day || unread_here || !continues,
-            time: local.format("%H:%M").to_string(),
+            time: format!("{:02}:{:02}", local.hour, local.minute),
             datetime: m.created_at.to_rfc3339(),
             text: m.text.clone(),
         }));
@@ -153,31 +156,31 @@ pub fn layout<'m>(
 
 /// "Today", "Yesterday", "Monday, March 4", or with the year when it is
 /// not this year.
-pub fn day_label(date: NaiveDate, today: NaiveDate) -> String {
+pub fn day_label(date: CivilDate, today: CivilDate) -> String {
+    let (weekday, month, day) = (weekday_name(date), month_name(date), date.day());
     if date == today {
         "Today".into()
-    } else if today.pred_opt() == Some(date) {
+    } else if today.previous() == date {
         "Yesterday".into()
     } else if date.year() == today.year() {
-        date.format("%A, %B %-d").to_string()
+        format!("{weekday}, {month} {day}")
     } else {
-        date.format("%A, %B %-d, %Y").to_string()
+        format!("{weekday}, {month} {day}, {}", date.year())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::TimeZone;
 
     const ME: Uuid = Uuid::from_u128(1);
     const ALICE: Uuid = Uuid::from_u128(2);
 
-    fn at(d: u32, h: u32, m: u32) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 11, d, h, m, 0).unwrap()
+    fn at(d: u8, h: u8, m: u8) -> Timestamp {
+        Timestamp::at_utc(CivilDate::new(2026, 11, d).unwrap(), h, m, 0)
     }
 
-    fn msg(seq: i64, user_id: Uuid, created_at: DateTime<Utc>) -> Message {
+    fn msg(seq: i64, user_id: Uuid, created_at: Timestamp) -> Message {
         Message {
             id: Uuid::from_u128(1000 + seq as u128),
             channel_id: Uuid::nil(),
@@ -303,8 +306,8 @@ mod tests {
 
     #[test]
     fn day_labels_name_recent_days_then_dates() {
-        let today = NaiveDate::from_ymd_opt(2026, 11, 25).unwrap();
-        let d = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        let today = CivilDate::new(2026, 11, 25).unwrap();
+        let d = |y, m, d| CivilDate::new(y, m, d).unwrap();
         assert_eq!(day_label(d(2026, 11, 25), today), "Today");
         assert_eq!(day_label(d(2026, 11, 24), today), "Yesterday");
         assert_eq!(day_label(d(2026, 3, 4), today), "Wednesday, March 4");

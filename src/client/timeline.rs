@@ -88,7 +88,7 @@ mod tests {
             seq,
             user_id: Uuid::nil(),
             text: format!("m{seq}"),
-            created_at: chrono::Utc::now(),
+            created_at: crate::protocol::Timestamp::from_micros(1_764_000_000_000_000 + seq),
             updated_at: None,
             client_id: format!("c{seq}"),
         }

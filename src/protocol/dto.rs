@@ -1,9 +1,10 @@
 //! JSON shapes of the REST API and the server functions, field for field as
 //! PROTOCOL.md names them (snake_case on REST, as in the seed).
 
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+
+use super::Timestamp;
 
 /// A stored chat message as REST and server functions return it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -19,9 +20,9 @@ pub struct Message {
     /// Trimmed message text.
     pub text: String,
     /// When the server stored it.
-    pub created_at: DateTime<Utc>,
+    pub created_at: Timestamp,
     /// When it was last edited (`null` until edits exist).
-    pub updated_at: Option<DateTime<Utc>>,
+    pub updated_at: Option<Timestamp>,
     /// The sender's idempotency key.
     pub client_id: String,
 }
@@ -95,7 +96,7 @@ struct MessageWithCompat<'a> {
     #[serde(rename = "userId")]
     user_id: Uuid,
     #[serde(rename = "createdAt")]
-    created_at: DateTime<Utc>,
+    created_at: Timestamp,
     #[serde(rename = "clientId")]
     client_id: &'a str,
 }

@@ -5,6 +5,7 @@
 pub mod dto;
 pub mod error;
 pub mod text;
+pub mod timestamp;
 pub mod ws;
 
 pub use dto::{
@@ -12,4 +13,5 @@ pub use dto::{
 };
 pub use error::AppError;
 pub use text::{MessageText, TextError};
+pub use timestamp::{CivilDate, LocalTime, Timestamp};
 pub use ws::{ClientFrame, ErrorCode, PresenceStatus, ServerFrame};

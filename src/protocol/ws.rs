@@ -1,9 +1,10 @@
 //! WebSocket frames of `GET /chat/ws/{channelId}`: one JSON object per text
 //! frame, tagged by `type` (PROTOCOL.md, "WebSocket").
 
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+
+use super::Timestamp;
 
 /// Longest accepted `clientId`, in bytes. Keys are opaque to the server, but
 /// they are stored forever, so they are bounded.
@@ -151,7 +152,7 @@ pub enum ServerFrame {
         text: String,
         /// Stored at.
         #[serde(rename = "createdAt")]
-        created_at: DateTime<Utc>,
+        created_at: Timestamp,
         /// The sender's idempotency key.
         #[serde(rename = "clientId")]
         client_id: String,
@@ -193,7 +194,7 @@ pub enum ServerFrame {
         preview: String,
         /// Stored at.
         #[serde(rename = "createdAt")]
-        created_at: DateTime<Utc>,
+        created_at: Timestamp,
     },
     /// The user's read cursor moved (any of their tabs or devices).
     #[serde(rename = "read.updated")]

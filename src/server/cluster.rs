@@ -579,7 +579,7 @@ mod tests {
             seq,
             user_id: Uuid::nil(),
             text: String::new(),
-            created_at: chrono::Utc::now(),
+            created_at: chrono::Utc::now().into(),
             updated_at: None,
             client_id: String::new(),
         };

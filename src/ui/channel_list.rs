@@ -4,14 +4,13 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use uuid::Uuid;
 
 use crate::client::channel_list::{apply_activity, apply_read, Activity};
 use crate::client::clock::now_ms;
 use crate::client::format::{relative_time, unread_badge};
-use crate::protocol::ChannelSummary;
+use crate::protocol::{ChannelSummary, Timestamp};
 use crate::ui::badge::ChannelBadge;
 
 /// The channel list and what it needs to follow live frames; provided as
@@ -105,8 +104,7 @@ pub fn ChannelPreview(channel: ChannelSummary) -> impl IntoView {
     });
     let at = channel.last_message.as_ref().map(|m| m.created_at);
     let time = move || {
-        let now = DateTime::<Utc>::from_timestamp_millis(state.now_ms.get() as i64)
-            .unwrap_or_else(Utc::now);
+        let now = Timestamp::from_millis(state.now_ms.get() as i64);
         at.map(|at| relative_time(at, now)).unwrap_or_default()
     };
     let badge = unread_badge(channel.unread_count);

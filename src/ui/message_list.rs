@@ -5,13 +5,13 @@
 //! (otherwise count new messages in a pill), and load older messages at the
 //! top without moving what is on screen.
 
-use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 
 use crate::client::browser::utc_offset_minutes;
 use crate::client::linkify::{segments, Segment};
 use crate::client::message_rows::{layout, MessageRow, PendingRow, Row, RowContext};
 use crate::client::scroll::ScrollBox;
+use crate::protocol::Timestamp;
 use crate::ui::badge::Avatar;
 use crate::ui::channel_list::ChannelsState;
 use crate::ui::room::RoomState;
@@ -35,8 +35,7 @@ pub fn MessageList() -> impl IntoView {
             name_of: &name_of,
             unread_after_seq: Some(room.unread_after_seq),
             utc_offset_minutes: utc_offset.get(),
-            now: DateTime::<Utc>::from_timestamp_millis(channels.now_ms.get() as i64)
-                .unwrap_or_else(Utc::now),
+            now: Timestamp::from_millis(channels.now_ms.get() as i64),
         };
         let timeline = room.timeline.read();
         let outbox = room.outbox.read();

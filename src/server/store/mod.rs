@@ -143,7 +143,7 @@ impl NewMessage {
             seq,
             user_id: self.user_id,
             text: self.text.clone(),
-            created_at,
+            created_at: created_at.into(),
             updated_at: None,
             client_id: self.client_id.clone(),
         }

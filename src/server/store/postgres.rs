@@ -252,8 +252,12 @@ fn message_from_prefixed(row: &PgRow, prefix: &str) -> Result<Message, sqlx::Err
         seq: row.try_get(col("seq").as_str())?,
         user_id: row.try_get(col("user_id").as_str())?,
         text: row.try_get(col("text").as_str())?,
-        created_at: row.try_get(col("created_at").as_str())?,
-        updated_at: row.try_get(col("updated_at").as_str())?,
+        created_at: row
+            .try_get::<DateTime<Utc>, _>(col("created_at").as_str())?
+            .into(),
+        updated_at: row
+            .try_get::<Option<DateTime<Utc>>, _>(col("updated_at").as_str())?
+            .map(Into::into),
         client_id: row.try_get(col("client_id").as_str())?,
     })
 }
@@ -651,7 +655,7 @@ impl NewRows {
             rows.user_ids.push(m.user_id);
             rows.client_ids.push(m.client_id.clone());
             rows.texts.push(m.text.clone());
-            rows.created_ats.push(m.created_at);
+            rows.created_ats.push(m.created_at.into());
         }
         rows
     }

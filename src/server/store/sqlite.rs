@@ -28,7 +28,7 @@ use super::{
     StoreResult, UserRecord,
 };
 use crate::protocol::dto::Member;
-use crate::protocol::{ChannelSummary, HistoryPage, Message, UnreadEntry};
+use crate::protocol::{ChannelSummary, HistoryPage, Message, Timestamp, UnreadEntry};
 
 /// Migrations embedded in the binary, applied at start-up.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -354,7 +354,7 @@ impl SqliteStore {
                         hex(&m.user_id),
                         m.client_id,
                         m.text,
-                        m.created_at.timestamp_micros()
+                        m.created_at.micros()
                     ])
                 })
                 .collect();
@@ -508,10 +508,10 @@ fn message_from_prefixed(row: &SqliteRow, prefix: &str) -> Result<Message, sqlx:
         seq: row.try_get(col("seq").as_str())?,
         user_id: row.try_get(col("user_id").as_str())?,
         text: row.try_get(col("text").as_str())?,
-        created_at: from_micros(row.try_get(col("created_at").as_str())?),
+        created_at: Timestamp::from_micros(row.try_get(col("created_at").as_str())?),
         updated_at: row
             .try_get::<Option<i64>, _>(col("updated_at").as_str())?
-            .map(from_micros),
+            .map(Timestamp::from_micros),
         client_id: row.try_get(col("client_id").as_str())?,
     })
 }
