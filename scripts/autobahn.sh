@@ -22,7 +22,7 @@ cd "$CHAT_ROOT"
 
 python="$KOSOKU_VENV/bin/python"
 [ -x "$python" ] || die "no kosoku venv at $KOSOKU_VENV: run scripts/setup.sh"
-cargo build --features ssr --bin chat --example ws_echo
+build_debug_binaries
 bin="$CARGO_TARGET_DIR/debug/chat"
 echo_bin="$CARGO_TARGET_DIR/debug/examples/ws_echo"
 

@@ -91,6 +91,15 @@ check_wasm_opt() {
 
 # The version of the `wasm-bindgen` crate that Cargo.lock resolved. The CLI
 # must match it exactly.
+# Builds the debug binaries (chat, loadgen, the examples) the way `cargo test`
+# builds them. `cargo test` compiles the crate with its dev-dependencies'
+# features (reqwest's cookies, tempfile), which `cargo build` leaves out, so
+# building both ways compiles the crate twice (about 40 s). Scripts that run
+# debug binaries build them with this; after `cargo test` it does nothing.
+build_debug_binaries() {
+  cargo test --features ssr --no-run --quiet
+}
+
 wasm_bindgen_lock_version() {
   awk '
     /^\[\[package\]\]/ { in_wb = 0 }

@@ -72,7 +72,7 @@ cargo test --features ssr --lib store::postgres
 # only that no receiver lost, repeated or reordered a message (timings are
 # for scripts/bench.sh, never asserted here).
 begin "load generator smoke (SQLite and PostgreSQL)"
-cargo build --features ssr --bin chat --bin loadgen
+build_debug_binaries
 "$CARGO_TARGET_DIR/debug/loadgen" smoke --postgres "$CHAT_TEST_POSTGRES"
 stop_pg
 unset CHAT_TEST_POSTGRES
