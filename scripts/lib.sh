@@ -30,9 +30,10 @@ case ":$PATH:" in
 esac
 
 # Tools installed by cargo (cargo-leptos, wasm-bindgen) live here.
+CARGO_BIN_DIR="${CARGO_HOME:-$HOME/.cargo}/bin"
 case ":$PATH:" in
-  *":$HOME/.cargo/bin:"*) ;;
-  *) export PATH="$HOME/.cargo/bin:$PATH" ;;
+  *":$CARGO_BIN_DIR:"*) ;;
+  *) export PATH="$CARGO_BIN_DIR:$PATH" ;;
 esac
 
 # One target directory for every build, outside the clone. CI runs in a fresh

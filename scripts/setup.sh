@@ -6,14 +6,16 @@
 #   bash scripts/setup.sh
 #
 # What it installs when missing:
-#   - Debian packages: chromium (browser tests), postgresql (the test command
-#     runs the API suite on a throwaway cluster; production may use Postgres),
-#     pkg-config, libssl-dev, curl
+#   - Debian packages: pkg-config, libssl-dev, curl (for compiling), chromium
+#     (browser tests), postgresql (the test command runs the API suite on a
+#     throwaway cluster; production may use Postgres)
 #   - wasm-opt for release builds: binaryen $BINARYEN_VERSION from npm (not
 #     Debian's binaryen, whose wasm-opt corrupts this wasm-bindgen's output)
 #   - the Rust target wasm32-unknown-unknown (rustup)
 #   - cargo-leptos 0.3.10 (built from crates.io with `no_downloads`: it uses
-#     wasm-bindgen and wasm-opt from PATH instead of fetching them from GitHub)
+#     wasm-bindgen and wasm-opt from PATH instead of fetching them from GitHub),
+#     in the background while the rest installs and the chat's dependencies
+#     compile
 #   - wasm-bindgen-cli, exactly the version of the wasm-bindgen crate in
 #     Cargo.lock
 #   - the Playwright test runner in end2end/node_modules (npm ci)
@@ -36,21 +38,29 @@ else
 fi
 
 # ---------------------------------------------------------------- Debian ----
-apt_packages=(chromium postgresql pkg-config libssl-dev curl)
-missing=()
-for pkg in "${apt_packages[@]}"; do
-  status="$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)"
-  [ "$status" = "install ok installed" ] || missing+=("$pkg")
-done
-if [ "${#missing[@]}" -gt 0 ]; then
+# Two steps: what compiling needs first (so cargo-leptos can start building),
+# then the large runtime packages while it builds.
+apt_updated=0
+install_apt() {
+  local missing=() pkg status
+  for pkg in "$@"; do
+    status="$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)"
+    [ "$status" = "install ok installed" ] || missing+=("$pkg")
+  done
+  if [ "${#missing[@]}" -eq 0 ]; then
+    log "Debian packages present: $*"
+    return
+  fi
   log "Installing Debian packages: ${missing[*]}"
-  # The package lists may be empty or old on a new machine.
-  "${SUDO[@]}" apt-get update -q
+  if [ "$apt_updated" -eq 0 ]; then
+    # The package lists may be empty or old on a new machine.
+    "${SUDO[@]}" apt-get update -q
+    apt_updated=1
+  fi
   "${SUDO[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
   changed=1
-else
-  log "Debian packages present: ${apt_packages[*]}"
-fi
+}
+install_apt pkg-config libssl-dev curl
 
 # ----------------------------------------------------------- Node.js/npm ----
 command -v node >/dev/null 2>&1 || die "node is missing (Node.js 20 or newer is needed for Playwright)"
@@ -80,16 +90,36 @@ fi
 
 # cargo-leptos. `no_downloads`: nothing can be fetched from GitHub here, so it
 # must use wasm-bindgen and wasm-opt from PATH.
+#
+# Building it is most of a fresh setup (about 20 minutes on 2 cores), and it
+# keeps only about one core busy (a chain of large crates, each compiled
+# mostly on one thread). So it builds in the background while everything else
+# is downloaded and installed and the chat's own dependencies are compiled on
+# the other core. Its release profile asks for fat LTO and one codegen unit,
+# which makes a slower build of a tool whose own speed hardly matters here
+# (it spends its time waiting for cargo): plain release settings instead.
+cl_pid=""
+cl_log="${TMPDIR:-/tmp}/chat-setup-cargo-leptos.$$.log"
+stop_background_build() {
+  if [ -n "$cl_pid" ] && kill -0 "$cl_pid" 2>/dev/null; then
+    kill -- "$cl_pid" 2>/dev/null || true
+  fi
+}
+trap stop_background_build EXIT
 have_cl="$(cargo leptos --version 2>/dev/null || true)"
 if [ "$have_cl" = "cargo-leptos $CARGO_LEPTOS_VERSION" ] \
   || [[ "$have_cl" == *" $CARGO_LEPTOS_VERSION" ]]; then
   log "cargo-leptos $CARGO_LEPTOS_VERSION present"
 else
-  log "Installing cargo-leptos $CARGO_LEPTOS_VERSION (found: '${have_cl:-none}'; takes about 17 minutes on 2 cores)"
-  cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked \
-    --features no_downloads --force
+  log "Building cargo-leptos $CARGO_LEPTOS_VERSION in the background (found: '${have_cl:-none}'; log: $cl_log)"
+  CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+    cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked \
+    --features no_downloads --force >"$cl_log" 2>&1 &
+  cl_pid=$!
   changed=1
 fi
+
+install_apt chromium postgresql
 
 # wasm-bindgen CLI: must be exactly the version of the crate in Cargo.lock.
 if [ ! -f Cargo.lock ]; then
@@ -162,6 +192,26 @@ fi
 # Playwright drives Debian's Chromium; `npx playwright install` cannot
 # download browsers here.
 [ -x /usr/bin/chromium ] || die "/usr/bin/chromium is missing"
+
+# ------------------------------------------- while cargo-leptos builds ----
+if [ -n "$cl_pid" ]; then
+  # The chat's dependencies, compiled exactly as cargo-leptos will ask for
+  # them (same packages, features and flags, so its first build finds them
+  # done): the server, then the Wasm side.
+  log "Compiling the chat's dependencies while cargo-leptos builds"
+  cargo build --package=chat --bin=chat --no-default-features --features=ssr
+  cargo build --package=chat --lib --target-dir="$CARGO_TARGET_DIR/front" \
+    --target=wasm32-unknown-unknown --no-default-features --features=hydrate
+  log "Waiting for cargo-leptos"
+  if ! wait "$cl_pid"; then
+    cl_pid=""
+    tail -n 40 "$cl_log" >&2
+    die "building cargo-leptos failed (whole log: $cl_log)"
+  fi
+  cl_pid=""
+  rm -f "$cl_log"
+  log "cargo-leptos $CARGO_LEPTOS_VERSION installed"
+fi
 
 if [ "$changed" -eq 0 ]; then
   log "Setup: nothing to do ($((SECONDS - start)) s)"
