@@ -100,9 +100,12 @@ fi
 # (it spends its time waiting for cargo): plain release settings instead.
 cl_pid=""
 cl_log="${TMPDIR:-/tmp}/chat-setup-cargo-leptos.$$.log"
+cl_target=""
 stop_background_build() {
   if [ -n "$cl_pid" ] && kill -0 "$cl_pid" 2>/dev/null; then
     kill -- "$cl_pid" 2>/dev/null || true
+    wait "$cl_pid" 2>/dev/null || true
+    [ -z "$cl_target" ] || rm -rf "$cl_target"
   fi
 }
 trap stop_background_build EXIT
@@ -112,9 +115,12 @@ if [ "$have_cl" = "cargo-leptos $CARGO_LEPTOS_VERSION" ] \
   log "cargo-leptos $CARGO_LEPTOS_VERSION present"
 else
   log "Building cargo-leptos $CARGO_LEPTOS_VERSION in the background (found: '${have_cl:-none}'; log: $cl_log)"
+  # Its own target directory: in a shared one, the other builds below would
+  # wait for its lock instead of running beside it.
+  cl_target="$(mktemp -d "${TMPDIR:-/tmp}/chat-setup-cargo-leptos.XXXXXX")"
   CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
     cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked \
-    --features no_downloads --force >"$cl_log" 2>&1 &
+    --features no_downloads --force --target-dir "$cl_target" >"$cl_log" 2>&1 &
   cl_pid=$!
   changed=1
 fi
@@ -135,7 +141,9 @@ else
   log "Installing wasm-bindgen-cli $wb_version (found: '${have_wb:-none}'; takes about 5 minutes)"
   # No --locked: one of the versions in its lock file is not served by
   # crates.io any more, so a locked install fails.
-  cargo install wasm-bindgen-cli --version "$wb_version" --force
+  wb_target="$(mktemp -d "${TMPDIR:-/tmp}/chat-setup-wasm-bindgen.XXXXXX")"
+  cargo install wasm-bindgen-cli --version "$wb_version" --force --target-dir "$wb_target"
+  rm -rf "$wb_target"
   changed=1
 fi
 
@@ -209,7 +217,7 @@ if [ -n "$cl_pid" ]; then
     die "building cargo-leptos failed (whole log: $cl_log)"
   fi
   cl_pid=""
-  rm -f "$cl_log"
+  rm -rf "$cl_log" "$cl_target"
   log "cargo-leptos $CARGO_LEPTOS_VERSION installed"
 fi
 
