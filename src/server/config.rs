@@ -621,7 +621,10 @@ mod tests {
         assert_eq!(defaults.output_name, env!("CARGO_PKG_NAME"));
         // .cargo/config.toml gives plain cargo builds the name cargo-leptos
         // passes, so the two kinds of build share compiled crates.
-        assert_eq!(option_env!("LEPTOS_OUTPUT_NAME"), Some(env!("CARGO_PKG_NAME")));
+        assert_eq!(
+            option_env!("LEPTOS_OUTPUT_NAME"),
+            Some(env!("CARGO_PKG_NAME"))
+        );
         // Both halves are built with the same `erase_components` setting.
         assert_eq!(
             leptos

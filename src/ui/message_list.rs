@@ -172,22 +172,22 @@ pub fn MessageList() -> impl IntoView {
     }
 }
 
-/// One row of the list.
+/// One row of the list. The two separators share one view (each distinct
+/// view type behind `into_any` costs the Wasm its own build, rebuild and
+/// hydrate code).
 #[component]
 fn MessageRowView(row: Row) -> impl IntoView {
-    match row {
-        Row::Day { label, .. } => view! {
-            <li class="day-separator" role="separator">
+    let separator = |class: &'static str, label: String| {
+        view! {
+            <li class=class role="separator">
                 <span>{label}</span>
             </li>
         }
-        .into_any(),
-        Row::Unread => view! {
-            <li class="unread-divider" role="separator">
-                <span>"New messages"</span>
-            </li>
-        }
-        .into_any(),
+        .into_any()
+    };
+    match row {
+        Row::Day { label, .. } => separator("day-separator", label),
+        Row::Unread => separator("unread-divider", "New messages".into()),
         Row::Message(m) => view! { <StoredMessage m/> }.into_any(),
         Row::Pending(p) => view! { <PendingMessage p/> }.into_any(),
     }
