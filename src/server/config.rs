@@ -130,6 +130,11 @@ pub struct Limits {
     /// connection left idle is closed after it
     /// (`CHAT_HTTP_HEADER_TIMEOUT_MS`).
     pub http_header_timeout: Duration,
+    /// The most TCP connections open at once, HTTP and WebSocket alike
+    /// (`CHAT_MAX_CONNECTIONS`); beyond it a new connection gets a 503 and
+    /// is closed. 0: the process's open-file limit less 256, so the server
+    /// never runs out of descriptors for its database and logs.
+    pub max_connections: usize,
 }
 
 impl Default for Limits {
@@ -158,6 +163,7 @@ impl Default for Limits {
             ws_pending_sends: 32,
             tcp_send_buffer: 64 * 1024,
             http_header_timeout: Duration::from_secs(10),
+            max_connections: 0,
         }
     }
 }
@@ -302,6 +308,7 @@ impl Settings {
                 &mut lim.http_header_timeout,
                 l.http_header_timeout_ms.map(Duration::from_millis),
             );
+            set(&mut lim.max_connections, l.max_connections);
         }
         self.validate()
     }
@@ -440,6 +447,10 @@ impl Settings {
         set(
             &mut lim.http_header_timeout,
             parsed::<u64>(&get, "CHAT_HTTP_HEADER_TIMEOUT_MS")?.map(Duration::from_millis),
+        );
+        set(
+            &mut lim.max_connections,
+            parsed(&get, "CHAT_MAX_CONNECTIONS")?,
         );
         self.validate()
     }
@@ -585,6 +596,7 @@ struct LimitsSection {
     ws_pending_sends: Option<usize>,
     tcp_send_buffer: Option<usize>,
     http_header_timeout_ms: Option<u64>,
+    max_connections: Option<usize>,
 }
 
 #[cfg(test)]

@@ -248,6 +248,7 @@ impl Application {
         let connection_settings = ConnectionSettings {
             header_timeout: state.settings.limits.http_header_timeout,
             tcp_send_buffer: state.settings.limits.tcp_send_buffer,
+            max_connections: state.settings.limits.max_connections,
         };
         let app = router::build(state);
         let signal_token = token.clone();

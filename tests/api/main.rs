@@ -10,6 +10,7 @@ mod admin;
 mod auth;
 mod bad_input;
 mod cluster;
+mod connection_limit;
 mod helpers;
 mod http_edges;
 mod operations;

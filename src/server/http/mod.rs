@@ -2,6 +2,7 @@
 //! and the router that puts them beside the Leptos pages.
 
 pub mod admin;
+pub mod connection_limit;
 pub mod embedded;
 pub mod login;
 pub mod rest;

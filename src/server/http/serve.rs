@@ -4,7 +4,8 @@
 //! nothing, or trickles its handshake a byte at a time, holds a socket and a
 //! task forever. Shutdown stops accepting and lets requests in progress
 //! finish; upgraded WebSockets have left hyper by then and are closed by
-//! their own sessions.
+//! their own sessions. At most `max_connections` connections are open at
+//! once (`connection_limit`).
 
 use std::future::Future;
 use std::io;
@@ -21,6 +22,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
+use super::connection_limit::{ConnectionLimit, CountedStream};
+
 /// What the accept loop sets on each connection.
 #[derive(Debug, Clone, Copy)]
 pub struct ConnectionSettings {
@@ -31,6 +34,9 @@ pub struct ConnectionSettings {
     /// Kernel send buffer of each connection in bytes (0: Linux's
     /// autotuning).
     pub tcp_send_buffer: usize,
+    /// The most connections open at once (0: the open-file limit less a
+    /// reserve).
+    pub max_connections: usize,
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then waits for the
@@ -52,6 +58,8 @@ pub async fn serve(
     // Ends the wait for a first byte at shutdown: a connection still
     // waiting holds a watcher, which `graceful.shutdown()` waits for.
     let stopping = CancellationToken::new();
+    let limit = ConnectionLimit::new(settings.max_connections);
+    tracing::debug!(max_connections = limit.max(), "connection limit");
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let tcp = tokio::select! {
@@ -63,6 +71,10 @@ pub async fn serve(
                 }
             },
             () = &mut shutdown => break,
+        };
+        let Some(permit) = limit.admit() else {
+            limit.refuse(tcp);
+            continue;
         };
         configure(&tcp, settings);
         let service = TowerToHyperService::new(
@@ -85,7 +97,8 @@ pub async fn serve(
                 }
                 () = stopping.cancelled() => return,
             }
-            let connection = builder.serve_connection_with_upgrades(TokioIo::new(tcp), service);
+            let io = TokioIo::new(CountedStream::new(tcp, permit));
+            let connection = builder.serve_connection_with_upgrades(io, service);
             if let Err(e) = watcher.watch(connection).await {
                 // A client that went away, sent garbage, or ran out the
                 // header deadline: nothing the server can act on.
