@@ -21,6 +21,7 @@ mod server_fns;
 mod site_files;
 mod slow_consumer;
 mod timeouts;
+mod upgrade;
 mod ws_errors;
 mod ws_fuzz;
 mod ws_messages;
