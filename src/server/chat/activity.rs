@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use parking_lot::Mutex;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
@@ -31,7 +32,7 @@ pub fn preview(text: &str) -> String {
 /// forgets the channel's list at once, so a revoked user gets no further
 /// previews.
 #[derive(Debug, Default)]
-pub struct MemberCache(std::sync::Mutex<HashMap<Uuid, CachedMembers>>);
+pub struct MemberCache(Mutex<HashMap<Uuid, CachedMembers>>);
 
 /// When a member list was read, and the list.
 type CachedMembers = (Instant, Arc<Vec<Uuid>>);
@@ -40,25 +41,18 @@ impl MemberCache {
     fn fresh(&self, channel_id: Uuid) -> Option<Arc<Vec<Uuid>>> {
         self.0
             .lock()
-            .expect("member cache lock")
             .get(&channel_id)
             .filter(|(at, _)| at.elapsed() < MEMBER_CACHE_TTL)
             .map(|(_, list)| list.clone())
     }
 
     fn keep(&self, channel_id: Uuid, list: Arc<Vec<Uuid>>) {
-        self.0
-            .lock()
-            .expect("member cache lock")
-            .insert(channel_id, (Instant::now(), list));
+        self.0.lock().insert(channel_id, (Instant::now(), list));
     }
 
     /// Drops a channel's list (access changed).
     pub fn forget(&self, channel_id: Uuid) {
-        self.0
-            .lock()
-            .expect("member cache lock")
-            .remove(&channel_id);
+        self.0.lock().remove(&channel_id);
     }
 }
 

@@ -3,8 +3,8 @@
 //! `email` claim (the part before `@`) until the host app provides one.
 
 use std::collections::HashSet;
-use std::sync::Mutex;
 
+use parking_lot::Mutex;
 use uuid::Uuid;
 
 use super::{internal, Chat};
@@ -48,22 +48,12 @@ impl Chat {
     /// Records that the user has a `users` row (an active membership proves
     /// it: access rows reference users), so `ensure_user` needs no query.
     pub fn note_user_exists(&self, id: Uuid) {
-        self.known_users
-            .0
-            .lock()
-            .expect("known users lock")
-            .insert(id);
+        self.known_users.0.lock().insert(id);
     }
 
     /// Makes sure the authenticated user has a `users` row.
     pub async fn ensure_user(&self, id: Uuid, email: Option<&str>) -> Result<(), AppError> {
-        if self
-            .known_users
-            .0
-            .lock()
-            .expect("known users lock")
-            .contains(&id)
-        {
+        if self.known_users.0.lock().contains(&id) {
             return Ok(());
         }
         let existing = self
@@ -87,7 +77,7 @@ impl Chat {
             }
             tracing::info!(user_id = %id, "user first seen through a token; row created");
         }
-        let mut known = self.known_users.0.lock().expect("known users lock");
+        let mut known = self.known_users.0.lock();
         if known.len() >= KNOWN_USERS_CAP {
             known.clear();
         }

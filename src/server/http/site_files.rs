@@ -25,12 +25,12 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
-use std::sync::Mutex;
 use std::time::SystemTime;
 
 use axum::body::Body;
 use axum::http::{header, HeaderMap, HeaderValue, Method, Response, StatusCode};
 use bytes::Bytes;
+use parking_lot::Mutex;
 use sha2::{Digest, Sha256};
 
 use super::embedded::{content_type, EmbeddedSite};
@@ -215,7 +215,7 @@ impl SiteFiles {
 
     /// The cached hash, if it still describes the file.
     fn known_hash(&self, relative: &str) -> Option<String> {
-        let cached = self.hashes.lock().ok()?.get(relative).cloned()?;
+        let cached = self.hashes.lock().get(relative).cloned()?;
         match (&self.source, cached.stamp) {
             (Source::Embedded(_), _) => Some(cached.hex),
             (Source::Dir(root), Some(stamp)) => {
@@ -235,15 +235,13 @@ impl SiteFiles {
             Source::Embedded(_) => None,
             Source::Dir(root) => Some(file_stamp(&root.join(relative))?),
         };
-        if let Ok(mut hashes) = self.hashes.lock() {
-            hashes.insert(
-                relative.to_owned(),
-                Hashed {
-                    stamp,
-                    hex: hex.clone(),
-                },
-            );
-        }
+        self.hashes.lock().insert(
+            relative.to_owned(),
+            Hashed {
+                stamp,
+                hex: hex.clone(),
+            },
+        );
         Some(hex)
     }
 

@@ -18,12 +18,13 @@ use std::collections::VecDeque;
 use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::{Buf, Bytes};
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
+use parking_lot::Mutex;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf, ReadHalf, WriteHalf};
 
 /// The upgraded connection.
@@ -54,7 +55,7 @@ impl Replies {
         if !self.waiting.swap(false, Ordering::Acquire) {
             return None;
         }
-        let mut bytes = self.bytes.lock().unwrap_or_else(|e| e.into_inner());
+        let mut bytes = self.bytes.lock();
         let taken = std::mem::take(&mut *bytes);
         (!taken.is_empty()).then(|| Bytes::from(taken))
     }
@@ -83,11 +84,7 @@ impl AsyncWrite for ReadSide {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        self.replies
-            .bytes
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .extend_from_slice(buf);
+        self.replies.bytes.lock().extend_from_slice(buf);
         self.replies.waiting.store(true, Ordering::Release);
         // The reply is written by the connection's task at its next flush:
         // wake it so it looks again (this waker reaches the task that is

@@ -9,9 +9,10 @@
 //! first/last connections as [`PresenceChange`]s for the other servers.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
+use parking_lot::Mutex;
 use tokio::sync::{broadcast, mpsc};
 use uuid::Uuid;
 
@@ -71,12 +72,12 @@ impl Rooms {
     /// calls it once at start-up).
     pub fn watch_presence(&self) -> mpsc::UnboundedReceiver<PresenceChange> {
         let (tx, rx) = mpsc::unbounded_channel();
-        *self.changes.lock().expect("rooms lock poisoned") = Some(tx);
+        *self.changes.lock() = Some(tx);
         rx
     }
 
     fn report(&self, change: PresenceChange) {
-        if let Some(tx) = self.changes.lock().expect("rooms lock poisoned").as_ref() {
+        if let Some(tx) = self.changes.lock().as_ref() {
             let _ = tx.send(change);
         }
     }
@@ -84,14 +85,13 @@ impl Rooms {
     fn online_elsewhere(&self, channel_id: Uuid, user_id: Uuid) -> bool {
         self.remote
             .lock()
-            .expect("rooms lock poisoned")
             .get(&channel_id)
             .is_some_and(|users| users.contains_key(&user_id))
     }
 
     /// This server's rosters, for a server that just joined the cluster.
     pub fn local_rosters(&self) -> Vec<(Uuid, Vec<Uuid>)> {
-        let rooms = self.rooms.lock().expect("rooms lock poisoned");
+        let rooms = self.rooms.lock();
         rooms
             .iter()
             .map(|(id, room)| (*id, room.online_users()))
@@ -102,15 +102,12 @@ impl Rooms {
     /// The local room hears of it only when that changes whether the user
     /// is online anywhere.
     pub fn remote_presence(&self, server: Uuid, channel_id: Uuid, user_id: Uuid, online: bool) {
-        let rooms = self.rooms.lock().expect("rooms lock poisoned");
+        let rooms = self.rooms.lock();
         let room = rooms.get(&channel_id).cloned();
-        let local = room.as_ref().is_some_and(|r| {
-            r.online
-                .lock()
-                .expect("room lock poisoned")
-                .contains_key(&user_id)
-        });
-        let mut remote = self.remote.lock().expect("rooms lock poisoned");
+        let local = room
+            .as_ref()
+            .is_some_and(|r| r.online.lock().contains_key(&user_id));
+        let mut remote = self.remote.lock();
         let users = remote.entry(channel_id).or_default();
         let was = users.contains_key(&user_id);
         if online {
@@ -143,7 +140,7 @@ impl Rooms {
     /// users go offline wherever no other server has them.
     pub fn forget_server(&self, server: Uuid) {
         let gone: Vec<(Uuid, Uuid)> = {
-            let remote = self.remote.lock().expect("rooms lock poisoned");
+            let remote = self.remote.lock();
             remote
                 .iter()
                 .flat_map(|(channel, users)| {
@@ -168,12 +165,12 @@ impl Rooms {
         channel_id: Uuid,
         user_id: Uuid,
     ) -> (RoomGuard, broadcast::Receiver<Arc<RoomEvent>>, Vec<Uuid>) {
-        let mut rooms = self.rooms.lock().expect("rooms lock poisoned");
+        let mut rooms = self.rooms.lock();
         let room = rooms
             .entry(channel_id)
             .or_insert_with(|| Arc::new(Room::new(channel_id, self.capacity, self.presence_batch)))
             .clone();
-        let mut online = room.online.lock().expect("room lock poisoned");
+        let mut online = room.online.lock();
         let count = online.entry(user_id).or_insert(0);
         *count += 1;
         let first_here = *count == 1;
@@ -182,12 +179,7 @@ impl Rooms {
         }
         let receiver = room.events.subscribe();
         let mut roster: Vec<Uuid> = online.keys().copied().collect();
-        if let Some(users) = self
-            .remote
-            .lock()
-            .expect("rooms lock poisoned")
-            .get(&channel_id)
-        {
+        if let Some(users) = self.remote.lock().get(&channel_id) {
             roster.extend(users.keys().filter(|u| !online.contains_key(u)));
         }
         roster.sort();
@@ -210,26 +202,17 @@ impl Rooms {
 
     /// Channels with a room here.
     pub fn channel_ids(&self) -> Vec<Uuid> {
-        self.rooms
-            .lock()
-            .expect("rooms lock poisoned")
-            .keys()
-            .copied()
-            .collect()
+        self.rooms.lock().keys().copied().collect()
     }
 
     /// The room of a channel, if anyone here is in it.
     pub fn get(&self, channel_id: Uuid) -> Option<Arc<Room>> {
-        self.rooms
-            .lock()
-            .expect("rooms lock poisoned")
-            .get(&channel_id)
-            .cloned()
+        self.rooms.lock().get(&channel_id).cloned()
     }
 
     /// Number of live rooms.
     pub fn len(&self) -> usize {
-        self.rooms.lock().expect("rooms lock poisoned").len()
+        self.rooms.lock().len()
     }
 
     /// Whether no room is live.
@@ -240,8 +223,8 @@ impl Rooms {
 
 impl Drop for RoomGuard {
     fn drop(&mut self) {
-        let mut rooms = self.rooms.rooms.lock().expect("rooms lock poisoned");
-        let mut online = self.room.online.lock().expect("room lock poisoned");
+        let mut rooms = self.rooms.rooms.lock();
+        let mut online = self.room.online.lock();
         if let Some(count) = online.get_mut(&self.user_id) {
             *count -= 1;
             if *count == 0 {

@@ -6,9 +6,10 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
+use parking_lot::Mutex;
 use tokio::sync::broadcast;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 use uuid::Uuid;
@@ -125,7 +126,7 @@ impl Room {
             });
             return;
         };
-        let mut pending = self.pending_presence.lock().expect("room lock poisoned");
+        let mut pending = self.pending_presence.lock();
         pending.push(update);
         if pending.len() == 1 {
             let room = self.clone();
@@ -138,8 +139,7 @@ impl Room {
 
     /// Publishes the queued presence changes as one event.
     fn send_presence_batch(&self) {
-        let updates =
-            std::mem::take(&mut *self.pending_presence.lock().expect("room lock poisoned"));
+        let updates = std::mem::take(&mut *self.pending_presence.lock());
         if !updates.is_empty() {
             self.publish(RoomEvent::Presence { updates });
         }
@@ -171,7 +171,7 @@ impl Room {
 
     /// Users with an open connection here.
     pub fn online_users(&self) -> Vec<Uuid> {
-        let online = self.online.lock().expect("room lock poisoned");
+        let online = self.online.lock();
         let mut users: Vec<Uuid> = online.keys().copied().collect();
         users.sort();
         users

@@ -3,8 +3,9 @@
 //! that user on this server.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
+use parking_lot::Mutex;
 use tokio::sync::broadcast;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 use uuid::Uuid;
@@ -48,7 +49,7 @@ impl UserHub {
         user_id: Uuid,
         channel_id: Uuid,
     ) -> broadcast::Receiver<Arc<UserEvent>> {
-        let mut users = self.users.lock().expect("user hub lock poisoned");
+        let mut users = self.users.lock();
         let user = users.entry(user_id).or_insert_with(|| OnlineUser {
             events: broadcast::channel(USER_EVENT_BUFFER).0,
             connections: HashMap::new(),
@@ -60,7 +61,7 @@ impl UserHub {
     /// Ends one connection's subscription (its receiver is dropped by the
     /// caller); the user's entry goes with their last connection.
     pub fn release(&self, user_id: Uuid, channel_id: Uuid) {
-        let mut users = self.users.lock().expect("user hub lock poisoned");
+        let mut users = self.users.lock();
         let Some(user) = users.get_mut(&user_id) else {
             return;
         };
@@ -79,7 +80,7 @@ impl UserHub {
     /// a channel is not sent to a user whose only open channel it is: those
     /// connections get its messages already, and would wake for nothing.
     pub fn send(&self, user_id: Uuid, event: Arc<UserEvent>) {
-        let users = self.users.lock().expect("user hub lock poisoned");
+        let users = self.users.lock();
         if let Some(user) = users.get(&user_id) {
             let only_there =
                 user.connections.len() == 1 && user.connections.contains_key(&event.channel_id);
@@ -91,10 +92,7 @@ impl UserHub {
 
     /// Whether the user has a connection here.
     pub fn is_online(&self, user_id: Uuid) -> bool {
-        self.users
-            .lock()
-            .expect("user hub lock poisoned")
-            .contains_key(&user_id)
+        self.users.lock().contains_key(&user_id)
     }
 }
 
