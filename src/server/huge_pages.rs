@@ -23,6 +23,7 @@ pub fn configure_from_env() -> bool {
 }
 
 #[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
 fn disable() -> bool {
     // SAFETY: prctl(PR_SET_THP_DISABLE) takes plain integers and only sets
     // a flag on this process; it touches no memory of ours.

@@ -25,9 +25,13 @@ pub fn safe_next(next: Option<&str>) -> &str {
 /// form post without JavaScript.
 #[server(prefix = "/api", endpoint = "login")]
 pub async fn login(
+    /// The account's e-mail.
     email: String,
+    /// Its password.
     password: String,
-    #[server(default)] next: Option<String>,
+    /// Where to go after logging in (a `/chat` path).
+    #[server(default)]
+    next: Option<String>,
 ) -> Result<(), AppError> {
     use crate::server::auth::session::set_cookie;
     use crate::server::http::login::cookie_is_secure;

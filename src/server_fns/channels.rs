@@ -16,7 +16,10 @@ pub async fn list_channels() -> Result<Vec<ChannelSummary>, AppError> {
 
 /// Members of a channel (names for user ids).
 #[server(prefix = "/api", endpoint = "channel_members")]
-pub async fn channel_members(channel_id: Uuid) -> Result<Vec<Member>, AppError> {
+pub async fn channel_members(
+    /// The channel.
+    channel_id: Uuid,
+) -> Result<Vec<Member>, AppError> {
     use crate::server::http::server_fn::{server_fn_user, with_status};
     let (state, user) = with_status(server_fn_user())?;
     with_status(state.chat.members(user.id, channel_id).await)

@@ -8,7 +8,9 @@ use crate::protocol::{AppError, HistoryPage};
 /// A page of history: the newest page, or the page before `before_seq`.
 #[server(prefix = "/api", endpoint = "load_history")]
 pub async fn load_history(
+    /// The channel.
     channel_id: Uuid,
+    /// The page before this seq; `None`: the newest page.
     before_seq: Option<i64>,
 ) -> Result<HistoryPage, AppError> {
     use crate::server::chat::history::{HistoryQuery, DEFAULT_LIMIT};
@@ -29,7 +31,12 @@ pub async fn load_history(
 
 /// Marks a channel read up to `seq` (default newest); returns the cursor.
 #[server(prefix = "/api", endpoint = "mark_read")]
-pub async fn mark_read(channel_id: Uuid, seq: Option<i64>) -> Result<i64, AppError> {
+pub async fn mark_read(
+    /// The channel.
+    channel_id: Uuid,
+    /// Read up to this seq; `None`: the newest.
+    seq: Option<i64>,
+) -> Result<i64, AppError> {
     use crate::server::http::server_fn::{server_fn_user, with_status};
     let (state, user) = with_status(server_fn_user())?;
     with_status(state.chat.mark_read(user.id, channel_id, seq).await)

@@ -12,14 +12,24 @@ const AVATAR_COLORS: [&str; 8] = [
 
 /// A channel's coloured square with its initials.
 #[component]
-pub fn ChannelBadge(name: String, color: String) -> impl IntoView {
+pub fn ChannelBadge(
+    /// The channel's name, for its initials.
+    name: String,
+    /// Its colour (CSS), checked before use.
+    color: String,
+) -> impl IntoView {
     let style = format!("background:{}", sanitize_color(&color));
     view! { <span class="channel-badge" style=style aria-hidden="true">{initials(&name)}</span> }
 }
 
 /// A person's round avatar with their initials.
 #[component]
-pub fn Avatar(user_id: Uuid, initials: String) -> impl IntoView {
+pub fn Avatar(
+    /// Whose avatar: picks the colour.
+    user_id: Uuid,
+    /// What it shows.
+    initials: String,
+) -> impl IntoView {
     let color = AVATAR_COLORS[(user_id.as_u128() % AVATAR_COLORS.len() as u128) as usize];
     view! { <span class="avatar" style=format!("background:{color}") aria-hidden="true">{initials}</span> }
 }

@@ -86,7 +86,10 @@ pub fn ChannelList() -> impl IntoView {
 
 /// One row: badge, name, "Sender: text", time, unread count.
 #[component]
-pub fn ChannelPreview(channel: ChannelSummary) -> impl IntoView {
+pub fn ChannelPreview(
+    /// The channel as the list shows it.
+    channel: ChannelSummary,
+) -> impl IntoView {
     let state = expect_context::<ChannelsState>();
     let id = channel.id;
     let href = format!("/chat/{id}");

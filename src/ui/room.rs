@@ -236,7 +236,14 @@ fn failure_reason(code: ErrorCode, retry_after_ms: Option<u64>) -> String {
 /// `/chat/{channelId}`: loads the first page and the members, then shows
 /// the live room, or a clear message when the channel cannot be opened.
 #[component]
-pub fn ChannelRoom(channel_id: Uuid, me: Uuid, settings: ClientSettings) -> impl IntoView {
+pub fn ChannelRoom(
+    /// The channel to open.
+    channel_id: Uuid,
+    /// The viewer.
+    me: Uuid,
+    /// Limits and timings the server announced.
+    settings: ClientSettings,
+) -> impl IntoView {
     let history = Resource::new(move || channel_id, |id| load_history(id, None));
     let members = Resource::new(move || channel_id, channel_members);
     view! {
@@ -266,7 +273,10 @@ pub fn ChannelRoom(channel_id: Uuid, me: Uuid, settings: ClientSettings) -> impl
 
 /// Why a channel cannot be shown, in words a user understands.
 #[component]
-pub fn RoomError(error: AppError) -> impl IntoView {
+pub fn RoomError(
+    /// What went wrong.
+    error: AppError,
+) -> impl IntoView {
     let text = match error {
         AppError::Forbidden(_) => "You are not a member of this conversation.".to_string(),
         AppError::NotFound(_) | AppError::BadRequest(_) => {

@@ -107,6 +107,7 @@ impl ServerProcess {
     }
 
     /// SIGTERM (a graceful shutdown), and waits until the process is gone.
+    #[allow(unsafe_code)]
     pub fn terminate(&mut self) {
         if let Some(mut child) = self.child.take() {
             // SAFETY: kill(2) with our own child's pid and a signal number.

@@ -214,6 +214,7 @@ impl ServerProcess {
         }
     }
 
+    #[allow(unsafe_code)]
     fn terminate(&mut self) {
         if matches!(self.child.try_wait(), Ok(Some(_))) {
             return;

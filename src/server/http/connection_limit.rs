@@ -98,6 +98,7 @@ impl ConnectionLimit {
 
 /// The soft open-file limit less the reserve, or 1,024 less it when the
 /// limit cannot be read.
+#[allow(unsafe_code)]
 fn automatic_limit() -> usize {
     let mut limit = libc::rlimit {
         rlim_cur: 0,
