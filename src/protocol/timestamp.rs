@@ -118,45 +118,42 @@ impl Timestamp {
     /// `datetime` attribute of `<time>` elements).
     pub fn to_rfc3339(self) -> String {
         let mut out = String::with_capacity(32);
-        self.write(&mut out, false);
+        // Writing to a String cannot fail.
+        let _ = self.write(&mut out, "+00:00");
         out
     }
 
     /// Writes the instant in UTC with 0, 3 or 6 fraction digits as needed,
-    /// and `Z` or `+00:00`.
-    fn write(self, out: &mut String, use_z: bool) {
-        use fmt::Write as _;
+    /// then `zone` (`Z` or `+00:00`).
+    fn write(self, out: &mut impl fmt::Write, zone: &str) -> fmt::Result {
         let t = self.local(0);
         let year = t.date.year;
         // chrono: four digits in 0..=9999, otherwise a sign and at least four.
-        let _ = if (0..=9999).contains(&year) {
-            write!(out, "{year:04}")
+        if (0..=9999).contains(&year) {
+            write!(out, "{year:04}")?;
         } else {
-            write!(out, "{year:+05}")
-        };
-        let _ = write!(
+            write!(out, "{year:+05}")?;
+        }
+        write!(
             out,
             "-{:02}-{:02}T{:02}:{:02}:{:02}",
             t.date.month, t.date.day, t.hour, t.minute, t.second
-        );
+        )?;
         let fraction = self.micros.rem_euclid(MICROS_PER_SECOND);
-        let _ = if fraction == 0 {
-            Ok(())
-        } else if fraction % 1000 == 0 {
-            write!(out, ".{:03}", fraction / 1000)
-        } else {
-            write!(out, ".{fraction:06}")
-        };
-        out.push_str(if use_z { "Z" } else { "+00:00" });
+        if fraction != 0 && fraction % 1000 == 0 {
+            write!(out, ".{:03}", fraction / 1000)?;
+        } else if fraction != 0 {
+            write!(out, ".{fraction:06}")?;
+        }
+        out.write_str(zone)
     }
 }
 
 impl fmt::Display for Timestamp {
-    /// The wire form: RFC 3339 in UTC with `Z`.
+    /// The wire form: RFC 3339 in UTC with `Z`, written straight into the
+    /// formatter (serialising a frame allocates nothing for it).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut out = String::with_capacity(32);
-        self.write(&mut out, true);
-        f.write_str(&out)
+        self.write(f, "Z")
     }
 }
 
