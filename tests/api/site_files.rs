@@ -138,13 +138,21 @@ async fn a_changed_file_gets_a_new_name_and_the_old_name_is_gone() {
     );
 }
 
-async fn get_with(app: &TestApp, path: &str, header: (&str, &str)) -> reqwest::Response {
-    app.api
+/// GET with an `Accept-Encoding` and, for a revisit, an `If-None-Match`.
+async fn get_accepting(
+    app: &TestApp,
+    path: &str,
+    accept_encoding: &str,
+    if_none_match: Option<&str>,
+) -> reqwest::Response {
+    let mut req = app
+        .api
         .get(app.url(path))
-        .header(header.0, header.1)
-        .send()
-        .await
-        .unwrap()
+        .header(ACCEPT_ENCODING, accept_encoding);
+    if let Some(etag) = if_none_match {
+        req = req.header(IF_NONE_MATCH, etag);
+    }
+    req.send().await.unwrap()
 }
 
 /// The best precompressed encoding the request accepts: brotli, then gzip,
@@ -164,7 +172,7 @@ async fn precompressed_files_go_to_browsers_that_accept_them() {
         ("br;q=0, gzip", Some("gzip"), WASM_GZ),
         ("identity", None, WASM),
     ] {
-        let res = get_with(&app, &wasm, (ACCEPT_ENCODING.as_str(), accept)).await;
+        let res = get_accepting(&app, &wasm, accept, None).await;
         assert_eq!(res.status(), 200, "{accept}");
         assert_eq!(
             res.headers()
@@ -184,7 +192,7 @@ async fn precompressed_files_go_to_browsers_that_accept_them() {
 
     // No sibling: the file as it is, never compressed per request.
     let js = versioned(&html, "js");
-    let res = get_with(&app, &js, (ACCEPT_ENCODING.as_str(), "br, gzip")).await;
+    let res = get_accepting(&app, &js, "br, gzip", None).await;
     assert!(res.headers().get(CONTENT_ENCODING).is_none());
     assert_eq!(res.bytes().await.unwrap(), JS);
 
@@ -202,12 +210,7 @@ async fn a_sibling_older_than_its_file_is_not_sent() {
     let app = app_with_site(site.path()).await;
     std::thread::sleep(std::time::Duration::from_millis(20));
     std::fs::write(site.path().join("pkg/chat.wasm"), b"\0asm rebuilt").unwrap();
-    let res = get_with(
-        &app,
-        "/pkg/chat.wasm",
-        (ACCEPT_ENCODING.as_str(), "br, gzip"),
-    )
-    .await;
+    let res = get_accepting(&app, "/pkg/chat.wasm", "br, gzip", None).await;
     assert!(res.headers().get(CONTENT_ENCODING).is_none());
     assert_eq!(res.bytes().await.unwrap(), &b"\0asm rebuilt"[..]);
 }
@@ -219,28 +222,14 @@ async fn a_revisit_with_the_etag_gets_304() {
     let app = app_with_site(site.path()).await;
     let html = app.get("/login", None).await.text().await.unwrap();
     for path in [versioned(&html, "wasm"), "/pkg/chat.wasm".to_owned()] {
-        let first = get_with(&app, &path, (ACCEPT_ENCODING.as_str(), "br")).await;
+        let first = get_accepting(&app, &path, "br", None).await;
         let etag = first.headers()[ETAG].to_str().unwrap().to_owned();
-        let again = app
-            .api
-            .get(app.url(&path))
-            .header(ACCEPT_ENCODING, "br")
-            .header(IF_NONE_MATCH, &etag)
-            .send()
-            .await
-            .unwrap();
+        let again = get_accepting(&app, &path, "br", Some(&etag)).await;
         assert_eq!(again.status(), 304, "{path}");
         assert_eq!(again.headers()[ETAG].to_str().unwrap(), etag);
         assert!(again.bytes().await.unwrap().is_empty());
         // Another encoding is another representation: a full answer.
-        let other = app
-            .api
-            .get(app.url(&path))
-            .header(ACCEPT_ENCODING, "gzip")
-            .header(IF_NONE_MATCH, &etag)
-            .send()
-            .await
-            .unwrap();
+        let other = get_accepting(&app, &path, "gzip", Some(&etag)).await;
         assert_eq!(other.status(), 200, "{path}");
         assert_eq!(other.bytes().await.unwrap(), WASM_GZ);
     }
@@ -253,10 +242,10 @@ async fn a_revisit_with_the_etag_gets_304() {
 async fn pages_and_json_are_compressed_but_not_upgrades_or_tiny_bodies() {
     let site = site();
     let app = app_with_site(site.path()).await;
-    let res = get_with(&app, "/login", (ACCEPT_ENCODING.as_str(), "br")).await;
+    let res = get_accepting(&app, "/login", "br", None).await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()[CONTENT_ENCODING], "br");
-    let res = get_with(&app, "/login", (ACCEPT_ENCODING.as_str(), "gzip")).await;
+    let res = get_accepting(&app, "/login", "gzip", None).await;
     assert_eq!(res.headers()[CONTENT_ENCODING], "gzip");
     let res = app.get("/login", None).await;
     assert!(res.headers().get(CONTENT_ENCODING).is_none());
@@ -280,7 +269,7 @@ async fn pages_and_json_are_compressed_but_not_upgrades_or_tiny_bodies() {
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()[CONTENT_ENCODING], "gzip");
 
-    let res = get_with(&app, "/healthz", (ACCEPT_ENCODING.as_str(), "gzip")).await;
+    let res = get_accepting(&app, "/healthz", "gzip", None).await;
     assert!(
         res.headers().get(CONTENT_ENCODING).is_none(),
         "tiny body compressed"
