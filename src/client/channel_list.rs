@@ -4,7 +4,7 @@
 //! (`read.updated`) clears the badge once it reaches the newest message; a
 //! message in the open channel updates its preview only.
 
-use uuid::Uuid;
+use crate::protocol::{ChannelId, ClientId, MessageId, Seq, UserId};
 
 use crate::protocol::{ChannelSummary, Message, Timestamp};
 
@@ -12,13 +12,13 @@ use crate::protocol::{ChannelSummary, Message, Timestamp};
 #[derive(Debug, Clone)]
 pub struct Activity {
     /// Channel.
-    pub channel_id: Uuid,
+    pub channel_id: ChannelId,
     /// Its seq.
-    pub seq: i64,
+    pub seq: Seq,
     /// Message id.
-    pub message_id: Uuid,
+    pub message_id: MessageId,
     /// Sender.
-    pub user_id: Uuid,
+    pub user_id: UserId,
     /// Sender's name, when known.
     pub sender_name: Option<String>,
     /// Start of the text.
@@ -45,7 +45,12 @@ impl Activity {
 /// Applies a new message to the list. `me` is the viewer; `open` is the
 /// channel on screen (its messages are read as they arrive). Old or
 /// repeated activity (seq not above the channel's head) changes nothing.
-pub fn apply_activity(list: &mut Vec<ChannelSummary>, a: &Activity, me: Uuid, open: Option<Uuid>) {
+pub fn apply_activity(
+    list: &mut Vec<ChannelSummary>,
+    a: &Activity,
+    me: UserId,
+    open: Option<ChannelId>,
+) {
     let Some(index) = list.iter().position(|c| c.id == a.channel_id) else {
         return;
     };
@@ -60,7 +65,7 @@ pub fn apply_activity(list: &mut Vec<ChannelSummary>, a: &Activity, me: Uuid, op
             text: a.preview.clone(),
             created_at: a.created_at,
             updated_at: None,
-            client_id: String::new(),
+            client_id: ClientId::default(),
         });
         channel.last_sender_name = a.sender_name.clone();
         if a.user_id != me && open != Some(a.channel_id) {
@@ -73,7 +78,7 @@ pub fn apply_activity(list: &mut Vec<ChannelSummary>, a: &Activity, me: Uuid, op
 }
 
 /// Applies a moved read cursor.
-pub fn apply_read(list: &mut [ChannelSummary], channel_id: Uuid, last_read_seq: i64) {
+pub fn apply_read(list: &mut [ChannelSummary], channel_id: ChannelId, last_read_seq: Seq) {
     if let Some(c) = list.iter_mut().find(|c| c.id == channel_id) {
         c.last_read_seq = c.last_read_seq.max(last_read_seq);
         if c.last_read_seq >= c.head_seq {
@@ -88,23 +93,23 @@ mod tests {
 
     fn channel(name: &str, head: i64, unread: i64) -> ChannelSummary {
         ChannelSummary {
-            id: Uuid::new_v4(),
+            id: ChannelId::new_random(),
             name: name.into(),
             color: "#000".into(),
             member_count: 2,
             unread_count: unread,
-            last_read_seq: head - unread,
-            head_seq: head,
+            last_read_seq: Seq::new(head - unread),
+            head_seq: Seq::new(head),
             last_message: None,
             last_sender_name: None,
         }
     }
 
-    fn activity(c: &ChannelSummary, seq: i64, from: Uuid) -> Activity {
+    fn activity(c: &ChannelSummary, seq: i64, from: UserId) -> Activity {
         Activity {
             channel_id: c.id,
-            seq,
-            message_id: Uuid::new_v4(),
+            seq: Seq::new(seq),
+            message_id: MessageId::new_random(),
             user_id: from,
             sender_name: Some("Alice".into()),
             preview: "hi".into(),
@@ -114,20 +119,20 @@ mod tests {
 
     #[test]
     fn activity_from_someone_else_moves_the_channel_up_and_counts_unread() {
-        let me = Uuid::new_v4();
-        let alice = Uuid::new_v4();
+        let me = UserId::new_random();
+        let alice = UserId::new_random();
         let mut list = vec![channel("General", 3, 0), channel("Design", 5, 1)];
         let design = list[1].clone();
         apply_activity(&mut list, &activity(&design, 6, alice), me, None);
         assert_eq!(list[0].name, "Design");
         assert_eq!(list[0].unread_count, 2);
-        assert_eq!(list[0].head_seq, 6);
+        assert_eq!(list[0].head_seq, Seq::new(6));
         assert_eq!(list[0].last_sender_name.as_deref(), Some("Alice"));
     }
 
     #[test]
     fn own_messages_and_the_open_channel_do_not_count_as_unread() {
-        let me = Uuid::new_v4();
+        let me = UserId::new_random();
         let mut list = vec![channel("General", 3, 0), channel("Design", 5, 0)];
         let design = list[1].clone();
         apply_activity(&mut list, &activity(&design, 6, me), me, None);
@@ -135,7 +140,7 @@ mod tests {
         let general = list[1].clone();
         apply_activity(
             &mut list,
-            &activity(&general, 4, Uuid::new_v4()),
+            &activity(&general, 4, UserId::new_random()),
             me,
             Some(general.id),
         );
@@ -145,10 +150,10 @@ mod tests {
 
     #[test]
     fn repeated_activity_changes_nothing() {
-        let me = Uuid::new_v4();
+        let me = UserId::new_random();
         let mut list = vec![channel("General", 3, 0), channel("Design", 5, 0)];
         let design = list[1].clone();
-        let a = activity(&design, 6, Uuid::new_v4());
+        let a = activity(&design, 6, UserId::new_random());
         apply_activity(&mut list, &a, me, None);
         apply_activity(&mut list, &a, me, None);
         assert_eq!(list[0].unread_count, 1);
@@ -159,14 +164,14 @@ mod tests {
     fn reading_up_to_the_head_clears_the_badge() {
         let mut list = vec![channel("General", 10, 4)];
         let id = list[0].id;
-        apply_read(&mut list, id, 8);
+        apply_read(&mut list, id, Seq::new(8));
         assert_eq!(
             list[0].unread_count, 4,
             "not at the head yet: the server knows"
         );
-        apply_read(&mut list, id, 10);
+        apply_read(&mut list, id, Seq::new(10));
         assert_eq!(list[0].unread_count, 0);
-        apply_read(&mut list, id, 2);
-        assert_eq!(list[0].last_read_seq, 10, "never backwards");
+        apply_read(&mut list, id, Seq::new(2));
+        assert_eq!(list[0].last_read_seq, Seq::new(10), "never backwards");
     }
 }

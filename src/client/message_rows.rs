@@ -3,7 +3,7 @@
 //! consecutive messages by one person), local times, and the unconfirmed
 //! messages of the outbox at the end. The component only draws the rows.
 
-use uuid::Uuid;
+use crate::protocol::{ClientId, Seq, UserId};
 
 use crate::client::format::{initials, month_name, weekday_name};
 use crate::client::outbox::{Pending, PendingState};
@@ -46,9 +46,9 @@ impl Row {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MessageRow {
     /// Position in the channel.
-    pub seq: i64,
+    pub seq: Seq,
     /// Sender.
-    pub user_id: Uuid,
+    pub user_id: UserId,
     /// Sender's name.
     pub sender: String,
     /// Sender's initials, for the avatar.
@@ -69,7 +69,7 @@ pub struct MessageRow {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingRow {
     /// Its idempotency key (the retry control sends it again).
-    pub client_id: String,
+    pub client_id: ClientId,
     /// The text.
     pub text: String,
     /// Why it failed, when it did.
@@ -79,12 +79,12 @@ pub struct PendingRow {
 /// What the layout needs besides the messages.
 pub struct RowContext<'a> {
     /// The viewer.
-    pub me: Uuid,
+    pub me: UserId,
     /// Sender names by id ("Unknown" when missing).
-    pub name_of: &'a dyn Fn(Uuid) -> Option<String>,
+    pub name_of: &'a dyn Fn(UserId) -> Option<String>,
     /// The read cursor when the channel was opened: the divider goes before
     /// the first later message by someone else. `None`: no divider.
-    pub unread_after_seq: Option<i64>,
+    pub unread_after_seq: Option<Seq>,
     /// The viewer's UTC offset in minutes (east positive).
     pub utc_offset_minutes: i32,
     /// Now, for "Today" and "Yesterday".
@@ -105,7 +105,7 @@ pub fn layout<'m>(
     };
     let today = cx.now.local(offset).date;
     let mut rows = Vec::new();
-    let mut previous: Option<(Uuid, Timestamp, CivilDate)> = None;
+    let mut previous: Option<(UserId, Timestamp, CivilDate)> = None;
     let mut divider_placed = false;
     for m in messages {
         let local = m.created_at.local(offset);
@@ -172,28 +172,30 @@ pub fn day_label(date: CivilDate, today: CivilDate) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::{ChannelId, MessageId};
+    use uuid::Uuid;
 
-    const ME: Uuid = Uuid::from_u128(1);
-    const ALICE: Uuid = Uuid::from_u128(2);
+    const ME: UserId = UserId::from_uuid(Uuid::from_u128(1));
+    const ALICE: UserId = UserId::from_uuid(Uuid::from_u128(2));
 
     fn at(d: u8, h: u8, m: u8) -> Timestamp {
         Timestamp::at_utc(CivilDate::new(2026, 11, d).unwrap(), h, m, 0)
     }
 
-    fn msg(seq: i64, user_id: Uuid, created_at: Timestamp) -> Message {
+    fn msg(seq: i64, user_id: UserId, created_at: Timestamp) -> Message {
         Message {
-            id: Uuid::from_u128(1000 + seq as u128),
-            channel_id: Uuid::nil(),
-            seq,
+            id: MessageId::from_uuid(Uuid::from_u128(1000 + seq as u128)),
+            channel_id: ChannelId::from_uuid(Uuid::nil()),
+            seq: Seq::new(seq),
             user_id,
             text: format!("m{seq}"),
             created_at,
             updated_at: None,
-            client_id: format!("c{seq}"),
+            client_id: format!("c{seq}").into(),
         }
     }
 
-    fn names(id: Uuid) -> Option<String> {
+    fn names(id: UserId) -> Option<String> {
         match id {
             ME => Some("Bob".into()),
             ALICE => Some("Alice Liddell".into()),
@@ -205,7 +207,7 @@ mod tests {
         RowContext {
             me: ME,
             name_of: &names,
-            unread_after_seq,
+            unread_after_seq: unread_after_seq.map(Seq::new),
             utc_offset_minutes,
             now: at(25, 12, 0),
         }

@@ -5,6 +5,7 @@
 //! reconnect) sends it again with the same `clientId`, so the server stores
 //! it once whatever happened to the first attempt.
 
+use crate::protocol::ClientId;
 use uuid::Uuid;
 
 /// Where a pending message stands.
@@ -20,7 +21,7 @@ pub enum PendingState {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pending {
     /// The idempotency key the server matches.
-    pub client_id: String,
+    pub client_id: ClientId,
     /// The text as typed.
     pub text: String,
     /// Where it stands.
@@ -35,8 +36,8 @@ pub struct Outbox {
 
 impl Outbox {
     /// Queues `text` under a fresh client id and returns that id.
-    pub fn add(&mut self, text: String) -> String {
-        let client_id = Uuid::new_v4().to_string();
+    pub fn add(&mut self, text: String) -> ClientId {
+        let client_id = ClientId::new(Uuid::new_v4().to_string());
         self.items.push(Pending {
             client_id: client_id.clone(),
             text,
@@ -47,23 +48,23 @@ impl Outbox {
 
     /// The server stored the message with `client_id`: it leaves the outbox.
     /// Returns whether it was one of ours.
-    pub fn confirm(&mut self, client_id: &str) -> bool {
+    pub fn confirm(&mut self, client_id: &ClientId) -> bool {
         let before = self.items.len();
-        self.items.retain(|p| p.client_id != client_id);
+        self.items.retain(|p| &p.client_id != client_id);
         self.items.len() != before
     }
 
     /// The send with `client_id` was refused for `reason`.
-    pub fn fail(&mut self, client_id: &str, reason: impl Into<String>) {
-        if let Some(p) = self.items.iter_mut().find(|p| p.client_id == client_id) {
+    pub fn fail(&mut self, client_id: &ClientId, reason: impl Into<String>) {
+        if let Some(p) = self.items.iter_mut().find(|p| &p.client_id == client_id) {
             p.state = PendingState::Failed(reason.into());
         }
     }
 
     /// The user asked to retry: the message is sending again; returns its
     /// text to send (same client id), or `None` if it is not in the outbox.
-    pub fn retry(&mut self, client_id: &str) -> Option<String> {
-        let p = self.items.iter_mut().find(|p| p.client_id == client_id)?;
+    pub fn retry(&mut self, client_id: &ClientId) -> Option<String> {
+        let p = self.items.iter_mut().find(|p| &p.client_id == client_id)?;
         p.state = PendingState::Sending;
         Some(p.text.clone())
     }
@@ -71,7 +72,7 @@ impl Outbox {
     /// What to send again after a reconnect: every message still sending
     /// (its first attempt may have been lost with the connection), oldest
     /// first. Failed ones wait for the user.
-    pub fn to_resend(&self) -> Vec<(String, String)> {
+    pub fn to_resend(&self) -> Vec<(ClientId, String)> {
         self.items
             .iter()
             .filter(|p| p.state == PendingState::Sending)
@@ -98,7 +99,7 @@ mod tests {
         assert_eq!(o.items().len(), 2);
         assert!(o.confirm(&a));
         assert!(!o.confirm(&a), "a second copy confirms nothing");
-        assert!(!o.confirm("someone else's"));
+        assert!(!o.confirm(&ClientId::from("someone else's")));
         assert_eq!(o.items()[0].client_id, b);
     }
 
@@ -123,6 +124,6 @@ mod tests {
             o.to_resend(),
             vec![(a.clone(), "one".into()), (b, "two".into())]
         );
-        assert_eq!(o.retry("unknown"), None);
+        assert_eq!(o.retry(&ClientId::from("unknown")), None);
     }
 }

@@ -4,9 +4,9 @@
 //! On the server this type exists with the same API and does nothing, so
 //! components carry no `cfg`.
 
+use crate::protocol::ChannelId;
+use crate::protocol::Seq;
 use std::rc::Rc;
-
-use uuid::Uuid;
 
 use crate::protocol::{ClientFrame, ServerFrame};
 
@@ -60,7 +60,7 @@ pub struct SocketHandlers {
     /// out, so frames sent from this callback follow it.
     pub on_state: Rc<dyn Fn(ConnectionState)>,
     /// The last seq the page has (for `resume` after each open).
-    pub last_seq: Rc<dyn Fn() -> i64>,
+    pub last_seq: Rc<dyn Fn() -> Seq>,
 }
 
 #[cfg(feature = "hydrate")]
@@ -88,7 +88,7 @@ mod server_side {
     }
 
     /// On the server no socket is opened.
-    pub fn use_chat_socket(_channel_id: Uuid, _handlers: SocketHandlers) -> SocketSender {
+    pub fn use_chat_socket(_channel_id: ChannelId, _handlers: SocketHandlers) -> SocketSender {
         SocketSender
     }
 }
@@ -152,7 +152,7 @@ mod browser {
 
     /// Opens the channel's socket once the component is mounted and closes
     /// it when the component goes away.
-    pub fn use_chat_socket(channel_id: Uuid, handlers: SocketHandlers) -> SocketSender {
+    pub fn use_chat_socket(channel_id: ChannelId, handlers: SocketHandlers) -> SocketSender {
         let socket = StoredValue::new_local(None::<ChatSocket>);
         let handlers = StoredValue::new_local(Some(handlers));
         Effect::new(move |_| {
@@ -178,7 +178,7 @@ mod browser {
 
     impl ChatSocket {
         /// Opens the socket for `channel_id`.
-        pub fn connect(channel_id: Uuid, handlers: SocketHandlers) -> Self {
+        pub fn connect(channel_id: ChannelId, handlers: SocketHandlers) -> Self {
             let location = web_sys::window().expect("a window").location();
             let scheme = if location.protocol().ok().as_deref() == Some("https:") {
                 "wss"

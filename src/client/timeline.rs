@@ -2,6 +2,7 @@
 //! `seq` so a message that arrives twice (history, live, resume) is shown
 //! once and always in order.
 
+use crate::protocol::Seq;
 use std::collections::BTreeMap;
 
 use crate::protocol::{Message, ServerFrame};
@@ -9,7 +10,7 @@ use crate::protocol::{Message, ServerFrame};
 /// Messages of one channel, ordered by seq, without duplicates.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Timeline {
-    by_seq: BTreeMap<i64, Message>,
+    by_seq: BTreeMap<Seq, Message>,
 }
 
 impl Timeline {
@@ -26,12 +27,12 @@ impl Timeline {
     }
 
     /// The newest seq shown (0 when empty): where a resume starts.
-    pub fn last_seq(&self) -> i64 {
-        self.by_seq.keys().next_back().copied().unwrap_or(0)
+    pub fn last_seq(&self) -> Seq {
+        self.by_seq.keys().next_back().copied().unwrap_or(Seq::ZERO)
     }
 
     /// The oldest seq shown: where loading older messages continues.
-    pub fn first_seq(&self) -> Option<i64> {
+    pub fn first_seq(&self) -> Option<Seq> {
         self.by_seq.keys().next().copied()
     }
 
@@ -79,18 +80,19 @@ pub fn message_from_frame(frame: &ServerFrame) -> Option<Message> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::{ChannelId, MessageId, UserId};
     use uuid::Uuid;
 
     fn msg(seq: i64) -> Message {
         Message {
-            id: Uuid::new_v4(),
-            channel_id: Uuid::nil(),
-            seq,
-            user_id: Uuid::nil(),
+            id: MessageId::new_random(),
+            channel_id: ChannelId::from_uuid(Uuid::nil()),
+            seq: Seq::new(seq),
+            user_id: UserId::from_uuid(Uuid::nil()),
             text: format!("m{seq}"),
             created_at: crate::protocol::Timestamp::from_micros(1_764_000_000_000_000 + seq),
             updated_at: None,
-            client_id: format!("c{seq}"),
+            client_id: format!("c{seq}").into(),
         }
     }
 
@@ -100,10 +102,10 @@ mod tests {
         t.extend([msg(3), msg(1)]);
         assert!(t.insert(msg(2)));
         assert!(!t.insert(msg(3)));
-        let seqs: Vec<i64> = t.messages().map(|m| m.seq).collect();
+        let seqs: Vec<i64> = t.messages().map(|m| m.seq.get()).collect();
         assert_eq!(seqs, vec![1, 2, 3]);
-        assert_eq!(t.last_seq(), 3);
-        assert_eq!(t.first_seq(), Some(1));
+        assert_eq!(t.last_seq(), Seq::new(3));
+        assert_eq!(t.first_seq(), Some(Seq::new(1)));
         assert_eq!(Timeline::default().first_seq(), None);
     }
 }

@@ -1,22 +1,20 @@
 //! JSON shapes of the REST API and the server functions, field for field as
 //! PROTOCOL.md names them (snake_case on REST, as in the seed).
 
+use super::{ChannelId, ClientId, MessageId, Seq, Timestamp, UserId};
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
-
-use super::Timestamp;
 
 /// A stored chat message as REST and server functions return it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Message {
     /// Server-assigned message id.
-    pub id: Uuid,
+    pub id: MessageId,
     /// The channel (tablo) the message belongs to.
-    pub channel_id: Uuid,
+    pub channel_id: ChannelId,
     /// Position in the channel: 1, 2, 3, ... with no gaps.
-    pub seq: i64,
+    pub seq: Seq,
     /// The sender.
-    pub user_id: Uuid,
+    pub user_id: UserId,
     /// Trimmed message text.
     pub text: String,
     /// When the server stored it.
@@ -24,14 +22,14 @@ pub struct Message {
     /// When it was last edited (`null` until edits exist).
     pub updated_at: Option<Timestamp>,
     /// The sender's idempotency key.
-    pub client_id: String,
+    pub client_id: ClientId,
 }
 
 /// A user as the login response shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {
     /// The user's id (the JWT `sub`).
-    pub id: Uuid,
+    pub id: UserId,
     /// Login e-mail.
     pub email: String,
     /// Name shown next to messages.
@@ -42,7 +40,7 @@ pub struct User {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChannelSummary {
     /// The tablo id.
-    pub id: Uuid,
+    pub id: ChannelId,
     /// Display name.
     pub name: String,
     /// Badge colour (CSS colour string).
@@ -52,9 +50,9 @@ pub struct ChannelSummary {
     /// Messages by others after the caller's read cursor.
     pub unread_count: i64,
     /// The caller's read cursor.
-    pub last_read_seq: i64,
+    pub last_read_seq: Seq,
     /// The newest seq in the channel (0 when empty).
-    pub head_seq: i64,
+    pub head_seq: Seq,
     /// The newest message, for the preview line.
     pub last_message: Option<Message>,
     /// Display name of the newest message's sender (an addition to the
@@ -92,13 +90,13 @@ struct MessageWithCompat<'a> {
     #[serde(flatten)]
     message: &'a Message,
     #[serde(rename = "channelId")]
-    channel_id: Uuid,
+    channel_id: ChannelId,
     #[serde(rename = "userId")]
-    user_id: Uuid,
+    user_id: UserId,
     #[serde(rename = "createdAt")]
     created_at: Timestamp,
     #[serde(rename = "clientId")]
-    client_id: &'a str,
+    client_id: &'a ClientId,
 }
 
 impl<'a> From<&'a HistoryPage> for HistoryPageWithCompat<'a> {
@@ -125,7 +123,7 @@ impl<'a> From<&'a HistoryPage> for HistoryPageWithCompat<'a> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UnreadEntry {
     /// The channel with unread messages.
-    pub channel_id: Uuid,
+    pub channel_id: ChannelId,
     /// How many (never counting the caller's own messages).
     pub unread_count: i64,
 }
@@ -134,7 +132,7 @@ pub struct UnreadEntry {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Member {
     /// User id.
-    pub id: Uuid,
+    pub id: UserId,
     /// Name shown in the UI.
     pub display_name: String,
 }

@@ -4,6 +4,7 @@
 
 pub mod dto;
 pub mod error;
+pub mod ids;
 pub mod text;
 pub mod timestamp;
 pub mod ws;
@@ -12,6 +13,7 @@ pub use dto::{
     ChannelSummary, ClientSettings, HistoryPage, HistoryPageWithCompat, Message, UnreadEntry, User,
 };
 pub use error::AppError;
+pub use ids::{ChannelId, ClientId, MessageId, Seq, UserId};
 pub use text::{MessageText, TextError};
 pub use timestamp::{CivilDate, LocalTime, Timestamp};
 pub use ws::{ClientFrame, ErrorCode, PresenceStatus, ServerFrame};

@@ -1,14 +1,12 @@
 //! WebSocket frames of `GET /chat/ws/{channelId}`: one JSON object per text
 //! frame, tagged by `type` (PROTOCOL.md, "WebSocket").
 
+use super::{ChannelId, ClientId, MessageId, Seq, Timestamp, UserId};
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
-
-use super::Timestamp;
 
 /// Longest accepted `clientId`, in bytes. Keys are opaque to the server, but
 /// they are stored forever, so they are bounded.
-pub const MAX_CLIENT_ID_BYTES: usize = 128;
+pub const MAX_CLIENT_ID_BYTES: usize = ClientId::MAX_BYTES;
 
 /// A frame from client to server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -21,7 +19,7 @@ pub enum ClientFrame {
         text: String,
         /// The sender's idempotency key.
         #[serde(rename = "clientId")]
-        client_id: String,
+        client_id: ClientId,
     },
     /// The user started typing.
     #[serde(rename = "typing.start")]
@@ -37,7 +35,7 @@ pub enum ClientFrame {
     Resume {
         /// The last seq the client has.
         #[serde(rename = "afterSeq")]
-        after_seq: i64,
+        after_seq: Seq,
     },
     /// Move the read cursor (never backwards).
     #[serde(rename = "read")]
@@ -45,7 +43,7 @@ pub enum ClientFrame {
         /// The newest seq the user has read; absent means the newest
         /// message, as on the REST route.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        seq: Option<i64>,
+        seq: Option<Seq>,
     },
 }
 
@@ -84,7 +82,7 @@ impl ClientFrame {
         let frame: ClientFrame = serde_json::from_value(value)
             .map_err(|e| FrameDecodeError::Parse(format!("bad `{kind}` frame: {e}")))?;
         if let ClientFrame::MessageSend { client_id, .. } = &frame {
-            if client_id.is_empty() || client_id.len() > MAX_CLIENT_ID_BYTES {
+            if !client_id.is_valid() {
                 return Err(FrameDecodeError::Parse(format!(
                     "clientId must be 1 to {MAX_CLIENT_ID_BYTES} bytes"
                 )));
@@ -133,21 +131,21 @@ pub enum ServerFrame {
     PresenceState {
         /// Online users.
         #[serde(rename = "userIds")]
-        user_ids: Vec<Uuid>,
+        user_ids: Vec<UserId>,
     },
     /// A stored message.
     #[serde(rename = "message.new")]
     MessageNew {
         /// Message id.
-        id: Uuid,
+        id: MessageId,
         /// Channel.
         #[serde(rename = "channelId")]
-        channel_id: Uuid,
+        channel_id: ChannelId,
         /// Position in the channel.
-        seq: i64,
+        seq: Seq,
         /// Sender.
         #[serde(rename = "userId")]
-        user_id: Uuid,
+        user_id: UserId,
         /// Text.
         text: String,
         /// Stored at.
@@ -155,14 +153,14 @@ pub enum ServerFrame {
         created_at: Timestamp,
         /// The sender's idempotency key.
         #[serde(rename = "clientId")]
-        client_id: String,
+        client_id: ClientId,
     },
     /// Someone else started or stopped typing.
     #[serde(rename = "typing")]
     Typing {
         /// The typist.
         #[serde(rename = "userId")]
-        user_id: Uuid,
+        user_id: UserId,
         /// Started (true) or stopped (false).
         #[serde(rename = "isTyping")]
         is_typing: bool,
@@ -172,7 +170,7 @@ pub enum ServerFrame {
     PresenceUpdate {
         /// The user.
         #[serde(rename = "userId")]
-        user_id: Uuid,
+        user_id: UserId,
         /// New status.
         status: PresenceStatus,
     },
@@ -181,15 +179,15 @@ pub enum ServerFrame {
     ChannelActivity {
         /// The other channel.
         #[serde(rename = "channelId")]
-        channel_id: Uuid,
+        channel_id: ChannelId,
         /// The message's seq there.
-        seq: i64,
+        seq: Seq,
         /// The message id.
         #[serde(rename = "messageId")]
-        message_id: Uuid,
+        message_id: MessageId,
         /// Sender.
         #[serde(rename = "userId")]
-        user_id: Uuid,
+        user_id: UserId,
         /// Start of the text.
         preview: String,
         /// Stored at.
@@ -201,17 +199,17 @@ pub enum ServerFrame {
     ReadUpdated {
         /// The channel.
         #[serde(rename = "channelId")]
-        channel_id: Uuid,
+        channel_id: ChannelId,
         /// The new cursor.
         #[serde(rename = "lastReadSeq")]
-        last_read_seq: i64,
+        last_read_seq: Seq,
     },
     /// End of a resume replay.
     #[serde(rename = "resume.done")]
     ResumeDone {
         /// The channel's newest seq when the replay ended.
         #[serde(rename = "headSeq")]
-        head_seq: i64,
+        head_seq: Seq,
     },
     /// Something the client sent was refused; the connection stays open.
     #[serde(rename = "error")]
@@ -231,7 +229,7 @@ pub enum ServerFrame {
         /// so a client can mark the right pending message failed (an
         /// addition to the seed's shape).
         #[serde(rename = "clientId", skip_serializing_if = "Option::is_none", default)]
-        client_id: Option<String>,
+        client_id: Option<ClientId>,
     },
 }
 
@@ -299,7 +297,9 @@ mod tests {
         );
         assert_eq!(
             ClientFrame::decode(r#"{"type":"resume","afterSeq":7}"#),
-            Ok(ClientFrame::Resume { after_seq: 7 })
+            Ok(ClientFrame::Resume {
+                after_seq: Seq::new(7)
+            })
         );
     }
 

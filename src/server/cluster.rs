@@ -18,6 +18,7 @@
 //! storage, and a sweep compares each local room with the stored head when
 //! the listener reconnects and every `sweep` interval.
 
+use crate::protocol::{ChannelId, Seq, UserId};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -33,7 +34,7 @@ use crate::protocol::{Message, ServerFrame};
 use crate::server::chat::activity::MemberCache;
 use crate::server::rooms::room::frame_json;
 use crate::server::rooms::users::UserEvent;
-use crate::server::rooms::{RoomEvent, Rooms, UserHub};
+use crate::server::rooms::{RoomEvent, Rooms, ServerId, UserHub};
 use crate::server::store::{HistoryCursor, Store};
 
 /// NOTIFY channel of stored-message wake-ups.
@@ -53,16 +54,16 @@ pub const SILENT_BEATS: u32 = 5;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StoredRange {
     /// Channel.
-    pub channel_id: Uuid,
+    pub channel_id: ChannelId,
     /// First seq stored.
-    pub first: i64,
+    pub first: Seq,
     /// Last seq stored.
-    pub last: i64,
+    pub last: Seq,
 }
 
 /// Encodes the wake-ups of one committed batch, split into payloads that
 /// each fit [`MAX_PAYLOAD`].
-pub fn encode_stored(instance: Uuid, ranges: &[StoredRange]) -> Vec<String> {
+pub fn encode_stored(instance: ServerId, ranges: &[StoredRange]) -> Vec<String> {
     let mut payloads = Vec::new();
     let mut current = String::new();
     for r in ranges {
@@ -84,17 +85,17 @@ pub fn encode_stored(instance: Uuid, ranges: &[StoredRange]) -> Vec<String> {
 }
 
 /// Decodes a `chat_messages` payload; `None` if it is malformed.
-pub fn decode_stored(payload: &str) -> Option<(Uuid, Vec<StoredRange>)> {
+pub fn decode_stored(payload: &str) -> Option<(ServerId, Vec<StoredRange>)> {
     let (instance, items) = payload.split_once('|')?;
-    let instance = Uuid::parse_str(instance).ok()?;
+    let instance = ServerId(Uuid::parse_str(instance).ok()?);
     let ranges = items
         .split(',')
         .map(|item| {
             let mut parts = item.split(':');
             let range = StoredRange {
-                channel_id: Uuid::parse_str(parts.next()?).ok()?,
-                first: parts.next()?.parse().ok()?,
-                last: parts.next()?.parse().ok()?,
+                channel_id: parts.next()?.parse().ok()?,
+                first: Seq::new(parts.next()?.parse().ok()?),
+                last: Seq::new(parts.next()?.parse().ok()?),
             };
             (parts.next().is_none() && range.first <= range.last).then_some(range)
         })
@@ -130,11 +131,11 @@ pub enum ClusterEvent {
     #[serde(rename = "typing")]
     Typing {
         /// Sending server.
-        i: Uuid,
+        i: ServerId,
         /// Channel.
-        c: Uuid,
+        c: ChannelId,
         /// Typist.
-        u: Uuid,
+        u: UserId,
         /// Typing or not.
         t: bool,
     },
@@ -142,24 +143,24 @@ pub enum ClusterEvent {
     #[serde(rename = "read")]
     Read {
         /// Sending server.
-        i: Uuid,
+        i: ServerId,
         /// Channel.
-        c: Uuid,
+        c: ChannelId,
         /// User.
-        u: Uuid,
+        u: UserId,
         /// The cursor.
-        s: i64,
+        s: Seq,
     },
     /// A user's first connection to a channel on the sender opened (`on`)
     /// or their last one closed.
     #[serde(rename = "presence")]
     Presence {
         /// Sending server.
-        i: Uuid,
+        i: ServerId,
         /// Channel.
-        c: Uuid,
+        c: ChannelId,
         /// User.
-        u: Uuid,
+        u: UserId,
         /// Online or offline.
         on: bool,
     },
@@ -167,45 +168,45 @@ pub enum ClusterEvent {
     #[serde(rename = "roster")]
     Roster {
         /// Sending server.
-        i: Uuid,
+        i: ServerId,
         /// Channel.
-        c: Uuid,
+        c: ChannelId,
         /// Users.
-        us: Vec<Uuid>,
+        us: Vec<UserId>,
     },
     /// Access to a channel ended for a user (`u`), or for everyone (the
     /// channel was deleted): their sockets close.
     #[serde(rename = "revoke")]
     Revoke {
         /// Sending server.
-        i: Uuid,
+        i: ServerId,
         /// Channel.
-        c: Uuid,
+        c: ChannelId,
         /// User, or everyone.
-        u: Option<Uuid>,
+        u: Option<UserId>,
     },
     /// A server started: the others send their rosters.
     #[serde(rename = "hello")]
     Hello {
         /// Sending server.
-        i: Uuid,
+        i: ServerId,
     },
     /// A server is alive.
     #[serde(rename = "beat")]
     Beat {
         /// Sending server.
-        i: Uuid,
+        i: ServerId,
     },
     /// A server is shutting down.
     #[serde(rename = "bye")]
     Bye {
         /// Sending server.
-        i: Uuid,
+        i: ServerId,
     },
 }
 
 impl ClusterEvent {
-    fn instance(&self) -> Uuid {
+    fn instance(&self) -> ServerId {
         match self {
             ClusterEvent::Typing { i, .. }
             | ClusterEvent::Read { i, .. }
@@ -223,7 +224,7 @@ impl ClusterEvent {
 #[derive(Debug)]
 pub struct Cluster {
     /// This server's id (new at every start).
-    pub instance: Uuid,
+    pub instance: ServerId,
     pool: PgPool,
     /// Announcements go out one at a time, in order (an "offline" must not
     /// overtake the "online" before it).
@@ -233,7 +234,7 @@ pub struct Cluster {
 impl Cluster {
     /// A cluster membership over `pool` for the server `instance`; starts
     /// the task that sends announcements in order.
-    pub fn new(instance: Uuid, pool: PgPool) -> Arc<Self> {
+    pub fn new(instance: ServerId, pool: PgPool) -> Arc<Self> {
         let (outbox, mut queue) = mpsc::unbounded_channel::<ClusterEvent>();
         let sender_pool = pool.clone();
         tokio::spawn(async move {
@@ -250,7 +251,7 @@ impl Cluster {
 
     /// Tells the other servers about a typing change (fire and forget:
     /// typing is advisory).
-    pub fn announce_typing(&self, channel_id: Uuid, user_id: Uuid, is_typing: bool) {
+    pub fn announce_typing(&self, channel_id: ChannelId, user_id: UserId, is_typing: bool) {
         self.announce(ClusterEvent::Typing {
             i: self.instance,
             c: channel_id,
@@ -260,7 +261,7 @@ impl Cluster {
     }
 
     /// Tells the other servers that a user's read cursor moved.
-    pub fn announce_read(&self, channel_id: Uuid, user_id: Uuid, seq: i64) {
+    pub fn announce_read(&self, channel_id: ChannelId, user_id: UserId, seq: Seq) {
         self.announce(ClusterEvent::Read {
             i: self.instance,
             c: channel_id,
@@ -271,7 +272,7 @@ impl Cluster {
 
     /// Tells the other servers to close a revoked user's (or everyone's)
     /// sockets on a channel.
-    pub fn announce_revoke(&self, channel_id: Uuid, user_id: Option<Uuid>) {
+    pub fn announce_revoke(&self, channel_id: ChannelId, user_id: Option<UserId>) {
         self.announce(ClusterEvent::Revoke {
             i: self.instance,
             c: channel_id,
@@ -341,7 +342,7 @@ impl Follower {
         let me = self.cluster.instance;
         let mut changes = self.rooms.watch_presence();
         self.cluster.send(&ClusterEvent::Hello { i: me }).await;
-        let mut heard: HashMap<Uuid, Instant> = HashMap::new();
+        let mut heard: HashMap<ServerId, Instant> = HashMap::new();
         let mut sweep = tokio::time::interval(self.sweep);
         sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -407,15 +408,16 @@ impl Follower {
             return; // our own writer published these already
         }
         for r in ranges {
-            self.deliver(r.channel_id, r.first - 1, r.last, true).await;
+            self.deliver(r.channel_id, r.first.prev(), r.last, true)
+                .await;
         }
     }
 
     /// Reads `(after, until]` of a channel and publishes it to the local
     /// room (each seq once) and, for remote writes, the activity feed.
-    async fn deliver(&self, channel_id: Uuid, mut after: i64, until: i64, activity: bool) {
+    async fn deliver(&self, channel_id: ChannelId, mut after: Seq, until: Seq, activity: bool) {
         while after < until {
-            let limit = u32::try_from(until - after)
+            let limit = u32::try_from(until.count_after(after))
                 .unwrap_or(FETCH_PAGE)
                 .min(FETCH_PAGE);
             let page = match self
@@ -456,7 +458,7 @@ impl Follower {
                 continue;
             };
             let published = room.published_head();
-            if published == 0 {
+            if published == Seq::ZERO {
                 // A new room: its connections caught up from storage at join.
                 room.seed_published_head(head);
             } else if head > published {
@@ -465,7 +467,7 @@ impl Follower {
         }
     }
 
-    fn on_event(&self, payload: &str, heard: &mut HashMap<Uuid, Instant>) {
+    fn on_event(&self, payload: &str, heard: &mut HashMap<ServerId, Instant>) {
         let Ok(event) = serde_json::from_str::<ClusterEvent>(payload) else {
             tracing::warn!("malformed cluster event ignored");
             return;
@@ -531,15 +533,16 @@ impl Follower {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::{ClientId, MessageId};
 
     #[test]
     fn wake_ups_round_trip_and_split_under_the_payload_limit() {
-        let instance = Uuid::new_v4();
+        let instance = ServerId::new_random();
         let ranges: Vec<StoredRange> = (0..400)
             .map(|n| StoredRange {
-                channel_id: Uuid::from_u128(n),
-                first: 1_000_000 + n as i64,
-                last: 1_000_010 + n as i64,
+                channel_id: ChannelId::from_uuid(Uuid::from_u128(n)),
+                first: Seq::new(1_000_000 + n as i64),
+                last: Seq::new(1_000_010 + n as i64),
             })
             .collect();
         let payloads = encode_stored(instance, &ranges);
@@ -556,7 +559,7 @@ mod tests {
 
     #[test]
     fn malformed_wake_ups_are_refused() {
-        let i = Uuid::nil();
+        let i = ServerId(Uuid::nil());
         for bad in [
             "",
             "x|y",
@@ -571,17 +574,17 @@ mod tests {
 
     #[test]
     fn ranges_cover_each_channel_of_a_batch() {
-        let c1 = Uuid::from_u128(1);
-        let c2 = Uuid::from_u128(2);
+        let c1 = ChannelId::from_uuid(Uuid::from_u128(1));
+        let c2 = ChannelId::from_uuid(Uuid::from_u128(2));
         let m = |channel_id, seq| Message {
-            id: Uuid::new_v4(),
+            id: MessageId::new_random(),
             channel_id,
-            seq,
-            user_id: Uuid::nil(),
+            seq: Seq::new(seq),
+            user_id: UserId::from_uuid(Uuid::nil()),
             text: String::new(),
             created_at: chrono::Utc::now().into(),
             updated_at: None,
-            client_id: String::new(),
+            client_id: ClientId::default(),
         };
         let batch = [m(c1, 5), m(c2, 1), m(c1, 6), m(c1, 7)];
         assert_eq!(
@@ -589,13 +592,13 @@ mod tests {
             vec![
                 StoredRange {
                     channel_id: c1,
-                    first: 5,
-                    last: 7
+                    first: Seq::new(5),
+                    last: Seq::new(7)
                 },
                 StoredRange {
                     channel_id: c2,
-                    first: 1,
-                    last: 1
+                    first: Seq::new(1),
+                    last: Seq::new(1)
                 },
             ]
         );

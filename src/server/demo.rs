@@ -3,6 +3,7 @@
 //! alice and bob. Created once, only when asked for, with fixed ids so
 //! links and tests are stable.
 
+use crate::protocol::{ChannelId, UserId};
 use uuid::Uuid;
 
 use crate::server::auth::password::hash_password;
@@ -12,46 +13,46 @@ use crate::server::store::{Store, StoreResult, UserRecord};
 const SEEDED_KEY: &str = "demo_data_seeded";
 
 /// Demo users: id, e-mail, display name.
-pub const DEMO_USERS: [(Uuid, &str, &str); 3] = [
+pub const DEMO_USERS: [(UserId, &str, &str); 3] = [
     (
-        Uuid::from_u128(0x0000a11c_0000_4000_8000_000000000001),
+        UserId::from_uuid(Uuid::from_u128(0x0000a11c_0000_4000_8000_000000000001)),
         "alice@example.com",
         "Alice",
     ),
     (
-        Uuid::from_u128(0x00000b0b_0000_4000_8000_000000000002),
+        UserId::from_uuid(Uuid::from_u128(0x00000b0b_0000_4000_8000_000000000002)),
         "bob@example.com",
         "Bob",
     ),
     (
-        Uuid::from_u128(0x0000ca01_0000_4000_8000_000000000003),
+        UserId::from_uuid(Uuid::from_u128(0x0000ca01_0000_4000_8000_000000000003)),
         "carol@example.com",
         "Carol",
     ),
 ];
 
 /// Demo channels: id, name, colour, members (indexes into [`DEMO_USERS`]).
-pub const DEMO_CHANNELS: [(Uuid, &str, &str, &[usize]); 4] = [
+pub const DEMO_CHANNELS: [(ChannelId, &str, &str, &[usize]); 4] = [
     (
-        Uuid::from_u128(0x6e0e7a10_0000_4000_8000_000000000001),
+        ChannelId::from_uuid(Uuid::from_u128(0x6e0e7a10_0000_4000_8000_000000000001)),
         "General",
         "#6366f1",
         &[0, 1, 2],
     ),
     (
-        Uuid::from_u128(0xde516e00_0000_4000_8000_000000000002),
+        ChannelId::from_uuid(Uuid::from_u128(0xde516e00_0000_4000_8000_000000000002)),
         "Design",
         "#ec4899",
         &[0, 1, 2],
     ),
     (
-        Uuid::from_u128(0x7a9d0300_0000_4000_8000_000000000003),
+        ChannelId::from_uuid(Uuid::from_u128(0x7a9d0300_0000_4000_8000_000000000003)),
         "Random",
         "#f59e0b",
         &[0, 1, 2],
     ),
     (
-        Uuid::from_u128(0x9d0d0c70_0000_4000_8000_000000000004),
+        ChannelId::from_uuid(Uuid::from_u128(0x9d0d0c70_0000_4000_8000_000000000004)),
         "Product",
         "#10b981",
         &[0, 1],
@@ -83,7 +84,7 @@ pub async fn seed_once(store: &dyn Store) -> StoreResult<bool> {
             .await?;
     }
     for (id, name, color, members) in DEMO_CHANNELS {
-        store.upsert_tablo(id, name, color).await?;
+        store.upsert_channel(id, name, color).await?;
         for &m in members {
             store.set_access(id, DEMO_USERS[m].0, true).await?;
         }

@@ -12,7 +12,6 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use uuid::Uuid;
 
 use crate::server::auth::JwtKeys;
 use crate::server::chat::{activity, Chat, MessageWriter, RateLimit, SendLimiter};
@@ -22,7 +21,7 @@ use crate::server::http::router;
 use crate::server::http::serve::{serve, ConnectionSettings};
 use crate::server::http::site_files::SiteFiles;
 use crate::server::metrics::Metrics;
-use crate::server::rooms::{Rooms, UserHub};
+use crate::server::rooms::{Rooms, ServerId, UserHub};
 use crate::server::state::AppState;
 use crate::server::store::postgres::PgStore;
 use crate::server::store::sqlite::SqliteStore;
@@ -89,7 +88,7 @@ impl Application {
 
         let url = settings.effective_database_url();
         let connections = u32::try_from(settings.limits.db_connections).unwrap_or(u32::MAX);
-        let instance = Uuid::new_v4();
+        let instance = ServerId::new_random();
         let mut cluster = None;
         let store: Arc<dyn Store> = if url.starts_with("sqlite:") {
             Arc::new(SqliteStore::connect(&url, connections).await?)

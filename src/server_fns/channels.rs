@@ -1,7 +1,7 @@
 //! The channel list and members for the UI.
 
+use crate::protocol::ChannelId;
 use leptos::prelude::*;
-use uuid::Uuid;
 
 use crate::protocol::dto::Member;
 use crate::protocol::{AppError, ChannelSummary};
@@ -18,7 +18,7 @@ pub async fn list_channels() -> Result<Vec<ChannelSummary>, AppError> {
 #[server(prefix = "/api", endpoint = "channel_members")]
 pub async fn channel_members(
     /// The channel.
-    channel_id: Uuid,
+    channel_id: ChannelId,
 ) -> Result<Vec<Member>, AppError> {
     use crate::server::http::server_fn::{server_fn_user, with_status};
     let (state, user) = with_status(server_fn_user())?;

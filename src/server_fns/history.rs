@@ -1,7 +1,7 @@
 //! History pages and read cursors for the UI.
 
+use crate::protocol::{ChannelId, Seq};
 use leptos::prelude::*;
-use uuid::Uuid;
 
 use crate::protocol::{AppError, HistoryPage};
 
@@ -9,9 +9,9 @@ use crate::protocol::{AppError, HistoryPage};
 #[server(prefix = "/api", endpoint = "load_history")]
 pub async fn load_history(
     /// The channel.
-    channel_id: Uuid,
+    channel_id: ChannelId,
     /// The page before this seq; `None`: the newest page.
-    before_seq: Option<i64>,
+    before_seq: Option<Seq>,
 ) -> Result<HistoryPage, AppError> {
     use crate::server::chat::history::{HistoryQuery, DEFAULT_LIMIT};
     use crate::server::store::HistoryCursor;
@@ -33,10 +33,10 @@ pub async fn load_history(
 #[server(prefix = "/api", endpoint = "mark_read")]
 pub async fn mark_read(
     /// The channel.
-    channel_id: Uuid,
+    channel_id: ChannelId,
     /// Read up to this seq; `None`: the newest.
-    seq: Option<i64>,
-) -> Result<i64, AppError> {
+    seq: Option<Seq>,
+) -> Result<Seq, AppError> {
     use crate::server::http::server_fn::{server_fn_user, with_status};
     let (state, user) = with_status(server_fn_user())?;
     with_status(state.chat.mark_read(user.id, channel_id, seq).await)

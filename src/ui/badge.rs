@@ -1,7 +1,7 @@
 //! Small coloured squares and circles that stand for a channel or a person.
 
+use crate::protocol::UserId;
 use leptos::prelude::*;
-use uuid::Uuid;
 
 use crate::client::format::initials;
 
@@ -26,11 +26,11 @@ pub fn ChannelBadge(
 #[component]
 pub fn Avatar(
     /// Whose avatar: picks the colour.
-    user_id: Uuid,
+    user_id: UserId,
     /// What it shows.
     initials: String,
 ) -> impl IntoView {
-    let color = AVATAR_COLORS[(user_id.as_u128() % AVATAR_COLORS.len() as u128) as usize];
+    let color = AVATAR_COLORS[(user_id.uuid().as_u128() % AVATAR_COLORS.len() as u128) as usize];
     view! { <span class="avatar" style=format!("background:{color}") aria-hidden="true">{initials}</span> }
 }
 

@@ -2,10 +2,10 @@
 //! message with its sender, relative time, unread count), most recent
 //! first, kept live by the open room's socket through [`ChannelsState`].
 
+use crate::protocol::{ChannelId, Seq, UserId};
 use std::collections::HashMap;
 
 use leptos::prelude::*;
-use uuid::Uuid;
 
 use crate::client::channel_list::{apply_activity, apply_read, Activity};
 use crate::client::clock::now_ms;
@@ -20,11 +20,11 @@ pub struct ChannelsState {
     /// The channels, most recent activity first.
     pub list: RwSignal<Vec<ChannelSummary>>,
     /// Names of users seen so far (previews of activity frames).
-    pub names: RwSignal<HashMap<Uuid, String>>,
+    pub names: RwSignal<HashMap<UserId, String>>,
     /// The viewer.
-    pub me: Uuid,
+    pub me: UserId,
     /// The channel on screen.
-    pub open: Memo<Option<Uuid>>,
+    pub open: Memo<Option<ChannelId>>,
     /// "Now" for relative times, refreshed every half minute in the browser.
     pub now_ms: RwSignal<f64>,
 }
@@ -44,7 +44,7 @@ impl ChannelsState {
     }
 
     /// The viewer's read cursor moved.
-    pub fn on_read(&self, channel_id: Uuid, last_read_seq: i64) {
+    pub fn on_read(&self, channel_id: ChannelId, last_read_seq: Seq) {
         self.list
             .update(|list| apply_read(list, channel_id, last_read_seq));
     }
@@ -62,7 +62,7 @@ impl ChannelsState {
     }
 
     /// Remembers names (room members, previews).
-    pub fn learn_names(&self, names: impl IntoIterator<Item = (Uuid, String)>) {
+    pub fn learn_names(&self, names: impl IntoIterator<Item = (UserId, String)>) {
         self.names.update(|known| known.extend(names));
     }
 }

@@ -4,12 +4,12 @@
 //! limits, and sends a visitor without a session to the login page and
 //! back.
 
+use crate::protocol::{ChannelId, UserId};
 use std::collections::HashMap;
 
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
 use leptos_router::hooks::{use_location, use_params_map};
-use uuid::Uuid;
 
 use crate::client::clock::now_ms;
 use crate::protocol::{AppError, ChannelSummary, ClientSettings, User};
@@ -67,9 +67,9 @@ fn DiscussionsLayout(
         params
             .read()
             .get("channel_id")
-            .and_then(|raw| Uuid::parse_str(&raw).ok())
+            .and_then(|raw| raw.parse::<ChannelId>().ok())
     });
-    let names: HashMap<Uuid, String> = channels
+    let names: HashMap<UserId, String> = channels
         .iter()
         .filter_map(|c| {
             Some((

@@ -5,6 +5,7 @@
 //! (otherwise count new messages in a pill), and load older messages at the
 //! top without moving what is on screen.
 
+use crate::protocol::Seq;
 use leptos::prelude::*;
 
 use crate::client::browser::utc_offset_minutes;
@@ -114,14 +115,14 @@ pub fn MessageList() -> impl IntoView {
         let pending = room.outbox.with(|o| o.items().len());
         (last, pending)
     });
-    Effect::new(move |previous: Option<(i64, usize)>| {
+    Effect::new(move |previous: Option<(Seq, usize)>| {
         let (last, pending) = newest.get();
         if let Some((old_last, old_pending)) = previous {
             let sent_one = pending > old_pending;
             if sent_one || at_bottom.get_untracked() {
                 request_animation_frame(scroll_to_bottom);
             } else if last > old_last {
-                unseen.update(|n| *n += (last - old_last) as usize);
+                unseen.update(|n| *n += last.count_after(old_last) as usize);
             }
         }
         (last, pending)
@@ -232,7 +233,7 @@ fn StoredMessage(m: MessageRow) -> impl IntoView {
             class="message"
             class:mine=m.mine
             class:first=m.first_in_group
-            data-seq=m.seq
+            data-seq=m.seq.get()
         >
             <div class="avatar-slot">{avatar}</div>
             <div class="message-body">
@@ -268,7 +269,7 @@ fn PendingMessage(p: PendingRow) -> impl IntoView {
         <li
             class="message mine first pending"
             class:failed=failed.is_some()
-            data-client-id=p.client_id.clone()
+            data-client-id=p.client_id.to_string()
         >
             <div class="avatar-slot"></div>
             <div class="message-body">

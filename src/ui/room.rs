@@ -3,12 +3,14 @@
 //! presence, typing, connection) in step with the server's frames. The
 //! header, message list, typing indicator and composer draw that state.
 
+use crate::protocol::ClientId;
+use crate::protocol::Seq;
+use crate::protocol::{ChannelId, UserId};
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
-use uuid::Uuid;
 
 use crate::client::browser::{page_is_attended, page_is_visible};
 use crate::client::channel_list::Activity;
@@ -32,19 +34,19 @@ use crate::ui::typing_indicator::TypingIndicator;
 #[derive(Clone, Copy)]
 pub struct RoomState {
     /// The channel.
-    pub channel_id: Uuid,
+    pub channel_id: ChannelId,
     /// The viewer.
-    pub me: Uuid,
+    pub me: UserId,
     /// Stored messages, by seq.
     pub timeline: RwSignal<Timeline>,
     /// Our sends the server has not confirmed.
     pub outbox: RwSignal<Outbox>,
     /// Member names by id.
-    pub names: RwSignal<HashMap<Uuid, String>>,
+    pub names: RwSignal<HashMap<UserId, String>>,
     /// Who is online in the channel.
-    pub online: RwSignal<HashSet<Uuid>>,
+    pub online: RwSignal<HashSet<UserId>>,
     /// Who is typing (others).
-    pub typing: RwSignal<HashSet<Uuid>>,
+    pub typing: RwSignal<HashSet<UserId>>,
     /// The socket's state.
     pub connection: RwSignal<ConnectionState>,
     /// Whether older messages exist before the first one shown.
@@ -52,7 +54,7 @@ pub struct RoomState {
     /// Whether a page of older messages is on its way.
     pub loading_older: RwSignal<bool>,
     /// The read cursor when the channel was opened (the unread divider).
-    pub unread_after_seq: i64,
+    pub unread_after_seq: Seq,
     /// The server refused the viewer (access revoked while open).
     pub revoked: RwSignal<bool>,
     /// The newest incoming message, for screen readers.
@@ -75,19 +77,19 @@ impl RoomState {
     /// Shows `text` at once as pending and sends it; if the socket is down
     /// it goes out after the reconnect.
     pub fn send_text(&self, text: String) {
-        let mut client_id = String::new();
+        let mut client_id = ClientId::default();
         self.outbox.update(|o| client_id = o.add(text.clone()));
         self.send_frame(&ClientFrame::MessageSend { text, client_id });
     }
 
     /// Sends a failed message again with its original client id.
-    pub fn retry(&self, client_id: &str) {
+    pub fn retry(&self, client_id: &ClientId) {
         let mut text = None;
         self.outbox.update(|o| text = o.retry(client_id));
         if let Some(text) = text {
             self.send_frame(&ClientFrame::MessageSend {
                 text,
-                client_id: client_id.to_string(),
+                client_id: client_id.clone(),
             });
         }
     }
@@ -130,7 +132,7 @@ impl RoomState {
     pub fn read_if_attended(&self) {
         if page_is_attended() {
             let seq = self.timeline.with_untracked(|t| t.last_seq());
-            if seq > 0 {
+            if seq > Seq::ZERO {
                 self.send_frame(&ClientFrame::Read { seq: Some(seq) });
             }
         }
@@ -238,9 +240,9 @@ fn failure_reason(code: ErrorCode, retry_after_ms: Option<u64>) -> String {
 #[component]
 pub fn ChannelRoom(
     /// The channel to open.
-    channel_id: Uuid,
+    channel_id: ChannelId,
     /// The viewer.
-    me: Uuid,
+    me: UserId,
     /// Limits and timings the server announced.
     settings: ClientSettings,
 ) -> impl IntoView {
@@ -251,7 +253,7 @@ pub fn ChannelRoom(
             {move || Suspend::new(async move {
                 match (history.await, members.await) {
                     (Ok(page), Ok(members)) => {
-                        let names: HashMap<Uuid, String> = members
+                        let names: HashMap<UserId, String> = members
                             .into_iter()
                             .map(|m| (m.id, m.display_name))
                             .collect();
@@ -295,11 +297,11 @@ pub fn RoomError(
 /// The live room: state, socket, and the components that draw them.
 #[component]
 fn LiveRoom(
-    channel_id: Uuid,
-    me: Uuid,
+    channel_id: ChannelId,
+    me: UserId,
     first: Timeline,
     has_older: bool,
-    names: HashMap<Uuid, String>,
+    names: HashMap<UserId, String>,
     settings: ClientSettings,
 ) -> impl IntoView {
     let channels = expect_context::<ChannelsState>();
@@ -311,7 +313,7 @@ fn LiveRoom(
                 .find(|c| c.id == channel_id)
                 .map(|c| c.last_read_seq)
         })
-        .unwrap_or(0);
+        .unwrap_or(Seq::ZERO);
     let room = RoomState {
         channel_id,
         me,
@@ -348,7 +350,7 @@ fn LiveRoom(
             last_seq: Rc::new(move || {
                 room.timeline
                     .try_with_untracked(|t| t.last_seq())
-                    .unwrap_or(0)
+                    .unwrap_or(Seq::ZERO)
             }),
         },
     );

@@ -318,7 +318,7 @@ async fn seed_store(prepared: &Prepared) -> Result<SqliteStore> {
 async fn add_user(store: &dyn Store, id: Uuid) -> Result<()> {
     store
         .upsert_user(&UserRecord {
-            id,
+            id: id.into(),
             email: format!("{}@load.invalid", id.simple()),
             display_name: "load".into(),
             password_hash: None,
@@ -383,8 +383,10 @@ pub async fn history(ctx: &Ctx) -> Result<Vec<Row>> {
     {
         let store = seed_store(&prepared).await?;
         add_user(&store, user).await?;
-        store.upsert_tablo(channel, "history", "#3b82f6").await?;
-        store.set_access(channel, user, true).await?;
+        store
+            .upsert_channel(channel.into(), "history", "#3b82f6")
+            .await?;
+        store.set_access(channel.into(), user.into(), true).await?;
     }
     seed::bulk_messages_sql(&prepared.database_url, channel, user, messages).await?;
     eprintln!(
@@ -468,13 +470,19 @@ pub async fn unread(ctx: &Ctx) -> Result<Vec<Row>> {
         for i in 0..channels {
             let channel = Uuid::new_v4();
             store
-                .upsert_tablo(channel, &format!("c{i}"), "#3b82f6")
+                .upsert_channel(channel.into(), &format!("c{i}"), "#3b82f6")
                 .await?;
-            store.set_access(channel, reader, true).await?;
-            store.set_access(channel, writer, true).await?;
+            store
+                .set_access(channel.into(), reader.into(), true)
+                .await?;
+            store
+                .set_access(channel.into(), writer.into(), true)
+                .await?;
             seed::bulk_messages(&store, channel, writer, per_channel).await?;
             let read_up_to = (rng.next() % (per_channel as u64 + 1)) as i64;
-            store.mark_read(reader, channel, Some(read_up_to)).await?;
+            store
+                .mark_read(reader.into(), channel.into(), Some(read_up_to.into()))
+                .await?;
         }
     }
     let server = ctx.start(prepared, &[]).await?;

@@ -163,10 +163,10 @@ pub async fn bulk_messages(
         let n = BATCH.min(count - done);
         let batch: Vec<NewMessage> = (done..done + n)
             .map(|i| NewMessage {
-                id: Uuid::new_v4(),
-                channel_id: channel,
-                user_id: user,
-                client_id: format!("seed-{i}"),
+                id: Uuid::new_v4().into(),
+                channel_id: channel.into(),
+                user_id: user.into(),
+                client_id: format!("seed-{i}").into(),
                 text: format!("history message {i}: the quick brown fox jumps over the lazy dog"),
                 created_at: Utc::now(),
             })

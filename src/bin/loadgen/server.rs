@@ -129,7 +129,7 @@ impl ServerProcess {
     /// A token for `user` (the host app's kind: `sub`, `exp`, `email`).
     pub fn token(&self, user: Uuid) -> String {
         self.jwt.issue(
-            user,
+            user.into(),
             &format!("{}@load.invalid", user.simple()),
             Duration::from_secs(6 * 3600),
         )

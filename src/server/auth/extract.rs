@@ -1,10 +1,10 @@
 //! `CurrentUser`: the one identity extractor used by the REST routes, the
 //! WebSocket upgrade and the server functions.
 
+use crate::protocol::UserId;
 use axum::extract::FromRequestParts;
 use http::request::Parts;
 use http::HeaderMap;
-use uuid::Uuid;
 
 use super::jwt::JwtKeys;
 use super::session::read_cookie;
@@ -27,7 +27,7 @@ pub enum AuthSource {
 #[derive(Debug, Clone)]
 pub struct CurrentUser {
     /// The user id (`sub`).
-    pub id: Uuid,
+    pub id: UserId,
     /// The token's `email` claim, if any.
     pub email: Option<String>,
     /// How the caller authenticated.

@@ -2,11 +2,11 @@
 //! tokens minted by the host app: HS256 pinned, `exp` and `sub` required,
 //! `nbf` honoured when present, `iss` checked when configured.
 
+use crate::protocol::UserId;
 use std::time::Duration;
 
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 /// Clock skew tolerated on `exp` and `nbf`, in seconds.
 const LEEWAY_SECS: u64 = 30;
@@ -15,7 +15,7 @@ const LEEWAY_SECS: u64 = 30;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Claims {
     /// The user id.
-    pub sub: Uuid,
+    pub sub: UserId,
     /// Expiry, seconds since the Unix epoch.
     pub exp: u64,
     /// Issued at.
@@ -77,7 +77,7 @@ impl JwtKeys {
     }
 
     /// Signs a token for `user_id` valid for `ttl` (our login).
-    pub fn issue(&self, user_id: Uuid, email: &str, ttl: Duration) -> String {
+    pub fn issue(&self, user_id: UserId, email: &str, ttl: Duration) -> String {
         let now = chrono::Utc::now().timestamp().max(0) as u64;
         let claims = Claims {
             sub: user_id,
@@ -98,7 +98,7 @@ mod tests {
     #[test]
     fn issued_token_verifies_and_tampered_one_does_not() {
         let keys = JwtKeys::new(b"0123456789abcdef0123", Some("me".into()));
-        let id = Uuid::new_v4();
+        let id = UserId::new_random();
         let token = keys.issue(id, "a@b.c", Duration::from_secs(60));
         assert_eq!(keys.verify(&token).unwrap().sub, id);
         let mut tampered = token.clone();
@@ -112,7 +112,7 @@ mod tests {
         let ours = JwtKeys::new(b"0123456789abcdef0123", Some("me".into()));
         let other_iss = JwtKeys::new(b"0123456789abcdef0123", Some("them".into()));
         let other_key = JwtKeys::new(b"another-secret-entirely", Some("me".into()));
-        let id = Uuid::new_v4();
+        let id = UserId::new_random();
         let ttl = Duration::from_secs(60);
         assert!(ours.verify(&other_iss.issue(id, "x", ttl)).is_none());
         assert!(ours.verify(&other_key.issue(id, "x", ttl)).is_none());
@@ -124,7 +124,7 @@ mod tests {
         let now = chrono::Utc::now().timestamp() as u64;
         let token = |nbf: u64| {
             let claims = serde_json::json!({
-                "sub": Uuid::new_v4(), "exp": now + 3600, "nbf": nbf,
+                "sub": UserId::new_random(), "exp": now + 3600, "nbf": nbf,
             });
             encode(&Header::new(Algorithm::HS256), &claims, &keys.encoding).unwrap()
         };

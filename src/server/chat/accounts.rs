@@ -1,7 +1,7 @@
 //! Built-in accounts: login by e-mail and password, answered with a token
 //! (and, by the HTTP layer, a session cookie).
 
-use uuid::Uuid;
+use crate::protocol::UserId;
 
 use super::{internal, Chat};
 use crate::protocol::{AppError, User};
@@ -76,7 +76,7 @@ impl Chat {
     }
 
     /// The user's public profile (for the UI header).
-    pub async fn user(&self, user_id: Uuid) -> Result<Option<User>, AppError> {
+    pub async fn user(&self, user_id: UserId) -> Result<Option<User>, AppError> {
         Ok(self
             .store
             .user_by_id(user_id)

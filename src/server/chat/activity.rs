@@ -2,6 +2,8 @@
 //! `channel.activity` frame on their other connections, so channel lists
 //! and unread badges stay live without polling.
 
+use crate::protocol::ChannelId;
+use crate::protocol::UserId;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -9,7 +11,6 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
-use uuid::Uuid;
 
 use crate::protocol::{Message, ServerFrame};
 use crate::server::rooms::room::frame_json;
@@ -32,13 +33,13 @@ pub fn preview(text: &str) -> String {
 /// forgets the channel's list at once, so a revoked user gets no further
 /// previews.
 #[derive(Debug, Default)]
-pub struct MemberCache(Mutex<HashMap<Uuid, CachedMembers>>);
+pub struct MemberCache(Mutex<HashMap<ChannelId, CachedMembers>>);
 
 /// When a member list was read, and the list.
-type CachedMembers = (Instant, Arc<Vec<Uuid>>);
+type CachedMembers = (Instant, Arc<Vec<UserId>>);
 
 impl MemberCache {
-    fn fresh(&self, channel_id: Uuid) -> Option<Arc<Vec<Uuid>>> {
+    fn fresh(&self, channel_id: ChannelId) -> Option<Arc<Vec<UserId>>> {
         self.0
             .lock()
             .get(&channel_id)
@@ -46,12 +47,12 @@ impl MemberCache {
             .map(|(_, list)| list.clone())
     }
 
-    fn keep(&self, channel_id: Uuid, list: Arc<Vec<Uuid>>) {
+    fn keep(&self, channel_id: ChannelId, list: Arc<Vec<UserId>>) {
         self.0.lock().insert(channel_id, (Instant::now(), list));
     }
 
     /// Drops a channel's list (access changed).
-    pub fn forget(&self, channel_id: Uuid) {
+    pub fn forget(&self, channel_id: ChannelId) {
         self.0.lock().remove(&channel_id);
     }
 }

@@ -3,7 +3,7 @@
 //! access. Revoking closes the user's live sockets for that channel at once
 //! (on every server); deleting a channel closes everyone's.
 
-use uuid::Uuid;
+use crate::protocol::{ChannelId, UserId};
 
 use super::{internal, Chat};
 use crate::protocol::AppError;
@@ -32,9 +32,9 @@ fn bad(message: &str) -> AppError {
 
 impl Chat {
     /// Creates or renames a channel.
-    pub async fn admin_put_tablo(
+    pub async fn admin_put_channel(
         &self,
-        id: Uuid,
+        id: ChannelId,
         name: &str,
         color: Option<&str>,
     ) -> Result<(), AppError> {
@@ -47,17 +47,17 @@ impl Chat {
             return Err(bad("color must be #rgb, #rrggbb(aa) or a colour name"));
         }
         self.store
-            .upsert_tablo(id, name, color)
+            .upsert_channel(id, name, color)
             .await
             .map_err(|e| internal("saving a tablo failed", e))
     }
 
     /// Deletes a channel and everything in it; every live socket on it
     /// closes.
-    pub async fn admin_delete_tablo(&self, id: Uuid) -> Result<(), AppError> {
+    pub async fn admin_delete_channel(&self, id: ChannelId) -> Result<(), AppError> {
         let existed = self
             .store
-            .delete_tablo(id)
+            .delete_channel(id)
             .await
             .map_err(|e| internal("deleting a tablo failed", e))?;
         if !existed {
@@ -71,7 +71,7 @@ impl Chat {
     /// set through our own accounts is kept.
     pub async fn admin_put_user(
         &self,
-        id: Uuid,
+        id: UserId,
         email: &str,
         display_name: &str,
     ) -> Result<(), AppError> {
@@ -103,8 +103,8 @@ impl Chat {
     /// revocation closes the user's sockets on that channel at once.
     pub async fn admin_set_access(
         &self,
-        tablo_id: Uuid,
-        user_id: Uuid,
+        tablo_id: ChannelId,
+        user_id: UserId,
         active: bool,
     ) -> Result<(), AppError> {
         let membership = self
@@ -135,7 +135,7 @@ impl Chat {
 
     /// Closes the live sockets of `user` (or everyone) on a channel, here
     /// and on the other servers.
-    fn revoke_live(&self, channel_id: Uuid, user_id: Option<Uuid>) {
+    fn revoke_live(&self, channel_id: ChannelId, user_id: Option<UserId>) {
         self.member_cache.forget(channel_id);
         if let Some(room) = self.rooms.get(channel_id) {
             room.publish(RoomEvent::Revoked { user_id });

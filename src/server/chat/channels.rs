@@ -1,6 +1,6 @@
 //! The channel list and channel members.
 
-use uuid::Uuid;
+use crate::protocol::{ChannelId, UserId};
 
 use super::{internal, Chat};
 use crate::protocol::dto::Member;
@@ -8,7 +8,7 @@ use crate::protocol::{AppError, ChannelSummary};
 
 impl Chat {
     /// Every channel the user may use, most recent activity first.
-    pub async fn channels(&self, user_id: Uuid) -> Result<Vec<ChannelSummary>, AppError> {
+    pub async fn channels(&self, user_id: UserId) -> Result<Vec<ChannelSummary>, AppError> {
         self.store
             .channels_for(user_id)
             .await
@@ -16,7 +16,11 @@ impl Chat {
     }
 
     /// Members of a channel with their names (members only).
-    pub async fn members(&self, user_id: Uuid, channel_id: Uuid) -> Result<Vec<Member>, AppError> {
+    pub async fn members(
+        &self,
+        user_id: UserId,
+        channel_id: ChannelId,
+    ) -> Result<Vec<Member>, AppError> {
         self.require_member(channel_id, user_id).await?;
         self.store
             .members(channel_id)

@@ -1,10 +1,11 @@
 //! History pages: parsing the seed's query parameters (`limit`, and at most
 //! one of `before`, `before_seq`, `after_seq`) and reading a page.
 
+use crate::protocol::Seq;
+use crate::protocol::{ChannelId, UserId};
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use uuid::Uuid;
 
 use super::{internal, Chat};
 use crate::protocol::{AppError, HistoryPage};
@@ -45,6 +46,7 @@ impl HistoryQuery {
                 .parse::<i64>()
                 .ok()
                 .filter(|n| *n >= 0)
+                .map(Seq::new)
                 .ok_or_else(|| {
                     AppError::BadRequest(format!("{name} must be a non-negative integer"))
                 })
@@ -77,8 +79,8 @@ impl Chat {
     /// One page of a channel's history, oldest first.
     pub async fn history(
         &self,
-        user_id: Uuid,
-        channel_id: Uuid,
+        user_id: UserId,
+        channel_id: ChannelId,
         query: HistoryQuery,
     ) -> Result<HistoryPage, AppError> {
         self.require_member(channel_id, user_id).await?;

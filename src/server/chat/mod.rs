@@ -13,9 +13,9 @@ pub mod read;
 pub mod send;
 pub mod writer;
 
+use crate::protocol::Seq;
+use crate::protocol::{ChannelId, UserId};
 use std::sync::Arc;
-
-use uuid::Uuid;
 
 use crate::protocol::AppError;
 use crate::server::cluster::Cluster;
@@ -79,7 +79,11 @@ pub fn internal(context: &str, error: StoreError) -> AppError {
 impl Chat {
     /// 404 when the channel does not exist, 403 when the user may not use
     /// it; else the channel's newest seq.
-    pub async fn require_member(&self, channel_id: Uuid, user_id: Uuid) -> Result<i64, AppError> {
+    pub async fn require_member(
+        &self,
+        channel_id: ChannelId,
+        user_id: UserId,
+    ) -> Result<Seq, AppError> {
         match self
             .store
             .membership(channel_id, user_id)
@@ -93,10 +97,4 @@ impl Chat {
             Membership::NoChannel => Err(AppError::NotFound("no such channel".into())),
         }
     }
-}
-
-/// Parses a channel id from a path segment (400 for anything but a UUID).
-pub fn parse_channel_id(raw: &str) -> Result<Uuid, AppError> {
-    Uuid::parse_str(raw)
-        .map_err(|_| AppError::BadRequest(format!("channel id {raw:?} is not a UUID")))
 }

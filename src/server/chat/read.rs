@@ -1,7 +1,7 @@
 //! Read cursors and unread counts. Marking read never moves backwards and
 //! tells every connection of the user (`read.updated`).
 
-use uuid::Uuid;
+use crate::protocol::{ChannelId, Seq, UserId};
 
 use super::{internal, Chat};
 use crate::protocol::{AppError, ServerFrame, UnreadEntry};
@@ -13,11 +13,11 @@ impl Chat {
     /// the cursor in effect.
     pub async fn mark_read(
         &self,
-        user_id: Uuid,
-        channel_id: Uuid,
-        seq: Option<i64>,
-    ) -> Result<i64, AppError> {
-        if seq.is_some_and(|s| s < 0) {
+        user_id: UserId,
+        channel_id: ChannelId,
+        seq: Option<Seq>,
+    ) -> Result<Seq, AppError> {
+        if seq.is_some_and(|s| s < Seq::ZERO) {
             return Err(AppError::BadRequest("seq must be non-negative".into()));
         }
         self.require_member(channel_id, user_id).await?;
@@ -44,7 +44,7 @@ impl Chat {
     }
 
     /// Unread counts for every channel of the user that has any.
-    pub async fn unread(&self, user_id: Uuid) -> Result<Vec<UnreadEntry>, AppError> {
+    pub async fn unread(&self, user_id: UserId) -> Result<Vec<UnreadEntry>, AppError> {
         self.store
             .unread_for(user_id)
             .await

@@ -2,6 +2,8 @@
 //! the ordered write path, whose transaction checks membership (so nothing
 //! is stored after a revoke, and a send costs no separate query).
 
+use crate::protocol::MessageId;
+use crate::protocol::{ChannelId, ClientId, UserId};
 use chrono::Utc;
 use uuid::Uuid;
 
@@ -12,7 +14,7 @@ use crate::protocol::{AppError, ErrorCode, MessageText, TextError};
 use crate::server::store::{InsertOutcome, NewMessage, StoreError};
 
 /// Token buckets for sends, keyed by (user, channel).
-pub type SendLimiter = RateLimit<(Uuid, Uuid)>;
+pub type SendLimiter = RateLimit<(UserId, ChannelId)>;
 
 /// Why a send was refused, as the WebSocket reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,10 +77,10 @@ impl Chat {
     /// returns the original untouched.
     pub async fn send(
         &self,
-        user_id: Uuid,
-        channel_id: Uuid,
+        user_id: UserId,
+        channel_id: ChannelId,
         raw_text: &str,
-        client_id: String,
+        client_id: ClientId,
     ) -> Result<InsertOutcome, SendError> {
         self.submit(user_id, channel_id, raw_text, client_id)
             .await?
@@ -91,10 +93,10 @@ impl Chat {
     /// made, so a connection can pipeline its sends.
     pub async fn submit(
         &self,
-        user_id: Uuid,
-        channel_id: Uuid,
+        user_id: UserId,
+        channel_id: ChannelId,
         raw_text: &str,
-        client_id: String,
+        client_id: ClientId,
     ) -> Result<PendingSend, SendError> {
         let text =
             MessageText::parse(raw_text, self.limits.max_text_chars).map_err(SendError::Text)?;
@@ -105,7 +107,7 @@ impl Chat {
             .enqueue(NewMessage {
                 // Time-ordered (v7): the id index grows at its end instead
                 // of at random pages, so a batch dirties fewer pages.
-                id: Uuid::now_v7(),
+                id: MessageId::from(Uuid::now_v7()),
                 channel_id,
                 user_id,
                 client_id,

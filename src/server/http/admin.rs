@@ -3,14 +3,14 @@
 //! Without a configured key the routes answer 404. Each route calls the
 //! same `server::chat` service as everything else.
 
-use axum::extract::{FromRequestParts, Path, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
 use subtle::ConstantTimeEq;
-use uuid::Uuid;
 
+use super::extract::{AccessPath, AdminJson, TabloPath, UserPath};
 use crate::protocol::AppError;
 use crate::server::error::ApiError;
 use crate::server::http::rest::ApiResult;
@@ -40,24 +40,18 @@ impl FromRequestParts<AppState> for AdminKey {
     }
 }
 
-fn uuid(raw: &str, what: &str) -> Result<Uuid, AppError> {
-    Uuid::parse_str(raw).map_err(|_| AppError::BadRequest(format!("{what} must be a UUID")))
-}
-
-fn body<T: serde::de::DeserializeOwned>(raw: &[u8]) -> Result<T, AppError> {
-    serde_json::from_slice(raw).map_err(|e| AppError::BadRequest(format!("bad body: {e}")))
-}
-
+/// Body of `PUT /admin/tablos/{id}`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct TabloBody {
+pub struct TabloBody {
     name: String,
     color: Option<String>,
 }
 
+/// Body of `PUT /admin/users/{id}`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct UserBody {
+pub struct UserBody {
     email: String,
     display_name: String,
 }
@@ -66,14 +60,12 @@ struct UserBody {
 pub async fn put_tablo_route(
     _: AdminKey,
     State(state): State<AppState>,
-    Path(raw_id): Path<String>,
-    raw: axum::body::Bytes,
+    TabloPath(id): TabloPath,
+    AdminJson(b): AdminJson<TabloBody>,
 ) -> ApiResult {
-    let id = uuid(&raw_id, "tablo id")?;
-    let b: TabloBody = body(&raw)?;
     state
         .chat
-        .admin_put_tablo(id, &b.name, b.color.as_deref())
+        .admin_put_channel(id, &b.name, b.color.as_deref())
         .await?;
     Ok(Json(json!({ "ok": true })))
 }
@@ -82,12 +74,9 @@ pub async fn put_tablo_route(
 pub async fn delete_tablo_route(
     _: AdminKey,
     State(state): State<AppState>,
-    Path(raw_id): Path<String>,
+    TabloPath(id): TabloPath,
 ) -> ApiResult {
-    state
-        .chat
-        .admin_delete_tablo(uuid(&raw_id, "tablo id")?)
-        .await?;
+    state.chat.admin_delete_channel(id).await?;
     Ok(Json(json!({ "ok": true })))
 }
 
@@ -95,11 +84,9 @@ pub async fn delete_tablo_route(
 pub async fn put_user_route(
     _: AdminKey,
     State(state): State<AppState>,
-    Path(raw_id): Path<String>,
-    raw: axum::body::Bytes,
+    UserPath(id): UserPath,
+    AdminJson(b): AdminJson<UserBody>,
 ) -> ApiResult {
-    let id = uuid(&raw_id, "user id")?;
-    let b: UserBody = body(&raw)?;
     state
         .chat
         .admin_put_user(id, &b.email, &b.display_name)
@@ -111,9 +98,9 @@ pub async fn put_user_route(
 pub async fn grant_route(
     _: AdminKey,
     State(state): State<AppState>,
-    Path((raw_tablo, raw_user)): Path<(String, String)>,
+    path: AccessPath,
 ) -> ApiResult {
-    access(&state, &raw_tablo, &raw_user, true).await
+    access(&state, path, true).await
 }
 
 /// `DELETE /admin/tablos/{id}/members/{userId}`: revoke access; the user's
@@ -121,14 +108,15 @@ pub async fn grant_route(
 pub async fn revoke_route(
     _: AdminKey,
     State(state): State<AppState>,
-    Path((raw_tablo, raw_user)): Path<(String, String)>,
+    path: AccessPath,
 ) -> ApiResult {
-    access(&state, &raw_tablo, &raw_user, false).await
+    access(&state, path, false).await
 }
 
-async fn access(state: &AppState, raw_tablo: &str, raw_user: &str, active: bool) -> ApiResult {
-    let tablo = uuid(raw_tablo, "tablo id")?;
-    let user = uuid(raw_user, "user id")?;
-    state.chat.admin_set_access(tablo, user, active).await?;
+async fn access(state: &AppState, path: AccessPath, active: bool) -> ApiResult {
+    state
+        .chat
+        .admin_set_access(path.channel, path.user, active)
+        .await?;
     Ok(Json(json!({ "ok": true })))
 }

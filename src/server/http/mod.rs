@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod connection_limit;
 pub mod embedded;
+pub mod extract;
 pub mod login;
 pub mod rest;
 pub mod router;

@@ -1,19 +1,14 @@
 //! The seed's JSON routes (PROTOCOL.md "REST"). Each handler authenticates,
 //! parses, calls one `Chat` function and shapes the JSON; no rules here.
 
-use std::collections::HashMap;
-
-use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::extract::{ChannelPath, HistoryParams, ReadBody};
 use crate::protocol::{AppError, HistoryPageWithCompat};
 use crate::server::auth::CurrentUser;
-use crate::server::chat::history::HistoryQuery;
-use crate::server::chat::parse_channel_id;
 use crate::server::error::ApiError;
 use crate::server::state::AppState;
 
@@ -30,11 +25,9 @@ pub async fn list_channels_route(State(state): State<AppState>, user: CurrentUse
 pub async fn history_route(
     State(state): State<AppState>,
     user: CurrentUser,
-    Path(raw_channel): Path<String>,
-    Query(params): Query<HashMap<String, String>>,
+    ChannelPath(channel_id): ChannelPath,
+    HistoryParams(query): HistoryParams,
 ) -> ApiResult {
-    let channel_id = parse_channel_id(&raw_channel)?;
-    let query = HistoryQuery::parse(&params, state.settings.limits.history_max_limit)?;
     let page = state.chat.history(user.id, channel_id, query).await?;
     Ok(Json(
         serde_json::to_value(HistoryPageWithCompat::from(&page))
@@ -42,27 +35,13 @@ pub async fn history_route(
     ))
 }
 
-/// Body of `POST /chat/channels/{channelId}/read`.
-#[derive(Debug, Deserialize)]
-struct ReadBody {
-    seq: Option<i64>,
-}
-
 /// `POST /chat/channels/{channelId}/read` with an optional `{"seq": n}`.
 pub async fn mark_read_route(
     State(state): State<AppState>,
     user: CurrentUser,
-    Path(raw_channel): Path<String>,
-    body: Bytes,
+    ChannelPath(channel_id): ChannelPath,
+    ReadBody { seq }: ReadBody,
 ) -> ApiResult {
-    let channel_id = parse_channel_id(&raw_channel)?;
-    let seq = if body.iter().all(u8::is_ascii_whitespace) {
-        None
-    } else {
-        serde_json::from_slice::<ReadBody>(&body)
-            .map_err(|e| AppError::BadRequest(format!("body must be {{\"seq\": n}}: {e}")))?
-            .seq
-    };
     state.chat.mark_read(user.id, channel_id, seq).await?;
     Ok(Json(json!({ "ok": true })))
 }
@@ -78,9 +57,8 @@ pub async fn unread_route(State(state): State<AppState>, user: CurrentUser) -> A
 pub async fn members_route(
     State(state): State<AppState>,
     user: CurrentUser,
-    Path(raw_channel): Path<String>,
+    ChannelPath(channel_id): ChannelPath,
 ) -> ApiResult {
-    let channel_id = parse_channel_id(&raw_channel)?;
     let members = state.chat.members(user.id, channel_id).await?;
     Ok(Json(json!({ "members": members })))
 }

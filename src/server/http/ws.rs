@@ -4,19 +4,17 @@
 //!
 //! [`WsSession`]: super::ws_session::WsSession
 
-use std::collections::HashMap;
-
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use http::HeaderMap;
 use hyper_util::rt::TokioIo;
 use tracing::Instrument;
 
+use super::extract::{ChannelPath, WsParams};
 use super::ws_session::WsSession;
 use super::ws_upgrade;
 use crate::protocol::AppError;
 use crate::server::auth::{authenticate, AuthSource};
-use crate::server::chat::parse_channel_id;
 use crate::server::error::ApiError;
 use crate::server::state::AppState;
 
@@ -50,29 +48,27 @@ pub fn origin_allowed(state: &AppState, headers: &HeaderMap) -> bool {
 /// The upgrade route.
 pub async fn ws_route(
     State(state): State<AppState>,
-    Path(raw_channel): Path<String>,
-    Query(params): Query<HashMap<String, String>>,
+    channel: Result<ChannelPath, ApiError>,
+    params: Result<WsParams, ApiError>,
     mut request: Request,
 ) -> Response {
     let headers = request.headers();
-    let user = match authenticate(&state.jwt, headers, params.get("token").map(String::as_str)) {
+    // Authentication answers first (401 before any 400), as it always has.
+    let token = params.as_ref().ok().and_then(|p| p.token.as_deref());
+    let user = match authenticate(&state.jwt, headers, token) {
         Ok(user) => user,
         Err(e) => return ApiError(e).into_response(),
     };
-    let channel_id = match parse_channel_id(&raw_channel) {
-        Ok(id) => id,
-        Err(e) => return ApiError(e).into_response(),
+    let channel_id = match channel {
+        Ok(ChannelPath(id)) => id,
+        Err(e) => return e.into_response(),
     };
     // `?afterSeq=n`: start with the stored messages after n, in order,
     // before anything live (a reconnect without the race of a `resume`
     // frame against live messages).
-    let after_seq = match params.get("afterSeq").map(|v| v.parse::<i64>()) {
-        None => None,
-        Some(Ok(n)) if n >= 0 => Some(n),
-        Some(_) => {
-            let e = AppError::BadRequest("afterSeq must be a non-negative integer".into());
-            return ApiError(e).into_response();
-        }
+    let after_seq = match params {
+        Ok(params) => params.after_seq,
+        Err(e) => return e.into_response(),
     };
     // One query: membership and the channel's head, where the session
     // starts. A member has a user row, so none is created here.

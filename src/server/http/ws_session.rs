@@ -7,6 +7,7 @@
 //! filled from storage first, so a connection never skips, repeats or
 //! reorders a message.
 
+use crate::protocol::{ChannelId, ClientId, Seq, UserId};
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
@@ -16,7 +17,6 @@ use futures_util::StreamExt;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::{Message as WsMessage, Utf8Bytes};
-use uuid::Uuid;
 
 use crate::protocol::ws::FrameDecodeError;
 use crate::protocol::{AppError, ClientFrame, ErrorCode, ServerFrame};
@@ -46,11 +46,11 @@ const CLOSE_POLICY: u16 = 1008;
 /// State of one connection.
 pub struct WsSession {
     state: AppState,
-    user_id: Uuid,
-    channel_id: Uuid,
+    user_id: UserId,
+    channel_id: ChannelId,
     /// Highest message seq sent on this connection (or the channel head at
     /// join: older messages come from history or `resume`).
-    last_seq: i64,
+    last_seq: Seq,
     /// Bad frames in a row.
     bad_frames: u32,
     /// Whether this connection's user is typing, and until when.
@@ -69,7 +69,7 @@ pub struct WsSession {
 
 /// A pipelined send's clientId and outcome.
 type PendingOutcome =
-    Pin<Box<dyn Future<Output = (String, Result<InsertOutcome, SendError>)> + Send + Sync>>;
+    Pin<Box<dyn Future<Output = (ClientId, Result<InsertOutcome, SendError>)> + Send + Sync>>;
 
 impl WsSession {
     /// A session for an authenticated member; `head_seq` is the channel's
@@ -78,12 +78,12 @@ impl WsSession {
     /// order, before anything live.
     pub fn new(
         state: AppState,
-        user_id: Uuid,
-        channel_id: Uuid,
-        head_seq: i64,
-        after_seq: Option<i64>,
+        user_id: UserId,
+        channel_id: ChannelId,
+        head_seq: Seq,
+        after_seq: Option<Seq>,
     ) -> Self {
-        let start = after_seq.map_or(head_seq, |a| a.clamp(0, head_seq));
+        let start = after_seq.map_or(head_seq, |a| a.clamp(Seq::ZERO, head_seq));
         WsSession {
             max_pending: state.settings.limits.ws_pending_sends,
             state,
@@ -307,7 +307,7 @@ impl WsSession {
                 }
                 Box::pin(self.still_member(socket)).await?;
                 self.state.chat.metrics.resumes.inc();
-                Box::pin(self.resume(socket, after_seq.max(0))).await
+                Box::pin(self.resume(socket, after_seq.max(Seq::ZERO))).await
             }
             ClientFrame::Read { seq } => {
                 let chat = self.state.chat.clone();
@@ -339,7 +339,7 @@ impl WsSession {
     async fn on_send_outcome(
         &mut self,
         socket: &mut ClientSocket,
-        client_id: String,
+        client_id: ClientId,
         outcome: Result<InsertOutcome, SendError>,
     ) -> Result<(), Stop> {
         match outcome {
@@ -388,8 +388,8 @@ impl WsSession {
                 if seq <= self.last_seq {
                     return Ok(());
                 }
-                if seq > self.last_seq + 1 {
-                    Box::pin(self.catch_up(socket, Some(seq - 1))).await?;
+                if seq > self.last_seq.next() {
+                    Box::pin(self.catch_up(socket, Some(seq.prev()))).await?;
                 }
                 socket.send_json(json.clone()).await?;
                 self.last_seq = seq;
@@ -425,7 +425,7 @@ impl WsSession {
     async fn catch_up(
         &mut self,
         socket: &mut ClientSocket,
-        until: Option<i64>,
+        until: Option<Seq>,
     ) -> Result<(), Stop> {
         let after = self.last_seq;
         self.last_seq = self.send_stored(socket, after, until).await?;
@@ -437,9 +437,9 @@ impl WsSession {
     async fn send_stored(
         &self,
         socket: &mut ClientSocket,
-        after: i64,
-        until: Option<i64>,
-    ) -> Result<i64, Stop> {
+        after: Seq,
+        until: Option<Seq>,
+    ) -> Result<Seq, Stop> {
         let mut last = after;
         loop {
             self.check_shutdown()?;
@@ -471,7 +471,7 @@ impl WsSession {
     }
 
     /// `resume`: every message after `after_seq`, then `resume.done`.
-    async fn resume(&mut self, socket: &mut ClientSocket, after_seq: i64) -> Result<(), Stop> {
+    async fn resume(&mut self, socket: &mut ClientSocket, after_seq: Seq) -> Result<(), Stop> {
         let head = self
             .state
             .chat
@@ -615,7 +615,7 @@ impl Typing {
     }
 }
 
-fn send_error_frame(e: &SendError, client_id: String) -> ServerFrame {
+fn send_error_frame(e: &SendError, client_id: ClientId) -> ServerFrame {
     ServerFrame::Error {
         client_id: Some(client_id),
         code: e.code(),
@@ -630,8 +630,8 @@ fn send_error_frame(e: &SendError, client_id: String) -> ServerFrame {
 /// Whether a joining connection that read `head` before subscribing has
 /// every message its room's ring will not bring, given the room's
 /// `published` head (0: the room has published nothing yet).
-fn caught_up(published: i64, head: i64) -> bool {
-    published > 0 && published <= head
+fn caught_up(published: Seq, head: Seq) -> bool {
+    published > Seq::ZERO && published <= head
 }
 
 async fn sleep_until_opt(deadline: Option<Instant>) {
@@ -660,18 +660,19 @@ impl Drop for ConnectionCounted {
 #[cfg(test)]
 mod tests {
     use super::caught_up;
+    use crate::protocol::Seq;
 
     /// A joining connection reads storage unless its room provably has
     /// published nothing past the head it read.
     #[test]
     fn a_join_reads_storage_unless_the_room_proves_it_need_not() {
         // The room has published nothing: commits may have gone unpublished.
-        assert!(!caught_up(0, 0));
-        assert!(!caught_up(0, 7));
+        assert!(!caught_up(Seq::new(0), Seq::new(0)));
+        assert!(!caught_up(Seq::new(0), Seq::new(7)));
         // Published up to the head: the ring brings anything newer.
-        assert!(caught_up(7, 7));
-        assert!(caught_up(5, 7));
+        assert!(caught_up(Seq::new(7), Seq::new(7)));
+        assert!(caught_up(Seq::new(5), Seq::new(7)));
         // Published past the head before the connection subscribed.
-        assert!(!caught_up(8, 7));
+        assert!(!caught_up(Seq::new(8), Seq::new(7)));
     }
 }

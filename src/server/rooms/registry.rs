@@ -8,13 +8,14 @@
 //! connection anywhere and offline at the last, and reports its own
 //! first/last connections as [`PresenceChange`]s for the other servers.
 
+use super::ServerId;
+use crate::protocol::{ChannelId, UserId};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::Mutex;
 use tokio::sync::{broadcast, mpsc};
-use uuid::Uuid;
 
 use super::room::{Room, RoomEvent};
 use crate::protocol::ws::PresenceStatus;
@@ -22,13 +23,13 @@ use crate::protocol::ws::PresenceStatus;
 /// All rooms with open connections on this server.
 #[derive(Debug)]
 pub struct Rooms {
-    rooms: Mutex<HashMap<Uuid, Arc<Room>>>,
+    rooms: Mutex<HashMap<ChannelId, Arc<Room>>>,
     capacity: usize,
     /// How long each room collects presence changes before sending them.
     presence_batch: Duration,
     /// Other servers' users: channel -> user -> servers with a connection.
     /// Locked after `rooms` and a room's `online`, never before.
-    remote: Mutex<HashMap<Uuid, HashMap<Uuid, HashSet<Uuid>>>>,
+    remote: Mutex<HashMap<ChannelId, HashMap<UserId, HashSet<ServerId>>>>,
     /// Where this server's first/last connections are reported (the
     /// cluster), when there are other servers.
     changes: Mutex<Option<mpsc::UnboundedSender<PresenceChange>>>,
@@ -39,9 +40,9 @@ pub struct Rooms {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PresenceChange {
     /// Channel.
-    pub channel_id: Uuid,
+    pub channel_id: ChannelId,
     /// User.
-    pub user_id: Uuid,
+    pub user_id: UserId,
     /// Opened (true) or closed (false).
     pub online: bool,
 }
@@ -52,7 +53,7 @@ pub struct RoomGuard {
     rooms: Arc<Rooms>,
     /// The room joined.
     pub room: Arc<Room>,
-    user_id: Uuid,
+    user_id: UserId,
 }
 
 impl Rooms {
@@ -82,7 +83,7 @@ impl Rooms {
         }
     }
 
-    fn online_elsewhere(&self, channel_id: Uuid, user_id: Uuid) -> bool {
+    fn online_elsewhere(&self, channel_id: ChannelId, user_id: UserId) -> bool {
         self.remote
             .lock()
             .get(&channel_id)
@@ -90,7 +91,7 @@ impl Rooms {
     }
 
     /// This server's rosters, for a server that just joined the cluster.
-    pub fn local_rosters(&self) -> Vec<(Uuid, Vec<Uuid>)> {
+    pub fn local_rosters(&self) -> Vec<(ChannelId, Vec<UserId>)> {
         let rooms = self.rooms.lock();
         rooms
             .iter()
@@ -101,7 +102,13 @@ impl Rooms {
     /// Another server reports `user_id` online or offline in a channel.
     /// The local room hears of it only when that changes whether the user
     /// is online anywhere.
-    pub fn remote_presence(&self, server: Uuid, channel_id: Uuid, user_id: Uuid, online: bool) {
+    pub fn remote_presence(
+        &self,
+        server: ServerId,
+        channel_id: ChannelId,
+        user_id: UserId,
+        online: bool,
+    ) {
         let rooms = self.rooms.lock();
         let room = rooms.get(&channel_id).cloned();
         let local = room
@@ -138,8 +145,8 @@ impl Rooms {
 
     /// A server left the cluster (said goodbye or stopped answering): its
     /// users go offline wherever no other server has them.
-    pub fn forget_server(&self, server: Uuid) {
-        let gone: Vec<(Uuid, Uuid)> = {
+    pub fn forget_server(&self, server: ServerId) {
+        let gone: Vec<(ChannelId, UserId)> = {
             let remote = self.remote.lock();
             remote
                 .iter()
@@ -162,9 +169,9 @@ impl Rooms {
     /// roster (self included) for `presence.state`.
     pub fn join(
         self: &Arc<Self>,
-        channel_id: Uuid,
-        user_id: Uuid,
-    ) -> (RoomGuard, broadcast::Receiver<Arc<RoomEvent>>, Vec<Uuid>) {
+        channel_id: ChannelId,
+        user_id: UserId,
+    ) -> (RoomGuard, broadcast::Receiver<Arc<RoomEvent>>, Vec<UserId>) {
         let mut rooms = self.rooms.lock();
         let room = rooms
             .entry(channel_id)
@@ -178,7 +185,7 @@ impl Rooms {
             room.announce(user_id, PresenceStatus::Online);
         }
         let receiver = room.events.subscribe();
-        let mut roster: Vec<Uuid> = online.keys().copied().collect();
+        let mut roster: Vec<UserId> = online.keys().copied().collect();
         if let Some(users) = self.remote.lock().get(&channel_id) {
             roster.extend(users.keys().filter(|u| !online.contains_key(u)));
         }
@@ -201,12 +208,12 @@ impl Rooms {
     }
 
     /// Channels with a room here.
-    pub fn channel_ids(&self) -> Vec<Uuid> {
+    pub fn channel_ids(&self) -> Vec<ChannelId> {
         self.rooms.lock().keys().copied().collect()
     }
 
     /// The room of a channel, if anyone here is in it.
-    pub fn get(&self, channel_id: Uuid) -> Option<Arc<Room>> {
+    pub fn get(&self, channel_id: ChannelId) -> Option<Arc<Room>> {
         self.rooms.lock().get(&channel_id).cloned()
     }
 
@@ -259,7 +266,11 @@ mod tests {
     #[test]
     fn offline_is_announced_only_at_a_users_last_connection() {
         let rooms = Rooms::new(16, Duration::ZERO);
-        let (channel, alice, bob) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        let (channel, alice, bob) = (
+            ChannelId::new_random(),
+            UserId::new_random(),
+            UserId::new_random(),
+        );
         let (watcher, mut rx, _) = rooms.join(channel, alice);
         let (bob1, _, roster) = rooms.join(channel, bob);
         assert_eq!(roster.len(), 2);
@@ -284,8 +295,12 @@ mod tests {
     fn users_on_other_servers_count_as_online_until_their_last_server_leaves() {
         let rooms = Rooms::new(16, Duration::ZERO);
         let mut changes = rooms.watch_presence();
-        let (channel, alice, bob) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
-        let (s1, s2) = (Uuid::new_v4(), Uuid::new_v4());
+        let (channel, alice, bob) = (
+            ChannelId::new_random(),
+            UserId::new_random(),
+            UserId::new_random(),
+        );
+        let (s1, s2) = (ServerId::new_random(), ServerId::new_random());
         rooms.remote_presence(s1, channel, bob, true);
         let (_watcher, mut rx, roster) = rooms.join(channel, alice);
         assert_eq!(
@@ -319,8 +334,12 @@ mod tests {
     #[tokio::test]
     async fn presence_changes_go_out_in_one_batch() {
         let rooms = Rooms::new(16, Duration::from_millis(50));
-        let channel = Uuid::new_v4();
-        let (alice, bob, carol) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        let channel = ChannelId::new_random();
+        let (alice, bob, carol) = (
+            UserId::new_random(),
+            UserId::new_random(),
+            UserId::new_random(),
+        );
         let (_watcher, mut rx, _) = rooms.join(channel, alice);
         let (bob_here, _, _) = rooms.join(channel, bob);
         let (_carol_here, _, _) = rooms.join(channel, carol);
@@ -330,7 +349,7 @@ mod tests {
         let RoomEvent::Presence { updates } = event.as_ref() else {
             panic!("{event:?}");
         };
-        let order: Vec<(Uuid, bool)> = updates
+        let order: Vec<(UserId, bool)> = updates
             .iter()
             .map(|(user, json)| (*user, json.as_str().contains("online")))
             .collect();

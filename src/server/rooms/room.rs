@@ -4,6 +4,7 @@
 //! members reconnect at once, each connection is woken once per batch, not
 //! once per arrival.
 
+use crate::protocol::{ChannelId, Seq, UserId};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -12,7 +13,6 @@ use std::time::Duration;
 use parking_lot::Mutex;
 use tokio::sync::broadcast;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
-use uuid::Uuid;
 
 use crate::protocol::ws::PresenceStatus;
 use crate::protocol::{Message, ServerFrame};
@@ -24,14 +24,14 @@ pub enum RoomEvent {
     /// A stored message (receivers track `seq` to skip and to fill gaps).
     Message {
         /// The message's seq.
-        seq: i64,
+        seq: Seq,
         /// The `message.new` frame.
         json: Utf8Bytes,
     },
     /// Typing started or stopped; not sent back to the typist.
     Typing {
         /// The typist.
-        user_id: Uuid,
+        user_id: UserId,
         /// The `typing` frame.
         json: Utf8Bytes,
     },
@@ -39,13 +39,13 @@ pub enum RoomEvent {
     /// everyone (the channel was deleted). Their connections close.
     Revoked {
         /// Whose access ended.
-        user_id: Option<Uuid>,
+        user_id: Option<UserId>,
     },
     /// Users came online or went offline, in the order it happened; each
     /// connection sends the frames about others.
     Presence {
         /// Each user with their `presence.update` frame.
-        updates: Vec<(Uuid, Utf8Bytes)>,
+        updates: Vec<(UserId, Utf8Bytes)>,
     },
 }
 
@@ -64,7 +64,7 @@ impl RoomEvent {
     }
 
     /// The event for a typing change.
-    pub fn typing(user_id: Uuid, is_typing: bool) -> Self {
+    pub fn typing(user_id: UserId, is_typing: bool) -> Self {
         RoomEvent::Typing {
             user_id,
             json: frame_json(&ServerFrame::Typing { user_id, is_typing }),
@@ -73,7 +73,7 @@ impl RoomEvent {
 }
 
 /// A presence change's user and `presence.update` frame.
-fn presence_update(user_id: Uuid, status: PresenceStatus) -> (Uuid, Utf8Bytes) {
+fn presence_update(user_id: UserId, status: PresenceStatus) -> (UserId, Utf8Bytes) {
     (
         user_id,
         frame_json(&ServerFrame::PresenceUpdate { user_id, status }),
@@ -84,25 +84,25 @@ fn presence_update(user_id: Uuid, status: PresenceStatus) -> (Uuid, Utf8Bytes) {
 #[derive(Debug)]
 pub struct Room {
     /// The channel.
-    pub channel_id: Uuid,
+    pub channel_id: ChannelId,
     /// Fan-out to every connection; capacity is `limits.room_buffer`. A
     /// connection that falls further behind lags and catches up from storage.
     /// Events are shared behind an `Arc`, so each of the ring's slots costs
     /// a pointer, not a whole event (rooms are many; most are quiet).
     pub(super) events: broadcast::Sender<Arc<RoomEvent>>,
     /// Open connections per user (presence).
-    pub(super) online: Mutex<HashMap<Uuid, u32>>,
+    pub(super) online: Mutex<HashMap<UserId, u32>>,
     /// The highest seq published here (0: none yet), so a message arriving
     /// both from this server's writer and from the cluster is sent once.
     published: AtomicI64,
     /// Presence changes waiting for their batch to go out.
-    pending_presence: Mutex<Vec<(Uuid, Utf8Bytes)>>,
+    pending_presence: Mutex<Vec<(UserId, Utf8Bytes)>>,
     /// How long a batch collects changes (zero: each goes out at once).
     presence_batch: Duration,
 }
 
 impl Room {
-    pub(super) fn new(channel_id: Uuid, capacity: usize, presence_batch: Duration) -> Self {
+    pub(super) fn new(channel_id: ChannelId, capacity: usize, presence_batch: Duration) -> Self {
         let (events, _) = broadcast::channel(capacity);
         Room {
             channel_id,
@@ -117,7 +117,7 @@ impl Room {
     /// Announces that a user came online or went offline: queued, and sent
     /// with every other change of the next `presence_batch` (the first
     /// change of a batch schedules it).
-    pub fn announce(self: &Arc<Self>, user_id: Uuid, status: PresenceStatus) {
+    pub fn announce(self: &Arc<Self>, user_id: UserId, status: PresenceStatus) {
         let update = presence_update(user_id, status);
         let runtime = tokio::runtime::Handle::try_current();
         let (Ok(runtime), false) = (runtime, self.presence_batch.is_zero()) else {
@@ -148,20 +148,20 @@ impl Room {
     /// Publishes a stored message unless a later or equal seq went out
     /// already (connections fill any gap from storage).
     pub fn publish_message(&self, m: &Message) {
-        if self.published.fetch_max(m.seq, Ordering::SeqCst) < m.seq {
+        if self.published.fetch_max(m.seq.get(), Ordering::SeqCst) < m.seq.get() {
             self.publish(RoomEvent::message(m));
         }
     }
 
     /// The highest seq published here (0 before the first).
-    pub fn published_head(&self) -> i64 {
-        self.published.load(Ordering::SeqCst)
+    pub fn published_head(&self) -> Seq {
+        Seq::new(self.published.load(Ordering::SeqCst))
     }
 
     /// Records the stored head for a room that has published nothing yet
     /// (its connections caught up from storage when they joined).
-    pub fn seed_published_head(&self, head: i64) {
-        self.published.fetch_max(head, Ordering::SeqCst);
+    pub fn seed_published_head(&self, head: Seq) {
+        self.published.fetch_max(head.get(), Ordering::SeqCst);
     }
 
     /// Sends an event to every connection (none listening is not an error).
@@ -170,9 +170,9 @@ impl Room {
     }
 
     /// Users with an open connection here.
-    pub fn online_users(&self) -> Vec<Uuid> {
+    pub fn online_users(&self) -> Vec<UserId> {
         let online = self.online.lock();
-        let mut users: Vec<Uuid> = online.keys().copied().collect();
+        let mut users: Vec<UserId> = online.keys().copied().collect();
         users.sort();
         users
     }

@@ -2,13 +2,13 @@
 //! channel (`channel.activity`, `read.updated`), to every connection of
 //! that user on this server.
 
+use crate::protocol::{ChannelId, UserId};
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
 use tokio::sync::broadcast;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
-use uuid::Uuid;
 
 /// Events buffered per user before a slow connection misses some (these
 /// are hints for lists and badges; messages never travel this way).
@@ -19,7 +19,7 @@ const USER_EVENT_BUFFER: usize = 32;
 pub struct UserEvent {
     /// The channel the event is about (a connection skips activity about
     /// its own channel, whose messages it already gets).
-    pub channel_id: Uuid,
+    pub channel_id: ChannelId,
     /// Whether this is a `channel.activity` (skipped for the same channel).
     pub is_activity: bool,
     /// The frame.
@@ -29,7 +29,7 @@ pub struct UserEvent {
 /// Online users' event channels.
 #[derive(Debug, Default)]
 pub struct UserHub {
-    users: Mutex<HashMap<Uuid, OnlineUser>>,
+    users: Mutex<HashMap<UserId, OnlineUser>>,
 }
 
 /// One online user: the fan-out to their connections, and how many of
@@ -39,15 +39,15 @@ struct OnlineUser {
     /// Events are shared behind an `Arc`, so the ring each online user
     /// holds costs a pointer per slot and one event serves every member.
     events: broadcast::Sender<Arc<UserEvent>>,
-    connections: HashMap<Uuid, u32>,
+    connections: HashMap<ChannelId, u32>,
 }
 
 impl UserHub {
     /// Subscribes one connection of `user_id`, open on `channel_id`.
     pub fn subscribe(
         &self,
-        user_id: Uuid,
-        channel_id: Uuid,
+        user_id: UserId,
+        channel_id: ChannelId,
     ) -> broadcast::Receiver<Arc<UserEvent>> {
         let mut users = self.users.lock();
         let user = users.entry(user_id).or_insert_with(|| OnlineUser {
@@ -60,7 +60,7 @@ impl UserHub {
 
     /// Ends one connection's subscription (its receiver is dropped by the
     /// caller); the user's entry goes with their last connection.
-    pub fn release(&self, user_id: Uuid, channel_id: Uuid) {
+    pub fn release(&self, user_id: UserId, channel_id: ChannelId) {
         let mut users = self.users.lock();
         let Some(user) = users.get_mut(&user_id) else {
             return;
@@ -79,7 +79,7 @@ impl UserHub {
     /// Sends to every connection of `user_id` (if online). Activity about
     /// a channel is not sent to a user whose only open channel it is: those
     /// connections get its messages already, and would wake for nothing.
-    pub fn send(&self, user_id: Uuid, event: Arc<UserEvent>) {
+    pub fn send(&self, user_id: UserId, event: Arc<UserEvent>) {
         let users = self.users.lock();
         if let Some(user) = users.get(&user_id) {
             let only_there =
@@ -91,7 +91,7 @@ impl UserHub {
     }
 
     /// Whether the user has a connection here.
-    pub fn is_online(&self, user_id: Uuid) -> bool {
+    pub fn is_online(&self, user_id: UserId) -> bool {
         self.users.lock().contains_key(&user_id)
     }
 }
@@ -100,7 +100,7 @@ impl UserHub {
 mod tests {
     use super::*;
 
-    fn activity(channel_id: Uuid) -> Arc<UserEvent> {
+    fn activity(channel_id: ChannelId) -> Arc<UserEvent> {
         Arc::new(UserEvent {
             channel_id,
             is_activity: true,
@@ -111,7 +111,11 @@ mod tests {
     #[test]
     fn activity_skips_users_whose_only_channel_it_is() {
         let hub = UserHub::default();
-        let (user, a, b) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        let (user, a, b) = (
+            UserId::new_random(),
+            ChannelId::new_random(),
+            ChannelId::new_random(),
+        );
         let mut in_a = hub.subscribe(user, a);
         hub.send(user, activity(a));
         assert!(in_a.try_recv().is_err(), "same channel: nothing to tell");

@@ -5,10 +5,10 @@
 //! never earlier than its channel's previous message. The backends only
 //! read those facts and write the plan back.
 
+use crate::protocol::{ChannelId, ClientId, Seq, UserId};
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use uuid::Uuid;
 
 use super::{InsertOutcome, NewMessage, StoreError, StoreResult};
 use crate::protocol::Message;
@@ -18,9 +18,9 @@ use crate::protocol::Message;
 pub struct BatchFacts {
     /// Each existing channel of the batch: its newest seq and that
     /// message's time (`None` while empty).
-    pub heads: HashMap<Uuid, (i64, Option<DateTime<Utc>>)>,
+    pub heads: HashMap<ChannelId, (Seq, Option<DateTime<Utc>>)>,
     /// `(channel, user)` pairs of the batch with active access.
-    pub senders: HashSet<(Uuid, Uuid)>,
+    pub senders: HashSet<(ChannelId, UserId)>,
     /// Messages already stored under the batch's idempotency keys.
     pub existing: Vec<Message>,
 }
@@ -33,7 +33,7 @@ pub struct BatchPlan {
     /// The new rows, in order.
     pub new: Vec<Message>,
     /// Each channel that got rows: its new seq and time.
-    pub heads: Vec<(Uuid, i64, DateTime<Utc>)>,
+    pub heads: Vec<(ChannelId, Seq, DateTime<Utc>)>,
 }
 
 /// Decides every message of the batch (in order: a key repeated within the
@@ -44,7 +44,7 @@ pub fn plan(batch: &[NewMessage], facts: BatchFacts) -> BatchPlan {
         senders,
         existing,
     } = facts;
-    let mut by_key: HashMap<(Uuid, Uuid, String), Message> = existing
+    let mut by_key: HashMap<(ChannelId, UserId, ClientId), Message> = existing
         .into_iter()
         .map(|m| ((m.channel_id, m.user_id, m.client_id.clone()), m))
         .collect();
@@ -69,7 +69,7 @@ pub fn plan(batch: &[NewMessage], facts: BatchFacts) -> BatchPlan {
         let wanted = DateTime::from_timestamp_micros(m.created_at.timestamp_micros())
             .unwrap_or(m.created_at);
         let created_at = last_at.map_or(wanted, |t| t.max(wanted));
-        *last_seq += 1;
+        *last_seq = last_seq.next();
         *last_at = Some(created_at);
         moved.insert(m.channel_id);
         let stored = m.stored(*last_seq, created_at);

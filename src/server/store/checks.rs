@@ -6,12 +6,14 @@ use std::future::Future;
 use chrono::{Duration, Utc};
 use uuid::Uuid;
 
+use crate::protocol::{ChannelId, MessageId, Seq, UserId};
+
 use super::{InsertOutcome, NewMessage, Store, StoreError, UserRecord};
 
 /// Creates the channels and the users, each user a member of each channel.
-async fn members_of(store: &dyn Store, channels: &[Uuid], users: &[(Uuid, &str)]) {
+async fn members_of(store: &dyn Store, channels: &[ChannelId], users: &[(UserId, &str)]) {
     for &channel in channels {
-        store.upsert_tablo(channel, "c", "#000000").await.unwrap();
+        store.upsert_channel(channel, "c", "#000000").await.unwrap();
     }
     for &(id, name) in users {
         store
@@ -47,14 +49,20 @@ pub const EXPECTED: [&str; 8] = [
 /// revoked, and a message stamped
 /// earlier than its channel's last one (it must not go back in time).
 pub async fn batch_outcomes(store: &dyn Store, careful: bool) -> Vec<String> {
-    let (one, two) = (Uuid::from_u128(1), Uuid::from_u128(3));
-    let (user, revoked) = (Uuid::from_u128(2), Uuid::from_u128(4));
+    let (one, two) = (
+        ChannelId::from_uuid(Uuid::from_u128(1)),
+        ChannelId::from_uuid(Uuid::from_u128(3)),
+    );
+    let (user, revoked) = (
+        UserId::from_uuid(Uuid::from_u128(2)),
+        UserId::from_uuid(Uuid::from_u128(4)),
+    );
     members_of(store, &[one, two], &[(user, "u")]).await;
     members_of(store, &[one], &[(revoked, "r")]).await;
     store.set_access(one, revoked, false).await.unwrap();
     let now = Utc::now();
     let message_from = |user_id, channel_id, key: &str, seconds_ago: i64| NewMessage {
-        id: Uuid::now_v7(),
+        id: MessageId::from_uuid(Uuid::now_v7()),
         channel_id,
         user_id,
         client_id: key.into(),
@@ -67,7 +75,7 @@ pub async fn batch_outcomes(store: &dyn Store, careful: bool) -> Vec<String> {
         message(one, "a", 0),
         message(one, "b", 0),
         message(one, "a", 0),
-        message(Uuid::from_u128(99), "c", 0),
+        message(ChannelId::from_uuid(Uuid::from_u128(99)), "c", 0),
         message(two, "x", 0),
         message_from(revoked, one, "r", 0),
         message(one, "d", 60),
@@ -78,8 +86,8 @@ pub async fn batch_outcomes(store: &dyn Store, careful: bool) -> Vec<String> {
     } else {
         store.insert_batch_fast(&batch).await.unwrap()
     };
-    assert_eq!(store.head_seq(one).await.unwrap(), 3);
-    assert_eq!(store.head_seq(two).await.unwrap(), 2);
+    assert_eq!(store.head_seq(one).await.unwrap(), Seq::new(3));
+    assert_eq!(store.head_seq(two).await.unwrap(), Seq::new(2));
     let mut last_time = None;
     let mut shape = Vec::new();
     for r in &results {
@@ -121,8 +129,11 @@ where
     F: Fn(Uuid, i64) -> Fut,
     Fut: Future<Output = ()>,
 {
-    let channel = Uuid::from_u128(10);
-    let (reader, writer) = (Uuid::from_u128(11), Uuid::from_u128(12));
+    let channel = ChannelId::from_uuid(Uuid::from_u128(10));
+    let (reader, writer) = (
+        UserId::from_uuid(Uuid::from_u128(11)),
+        UserId::from_uuid(Uuid::from_u128(12)),
+    );
     members_of(store, &[channel], &[(reader, "reader"), (writer, "writer")]).await;
     // Seqs 1-5 by the writer, 6-7 by the reader, 8-10 by the writer.
     let senders = [[writer; 5].as_slice(), &[reader; 2], &[writer; 3]].concat();
@@ -130,10 +141,10 @@ where
         .iter()
         .enumerate()
         .map(|(i, &user_id)| NewMessage {
-            id: Uuid::now_v7(),
+            id: MessageId::from_uuid(Uuid::now_v7()),
             channel_id: channel,
             user_id,
-            client_id: format!("k{i}"),
+            client_id: format!("k{i}").into(),
             text: "t".into(),
             created_at: Utc::now(),
         })
@@ -151,10 +162,13 @@ where
         from_summary
     };
     assert_eq!(counts().await, 8, "all of the writer's");
-    store.mark_read(reader, channel, Some(3)).await.unwrap();
+    store
+        .mark_read(reader, channel, Some(Seq::new(3)))
+        .await
+        .unwrap();
     assert_eq!(counts().await, 5, "4, 5, 8, 9, 10");
-    soft_delete(channel, 9).await;
-    soft_delete(channel, 6).await;
+    soft_delete(channel.uuid(), 9).await;
+    soft_delete(channel.uuid(), 6).await;
     assert_eq!(counts().await, 4, "4, 5, 8, 10");
     assert_eq!(
         store.unread_for(writer).await.unwrap()[0].unread_count,

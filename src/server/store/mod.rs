@@ -9,9 +9,9 @@ mod checks;
 pub mod postgres;
 pub mod sqlite;
 
+use crate::protocol::{ChannelId, ClientId, MessageId, Seq, UserId};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use uuid::Uuid;
 
 use crate::protocol::dto::Member;
 use crate::protocol::{ChannelSummary, HistoryPage, Message, UnreadEntry};
@@ -80,7 +80,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 #[derive(Debug, Clone)]
 pub struct UserRecord {
     /// User id.
-    pub id: Uuid,
+    pub id: UserId,
     /// Login e-mail.
     pub email: String,
     /// Shown name.
@@ -100,7 +100,7 @@ pub enum Membership {
     /// connecting socket starts there, saving a query).
     Member {
         /// Newest seq of the channel (0 when empty).
-        head_seq: i64,
+        head_seq: Seq,
     },
 }
 
@@ -110,24 +110,24 @@ pub enum HistoryCursor {
     /// The newest messages.
     Latest,
     /// Messages with `seq < n`, newest first, returned oldest first.
-    BeforeSeq(i64),
+    BeforeSeq(Seq),
     /// Messages created before a time (the seed's cursor).
     BeforeTime(DateTime<Utc>),
     /// Messages with `seq > n`, oldest first.
-    AfterSeq(i64),
+    AfterSeq(Seq),
 }
 
 /// A validated message waiting to be stored.
 #[derive(Debug, Clone)]
 pub struct NewMessage {
     /// Id to give it if it is new.
-    pub id: Uuid,
+    pub id: MessageId,
     /// Channel.
-    pub channel_id: Uuid,
+    pub channel_id: ChannelId,
     /// Sender.
-    pub user_id: Uuid,
+    pub user_id: UserId,
     /// Idempotency key.
-    pub client_id: String,
+    pub client_id: ClientId,
     /// Trimmed text.
     pub text: String,
     /// Time to store.
@@ -136,7 +136,7 @@ pub struct NewMessage {
 
 impl NewMessage {
     /// The message as stored with `seq` at `created_at`.
-    pub fn stored(&self, seq: i64, created_at: DateTime<Utc>) -> Message {
+    pub fn stored(&self, seq: Seq, created_at: DateTime<Utc>) -> Message {
         Message {
             id: self.id,
             channel_id: self.channel_id,
@@ -167,35 +167,40 @@ pub trait Store: Send + Sync + 'static {
     /// User by e-mail (case-insensitive), for login.
     async fn user_by_email(&self, email: &str) -> StoreResult<Option<UserRecord>>;
     /// User by id.
-    async fn user_by_id(&self, id: Uuid) -> StoreResult<Option<UserRecord>>;
+    async fn user_by_id(&self, id: UserId) -> StoreResult<Option<UserRecord>>;
     /// Creates or updates a user (demo data, host-app sync).
     async fn upsert_user(&self, user: &UserRecord) -> StoreResult<()>;
     /// Creates or renames a channel.
-    async fn upsert_tablo(&self, id: Uuid, name: &str, color: &str) -> StoreResult<()>;
+    async fn upsert_channel(&self, id: ChannelId, name: &str, color: &str) -> StoreResult<()>;
     /// Deletes a channel with its messages, access and read state; returns
     /// whether it existed.
-    async fn delete_tablo(&self, id: Uuid) -> StoreResult<bool>;
+    async fn delete_channel(&self, id: ChannelId) -> StoreResult<bool>;
     /// Grants (`active`) or revokes access.
-    async fn set_access(&self, tablo_id: Uuid, user_id: Uuid, active: bool) -> StoreResult<()>;
+    async fn set_access(
+        &self,
+        tablo_id: ChannelId,
+        user_id: UserId,
+        active: bool,
+    ) -> StoreResult<()>;
     /// Whether the channel exists and the user may use it (with its head).
-    async fn membership(&self, channel_id: Uuid, user_id: Uuid) -> StoreResult<Membership>;
+    async fn membership(&self, channel_id: ChannelId, user_id: UserId) -> StoreResult<Membership>;
     /// Active members of a channel.
-    async fn member_ids(&self, channel_id: Uuid) -> StoreResult<Vec<Uuid>>;
+    async fn member_ids(&self, channel_id: ChannelId) -> StoreResult<Vec<UserId>>;
     /// Active members with names, for the UI.
-    async fn members(&self, channel_id: Uuid) -> StoreResult<Vec<Member>>;
+    async fn members(&self, channel_id: ChannelId) -> StoreResult<Vec<Member>>;
     /// The caller's channels with previews and unread counts, in one query:
     /// channels with messages first, newest message first; then channels
     /// without messages, by name.
-    async fn channels_for(&self, user_id: Uuid) -> StoreResult<Vec<ChannelSummary>>;
+    async fn channels_for(&self, user_id: UserId) -> StoreResult<Vec<ChannelSummary>>;
     /// One history page (`limit` already clamped by the caller).
     async fn history(
         &self,
-        channel_id: Uuid,
+        channel_id: ChannelId,
         cursor: HistoryCursor,
         limit: u32,
     ) -> StoreResult<HistoryPage>;
     /// Newest seq of a channel (0 when empty).
-    async fn head_seq(&self, channel_id: Uuid) -> StoreResult<i64>;
+    async fn head_seq(&self, channel_id: ChannelId) -> StoreResult<Seq>;
     /// Stores a batch in one transaction (group commit), returning one result
     /// per input in order. One bad message fails alone; a failed commit fails
     /// them all. Tries the fast path; if it fails (rolled back, nothing
@@ -225,12 +230,12 @@ pub trait Store: Send + Sync + 'static {
     /// backwards and never past the head. Returns the cursor after the call.
     async fn mark_read(
         &self,
-        user_id: Uuid,
-        channel_id: Uuid,
-        seq: Option<i64>,
-    ) -> StoreResult<i64>;
+        user_id: UserId,
+        channel_id: ChannelId,
+        seq: Option<Seq>,
+    ) -> StoreResult<Seq>;
     /// Unread counts of every channel of the user with unread > 0, one query.
-    async fn unread_for(&self, user_id: Uuid) -> StoreResult<Vec<UnreadEntry>>;
+    async fn unread_for(&self, user_id: UserId) -> StoreResult<Vec<UnreadEntry>>;
     /// Reads a small key/value flag (e.g. "demo data seeded").
     async fn get_meta(&self, key: &str) -> StoreResult<Option<String>>;
     /// Writes a small key/value flag.

@@ -5,6 +5,7 @@
 //! with no gap, in commit order; the idempotency check runs after the lock,
 //! so two servers racing with the same `clientId` store it once.
 
+use crate::protocol::{ChannelId, ClientId, MessageId, Seq, UserId};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -21,6 +22,7 @@ use super::{
 use crate::protocol::dto::Member;
 use crate::protocol::{ChannelSummary, HistoryPage, Message, UnreadEntry};
 use crate::server::cluster::{encode_stored, ranges_of, MESSAGES_CHANNEL};
+use crate::server::rooms::ServerId;
 
 /// Migrations embedded in the binary, applied at start-up.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -172,14 +174,14 @@ const HEAD_SEQ: &str = "SELECT last_seq FROM tablos WHERE id = $1";
 pub struct PgStore {
     pool: PgPool,
     /// This server's id in wake-ups (see `server::cluster`).
-    instance: Uuid,
+    instance: ServerId,
 }
 
 impl PgStore {
     /// Connects to `url` with up to `max_connections` and migrates.
     /// `instance` names this server in the wake-ups each committed batch
     /// sends to the other servers.
-    pub async fn connect(url: &str, max_connections: u32, instance: Uuid) -> StoreResult<Self> {
+    pub async fn connect(url: &str, max_connections: u32, instance: ServerId) -> StoreResult<Self> {
         let pool = PgPoolOptions::new()
             .max_connections(max_connections.max(1))
             .acquire_timeout(Duration::from_secs(5))
@@ -203,7 +205,7 @@ impl PgStore {
     ) -> StoreResult<InsertOutcome> {
         // The lock first: a racing insert of the same key on another server
         // has committed (and is visible) by the time we check.
-        let next: Option<(i64, DateTime<Utc>)> = sqlx::query_as(NEXT_SEQ)
+        let next: Option<(Seq, DateTime<Utc>)> = sqlx::query_as(NEXT_SEQ)
             .bind(m.channel_id)
             .bind(m.created_at)
             .fetch_optional(&mut **tx)
@@ -284,7 +286,7 @@ impl Store for PgStore {
         Ok(row.as_ref().map(user_from_row).transpose()?)
     }
 
-    async fn user_by_id(&self, id: Uuid) -> StoreResult<Option<UserRecord>> {
+    async fn user_by_id(&self, id: UserId) -> StoreResult<Option<UserRecord>> {
         let row =
             sqlx::query("SELECT id, email, display_name, password_hash FROM users WHERE id = $1")
                 .bind(id)
@@ -309,7 +311,7 @@ impl Store for PgStore {
         Ok(())
     }
 
-    async fn upsert_tablo(&self, id: Uuid, name: &str, color: &str) -> StoreResult<()> {
+    async fn upsert_channel(&self, id: ChannelId, name: &str, color: &str) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO tablos (id, name, color) VALUES ($1, $2, $3) \
              ON CONFLICT (id) DO UPDATE SET name = excluded.name, color = excluded.color",
@@ -322,7 +324,7 @@ impl Store for PgStore {
         Ok(())
     }
 
-    async fn delete_tablo(&self, id: Uuid) -> StoreResult<bool> {
+    async fn delete_channel(&self, id: ChannelId) -> StoreResult<bool> {
         let done = sqlx::query("DELETE FROM tablos WHERE id = $1")
             .bind(id)
             .execute(&self.pool)
@@ -330,7 +332,12 @@ impl Store for PgStore {
         Ok(done.rows_affected() > 0)
     }
 
-    async fn set_access(&self, tablo_id: Uuid, user_id: Uuid, active: bool) -> StoreResult<()> {
+    async fn set_access(
+        &self,
+        tablo_id: ChannelId,
+        user_id: UserId,
+        active: bool,
+    ) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO tablo_access (tablo_id, user_id, is_active) VALUES ($1, $2, $3) \
              ON CONFLICT (tablo_id, user_id) DO UPDATE SET is_active = excluded.is_active",
@@ -343,8 +350,8 @@ impl Store for PgStore {
         Ok(())
     }
 
-    async fn membership(&self, channel_id: Uuid, user_id: Uuid) -> StoreResult<Membership> {
-        let row: Option<(Option<bool>, i64)> = sqlx::query_as(MEMBERSHIP)
+    async fn membership(&self, channel_id: ChannelId, user_id: UserId) -> StoreResult<Membership> {
+        let row: Option<(Option<bool>, Seq)> = sqlx::query_as(MEMBERSHIP)
             .bind(channel_id)
             .bind(user_id)
             .fetch_optional(&self.pool)
@@ -356,15 +363,15 @@ impl Store for PgStore {
         })
     }
 
-    async fn member_ids(&self, channel_id: Uuid) -> StoreResult<Vec<Uuid>> {
+    async fn member_ids(&self, channel_id: ChannelId) -> StoreResult<Vec<UserId>> {
         Ok(sqlx::query_scalar(MEMBER_IDS)
             .bind(channel_id)
             .fetch_all(&self.pool)
             .await?)
     }
 
-    async fn members(&self, channel_id: Uuid) -> StoreResult<Vec<Member>> {
-        let rows: Vec<(Uuid, String)> = sqlx::query_as(MEMBERS)
+    async fn members(&self, channel_id: ChannelId) -> StoreResult<Vec<Member>> {
+        let rows: Vec<(UserId, String)> = sqlx::query_as(MEMBERS)
             .bind(channel_id)
             .fetch_all(&self.pool)
             .await?;
@@ -374,7 +381,7 @@ impl Store for PgStore {
             .collect())
     }
 
-    async fn channels_for(&self, user_id: Uuid) -> StoreResult<Vec<ChannelSummary>> {
+    async fn channels_for(&self, user_id: UserId) -> StoreResult<Vec<ChannelSummary>> {
         let rows = sqlx::query(CHANNELS_FOR)
             .bind(user_id)
             .fetch_all(&self.pool)
@@ -402,7 +409,7 @@ impl Store for PgStore {
 
     async fn history(
         &self,
-        channel_id: Uuid,
+        channel_id: ChannelId,
         cursor: HistoryCursor,
         limit: u32,
     ) -> StoreResult<HistoryPage> {
@@ -430,12 +437,12 @@ impl Store for PgStore {
         Ok(page_from_rows(messages, cursor, limit))
     }
 
-    async fn head_seq(&self, channel_id: Uuid) -> StoreResult<i64> {
-        let seq: Option<i64> = sqlx::query_scalar(HEAD_SEQ)
+    async fn head_seq(&self, channel_id: ChannelId) -> StoreResult<Seq> {
+        let seq: Option<Seq> = sqlx::query_scalar(HEAD_SEQ)
             .bind(channel_id)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(seq.unwrap_or(0))
+        Ok(seq.unwrap_or(Seq::ZERO))
     }
 
     /// The fast path: four statements per batch whatever its size (lock
@@ -448,10 +455,10 @@ impl Store for PgStore {
         batch: &[NewMessage],
     ) -> Result<Vec<StoreResult<InsertOutcome>>, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let mut channel_ids: Vec<Uuid> = batch.iter().map(|m| m.channel_id).collect();
+        let mut channel_ids: Vec<ChannelId> = batch.iter().map(|m| m.channel_id).collect();
         channel_ids.sort_unstable();
         channel_ids.dedup();
-        let heads: Vec<(Uuid, i64, Option<DateTime<Utc>>)> = sqlx::query_as(LOCK_CHANNELS)
+        let heads: Vec<(ChannelId, Seq, Option<DateTime<Utc>>)> = sqlx::query_as(LOCK_CHANNELS)
             .bind(&channel_ids)
             .fetch_all(&mut *tx)
             .await?;
@@ -459,7 +466,7 @@ impl Store for PgStore {
             .into_iter()
             .map(|(id, seq, at)| (id, (seq, at)))
             .collect();
-        let senders: Vec<(Uuid, Uuid)> = sqlx::query_as(ACTIVE_SENDERS)
+        let senders: Vec<(ChannelId, UserId)> = sqlx::query_as(ACTIVE_SENDERS)
             .bind(batch.iter().map(|m| m.channel_id).collect::<Vec<_>>())
             .bind(batch.iter().map(|m| m.user_id).collect::<Vec<_>>())
             .fetch_all(&mut *tx)
@@ -494,11 +501,11 @@ impl Store for PgStore {
         // Wake the other servers inside the transaction: the notification
         // is delivered exactly when (and only if) the batch commits.
         let notifications = encode_stored(self.instance, &ranges_of(plan.new.iter()));
-        let (bumped, (head_seqs, head_times)): (Vec<Uuid>, (Vec<i64>, Vec<DateTime<Utc>>)) = plan
-            .heads
-            .iter()
-            .map(|(id, seq, at)| (*id, (*seq, *at)))
-            .unzip();
+        let (bumped, (head_seqs, head_times)): (Vec<ChannelId>, (Vec<Seq>, Vec<DateTime<Utc>>)) =
+            plan.heads
+                .iter()
+                .map(|(id, seq, at)| (*id, (*seq, *at)))
+                .unzip();
         sqlx::query(WRITE_BATCH)
             .bind(&rows.ids)
             .bind(&rows.channel_ids)
@@ -579,10 +586,10 @@ impl Store for PgStore {
 
     async fn mark_read(
         &self,
-        user_id: Uuid,
-        channel_id: Uuid,
-        seq: Option<i64>,
-    ) -> StoreResult<i64> {
+        user_id: UserId,
+        channel_id: ChannelId,
+        seq: Option<Seq>,
+    ) -> StoreResult<Seq> {
         Ok(sqlx::query_scalar(MARK_READ)
             .bind(user_id)
             .bind(channel_id)
@@ -592,8 +599,8 @@ impl Store for PgStore {
             .await?)
     }
 
-    async fn unread_for(&self, user_id: Uuid) -> StoreResult<Vec<UnreadEntry>> {
-        let rows: Vec<(Uuid, i64)> = sqlx::query_as(UNREAD_FOR)
+    async fn unread_for(&self, user_id: UserId) -> StoreResult<Vec<UnreadEntry>> {
+        let rows: Vec<(ChannelId, i64)> = sqlx::query_as(UNREAD_FOR)
             .bind(user_id)
             .fetch_all(&self.pool)
             .await?;
@@ -636,11 +643,11 @@ impl Store for PgStore {
 /// so a batch of any size is inserted by one statement.
 #[derive(Default)]
 struct NewRows {
-    ids: Vec<Uuid>,
-    channel_ids: Vec<Uuid>,
-    seqs: Vec<i64>,
-    user_ids: Vec<Uuid>,
-    client_ids: Vec<String>,
+    ids: Vec<MessageId>,
+    channel_ids: Vec<ChannelId>,
+    seqs: Vec<Seq>,
+    user_ids: Vec<UserId>,
+    client_ids: Vec<ClientId>,
     texts: Vec<String>,
     created_ats: Vec<DateTime<Utc>>,
 }
@@ -705,7 +712,7 @@ mod tests {
             .unwrap();
         let base = &admin[..admin.rfind('/').unwrap()];
         Some(
-            PgStore::connect(&format!("{base}/{name}"), 2, Uuid::new_v4())
+            PgStore::connect(&format!("{base}/{name}"), 2, ServerId::new_random())
                 .await
                 .unwrap(),
         )

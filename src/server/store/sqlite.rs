@@ -6,6 +6,7 @@
 //! at commit: a page written by many batches is copied once, and commits
 //! never wait for a checkpoint.
 
+use crate::protocol::{ChannelId, Seq, UserId};
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 use std::sync::Arc;
@@ -291,12 +292,14 @@ impl SqliteStore {
         tx: &mut SqliteConnection,
         batch: &[NewMessage],
     ) -> Result<Vec<StoreResult<InsertOutcome>>, StoreError> {
-        let hex = |id: &Uuid| id.simple().to_string();
-        let mut channels: Vec<Uuid> = batch.iter().map(|m| m.channel_id).collect();
+        let hex = |id: Uuid| id.simple().to_string();
+        let mut channels: Vec<ChannelId> = batch.iter().map(|m| m.channel_id).collect();
         channels.sort_unstable();
         channels.dedup();
         let rows = sqlx::query(BATCH_HEADS)
-            .bind(encode(&channels.iter().map(hex).collect::<Vec<_>>())?)
+            .bind(encode(
+                &channels.iter().map(|c| hex(c.uuid())).collect::<Vec<_>>(),
+            )?)
             .fetch_all(&mut *tx)
             .await?;
         let mut heads = HashMap::new();
@@ -310,7 +313,7 @@ impl SqliteStore {
 
         let pairs: Vec<[String; 2]> = batch
             .iter()
-            .map(|m| [hex(&m.channel_id), hex(&m.user_id)])
+            .map(|m| [hex(m.channel_id.uuid()), hex(m.user_id.uuid())])
             .collect();
         let rows = sqlx::query(BATCH_SENDERS)
             .bind(encode(&pairs)?)
@@ -348,10 +351,10 @@ impl SqliteStore {
                 .iter()
                 .map(|m| {
                     serde_json::json!([
-                        hex(&m.id),
-                        hex(&m.channel_id),
+                        hex(m.id.uuid()),
+                        hex(m.channel_id.uuid()),
                         m.seq,
-                        hex(&m.user_id),
+                        hex(m.user_id.uuid()),
                         m.client_id,
                         m.text,
                         m.created_at.micros()
@@ -365,7 +368,9 @@ impl SqliteStore {
             let bumps: Vec<serde_json::Value> = plan
                 .heads
                 .iter()
-                .map(|(id, seq, at)| serde_json::json!([hex(id), seq, at.timestamp_micros()]))
+                .map(|(id, seq, at)| {
+                    serde_json::json!([hex(id.uuid()), seq, at.timestamp_micros()])
+                })
                 .collect();
             sqlx::query(BATCH_BUMP)
                 .bind(encode(&bumps)?)
@@ -406,7 +411,7 @@ impl SqliteStore {
             return Ok(InsertOutcome::Duplicate(message_from_row(&row)?));
         }
         let micros = m.created_at.timestamp_micros();
-        let next: Option<(i64, i64)> = sqlx::query_as(NEXT_SEQ)
+        let next: Option<(Seq, i64)> = sqlx::query_as(NEXT_SEQ)
             .bind(m.channel_id)
             .bind(micros)
             .fetch_optional(&mut *tx)
@@ -434,7 +439,7 @@ impl SqliteStore {
     async fn insert_row(
         tx: &mut SqliteConnection,
         m: &NewMessage,
-        seq: i64,
+        seq: Seq,
         micros: i64,
     ) -> StoreResult<InsertOutcome> {
         sqlx::query(INSERT_MESSAGE)
@@ -537,7 +542,7 @@ impl Store for SqliteStore {
         Ok(row.as_ref().map(user_from_row).transpose()?)
     }
 
-    async fn user_by_id(&self, id: Uuid) -> StoreResult<Option<UserRecord>> {
+    async fn user_by_id(&self, id: UserId) -> StoreResult<Option<UserRecord>> {
         let row =
             sqlx::query("SELECT id, email, display_name, password_hash FROM users WHERE id = ?1")
                 .bind(id)
@@ -564,7 +569,7 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn upsert_tablo(&self, id: Uuid, name: &str, color: &str) -> StoreResult<()> {
+    async fn upsert_channel(&self, id: ChannelId, name: &str, color: &str) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO tablos (id, name, color, created_at) VALUES (?1, ?2, ?3, ?4) \
              ON CONFLICT (id) DO UPDATE SET name = excluded.name, color = excluded.color",
@@ -578,7 +583,7 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn delete_tablo(&self, id: Uuid) -> StoreResult<bool> {
+    async fn delete_channel(&self, id: ChannelId) -> StoreResult<bool> {
         let done = sqlx::query("DELETE FROM tablos WHERE id = ?1")
             .bind(id)
             .execute(&self.write)
@@ -586,7 +591,12 @@ impl Store for SqliteStore {
         Ok(done.rows_affected() > 0)
     }
 
-    async fn set_access(&self, tablo_id: Uuid, user_id: Uuid, active: bool) -> StoreResult<()> {
+    async fn set_access(
+        &self,
+        tablo_id: ChannelId,
+        user_id: UserId,
+        active: bool,
+    ) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO tablo_access (tablo_id, user_id, is_active) VALUES (?1, ?2, ?3) \
              ON CONFLICT (tablo_id, user_id) DO UPDATE SET is_active = excluded.is_active",
@@ -599,8 +609,8 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn membership(&self, channel_id: Uuid, user_id: Uuid) -> StoreResult<Membership> {
-        let row: Option<(Option<bool>, i64)> = sqlx::query_as(MEMBERSHIP)
+    async fn membership(&self, channel_id: ChannelId, user_id: UserId) -> StoreResult<Membership> {
+        let row: Option<(Option<bool>, Seq)> = sqlx::query_as(MEMBERSHIP)
             .bind(channel_id)
             .bind(user_id)
             .fetch_optional(&self.read)
@@ -612,14 +622,14 @@ impl Store for SqliteStore {
         })
     }
 
-    async fn member_ids(&self, channel_id: Uuid) -> StoreResult<Vec<Uuid>> {
+    async fn member_ids(&self, channel_id: ChannelId) -> StoreResult<Vec<UserId>> {
         Ok(sqlx::query_scalar(MEMBER_IDS)
             .bind(channel_id)
             .fetch_all(&self.read)
             .await?)
     }
 
-    async fn members(&self, channel_id: Uuid) -> StoreResult<Vec<Member>> {
+    async fn members(&self, channel_id: ChannelId) -> StoreResult<Vec<Member>> {
         let rows = sqlx::query(MEMBERS)
             .bind(channel_id)
             .fetch_all(&self.read)
@@ -635,7 +645,7 @@ impl Store for SqliteStore {
             .map_err(Into::into)
     }
 
-    async fn channels_for(&self, user_id: Uuid) -> StoreResult<Vec<ChannelSummary>> {
+    async fn channels_for(&self, user_id: UserId) -> StoreResult<Vec<ChannelSummary>> {
         let rows = sqlx::query(CHANNELS_FOR)
             .bind(user_id)
             .fetch_all(&self.read)
@@ -663,7 +673,7 @@ impl Store for SqliteStore {
 
     async fn history(
         &self,
-        channel_id: Uuid,
+        channel_id: ChannelId,
         cursor: HistoryCursor,
         limit: u32,
     ) -> StoreResult<HistoryPage> {
@@ -708,12 +718,12 @@ impl Store for SqliteStore {
         Ok(page_from_rows(messages, cursor, limit))
     }
 
-    async fn head_seq(&self, channel_id: Uuid) -> StoreResult<i64> {
-        let seq: Option<i64> = sqlx::query_scalar(HEAD_SEQ)
+    async fn head_seq(&self, channel_id: ChannelId) -> StoreResult<Seq> {
+        let seq: Option<Seq> = sqlx::query_scalar(HEAD_SEQ)
             .bind(channel_id)
             .fetch_optional(&self.read)
             .await?;
-        Ok(seq.unwrap_or(0))
+        Ok(seq.unwrap_or(Seq::ZERO))
     }
 
     /// The fast path: five statements per batch whatever its size (heads,
@@ -770,11 +780,11 @@ impl Store for SqliteStore {
 
     async fn mark_read(
         &self,
-        user_id: Uuid,
-        channel_id: Uuid,
-        seq: Option<i64>,
-    ) -> StoreResult<i64> {
-        let cursor: i64 = sqlx::query_scalar(MARK_READ)
+        user_id: UserId,
+        channel_id: ChannelId,
+        seq: Option<Seq>,
+    ) -> StoreResult<Seq> {
+        let cursor: Seq = sqlx::query_scalar(MARK_READ)
             .bind(user_id)
             .bind(channel_id)
             .bind(seq)
@@ -784,7 +794,7 @@ impl Store for SqliteStore {
         Ok(cursor)
     }
 
-    async fn unread_for(&self, user_id: Uuid) -> StoreResult<Vec<UnreadEntry>> {
+    async fn unread_for(&self, user_id: UserId) -> StoreResult<Vec<UnreadEntry>> {
         let rows = sqlx::query(UNREAD_FOR)
             .bind(user_id)
             .fetch_all(&self.read)
@@ -830,6 +840,7 @@ impl Store for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::MessageId;
 
     /// Every query on the hot path, by name.
     const HOT_QUERIES: [(&str, &str); 17] = [
@@ -907,9 +918,12 @@ mod tests {
     }
 
     /// A channel and a member to write with.
-    async fn channel_and_user(store: &SqliteStore) -> (Uuid, Uuid) {
-        let (channel, user) = (Uuid::from_u128(1), Uuid::from_u128(2));
-        store.upsert_tablo(channel, "c", "#000000").await.unwrap();
+    async fn channel_and_user(store: &SqliteStore) -> (ChannelId, UserId) {
+        let (channel, user) = (
+            ChannelId::from_uuid(Uuid::from_u128(1)),
+            UserId::from_uuid(Uuid::from_u128(2)),
+        );
+        store.upsert_channel(channel, "c", "#000000").await.unwrap();
         store
             .upsert_user(&UserRecord {
                 id: user,
@@ -972,10 +986,10 @@ mod tests {
         let before = std::fs::metadata(&path).unwrap().len();
         let batch: Vec<NewMessage> = (0..2000)
             .map(|i| NewMessage {
-                id: Uuid::now_v7(),
+                id: MessageId::from_uuid(Uuid::now_v7()),
                 channel_id: channel,
                 user_id: user,
-                client_id: format!("k{i}"),
+                client_id: format!("k{i}").into(),
                 text: "x".repeat(200),
                 created_at: Utc::now(),
             })
