@@ -3,9 +3,9 @@
 //! and storage.
 
 pub mod auth;
+pub mod bus;
 pub mod chat;
 pub mod cli;
-pub mod cluster;
 pub mod config;
 pub mod demo;
 pub mod error;

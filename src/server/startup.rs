@@ -14,8 +14,9 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::server::auth::JwtKeys;
+use crate::server::bus::postgres::{PgBus, PgCommitNotice};
+use crate::server::bus::{Bus, Follower, LocalBus};
 use crate::server::chat::{activity, Chat, MessageWriter, RateLimit, SendLimiter};
-use crate::server::cluster::{Cluster, Follower};
 use crate::server::config::Settings;
 use crate::server::http::router;
 use crate::server::http::serve::{serve, ConnectionSettings};
@@ -66,8 +67,9 @@ pub struct Application {
     state: AppState,
     writer_task: JoinHandle<()>,
     activity_task: JoinHandle<()>,
-    /// Follows the other servers on the same Postgres (none on SQLite).
-    follower_task: Option<JoinHandle<()>>,
+    /// Follows the other servers on the bus (ends at once when there are
+    /// none).
+    follower_task: JoinHandle<()>,
 }
 
 impl Application {
@@ -88,14 +90,16 @@ impl Application {
 
         let url = settings.effective_database_url();
         let connections = u32::try_from(settings.limits.db_connections).unwrap_or(u32::MAX);
-        let instance = ServerId::new_random();
-        let mut cluster = None;
-        let store: Arc<dyn Store> = if url.starts_with("sqlite:") {
-            Arc::new(SqliteStore::connect(&url, connections).await?)
+        let server_id = ServerId::new_random();
+        // Several servers share a Postgres database; a SQLite file has one.
+        let (store, bus): (Arc<dyn Store>, Arc<dyn Bus>) = if url.starts_with("sqlite:") {
+            let store = SqliteStore::connect(&url, connections).await?;
+            (Arc::new(store), Arc::new(LocalBus::new(server_id)))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let pg = PgStore::connect(&url, connections, instance).await?;
-            cluster = Some(Cluster::new(instance, pg.pool()));
-            Arc::new(pg)
+            let notice = Arc::new(PgCommitNotice { id: server_id });
+            let pg = PgStore::connect(&url, connections, Some(notice)).await?;
+            let bus = PgBus::new(server_id, pg.pool());
+            (Arc::new(pg), bus)
         } else {
             return Err(StartupError::Database(
                 "DATABASE_URL must start with sqlite:, postgres:// or postgresql://".into(),
@@ -115,23 +119,22 @@ impl Application {
             store.clone(),
             rooms.clone(),
             activity_tx.clone(),
+            bus.clone(),
             limits.write_batch,
             metrics.clone(),
             shutdown.clone(),
         );
         let member_cache = Arc::new(activity::MemberCache::default());
-        let follower_task = cluster.clone().map(|cluster| {
-            Follower {
-                cluster,
-                store: store.clone(),
-                rooms: rooms.clone(),
-                users: users.clone(),
-                activity: activity_tx.clone(),
-                member_cache: member_cache.clone(),
-                sweep: limits.cluster_sweep,
-            }
-            .spawn(shutdown.clone())
-        });
+        let follower_task = Follower {
+            bus: bus.clone(),
+            store: store.clone(),
+            rooms: rooms.clone(),
+            users: users.clone(),
+            activity: activity_tx.clone(),
+            member_cache: member_cache.clone(),
+            sweep: limits.cluster_sweep,
+        }
+        .spawn(shutdown.clone());
         let activity_task = activity::spawn(
             store.clone(),
             users.clone(),
@@ -144,7 +147,7 @@ impl Application {
             Duration::from_secs(60) / limits.login_per_minute.max(1),
         );
         let chat = Arc::new(Chat {
-            cluster,
+            bus: bus.clone(),
             store,
             rooms,
             users,
@@ -274,9 +277,7 @@ impl Application {
         {
             tracing::warn!("message writer did not drain in time");
         }
-        if let Some(follower) = follower_task {
-            let _ = tokio::time::timeout(Duration::from_secs(1), follower).await;
-        }
+        let _ = tokio::time::timeout(Duration::from_secs(1), follower_task).await;
         let _ = tokio::time::timeout(Duration::from_secs(1), activity_task).await;
         Ok(())
     }

@@ -4,6 +4,7 @@
 //! (on every server); deleting a channel closes everyone's.
 
 use crate::protocol::{ChannelId, UserId};
+use crate::server::bus::BusEvent;
 
 use super::{internal, Chat};
 use crate::protocol::AppError;
@@ -140,9 +141,10 @@ impl Chat {
         if let Some(room) = self.rooms.get(channel_id) {
             room.publish(RoomEvent::Revoked { user_id });
         }
-        if let Some(cluster) = &self.cluster {
-            cluster.announce_revoke(channel_id, user_id);
-        }
+        self.bus.publish(BusEvent::Revoke {
+            c: channel_id,
+            u: user_id,
+        });
     }
 }
 

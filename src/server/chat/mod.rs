@@ -18,7 +18,7 @@ use crate::protocol::{ChannelId, UserId};
 use std::sync::Arc;
 
 use crate::protocol::AppError;
-use crate::server::cluster::Cluster;
+use crate::server::bus::Bus;
 use crate::server::config::Limits;
 use crate::server::metrics::Metrics;
 use crate::server::rooms::{Rooms, UserHub};
@@ -31,8 +31,9 @@ pub use writer::MessageWriter;
 /// The chat service: storage, live rooms and the write path, shared by
 /// every request (cloning the `Arc` is cheap).
 pub struct Chat {
-    /// The other servers on the same Postgres database (`None` on SQLite).
-    pub cluster: Option<Arc<Cluster>>,
+    /// The other servers on the same database (a bus that drops
+    /// everything when there are none).
+    pub bus: Arc<dyn Bus>,
     /// Storage backend.
     pub store: Arc<dyn Store>,
     /// Live rooms on this server.

@@ -2,6 +2,7 @@
 //! tells every connection of the user (`read.updated`).
 
 use crate::protocol::{ChannelId, Seq, UserId};
+use crate::server::bus::BusEvent;
 
 use super::{internal, Chat};
 use crate::protocol::{AppError, ServerFrame, UnreadEntry};
@@ -37,9 +38,11 @@ impl Chat {
                 }),
             }),
         );
-        if let Some(cluster) = &self.cluster {
-            cluster.announce_read(channel_id, user_id, cursor);
-        }
+        self.bus.publish(BusEvent::Read {
+            c: channel_id,
+            u: user_id,
+            s: cursor,
+        });
         Ok(cursor)
     }
 

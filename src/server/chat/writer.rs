@@ -10,6 +10,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::protocol::Message;
+use crate::server::bus::Bus;
 use crate::server::metrics::Metrics;
 use crate::server::rooms::Rooms;
 use crate::server::store::{InsertOutcome, NewMessage, Store, StoreError, StoreResult};
@@ -29,8 +30,9 @@ pub struct MessageWriter {
 }
 
 impl MessageWriter {
-    /// Starts the writer task. Stored messages are published to `rooms` and
-    /// handed to `activity` (channel lists in other channels). At
+    /// Starts the writer task. Stored messages are published to `rooms`,
+    /// handed to `activity` (channel lists in other channels) and told to
+    /// the `bus` (other servers). At
     /// `shutdown` the queue closes (later sends get `PERSIST_FAILED`), what
     /// is queued is committed, and the task ends; it also ends when every
     /// handle is dropped.
@@ -38,6 +40,7 @@ impl MessageWriter {
         store: Arc<dyn Store>,
         rooms: Arc<Rooms>,
         activity: mpsc::UnboundedSender<Message>,
+        bus: Arc<dyn Bus>,
         max_batch: usize,
         metrics: Arc<Metrics>,
         shutdown: CancellationToken,
@@ -73,6 +76,15 @@ impl MessageWriter {
                 metrics
                     .store_write_seconds
                     .observe(started.elapsed().as_secs_f64());
+                let stored: Vec<&Message> = results
+                    .iter()
+                    .filter_map(|r| match r {
+                        Ok(InsertOutcome::Stored(m)) => Some(m),
+                        _ => None,
+                    })
+                    .collect();
+                bus.stored(&stored);
+                drop(stored);
                 for (job, result) in jobs.drain(..).zip(results) {
                     match &result {
                         Ok(InsertOutcome::Stored(m)) => {

@@ -8,6 +8,7 @@
 //! reorders a message.
 
 use crate::protocol::{ChannelId, ClientId, Seq, UserId};
+use crate::server::bus::BusEvent;
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
@@ -585,9 +586,11 @@ impl WsSession {
             if let Some(room) = self.state.chat.rooms.get(self.channel_id) {
                 room.publish(RoomEvent::typing(self.user_id, typing));
             }
-            if let Some(cluster) = &self.state.chat.cluster {
-                cluster.announce_typing(self.channel_id, self.user_id, typing);
-            }
+            self.state.chat.bus.publish(BusEvent::Typing {
+                c: self.channel_id,
+                u: self.user_id,
+                t: typing,
+            });
         }
     }
 }

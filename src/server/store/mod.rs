@@ -6,8 +6,11 @@
 pub mod batch;
 #[cfg(test)]
 mod checks;
+pub mod commit_notice;
 pub mod postgres;
 pub mod sqlite;
+
+pub use commit_notice::CommitNotice;
 
 use crate::protocol::{ChannelId, ClientId, MessageId, Seq, UserId};
 use async_trait::async_trait;

@@ -6,6 +6,7 @@
 //! so two servers racing with the same `clientId` store it once.
 
 use crate::protocol::{ChannelId, ClientId, MessageId, Seq, UserId};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -15,14 +16,13 @@ use sqlx::{Postgres, Row, Transaction};
 use uuid::Uuid;
 
 use super::batch::{self, BatchFacts};
+use super::CommitNotice;
 use super::{
     page_from_rows, HistoryCursor, InsertOutcome, Membership, NewMessage, Store, StoreError,
     StoreResult, UserRecord,
 };
 use crate::protocol::dto::Member;
 use crate::protocol::{ChannelSummary, HistoryPage, Message, UnreadEntry};
-use crate::server::cluster::{encode_stored, ranges_of, MESSAGES_CHANNEL};
-use crate::server::rooms::ServerId;
 
 /// Migrations embedded in the binary, applied at start-up.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -173,15 +173,20 @@ const HEAD_SEQ: &str = "SELECT last_seq FROM tablos WHERE id = $1";
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
-    /// This server's id in wake-ups (see `server::cluster`).
-    instance: ServerId,
+    /// What each message commit notifies (the bus's wake-ups for the other
+    /// servers), inside its transaction.
+    notice: Option<Arc<dyn CommitNotice>>,
 }
 
 impl PgStore {
-    /// Connects to `url` with up to `max_connections` and migrates.
-    /// `instance` names this server in the wake-ups each committed batch
-    /// sends to the other servers.
-    pub async fn connect(url: &str, max_connections: u32, instance: ServerId) -> StoreResult<Self> {
+    /// Connects to `url` with up to `max_connections` and migrates. Each
+    /// committed batch of new messages sends `notice`'s notifications in its
+    /// own transaction.
+    pub async fn connect(
+        url: &str,
+        max_connections: u32,
+        notice: Option<Arc<dyn CommitNotice>>,
+    ) -> StoreResult<Self> {
         let pool = PgPoolOptions::new()
             .max_connections(max_connections.max(1))
             .acquire_timeout(Duration::from_secs(5))
@@ -191,12 +196,21 @@ impl PgStore {
             .connect(url)
             .await?;
         MIGRATOR.run(&pool).await?;
-        Ok(PgStore { pool, instance })
+        Ok(PgStore { pool, notice })
     }
 
-    /// The pool, for the cluster's listener and announcements.
+    /// The pool, for the bus's listener and events.
     pub fn pool(&self) -> PgPool {
         self.pool.clone()
+    }
+
+    /// The channel and payloads to notify for newly stored messages (none
+    /// without a notice).
+    fn notifications(&self, stored: &[Message]) -> (&str, Vec<String>) {
+        match &self.notice {
+            Some(notice) if !stored.is_empty() => (notice.channel(), notice.payloads(stored)),
+            _ => ("", Vec::new()),
+        }
     }
 
     async fn insert_one(
@@ -500,7 +514,7 @@ impl Store for PgStore {
         let rows = NewRows::of(&plan.new);
         // Wake the other servers inside the transaction: the notification
         // is delivered exactly when (and only if) the batch commits.
-        let notifications = encode_stored(self.instance, &ranges_of(plan.new.iter()));
+        let (notify_channel, notifications) = self.notifications(&plan.new);
         let (bumped, (head_seqs, head_times)): (Vec<ChannelId>, (Vec<Seq>, Vec<DateTime<Utc>>)) =
             plan.heads
                 .iter()
@@ -517,7 +531,7 @@ impl Store for PgStore {
             .bind(&bumped)
             .bind(&head_seqs)
             .bind(&head_times)
-            .bind(MESSAGES_CHANNEL)
+            .bind(notify_channel)
             .bind(&notifications)
             .execute(&mut *tx)
             .await?;
@@ -564,13 +578,17 @@ impl Store for PgStore {
         }
         // Wake the other servers, inside the transaction: the notification
         // is delivered exactly when (and only if) the batch commits.
-        let stored = results.iter().filter_map(|r| match r {
-            Ok(InsertOutcome::Stored(m)) => Some(m),
-            _ => None,
-        });
-        for payload in encode_stored(self.instance, &ranges_of(stored)) {
+        let stored: Vec<Message> = results
+            .iter()
+            .filter_map(|r| match r {
+                Ok(InsertOutcome::Stored(m)) => Some(m.clone()),
+                _ => None,
+            })
+            .collect();
+        let (notify_channel, payloads) = self.notifications(&stored);
+        for payload in payloads {
             let notify = sqlx::query("SELECT pg_notify($1, $2)")
-                .bind(MESSAGES_CHANNEL)
+                .bind(notify_channel)
                 .bind(payload)
                 .execute(&mut *tx)
                 .await;
@@ -712,7 +730,7 @@ mod tests {
             .unwrap();
         let base = &admin[..admin.rfind('/').unwrap()];
         Some(
-            PgStore::connect(&format!("{base}/{name}"), 2, ServerId::new_random())
+            PgStore::connect(&format!("{base}/{name}"), 2, None)
                 .await
                 .unwrap(),
         )

@@ -1,0 +1,241 @@
+//! The follower: applies what the other servers publish to this server's
+//! rooms and users, whatever the bus engine.
+//!
+//! - Stored-message wake-ups: the ranges are read from the store and
+//!   published to the local room (each seq once) and the activity feed.
+//! - Presence: this server reports its users' first and last connection per
+//!   channel, says hello at start (the others answer with their rosters),
+//!   beats every sweep interval and says goodbye at shutdown; a server
+//!   silent for [`SILENT_BEATS`] beats is forgotten and its users go
+//!   offline.
+//! - A missed wake-up delays but never loses a message: rooms remember the
+//!   highest seq they published, connections fill any gap from storage, and
+//!   a sweep compares each local room with the stored head after a gap in
+//!   the subscription and every sweep interval.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::{Bus, BusEvent, BusSubscription, Heard, ServerId};
+use crate::protocol::{ChannelId, Message, Seq, ServerFrame};
+use crate::server::chat::activity::MemberCache;
+use crate::server::rooms::room::frame_json;
+use crate::server::rooms::users::UserEvent;
+use crate::server::rooms::{RoomEvent, Rooms, UserHub};
+use crate::server::store::{HistoryCursor, Store};
+
+/// Messages read per query when following a range.
+const FETCH_PAGE: u32 = 500;
+/// Users per roster event (keeps payloads small).
+const ROSTER_CHUNK: usize = 100;
+/// Beats a server may miss before it is forgotten.
+pub const SILENT_BEATS: u32 = 5;
+
+/// What the follower needs of the server.
+pub struct Follower {
+    /// The bus to the other servers.
+    pub bus: Arc<dyn Bus>,
+    /// Where messages are read from.
+    pub store: Arc<dyn Store>,
+    /// Local rooms.
+    pub rooms: Arc<Rooms>,
+    /// Local users (read cursors of their other tabs).
+    pub users: Arc<UserHub>,
+    /// The activity feed (channel lists of local users).
+    pub activity: mpsc::UnboundedSender<Message>,
+    /// The activity feed's member lists (forgotten on revocation).
+    pub member_cache: Arc<MemberCache>,
+    /// How often local rooms are compared with the stored heads.
+    pub sweep: Duration,
+}
+
+impl Follower {
+    /// Starts following; runs until `shutdown`, and ends at once when the
+    /// bus has no other servers to hear. Start-up does not wait for the
+    /// bus: an unreachable one is retried every second.
+    pub fn spawn(self, shutdown: CancellationToken) -> JoinHandle<()> {
+        tokio::spawn(async move {
+            let subscription = loop {
+                match self.bus.subscribe().await {
+                    Ok(None) => return,
+                    Ok(Some(subscription)) => break subscription,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "bus not reachable; retrying");
+                        tokio::select! {
+                            _ = shutdown.cancelled() => return,
+                            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                        }
+                    }
+                }
+            };
+            self.run(subscription, shutdown).await
+        })
+    }
+
+    async fn run(self, mut subscription: Box<dyn BusSubscription>, shutdown: CancellationToken) {
+        let me = self.bus.server_id();
+        let mut changes = self.rooms.watch_presence();
+        self.bus.publish_now(BusEvent::Hello).await;
+        let mut heard: HashMap<ServerId, Instant> = HashMap::new();
+        let mut sweep = tokio::time::interval(self.sweep);
+        sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => {
+                    self.bus.publish_now(BusEvent::Bye).await;
+                    return;
+                }
+                Some(change) = changes.recv() => {
+                    self.bus.publish(BusEvent::Presence {
+                        c: change.channel_id,
+                        u: change.user_id,
+                        on: change.online,
+                    });
+                }
+                _ = sweep.tick() => {
+                    self.bus.publish(BusEvent::Beat);
+                    let silent = self.sweep * SILENT_BEATS;
+                    heard.retain(|server, at| {
+                        let alive = at.elapsed() < silent;
+                        if !alive {
+                            tracing::warn!(%server, "a server went silent; forgetting its users");
+                            self.rooms.forget_server(*server);
+                        }
+                        alive
+                    });
+                    self.sweep_rooms().await;
+                }
+                next = subscription.next() => match next {
+                    Ok(Heard::Stored { from, ranges }) if from != me => {
+                        for r in ranges {
+                            self.deliver(r.channel_id, r.first.prev(), r.last, true).await;
+                        }
+                    }
+                    // Our own writer published these already.
+                    Ok(Heard::Stored { .. }) => {}
+                    Ok(Heard::Event { from, event }) if from != me => {
+                        self.on_event(from, event, &mut heard);
+                    }
+                    Ok(Heard::Event { .. }) => {}
+                    // Wake-ups may have been missed.
+                    Ok(Heard::Gap) => self.sweep_rooms().await,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "bus subscription failed; retrying");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                },
+            }
+        }
+    }
+
+    /// Reads `(after, until]` of a channel and publishes it to the local
+    /// room (each seq once) and, for remote writes, the activity feed.
+    async fn deliver(&self, channel_id: ChannelId, mut after: Seq, until: Seq, activity: bool) {
+        while after < until {
+            let limit = u32::try_from(until.count_after(after))
+                .unwrap_or(FETCH_PAGE)
+                .min(FETCH_PAGE);
+            let page = match self
+                .store
+                .history(channel_id, HistoryCursor::AfterSeq(after), limit)
+                .await
+            {
+                Ok(page) => page,
+                Err(e) => {
+                    // The sweep retries.
+                    tracing::warn!(%channel_id, error = %e, "following messages failed");
+                    return;
+                }
+            };
+            let Some(last) = page.messages.last().map(|m| m.seq) else {
+                return;
+            };
+            let room = self.rooms.get(channel_id);
+            for m in page.messages {
+                if let Some(room) = &room {
+                    room.publish_message(&m);
+                }
+                if activity {
+                    let _ = self.activity.send(m);
+                }
+            }
+            after = last;
+        }
+    }
+
+    /// Backstop: every local room catches up with the stored head.
+    async fn sweep_rooms(&self) {
+        for channel_id in self.rooms.channel_ids() {
+            let Some(room) = self.rooms.get(channel_id) else {
+                continue;
+            };
+            let Ok(head) = self.store.head_seq(channel_id).await else {
+                continue;
+            };
+            let published = room.published_head();
+            if published == Seq::ZERO {
+                // A new room: its connections caught up from storage at join.
+                room.seed_published_head(head);
+            } else if head > published {
+                self.deliver(channel_id, published, head, false).await;
+            }
+        }
+    }
+
+    fn on_event(&self, server: ServerId, event: BusEvent, heard: &mut HashMap<ServerId, Instant>) {
+        if matches!(event, BusEvent::Bye) {
+            heard.remove(&server);
+            self.rooms.forget_server(server);
+            return;
+        }
+        heard.insert(server, Instant::now());
+        match event {
+            BusEvent::Presence { c, u, on } => {
+                self.rooms.remote_presence(server, c, u, on);
+            }
+            BusEvent::Revoke { c, u } => {
+                self.member_cache.forget(c);
+                if let Some(room) = self.rooms.get(c) {
+                    room.publish(RoomEvent::Revoked { user_id: u });
+                }
+            }
+            BusEvent::Roster { c, us } => {
+                for u in us {
+                    self.rooms.remote_presence(server, c, u, true);
+                }
+            }
+            BusEvent::Hello => {
+                for (channel, users) in self.rooms.local_rosters() {
+                    for chunk in users.chunks(ROSTER_CHUNK) {
+                        self.bus.publish(BusEvent::Roster {
+                            c: channel,
+                            us: chunk.to_vec(),
+                        });
+                    }
+                }
+            }
+            BusEvent::Beat | BusEvent::Bye => {}
+            BusEvent::Typing { c, u, t } => {
+                if let Some(room) = self.rooms.get(c) {
+                    room.publish(RoomEvent::typing(u, t));
+                }
+            }
+            BusEvent::Read { c, u, s } => self.users.send(
+                u,
+                Arc::new(UserEvent {
+                    channel_id: c,
+                    is_activity: false,
+                    json: frame_json(&ServerFrame::ReadUpdated {
+                        channel_id: c,
+                        last_read_seq: s,
+                    }),
+                }),
+            ),
+        }
+    }
+}
