@@ -206,6 +206,12 @@ impl Application {
         })
     }
 
+    /// The server's shared state, so the rule book can be driven without a
+    /// socket (its tests).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
     /// The bound port (useful with port 0).
     pub fn port(&self) -> u16 {
         self.listener

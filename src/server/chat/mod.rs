@@ -11,6 +11,7 @@ pub mod identity;
 pub mod rate_limit;
 pub mod read;
 pub mod send;
+pub mod session;
 pub mod writer;
 
 use crate::protocol::Seq;
