@@ -4,7 +4,7 @@
 //!
 //! With several servers, a user is online in a channel when any server has
 //! a connection of theirs there: `Rooms` also keeps the other servers'
-//! rosters (fed by `server::cluster`), announces online at the first
+//! rosters (fed by `server::bus::follower`), announces online at the first
 //! connection anywhere and offline at the last, and reports its own
 //! first/last connections as [`PresenceChange`]s for the other servers.
 
