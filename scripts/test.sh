@@ -53,6 +53,9 @@ cargo clippy --all-targets --features ssr -- -D warnings
 begin "clippy (browser, --lib --features hydrate, wasm32)"
 cargo clippy --lib --features hydrate --target wasm32-unknown-unknown -- -D warnings
 
+begin "no import loops between files in src/"
+python3 scripts/import-loops.py
+
 begin "cargo test --features ssr (SQLite)"
 cargo test --features ssr
 

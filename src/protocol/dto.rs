@@ -1,7 +1,8 @@
 //! JSON shapes of the REST API and the server functions, field for field as
 //! PROTOCOL.md names them (snake_case on REST, as in the seed).
 
-use super::{ChannelId, ClientId, MessageId, Seq, Timestamp, UserId};
+use super::ids::{ChannelId, ClientId, MessageId, Seq, UserId};
+use super::timestamp::Timestamp;
 use serde::{Deserialize, Serialize};
 
 /// A stored chat message as REST and server functions return it.

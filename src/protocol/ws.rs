@@ -1,7 +1,8 @@
 //! WebSocket frames of `GET /chat/ws/{channelId}`: one JSON object per text
 //! frame, tagged by `type` (PROTOCOL.md, "WebSocket").
 
-use super::{ChannelId, ClientId, MessageId, Seq, Timestamp, UserId};
+use super::ids::{ChannelId, ClientId, MessageId, Seq, UserId};
+use super::timestamp::Timestamp;
 use serde::{Deserialize, Serialize};
 
 /// Longest accepted `clientId`, in bytes. Keys are opaque to the server, but

@@ -8,7 +8,7 @@ use leptos::config::LeptosOptions;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::server::auth::JwtKeys;
+use crate::server::auth::jwt::JwtKeys;
 use crate::server::chat::Chat;
 use crate::server::config::Settings;
 use crate::server::http::site_files::SiteFiles;

@@ -21,7 +21,8 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::{Bus, BusEvent, BusSubscription, Heard, ServerId};
+use super::server_id::ServerId;
+use super::{Bus, BusEvent, BusSubscription, Heard};
 use crate::protocol::{ChannelId, Message, Seq, ServerFrame};
 use crate::server::chat::activity::MemberCache;
 use crate::server::rooms::room::frame_json;

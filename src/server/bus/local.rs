@@ -3,7 +3,8 @@
 
 use async_trait::async_trait;
 
-use super::{Bus, BusError, BusEvent, BusSubscription, ServerId};
+use super::server_id::ServerId;
+use super::{Bus, BusError, BusEvent, BusSubscription};
 
 /// A bus with no other servers: publishing drops the event.
 #[derive(Debug)]

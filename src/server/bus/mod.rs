@@ -32,15 +32,13 @@
 pub mod follower;
 pub mod local;
 pub mod postgres;
+pub mod server_id;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::protocol::{ChannelId, Message, Seq, UserId};
-pub use crate::server::rooms::ServerId;
-
-pub use follower::Follower;
-pub use local::LocalBus;
+pub use server_id::ServerId;
 
 /// An event for the other servers. Field names are short: they travel in
 /// every payload (Postgres NOTIFY payloads are limited to 8,000 bytes).

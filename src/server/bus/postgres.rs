@@ -16,7 +16,8 @@ use sqlx::postgres::{PgListener, PgPool};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use super::{ranges_of, Bus, BusError, BusEvent, BusSubscription, Heard, ServerId, StoredRange};
+use super::server_id::ServerId;
+use super::{ranges_of, Bus, BusError, BusEvent, BusSubscription, Heard, StoredRange};
 use crate::protocol::{Message, Seq};
 use crate::server::store::CommitNotice;
 

@@ -25,8 +25,7 @@ use crate::server::metrics::Metrics;
 use crate::server::rooms::{Rooms, UserHub};
 use crate::server::store::{Membership, Store, StoreError};
 
-pub use rate_limit::RateLimit;
-pub use send::{SendError, SendLimiter};
+pub use rate_limit::{RateLimit, SendLimiter};
 pub use writer::MessageWriter;
 
 /// The chat service: storage, live rooms and the write path, shared by

@@ -57,6 +57,9 @@ impl<K: Hash + Eq + Clone> RateLimit<K> {
     }
 }
 
+/// Token buckets for sends (and resumes), keyed by (user, channel).
+pub type SendLimiter = RateLimit<(crate::protocol::UserId, crate::protocol::ChannelId)>;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,14 +7,10 @@ use crate::protocol::{ChannelId, ClientId, UserId};
 use chrono::Utc;
 use uuid::Uuid;
 
-use super::rate_limit::RateLimit;
 use super::writer::PendingWrite;
 use super::Chat;
 use crate::protocol::{AppError, ErrorCode, MessageText, TextError};
 use crate::server::store::{InsertOutcome, NewMessage, StoreError};
-
-/// Token buckets for sends, keyed by (user, channel).
-pub type SendLimiter = RateLimit<(UserId, ChannelId)>;
 
 /// Why a send was refused, as the WebSocket reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -26,7 +26,8 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tokio_util::sync::CancellationToken;
 
-use super::{Chat, SendError};
+use super::send::SendError;
+use super::Chat;
 use crate::protocol::ws::FrameDecodeError;
 use crate::protocol::{
     AppError, ChannelId, ClientFrame, ClientId, ErrorCode, Seq, ServerFrame, UserId,

@@ -8,8 +8,8 @@
 //! connection anywhere and offline at the last, and reports its own
 //! first/last connections as [`PresenceChange`]s for the other servers.
 
-use super::ServerId;
 use crate::protocol::{ChannelId, UserId};
+use crate::server::bus::server_id::ServerId;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
