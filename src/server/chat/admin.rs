@@ -104,13 +104,13 @@ impl Chat {
     /// revocation closes the user's sockets on that channel at once.
     pub async fn admin_set_access(
         &self,
-        tablo_id: ChannelId,
+        channel_id: ChannelId,
         user_id: UserId,
         active: bool,
     ) -> Result<(), AppError> {
         let membership = self
             .store
-            .membership(tablo_id, user_id)
+            .membership(channel_id, user_id)
             .await
             .map_err(|e| internal("membership lookup failed", e))?;
         if membership == Membership::NoChannel {
@@ -125,11 +125,11 @@ impl Chat {
             return Err(AppError::NotFound("no such user".into()));
         }
         self.store
-            .set_access(tablo_id, user_id, active)
+            .set_access(channel_id, user_id, active)
             .await
             .map_err(|e| internal("saving access failed", e))?;
         if !active {
-            self.revoke_live(tablo_id, Some(user_id));
+            self.revoke_live(channel_id, Some(user_id));
         }
         Ok(())
     }
