@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use leptos::config::LeptosOptions;
+use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -83,18 +84,20 @@ impl Application {
             source,
         };
         std::fs::create_dir_all(&settings.data_dir).map_err(data_dir_err)?;
-        let secret = secret::load_or_create(settings.jwt_secret.as_deref(), &settings.data_dir)
-            .map_err(data_dir_err)?;
+        let configured = settings.jwt_secret.as_ref().map(|s| s.expose_secret());
+        let secret =
+            secret::load_or_create(configured, &settings.data_dir).map_err(data_dir_err)?;
         let jwt = Arc::new(JwtKeys::new(secret.as_bytes(), settings.jwt_issuer.clone()));
 
         let url = settings.effective_database_url();
+        let url = url.expose_secret();
         let connections = u32::try_from(settings.limits.db_connections).unwrap_or(u32::MAX);
         let instance = Uuid::new_v4();
         let mut cluster = None;
         let store: Arc<dyn Store> = if url.starts_with("sqlite:") {
-            Arc::new(SqliteStore::connect(&url, connections).await?)
+            Arc::new(SqliteStore::connect(url, connections).await?)
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let pg = PgStore::connect(&url, connections, instance).await?;
+            let pg = PgStore::connect(url, connections, instance).await?;
             cluster = Some(Cluster::new(instance, pg.pool()));
             Arc::new(pg)
         } else {

@@ -95,7 +95,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
 /// directory comes from [`TestApp::stop`]).
 pub async fn spawn_app_in(data_dir: TempDir, configure: impl FnOnce(&mut Settings)) -> TestApp {
     let mut settings = Settings::defaults_for(data_dir.path().to_path_buf());
-    settings.database_url = postgres_database_for(data_dir.path()).await;
+    settings.database_url = postgres_database_for(data_dir.path()).await.map(Into::into);
     settings.listen_addr = "127.0.0.1:0".parse().unwrap();
     settings.jwt_secret = Some(JWT_SECRET.into());
     settings.jwt_issuer = None;
