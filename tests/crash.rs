@@ -218,7 +218,7 @@ async fn sigkill_at_random_moments_loses_and_repeats_nothing() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(5);
     eprintln!("crash test: seed {seed} (CHAT_CRASH_SEED={seed} replays it), {kills} kills");
-    let mut rng = Rng(seed);
+    let mut rng = Rng::with_seed(seed);
 
     let data = tempfile::tempdir().unwrap();
     let port = free_port();
@@ -253,12 +253,12 @@ async fn sigkill_at_random_moments_loses_and_repeats_nothing() {
     }
 
     for _ in 0..kills {
-        sleep(rng.millis(300, 1500)).await;
+        sleep(Duration::from_millis(rng.u64(300..1500))).await;
         server.kill();
-        sleep(rng.millis(0, 400)).await;
-        server.restart().await;
+        sleep(Duration::from_millis(rng.u64(0..400))).await;
+        server.restart().await.expect("restart the server");
     }
-    sleep(rng.millis(300, 800)).await;
+    sleep(Duration::from_millis(rng.u64(300..800))).await;
     stop_sending.store(true, Ordering::Relaxed);
 
     let mut ledgers: Vec<(String, String, Ledger)> = Vec::new();

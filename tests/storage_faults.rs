@@ -221,7 +221,7 @@ async fn sqlite_on_a_full_disk_refuses_sends_and_recovers() {
     let messages = all_messages(&server, &bob, &general).await;
     eprintln!("stored: {messages:?}");
     server.terminate();
-    server.restart().await;
+    server.restart().await.expect("restart the server");
     eprintln!(
         "stored after a restart: {:?}",
         all_messages(&server, &bob, &general).await
@@ -233,7 +233,7 @@ async fn sqlite_on_a_full_disk_refuses_sends_and_recovers() {
     // (before the fix of the writer's transaction handling, a message
     // acknowledged after the disk-full episode was gone here).
     server.terminate();
-    server.restart().await;
+    server.restart().await.expect("restart the server");
     assert_eq!(all_messages(&server, &bob, &general).await, messages);
 }
 

@@ -7,6 +7,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use secrecy::ExposeSecret;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -70,7 +71,7 @@ impl ServeFlags {
             s.data_dir = dir.clone();
         }
         if let Some(url) = &self.database_url {
-            s.database_url = Some(url.clone());
+            s.database_url = Some(url.as_str().into());
         }
         if self.demo_data {
             s.demo_data = true;
@@ -201,11 +202,12 @@ impl AdminArgs {
 /// inside the database URL.
 pub fn describe(s: &Settings) -> String {
     let database = s.effective_database_url();
+    let database = database.expose_secret();
     let database = match (database.find("://"), database.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {
             format!("{}://***@{}", &database[..scheme], &database[at + 1..])
         }
-        _ => database,
+        _ => database.to_string(),
     };
     format!(
         "listen_addr = {}\ndata_dir = {}\ndatabase = {database}\ndemo_data = {}\n\

@@ -1,178 +1,334 @@
-//! Runtime settings: defaults that run with nothing set, then the settings
-//! file (`Leptos.toml`, or `CHAT_CONFIG`), then environment variables. A bad
-//! value stops start-up with a message that names the setting.
+//! Runtime settings, each declared once in the two `settings!` tables
+//! below: its field and type, its default, its key in the settings file and
+//! its environment variable, and how a value is read. figment layers them:
+//! the defaults, then the settings file (`Leptos.toml`'s `[chat]` table, or
+//! the file named by `CHAT_CONFIG` or `--config`), then environment
+//! variables; the command line's flags come last (src/server/cli.rs). A bad
+//! value stops start-up with a message that names the setting as the
+//! operator wrote it (the variable, or the file and key).
+//!
+//! Secrets are [`SecretString`]s, so no `Debug` print or log can show them
+//! and using one takes an explicit `expose_secret()`: `JWT_SECRET`,
+//! `CHAT_ADMIN_KEY`, and `DATABASE_URL`, whose Postgres form carries a
+//! password (`postgres://chat:<password>@db/chat`).
 
+use std::fmt::Display;
+use std::marker::PhantomData;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 use std::time::Duration;
 
+use figment::providers::{Format, Toml};
+use figment::value::{Dict, Map, Value};
+use figment::{Figment, Metadata, Profile, Provider};
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::Deserialize;
 
-/// Everything the server needs to start. Tests build one with
-/// [`Settings::defaults_for`] and change fields directly.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    /// Where to listen (`LEPTOS_SITE_ADDR`); port 0 picks a free port.
-    pub listen_addr: SocketAddr,
-    /// Directory for the SQLite file and the generated dev secret
-    /// (`CHAT_DATA_DIR`); created at start-up.
-    pub data_dir: PathBuf,
-    /// `DATABASE_URL`; `None` means `sqlite://<data_dir>/chat.db`.
-    pub database_url: Option<String>,
-    /// HS256 secret (`JWT_SECRET`); `None` means a generated secret kept in
-    /// `<data_dir>/jwt_secret`.
-    pub jwt_secret: Option<String>,
-    /// The host app's service key for `/admin/*` (`CHAT_ADMIN_KEY`); `None`
-    /// disables the admin API.
-    pub admin_key: Option<String>,
-    /// Required `iss` claim (`JWT_ISSUER`); also the issuer of our own tokens.
-    pub jwt_issuer: Option<String>,
-    /// Lifetime of tokens from `POST /auth/login` (`CHAT_TOKEN_TTL_SECS`).
-    pub token_ttl: Duration,
-    /// Origins allowed for CORS and cookie-authenticated WebSocket handshakes
-    /// (`ALLOWED_ORIGINS`, comma separated). The server's own origin is
-    /// always allowed.
-    pub allowed_origins: Vec<String>,
-    /// Seed the demo users and channels once (`CHAT_DEMO_DATA`).
-    pub demo_data: bool,
-    /// Force the cookie's `Secure` flag (`CHAT_COOKIE_SECURE`); `None` sets
-    /// it when the request came over https (`X-Forwarded-Proto`).
-    pub cookie_secure: Option<bool>,
-    /// Directory with the built site, `pkg/` and assets (`LEPTOS_SITE_ROOT`).
-    pub site_root: String,
-    /// Sub-directory of `site_root` with the Wasm/JS/CSS (`LEPTOS_SITE_PKG_DIR`).
-    pub site_pkg_dir: String,
-    /// File stem of the Wasm/JS/CSS bundle (`LEPTOS_OUTPUT_NAME`); by
-    /// default the package name, which is also cargo-leptos' default name
-    /// for the files it writes (Cargo.toml sets no other).
-    pub output_name: String,
-    /// Port of cargo-leptos' live-reload socket (`LEPTOS_RELOAD_PORT`).
-    pub reload_port: u32,
-    /// Production mode (`LEPTOS_ENV=PROD`): no live-reload script.
-    pub production: bool,
-    /// Limits on input and resources.
-    pub limits: Limits,
-    /// The site compiled into the binary (`--features embed-site`), served
-    /// instead of `site_root`.
-    pub embedded_site: Option<crate::server::http::embedded::EmbeddedSite>,
+use crate::server::http::embedded::EmbeddedSite;
+
+/// Declares a struct of settings. Per setting: its docs, field, type and
+/// default; `file "key"` (the settings file and the environment may set
+/// it) or `env_only "key"` (only the environment: secrets, and Leptos' own
+/// variables); its environment variable; its reader (how a file's value or
+/// a variable's text becomes the field); and, optionally, `empty_unsets`
+/// (an empty variable counts as unset). After the settings come plain
+/// fields that are not settings. Writes the struct (its field docs name the
+/// key, the variable and the default), its defaults, its table of
+/// [`Declared`] settings, and the code that reads it from figment's layers.
+macro_rules! settings {
+    (@names file, $prefix:literal, $key:literal, $env:literal) => {
+        concat!("Settings file: `", $prefix, $key, "`; environment: `", $env, "`.")
+    };
+    (@names env_only, $prefix:literal, $key:literal, $env:literal) => {
+        concat!("Environment only: `", $env, "`.")
+    };
+    (@in_file file) => { true };
+    (@in_file env_only) => { false };
+    (@empty) => { false };
+    (@empty empty_unsets) => { true };
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident, keys under $prefix:literal {
+            $(
+                $(#[doc = $doc:literal])*
+                $field:ident: $ty:ty = $default:expr;
+                    $where:ident $key:literal, env $env:literal, read $read:ty $(, $empty:ident)?;
+            )*
+        }
+        $(
+            $(#[doc = $xdoc:literal])*
+            $xfield:ident: $xty:ty = $xdefault:expr;
+        )*
+    ) => {
+        $(#[$meta])*
+        pub struct $name {
+            $(
+                $(#[doc = $doc])*
+                #[doc = ""]
+                #[doc = settings!(@names $where, $prefix, $key, $env)]
+                #[doc = concat!("Default: `", stringify!($default), "`.")]
+                pub $field: $ty,
+            )*
+            $(
+                $(#[doc = $xdoc])*
+                pub $xfield: $xty,
+            )*
+        }
+
+        impl $name {
+            /// Every setting of this struct, in declaration order.
+            pub const DECLARED: &'static [Declared] = &[$(
+                Declared {
+                    field: stringify!($field),
+                    key: concat!($prefix, $key),
+                    env: $env,
+                    in_file: settings!(@in_file $where),
+                    empty_unsets: settings!(@empty $($empty)?),
+                },
+            )*];
+
+            /// The declared defaults.
+            fn declared_defaults() -> Self {
+                $name {
+                    $($field: $default,)*
+                    $($xfield: $xdefault,)*
+                }
+            }
+
+            /// Sets every field that `layers` holds a value for.
+            fn read_layers(&mut self, layers: &Figment) -> Result<(), ConfigError> {
+                $(
+                    if let Some(value) = read::<$read, $ty>(layers, concat!($prefix, $key))? {
+                        self.$field = value;
+                    }
+                )*
+                Ok(())
+            }
+        }
+    };
 }
 
-/// Every limit of the protocol and of the server, each configurable.
-#[derive(Debug, Clone)]
-pub struct Limits {
-    /// Longest message text in characters after trimming (`CHAT_MAX_TEXT_CHARS`).
-    pub max_text_chars: usize,
-    /// Largest accepted WebSocket text frame in bytes (`CHAT_MAX_FRAME_BYTES`);
-    /// bigger frames get `MESSAGE_TOO_LONG` and the connection stays open.
-    pub max_frame_bytes: usize,
-    /// Hard cap on one WebSocket message (`CHAT_WS_HARD_MAX_BYTES`); beyond it
-    /// the socket layer closes the connection (1009).
-    pub ws_hard_max_bytes: usize,
-    /// Sends a user may make in a burst, per channel (`CHAT_RATE_BURST`).
-    pub rate_burst: u32,
-    /// Sustained sends per second per user per channel (`CHAT_RATE_PER_SECOND`).
-    pub rate_per_second: u32,
-    /// Login attempts per e-mail in a burst (`CHAT_LOGIN_BURST`).
-    pub login_burst: u32,
-    /// Sustained login attempts per e-mail per minute (`CHAT_LOGIN_PER_MINUTE`).
-    pub login_per_minute: u32,
-    /// Typing expires this long after the last `typing.start` (`CHAT_TYPING_TIMEOUT_MS`).
-    pub typing_timeout: Duration,
-    /// Largest history page (`CHAT_HISTORY_MAX_LIMIT`).
-    pub history_max_limit: u32,
-    /// Per-connection WebSocket read buffer in bytes (`CHAT_WS_READ_BUFFER`);
-    /// small keeps idle sockets cheap.
-    pub ws_read_buffer: usize,
-    /// Bytes of queued frames a connection collects before writing them
-    /// without waiting for its flush (`CHAT_WS_WRITE_BUFFER`); bounds the
-    /// write buffer a burst leaves behind.
-    pub ws_write_buffer: usize,
-    /// How long a room collects presence changes before sending them
-    /// together (`CHAT_PRESENCE_BATCH_MS`; 0 sends each at once).
-    pub presence_batch: Duration,
-    /// Events buffered per room before a slow connection lags and catches up
-    /// from storage (`CHAT_ROOM_BUFFER`).
-    pub room_buffer: usize,
-    /// Database connections (`CHAT_DB_CONNECTIONS`): the pool size on
-    /// Postgres, the read pool beside the one writer on SQLite.
-    pub db_connections: usize,
-    /// How often each server compares its rooms with the stored heads when
-    /// several servers share Postgres (`CHAT_CLUSTER_SWEEP_MS`): the most a
-    /// missed wake-up can delay a message.
-    pub cluster_sweep: Duration,
-    /// Bad frames in a row after which a connection is closed with 1008
-    /// (`CHAT_MAX_BAD_FRAMES`).
-    pub max_bad_frames: u32,
-    /// The server pings each WebSocket this often, and drops a connection
-    /// that has sent nothing (not even a pong) for two intervals, so a
-    /// vanished client does not stay "online" (`CHAT_WS_PING_INTERVAL_MS`).
-    pub ws_ping_interval: Duration,
-    /// Largest JSON body of a REST request in bytes (`CHAT_MAX_BODY_BYTES`).
-    pub max_body_bytes: usize,
-    /// Messages stored in one group-commit transaction (`CHAT_WRITE_BATCH`).
-    pub write_batch: usize,
-    /// The slow-consumer cap: a connection whose socket takes no frame for
-    /// this long (the client stopped reading and the kernel's buffers are
-    /// full) is closed (`CHAT_WS_SEND_TIMEOUT_MS`). The server never queues
-    /// frames per connection beyond that socket, so its memory is bounded.
-    pub ws_send_timeout: Duration,
-    /// Kernel send buffer of each accepted TCP connection in bytes
-    /// (`CHAT_TCP_SEND_BUFFER`; 0 leaves Linux's autotuning, up to 4 MiB a
-    /// socket). Small bounds the kernel memory a client that stops reading
-    /// can pin and lets the slow-consumer cap act within seconds.
-    pub tcp_send_buffer: usize,
-    /// Sends of one connection stored concurrently (`CHAT_WS_PENDING_SENDS`);
-    /// further frames wait unread until one is committed.
-    pub ws_pending_sends: usize,
-    /// The most a connection may take to send a request's headers, counted
-    /// from when the server starts waiting for them: a new connection that
-    /// sends nothing, a handshake trickled byte by byte, or a keep-alive
-    /// connection left idle is closed after it
-    /// (`CHAT_HTTP_HEADER_TIMEOUT_MS`).
-    pub http_header_timeout: Duration,
-    /// The most TCP connections open at once, HTTP and WebSocket alike
-    /// (`CHAT_MAX_CONNECTIONS`); beyond it a new connection gets a 503 and
-    /// is closed. 0: the process's open-file limit less 256, so the server
-    /// never runs out of descriptors for its database and logs.
-    pub max_connections: usize,
+settings! {
+    /// Everything the server needs to start. Tests build one with
+    /// [`Settings::defaults_for`] and change fields directly.
+    #[derive(Debug, Clone)]
+    pub struct Settings, keys under "" {
+        /// Where to listen; port 0 picks a free port.
+        listen_addr: SocketAddr = SocketAddr::from(([127, 0, 0, 1], 3000));
+            file "site_addr", env "LEPTOS_SITE_ADDR", read Parsed;
+        /// Directory for the SQLite file and the generated dev secret;
+        /// created at start-up.
+        data_dir: PathBuf = PathBuf::from("data");
+            file "data_dir", env "CHAT_DATA_DIR", read Text;
+        /// The database; `None` means `sqlite://<data_dir>/chat.db`. A
+        /// secret: a Postgres URL carries the password. An empty variable
+        /// leaves it unset.
+        database_url: Option<SecretString> = None;
+            file "database_url", env "DATABASE_URL", read Maybe<Secret>, empty_unsets;
+        /// The HS256 secret; `None` means a generated secret kept in
+        /// `<data_dir>/jwt_secret`. An empty variable leaves it unset.
+        jwt_secret: Option<SecretString> = None;
+            env_only "jwt_secret", env "JWT_SECRET", read Maybe<Secret>, empty_unsets;
+        /// The host app's service key for `/admin/*`; `None` disables the
+        /// admin API. An empty variable leaves it unset.
+        admin_key: Option<SecretString> = None;
+            env_only "admin_key", env "CHAT_ADMIN_KEY", read Maybe<Secret>, empty_unsets;
+        /// Required `iss` claim; also the issuer of our own tokens. Empty
+        /// means none.
+        jwt_issuer: Option<String> = None;
+            file "jwt_issuer", env "JWT_ISSUER", read NonEmpty;
+        /// Lifetime of tokens from `POST /auth/login` (in seconds).
+        token_ttl: Duration = Duration::from_secs(7 * 24 * 3600);
+            file "token_ttl_secs", env "CHAT_TOKEN_TTL_SECS", read Secs;
+        /// Origins allowed for CORS and cookie-authenticated WebSocket
+        /// handshakes (the variable: comma separated). The server's own
+        /// origin is always allowed.
+        allowed_origins: Vec<String> = Vec::new();
+            file "allowed_origins", env "ALLOWED_ORIGINS", read Origins;
+        /// Seed the demo users and channels once.
+        demo_data: bool = false;
+            file "demo_data", env "CHAT_DEMO_DATA", read Flag;
+        /// Force the cookie's `Secure` flag; `None` sets it when the request
+        /// came over https (`X-Forwarded-Proto`).
+        cookie_secure: Option<bool> = None;
+            file "cookie_secure", env "CHAT_COOKIE_SECURE", read Maybe<Flag>;
+        /// Directory with the built site, `pkg/` and assets.
+        site_root: String = "target/site".into();
+            env_only "site_root", env "LEPTOS_SITE_ROOT", read Text;
+        /// Sub-directory of `site_root` with the Wasm/JS/CSS.
+        site_pkg_dir: String = "pkg".into();
+            env_only "site_pkg_dir", env "LEPTOS_SITE_PKG_DIR", read Text;
+        /// File stem of the Wasm/JS/CSS bundle; by default the package name,
+        /// which is also cargo-leptos' default name for the files it writes
+        /// (Cargo.toml sets no other).
+        output_name: String = env!("CARGO_PKG_NAME").into();
+            env_only "output_name", env "LEPTOS_OUTPUT_NAME", read Text;
+        /// Port of cargo-leptos' live-reload socket.
+        reload_port: u32 = 3001;
+            env_only "reload_port", env "LEPTOS_RELOAD_PORT", read Parsed;
+        /// Production mode (`LEPTOS_ENV=PROD` or `PRODUCTION`, any case): no
+        /// live-reload script.
+        production: bool = false;
+            env_only "production", env "LEPTOS_ENV", read LeptosEnv;
+    }
+    /// Limits on input and resources.
+    limits: Limits = Limits::default();
+    /// The site compiled into the binary (`--features embed-site`), served
+    /// instead of `site_root`.
+    embedded_site: Option<EmbeddedSite> = None;
+}
+
+settings! {
+    /// Every limit of the protocol and of the server, each configurable.
+    #[derive(Debug, Clone)]
+    pub struct Limits, keys under "limits." {
+        /// Longest message text in characters after trimming.
+        max_text_chars: usize = crate::protocol::text::DEFAULT_MAX_TEXT_CHARS;
+            file "max_text_chars", env "CHAT_MAX_TEXT_CHARS", read Parsed;
+        /// Largest accepted WebSocket text frame in bytes; bigger frames get
+        /// `MESSAGE_TOO_LONG` and the connection stays open.
+        max_frame_bytes: usize = 64 * 1024;
+            file "max_frame_bytes", env "CHAT_MAX_FRAME_BYTES", read Parsed;
+        /// Hard cap on one WebSocket message; beyond it the socket layer
+        /// closes the connection (1009).
+        ws_hard_max_bytes: usize = 1024 * 1024;
+            file "ws_hard_max_bytes", env "CHAT_WS_HARD_MAX_BYTES", read Parsed;
+        /// Sends a user may make in a burst, per channel.
+        rate_burst: u32 = 20;
+            file "rate_burst", env "CHAT_RATE_BURST", read Parsed;
+        /// Sustained sends per second per user per channel.
+        rate_per_second: u32 = 5;
+            file "rate_per_second", env "CHAT_RATE_PER_SECOND", read Parsed;
+        /// Login attempts per e-mail in a burst.
+        login_burst: u32 = 10;
+            file "login_burst", env "CHAT_LOGIN_BURST", read Parsed;
+        /// Sustained login attempts per e-mail per minute.
+        login_per_minute: u32 = 10;
+            file "login_per_minute", env "CHAT_LOGIN_PER_MINUTE", read Parsed;
+        /// Typing expires this long after the last `typing.start` (in
+        /// milliseconds).
+        typing_timeout: Duration = Duration::from_secs(5);
+            file "typing_timeout_ms", env "CHAT_TYPING_TIMEOUT_MS", read Millis;
+        /// Largest history page.
+        history_max_limit: u32 = 100;
+            file "history_max_limit", env "CHAT_HISTORY_MAX_LIMIT", read Parsed;
+        /// Per-connection WebSocket read buffer in bytes; small keeps idle
+        /// sockets cheap.
+        ws_read_buffer: usize = 1024;
+            file "ws_read_buffer", env "CHAT_WS_READ_BUFFER", read Parsed;
+        /// Bytes of queued frames a connection collects before writing them
+        /// without waiting for its flush; bounds the write buffer a burst
+        /// leaves behind.
+        ws_write_buffer: usize = 16 * 1024;
+            file "ws_write_buffer", env "CHAT_WS_WRITE_BUFFER", read Parsed;
+        /// How long a room collects presence changes before sending them
+        /// together (in milliseconds; 0 sends each at once).
+        presence_batch: Duration = Duration::from_millis(200);
+            file "presence_batch_ms", env "CHAT_PRESENCE_BATCH_MS", read Millis;
+        /// Events buffered per room before a slow connection lags and
+        /// catches up from storage.
+        room_buffer: usize = 256;
+            file "room_buffer", env "CHAT_ROOM_BUFFER", read Parsed;
+        /// Database connections: the pool size on Postgres, the read pool
+        /// beside the one writer on SQLite.
+        db_connections: usize = 16;
+            file "db_connections", env "CHAT_DB_CONNECTIONS", read Parsed;
+        /// How often each server compares its rooms with the stored heads
+        /// when several servers share Postgres (in milliseconds): the most a
+        /// missed wake-up can delay a message.
+        cluster_sweep: Duration = Duration::from_millis(2000);
+            file "cluster_sweep_ms", env "CHAT_CLUSTER_SWEEP_MS", read Millis;
+        /// Bad frames in a row after which a connection is closed with 1008.
+        max_bad_frames: u32 = 50;
+            file "max_bad_frames", env "CHAT_MAX_BAD_FRAMES", read Parsed;
+        /// The server pings each WebSocket this often (in milliseconds), and
+        /// drops a connection that has sent nothing (not even a pong) for
+        /// two intervals, so a vanished client does not stay "online".
+        ws_ping_interval: Duration = Duration::from_secs(30);
+            file "ws_ping_interval_ms", env "CHAT_WS_PING_INTERVAL_MS", read Millis;
+        /// Largest JSON body of a REST request in bytes.
+        max_body_bytes: usize = 64 * 1024;
+            file "max_body_bytes", env "CHAT_MAX_BODY_BYTES", read Parsed;
+        /// Messages stored in one group-commit transaction.
+        write_batch: usize = 256;
+            file "write_batch", env "CHAT_WRITE_BATCH", read Parsed;
+        /// The slow-consumer cap: a connection whose socket takes no frame
+        /// for this long (in milliseconds; the client stopped reading and
+        /// the kernel's buffers are full) is closed. The server never queues
+        /// frames per connection beyond that socket, so its memory is
+        /// bounded.
+        ws_send_timeout: Duration = Duration::from_secs(10);
+            file "ws_send_timeout_ms", env "CHAT_WS_SEND_TIMEOUT_MS", read Millis;
+        /// Sends of one connection stored concurrently; further frames wait
+        /// unread until one is committed.
+        ws_pending_sends: usize = 32;
+            file "ws_pending_sends", env "CHAT_WS_PENDING_SENDS", read Parsed;
+        /// Kernel send buffer of each accepted TCP connection in bytes (0
+        /// leaves Linux's autotuning, up to 4 MiB a socket). Small bounds
+        /// the kernel memory a client that stops reading can pin and lets
+        /// the slow-consumer cap act within seconds.
+        tcp_send_buffer: usize = 64 * 1024;
+            file "tcp_send_buffer", env "CHAT_TCP_SEND_BUFFER", read Parsed;
+        /// The most a connection may take to send a request's headers (in
+        /// milliseconds), counted from when the server starts waiting for
+        /// them: a new connection that sends nothing, a handshake trickled
+        /// byte by byte, or a keep-alive connection left idle is closed
+        /// after it.
+        http_header_timeout: Duration = Duration::from_secs(10);
+            file "http_header_timeout_ms", env "CHAT_HTTP_HEADER_TIMEOUT_MS", read Millis;
+        /// The most TCP connections open at once, HTTP and WebSocket alike;
+        /// beyond it a new connection gets a 503 and is closed. 0: the
+        /// process's open-file limit less 256, so the server never runs out
+        /// of descriptors for its database and logs.
+        max_connections: usize = 0;
+            file "max_connections", env "CHAT_MAX_CONNECTIONS", read Parsed;
+    }
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            max_text_chars: crate::protocol::text::DEFAULT_MAX_TEXT_CHARS,
-            max_frame_bytes: 64 * 1024,
-            ws_hard_max_bytes: 1024 * 1024,
-            rate_burst: 20,
-            rate_per_second: 5,
-            login_burst: 10,
-            login_per_minute: 10,
-            typing_timeout: Duration::from_secs(5),
-            history_max_limit: 100,
-            ws_read_buffer: 1024,
-            ws_write_buffer: 16 * 1024,
-            presence_batch: Duration::from_millis(200),
-            room_buffer: 256,
-            db_connections: 16,
-            cluster_sweep: Duration::from_millis(2000),
-            max_bad_frames: 50,
-            ws_ping_interval: Duration::from_secs(30),
-            max_body_bytes: 64 * 1024,
-            write_batch: 256,
-            ws_send_timeout: Duration::from_secs(10),
-            ws_pending_sends: 32,
-            tcp_send_buffer: 64 * 1024,
-            http_header_timeout: Duration::from_secs(10),
-            max_connections: 0,
-        }
+        Limits::declared_defaults()
     }
+}
+
+/// One declared setting: how the settings file and the environment name
+/// it. The tables are [`Settings::DECLARED`] and [`Limits::DECLARED`];
+/// [`declared`] walks both. Error messages, the settings file's key check,
+/// the environment layer and the documentation tests read them.
+#[derive(Debug, Clone, Copy)]
+pub struct Declared {
+    /// The Rust field (in [`Settings`] or [`Limits`]).
+    pub field: &'static str,
+    /// Its key under the settings file's `[chat]` table (`limits.` keys are
+    /// in `[chat.limits]`); also its path in figment's layers.
+    pub key: &'static str,
+    /// Its environment variable.
+    pub env: &'static str,
+    /// Whether the settings file may set it (secrets and Leptos' own
+    /// variables are environment only).
+    pub in_file: bool,
+    /// Whether an empty environment variable counts as unset (keeping the
+    /// file's value or the default) rather than as an empty value.
+    pub empty_unsets: bool,
+}
+
+/// Every declared setting: [`Settings`]' own, then [`Limits`]'.
+pub fn declared() -> impl Iterator<Item = &'static Declared> {
+    Settings::DECLARED.iter().chain(Limits::DECLARED)
+}
+
+fn declared_key(key: &str) -> Option<&'static Declared> {
+    declared().find(|d| d.key == key)
 }
 
 /// A setting that could not be used, named so the operator can fix it.
 #[derive(Debug, thiserror::Error)]
 #[error("configuration error in {setting}: {problem}")]
 pub struct ConfigError {
-    /// The setting (file key or environment variable).
+    /// The setting: the environment variable, the settings file and key,
+    /// or (for a value that parses but cannot work) the key and variable.
     pub setting: String,
     /// What is wrong with it.
     pub problem: String,
@@ -185,28 +341,24 @@ fn config_error(setting: impl Into<String>, problem: impl ToString) -> ConfigErr
     }
 }
 
+/// How a check names a setting: its file key and its variable
+/// (`limits.rate_burst (CHAT_RATE_BURST)`), or only the variable of one
+/// the file cannot set.
+fn named(key: &str) -> String {
+    match declared_key(key) {
+        Some(d) if d.in_file => format!("{} ({})", d.key, d.env),
+        Some(d) => d.env.to_string(),
+        None => key.to_string(),
+    }
+}
+
 impl Settings {
     /// Defaults with the given data directory: SQLite in it, a generated
     /// secret, no demo data, listening on 127.0.0.1:3000.
     pub fn defaults_for(data_dir: PathBuf) -> Self {
         Settings {
-            listen_addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
             data_dir,
-            database_url: None,
-            jwt_secret: None,
-            admin_key: None,
-            jwt_issuer: None,
-            token_ttl: Duration::from_secs(7 * 24 * 3600),
-            allowed_origins: Vec::new(),
-            demo_data: false,
-            cookie_secure: None,
-            site_root: "target/site".into(),
-            site_pkg_dir: "pkg".into(),
-            output_name: env!("CARGO_PKG_NAME").into(),
-            reload_port: 3001,
-            production: false,
-            limits: Limits::default(),
-            embedded_site: None,
+            ..Settings::declared_defaults()
         }
     }
 
@@ -224,379 +376,532 @@ impl Settings {
     /// # Errors
     /// A [`ConfigError`] naming the first bad setting.
     pub fn load_from(config: Option<PathBuf>) -> Result<Self, ConfigError> {
-        let mut settings = Settings::defaults_for(PathBuf::from("data"));
         let (explicit, source) = match config {
             Some(path) => (Some(path.display().to_string()), "--config"),
             None => (std::env::var("CHAT_CONFIG").ok(), "CHAT_CONFIG"),
         };
         let path = explicit.clone().unwrap_or_else(|| "Leptos.toml".into());
-        if Path::new(&path).exists() {
+        let file = if Path::new(&path).exists() {
             let text = std::fs::read_to_string(&path).map_err(|e| config_error(&path, e))?;
-            settings.apply_file(&path, &text)?;
+            Some(SettingsFile::parse(&path, &text)?)
         } else if explicit.is_some() {
             return Err(config_error(source, format!("{path} does not exist")));
-        }
-        settings.apply_env(|key| std::env::var(key).ok())?;
+        } else {
+            None
+        };
+        Self::from_layers(file, Environment::from_process())
+    }
+
+    /// The defaults (data directory `data`), then `file`, then `env`,
+    /// validated.
+    fn from_layers(file: Option<SettingsFile>, env: Environment) -> Result<Self, ConfigError> {
+        let layers = match file {
+            Some(file) => Figment::from(file).merge(env),
+            None => Figment::from(env),
+        };
+        let mut settings = Settings::defaults_for(PathBuf::from("data"));
+        settings.read(&layers)?;
+        settings.validate()?;
         Ok(settings)
     }
 
-    /// Applies a settings file's `[chat]` and `[chat.limits]` tables.
+    /// Applies a settings file's `[chat]` and `[chat.limits]` tables over
+    /// these settings (other tables are ignored; an unknown key in these
+    /// two is an error).
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming the file and the bad key.
     pub fn apply_file(&mut self, path: &str, text: &str) -> Result<(), ConfigError> {
-        let file: SettingsFile =
-            toml::from_str(text).map_err(|e| config_error(path, e.message()))?;
-        let Some(c) = file.chat else { return Ok(()) };
-        let key = |k: &str| format!("{path}: chat.{k}");
-        if let Some(v) = c.site_addr {
-            self.listen_addr = v.parse().map_err(|e| config_error(key("site_addr"), e))?;
-        }
-        set(&mut self.data_dir, c.data_dir.map(PathBuf::from));
-        if c.database_url.is_some() {
-            self.database_url = c.database_url;
-        }
-        if c.jwt_issuer.is_some() {
-            self.jwt_issuer = c.jwt_issuer.filter(|s| !s.is_empty());
-        }
-        set(
-            &mut self.token_ttl,
-            c.token_ttl_secs.map(Duration::from_secs),
-        );
-        set(&mut self.allowed_origins, c.allowed_origins);
-        set(&mut self.demo_data, c.demo_data);
-        if c.cookie_secure.is_some() {
-            self.cookie_secure = c.cookie_secure;
-        }
-        if let Some(l) = c.limits {
-            let lim = &mut self.limits;
-            set(&mut lim.max_text_chars, l.max_text_chars);
-            set(&mut lim.max_frame_bytes, l.max_frame_bytes);
-            set(&mut lim.ws_hard_max_bytes, l.ws_hard_max_bytes);
-            set(&mut lim.rate_burst, l.rate_burst);
-            set(&mut lim.rate_per_second, l.rate_per_second);
-            set(&mut lim.login_burst, l.login_burst);
-            set(&mut lim.login_per_minute, l.login_per_minute);
-            set(
-                &mut lim.typing_timeout,
-                l.typing_timeout_ms.map(Duration::from_millis),
-            );
-            set(&mut lim.history_max_limit, l.history_max_limit);
-            set(&mut lim.ws_read_buffer, l.ws_read_buffer);
-            set(&mut lim.ws_write_buffer, l.ws_write_buffer);
-            set(
-                &mut lim.presence_batch,
-                l.presence_batch_ms.map(Duration::from_millis),
-            );
-            set(&mut lim.room_buffer, l.room_buffer);
-            set(&mut lim.db_connections, l.db_connections);
-            set(
-                &mut lim.cluster_sweep,
-                l.cluster_sweep_ms.map(Duration::from_millis),
-            );
-            set(&mut lim.max_bad_frames, l.max_bad_frames);
-            set(
-                &mut lim.ws_ping_interval,
-                l.ws_ping_interval_ms.map(Duration::from_millis),
-            );
-            set(&mut lim.max_body_bytes, l.max_body_bytes);
-            set(&mut lim.write_batch, l.write_batch);
-            set(
-                &mut lim.ws_send_timeout,
-                l.ws_send_timeout_ms.map(Duration::from_millis),
-            );
-            set(&mut lim.ws_pending_sends, l.ws_pending_sends);
-            set(&mut lim.tcp_send_buffer, l.tcp_send_buffer);
-            set(
-                &mut lim.http_header_timeout,
-                l.http_header_timeout_ms.map(Duration::from_millis),
-            );
-            set(&mut lim.max_connections, l.max_connections);
-        }
+        self.read(&Figment::from(SettingsFile::parse(path, text)?))?;
         self.validate()
     }
 
-    /// Applies environment variables (read through `get`, so tests can pass a map).
+    /// Applies environment variables over these settings (read through
+    /// `get`, so tests can pass a map).
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming the bad variable.
     pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
-        fn parsed<T: std::str::FromStr>(
-            get: &impl Fn(&str) -> Option<String>,
-            key: &str,
-        ) -> Result<Option<T>, ConfigError>
-        where
-            T::Err: std::fmt::Display,
-        {
-            match get(key) {
-                None => Ok(None),
-                Some(v) => v
-                    .trim()
-                    .parse::<T>()
-                    .map(Some)
-                    .map_err(|e| config_error(key, format!("{v:?}: {e}"))),
-            }
-        }
-        set(&mut self.listen_addr, parsed(&get, "LEPTOS_SITE_ADDR")?);
-        set(&mut self.data_dir, get("CHAT_DATA_DIR").map(PathBuf::from));
-        if let Some(url) = get("DATABASE_URL").filter(|s| !s.is_empty()) {
-            self.database_url = Some(url);
-        }
-        if let Some(secret) = get("JWT_SECRET").filter(|s| !s.is_empty()) {
-            self.jwt_secret = Some(secret);
-        }
-        if let Some(key) = get("CHAT_ADMIN_KEY").filter(|s| !s.is_empty()) {
-            self.admin_key = Some(key);
-        }
-        if let Some(iss) = get("JWT_ISSUER") {
-            self.jwt_issuer = Some(iss).filter(|s| !s.is_empty());
-        }
-        set(
-            &mut self.token_ttl,
-            parsed::<u64>(&get, "CHAT_TOKEN_TTL_SECS")?.map(Duration::from_secs),
-        );
-        if let Some(origins) = get("ALLOWED_ORIGINS") {
-            self.allowed_origins = origins
-                .split(',')
-                .map(|s| s.trim().trim_end_matches('/').to_owned())
-                .filter(|s| !s.is_empty())
-                .collect();
-        }
-        set(&mut self.demo_data, parsed_bool(&get, "CHAT_DEMO_DATA")?);
-        if let Some(v) = parsed_bool(&get, "CHAT_COOKIE_SECURE")? {
-            self.cookie_secure = Some(v);
-        }
-        set(&mut self.site_root, get("LEPTOS_SITE_ROOT"));
-        set(&mut self.site_pkg_dir, get("LEPTOS_SITE_PKG_DIR"));
-        set(&mut self.output_name, get("LEPTOS_OUTPUT_NAME"));
-        set(&mut self.reload_port, parsed(&get, "LEPTOS_RELOAD_PORT")?);
-        if let Some(env) = get("LEPTOS_ENV") {
-            self.production = matches!(env.to_ascii_uppercase().as_str(), "PROD" | "PRODUCTION");
-        }
-        let lim = &mut self.limits;
-        set(
-            &mut lim.max_text_chars,
-            parsed(&get, "CHAT_MAX_TEXT_CHARS")?,
-        );
-        set(
-            &mut lim.max_frame_bytes,
-            parsed(&get, "CHAT_MAX_FRAME_BYTES")?,
-        );
-        set(
-            &mut lim.ws_hard_max_bytes,
-            parsed(&get, "CHAT_WS_HARD_MAX_BYTES")?,
-        );
-        set(&mut lim.rate_burst, parsed(&get, "CHAT_RATE_BURST")?);
-        set(
-            &mut lim.rate_per_second,
-            parsed(&get, "CHAT_RATE_PER_SECOND")?,
-        );
-        set(&mut lim.login_burst, parsed(&get, "CHAT_LOGIN_BURST")?);
-        set(
-            &mut lim.login_per_minute,
-            parsed(&get, "CHAT_LOGIN_PER_MINUTE")?,
-        );
-        set(
-            &mut lim.typing_timeout,
-            parsed::<u64>(&get, "CHAT_TYPING_TIMEOUT_MS")?.map(Duration::from_millis),
-        );
-        set(
-            &mut lim.history_max_limit,
-            parsed(&get, "CHAT_HISTORY_MAX_LIMIT")?,
-        );
-        set(
-            &mut lim.ws_read_buffer,
-            parsed(&get, "CHAT_WS_READ_BUFFER")?,
-        );
-        set(
-            &mut lim.ws_write_buffer,
-            parsed(&get, "CHAT_WS_WRITE_BUFFER")?,
-        );
-        set(
-            &mut lim.presence_batch,
-            parsed::<u64>(&get, "CHAT_PRESENCE_BATCH_MS")?.map(Duration::from_millis),
-        );
-        set(&mut lim.room_buffer, parsed(&get, "CHAT_ROOM_BUFFER")?);
-        set(
-            &mut lim.db_connections,
-            parsed(&get, "CHAT_DB_CONNECTIONS")?,
-        );
-        set(
-            &mut lim.cluster_sweep,
-            parsed::<u64>(&get, "CHAT_CLUSTER_SWEEP_MS")?.map(Duration::from_millis),
-        );
-        set(
-            &mut lim.max_bad_frames,
-            parsed(&get, "CHAT_MAX_BAD_FRAMES")?,
-        );
-        set(
-            &mut lim.ws_ping_interval,
-            parsed::<u64>(&get, "CHAT_WS_PING_INTERVAL_MS")?.map(Duration::from_millis),
-        );
-        set(
-            &mut lim.max_body_bytes,
-            parsed(&get, "CHAT_MAX_BODY_BYTES")?,
-        );
-        set(&mut lim.write_batch, parsed(&get, "CHAT_WRITE_BATCH")?);
-        set(
-            &mut lim.ws_send_timeout,
-            parsed::<u64>(&get, "CHAT_WS_SEND_TIMEOUT_MS")?.map(Duration::from_millis),
-        );
-        set(
-            &mut lim.ws_pending_sends,
-            parsed(&get, "CHAT_WS_PENDING_SENDS")?,
-        );
-        set(
-            &mut lim.tcp_send_buffer,
-            parsed(&get, "CHAT_TCP_SEND_BUFFER")?,
-        );
-        set(
-            &mut lim.http_header_timeout,
-            parsed::<u64>(&get, "CHAT_HTTP_HEADER_TIMEOUT_MS")?.map(Duration::from_millis),
-        );
-        set(
-            &mut lim.max_connections,
-            parsed(&get, "CHAT_MAX_CONNECTIONS")?,
-        );
+        self.read(&Figment::from(Environment::from_fn(get)))?;
         self.validate()
+    }
+
+    fn read(&mut self, layers: &Figment) -> Result<(), ConfigError> {
+        self.read_layers(layers)?;
+        self.limits.read_layers(layers)
     }
 
     /// Rejects values that parse but cannot work.
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming the setting by key and variable.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let l = &self.limits;
         let positive = [
-            ("max_text_chars", l.max_text_chars),
-            ("max_frame_bytes", l.max_frame_bytes),
-            ("rate_burst", l.rate_burst as usize),
-            ("rate_per_second", l.rate_per_second as usize),
-            ("login_burst", l.login_burst as usize),
-            ("login_per_minute", l.login_per_minute as usize),
-            ("history_max_limit", l.history_max_limit as usize),
-            ("room_buffer", l.room_buffer),
-            ("db_connections", l.db_connections),
-            ("write_batch", l.write_batch),
-            ("max_body_bytes", l.max_body_bytes),
-            ("ws_pending_sends", l.ws_pending_sends),
+            ("limits.max_text_chars", l.max_text_chars),
+            ("limits.max_frame_bytes", l.max_frame_bytes),
+            ("limits.rate_burst", l.rate_burst as usize),
+            ("limits.rate_per_second", l.rate_per_second as usize),
+            ("limits.login_burst", l.login_burst as usize),
+            ("limits.login_per_minute", l.login_per_minute as usize),
+            ("limits.history_max_limit", l.history_max_limit as usize),
+            ("limits.room_buffer", l.room_buffer),
+            ("limits.db_connections", l.db_connections),
+            ("limits.write_batch", l.write_batch),
+            ("limits.max_body_bytes", l.max_body_bytes),
+            ("limits.ws_pending_sends", l.ws_pending_sends),
         ];
-        for (name, value) in positive {
+        for (key, value) in positive {
             if value == 0 {
-                return Err(config_error(format!("limits.{name}"), "must be at least 1"));
+                return Err(config_error(named(key), "must be at least 1"));
             }
         }
-        if self.admin_key.as_ref().is_some_and(|k| k.len() < 32) {
+        if self
+            .admin_key
+            .as_ref()
+            .is_some_and(|k| k.expose_secret().len() < 32)
+        {
             return Err(config_error(
-                "CHAT_ADMIN_KEY",
+                named("admin_key"),
                 "must be at least 32 characters (a random secret)",
             ));
         }
-        if l.ws_ping_interval < Duration::from_millis(100) {
-            return Err(config_error(
-                "limits.ws_ping_interval_ms",
-                "must be at least 100 ms",
-            ));
-        }
-        if l.http_header_timeout < Duration::from_millis(100) {
-            return Err(config_error(
-                "limits.http_header_timeout_ms",
-                "must be at least 100 ms",
-            ));
-        }
-        if l.ws_send_timeout < Duration::from_millis(100) {
-            return Err(config_error(
-                "limits.ws_send_timeout_ms",
-                "must be at least 100 ms",
-            ));
+        let at_least_100_ms = [
+            ("limits.ws_ping_interval_ms", l.ws_ping_interval),
+            ("limits.http_header_timeout_ms", l.http_header_timeout),
+            ("limits.ws_send_timeout_ms", l.ws_send_timeout),
+        ];
+        for (key, value) in at_least_100_ms {
+            if value < Duration::from_millis(100) {
+                return Err(config_error(named(key), "must be at least 100 ms"));
+            }
         }
         if l.ws_read_buffer < 256 {
             return Err(config_error(
-                "limits.ws_read_buffer",
+                named("limits.ws_read_buffer"),
                 "must be at least 256 bytes",
             ));
         }
         if l.ws_hard_max_bytes < l.max_frame_bytes {
             return Err(config_error(
-                "limits.ws_hard_max_bytes",
+                named("limits.ws_hard_max_bytes"),
                 "must be at least limits.max_frame_bytes",
             ));
         }
         if let Some(secret) = &self.jwt_secret {
-            if secret.len() < 16 {
-                return Err(config_error("JWT_SECRET", "must be at least 16 bytes"));
+            if secret.expose_secret().len() < 16 {
+                return Err(config_error(
+                    named("jwt_secret"),
+                    "must be at least 16 bytes",
+                ));
             }
         }
         Ok(())
     }
 
-    /// The database URL in effect.
-    pub fn effective_database_url(&self) -> String {
-        self.database_url
-            .clone()
-            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("chat.db").display()))
+    /// The database URL in effect (a secret: it may carry a password).
+    pub fn effective_database_url(&self) -> SecretString {
+        self.database_url.clone().unwrap_or_else(|| {
+            format!("sqlite://{}", self.data_dir.join("chat.db").display()).into()
+        })
     }
 }
 
-fn set<T>(slot: &mut T, value: Option<T>) {
-    if let Some(v) = value {
-        *slot = v;
+/// Reads the setting at `key` from `layers` with reader `R`, if a layer
+/// sets it; a bad value is named as its layer names it.
+fn read<R: Reader<T>, T>(layers: &Figment, key: &str) -> Result<Option<T>, ConfigError> {
+    if !layers.contains(key) {
+        return Ok(None);
+    }
+    layers
+        .extract_inner::<Via<R, T>>(key)
+        .map(|via| Some(via.value))
+        .map_err(|e| {
+            let setting = match layers.find_metadata(key) {
+                Some(md) if md.name == ENV_LAYER => {
+                    declared_key(key).map_or_else(|| key.to_string(), |d| d.env.to_string())
+                }
+                Some(md) => match md.source.as_ref().and_then(|s| s.file_path()) {
+                    Some(path) => format!("{}: chat.{key}", path.display()),
+                    None => format!("chat.{key}"),
+                },
+                None => key.to_string(),
+            };
+            config_error(setting, e.kind)
+        })
+}
+
+/// The name of the environment layer in figment's metadata.
+const ENV_LAYER: &str = "environment variable";
+
+/// The environment layer: every declared variable that is set, as text
+/// under its setting's key (an empty one left out where the declaration
+/// says `empty_unsets`). Each value is then read by its setting's reader.
+///
+/// Not figment's own `Env` provider, which would change what existing
+/// variables mean: it reads each value as TOML-like data (a secret in
+/// quotes loses them, `[...]` becomes a list, a secret of digits becomes a
+/// number, surrounding spaces go) and matches names in any case, where the
+/// server has always taken a variable's text as it is, by its exact name.
+struct Environment {
+    vars: Vec<(&'static Declared, String)>,
+}
+
+impl Environment {
+    /// The declared variables `get` knows.
+    fn from_fn(get: impl Fn(&str) -> Option<String>) -> Self {
+        let vars = declared()
+            .filter_map(|d| {
+                let value = get(d.env)?;
+                (!(d.empty_unsets && value.is_empty())).then_some((d, value))
+            })
+            .collect();
+        Environment { vars }
+    }
+
+    /// The process's environment (a variable that is not UTF-8 counts as
+    /// unset, as with `std::env::var`).
+    fn from_process() -> Self {
+        Self::from_fn(|name| std::env::var(name).ok())
     }
 }
 
-fn parsed_bool(
-    get: &impl Fn(&str) -> Option<String>,
-    key: &str,
-) -> Result<Option<bool>, ConfigError> {
-    match get(key).map(|v| v.trim().to_ascii_lowercase()) {
-        None => Ok(None),
-        Some(v) => match v.as_str() {
-            "1" | "true" | "yes" | "on" => Ok(Some(true)),
-            "0" | "false" | "no" | "off" | "" => Ok(Some(false)),
-            _ => Err(config_error(key, format!("{v:?} is not a boolean"))),
-        },
+impl Provider for Environment {
+    fn metadata(&self) -> Metadata {
+        Metadata::named(ENV_LAYER).interpolater(|_: &Profile, keys: &[&str]| {
+            let key = keys.join(".");
+            declared_key(&key).map_or(key, |d| d.env.to_string())
+        })
+    }
+
+    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
+        let mut dict = Dict::new();
+        for (declared, value) in &self.vars {
+            insert(&mut dict, declared.key, Value::from(value.clone()));
+        }
+        Ok(Profile::Default.collect(dict))
     }
 }
 
-/// The settings file: a `[chat]` table (other tables, such as cargo-leptos'
-/// own, are ignored).
-#[derive(Debug, Default, Deserialize)]
+/// Puts `value` at the dotted `path` of `dict`, making tables on the way.
+fn insert(dict: &mut Dict, path: &str, value: Value) {
+    match path.split_once('.') {
+        None => {
+            dict.insert(path.to_string(), value);
+        }
+        Some((table, rest)) => {
+            let entry = dict
+                .entry(table.to_string())
+                .or_insert_with(|| Value::from(Dict::new()));
+            if let Value::Dict(_, inner) = entry {
+                insert(inner, rest, value);
+            }
+        }
+    }
+}
+
+/// The settings file's layer: its `[chat]` table, every key in it (and in
+/// `[chat.limits]`) a declared one the file may set. Other tables, such as
+/// cargo-leptos' own, are ignored.
 struct SettingsFile {
-    chat: Option<ChatSection>,
+    path: PathBuf,
+    chat: Dict,
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ChatSection {
-    site_addr: Option<String>,
-    data_dir: Option<String>,
-    database_url: Option<String>,
-    jwt_issuer: Option<String>,
-    token_ttl_secs: Option<u64>,
-    allowed_origins: Option<Vec<String>>,
-    demo_data: Option<bool>,
-    cookie_secure: Option<bool>,
-    limits: Option<LimitsSection>,
+impl SettingsFile {
+    fn parse(path: &str, text: &str) -> Result<Self, ConfigError> {
+        let mut data = Toml::string(text)
+            .data()
+            .map_err(|e| config_error(path, e.kind))?;
+        let root = data.remove(&Profile::Default).unwrap_or_default();
+        let chat = match root.get("chat") {
+            None => Dict::new(),
+            Some(Value::Dict(_, chat)) => chat.clone(),
+            Some(_) => {
+                return Err(config_error(
+                    format!("{path}: chat"),
+                    "must be a table ([chat])",
+                ))
+            }
+        };
+        check_keys(path, "", &chat)?;
+        Ok(SettingsFile {
+            path: PathBuf::from(path),
+            chat,
+        })
+    }
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct LimitsSection {
-    max_text_chars: Option<usize>,
-    max_frame_bytes: Option<usize>,
-    ws_hard_max_bytes: Option<usize>,
-    rate_burst: Option<u32>,
-    rate_per_second: Option<u32>,
-    login_burst: Option<u32>,
-    login_per_minute: Option<u32>,
-    typing_timeout_ms: Option<u64>,
-    history_max_limit: Option<u32>,
-    ws_read_buffer: Option<usize>,
-    ws_write_buffer: Option<usize>,
-    presence_batch_ms: Option<u64>,
-    room_buffer: Option<usize>,
-    db_connections: Option<usize>,
-    cluster_sweep_ms: Option<u64>,
-    max_bad_frames: Option<u32>,
-    ws_ping_interval_ms: Option<u64>,
-    max_body_bytes: Option<usize>,
-    write_batch: Option<usize>,
-    ws_send_timeout_ms: Option<u64>,
-    ws_pending_sends: Option<usize>,
-    tcp_send_buffer: Option<usize>,
-    http_header_timeout_ms: Option<u64>,
-    max_connections: Option<usize>,
+/// Refuses a key of the file's `[chat]` table (or a table below it) that
+/// is not a declared file key.
+fn check_keys(path: &str, prefix: &str, table: &Dict) -> Result<(), ConfigError> {
+    for (name, value) in table {
+        let key = format!("{prefix}{name}");
+        let setting = || format!("{path}: chat.{key}");
+        if let Some(d) = declared_key(&key) {
+            if !d.in_file {
+                return Err(config_error(
+                    setting(),
+                    format!(
+                        "not read from a file; set the environment variable {}",
+                        d.env
+                    ),
+                ));
+            }
+            continue;
+        }
+        let below = format!("{key}.");
+        if declared().any(|d| d.key.starts_with(&below)) {
+            let Value::Dict(_, inner) = value else {
+                return Err(config_error(
+                    setting(),
+                    format!("must be a table ([chat.{key}])"),
+                ));
+            };
+            check_keys(path, &below, inner)?;
+            continue;
+        }
+        let mut known: Vec<String> = Vec::new();
+        for rest in declared()
+            .filter(|d| d.in_file)
+            .filter_map(|d| d.key.strip_prefix(prefix))
+        {
+            let shown = match rest.split_once('.') {
+                Some((table, _)) => format!("[chat.{prefix}{table}]"),
+                None => rest.to_string(),
+            };
+            if !known.contains(&shown) {
+                known.push(shown);
+            }
+        }
+        return Err(config_error(
+            setting(),
+            format!("unknown key; the keys here are {}", known.join(", ")),
+        ));
+    }
+    Ok(())
+}
+
+impl Provider for SettingsFile {
+    fn metadata(&self) -> Metadata {
+        Metadata::from("settings file", self.path.as_path())
+    }
+
+    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
+        Ok(Profile::Default.collect(self.chat.clone()))
+    }
+}
+
+/// How a setting's value becomes its field, the same for a file's value
+/// and a variable's text. The readers are the `read` column of the
+/// `settings!` tables.
+trait Reader<T> {
+    fn read<'de, D: Deserializer<'de>>(d: D) -> Result<T, D::Error>;
+}
+
+/// The value `R` reads, for figment's extraction.
+struct Via<R, T> {
+    value: T,
+    reader: PhantomData<R>,
+}
+
+impl<'de, R: Reader<T>, T> Deserialize<'de> for Via<R, T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Via {
+            value: R::read(d)?,
+            reader: PhantomData,
+        })
+    }
+}
+
+/// A single value: text (every variable, a file's strings), or a file's
+/// number or boolean.
+enum Scalar {
+    Text(String),
+    Bool(bool),
+    Number(String),
+}
+
+impl Scalar {
+    /// Its text (a number or boolean as written).
+    fn text(&self) -> &str {
+        match self {
+            Scalar::Text(s) | Scalar::Number(s) => s,
+            Scalar::Bool(true) => "true",
+            Scalar::Bool(false) => "false",
+        }
+    }
+
+    /// As an error message shows it: text in quotes.
+    fn shown(&self) -> String {
+        match self {
+            Scalar::Text(s) => format!("{s:?}"),
+            other => other.text().to_string(),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Scalar {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct ScalarVisitor;
+        impl Visitor<'_> for ScalarVisitor {
+            type Value = Scalar;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a number, a boolean or text")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Scalar, E> {
+                Ok(Scalar::Text(v.to_string()))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Scalar, E> {
+                Ok(Scalar::Bool(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Scalar, E> {
+                Ok(Scalar::Number(v.to_string()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar, E> {
+                Ok(Scalar::Number(v.to_string()))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalar, E> {
+                Ok(Scalar::Number(v.to_string()))
+            }
+        }
+        d.deserialize_any(ScalarVisitor)
+    }
+}
+
+/// Text as it is (paths, names).
+enum Text {}
+
+impl<T: From<String>> Reader<T> for Text {
+    fn read<'de, D: Deserializer<'de>>(d: D) -> Result<T, D::Error> {
+        String::deserialize(d).map(T::from)
+    }
+}
+
+/// A number, an address or another `FromStr` value: a file's number, or
+/// text (without surrounding spaces).
+enum Parsed {}
+
+impl<T: FromStr> Reader<T> for Parsed
+where
+    T::Err: Display,
+{
+    fn read<'de, D: Deserializer<'de>>(d: D) -> Result<T, D::Error> {
+        let value = Scalar::deserialize(d)?;
+        value
+            .text()
+            .trim()
+            .parse()
+            .map_err(|e| de::Error::custom(format!("{}: {e}", value.shown())))
+    }
+}
+
+/// A whole number of milliseconds (the `_ms` keys and `_MS` variables).
+enum Millis {}
+
+impl Reader<Duration> for Millis {
+    fn read<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        <Parsed as Reader<u64>>::read(d).map(Duration::from_millis)
+    }
+}
+
+/// A whole number of seconds (the `_secs` keys and `_SECS` variables).
+enum Secs {}
+
+impl Reader<Duration> for Secs {
+    fn read<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        <Parsed as Reader<u64>>::read(d).map(Duration::from_secs)
+    }
+}
+
+/// On or off: a file's boolean, or `1`, `true`, `yes`, `on` / `0`,
+/// `false`, `no`, `off` or nothing (any case).
+enum Flag {}
+
+impl Reader<bool> for Flag {
+    fn read<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+        let value = Scalar::deserialize(d)?;
+        if let Scalar::Bool(b) = value {
+            return Ok(b);
+        }
+        let v = value.text().trim().to_ascii_lowercase();
+        match v.as_str() {
+            "1" | "true" | "yes" | "on" => Ok(true),
+            "0" | "false" | "no" | "off" | "" => Ok(false),
+            _ => Err(de::Error::custom(format!("{v:?} is not a boolean"))),
+        }
+    }
+}
+
+/// Set: `Some` of what `R` reads.
+struct Maybe<R>(PhantomData<R>);
+
+impl<R: Reader<T>, T> Reader<Option<T>> for Maybe<R> {
+    fn read<'de, D: Deserializer<'de>>(d: D) -> Result<Option<T>, D::Error> {
+        R::read(d).map(Some)
+    }
+}
+
+/// Text, where empty means none.
+enum NonEmpty {}
+
+impl Reader<Option<String>> for NonEmpty {
+    fn read<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+        String::deserialize(d).map(|s| Some(s).filter(|s| !s.is_empty()))
+    }
+}
+
+/// A secret, as it is.
+enum Secret {}
+
+impl Reader<SecretString> for Secret {
+    fn read<'de, D: Deserializer<'de>>(d: D) -> Result<SecretString, D::Error> {
+        String::deserialize(d).map(SecretString::from)
+    }
+}
+
+/// Browser origins: a file's list as written, or a variable's comma
+/// separated text (each without spaces and a trailing `/`, empty ones
+/// dropped).
+enum Origins {}
+
+impl Reader<Vec<String>> for Origins {
+    fn read<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+        struct OriginsVisitor;
+        impl<'de> Visitor<'de> for OriginsVisitor {
+            type Value = Vec<String>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a list of origins, or origins separated by commas")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Vec<String>, E> {
+                Ok(v.split(',')
+                    .map(|s| s.trim().trim_end_matches('/').to_owned())
+                    .filter(|s| !s.is_empty())
+                    .collect())
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<String>, A::Error> {
+                let mut origins = Vec::new();
+                while let Some(origin) = seq.next_element::<String>()? {
+                    origins.push(origin);
+                }
+                Ok(origins)
+            }
+        }
+        d.deserialize_any(OriginsVisitor)
+    }
+}
+
+/// `LEPTOS_ENV`: production when `PROD` or `PRODUCTION` (any case).
+enum LeptosEnv {}
+
+impl Reader<bool> for LeptosEnv {
+    fn read<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+        let v = String::deserialize(d)?;
+        Ok(matches!(
+            v.to_ascii_uppercase().as_str(),
+            "PROD" | "PRODUCTION"
+        ))
+    }
 }
 
 #[cfg(test)]
@@ -699,5 +1004,339 @@ mod tests {
         let mut s = Settings::defaults_for("data".into());
         s.apply_file("Leptos.toml", "[package]\nname = \"x\"\n")
             .unwrap();
+    }
+
+    /// Defaults with `file` (named `x.toml`) and then `env` layered on top,
+    /// as `chat` loads them.
+    fn layered(file: &str, vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let file = SettingsFile::parse("x.toml", file)?;
+        Settings::from_layers(Some(file), Environment::from_fn(env(vars)))
+    }
+
+    /// Default < file < environment, setting by setting: what a layer does
+    /// not set comes from the one below.
+    #[test]
+    fn layers_stack_defaults_then_the_file_then_the_environment() {
+        let file = "[chat]\ndata_dir = \"/from-file\"\ndemo_data = true\n\
+                    [chat.limits]\nrate_burst = 7\nws_ping_interval_ms = 1500\n";
+        let s = layered(file, &[("CHAT_RATE_BURST", "9")]).unwrap();
+        assert_eq!(s.limits.rate_burst, 9, "the environment wins");
+        assert_eq!(s.data_dir, PathBuf::from("/from-file"), "the file wins");
+        assert!(s.demo_data);
+        assert_eq!(s.limits.ws_ping_interval, Duration::from_millis(1500));
+        assert_eq!(s.limits.rate_per_second, 5, "nobody set it: default");
+        assert_eq!(s.listen_addr, SocketAddr::from(([127, 0, 0, 1], 3000)));
+
+        let s = layered(file, &[]).unwrap();
+        assert_eq!(s.limits.rate_burst, 7);
+        let s = layered("", &[]).unwrap();
+        assert_eq!(s.limits.rate_burst, 20);
+        assert_eq!(s.data_dir, PathBuf::from("data"));
+    }
+
+    /// Durations keep the units of their names: `_SECS`/`_secs` seconds,
+    /// `_MS`/`_ms` milliseconds.
+    #[test]
+    fn durations_are_read_in_the_unit_their_name_says() {
+        let s = layered(
+            "[chat]\ntoken_ttl_secs = 90\n[chat.limits]\ntyping_timeout_ms = 2500\n",
+            &[
+                ("CHAT_WS_SEND_TIMEOUT_MS", " 750 "),
+                ("CHAT_PRESENCE_BATCH_MS", "0"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(s.token_ttl, Duration::from_secs(90));
+        assert_eq!(s.limits.typing_timeout, Duration::from_millis(2500));
+        assert_eq!(s.limits.ws_send_timeout, Duration::from_millis(750));
+        assert_eq!(s.limits.presence_batch, Duration::ZERO);
+        let s = layered("", &[("CHAT_TOKEN_TTL_SECS", "60")]).unwrap();
+        assert_eq!(s.token_ttl, Duration::from_secs(60));
+    }
+
+    /// A value that does not parse is named as the operator wrote it: the
+    /// variable, or the file and key; with the value and what is wrong.
+    #[test]
+    fn a_bad_value_names_its_variable_or_file_key() {
+        let err = layered("", &[("CHAT_TYPING_TIMEOUT_MS", "soon")]).unwrap_err();
+        assert_eq!(err.setting, "CHAT_TYPING_TIMEOUT_MS");
+        assert!(err.problem.contains("\"soon\""), "{err}");
+        let err = layered("[chat.limits]\nrate_burst = -3\n", &[]).unwrap_err();
+        assert_eq!(err.setting, "x.toml: chat.limits.rate_burst");
+        assert!(err.problem.contains("-3"), "{err}");
+        let err = layered("[chat]\nsite_addr = \"nowhere\"\n", &[]).unwrap_err();
+        assert_eq!(err.setting, "x.toml: chat.site_addr");
+        let err = layered("[chat]\ndemo_data = \"maybe\"\n", &[]).unwrap_err();
+        assert_eq!(err.setting, "x.toml: chat.demo_data");
+        let err = layered("", &[("CHAT_COOKIE_SECURE", "maybe")]).unwrap_err();
+        assert_eq!(err.setting, "CHAT_COOKIE_SECURE");
+        assert!(err.problem.contains("not a boolean"), "{err}");
+        // The environment's value is the one in effect, so it is the one named.
+        let err = layered(
+            "[chat.limits]\nmax_bad_frames = 3\n",
+            &[("CHAT_MAX_BAD_FRAMES", "x")],
+        )
+        .unwrap_err();
+        assert_eq!(err.setting, "CHAT_MAX_BAD_FRAMES");
+        let err = layered("[chat]\ndata_dir = 5\n", &[]).unwrap_err();
+        assert_eq!(err.setting, "x.toml: chat.data_dir");
+        // Not TOML at all.
+        let err = layered("[chat\n", &[]).unwrap_err();
+        assert_eq!(err.setting, "x.toml");
+    }
+
+    /// A value that parses but cannot work names the key and the variable,
+    /// whichever layer set it; a secret's check names its variable.
+    #[test]
+    fn every_check_names_the_key_and_the_variable() {
+        let cases: [(&str, &str, &str); 9] = [
+            (
+                "CHAT_RATE_BURST",
+                "0",
+                "limits.rate_burst (CHAT_RATE_BURST)",
+            ),
+            (
+                "CHAT_WS_PENDING_SENDS",
+                "0",
+                "limits.ws_pending_sends (CHAT_WS_PENDING_SENDS)",
+            ),
+            (
+                "CHAT_WS_PING_INTERVAL_MS",
+                "99",
+                "limits.ws_ping_interval_ms (CHAT_WS_PING_INTERVAL_MS)",
+            ),
+            (
+                "CHAT_HTTP_HEADER_TIMEOUT_MS",
+                "5",
+                "limits.http_header_timeout_ms (CHAT_HTTP_HEADER_TIMEOUT_MS)",
+            ),
+            (
+                "CHAT_WS_SEND_TIMEOUT_MS",
+                "0",
+                "limits.ws_send_timeout_ms (CHAT_WS_SEND_TIMEOUT_MS)",
+            ),
+            (
+                "CHAT_WS_READ_BUFFER",
+                "255",
+                "limits.ws_read_buffer (CHAT_WS_READ_BUFFER)",
+            ),
+            (
+                "CHAT_WS_HARD_MAX_BYTES",
+                "1",
+                "limits.ws_hard_max_bytes (CHAT_WS_HARD_MAX_BYTES)",
+            ),
+            ("CHAT_ADMIN_KEY", "short", "CHAT_ADMIN_KEY"),
+            ("JWT_SECRET", "short", "JWT_SECRET"),
+        ];
+        for (var, value, named) in cases {
+            let err = layered("", &[(var, value)]).unwrap_err();
+            assert_eq!(err.setting, named, "{var}={value}: {err}");
+        }
+        let err = layered("[chat.limits]\nroom_buffer = 0\n", &[]).unwrap_err();
+        assert_eq!(err.setting, "limits.room_buffer (CHAT_ROOM_BUFFER)");
+    }
+
+    /// The file's `[chat]` and `[chat.limits]` tables take declared keys
+    /// only; a secret or one of Leptos' variables in the file is refused
+    /// with the variable to use instead. Unknown environment variables are
+    /// not the server's business and are ignored.
+    #[test]
+    fn unknown_keys_in_the_file_are_refused_naming_them() {
+        let err = layered("[chat.limits]\nrate_brust = 3\n", &[]).unwrap_err();
+        assert_eq!(err.setting, "x.toml: chat.limits.rate_brust");
+        assert!(err.problem.contains("unknown key"), "{err}");
+        assert!(err.problem.contains("rate_burst"), "{err}");
+        let err = layered("[chat]\nnope = 1\n", &[]).unwrap_err();
+        assert_eq!(err.setting, "x.toml: chat.nope");
+        assert!(err.problem.contains("site_addr, "), "{err}");
+        assert!(err.problem.contains("[chat.limits]"), "{err}");
+        let err = layered("[chat]\njwt_secret = \"0123456789abcdef0\"\n", &[]).unwrap_err();
+        assert_eq!(err.setting, "x.toml: chat.jwt_secret");
+        assert!(err.problem.contains("JWT_SECRET"), "{err}");
+        let err = layered("[chat]\nlimits = 5\n", &[]).unwrap_err();
+        assert_eq!(err.setting, "x.toml: chat.limits");
+        let err = layered("chat = 5\n", &[]).unwrap_err();
+        assert_eq!(err.setting, "x.toml: chat");
+        layered(
+            "[chat]\n[other]\nanything = 1\n",
+            &[("CHAT_NO_SUCH_SETTING", "1")],
+        )
+        .unwrap();
+    }
+
+    /// Each variable keeps the meaning it had: empty `DATABASE_URL`,
+    /// `JWT_SECRET` and `CHAT_ADMIN_KEY` are unset; an empty `JWT_ISSUER`
+    /// is none and an empty flag is off; origins are split and tidied;
+    /// secrets and paths are taken as they are (quotes, brackets, digits,
+    /// spaces); names are exact.
+    #[test]
+    fn variables_keep_their_meaning() {
+        let s = layered(
+            "[chat]\ndatabase_url = \"postgres://db/chat\"\njwt_issuer = \"https://iss\"\n",
+            &[
+                ("DATABASE_URL", ""),
+                ("JWT_SECRET", ""),
+                ("CHAT_ADMIN_KEY", ""),
+                ("JWT_ISSUER", ""),
+                ("CHAT_DEMO_DATA", ""),
+                ("CHAT_COOKIE_SECURE", "On"),
+                ("ALLOWED_ORIGINS", " https://a.example/ ,,https://b.example"),
+                ("LEPTOS_ENV", "production"),
+                ("LEPTOS_SITE_ROOT", " site "),
+            ],
+        )
+        .unwrap();
+        let url = s
+            .database_url
+            .as_ref()
+            .map(|u| u.expose_secret().to_string());
+        assert_eq!(url.as_deref(), Some("postgres://db/chat"));
+        assert!(s.jwt_secret.is_none() && s.admin_key.is_none());
+        assert_eq!(s.jwt_issuer, None);
+        assert!(!s.demo_data);
+        assert_eq!(s.cookie_secure, Some(true));
+        assert_eq!(
+            s.allowed_origins,
+            ["https://a.example", "https://b.example"]
+        );
+        assert!(s.production);
+        assert_eq!(s.site_root, " site ");
+
+        for secret in [
+            "\"quoted-secret-0123\"",
+            "[0123456789abcdef]",
+            "12345678901234567",
+        ] {
+            let s = layered("", &[("JWT_SECRET", secret)]).unwrap();
+            assert_eq!(s.jwt_secret.unwrap().expose_secret(), secret);
+        }
+        let s = layered("", &[("chat_rate_burst", "3"), ("LEPTOS_ENV", "DEV")]).unwrap();
+        assert_eq!(s.limits.rate_burst, 20, "variable names are exact");
+        assert!(!s.production);
+        let s = layered("[chat]\nallowed_origins = [\"https://x.example\"]\n", &[]).unwrap();
+        assert_eq!(s.allowed_origins, ["https://x.example"]);
+    }
+
+    /// `Debug` (which logs and panics use) never shows a secret: not the
+    /// JWT secret, not the admin key, not the database password.
+    #[test]
+    fn debug_output_hides_every_secret() {
+        let s = layered(
+            "",
+            &[
+                ("JWT_SECRET", "jwt-secret-value-0123456789"),
+                ("CHAT_ADMIN_KEY", "admin-key-value-0123456789abcdefghij"),
+                (
+                    "DATABASE_URL",
+                    "postgres://chat:db-password-value@db:5432/chat",
+                ),
+            ],
+        )
+        .unwrap();
+        assert!(s.jwt_secret.is_some() && s.admin_key.is_some());
+        for shown in [
+            format!("{s:?}"),
+            format!("{s:#?}"),
+            format!("{:?}", s.clone()),
+        ] {
+            for secret in ["jwt-secret-value", "admin-key-value", "db-password-value"] {
+                assert!(!shown.contains(secret), "{secret} shown: {shown}");
+            }
+            assert!(shown.contains("REDACTED"), "{shown}");
+        }
+        let url = format!("{:?}", s.effective_database_url());
+        assert!(!url.contains("db-password-value"), "{url}");
+    }
+
+    /// Every field is declared once, under one key and one variable.
+    #[test]
+    fn each_setting_is_declared_once() {
+        let all: Vec<&Declared> = declared().collect();
+        for (i, d) in all.iter().enumerate() {
+            for other in &all[i + 1..] {
+                assert_ne!(d.key, other.key);
+                assert_ne!(d.env, other.env);
+            }
+            assert!(
+                d.key.starts_with("limits.") == Limits::DECLARED.iter().any(|l| l.key == d.key),
+                "{d:?}"
+            );
+        }
+    }
+
+    /// README's configuration table lists real settings: each variable is
+    /// declared, under the key the table gives (or as environment only,
+    /// for "—"), and a default the table states plainly is the declared
+    /// one. Every declared variable is documented in README.
+    #[test]
+    fn the_readme_table_matches_the_declaration() {
+        let readme = include_str!("../../README.md");
+        let section = readme
+            .split("\n## ")
+            .find(|s| s.starts_with("Configuration\n"))
+            .expect("README has a Configuration section");
+        let defaults = format!("{:?}", Settings::defaults_for("data".into()));
+        let mut rows = 0;
+        for line in section
+            .lines()
+            .filter(|l| l.starts_with("| `") || l.starts_with("| —"))
+        {
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            let (key, var, default) = (cells[1], cells[2], cells[3]);
+            let var = var.split('`').nth(1).unwrap_or_else(|| panic!("{line}"));
+            let d = declared()
+                .find(|d| d.env == var)
+                .unwrap_or_else(|| panic!("README's {var} is not declared"));
+            if key == "—" {
+                assert!(!d.in_file, "{var} is read from the file too: {line}");
+            } else {
+                assert_eq!(key.trim_matches('`'), d.key, "{line}");
+                assert!(d.in_file, "{line}");
+            }
+            // `127.0.0.1:3000`, `false`, 604800, "0 (automatic)"; not
+            // "none" or "sqlite://<data_dir>/chat.db".
+            let stated = default.split_whitespace().next().unwrap_or_default();
+            let plain = stated.trim_matches('`');
+            if (stated.starts_with('`') || plain.parse::<u64>().is_ok()) && !plain.contains('<') {
+                let mut s = Settings::defaults_for("data".into());
+                s.apply_env(env(&[(var, plain)])).unwrap();
+                assert_eq!(
+                    format!("{s:?}"),
+                    defaults,
+                    "README's default of {var}: {line}"
+                );
+            }
+            rows += 1;
+        }
+        assert!(rows >= 30, "the table has {rows} rows");
+        for d in declared() {
+            assert!(
+                section.contains(d.env),
+                "{} is not documented in README's Configuration",
+                d.env
+            );
+        }
+    }
+
+    /// `Leptos.toml` lists every key of the file with its default value.
+    #[test]
+    fn leptos_toml_lists_every_key_with_its_default() {
+        let text = include_str!("../../Leptos.toml");
+        let mut s = Settings::defaults_for("data".into());
+        s.apply_file("Leptos.toml", text).unwrap();
+        assert_eq!(
+            format!("{s:?}"),
+            format!("{:?}", Settings::defaults_for("data".into()))
+        );
+        for d in declared().filter(|d| d.in_file) {
+            let name = d.key.rsplit('.').next().unwrap();
+            assert!(
+                text.lines().any(|l| l
+                    .trim_start_matches("# ")
+                    .starts_with(&format!("{name} = "))),
+                "Leptos.toml lacks {}",
+                d.key
+            );
+        }
     }
 }

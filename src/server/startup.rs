@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use leptos::config::LeptosOptions;
+use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -87,20 +88,22 @@ impl Application {
             source,
         };
         std::fs::create_dir_all(&settings.data_dir).map_err(data_dir_err)?;
-        let secret = secret::load_or_create(settings.jwt_secret.as_deref(), &settings.data_dir)
-            .map_err(data_dir_err)?;
+        let configured = settings.jwt_secret.as_ref().map(|s| s.expose_secret());
+        let secret =
+            secret::load_or_create(configured, &settings.data_dir).map_err(data_dir_err)?;
         let jwt = Arc::new(JwtKeys::new(secret.as_bytes(), settings.jwt_issuer.clone()));
 
         let url = settings.effective_database_url();
+        let url = url.expose_secret();
         let connections = u32::try_from(settings.limits.db_connections).unwrap_or(u32::MAX);
         let server_id = ServerId::new_random();
         // Several servers share a Postgres database; a SQLite file has one.
         let (store, bus): (Arc<dyn Store>, Arc<dyn Bus>) = if url.starts_with("sqlite:") {
-            let store = SqliteStore::connect(&url, connections).await?;
+            let store = SqliteStore::connect(url, connections).await?;
             (Arc::new(store), Arc::new(LocalBus::new(server_id)))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let notice = Arc::new(PgCommitNotice { id: server_id });
-            let pg = PgStore::connect(&url, connections, Some(notice)).await?;
+            let pg = PgStore::connect(url, connections, Some(notice)).await?;
             let bus = PgBus::new(server_id, pg.pool());
             (Arc::new(pg), bus)
         } else {

@@ -115,7 +115,7 @@ async fn generated_bad_requests_get_4xx_and_change_nothing() {
     let cookie = app.login_cookie(BOB).await;
 
     let seed = 0x5eed_c0de_u64;
-    let mut rng = Rng(seed);
+    let mut rng = Rng::with_seed(seed);
     let params = ["limit", "before", "before_seq", "after_seq", "seq", "x"];
     let channel_ids = [
         general.as_str(),
@@ -124,18 +124,24 @@ async fn generated_bad_requests_get_4xx_and_change_nothing() {
         "00000000-0000-0000-0000-000000000000",
     ];
     for i in 0..1500 {
-        let raw = rng.below(2) == 0;
-        let channel = match rng.below(3) {
+        let raw = rng.bool();
+        let channel = match rng.usize(..3) {
             0 => general.clone(),
-            1 => encode(rng.pick(NASTY), raw),
-            _ => rng.pick(&channel_ids).to_string(),
+            1 => encode(pick(&mut rng, NASTY), raw),
+            _ => pick(&mut rng, &channel_ids).to_string(),
         };
-        let query: Vec<String> = (0..rng.below(4))
-            .map(|_| format!("{}={}", rng.pick(&params), encode(rng.pick(NASTY), raw)))
+        let query: Vec<String> = (0..rng.usize(..4))
+            .map(|_| {
+                format!(
+                    "{}={}",
+                    pick(&mut rng, &params),
+                    encode(pick(&mut rng, NASTY), raw)
+                )
+            })
             .collect();
         let query = query.join("&");
         let what = format!("seed {seed:#x}, request {i}");
-        match rng.below(5) {
+        match rng.usize(..5) {
             0 | 1 => {
                 let url = app.url(&format!("/chat/channels/{channel}/messages?{query}"));
                 status_of(
@@ -156,12 +162,12 @@ async fn generated_bad_requests_get_4xx_and_change_nothing() {
                 // Read cursors: a body that is not `{"seq": n}` with n a
                 // non-negative integer (those are valid and may move the
                 // cursor forward, so they are left out).
-                let value = rng.pick(NASTY);
-                let body = match rng.below(4) {
+                let value = pick(&mut rng, NASTY);
+                let body = match rng.usize(..4) {
                     0 => format!("{{\"seq\": {value}}}"),
                     1 => format!("{{\"seq\": \"{value}\"}}"),
                     2 => value.to_string(),
-                    _ => format!("{{\"seq\": -{}}}", rng.below(1000) + 1),
+                    _ => format!("{{\"seq\": -{}}}", rng.usize(..1000) + 1),
                 };
                 if is_valid_read_body(&body) {
                     continue;
@@ -179,7 +185,7 @@ async fn generated_bad_requests_get_4xx_and_change_nothing() {
                 // The UI's server functions, form-encoded; `mark_read` only
                 // with a channel id that is not General's (a well-formed
                 // call there would legitimately move the cursor).
-                let name = rng.pick(&["load_history", "channel_members", "mark_read"]);
+                let name = pick(&mut rng, &["load_history", "channel_members", "mark_read"]);
                 if name == "mark_read" && channel == general {
                     continue;
                 }

@@ -22,7 +22,7 @@ async fn two_servers_with(
     let url = postgres_database_for(a.data_dir.path())
         .await
         .expect("a Postgres database");
-    let b = spawn_app_with(move |s| s.database_url = Some(url)).await;
+    let b = spawn_app_with(move |s| s.database_url = Some(url.into())).await;
     Some((a, b))
 }
 

@@ -95,7 +95,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
 /// directory comes from [`TestApp::stop`]).
 pub async fn spawn_app_in(data_dir: TempDir, configure: impl FnOnce(&mut Settings)) -> TestApp {
     let mut settings = Settings::defaults_for(data_dir.path().to_path_buf());
-    settings.database_url = postgres_database_for(data_dir.path()).await;
+    settings.database_url = postgres_database_for(data_dir.path()).await.map(Into::into);
     settings.listen_addr = "127.0.0.1:0".parse().unwrap();
     settings.jwt_secret = Some(JWT_SECRET.into());
     settings.jwt_issuer = None;
@@ -986,31 +986,11 @@ impl TestDb {
     }
 }
 
-/// A small deterministic generator (xorshift64*) for the randomised tests:
-/// a failure prints its seed, and the same seed replays it.
-pub struct Rng(pub u64);
+/// The randomised tests' generator: fastrand's, seeded, so a failure
+/// prints its seed and the same seed replays it (`Rng::with_seed`).
+pub use fastrand::Rng;
 
-impl Rng {
-    /// The next 64 random bits.
-    pub fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    /// A number in `0..n`.
-    pub fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    /// One of `items`.
-    pub fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[self.below(items.len())]
-    }
-
-    /// A duration in `low..high` milliseconds.
-    pub fn millis(&mut self, low: u64, high: u64) -> Duration {
-        Duration::from_millis(low + self.next() % (high - low))
-    }
+/// One of `items`, chosen by `rng`.
+pub fn pick<'a>(rng: &mut Rng, items: &[&'a str]) -> &'a str {
+    items[rng.usize(..items.len())]
 }

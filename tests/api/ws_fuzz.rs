@@ -30,16 +30,17 @@ const FIELDS: &[&str] = &["type", "text", "clientId", "afterSeq", "seq", "client
 /// A JSON value meant to be wrong somewhere: a random type, edge numbers,
 /// long or odd strings, nesting.
 fn nasty_value(rng: &mut Rng, depth: usize) -> Value {
-    match rng.below(if depth > 3 { 9 } else { 12 }) {
+    let kinds = if depth > 3 { 9 } else { 12 };
+    match rng.usize(..kinds) {
         0 => Value::Null,
-        1 => json!(rng.below(2) == 0),
-        2 => json!(-(rng.below(1_000_000) as i64) - 1),
+        1 => json!(rng.bool()),
+        2 => json!(-(rng.usize(..1_000_000) as i64) - 1),
         3 => json!(i64::MAX),
         4 => json!(u64::MAX),
         5 => json!(1.0e300),
         6 => json!(""),
         7 => json!(" \t\n "),
-        8 => json!("x".repeat(rng.below(200))),
+        8 => json!("x".repeat(rng.usize(..200))),
         9 => json!([nasty_value(rng, depth + 1), nasty_value(rng, depth + 1)]),
         10 => json!({ "type": nasty_value(rng, depth + 1) }),
         _ => json!({ "deep": nasty_value(rng, depth + 1) }),
@@ -49,36 +50,36 @@ fn nasty_value(rng: &mut Rng, depth: usize) -> Value {
 /// A frame's text: a mutated protocol frame, or something that is not
 /// one at all.
 fn bad_frame_text(rng: &mut Rng) -> String {
-    match rng.below(8) {
+    match rng.usize(..8) {
         // A frame of a random type with random fields of random types.
         0..=3 => {
-            let mut frame = json!({ "type": TYPES[rng.below(TYPES.len())] });
-            for _ in 0..rng.below(4) {
-                let field = FIELDS[rng.below(FIELDS.len())];
+            let mut frame = json!({ "type": TYPES[rng.usize(..TYPES.len())] });
+            for _ in 0..rng.usize(..4) {
+                let field = FIELDS[rng.usize(..FIELDS.len())];
                 frame[field] = nasty_value(rng, 0);
             }
             frame.to_string()
         }
         // Deep nesting, far past serde_json's recursion limit.
         4 => {
-            let depth = 200 + rng.below(5000);
+            let depth = 200 + rng.usize(..5000);
             format!("{}{}", "[".repeat(depth), "]".repeat(depth))
         }
         // Numbers no integer type holds.
         5 => format!(
             r#"{{"type":"resume","afterSeq":{}{}}}"#,
-            if rng.below(2) == 0 { "-" } else { "" },
-            "9".repeat(20 + rng.below(400))
+            if rng.bool() { "-" } else { "" },
+            "9".repeat(20 + rng.usize(..400))
         ),
         // Random characters (valid UTF-8 by construction).
-        6 => (0..rng.below(300))
-            .map(|_| char::from_u32(rng.below(0x11_0000) as u32).unwrap_or('\u{fffd}'))
+        6 => (0..rng.usize(..300))
+            .map(|_| char::from_u32(rng.usize(..0x11_0000) as u32).unwrap_or('\u{fffd}'))
             .collect(),
         // Truncated or padded valid frames.
         _ => {
             let valid = send_frame("hello", "fuzz-cid").to_string();
-            let cut = rng.below(valid.len());
-            if rng.below(2) == 0 {
+            let cut = rng.usize(..valid.len());
+            if rng.bool() {
                 valid[..cut].to_string()
             } else {
                 format!("{valid}{}", &valid[..cut])
@@ -103,11 +104,11 @@ async fn generated_bad_frames_get_an_error_each_and_change_nothing() {
     let channels_before = app.channels(&pair.alice).await;
 
     let seed = 0x0f0f_2026_u64;
-    let mut rng = Rng(seed);
+    let mut rng = Rng::with_seed(seed);
     let mut sent = 0;
     for i in 0..1200 {
-        let (frame, shown) = if rng.below(20) == 0 {
-            let bytes: Vec<u8> = (0..rng.below(64)).map(|_| rng.next() as u8).collect();
+        let (frame, shown) = if rng.usize(..20) == 0 {
+            let bytes: Vec<u8> = (0..rng.usize(..64)).map(|_| rng.u8(..)).collect();
             (Message::binary(bytes.clone()), format!("binary {bytes:?}"))
         } else {
             let text = bad_frame_text(&mut rng);

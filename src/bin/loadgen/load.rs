@@ -12,7 +12,7 @@ use tokio::sync::{mpsc, watch};
 use crate::checks::Percentiles;
 use crate::conn::{self, ConnStats, Role, Shared, Ws};
 use crate::seed::Population;
-use crate::server::ServerProcess;
+use crate::server::Server;
 
 /// How long receivers may take to get the last messages after the last
 /// acknowledgement before the missing ones count as lost.
@@ -44,13 +44,13 @@ impl ConnectReport {
 
 /// Opens a socket for every peer, `concurrency` at a time.
 pub async fn open_peers(
-    server: &ServerProcess,
+    server: &Server,
     population: &Population,
     concurrency: usize,
     recv_buffer: Option<u32>,
 ) -> (Vec<(usize, Ws)>, ConnectReport) {
     let started = Instant::now();
-    let port = server.port;
+    let port = server.port();
     let attempts = population.peers.iter().enumerate().map(|(idx, peer)| {
         let channel = population.channels[peer.channel];
         let token = peer.token.clone();

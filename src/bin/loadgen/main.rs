@@ -10,6 +10,10 @@
 mod checks;
 mod conn;
 mod load;
+// Shared with the tests (tests/support/server_process.rs), which use the
+// parts the load generator does not.
+#[allow(dead_code)]
+mod process;
 mod report;
 mod scenarios;
 mod seed;

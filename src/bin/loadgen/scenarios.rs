@@ -17,7 +17,7 @@ use crate::conn::{self, Role, Shared, Ws};
 use crate::load::{self, LoadReport, SendPlan};
 use crate::report::{Goal, Row, Unit};
 use crate::seed::{self, Population};
-use crate::server::{Backend, Prepared, ServerProcess};
+use crate::server::{Backend, Prepared, Server};
 use crate::Result;
 
 /// Connects in flight while opening a population.
@@ -50,11 +50,11 @@ impl Ctx {
         (!self.quick).then_some(goal)
     }
 
-    async fn server(&self, backend: &Backend, env: &[(&str, String)]) -> Result<ServerProcess> {
+    async fn server(&self, backend: &Backend, env: &[(&str, String)]) -> Result<Server> {
         self.start(Prepared::new(backend).await?, env).await
     }
 
-    async fn start(&self, prepared: Prepared, env: &[(&str, String)]) -> Result<ServerProcess> {
+    async fn start(&self, prepared: Prepared, env: &[(&str, String)]) -> Result<Server> {
         let mut all: Vec<(&str, String)> = env.to_vec();
         all.extend(self.server_env.iter().map(|(k, v)| (k.as_str(), v.clone())));
         prepared.start(&self.bin, &all).await
@@ -194,7 +194,7 @@ pub async fn storm(ctx: &Ctx) -> Result<Vec<Row>> {
 
 /// Opens `population`, runs `plan`, stops the server.
 async fn room_load(
-    server: ServerProcess,
+    server: Server,
     population: &Population,
     plan: &SendPlan,
 ) -> Result<(LoadReport, load::ConnectReport)> {
@@ -337,7 +337,7 @@ struct Timed {
 
 /// Sequential GETs with a bearer token.
 async fn timed_gets(
-    server: &ServerProcess,
+    server: &Server,
     token: &str,
     paths: impl Iterator<Item = String>,
 ) -> Result<Timed> {
@@ -402,12 +402,13 @@ pub async fn history(ctx: &Ctx) -> Result<Vec<Row>> {
         std::iter::once(format!("/chat/channels/{channel}/messages")),
     )
     .await?;
-    let mut rng = SplitMix(0x5eed);
+    // Seeded, so runs compare.
+    let mut rng = fastrand::Rng::with_seed(0x5eed);
     let pages = timed_gets(
         &server,
         &token,
         (0..requests).map(|_| {
-            let before = 51 + rng.next() % (messages as u64 - 50);
+            let before = rng.u64(51..=messages as u64);
             format!("/chat/channels/{channel}/messages?limit=50&before_seq={before}")
         }),
     )
@@ -462,7 +463,8 @@ pub async fn unread(ctx: &Ctx) -> Result<Vec<Row>> {
     let requests = ctx.size(1000usize, 100);
     let prepared = Prepared::new(&Backend::Sqlite).await?;
     let (reader, writer) = (Uuid::new_v4(), Uuid::new_v4());
-    let mut rng = SplitMix(0xbeef);
+    // Seeded, so runs compare.
+    let mut rng = fastrand::Rng::with_seed(0xbeef);
     {
         let store = seed_store(&prepared).await?;
         add_user(&store, reader).await?;
@@ -479,7 +481,7 @@ pub async fn unread(ctx: &Ctx) -> Result<Vec<Row>> {
                 .set_access(channel.into(), writer.into(), true)
                 .await?;
             seed::bulk_messages(&store, channel, writer, per_channel).await?;
-            let read_up_to = (rng.next() % (per_channel as u64 + 1)) as i64;
+            let read_up_to = rng.i64(0..=per_channel as i64);
             store
                 .mark_read(reader.into(), channel.into(), Some(read_up_to.into()))
                 .await?;
@@ -530,19 +532,6 @@ pub async fn unread(ctx: &Ctx) -> Result<Vec<Row>> {
     Ok(rows)
 }
 
-/// A deterministic pseudo-random sequence (splitmix64), so runs compare.
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-}
-
 /// One phase of the slow-consumer scenario on a fresh server: 200 readers,
 /// plus (when `stalled > 0`) clients that join with a small receive buffer
 /// and never read again.
@@ -584,7 +573,7 @@ async fn slow_phase(
     let rss_before = server.rss_bytes();
     let report = load::run(sockets, &readers, vec![0], plan).await;
     let rss_after = server.rss_bytes();
-    let closed_at_cap = metric(&server, "chat_slow_consumers_closed_total").await?;
+    let closed_at_cap = server.metric("slow_consumers_closed_total").await?;
     let mut never_closed = 0u64;
     for (_, ws) in quiet_sockets {
         if !ends_soon(ws).await {
@@ -697,17 +686,6 @@ async fn ends_soon(mut ws: Ws) -> bool {
     }
 }
 
-/// A counter from the server's `/metrics`.
-async fn metric(server: &ServerProcess, name: &str) -> Result<f64> {
-    let text = reqwest::get(format!("{}/metrics", server.base_url()))
-        .await?
-        .text()
-        .await?;
-    text.lines()
-        .find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse().ok()))
-        .ok_or_else(|| format!("{name} not in /metrics").into())
-}
-
 /// What the server holds between two rounds of the soak.
 #[derive(Debug, Clone, Copy)]
 struct Held {
@@ -719,7 +697,7 @@ struct Held {
 
 /// Waits until the server has closed every connection, then reads what
 /// it holds.
-async fn held_when_idle(server: &ServerProcess) -> Result<Held> {
+async fn held_when_idle(server: &Server) -> Result<Held> {
     let deadline = Instant::now() + Duration::from_secs(15);
     while server.metric("connections").await? > 0.0 {
         if Instant::now() > deadline {
@@ -738,7 +716,7 @@ async fn held_when_idle(server: &ServerProcess) -> Result<Held> {
 }
 
 /// Each channel's newest seq, as its first member sees it.
-async fn channel_heads(server: &ServerProcess, population: &Population) -> Result<Vec<i64>> {
+async fn channel_heads(server: &Server, population: &Population) -> Result<Vec<i64>> {
     let http = reqwest::Client::new();
     let mut heads = Vec::with_capacity(population.channels.len());
     for (i, channel) in population.channels.iter().enumerate() {

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use chat::server::store::{NewMessage, Store};
 
-use crate::server::ServerProcess;
+use crate::server::Server;
 use crate::Result;
 
 /// Admin API requests in flight while seeding.
@@ -48,7 +48,7 @@ pub struct Admin {
 
 impl Admin {
     /// A client for `server`.
-    pub fn new(server: &ServerProcess) -> Self {
+    pub fn new(server: &Server) -> Self {
         Admin {
             http: reqwest::Client::new(),
             base: server.base_url(),
@@ -98,11 +98,7 @@ impl Admin {
 }
 
 /// Creates `channels` channels with `per_channel` new users in each.
-pub async fn populate(
-    server: &ServerProcess,
-    channels: usize,
-    per_channel: usize,
-) -> Result<Population> {
+pub async fn populate(server: &Server, channels: usize, per_channel: usize) -> Result<Population> {
     let admin = Arc::new(Admin::new(server));
     let channel_ids: Vec<Uuid> = (0..channels).map(|_| Uuid::new_v4()).collect();
     run_all(channel_ids.iter().enumerate().map(|(i, id)| {

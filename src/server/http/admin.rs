@@ -6,6 +6,7 @@
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::Json;
+use secrecy::ExposeSecret;
 use serde::Deserialize;
 use serde_json::json;
 use subtle::ConstantTimeEq;
@@ -23,7 +24,7 @@ impl FromRequestParts<AppState> for AdminKey {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let Some(expected) = state.settings.admin_key.as_deref() else {
+        let Some(expected) = state.settings.admin_key.as_ref().map(|k| k.expose_secret()) else {
             return Err(AppError::NotFound("the admin API is disabled".into()).into());
         };
         let given = parts
