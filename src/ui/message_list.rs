@@ -14,8 +14,8 @@ use crate::client::message_rows::{layout, MessageRow, PendingRow, Row, RowContex
 use crate::client::scroll::ScrollBox;
 use crate::protocol::Timestamp;
 use crate::ui::badge::Avatar;
-use crate::ui::channel_list::ChannelsState;
-use crate::ui::room::RoomState;
+use crate::ui::state::channels::ChannelsState;
+use crate::ui::state::room::RoomState;
 
 /// The scrolling list of messages.
 #[component]
