@@ -12,6 +12,7 @@ pub mod discussions;
 pub mod login;
 pub mod message_list;
 pub mod room;
+pub mod scroll_anchor;
 pub mod sidebar;
 pub mod state;
 pub mod theme_toggle;
