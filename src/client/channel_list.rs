@@ -2,14 +2,18 @@
 //! another channel (`channel.activity`) moves it to the top with a new
 //! preview and, from someone else, one more unread; a moved read cursor
 //! (`read.updated`) clears the badge once it reaches the newest message; a
-//! message in the open channel updates its preview only.
+//! message in the open channel updates its preview only. The
+//! signal-holding `ui::state::channels::ChannelsState` applies these to its
+//! signals.
+
+use std::collections::HashMap;
 
 use crate::protocol::{ChannelId, ClientId, MessageId, Seq, UserId};
 
 use crate::protocol::{ChannelSummary, Message, Timestamp};
 
 /// A new message as the list sees it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Activity {
     /// Channel.
     pub channel_id: ChannelId,
@@ -40,6 +44,64 @@ impl Activity {
             created_at: m.created_at,
         }
     }
+}
+
+/// What the open room's socket tells the list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ListUpdate {
+    /// A new message (the open channel's, or another channel's activity).
+    Activity(Activity),
+    /// The viewer's read cursor moved.
+    Read {
+        /// The channel.
+        channel_id: ChannelId,
+        /// The new cursor.
+        last_read_seq: Seq,
+    },
+}
+
+/// Applies `update` to the list. `names` are the names the list knows, for
+/// an activity that came without its sender's; `me` and `open` as for
+/// [`apply_activity`].
+pub fn apply_update(
+    list: &mut Vec<ChannelSummary>,
+    names: &HashMap<UserId, String>,
+    update: ListUpdate,
+    me: UserId,
+    open: Option<ChannelId>,
+) {
+    match update {
+        ListUpdate::Activity(mut a) => {
+            if a.sender_name.is_none() {
+                a.sender_name = names.get(&a.user_id).cloned();
+            }
+            apply_activity(list, &a, me, open);
+        }
+        ListUpdate::Read {
+            channel_id,
+            last_read_seq,
+        } => apply_read(list, channel_id, last_read_seq),
+    }
+}
+
+/// The senders' names the list's previews carry (the list learns them
+/// from a fresh copy of the list).
+pub fn sender_names(list: &[ChannelSummary]) -> impl Iterator<Item = (UserId, String)> + '_ {
+    list.iter().filter_map(|c| {
+        Some((
+            c.last_message.as_ref()?.user_id,
+            c.last_sender_name.clone()?,
+        ))
+    })
+}
+
+/// The viewer's read cursor in `channel_id` (0 when the list does not have
+/// it): where the unread divider goes when the channel opens.
+pub fn read_cursor(list: &[ChannelSummary], channel_id: ChannelId) -> Seq {
+    list.iter()
+        .find(|c| c.id == channel_id)
+        .map(|c| c.last_read_seq)
+        .unwrap_or(Seq::ZERO)
 }
 
 /// Applies a new message to the list. `me` is the viewer; `open` is the
@@ -173,5 +235,62 @@ mod tests {
         assert_eq!(list[0].unread_count, 0);
         apply_read(&mut list, id, Seq::new(2));
         assert_eq!(list[0].last_read_seq, Seq::new(10), "never backwards");
+    }
+
+    #[test]
+    fn an_activity_without_a_sender_name_takes_the_one_the_list_knows() {
+        let me = UserId::new_random();
+        let alice = UserId::new_random();
+        let names = HashMap::from([(alice, "Alice Known".to_string())]);
+        let mut list = vec![channel("General", 3, 0), channel("Design", 5, 0)];
+        let (general, design) = (list[0].clone(), list[1].clone());
+        let unnamed = Activity {
+            sender_name: None,
+            ..activity(&design, 6, alice)
+        };
+        apply_update(&mut list, &names, ListUpdate::Activity(unnamed), me, None);
+        assert_eq!(list[0].last_sender_name.as_deref(), Some("Alice Known"));
+        // A name that came with the activity wins.
+        let named = activity(&general, 4, alice);
+        apply_update(&mut list, &names, ListUpdate::Activity(named), me, None);
+        assert_eq!(list[0].name, "General");
+        assert_eq!(list[0].last_sender_name.as_deref(), Some("Alice"));
+        // Nobody knows a stranger.
+        let stranger = Activity {
+            sender_name: None,
+            ..activity(&design, 7, UserId::new_random())
+        };
+        apply_update(&mut list, &names, ListUpdate::Activity(stranger), me, None);
+        assert_eq!(list[0].last_sender_name, None);
+        let read = ListUpdate::Read {
+            channel_id: design.id,
+            last_read_seq: Seq::new(7),
+        };
+        apply_update(&mut list, &names, read, me, None);
+        assert_eq!(list[0].unread_count, 0);
+    }
+
+    #[test]
+    fn the_list_knows_its_senders_and_read_cursors() {
+        let alice = UserId::new_random();
+        let mut list = vec![channel("General", 3, 1), channel("Design", 5, 2)];
+        list[1].last_message = Some(Message {
+            id: MessageId::new_random(),
+            channel_id: list[1].id,
+            seq: Seq::new(5),
+            user_id: alice,
+            text: "hi".into(),
+            created_at: Timestamp::from_micros(1_764_000_000_000_000),
+            updated_at: None,
+            client_id: ClientId::default(),
+        });
+        list[1].last_sender_name = Some("Alice".into());
+        assert_eq!(
+            sender_names(&list).collect::<Vec<_>>(),
+            vec![(alice, "Alice".to_string())]
+        );
+        assert_eq!(read_cursor(&list, list[0].id), Seq::new(2));
+        assert_eq!(read_cursor(&list, list[1].id), Seq::new(3));
+        assert_eq!(read_cursor(&list, ChannelId::new_random()), Seq::ZERO);
     }
 }

@@ -2,10 +2,12 @@
 //! (reconnecting with capped exponential backoff, resuming by `seq`), and
 //! the rules the components follow. Everything but [`socket`] and
 //! [`browser`] is pure and tested natively (backoff, the seq-keyed
-//! timeline, the outbox of unconfirmed sends, message-list layout, scroll
-//! rules, typing throttle, link splitting, channel-list updates, display
-//! formats); [`socket`] and [`browser`] are the browser-specific parts and
-//! do nothing on the server.
+//! timeline, the outbox of unconfirmed sends, the open room's frame
+//! reducer, message-list layout, scroll rules, typing throttle, link
+//! splitting, channel-list updates, display formats); [`socket`] and
+//! [`browser`] are the browser-specific parts and do nothing on the
+//! server. Nothing here holds signals: `ui::state` keeps the page's state
+//! in signals and runs these rules over it.
 
 pub mod backoff;
 pub mod browser;
@@ -15,6 +17,7 @@ pub mod format;
 pub mod linkify;
 pub mod message_rows;
 pub mod outbox;
+pub mod room_model;
 pub mod scroll;
 pub mod socket;
 pub mod timeline;

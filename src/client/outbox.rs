@@ -54,11 +54,14 @@ impl Outbox {
         self.items.len() != before
     }
 
-    /// The send with `client_id` was refused for `reason`.
-    pub fn fail(&mut self, client_id: &ClientId, reason: impl Into<String>) {
-        if let Some(p) = self.items.iter_mut().find(|p| &p.client_id == client_id) {
-            p.state = PendingState::Failed(reason.into());
-        }
+    /// The send with `client_id` was refused for `reason`. Returns whether
+    /// it was one of ours.
+    pub fn fail(&mut self, client_id: &ClientId, reason: impl Into<String>) -> bool {
+        let Some(p) = self.items.iter_mut().find(|p| &p.client_id == client_id) else {
+            return false;
+        };
+        p.state = PendingState::Failed(reason.into());
+        true
     }
 
     /// The user asked to retry: the message is sending again; returns its

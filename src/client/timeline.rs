@@ -5,7 +5,7 @@
 use crate::protocol::Seq;
 use std::collections::BTreeMap;
 
-use crate::protocol::{Message, ServerFrame};
+use crate::protocol::Message;
 
 /// Messages of one channel, ordered by seq, without duplicates.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -49,31 +49,6 @@ impl Timeline {
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
         self.by_seq.is_empty()
-    }
-}
-
-/// The stored message a `message.new` frame carries.
-pub fn message_from_frame(frame: &ServerFrame) -> Option<Message> {
-    match frame {
-        ServerFrame::MessageNew {
-            id,
-            channel_id,
-            seq,
-            user_id,
-            text,
-            created_at,
-            client_id,
-        } => Some(Message {
-            id: *id,
-            channel_id: *channel_id,
-            seq: *seq,
-            user_id: *user_id,
-            text: text.clone(),
-            created_at: *created_at,
-            updated_at: None,
-            client_id: client_id.clone(),
-        }),
-        _ => None,
     }
 }
 

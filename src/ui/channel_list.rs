@@ -2,70 +2,12 @@
 //! message with its sender, relative time, unread count), most recent
 //! first, kept live by the open room's socket through [`ChannelsState`].
 
-use crate::protocol::{ChannelId, Seq, UserId};
-use std::collections::HashMap;
-
 use leptos::prelude::*;
 
-use crate::client::channel_list::{apply_activity, apply_read, Activity};
-use crate::client::clock::now_ms;
 use crate::client::format::{relative_time, unread_badge};
 use crate::protocol::{ChannelSummary, Timestamp};
 use crate::ui::badge::ChannelBadge;
-
-/// The channel list and what it needs to follow live frames; provided as
-/// context by the chat layout.
-#[derive(Clone, Copy)]
-pub struct ChannelsState {
-    /// The channels, most recent activity first.
-    pub list: RwSignal<Vec<ChannelSummary>>,
-    /// Names of users seen so far (previews of activity frames).
-    pub names: RwSignal<HashMap<UserId, String>>,
-    /// The viewer.
-    pub me: UserId,
-    /// The channel on screen.
-    pub open: Memo<Option<ChannelId>>,
-    /// "Now" for relative times, refreshed every half minute in the browser.
-    pub now_ms: RwSignal<f64>,
-}
-
-impl ChannelsState {
-    /// A new message somewhere: preview, order and unread badge follow.
-    pub fn on_activity(&self, mut activity: Activity) {
-        if activity.sender_name.is_none() {
-            activity.sender_name = self
-                .names
-                .with_untracked(|n| n.get(&activity.user_id).cloned());
-        }
-        let open = self.open.get_untracked();
-        let me = self.me;
-        self.list
-            .update(|list| apply_activity(list, &activity, me, open));
-    }
-
-    /// The viewer's read cursor moved.
-    pub fn on_read(&self, channel_id: ChannelId, last_read_seq: Seq) {
-        self.list
-            .update(|list| apply_read(list, channel_id, last_read_seq));
-    }
-
-    /// Replaces the list with a fresh copy from the server (the focus
-    /// backstop).
-    pub fn replace(&self, fresh: Vec<ChannelSummary>) {
-        self.learn_names(fresh.iter().filter_map(|c| {
-            Some((
-                c.last_message.as_ref()?.user_id,
-                c.last_sender_name.clone()?,
-            ))
-        }));
-        self.list.set(fresh);
-    }
-
-    /// Remembers names (room members, previews).
-    pub fn learn_names(&self, names: impl IntoIterator<Item = (UserId, String)>) {
-        self.names.update(|known| known.extend(names));
-    }
-}
+use crate::ui::state::channels::ChannelsState;
 
 /// The sidebar's list of channels.
 #[component]
@@ -132,18 +74,4 @@ pub fn ChannelPreview(
             </a>
         </li>
     }
-}
-
-/// Starts the half-minute clock of relative times (browser only: effects
-/// do not run on the server).
-pub fn tick_relative_times(now: RwSignal<f64>) {
-    Effect::new(move |_| {
-        now.set(now_ms());
-        if let Ok(handle) = set_interval_with_handle(
-            move || now.set(now_ms()),
-            std::time::Duration::from_secs(30),
-        ) {
-            on_cleanup(move || handle.clear());
-        }
-    });
 }

@@ -4,19 +4,17 @@
 use leptos::prelude::*;
 
 use crate::ui::badge::ChannelBadge;
-use crate::ui::channel_list::ChannelsState;
-use crate::ui::room::RoomState;
 use crate::ui::sidebar::SidebarToggle;
+use crate::ui::state::channels::ChannelsState;
+use crate::ui::state::room::RoomState;
 
 /// The open conversation's header.
 #[component]
 pub fn ChatHeader() -> impl IntoView {
     let room = expect_context::<RoomState>();
     let channels = expect_context::<ChannelsState>();
-    let summary = channels
-        .list
-        .with_untracked(|list| list.iter().find(|c| c.id == room.channel_id).cloned());
-    let (name, color) = summary
+    let (name, color) = channels
+        .summary(room.channel_id)
         .map(|c| (c.name, c.color))
         .unwrap_or_else(|| ("Conversation".into(), "#6366f1".into()));
     let online = move || {

@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use crate::client::clock::now_ms;
 use crate::client::typing::{TypingSignal, TypingThrottle};
 use crate::protocol::{ClientFrame, MessageText, TextError};
-use crate::ui::room::RoomState;
+use crate::ui::state::room::RoomState;
 
 /// Show the character count once the text is this close to the limit.
 const COUNT_FROM_FRACTION: f64 = 0.8;

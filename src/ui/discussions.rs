@@ -4,8 +4,7 @@
 //! limits, and sends a visitor without a session to the login page and
 //! back.
 
-use crate::protocol::{ChannelId, UserId};
-use std::collections::HashMap;
+use crate::protocol::ChannelId;
 
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
@@ -16,9 +15,10 @@ use crate::protocol::{AppError, ChannelSummary, ClientSettings, User};
 use crate::server_fns::auth::{me, Logout};
 use crate::server_fns::channels::list_channels;
 use crate::server_fns::settings::get_client_settings;
-use crate::ui::channel_list::{tick_relative_times, ChannelList, ChannelsState};
+use crate::ui::channel_list::ChannelList;
 use crate::ui::room::ChannelRoom;
 use crate::ui::sidebar::{SidebarState, SidebarToggle};
+use crate::ui::state::channels::ChannelsState;
 use crate::ui::theme_toggle::ThemeToggle;
 
 /// A window focus refreshes the channel list when it is older than this
@@ -69,24 +69,7 @@ fn DiscussionsLayout(
             .get("channel_id")
             .and_then(|raw| raw.parse::<ChannelId>().ok())
     });
-    let names: HashMap<UserId, String> = channels
-        .iter()
-        .filter_map(|c| {
-            Some((
-                c.last_message.as_ref()?.user_id,
-                c.last_sender_name.clone()?,
-            ))
-        })
-        .chain([(user.id, user.display_name.clone())])
-        .collect();
-    let state = ChannelsState {
-        list: RwSignal::new(channels),
-        names: RwSignal::new(names),
-        me: user.id,
-        open: channel_id,
-        now_ms: RwSignal::new(now_ms()),
-    };
-    tick_relative_times(state.now_ms);
+    let state = ChannelsState::new(channels, user.id, user.display_name.clone(), channel_id);
     provide_context(state);
     let sidebar = SidebarState::new();
     provide_context(sidebar);

@@ -1,21 +1,22 @@
 //! The messages of the open conversation: rows laid out by
 //! `client::message_rows` (date separators, unread divider, grouping,
-//! pending and failed sends), and the scrolling a reader expects: open at
-//! the first unread message, stay at the bottom only when already there
-//! (otherwise count new messages in a pill), and load older messages at the
-//! top without moving what is on screen.
+//! pending and failed sends), and the scrolling a reader expects
+//! (`ui::scroll_anchor`): open at the first unread message, stay at the
+//! bottom only when already there (otherwise count new messages in a
+//! pill), and load older messages at the top without moving what is on
+//! screen.
 
-use crate::protocol::Seq;
 use leptos::prelude::*;
 
 use crate::client::browser::utc_offset_minutes;
 use crate::client::linkify::{segments, Segment};
 use crate::client::message_rows::{layout, MessageRow, PendingRow, Row, RowContext};
-use crate::client::scroll::ScrollBox;
+use crate::client::scroll::unseen_label;
 use crate::protocol::Timestamp;
 use crate::ui::badge::Avatar;
-use crate::ui::channel_list::ChannelsState;
-use crate::ui::room::RoomState;
+use crate::ui::scroll_anchor::use_scroll_anchor;
+use crate::ui::state::channels::ChannelsState;
+use crate::ui::state::room::RoomState;
 
 /// The scrolling list of messages.
 #[component]
@@ -43,96 +44,13 @@ pub fn MessageList() -> impl IntoView {
         layout(timeline.messages(), outbox.items(), &cx)
     });
 
-    // Scrolling.
-    let at_bottom = RwSignal::new(true);
-    let unseen = RwSignal::new(0usize);
-    let geometry = move || {
-        scroller.get_untracked().map(|el| ScrollBox {
-            top: el.scroll_top() as f64,
-            client_height: el.client_height() as f64,
-            scroll_height: el.scroll_height() as f64,
-        })
-    };
-    let scroll_to_bottom = move || {
-        if let Some(el) = scroller.get_untracked() {
-            el.set_scroll_top(el.scroll_height());
-        }
-        at_bottom.set(true);
-        unseen.set(0);
-    };
-    // Older messages go in above: once they are drawn (next animation
-    // frame), move down by their height so the same messages stay in view.
-    let maybe_load_older = move || {
-        let Some(before) = geometry() else {
-            return;
-        };
-        if before.wants_older() && room.has_older.get_untracked() {
-            room.load_older(move || {
-                request_animation_frame(move || {
-                    if let Some(el) = scroller.get_untracked() {
-                        let height = el.scroll_height() as f64;
-                        let now = el.scroll_top() as f64;
-                        // Keep whatever the reader scrolled meanwhile.
-                        let moved = now - before.top;
-                        let top = before.keep_in_view_after_prepend(height) + moved;
-                        el.set_scroll_top(top as i32);
-                    }
-                });
-            });
-        }
-    };
-    let on_scroll = move |_| {
-        if let Some(b) = geometry() {
-            at_bottom.set(b.is_near_bottom());
-            if b.is_near_bottom() {
-                unseen.set(0);
-            }
-        }
-        maybe_load_older();
-    };
-
-    // First paint: the first unread message, else the newest.
-    Effect::new(move |_| {
-        request_animation_frame(move || {
-            let divider = scroller
-                .get_untracked()
-                .and_then(|el| el.query_selector(".unread-divider").ok().flatten());
-            match divider {
-                Some(divider) => divider.scroll_into_view(),
-                None => scroll_to_bottom(),
-            }
-            if let Some(b) = geometry() {
-                at_bottom.set(b.is_near_bottom());
-            }
-            maybe_load_older();
-        });
-    });
-
-    // Newer messages added below: follow them if the reader was at the
-    // bottom (or sent one), else count them in the pill.
-    let newest = Memo::new(move |_| {
-        let last = room.timeline.with(|t| t.last_seq());
-        let pending = room.outbox.with(|o| o.items().len());
-        (last, pending)
-    });
-    Effect::new(move |previous: Option<(Seq, usize)>| {
-        let (last, pending) = newest.get();
-        if let Some((old_last, old_pending)) = previous {
-            let sent_one = pending > old_pending;
-            if sent_one || at_bottom.get_untracked() {
-                request_animation_frame(scroll_to_bottom);
-            } else if last > old_last {
-                unseen.update(|n| *n += last.count_after(old_last) as usize);
-            }
-        }
-        (last, pending)
-    });
+    let anchor = use_scroll_anchor(scroller, room);
 
     view! {
         <div
             class="message-scroll"
             node_ref=scroller
-            on:scroll=on_scroll
+            on:scroll=move |_| anchor.on_scroll()
             aria-busy=move || room.loading_older.get().to_string()
         >
             {move || {
@@ -158,13 +76,12 @@ pub fn MessageList() -> impl IntoView {
                 .then(|| view! { <p class="loading-older" role="status">"Loading older messages…"</p> })
         }}
         {move || {
-            let n = unseen.get();
+            let n = anchor.unseen();
             (n > 0)
                 .then(|| {
-                    let label = if n == 1 { "1 new message".to_string() } else { format!("{n} new messages") };
                     view! {
-                        <button type="button" class="new-messages-pill" on:click=move |_| scroll_to_bottom()>
-                            {label}
+                        <button type="button" class="new-messages-pill" on:click=move |_| anchor.to_bottom()>
+                            {unseen_label(n)}
                             <span aria-hidden="true">" ↓"</span>
                         </button>
                     }

@@ -1,4 +1,6 @@
-//! Leptos components, one job each. No `cfg` here: browser-only work goes
+//! Leptos components, one job each, and the state they draw ([`state`],
+//! signals apart from the components; imports run from components to
+//! state to `client`, never back). No `cfg` here: browser-only work goes
 //! through `client::socket` and `client::browser`, which do nothing on the
 //! server.
 
@@ -10,6 +12,8 @@ pub mod discussions;
 pub mod login;
 pub mod message_list;
 pub mod room;
+pub mod scroll_anchor;
 pub mod sidebar;
+pub mod state;
 pub mod theme_toggle;
 pub mod typing_indicator;

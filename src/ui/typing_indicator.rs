@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use crate::client::format::typing_text;
-use crate::ui::room::RoomState;
+use crate::ui::state::room::RoomState;
 
 /// Who else is typing in the open conversation, by name.
 #[component]
@@ -15,7 +15,6 @@ pub fn TypingIndicator() -> impl IntoView {
             .typing
             .read()
             .iter()
-            .filter(|id| **id != room.me)
             .map(|id| names.get(id).cloned().unwrap_or_else(|| "Someone".into()))
             .collect();
         who.sort();
