@@ -20,6 +20,8 @@
 //!   dialect's statements given as a `Queries` table.
 //! - `batch.rs`: the fast batch path's decisions (seqs, times, refusals,
 //!   duplicates).
+//! - `conformance.rs` (tests): one suite of behaviour, run against a real
+//!   SQLite file and a real Postgres database.
 //!
 //! The backend files keep the SQL, the connections and transactions, and
 //! the write path, whose shape really differs (one local writer against
@@ -40,10 +42,11 @@
 //! If the column also goes on the wire, the wire type gets its field
 //! (a contract change, see PROTOCOL.md) and the row's `From` names it
 //! (the compiler points there: the conversions destructure every field).
+//! Then add its behaviour to `conformance.rs`, which checks both backends.
 
 pub mod batch;
 #[cfg(test)]
-mod checks;
+mod conformance;
 mod dialect;
 pub mod postgres;
 mod rows;
@@ -204,7 +207,7 @@ pub enum InsertOutcome {
 /// `Arc<dyn Store>`): the noun traits below, implemented together by each
 /// backend. Implementations must assign `seq` in the insert's transaction
 /// (1, 2, 3 per channel, no gaps) and make `(channel, sender, clientId)`
-/// unique forever.
+/// unique forever. `conformance.rs` holds them to one behaviour.
 pub trait Store: UserStore + ChannelStore + MessageStore + ReadStore + MetaStore + 'static {}
 
 impl<T> Store for T where

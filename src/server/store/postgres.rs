@@ -603,43 +603,56 @@ mod tests {
         )
     }
 
-    /// The fast and the careful batch paths agree, message by message.
-    #[tokio::test]
-    async fn fast_and_careful_batches_agree() {
-        for careful in [false, true] {
-            let Some(store) = fresh_store().await else {
-                return;
-            };
-            let shape = crate::server::store::checks::batch_outcomes(&store, careful).await;
-            assert_eq!(
-                shape,
-                crate::server::store::checks::EXPECTED,
-                "careful: {careful}"
-            );
-        }
-    }
+    /// The store conformance suite on a fresh database each.
+    mod conformance {
+        use super::*;
+        use crate::server::store::conformance::{conformance_suite, Backend};
+        use crate::server::store::Store;
+        use std::sync::Arc;
 
-    /// Unread counts are exact (own and deleted messages left out).
-    #[tokio::test]
-    async fn unread_is_exact() {
-        let Some(store) = fresh_store().await else {
-            return;
-        };
-        let pool = store.pool.clone();
-        crate::server::store::checks::unread_is_exact(&store, |channel, seq| {
-            let pool = pool.clone();
-            async move {
+        /// A store on a database of its own.
+        struct PgBackend {
+            url: String,
+            store: Arc<PgStore>,
+        }
+
+        impl Backend for PgBackend {
+            async fn fresh() -> Option<Self> {
+                let url = fresh_database().await?;
+                let store = PgStore::connect(&url, 4, ServerId::new_random())
+                    .await
+                    .unwrap();
+                Some(PgBackend {
+                    url,
+                    store: Arc::new(store),
+                })
+            }
+
+            fn store(&self) -> Arc<dyn Store> {
+                self.store.clone()
+            }
+
+            async fn another(&self) -> Arc<dyn Store> {
+                Arc::new(
+                    PgStore::connect(&self.url, 4, ServerId::new_random())
+                        .await
+                        .unwrap(),
+                )
+            }
+
+            async fn soft_delete(&self, channel: ChannelId, seq: Seq) {
                 sqlx::query(
                     "UPDATE messages SET deleted_at = now() WHERE channel_id = $1 AND seq = $2",
                 )
                 .bind(channel)
                 .bind(seq)
-                .execute(&pool)
+                .execute(&self.store.pool)
                 .await
                 .unwrap();
             }
-        })
-        .await;
+        }
+
+        conformance_suite!(PgBackend);
     }
 
     /// No hot query needs a sequential scan: with sequential scans priced

@@ -757,39 +757,55 @@ mod tests {
         (channel, user)
     }
 
-    /// The fast and the careful batch paths agree, message by message.
-    #[tokio::test]
-    async fn fast_and_careful_batches_agree() {
-        for careful in [false, true] {
-            let (_dir, store) = fresh_store().await;
-            let shape = crate::server::store::checks::batch_outcomes(&store, careful).await;
-            assert_eq!(
-                shape,
-                crate::server::store::checks::EXPECTED,
-                "careful: {careful}"
-            );
-        }
-    }
+    /// The store conformance suite on SQLite files in temporary
+    /// directories.
+    mod conformance {
+        use super::*;
+        use crate::server::store::conformance::{conformance_suite, Backend};
+        use crate::server::store::Store;
 
-    /// Unread counts are exact (own and deleted messages left out).
-    #[tokio::test]
-    async fn unread_is_exact() {
-        let (_dir, store) = fresh_store().await;
-        let write = store.write.clone();
-        crate::server::store::checks::unread_is_exact(&store, |channel, seq| {
-            let write = write.clone();
-            async move {
+        /// A store on a new database file, kept while the directory lives.
+        struct SqliteBackend {
+            dir: tempfile::TempDir,
+            store: Arc<SqliteStore>,
+        }
+
+        impl SqliteBackend {
+            fn url(&self) -> String {
+                format!("sqlite://{}", self.dir.path().join("chat.db").display())
+            }
+        }
+
+        impl Backend for SqliteBackend {
+            async fn fresh() -> Option<Self> {
+                let (dir, store) = fresh_store().await;
+                Some(SqliteBackend {
+                    dir,
+                    store: Arc::new(store),
+                })
+            }
+
+            fn store(&self) -> Arc<dyn Store> {
+                self.store.clone()
+            }
+
+            async fn another(&self) -> Arc<dyn Store> {
+                Arc::new(SqliteStore::connect(&self.url(), 1).await.unwrap())
+            }
+
+            async fn soft_delete(&self, channel: ChannelId, seq: Seq) {
                 sqlx::query(
                     "UPDATE messages SET deleted_at = 1 WHERE channel_id = ?1 AND seq = ?2",
                 )
                 .bind(channel)
                 .bind(seq)
-                .execute(&write)
+                .execute(&self.store.write)
                 .await
                 .unwrap();
             }
-        })
-        .await;
+        }
+
+        conformance_suite!(SqliteBackend);
     }
 
     /// The writer never checkpoints; the checkpoint task moves committed
