@@ -10,7 +10,7 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use chat::server::store::sqlite::SqliteStore;
-use chat::server::store::{Store, UserRecord};
+use chat::server::store::{ChannelStore, ReadStore, Store, UserRecord};
 
 use crate::checks::Percentiles;
 use crate::conn::{self, Role, Shared, Ws};

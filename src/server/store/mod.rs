@@ -1,13 +1,56 @@
-//! Storage behind one trait, [`Store`]: SQLite (`sqlite.rs`, the embedded
-//! default) and PostgreSQL (`postgres.rs`), chosen by the database URL at
-//! start-up; callers never know which. Rules (who may do what, limits) live
-//! in `server::chat`; the store only reads and writes rows.
+//! Storage behind one trait object, [`Store`]: SQLite (`sqlite.rs`, the
+//! embedded default) and PostgreSQL (`postgres.rs`), chosen by the database
+//! URL at start-up; callers never know which. Rules (who may do what,
+//! limits) live in `server::chat`; the store only reads and writes rows.
+//!
+//! [`Store`] is the sum of one trait per noun: [`UserStore`],
+//! [`ChannelStore`] (channels, access, the channel list), [`MessageStore`]
+//! (history and inserts), [`ReadStore`] (read cursors, unread counts) and
+//! [`MetaStore`] (flags, health). Each backend implements all five.
+//!
+//! What the backends share is written once:
+//! - `rows.rs`: every row type, derived with sqlx's `FromRow` by column
+//!   name and mapped into the wire types, for both dialects. The one
+//!   dialect difference in rows, instants (INTEGER microseconds on SQLite,
+//!   `timestamptz` on Postgres), is bridged on `Timestamp` there; ids are
+//!   16-byte BLOBs on SQLite and `uuid` on Postgres, which the id types'
+//!   own sqlx encoding already covers.
+//! - `dialect.rs`: the Rust side of every operation that differs only in
+//!   its SQL (binding, reading, paging, the unread filter), with each
+//!   dialect's statements given as a `Queries` table.
+//! - `batch.rs`: the fast batch path's decisions (seqs, times, refusals,
+//!   duplicates).
+//! - `conformance.rs` (tests): one suite of behaviour, run against a real
+//!   SQLite file and a real Postgres database.
+//!
+//! The backend files keep the SQL, the connections and transactions, and
+//! the write path, whose shape really differs (one local writer against
+//! row locks taken by several servers).
+//!
+//! # Adding a column
+//!
+//! 1. A migration per backend: `migrations/sqlite/` (INTEGER microseconds
+//!    for times, BLOB for ids) and `migrations/postgres/` (`timestamptz`,
+//!    `uuid`), same name, same meaning.
+//! 2. One line of mapping: the field on the row type in `rows.rs`, named
+//!    as the column. Both dialects read it through the same derive.
+//! 3. The column in the statements that read it. For `messages` that is
+//!    the `message_columns!` list in `rows.rs`, which every message query
+//!    of both dialects is built from; for others, the `Queries` entry of
+//!    each dialect. Writes name it in their `INSERT`s.
+//!
+//! If the column also goes on the wire, the wire type gets its field
+//! (a contract change, see PROTOCOL.md) and the row's `From` names it
+//! (the compiler points there: the conversions destructure every field).
+//! Then add its behaviour to `conformance.rs`, which checks both backends.
 
 pub mod batch;
-#[cfg(test)]
-mod checks;
 pub mod commit_notice;
+#[cfg(test)]
+mod conformance;
+mod dialect;
 pub mod postgres;
+mod rows;
 pub mod sqlite;
 
 pub use commit_notice::CommitNotice;
@@ -79,8 +122,9 @@ fn unavailable_code(code: &str) -> bool {
 /// Result alias for store calls.
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// A user row, with the password hash for login.
-#[derive(Debug, Clone)]
+/// A user row, with the password hash for login (read by column name on
+/// both dialects).
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct UserRecord {
     /// User id.
     pub id: UserId,
@@ -162,17 +206,32 @@ pub enum InsertOutcome {
     Duplicate(Message),
 }
 
-/// Every read and write the chat needs. Implementations must assign `seq`
-/// in the insert's transaction (1, 2, 3 per channel, no gaps) and make
-/// `(channel, sender, clientId)` unique forever.
+/// Every read and write the chat needs, one object (callers hold an
+/// `Arc<dyn Store>`): the noun traits below, implemented together by each
+/// backend. Implementations must assign `seq` in the insert's transaction
+/// (1, 2, 3 per channel, no gaps) and make `(channel, sender, clientId)`
+/// unique forever. `conformance.rs` holds them to one behaviour.
+pub trait Store: UserStore + ChannelStore + MessageStore + ReadStore + MetaStore + 'static {}
+
+impl<T> Store for T where
+    T: UserStore + ChannelStore + MessageStore + ReadStore + MetaStore + 'static
+{
+}
+
+/// Users: login and host-app sync.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait UserStore: Send + Sync {
     /// User by e-mail (case-insensitive), for login.
     async fn user_by_email(&self, email: &str) -> StoreResult<Option<UserRecord>>;
     /// User by id.
     async fn user_by_id(&self, id: UserId) -> StoreResult<Option<UserRecord>>;
     /// Creates or updates a user (demo data, host-app sync).
     async fn upsert_user(&self, user: &UserRecord) -> StoreResult<()>;
+}
+
+/// Channels, who may use them, and the channel list.
+#[async_trait]
+pub trait ChannelStore: Send + Sync {
     /// Creates or renames a channel.
     async fn upsert_channel(&self, id: ChannelId, name: &str, color: &str) -> StoreResult<()>;
     /// Deletes a channel with its messages, access and read state; returns
@@ -195,6 +254,11 @@ pub trait Store: Send + Sync + 'static {
     /// channels with messages first, newest message first; then channels
     /// without messages, by name.
     async fn channels_for(&self, user_id: UserId) -> StoreResult<Vec<ChannelSummary>>;
+}
+
+/// Messages: history and the batched, idempotent insert.
+#[async_trait]
+pub trait MessageStore: Send + Sync {
     /// One history page (`limit` already clamped by the caller).
     async fn history(
         &self,
@@ -229,6 +293,11 @@ pub trait Store: Send + Sync + 'static {
     /// by another server is found after the seq row is locked).
     async fn insert_batch_carefully(&self, batch: &[NewMessage])
         -> Vec<StoreResult<InsertOutcome>>;
+}
+
+/// Read cursors and the unread counts they give.
+#[async_trait]
+pub trait ReadStore: Send + Sync {
     /// Moves the read cursor to `seq` (default: the channel head), never
     /// backwards and never past the head. Returns the cursor after the call.
     async fn mark_read(
@@ -239,26 +308,15 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Seq>;
     /// Unread counts of every channel of the user with unread > 0, one query.
     async fn unread_for(&self, user_id: UserId) -> StoreResult<Vec<UnreadEntry>>;
+}
+
+/// The server's own flags and health.
+#[async_trait]
+pub trait MetaStore: Send + Sync {
     /// Reads a small key/value flag (e.g. "demo data seeded").
     async fn get_meta(&self, key: &str) -> StoreResult<Option<String>>;
     /// Writes a small key/value flag.
     async fn set_meta(&self, key: &str, value: &str) -> StoreResult<()>;
     /// A trivial query: whether the database answers (`/readyz`).
     async fn ping(&self) -> StoreResult<()>;
-}
-
-/// Turns the rows of a history query (fetched with `limit + 1` to learn
-/// whether more exist, newest first unless paging forward) into a page,
-/// oldest first.
-pub fn page_from_rows(
-    mut messages: Vec<Message>,
-    cursor: HistoryCursor,
-    limit: u32,
-) -> HistoryPage {
-    let has_more = messages.len() > limit as usize;
-    messages.truncate(limit as usize);
-    if !matches!(cursor, HistoryCursor::AfterSeq(_)) {
-        messages.reverse();
-    }
-    HistoryPage { messages, has_more }
 }

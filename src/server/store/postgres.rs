@@ -5,34 +5,29 @@
 //! with no gap, in commit order; the idempotency check runs after the lock,
 //! so two servers racing with the same `clientId` store it once.
 
-use crate::protocol::{ChannelId, ClientId, MessageId, Seq, UserId};
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
-use sqlx::{Postgres, Row, Transaction};
-use uuid::Uuid;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::{Postgres, Transaction};
 
 use super::batch::{self, BatchFacts};
+use super::dialect::{all_failed, channels_of, Dialect, Queries};
+use super::rows::{message_columns, HeadRow, MessageRow};
 use super::CommitNotice;
 use super::{
-    page_from_rows, HistoryCursor, InsertOutcome, Membership, NewMessage, Store, StoreError,
-    StoreResult, UserRecord,
+    ChannelStore, HistoryCursor, InsertOutcome, Membership, MessageStore, MetaStore, NewMessage,
+    ReadStore, StoreError, StoreResult, UserRecord, UserStore,
 };
 use crate::protocol::dto::Member;
-use crate::protocol::{ChannelSummary, HistoryPage, Message, UnreadEntry};
+use crate::protocol::{
+    ChannelId, ChannelSummary, ClientId, HistoryPage, Message, MessageId, Seq, UnreadEntry, UserId,
+};
 
 /// Migrations embedded in the binary, applied at start-up.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
-
-/// Columns of a message row, as [`message_from_prefixed`] reads them.
-macro_rules! message_columns {
-    () => {
-        "id, channel_id, seq, user_id, text, created_at, updated_at, client_id"
-    };
-}
 
 /// Locks the channel's row, takes its next seq and a timestamp never earlier
 /// than the previous message's (time order matches seq order).
@@ -102,7 +97,8 @@ const HISTORY_AFTER_SEQ: &str = concat!(
      ORDER BY seq ASC LIMIT $3"
 );
 const MEMBERSHIP: &str =
-    "SELECT (SELECT is_active FROM tablo_access WHERE tablo_id = t.id AND user_id = $2), t.last_seq \
+    "SELECT (SELECT is_active FROM tablo_access WHERE tablo_id = t.id AND user_id = $2) \
+       AS is_active, t.last_seq AS head_seq \
      FROM tablos t WHERE t.id = $1";
 const MEMBER_IDS: &str = "SELECT user_id FROM tablo_access WHERE tablo_id = $1 AND is_active";
 const MEMBERS: &str =
@@ -124,17 +120,15 @@ macro_rules! unread_count {
     };
 }
 const CHANNELS_FOR: &str = concat!(
-    "SELECT t.id, t.name, t.color, t.last_seq, \
+    "SELECT t.id AS tablo_id, t.name, t.color, t.last_seq AS head_seq, \
                (SELECT COUNT(*) FROM tablo_access a2 \
                   WHERE a2.tablo_id = t.id AND a2.is_active) AS member_count, \
                COALESCE(r.last_read_seq, 0) AS last_read_seq, \
                ",
     unread_count!(),
-    ", \
-               lm.id AS lm_id, lm.channel_id AS lm_channel_id, lm.seq AS lm_seq, \
-               lm.user_id AS lm_user_id, lm.text AS lm_text, lm.created_at AS lm_created_at, \
-               lm.updated_at AS lm_updated_at, lm.client_id AS lm_client_id, \
-               lu.display_name AS lm_sender_name \
+    ", ",
+    message_columns!("lm"),
+    ", lu.display_name AS last_sender_name \
              FROM tablo_access a \
              JOIN tablos t ON t.id = a.tablo_id \
              LEFT JOIN channel_read_state r ON r.user_id = a.user_id AND r.channel_id = t.id \
@@ -168,6 +162,39 @@ const MARK_READ: &str =
                last_read_at = excluded.last_read_at \
              RETURNING last_read_seq";
 const HEAD_SEQ: &str = "SELECT last_seq FROM tablos WHERE id = $1";
+/// A user by login e-mail, case-insensitively (the unique index is on
+/// `lower(email)`).
+const USER_BY_EMAIL: &str = "SELECT id, email, display_name, password_hash FROM users \
+     WHERE lower(email) = lower($1)";
+/// A user by id.
+const USER_BY_ID: &str = "SELECT id, email, display_name, password_hash FROM users WHERE id = $1";
+/// Grants or revokes access.
+const SET_ACCESS: &str =
+    "INSERT INTO tablo_access (tablo_id, user_id, is_active) VALUES ($1, $2, $3) \
+     ON CONFLICT (tablo_id, user_id) DO UPDATE SET is_active = excluded.is_active";
+
+impl Dialect for Postgres {
+    const SQL: Queries = Queries {
+        user_by_email: USER_BY_EMAIL,
+        user_by_id: USER_BY_ID,
+        set_access: SET_ACCESS,
+        membership: MEMBERSHIP,
+        member_ids: MEMBER_IDS,
+        members: MEMBERS,
+        channels_for: CHANNELS_FOR,
+        history_latest: HISTORY_LATEST,
+        history_before_seq: HISTORY_BEFORE_SEQ,
+        history_before_time: HISTORY_BEFORE_TIME,
+        history_after_seq: HISTORY_AFTER_SEQ,
+        head_seq: HEAD_SEQ,
+        find_by_client_id: FIND_BY_CLIENT_ID,
+        mark_read: MARK_READ,
+        unread_for: UNREAD_FOR,
+        get_meta: "SELECT value FROM meta WHERE key = $1",
+        set_meta: "INSERT INTO meta (key, value) VALUES ($1, $2) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    };
+}
 
 /// The Postgres store.
 #[derive(Debug, Clone)]
@@ -213,12 +240,14 @@ impl PgStore {
         }
     }
 
+    /// One message the careful way (inside its savepoint): the channel's
+    /// row locked and its next seq taken first, so a racing insert of the
+    /// same key on another server has committed (and is visible) by the
+    /// time the key is looked up.
     async fn insert_one(
         tx: &mut Transaction<'_, Postgres>,
         m: &NewMessage,
     ) -> StoreResult<InsertOutcome> {
-        // The lock first: a racing insert of the same key on another server
-        // has committed (and is visible) by the time we check.
         let next: Option<(Seq, DateTime<Utc>)> = sqlx::query_as(NEXT_SEQ)
             .bind(m.channel_id)
             .bind(m.created_at)
@@ -236,15 +265,9 @@ impl PgStore {
             // The caller rolls the seq bump back with the savepoint.
             return Err(StoreError::NotMember);
         }
-        let existing = sqlx::query(FIND_BY_CLIENT_ID)
-            .bind(m.channel_id)
-            .bind(m.user_id)
-            .bind(&m.client_id)
-            .fetch_optional(&mut **tx)
-            .await?;
-        if let Some(row) = existing {
+        if let Some(original) = Postgres::find_by_client_id(&mut **tx, m).await? {
             // The caller rolls the seq bump back with the savepoint.
-            return Ok(InsertOutcome::Duplicate(message_from_prefixed(&row, "")?));
+            return Ok(InsertOutcome::Duplicate(original));
         }
         sqlx::query(INSERT_MESSAGE)
             .bind(m.id)
@@ -260,53 +283,14 @@ impl PgStore {
     }
 }
 
-fn message_from_prefixed(row: &PgRow, prefix: &str) -> Result<Message, sqlx::Error> {
-    let col = |name: &str| format!("{prefix}{name}");
-    Ok(Message {
-        id: row.try_get(col("id").as_str())?,
-        channel_id: row.try_get(col("channel_id").as_str())?,
-        seq: row.try_get(col("seq").as_str())?,
-        user_id: row.try_get(col("user_id").as_str())?,
-        text: row.try_get(col("text").as_str())?,
-        created_at: row
-            .try_get::<DateTime<Utc>, _>(col("created_at").as_str())?
-            .into(),
-        updated_at: row
-            .try_get::<Option<DateTime<Utc>>, _>(col("updated_at").as_str())?
-            .map(Into::into),
-        client_id: row.try_get(col("client_id").as_str())?,
-    })
-}
-
-fn user_from_row(row: &PgRow) -> Result<UserRecord, sqlx::Error> {
-    Ok(UserRecord {
-        id: row.try_get("id")?,
-        email: row.try_get("email")?,
-        display_name: row.try_get("display_name")?,
-        password_hash: row.try_get("password_hash")?,
-    })
-}
-
 #[async_trait]
-impl Store for PgStore {
+impl UserStore for PgStore {
     async fn user_by_email(&self, email: &str) -> StoreResult<Option<UserRecord>> {
-        let row = sqlx::query(
-            "SELECT id, email, display_name, password_hash FROM users \
-             WHERE lower(email) = lower($1)",
-        )
-        .bind(email.trim())
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.as_ref().map(user_from_row).transpose()?)
+        Postgres::user_by_email(&self.pool, email).await
     }
 
     async fn user_by_id(&self, id: UserId) -> StoreResult<Option<UserRecord>> {
-        let row =
-            sqlx::query("SELECT id, email, display_name, password_hash FROM users WHERE id = $1")
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?;
-        Ok(row.as_ref().map(user_from_row).transpose()?)
+        Postgres::user_by_id(&self.pool, id).await
     }
 
     async fn upsert_user(&self, user: &UserRecord) -> StoreResult<()> {
@@ -324,7 +308,10 @@ impl Store for PgStore {
         .await?;
         Ok(())
     }
+}
 
+#[async_trait]
+impl ChannelStore for PgStore {
     async fn upsert_channel(&self, id: ChannelId, name: &str, color: &str) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO tablos (id, name, color) VALUES ($1, $2, $3) \
@@ -352,111 +339,39 @@ impl Store for PgStore {
         user_id: UserId,
         active: bool,
     ) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO tablo_access (tablo_id, user_id, is_active) VALUES ($1, $2, $3) \
-             ON CONFLICT (tablo_id, user_id) DO UPDATE SET is_active = excluded.is_active",
-        )
-        .bind(tablo_id)
-        .bind(user_id)
-        .bind(active)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        Postgres::set_access(&self.pool, tablo_id, user_id, active).await
     }
 
     async fn membership(&self, channel_id: ChannelId, user_id: UserId) -> StoreResult<Membership> {
-        let row: Option<(Option<bool>, Seq)> = sqlx::query_as(MEMBERSHIP)
-            .bind(channel_id)
-            .bind(user_id)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(match row {
-            None => Membership::NoChannel,
-            Some((Some(true), head_seq)) => Membership::Member { head_seq },
-            Some(_) => Membership::NotMember,
-        })
+        Postgres::membership(&self.pool, channel_id, user_id).await
     }
 
     async fn member_ids(&self, channel_id: ChannelId) -> StoreResult<Vec<UserId>> {
-        Ok(sqlx::query_scalar(MEMBER_IDS)
-            .bind(channel_id)
-            .fetch_all(&self.pool)
-            .await?)
+        Postgres::member_ids(&self.pool, channel_id).await
     }
 
     async fn members(&self, channel_id: ChannelId) -> StoreResult<Vec<Member>> {
-        let rows: Vec<(UserId, String)> = sqlx::query_as(MEMBERS)
-            .bind(channel_id)
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, display_name)| Member { id, display_name })
-            .collect())
+        Postgres::members(&self.pool, channel_id).await
     }
 
     async fn channels_for(&self, user_id: UserId) -> StoreResult<Vec<ChannelSummary>> {
-        let rows = sqlx::query(CHANNELS_FOR)
-            .bind(user_id)
-            .fetch_all(&self.pool)
-            .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let has_last: Option<Uuid> = row.try_get("lm_id")?;
-            out.push(ChannelSummary {
-                id: row.try_get("id")?,
-                name: row.try_get("name")?,
-                color: row.try_get("color")?,
-                member_count: row.try_get("member_count")?,
-                unread_count: row.try_get("unread_count")?,
-                last_read_seq: row.try_get("last_read_seq")?,
-                head_seq: row.try_get("last_seq")?,
-                last_message: match has_last {
-                    Some(_) => Some(message_from_prefixed(row, "lm_")?),
-                    None => None,
-                },
-                last_sender_name: row.try_get("lm_sender_name")?,
-            });
-        }
-        Ok(out)
+        Postgres::channels_for(&self.pool, user_id).await
     }
+}
 
+#[async_trait]
+impl MessageStore for PgStore {
     async fn history(
         &self,
         channel_id: ChannelId,
         cursor: HistoryCursor,
         limit: u32,
     ) -> StoreResult<HistoryPage> {
-        let fetch = i64::from(limit) + 1;
-        let query = match cursor {
-            HistoryCursor::Latest => sqlx::query(HISTORY_LATEST).bind(channel_id).bind(fetch),
-            HistoryCursor::BeforeSeq(seq) => sqlx::query(HISTORY_BEFORE_SEQ)
-                .bind(channel_id)
-                .bind(seq)
-                .bind(fetch),
-            HistoryCursor::BeforeTime(t) => sqlx::query(HISTORY_BEFORE_TIME)
-                .bind(channel_id)
-                .bind(t)
-                .bind(fetch),
-            HistoryCursor::AfterSeq(seq) => sqlx::query(HISTORY_AFTER_SEQ)
-                .bind(channel_id)
-                .bind(seq)
-                .bind(fetch),
-        };
-        let rows = query.fetch_all(&self.pool).await?;
-        let messages = rows
-            .iter()
-            .map(|r| message_from_prefixed(r, ""))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(page_from_rows(messages, cursor, limit))
+        Postgres::history(&self.pool, channel_id, cursor, limit).await
     }
 
     async fn head_seq(&self, channel_id: ChannelId) -> StoreResult<Seq> {
-        let seq: Option<Seq> = sqlx::query_scalar(HEAD_SEQ)
-            .bind(channel_id)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(seq.unwrap_or(Seq::ZERO))
+        Postgres::head_seq(&self.pool, channel_id).await
     }
 
     /// The fast path: four statements per batch whatever its size (lock
@@ -469,23 +384,16 @@ impl Store for PgStore {
         batch: &[NewMessage],
     ) -> Result<Vec<StoreResult<InsertOutcome>>, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let mut channel_ids: Vec<ChannelId> = batch.iter().map(|m| m.channel_id).collect();
-        channel_ids.sort_unstable();
-        channel_ids.dedup();
-        let heads: Vec<(ChannelId, Seq, Option<DateTime<Utc>>)> = sqlx::query_as(LOCK_CHANNELS)
-            .bind(&channel_ids)
+        let heads: Vec<HeadRow> = sqlx::query_as(LOCK_CHANNELS)
+            .bind(channels_of(batch))
             .fetch_all(&mut *tx)
             .await?;
-        let heads = heads
-            .into_iter()
-            .map(|(id, seq, at)| (id, (seq, at)))
-            .collect();
         let senders: Vec<(ChannelId, UserId)> = sqlx::query_as(ACTIVE_SENDERS)
             .bind(batch.iter().map(|m| m.channel_id).collect::<Vec<_>>())
             .bind(batch.iter().map(|m| m.user_id).collect::<Vec<_>>())
             .fetch_all(&mut *tx)
             .await?;
-        let existing = sqlx::query(EXISTING_KEYS)
+        let existing: Vec<MessageRow> = sqlx::query_as(EXISTING_KEYS)
             .bind(batch.iter().map(|m| m.channel_id).collect::<Vec<_>>())
             .bind(batch.iter().map(|m| m.user_id).collect::<Vec<_>>())
             .bind(
@@ -495,16 +403,13 @@ impl Store for PgStore {
                     .collect::<Vec<_>>(),
             )
             .fetch_all(&mut *tx)
-            .await?
-            .iter()
-            .map(|row| message_from_prefixed(row, ""))
-            .collect::<Result<_, _>>()?;
+            .await?;
         let plan = batch::plan(
             batch,
             BatchFacts {
-                heads,
+                heads: heads.into_iter().map(HeadRow::into_fact).collect(),
                 senders: senders.into_iter().collect(),
-                existing,
+                existing: existing.into_iter().map(Message::from).collect(),
             },
         );
         if plan.new.is_empty() {
@@ -546,13 +451,7 @@ impl Store for PgStore {
         &self,
         batch: &[NewMessage],
     ) -> Vec<StoreResult<InsertOutcome>> {
-        let fail_all = |what: &str, e: sqlx::Error| -> Vec<StoreResult<InsertOutcome>> {
-            let msg = format!("{what}: {e}");
-            batch
-                .iter()
-                .map(|_| Err(StoreError::Transaction(msg.clone())))
-                .collect()
-        };
+        let fail_all = |what: &str, e: sqlx::Error| all_failed(batch, what, &e);
         let mut tx = match self.pool.begin().await {
             Ok(tx) => tx,
             Err(e) => return fail_all("begin", e),
@@ -601,59 +500,36 @@ impl Store for PgStore {
         }
         results
     }
+}
 
+#[async_trait]
+impl ReadStore for PgStore {
     async fn mark_read(
         &self,
         user_id: UserId,
         channel_id: ChannelId,
         seq: Option<Seq>,
     ) -> StoreResult<Seq> {
-        Ok(sqlx::query_scalar(MARK_READ)
-            .bind(user_id)
-            .bind(channel_id)
-            .bind(seq)
-            .bind(Utc::now())
-            .fetch_one(&self.pool)
-            .await?)
+        Postgres::mark_read(&self.pool, user_id, channel_id, seq).await
     }
 
     async fn unread_for(&self, user_id: UserId) -> StoreResult<Vec<UnreadEntry>> {
-        let rows: Vec<(ChannelId, i64)> = sqlx::query_as(UNREAD_FOR)
-            .bind(user_id)
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(rows
-            .into_iter()
-            .filter(|(_, unread_count)| *unread_count > 0)
-            .map(|(channel_id, unread_count)| UnreadEntry {
-                channel_id,
-                unread_count,
-            })
-            .collect())
+        Postgres::unread_for(&self.pool, user_id).await
     }
+}
 
+#[async_trait]
+impl MetaStore for PgStore {
     async fn get_meta(&self, key: &str) -> StoreResult<Option<String>> {
-        Ok(sqlx::query_scalar("SELECT value FROM meta WHERE key = $1")
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await?)
+        Postgres::get_meta(&self.pool, key).await
     }
 
     async fn set_meta(&self, key: &str, value: &str) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO meta (key, value) VALUES ($1, $2) \
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        )
-        .bind(key)
-        .bind(value)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        Postgres::set_meta(&self.pool, key, value).await
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
+        Postgres::ping(&self.pool).await
     }
 }
 
@@ -689,6 +565,7 @@ impl NewRows {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use uuid::Uuid;
 
     /// Every query on the hot path, by name.
     const HOT_QUERIES: [(&str, &str); 18] = [
@@ -712,9 +589,10 @@ mod tests {
         ("INSERT_MESSAGE", INSERT_MESSAGE),
     ];
 
-    /// A store on a new database of the test command's throwaway cluster
-    /// (`CHAT_TEST_POSTGRES`, its admin URL); `None` (test skipped) without.
-    async fn fresh_store() -> Option<PgStore> {
+    /// A new database of the test command's throwaway cluster
+    /// (`CHAT_TEST_POSTGRES`, its admin URL), by its URL; `None` (test
+    /// skipped, with a notice) without.
+    async fn fresh_database() -> Option<String> {
         let Some(admin) = std::env::var("CHAT_TEST_POSTGRES")
             .ok()
             .filter(|s| !s.is_empty())
@@ -728,51 +606,61 @@ mod tests {
             .execute(&admin_pool)
             .await
             .unwrap();
+        admin_pool.close().await;
         let base = &admin[..admin.rfind('/').unwrap()];
-        Some(
-            PgStore::connect(&format!("{base}/{name}"), 2, None)
-                .await
-                .unwrap(),
-        )
+        Some(format!("{base}/{name}"))
     }
 
-    /// The fast and the careful batch paths agree, message by message.
-    #[tokio::test]
-    async fn fast_and_careful_batches_agree() {
-        for careful in [false, true] {
-            let Some(store) = fresh_store().await else {
-                return;
-            };
-            let shape = crate::server::store::checks::batch_outcomes(&store, careful).await;
-            assert_eq!(
-                shape,
-                crate::server::store::checks::EXPECTED,
-                "careful: {careful}"
-            );
+    /// A store on a new database (see [`fresh_database`]).
+    async fn fresh_store() -> Option<PgStore> {
+        let url = fresh_database().await?;
+        Some(PgStore::connect(&url, 2, None).await.unwrap())
+    }
+
+    /// The store conformance suite on a fresh database each.
+    mod conformance {
+        use super::*;
+        use crate::server::store::conformance::{conformance_suite, Backend};
+        use crate::server::store::Store;
+        use std::sync::Arc;
+
+        /// A store on a database of its own.
+        struct PgBackend {
+            url: String,
+            store: Arc<PgStore>,
         }
-    }
 
-    /// Unread counts are exact (own and deleted messages left out).
-    #[tokio::test]
-    async fn unread_is_exact() {
-        let Some(store) = fresh_store().await else {
-            return;
-        };
-        let pool = store.pool.clone();
-        crate::server::store::checks::unread_is_exact(&store, |channel, seq| {
-            let pool = pool.clone();
-            async move {
+        impl Backend for PgBackend {
+            async fn fresh() -> Option<Self> {
+                let url = fresh_database().await?;
+                let store = PgStore::connect(&url, 4, None).await.unwrap();
+                Some(PgBackend {
+                    url,
+                    store: Arc::new(store),
+                })
+            }
+
+            fn store(&self) -> Arc<dyn Store> {
+                self.store.clone()
+            }
+
+            async fn another(&self) -> Arc<dyn Store> {
+                Arc::new(PgStore::connect(&self.url, 4, None).await.unwrap())
+            }
+
+            async fn soft_delete(&self, channel: ChannelId, seq: Seq) {
                 sqlx::query(
                     "UPDATE messages SET deleted_at = now() WHERE channel_id = $1 AND seq = $2",
                 )
                 .bind(channel)
                 .bind(seq)
-                .execute(&pool)
+                .execute(&self.store.pool)
                 .await
                 .unwrap();
             }
-        })
-        .await;
+        }
+
+        conformance_suite!(PgBackend);
     }
 
     /// No hot query needs a sequential scan: with sequential scans priced

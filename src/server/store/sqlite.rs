@@ -6,8 +6,7 @@
 //! at commit: a page written by many batches is copied once, and commits
 //! never wait for a checkpoint.
 
-use crate::protocol::{ChannelId, Seq, UserId};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,29 +16,25 @@ use chrono::{DateTime, Utc};
 use sqlx::pool::PoolConnection;
 use sqlx::sqlite::SqliteConnection;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-    SqliteSynchronous,
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{Row, Sqlite};
+use sqlx::Sqlite;
 use uuid::Uuid;
 
 use super::batch::{self, BatchFacts};
+use super::dialect::{all_failed, channels_of, Dialect, Queries};
+use super::rows::{message_columns, HeadRow, MessageRow};
 use super::{
-    page_from_rows, HistoryCursor, InsertOutcome, Membership, NewMessage, Store, StoreError,
-    StoreResult, UserRecord,
+    ChannelStore, HistoryCursor, InsertOutcome, Membership, MessageStore, MetaStore, NewMessage,
+    ReadStore, StoreError, StoreResult, UserRecord, UserStore,
 };
 use crate::protocol::dto::Member;
-use crate::protocol::{ChannelSummary, HistoryPage, Message, Timestamp, UnreadEntry};
+use crate::protocol::{
+    ChannelId, ChannelSummary, HistoryPage, Message, Seq, Timestamp, UnreadEntry, UserId,
+};
 
 /// Migrations embedded in the binary, applied at start-up.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
-
-/// Columns of a message row, as [`message_from_row`] reads them.
-macro_rules! message_columns {
-    () => {
-        "id, channel_id, seq, user_id, text, created_at, updated_at, client_id"
-    };
-}
 
 /// The stored message for an idempotency key.
 const FIND_BY_CLIENT_ID: &str = concat!(
@@ -68,12 +63,13 @@ const BATCH_SENDERS: &str = "SELECT a.tablo_id AS tablo_id, a.user_id AS user_id
      WHERE a.is_active = 1";
 /// Step 3: messages already stored under the batch's idempotency keys
 /// (`[["<channel>", "<user>", "<clientId>"], ...]`).
-const BATCH_EXISTING: &str = "SELECT m.id AS id, m.channel_id AS channel_id, m.seq AS seq, \
-     m.user_id AS user_id, m.text AS text, m.created_at AS created_at, \
-     m.updated_at AS updated_at, m.client_id AS client_id \
-     FROM json_each(?1) AS k JOIN messages m \
+const BATCH_EXISTING: &str = concat!(
+    "SELECT ",
+    message_columns!("m"),
+    " FROM json_each(?1) AS k JOIN messages m \
        ON m.channel_id = unhex(k.value ->> 0) AND m.user_id = unhex(k.value ->> 1) \
-       AND m.client_id = k.value ->> 2";
+       AND m.client_id = k.value ->> 2"
+);
 /// Step 4: the new rows (`[[id, channel, seq, user, clientId, text, micros], ...]`).
 const BATCH_INSERT: &str =
     "INSERT INTO messages (id, channel_id, seq, user_id, client_id, text, created_at) \
@@ -115,7 +111,8 @@ const HISTORY_AFTER_SEQ: &str = concat!(
 );
 /// Whether the channel exists and the user's access is active.
 const MEMBERSHIP: &str =
-    "SELECT (SELECT is_active FROM tablo_access WHERE tablo_id = t.id AND user_id = ?2), t.last_seq \
+    "SELECT (SELECT is_active FROM tablo_access WHERE tablo_id = t.id AND user_id = ?2) \
+       AS is_active, t.last_seq AS head_seq \
      FROM tablos t WHERE t.id = ?1";
 /// Active member ids of a channel.
 const MEMBER_IDS: &str = "SELECT user_id FROM tablo_access WHERE tablo_id = ?1 AND is_active = 1";
@@ -140,17 +137,15 @@ macro_rules! unread_count {
 }
 /// The caller's channels with previews and unread counts (one query).
 const CHANNELS_FOR: &str = concat!(
-    "SELECT t.id, t.name, t.color, t.last_seq, \
+    "SELECT t.id AS tablo_id, t.name, t.color, t.last_seq AS head_seq, \
                (SELECT COUNT(*) FROM tablo_access a2 \
                   WHERE a2.tablo_id = t.id AND a2.is_active = 1) AS member_count, \
                COALESCE(r.last_read_seq, 0) AS last_read_seq, \
                ",
     unread_count!(),
-    ", \
-               lm.id AS lm_id, lm.channel_id AS lm_channel_id, lm.seq AS lm_seq, \
-               lm.user_id AS lm_user_id, lm.text AS lm_text, lm.created_at AS lm_created_at, \
-               lm.updated_at AS lm_updated_at, lm.client_id AS lm_client_id, \
-               lu.display_name AS lm_sender_name \
+    ", ",
+    message_columns!("lm"),
+    ", lu.display_name AS last_sender_name \
              FROM tablo_access a \
              JOIN tablos t ON t.id = a.tablo_id \
              LEFT JOIN channel_read_state r ON r.user_id = a.user_id AND r.channel_id = t.id \
@@ -187,6 +182,38 @@ const MARK_READ: &str =
              RETURNING last_read_seq";
 /// Newest seq of a channel.
 const HEAD_SEQ: &str = "SELECT last_seq FROM tablos WHERE id = ?1";
+/// A user by login e-mail (the column compares case-insensitively).
+const USER_BY_EMAIL: &str =
+    "SELECT id, email, display_name, password_hash FROM users WHERE email = ?1";
+/// A user by id.
+const USER_BY_ID: &str = "SELECT id, email, display_name, password_hash FROM users WHERE id = ?1";
+/// Grants or revokes access.
+const SET_ACCESS: &str =
+    "INSERT INTO tablo_access (tablo_id, user_id, is_active) VALUES (?1, ?2, ?3) \
+     ON CONFLICT (tablo_id, user_id) DO UPDATE SET is_active = excluded.is_active";
+
+impl Dialect for Sqlite {
+    const SQL: Queries = Queries {
+        user_by_email: USER_BY_EMAIL,
+        user_by_id: USER_BY_ID,
+        set_access: SET_ACCESS,
+        membership: MEMBERSHIP,
+        member_ids: MEMBER_IDS,
+        members: MEMBERS,
+        channels_for: CHANNELS_FOR,
+        history_latest: HISTORY_LATEST,
+        history_before_seq: HISTORY_BEFORE_SEQ,
+        history_before_time: HISTORY_BEFORE_TIME,
+        history_after_seq: HISTORY_AFTER_SEQ,
+        head_seq: HEAD_SEQ,
+        find_by_client_id: FIND_BY_CLIENT_ID,
+        mark_read: MARK_READ,
+        unread_for: UNREAD_FOR,
+        get_meta: "SELECT value FROM meta WHERE key = ?1",
+        set_meta: "INSERT INTO meta (key, value) VALUES (?1, ?2) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    };
+}
 
 /// How often the WAL is checkpointed (PASSIVE: never blocks the writer or
 /// readers).
@@ -286,63 +313,46 @@ impl SqliteStore {
         Ok(conn)
     }
 
-    /// The statements of the fast batch insert (`Store::insert_batch_fast`),
-    /// inside its transaction.
+    /// The statements of the fast batch insert
+    /// (`MessageStore::insert_batch_fast`), inside its transaction.
     async fn insert_batch_fast_in(
         tx: &mut SqliteConnection,
         batch: &[NewMessage],
     ) -> Result<Vec<StoreResult<InsertOutcome>>, StoreError> {
         let hex = |id: Uuid| id.simple().to_string();
-        let mut channels: Vec<ChannelId> = batch.iter().map(|m| m.channel_id).collect();
-        channels.sort_unstable();
-        channels.dedup();
-        let rows = sqlx::query(BATCH_HEADS)
+        let channels = channels_of(batch);
+        let heads: Vec<HeadRow> = sqlx::query_as(BATCH_HEADS)
             .bind(encode(
                 &channels.iter().map(|c| hex(c.uuid())).collect::<Vec<_>>(),
             )?)
             .fetch_all(&mut *tx)
             .await?;
-        let mut heads = HashMap::new();
-        for row in &rows {
-            let at: Option<i64> = row.try_get("last_message_at")?;
-            heads.insert(
-                row.try_get("id")?,
-                (row.try_get("last_seq")?, at.map(from_micros)),
-            );
-        }
 
         let pairs: Vec<[String; 2]> = batch
             .iter()
             .map(|m| [hex(m.channel_id.uuid()), hex(m.user_id.uuid())])
             .collect();
-        let rows = sqlx::query(BATCH_SENDERS)
+        let senders: Vec<(ChannelId, UserId)> = sqlx::query_as(BATCH_SENDERS)
             .bind(encode(&pairs)?)
             .fetch_all(&mut *tx)
             .await?;
-        let mut senders = HashSet::new();
-        for row in &rows {
-            senders.insert((row.try_get("tablo_id")?, row.try_get("user_id")?));
-        }
 
         let keys: Vec<[&str; 3]> = pairs
             .iter()
             .zip(batch)
             .map(|(p, m)| [p[0].as_str(), p[1].as_str(), m.client_id.as_str()])
             .collect();
-        let existing = sqlx::query(BATCH_EXISTING)
+        let existing: Vec<MessageRow> = sqlx::query_as(BATCH_EXISTING)
             .bind(encode(&keys)?)
             .fetch_all(&mut *tx)
-            .await?
-            .iter()
-            .map(message_from_row)
-            .collect::<Result<_, _>>()?;
+            .await?;
 
         let plan = batch::plan(
             batch,
             BatchFacts {
-                heads,
-                senders,
-                existing,
+                heads: heads.into_iter().map(HeadRow::into_fact).collect(),
+                senders: senders.into_iter().collect::<HashSet<_>>(),
+                existing: existing.into_iter().map(Message::from).collect(),
             },
         );
         if !plan.new.is_empty() {
@@ -399,49 +409,28 @@ impl SqliteStore {
         outcome
     }
 
+    /// One message the careful way: the sender's access, then the key,
+    /// then the next seq and time, then the row (the writer's lock is held
+    /// throughout, so nothing changes in between).
     async fn insert_one(tx: &mut SqliteConnection, m: &NewMessage) -> StoreResult<InsertOutcome> {
-        Self::require_sender(tx, m).await?;
-        let existing = sqlx::query(FIND_BY_CLIENT_ID)
-            .bind(m.channel_id)
-            .bind(m.user_id)
-            .bind(&m.client_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if let Some(row) = existing {
-            return Ok(InsertOutcome::Duplicate(message_from_row(&row)?));
+        // Refuses a message whose sender is not an active member of its
+        // channel, inside the insert's transaction.
+        if !matches!(
+            Sqlite::membership(&mut *tx, m.channel_id, m.user_id).await?,
+            Membership::Member { .. }
+        ) {
+            return Err(StoreError::NotMember);
         }
-        let micros = m.created_at.timestamp_micros();
-        let next: Option<(Seq, i64)> = sqlx::query_as(NEXT_SEQ)
+        if let Some(original) = Sqlite::find_by_client_id(&mut *tx, m).await? {
+            return Ok(InsertOutcome::Duplicate(original));
+        }
+        let next: Option<(Seq, Timestamp)> = sqlx::query_as(NEXT_SEQ)
             .bind(m.channel_id)
-            .bind(micros)
+            .bind(Timestamp::from(m.created_at))
             .fetch_optional(&mut *tx)
             .await?;
-        let (seq, micros) =
+        let (seq, created_at) =
             next.ok_or_else(|| StoreError::NotFound(format!("channel {}", m.channel_id)))?;
-        Self::insert_row(tx, m, seq, micros).await
-    }
-
-    /// Refuses a message whose sender is not an active member of its
-    /// channel, inside the insert's transaction.
-    async fn require_sender(tx: &mut SqliteConnection, m: &NewMessage) -> StoreResult<()> {
-        let active: Option<(Option<bool>, i64)> = sqlx::query_as(MEMBERSHIP)
-            .bind(m.channel_id)
-            .bind(m.user_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        match active {
-            Some((Some(true), _)) => Ok(()),
-            _ => Err(StoreError::NotMember),
-        }
-    }
-
-    /// Writes the message row with its seq and time.
-    async fn insert_row(
-        tx: &mut SqliteConnection,
-        m: &NewMessage,
-        seq: Seq,
-        micros: i64,
-    ) -> StoreResult<InsertOutcome> {
         sqlx::query(INSERT_MESSAGE)
             .bind(m.id)
             .bind(m.channel_id)
@@ -449,10 +438,12 @@ impl SqliteStore {
             .bind(m.user_id)
             .bind(&m.client_id)
             .bind(&m.text)
-            .bind(micros)
+            .bind(created_at)
             .execute(&mut *tx)
             .await?;
-        Ok(InsertOutcome::Stored(m.stored(seq, from_micros(micros))))
+        Ok(InsertOutcome::Stored(
+            m.stored(seq, DateTime::<Utc>::from(created_at)),
+        ))
     }
 }
 
@@ -466,19 +457,6 @@ async fn commit(mut conn: PoolConnection<Sqlite>) -> StoreResult<()> {
             Err(e.into())
         }
     }
-}
-
-/// The same failure for every message of `batch` (nothing of it was
-/// stored): `step` is where the transaction failed.
-fn all_failed(
-    batch: &[NewMessage],
-    step: &str,
-    error: &dyn std::fmt::Display,
-) -> Vec<StoreResult<InsertOutcome>> {
-    batch
-        .iter()
-        .map(|_| Err(StoreError::Transaction(format!("{step}: {error}"))))
-        .collect()
 }
 
 /// Ends a failed write transaction: rolls back what may be left of it and
@@ -497,58 +475,17 @@ fn encode<T: serde::Serialize>(value: &T) -> StoreResult<String> {
         .map_err(|e| StoreError::Transaction(format!("batch encoding: {e}")))
 }
 
-fn from_micros(micros: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp_micros(micros).unwrap_or_default()
-}
-
-fn message_from_row(row: &SqliteRow) -> Result<Message, sqlx::Error> {
-    message_from_prefixed(row, "")
-}
-
-fn message_from_prefixed(row: &SqliteRow, prefix: &str) -> Result<Message, sqlx::Error> {
-    let col = |name: &str| format!("{prefix}{name}");
-    Ok(Message {
-        id: row.try_get(col("id").as_str())?,
-        channel_id: row.try_get(col("channel_id").as_str())?,
-        seq: row.try_get(col("seq").as_str())?,
-        user_id: row.try_get(col("user_id").as_str())?,
-        text: row.try_get(col("text").as_str())?,
-        created_at: Timestamp::from_micros(row.try_get(col("created_at").as_str())?),
-        updated_at: row
-            .try_get::<Option<i64>, _>(col("updated_at").as_str())?
-            .map(Timestamp::from_micros),
-        client_id: row.try_get(col("client_id").as_str())?,
-    })
-}
-
-fn user_from_row(row: &SqliteRow) -> Result<UserRecord, sqlx::Error> {
-    Ok(UserRecord {
-        id: row.try_get("id")?,
-        email: row.try_get("email")?,
-        display_name: row.try_get("display_name")?,
-        password_hash: row.try_get("password_hash")?,
-    })
-}
+// Reads go to the read pool, writes (and the flags, read at start-up
+// right after they are written) to the one writer.
 
 #[async_trait]
-impl Store for SqliteStore {
+impl UserStore for SqliteStore {
     async fn user_by_email(&self, email: &str) -> StoreResult<Option<UserRecord>> {
-        let row = sqlx::query(
-            "SELECT id, email, display_name, password_hash FROM users WHERE email = ?1",
-        )
-        .bind(email.trim())
-        .fetch_optional(&self.read)
-        .await?;
-        Ok(row.as_ref().map(user_from_row).transpose()?)
+        Sqlite::user_by_email(&self.read, email).await
     }
 
     async fn user_by_id(&self, id: UserId) -> StoreResult<Option<UserRecord>> {
-        let row =
-            sqlx::query("SELECT id, email, display_name, password_hash FROM users WHERE id = ?1")
-                .bind(id)
-                .fetch_optional(&self.read)
-                .await?;
-        Ok(row.as_ref().map(user_from_row).transpose()?)
+        Sqlite::user_by_id(&self.read, id).await
     }
 
     async fn upsert_user(&self, user: &UserRecord) -> StoreResult<()> {
@@ -563,12 +500,15 @@ impl Store for SqliteStore {
         .bind(&user.email)
         .bind(&user.display_name)
         .bind(&user.password_hash)
-        .bind(Utc::now().timestamp_micros())
+        .bind(Timestamp::from(Utc::now()))
         .execute(&self.write)
         .await?;
         Ok(())
     }
+}
 
+#[async_trait]
+impl ChannelStore for SqliteStore {
     async fn upsert_channel(&self, id: ChannelId, name: &str, color: &str) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO tablos (id, name, color, created_at) VALUES (?1, ?2, ?3, ?4) \
@@ -577,7 +517,7 @@ impl Store for SqliteStore {
         .bind(id)
         .bind(name)
         .bind(color)
-        .bind(Utc::now().timestamp_micros())
+        .bind(Timestamp::from(Utc::now()))
         .execute(&self.write)
         .await?;
         Ok(())
@@ -597,133 +537,39 @@ impl Store for SqliteStore {
         user_id: UserId,
         active: bool,
     ) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO tablo_access (tablo_id, user_id, is_active) VALUES (?1, ?2, ?3) \
-             ON CONFLICT (tablo_id, user_id) DO UPDATE SET is_active = excluded.is_active",
-        )
-        .bind(tablo_id)
-        .bind(user_id)
-        .bind(active)
-        .execute(&self.write)
-        .await?;
-        Ok(())
+        Sqlite::set_access(&self.write, tablo_id, user_id, active).await
     }
 
     async fn membership(&self, channel_id: ChannelId, user_id: UserId) -> StoreResult<Membership> {
-        let row: Option<(Option<bool>, Seq)> = sqlx::query_as(MEMBERSHIP)
-            .bind(channel_id)
-            .bind(user_id)
-            .fetch_optional(&self.read)
-            .await?;
-        Ok(match row {
-            None => Membership::NoChannel,
-            Some((Some(true), head_seq)) => Membership::Member { head_seq },
-            Some(_) => Membership::NotMember,
-        })
+        Sqlite::membership(&self.read, channel_id, user_id).await
     }
 
     async fn member_ids(&self, channel_id: ChannelId) -> StoreResult<Vec<UserId>> {
-        Ok(sqlx::query_scalar(MEMBER_IDS)
-            .bind(channel_id)
-            .fetch_all(&self.read)
-            .await?)
+        Sqlite::member_ids(&self.read, channel_id).await
     }
 
     async fn members(&self, channel_id: ChannelId) -> StoreResult<Vec<Member>> {
-        let rows = sqlx::query(MEMBERS)
-            .bind(channel_id)
-            .fetch_all(&self.read)
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Member {
-                    id: r.try_get("id")?,
-                    display_name: r.try_get("display_name")?,
-                })
-            })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(Into::into)
+        Sqlite::members(&self.read, channel_id).await
     }
 
     async fn channels_for(&self, user_id: UserId) -> StoreResult<Vec<ChannelSummary>> {
-        let rows = sqlx::query(CHANNELS_FOR)
-            .bind(user_id)
-            .fetch_all(&self.read)
-            .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let has_last: Option<Uuid> = row.try_get("lm_id")?;
-            out.push(ChannelSummary {
-                id: row.try_get("id")?,
-                name: row.try_get("name")?,
-                color: row.try_get("color")?,
-                member_count: row.try_get("member_count")?,
-                unread_count: row.try_get("unread_count")?,
-                last_read_seq: row.try_get("last_read_seq")?,
-                head_seq: row.try_get("last_seq")?,
-                last_message: match has_last {
-                    Some(_) => Some(message_from_prefixed(row, "lm_")?),
-                    None => None,
-                },
-                last_sender_name: row.try_get("lm_sender_name")?,
-            });
-        }
-        Ok(out)
+        Sqlite::channels_for(&self.read, user_id).await
     }
+}
 
+#[async_trait]
+impl MessageStore for SqliteStore {
     async fn history(
         &self,
         channel_id: ChannelId,
         cursor: HistoryCursor,
         limit: u32,
     ) -> StoreResult<HistoryPage> {
-        let fetch = i64::from(limit) + 1;
-        let rows = match cursor {
-            HistoryCursor::Latest => {
-                sqlx::query(HISTORY_LATEST)
-                    .bind(channel_id)
-                    .bind(fetch)
-                    .fetch_all(&self.read)
-                    .await?
-            }
-            HistoryCursor::BeforeSeq(seq) => {
-                sqlx::query(HISTORY_BEFORE_SEQ)
-                    .bind(channel_id)
-                    .bind(seq)
-                    .bind(fetch)
-                    .fetch_all(&self.read)
-                    .await?
-            }
-            HistoryCursor::BeforeTime(t) => {
-                sqlx::query(HISTORY_BEFORE_TIME)
-                    .bind(channel_id)
-                    .bind(t.timestamp_micros())
-                    .bind(fetch)
-                    .fetch_all(&self.read)
-                    .await?
-            }
-            HistoryCursor::AfterSeq(seq) => {
-                sqlx::query(HISTORY_AFTER_SEQ)
-                    .bind(channel_id)
-                    .bind(seq)
-                    .bind(fetch)
-                    .fetch_all(&self.read)
-                    .await?
-            }
-        };
-        let messages = rows
-            .iter()
-            .map(message_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(page_from_rows(messages, cursor, limit))
+        Sqlite::history(&self.read, channel_id, cursor, limit).await
     }
 
     async fn head_seq(&self, channel_id: ChannelId) -> StoreResult<Seq> {
-        let seq: Option<Seq> = sqlx::query_scalar(HEAD_SEQ)
-            .bind(channel_id)
-            .fetch_optional(&self.read)
-            .await?;
-        Ok(seq.unwrap_or(Seq::ZERO))
+        Sqlite::head_seq(&self.read, channel_id).await
     }
 
     /// The fast path: five statements per batch whatever its size (heads,
@@ -777,63 +623,36 @@ impl Store for SqliteStore {
         }
         results
     }
+}
 
+#[async_trait]
+impl ReadStore for SqliteStore {
     async fn mark_read(
         &self,
         user_id: UserId,
         channel_id: ChannelId,
         seq: Option<Seq>,
     ) -> StoreResult<Seq> {
-        let cursor: Seq = sqlx::query_scalar(MARK_READ)
-            .bind(user_id)
-            .bind(channel_id)
-            .bind(seq)
-            .bind(Utc::now().timestamp_micros())
-            .fetch_one(&self.write)
-            .await?;
-        Ok(cursor)
+        Sqlite::mark_read(&self.write, user_id, channel_id, seq).await
     }
 
     async fn unread_for(&self, user_id: UserId) -> StoreResult<Vec<UnreadEntry>> {
-        let rows = sqlx::query(UNREAD_FOR)
-            .bind(user_id)
-            .fetch_all(&self.read)
-            .await?;
-        let mut unread = Vec::new();
-        for r in &rows {
-            let unread_count: i64 = r.try_get("unread_count")?;
-            if unread_count > 0 {
-                unread.push(UnreadEntry {
-                    channel_id: r.try_get("channel_id")?,
-                    unread_count,
-                });
-            }
-        }
-        Ok(unread)
+        Sqlite::unread_for(&self.read, user_id).await
     }
+}
 
+#[async_trait]
+impl MetaStore for SqliteStore {
     async fn get_meta(&self, key: &str) -> StoreResult<Option<String>> {
-        Ok(sqlx::query_scalar("SELECT value FROM meta WHERE key = ?1")
-            .bind(key)
-            .fetch_optional(&self.write)
-            .await?)
+        Sqlite::get_meta(&self.write, key).await
     }
 
     async fn set_meta(&self, key: &str, value: &str) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO meta (key, value) VALUES (?1, ?2) \
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        )
-        .bind(key)
-        .bind(value)
-        .execute(&self.write)
-        .await?;
-        Ok(())
+        Sqlite::set_meta(&self.write, key, value).await
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1").execute(&self.read).await?;
-        Ok(())
+        Sqlite::ping(&self.read).await
     }
 }
 
@@ -841,6 +660,7 @@ impl Store for SqliteStore {
 mod tests {
     use super::*;
     use crate::protocol::MessageId;
+    use sqlx::Row;
 
     /// Every query on the hot path, by name.
     const HOT_QUERIES: [(&str, &str); 17] = [
@@ -937,39 +757,55 @@ mod tests {
         (channel, user)
     }
 
-    /// The fast and the careful batch paths agree, message by message.
-    #[tokio::test]
-    async fn fast_and_careful_batches_agree() {
-        for careful in [false, true] {
-            let (_dir, store) = fresh_store().await;
-            let shape = crate::server::store::checks::batch_outcomes(&store, careful).await;
-            assert_eq!(
-                shape,
-                crate::server::store::checks::EXPECTED,
-                "careful: {careful}"
-            );
-        }
-    }
+    /// The store conformance suite on SQLite files in temporary
+    /// directories.
+    mod conformance {
+        use super::*;
+        use crate::server::store::conformance::{conformance_suite, Backend};
+        use crate::server::store::Store;
 
-    /// Unread counts are exact (own and deleted messages left out).
-    #[tokio::test]
-    async fn unread_is_exact() {
-        let (_dir, store) = fresh_store().await;
-        let write = store.write.clone();
-        crate::server::store::checks::unread_is_exact(&store, |channel, seq| {
-            let write = write.clone();
-            async move {
+        /// A store on a new database file, kept while the directory lives.
+        struct SqliteBackend {
+            dir: tempfile::TempDir,
+            store: Arc<SqliteStore>,
+        }
+
+        impl SqliteBackend {
+            fn url(&self) -> String {
+                format!("sqlite://{}", self.dir.path().join("chat.db").display())
+            }
+        }
+
+        impl Backend for SqliteBackend {
+            async fn fresh() -> Option<Self> {
+                let (dir, store) = fresh_store().await;
+                Some(SqliteBackend {
+                    dir,
+                    store: Arc::new(store),
+                })
+            }
+
+            fn store(&self) -> Arc<dyn Store> {
+                self.store.clone()
+            }
+
+            async fn another(&self) -> Arc<dyn Store> {
+                Arc::new(SqliteStore::connect(&self.url(), 1).await.unwrap())
+            }
+
+            async fn soft_delete(&self, channel: ChannelId, seq: Seq) {
                 sqlx::query(
                     "UPDATE messages SET deleted_at = 1 WHERE channel_id = ?1 AND seq = ?2",
                 )
                 .bind(channel)
                 .bind(seq)
-                .execute(&write)
+                .execute(&self.store.write)
                 .await
                 .unwrap();
             }
-        })
-        .await;
+        }
+
+        conformance_suite!(SqliteBackend);
     }
 
     /// The writer never checkpoints; the checkpoint task moves committed
