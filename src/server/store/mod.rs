@@ -240,7 +240,7 @@ pub trait ChannelStore: Send + Sync {
     /// Grants (`active`) or revokes access.
     async fn set_access(
         &self,
-        tablo_id: ChannelId,
+        channel_id: ChannelId,
         user_id: UserId,
         active: bool,
     ) -> StoreResult<()>;

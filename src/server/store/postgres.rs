@@ -335,11 +335,11 @@ impl ChannelStore for PgStore {
 
     async fn set_access(
         &self,
-        tablo_id: ChannelId,
+        channel_id: ChannelId,
         user_id: UserId,
         active: bool,
     ) -> StoreResult<()> {
-        Postgres::set_access(&self.pool, tablo_id, user_id, active).await
+        Postgres::set_access(&self.pool, channel_id, user_id, active).await
     }
 
     async fn membership(&self, channel_id: ChannelId, user_id: UserId) -> StoreResult<Membership> {

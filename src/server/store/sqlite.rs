@@ -533,11 +533,11 @@ impl ChannelStore for SqliteStore {
 
     async fn set_access(
         &self,
-        tablo_id: ChannelId,
+        channel_id: ChannelId,
         user_id: UserId,
         active: bool,
     ) -> StoreResult<()> {
-        Sqlite::set_access(&self.write, tablo_id, user_id, active).await
+        Sqlite::set_access(&self.write, channel_id, user_id, active).await
     }
 
     async fn membership(&self, channel_id: ChannelId, user_id: UserId) -> StoreResult<Membership> {
