@@ -163,8 +163,8 @@ pub fn apply(model: &mut RoomModel, frame: ServerFrame, cx: &FrameContext<'_>) -
             let added = model.timeline.insert(m);
             if let (true, Some(announcement)) = (added, announcement) {
                 effects.push(RoomEffect::Announce(announcement));
-                if cx.attended {
-                    effects.extend(read_frame(&model.timeline).map(RoomEffect::Send));
+                if let (true, Some(read)) = (cx.attended, read_frame(&model.timeline)) {
+                    effects.push(RoomEffect::Send(read));
                 }
             }
         }
@@ -245,15 +245,10 @@ pub fn on_connection(model: &mut RoomModel, state: ConnectionState) -> Step {
     step.changed.connection = true;
     match state {
         ConnectionState::Connected => {
-            step.effects.extend(
-                model
-                    .outbox
-                    .to_resend()
-                    .into_iter()
-                    .map(|(client_id, text)| {
-                        RoomEffect::Send(ClientFrame::MessageSend { text, client_id })
-                    }),
-            );
+            for (client_id, text) in model.outbox.to_resend() {
+                let send = ClientFrame::MessageSend { text, client_id };
+                step.effects.push(RoomEffect::Send(send));
+            }
         }
         ConnectionState::Closed => {
             step.changed.revoked = !model.revoked;

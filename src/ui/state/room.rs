@@ -13,7 +13,7 @@ use leptos::prelude::*;
 
 use crate::client::browser::{page_is_attended, page_is_visible};
 use crate::client::outbox::Outbox;
-use crate::client::room_model::{self, FrameContext, RoomEffect, RoomModel, Step};
+use crate::client::room_model::{self, Changed, FrameContext, RoomEffect, RoomModel, Step};
 use crate::client::socket::SocketHandlers;
 use crate::client::timeline::Timeline;
 use crate::client::{use_chat_socket, ConnectionState, SocketSender};
@@ -200,9 +200,13 @@ impl RoomState {
     fn on_frame(&self, frame: ServerFrame) {
         let me = self.me;
         let attended = page_is_attended();
-        self.step(|model, names| {
+        let mut model = RoomModel::new(Timeline::default());
+        if !self.exchange(&mut model, Changed::default()) {
+            return;
+        }
+        let step = self.names.try_with_untracked(|names| {
             room_model::apply(
-                model,
+                &mut model,
                 frame,
                 &FrameContext {
                     me,
@@ -211,32 +215,36 @@ impl RoomState {
                 },
             )
         });
+        self.finish(model, step.unwrap_or_default());
     }
 
     /// The socket's state changed.
     fn on_state(&self, state: ConnectionState) {
-        self.step(|model, _| room_model::on_connection(model, state));
+        let mut model = RoomModel::new(Timeline::default());
+        if !self.exchange(&mut model, Changed::default()) {
+            return;
+        }
+        let step = room_model::on_connection(&mut model, state);
+        self.finish(model, step);
     }
 
-    /// Runs one step of the reducer over the signals' data: takes it out
-    /// (without notifying), applies `f`, puts it back notifying only the
-    /// parts that changed, then performs the effects. Does nothing once the
-    /// room is gone (a late socket callback).
-    fn step(&self, f: impl FnOnce(&mut RoomModel, &HashMap<UserId, String>) -> Step) {
-        let Some(mut model) = self.take_model() else {
-            return;
-        };
-        let Some(Step { changed, effects }) =
-            self.names.try_with_untracked(|names| f(&mut model, names))
-        else {
-            return;
-        };
-        put(self.timeline, model.timeline, changed.timeline);
-        put(self.outbox, model.outbox, changed.outbox);
-        put(self.online, model.online, changed.online);
-        put(self.typing, model.typing, changed.typing);
-        put(self.connection, model.connection, changed.connection);
-        put(self.revoked, model.revoked, changed.revoked);
+    /// Swaps the signals' data with `model`'s: the reducer runs over the
+    /// data taken out (nobody notified), which then goes back the same way,
+    /// notifying the readers of the parts that `changed`. Returns false
+    /// once the room is gone (a late socket callback).
+    fn exchange(&self, model: &mut RoomModel, changed: Changed) -> bool {
+        swap(self.timeline, &mut model.timeline, changed.timeline)
+            && swap(self.outbox, &mut model.outbox, changed.outbox)
+            && swap(self.online, &mut model.online, changed.online)
+            && swap(self.typing, &mut model.typing, changed.typing)
+            && swap(self.connection, &mut model.connection, changed.connection)
+            && swap(self.revoked, &mut model.revoked, changed.revoked)
+    }
+
+    /// Puts the data back after a reducer step (notifying what changed)
+    /// and performs the step's effects.
+    fn finish(&self, mut model: RoomModel, Step { changed, effects }: Step) {
+        self.exchange(&mut model, changed);
         for effect in effects {
             match effect {
                 RoomEffect::Send(frame) => {
@@ -249,24 +257,15 @@ impl RoomState {
             }
         }
     }
-
-    fn take_model(&self) -> Option<RoomModel> {
-        Some(RoomModel {
-            timeline: self.timeline.try_update_untracked(std::mem::take)?,
-            outbox: self.outbox.try_update_untracked(std::mem::take)?,
-            online: self.online.try_update_untracked(std::mem::take)?,
-            typing: self.typing.try_update_untracked(std::mem::take)?,
-            connection: self.connection.try_get_untracked()?,
-            revoked: self.revoked.try_get_untracked()?,
-        })
-    }
 }
 
-/// Puts a value back into its signal, notifying its readers only if it
-/// `changed`.
-fn put<T: 'static + Send + Sync>(signal: RwSignal<T>, value: T, changed: bool) {
-    signal.try_maybe_update(|slot| {
-        *slot = value;
-        (changed, ())
-    });
+/// Swaps a signal's value with `value`, notifying its readers only if
+/// `changed`; false if the signal is gone.
+fn swap<T: 'static + Send + Sync>(signal: RwSignal<T>, value: &mut T, changed: bool) -> bool {
+    signal
+        .try_maybe_update(|slot| {
+            std::mem::swap(slot, value);
+            (changed, ())
+        })
+        .is_some()
 }
