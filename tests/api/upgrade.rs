@@ -127,16 +127,69 @@ async fn databases_of_earlier_releases_are_migrated_and_serve_the_same_facts() {
         let now = observe(&app).await;
         for (user, facts) in expected.as_object().expect("users") {
             for part in ["channels", "histories", "unread"] {
-                assert_eq!(
-                    now[user][part],
-                    facts[part],
-                    "{} ({database}): {user}'s {part} changed after the upgrade",
-                    release.display()
-                );
+                if let Err(path) = still_served(&facts[part], &now[user][part]) {
+                    panic!(
+                        "{} ({database}): {user}'s {part} changed after the upgrade at {path}:\n\
+                         recorded {}\nnow      {}",
+                        release.display(),
+                        facts[part],
+                        now[user][part]
+                    );
+                }
             }
         }
         app.stop().await;
     }
+}
+
+/// Whether everything `recorded` says is still served by `now`: the same
+/// value for every recorded field, the same number of list items, each
+/// item still serving its recorded fields. Fields a later release adds to
+/// an object (the wire contract only grows) are allowed; a recorded field
+/// that is missing or different is not. `Err` names the first difference.
+fn still_served(recorded: &Value, now: &Value) -> Result<(), String> {
+    match (recorded, now) {
+        (Value::Object(old), Value::Object(new)) => {
+            for (key, value) in old {
+                let Some(current) = new.get(key) else {
+                    return Err(format!(".{key} (missing)"));
+                };
+                still_served(value, current).map_err(|path| format!(".{key}{path}"))?;
+            }
+            Ok(())
+        }
+        (Value::Array(old), Value::Array(new)) => {
+            if old.len() != new.len() {
+                return Err(format!(" (length {} became {})", old.len(), new.len()));
+            }
+            for (i, (a, b)) in old.iter().zip(new).enumerate() {
+                still_served(a, b).map_err(|path| format!("[{i}]{path}"))?;
+            }
+            Ok(())
+        }
+        (a, b) if a == b => Ok(()),
+        (a, b) => Err(format!(" ({a} became {b})")),
+    }
+}
+
+#[test]
+fn recorded_facts_must_stay_but_new_fields_may_come() {
+    let recorded = json!({"messages": [{"seq": 1, "text": "hi"}], "hasMore": false});
+    let grown =
+        json!({"messages": [{"seq": 1, "text": "hi", "rev": 0}], "hasMore": false, "headRev": 0});
+    assert_eq!(still_served(&recorded, &grown), Ok(()));
+    let changed = json!({"messages": [{"seq": 1, "text": "ho"}], "hasMore": false});
+    assert_eq!(
+        still_served(&recorded, &changed),
+        Err(".messages[0].text (\"hi\" became \"ho\")".into())
+    );
+    let lost = json!({"messages": [{"seq": 1}], "hasMore": false});
+    assert_eq!(
+        still_served(&recorded, &lost),
+        Err(".messages[0].text (missing)".into())
+    );
+    let fewer = json!({"messages": [], "hasMore": false});
+    assert!(still_served(&recorded, &fewer).is_err());
 }
 
 /// Records a fixture set with this build (run by
