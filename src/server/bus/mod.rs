@@ -179,9 +179,11 @@ pub trait Bus: Send + Sync + std::fmt::Debug + 'static {
     async fn publish_now(&self, event: BusEvent);
 
     /// Messages this server just committed (called by the writer after the
-    /// commit). The default does nothing: right for a single server, and
-    /// for Postgres, whose store sent the wake-up inside the commit.
-    fn stored(&self, _messages: &[&Message]) {}
+    /// commit, with the batch's new messages; nothing is collected for a bus
+    /// that does not look). The default does nothing: right for a single
+    /// server, and for Postgres, whose store sent the wake-up inside the
+    /// commit.
+    fn stored(&self, _messages: &mut dyn Iterator<Item = &Message>) {}
 
     /// The stream of what other servers publish; `None` when there are no
     /// other servers (then no follower runs).

@@ -76,15 +76,10 @@ impl MessageWriter {
                 metrics
                     .store_write_seconds
                     .observe(started.elapsed().as_secs_f64());
-                let stored: Vec<&Message> = results
-                    .iter()
-                    .filter_map(|r| match r {
-                        Ok(InsertOutcome::Stored(m)) => Some(m),
-                        _ => None,
-                    })
-                    .collect();
-                bus.stored(&stored);
-                drop(stored);
+                bus.stored(&mut results.iter().filter_map(|r| match r {
+                    Ok(InsertOutcome::Stored(m)) => Some(m),
+                    _ => None,
+                }));
                 for (job, result) in jobs.drain(..).zip(results) {
                     match &result {
                         Ok(InsertOutcome::Stored(m)) => {

@@ -28,6 +28,15 @@ async fn path_segments<S: Send + Sync>(
     Ok(segments)
 }
 
+/// The first path segment (a route with one id in its path).
+async fn first_segment<S: Send + Sync>(parts: &mut Parts, state: &S) -> Result<String, ApiError> {
+    Ok(path_segments(parts, state)
+        .await?
+        .into_iter()
+        .next()
+        .unwrap_or_default())
+}
+
 /// Parses one id segment, naming it in the 400 answer.
 fn parse_id<T: std::str::FromStr>(raw: &str, what: &str) -> Result<T, AppError> {
     raw.parse::<T>()
@@ -51,9 +60,8 @@ impl<S: Send + Sync> FromRequestParts<S> for ChannelPath {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        let segments = path_segments(parts, state).await?;
-        let raw = segments.first().map(String::as_str).unwrap_or_default();
-        Ok(ChannelPath(ChannelPath::parse(raw)?))
+        let raw = first_segment(parts, state).await?;
+        Ok(ChannelPath(ChannelPath::parse(&raw)?))
     }
 }
 
@@ -65,9 +73,8 @@ impl<S: Send + Sync> FromRequestParts<S> for TabloPath {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        let segments = path_segments(parts, state).await?;
-        let raw = segments.first().map(String::as_str).unwrap_or_default();
-        Ok(TabloPath(parse_id(raw, "tablo id")?))
+        let raw = first_segment(parts, state).await?;
+        Ok(TabloPath(parse_id(&raw, "tablo id")?))
     }
 }
 
@@ -79,9 +86,8 @@ impl<S: Send + Sync> FromRequestParts<S> for UserPath {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        let segments = path_segments(parts, state).await?;
-        let raw = segments.first().map(String::as_str).unwrap_or_default();
-        Ok(UserPath(parse_id(raw, "user id")?))
+        let raw = first_segment(parts, state).await?;
+        Ok(UserPath(parse_id(&raw, "user id")?))
     }
 }
 
