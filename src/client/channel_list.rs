@@ -119,16 +119,15 @@ pub fn apply_activity(
     let mut channel = list.remove(index);
     if a.seq > channel.head_seq {
         channel.head_seq = a.seq;
-        channel.last_message = Some(Message {
-            id: a.message_id,
-            channel_id: a.channel_id,
-            seq: a.seq,
-            user_id: a.user_id,
-            text: a.preview.clone(),
-            created_at: a.created_at,
-            updated_at: None,
-            client_id: ClientId::default(),
-        });
+        channel.last_message = Some(Message::unchanged(
+            a.message_id,
+            a.channel_id,
+            a.seq,
+            a.user_id,
+            a.preview.clone(),
+            a.created_at,
+            ClientId::default(),
+        ));
         channel.last_sender_name = a.sender_name.clone();
         if a.user_id != me && open != Some(a.channel_id) {
             channel.unread_count += 1;
@@ -164,6 +163,8 @@ mod tests {
             head_seq: Seq::new(head),
             last_message: None,
             last_sender_name: None,
+            head_rev: crate::protocol::Rev::ZERO,
+            read_receipts: true,
         }
     }
 
@@ -274,16 +275,15 @@ mod tests {
     fn the_list_knows_its_senders_and_read_cursors() {
         let alice = UserId::new_random();
         let mut list = vec![channel("General", 3, 1), channel("Design", 5, 2)];
-        list[1].last_message = Some(Message {
-            id: MessageId::new_random(),
-            channel_id: list[1].id,
-            seq: Seq::new(5),
-            user_id: alice,
-            text: "hi".into(),
-            created_at: Timestamp::from_micros(1_764_000_000_000_000),
-            updated_at: None,
-            client_id: ClientId::default(),
-        });
+        list[1].last_message = Some(Message::unchanged(
+            MessageId::new_random(),
+            list[1].id,
+            Seq::new(5),
+            alice,
+            "hi".into(),
+            Timestamp::from_micros(1_764_000_000_000_000),
+            ClientId::default(),
+        ));
         list[1].last_sender_name = Some("Alice".into());
         assert_eq!(
             sender_names(&list).collect::<Vec<_>>(),

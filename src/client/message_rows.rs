@@ -183,16 +183,15 @@ mod tests {
     }
 
     fn msg(seq: i64, user_id: UserId, created_at: Timestamp) -> Message {
-        Message {
-            id: MessageId::from_uuid(Uuid::from_u128(1000 + seq as u128)),
-            channel_id: ChannelId::from_uuid(Uuid::nil()),
-            seq: Seq::new(seq),
+        Message::unchanged(
+            MessageId::from_uuid(Uuid::from_u128(1000 + seq as u128)),
+            ChannelId::from_uuid(Uuid::nil()),
+            Seq::new(seq),
             user_id,
-            text: format!("m{seq}"),
+            format!("m{seq}"),
             created_at,
-            updated_at: None,
-            client_id: format!("c{seq}").into(),
-        }
+            format!("c{seq}").into(),
+        )
     }
 
     fn names(id: UserId) -> Option<String> {

@@ -127,25 +127,12 @@ pub fn apply(model: &mut RoomModel, frame: ServerFrame, cx: &FrameContext<'_>) -
     let changed = &mut step.changed;
     let effects = &mut step.effects;
     match frame {
-        ServerFrame::MessageNew {
-            id,
-            channel_id,
-            seq,
-            user_id,
-            text,
-            created_at,
-            client_id,
-        } => {
-            let m = Message {
-                id,
-                channel_id,
-                seq,
-                user_id,
-                text,
-                created_at,
-                updated_at: None,
-                client_id,
-            };
+        ServerFrame::MessageUpdated(wire) => {
+            changed.timeline = model.timeline.update(Message::from(wire));
+        }
+        ServerFrame::MemberRead { .. } | ServerFrame::UnreadUpdated { .. } => {}
+        ServerFrame::MessageNew(wire) => {
+            let m = Message::from(wire);
             let incoming = m.user_id != cx.me;
             if !incoming {
                 changed.outbox = model.outbox.confirm(&m.client_id);
@@ -246,7 +233,11 @@ pub fn on_connection(model: &mut RoomModel, state: ConnectionState) -> Step {
     match state {
         ConnectionState::Connected => {
             for (client_id, text) in model.outbox.to_resend() {
-                let send = ClientFrame::MessageSend { text, client_id };
+                let send = ClientFrame::MessageSend {
+                    text,
+                    client_id,
+                    reply_to: None,
+                };
                 step.effects.push(RoomEffect::Send(send));
             }
         }
@@ -318,15 +309,15 @@ mod tests {
         }
 
         fn message(&self, seq: i64, from: UserId, client_id: &str) -> ServerFrame {
-            ServerFrame::MessageNew {
-                id: MessageId::new_random(),
-                channel_id: self.channel,
-                seq: Seq::new(seq),
-                user_id: from,
-                text: format!("m{seq}"),
-                created_at: Timestamp::from_micros(1_764_000_000_000_000 + seq),
-                client_id: ClientId::from(client_id),
-            }
+            ServerFrame::message_new(&Message::unchanged(
+                MessageId::new_random(),
+                self.channel,
+                Seq::new(seq),
+                from,
+                format!("m{seq}"),
+                Timestamp::from_micros(1_764_000_000_000_000 + seq),
+                ClientId::from(client_id),
+            ))
         }
 
         fn seqs(&self) -> Vec<i64> {
@@ -382,6 +373,8 @@ mod tests {
             head_seq: Seq::new(head),
             last_message: None,
             last_sender_name: None,
+            head_rev: crate::protocol::Rev::ZERO,
+            read_receipts: true,
         }
     }
 
@@ -521,7 +514,8 @@ mod tests {
             sent(&resent),
             vec![&ClientFrame::MessageSend {
                 text: "m5".into(),
-                client_id: pending.clone()
+                client_id: pending.clone(),
+                reply_to: None
             }]
         );
         let mut said = Vec::new();
@@ -538,6 +532,7 @@ mod tests {
         let before = f.model.clone();
         let done = f.apply(ServerFrame::ResumeDone {
             head_seq: Seq::new(5),
+            head_rev: crate::protocol::Rev::ZERO,
         });
         assert_eq!(done, Step::default(), "resume.done changes nothing");
         assert_eq!(f.model, before);
@@ -567,7 +562,8 @@ mod tests {
             sent(&resent),
             vec![&ClientFrame::MessageSend {
                 text: "two".into(),
-                client_id: b.clone()
+                client_id: b.clone(),
+                reply_to: None
             }]
         );
         // Refused for membership: that send fails; the room stays usable.
@@ -768,11 +764,13 @@ mod tests {
             vec![
                 RoomEffect::Send(ClientFrame::MessageSend {
                     text: "one".into(),
-                    client_id: a
+                    client_id: a,
+                    reply_to: None
                 }),
                 RoomEffect::Send(ClientFrame::MessageSend {
                     text: "two".into(),
-                    client_id: b
+                    client_id: b,
+                    reply_to: None
                 }),
             ]
         );

@@ -223,6 +223,7 @@ mod browser {
                 };
                 me.send(&ClientFrame::Resume {
                     after_seq: (handlers.last_seq)(),
+                    after_rev: None,
                 });
                 (handlers.on_state)(ConnectionState::Connected);
             });

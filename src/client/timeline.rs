@@ -5,7 +5,7 @@
 use crate::protocol::Seq;
 use std::collections::BTreeMap;
 
-use crate::protocol::Message;
+use crate::protocol::{Message, MessageId, Quote};
 
 /// Messages of one channel, ordered by seq, without duplicates.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -14,9 +14,60 @@ pub struct Timeline {
 }
 
 impl Timeline {
-    /// Adds or replaces a message; returns whether it was new.
+    /// Adds a message, or replaces the held copy unless that copy is newer
+    /// (a higher `rev`: a replayed or late `message.new` never undoes a
+    /// change); returns whether it was new.
     pub fn insert(&mut self, m: Message) -> bool {
-        self.by_seq.insert(m.seq, m).is_none()
+        match self.by_seq.get(&m.seq) {
+            Some(held) if held.rev > m.rev => false,
+            Some(_) => {
+                self.by_seq.insert(m.seq, m);
+                false
+            }
+            None => {
+                self.by_seq.insert(m.seq, m);
+                true
+            }
+        }
+    }
+
+    /// Applies a `message.updated`: replaces the held copy when the update
+    /// is newer (a repeated or reordered update changes nothing), and
+    /// refreshes the quotes of it in replies. Returns whether anything
+    /// shown changed. An update for a message not held is dropped (its
+    /// history page will read the current state).
+    pub fn update(&mut self, m: Message) -> bool {
+        if self.by_id(m.id).is_some_and(|held| held.rev >= m.rev) {
+            return false;
+        }
+        let mut changed = false;
+        for reply in self.by_seq.values_mut() {
+            if let Some(quote) = reply.reply_to.as_mut().filter(|q| q.id == m.id) {
+                let preview: String = m.text.chars().take(Quote::PREVIEW_CHARS).collect();
+                if quote.preview != preview || quote.deleted != m.deleted {
+                    quote.preview = preview;
+                    quote.deleted = m.deleted;
+                    changed = true;
+                }
+            }
+        }
+        match self.by_seq.get_mut(&m.seq) {
+            Some(held) if held.id == m.id && held.rev < m.rev => {
+                *held = m;
+                true
+            }
+            _ => changed,
+        }
+    }
+
+    /// The message with `id`, if held.
+    pub fn by_id(&self, id: MessageId) -> Option<&Message> {
+        self.by_seq.values().find(|m| m.id == id)
+    }
+
+    /// The message at `seq`, if held.
+    pub fn at(&self, seq: Seq) -> Option<&Message> {
+        self.by_seq.get(&seq)
     }
 
     /// Adds a page of history.
@@ -59,16 +110,53 @@ mod tests {
     use uuid::Uuid;
 
     fn msg(seq: i64) -> Message {
-        Message {
-            id: MessageId::new_random(),
-            channel_id: ChannelId::from_uuid(Uuid::nil()),
-            seq: Seq::new(seq),
-            user_id: UserId::from_uuid(Uuid::nil()),
-            text: format!("m{seq}"),
-            created_at: crate::protocol::Timestamp::from_micros(1_764_000_000_000_000 + seq),
-            updated_at: None,
-            client_id: format!("c{seq}").into(),
-        }
+        Message::unchanged(
+            MessageId::from_uuid(Uuid::from_u128(seq as u128)),
+            ChannelId::from_uuid(Uuid::nil()),
+            Seq::new(seq),
+            UserId::from_uuid(Uuid::nil()),
+            format!("m{seq}"),
+            crate::protocol::Timestamp::from_micros(1_764_000_000_000_000 + seq),
+            format!("c{seq}").into(),
+        )
+    }
+
+    #[test]
+    fn updates_apply_only_when_newer_and_refresh_quotes() {
+        let mut t = Timeline::default();
+        let mut reply = msg(2);
+        reply.reply_to = Some(Quote {
+            id: msg(1).id,
+            seq: Seq::new(1),
+            user_id: msg(1).user_id,
+            preview: "m1".into(),
+            deleted: false,
+        });
+        t.extend([msg(1), reply]);
+        let mut edited = msg(1);
+        edited.text = "edited".into();
+        edited.rev = crate::protocol::Rev::new(4);
+        assert!(t.update(edited.clone()));
+        assert_eq!(t.at(Seq::new(1)).unwrap().text, "edited");
+        assert_eq!(
+            t.at(Seq::new(2))
+                .unwrap()
+                .reply_to
+                .as_ref()
+                .unwrap()
+                .preview,
+            "edited"
+        );
+        // A repeat, an older update and a stale `message.new` change nothing.
+        assert!(!t.update(edited.clone()));
+        let mut older = msg(1);
+        older.rev = crate::protocol::Rev::new(3);
+        assert!(!t.update(older));
+        assert!(!t.insert(msg(1)));
+        assert_eq!(t.at(Seq::new(1)).unwrap().text, "edited");
+        // An update for a message not held is dropped.
+        assert!(!t.update(msg(9)));
+        assert_eq!(t.len(), 2);
     }
 
     #[test]

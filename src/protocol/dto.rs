@@ -1,7 +1,7 @@
 //! JSON shapes of the REST API and the server functions, field for field as
 //! PROTOCOL.md names them (snake_case on REST, as in the seed).
 
-use super::ids::{ChannelId, ClientId, MessageId, Seq, UserId};
+use super::ids::{ChannelId, ClientId, MessageId, Rev, Seq, UserId};
 use super::timestamp::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -20,10 +20,140 @@ pub struct Message {
     pub text: String,
     /// When the server stored it.
     pub created_at: Timestamp,
-    /// When it was last edited (`null` until edits exist).
+    /// When it was last edited (`null` if never; equal to `edited_at`).
     pub updated_at: Option<Timestamp>,
     /// The sender's idempotency key.
     pub client_id: ClientId,
+    /// The channel's rev at this message's latest change (0: never
+    /// changed); a client keeps the copy with the highest.
+    #[serde(default)]
+    pub rev: Rev,
+    /// When the text was last edited (shown as "(edited)").
+    #[serde(default)]
+    pub edited_at: Option<Timestamp>,
+    /// A tombstone: the message was deleted; its text is `""` and it has
+    /// no reactions, quote or pin, but it keeps its seq.
+    #[serde(default)]
+    pub deleted: bool,
+    /// One entry per emoji, in the order first used.
+    #[serde(default)]
+    pub reactions: Vec<Reaction>,
+    /// The message this one quotes, as it is now.
+    #[serde(default)]
+    pub reply_to: Option<Quote>,
+    /// Who pinned it and when.
+    #[serde(default)]
+    pub pinned: Option<Pin>,
+}
+
+impl Message {
+    /// A new message's fields beyond the seed's (never changed, no
+    /// reactions, no pin), for building messages in code.
+    pub fn unchanged(
+        id: MessageId,
+        channel_id: ChannelId,
+        seq: Seq,
+        user_id: UserId,
+        text: String,
+        created_at: Timestamp,
+        client_id: ClientId,
+    ) -> Self {
+        Message {
+            id,
+            channel_id,
+            seq,
+            user_id,
+            text,
+            created_at,
+            updated_at: None,
+            client_id,
+            rev: Rev::ZERO,
+            edited_at: None,
+            deleted: false,
+            reactions: Vec::new(),
+            reply_to: None,
+            pinned: None,
+        }
+    }
+
+    /// Whether the user is among the listed reactors of `emoji` (a
+    /// reaction with more than [`Reaction::LISTED`] reactors may hide them).
+    pub fn reacted(&self, emoji: &str, user_id: UserId) -> bool {
+        self.reactions
+            .iter()
+            .any(|r| r.emoji == emoji && r.user_ids.contains(&user_id))
+    }
+}
+
+/// One emoji's reactions on a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reaction {
+    /// The emoji (a Unicode emoji; short codes are stored as the emoji).
+    pub emoji: String,
+    /// How many users reacted with it.
+    pub count: i64,
+    /// The first [`Reaction::LISTED`] who reacted, by time.
+    #[serde(alias = "userIds")]
+    pub user_ids: Vec<UserId>,
+}
+
+impl Reaction {
+    /// How many reactors a message lists per emoji; the reactions route
+    /// lists all.
+    pub const LISTED: usize = 50;
+}
+
+/// The quoted message of a reply, resolved when read (so it follows the
+/// original's edits and deletion).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Quote {
+    /// The original's id.
+    pub id: MessageId,
+    /// Its seq (the `around_seq` cursor jumps there).
+    pub seq: Seq,
+    /// Its author.
+    #[serde(alias = "userId")]
+    pub user_id: UserId,
+    /// Its first [`Quote::PREVIEW_CHARS`] characters (`""` when deleted).
+    pub preview: String,
+    /// Whether the original was deleted.
+    pub deleted: bool,
+}
+
+impl Quote {
+    /// Characters of the original a quote shows.
+    pub const PREVIEW_CHARS: usize = 140;
+}
+
+/// Who pinned a message and when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pin {
+    /// The member who pinned it.
+    pub by: UserId,
+    /// When.
+    pub at: Timestamp,
+}
+
+/// One earlier text of an edited message (`GET .../edits`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageEdit {
+    /// The text the message had before this edit.
+    pub text: String,
+    /// When the edit replaced it.
+    pub edited_at: Timestamp,
+    /// The rev of that edit.
+    pub rev: Rev,
+}
+
+/// A member's read cursor ("seen by").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberRead {
+    /// The member.
+    #[serde(alias = "userId")]
+    pub user_id: UserId,
+    /// The newest seq they have read.
+    #[serde(alias = "lastReadSeq")]
+    pub last_read_seq: Seq,
 }
 
 /// A user as the login response shows it.
@@ -60,16 +190,44 @@ pub struct ChannelSummary {
     /// seed's shape, so previews can say who wrote).
     #[serde(default)]
     pub last_sender_name: Option<String>,
+    /// The channel's newest rev (its change counter; 0 before any change).
+    #[serde(default)]
+    pub head_rev: Rev,
+    /// Whether members see each other's read cursors ("seen by").
+    #[serde(default = "default_true")]
+    pub read_receipts: bool,
+}
+
+fn default_true() -> bool {
+    true
 }
 
 /// One page of history, oldest first.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HistoryPage {
     /// Messages, oldest first.
     pub messages: Vec<Message>,
     /// Whether more exist beyond this page in the paging direction.
     #[serde(rename = "hasMore")]
     pub has_more: bool,
+    /// The channel's rev read before the page's rows: a client resumes
+    /// changes from it (any change the page missed comes again after it).
+    #[serde(rename = "headRev", default)]
+    pub head_rev: Rev,
+    /// For an `around_seq` page: whether older messages exist.
+    #[serde(
+        rename = "hasMoreBefore",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub has_more_before: Option<bool>,
+    /// For an `around_seq` page: whether newer messages exist.
+    #[serde(
+        rename = "hasMoreAfter",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub has_more_after: Option<bool>,
 }
 
 /// A history page as the JSON route sends it: each message also carries the
@@ -83,6 +241,15 @@ pub struct HistoryPageWithCompat<'a> {
     /// Whether more exist beyond this page in the paging direction.
     #[serde(rename = "hasMore")]
     has_more: bool,
+    /// The channel's rev before the page was read.
+    #[serde(rename = "headRev")]
+    head_rev: Rev,
+    /// For an `around_seq` page: whether older messages exist.
+    #[serde(rename = "hasMoreBefore", skip_serializing_if = "Option::is_none")]
+    has_more_before: Option<bool>,
+    /// For an `around_seq` page: whether newer messages exist.
+    #[serde(rename = "hasMoreAfter", skip_serializing_if = "Option::is_none")]
+    has_more_after: Option<bool>,
 }
 
 /// One message with its compatibility fields.
@@ -116,6 +283,9 @@ impl<'a> From<&'a HistoryPage> for HistoryPageWithCompat<'a> {
         HistoryPageWithCompat {
             messages,
             has_more: page.has_more,
+            head_rev: page.head_rev,
+            has_more_before: page.has_more_before,
+            has_more_after: page.has_more_after,
         }
     }
 }
@@ -143,4 +313,37 @@ pub struct Member {
 pub struct ClientSettings {
     /// Longest message, in characters after trimming (`max_text_chars`).
     pub max_text_chars: usize,
+}
+
+/// A change to a stored message, as the server functions and the rule book
+/// take it (the frames and JSON routes each have their own shape and turn
+/// into this).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ChangeRequest {
+    /// New text (author only); refused with `CONFLICT` unless the message
+    /// is still at `if_rev` when given.
+    Edit {
+        /// The new text.
+        text: String,
+        /// The rev the editor saw.
+        #[serde(default)]
+        if_rev: Option<Rev>,
+    },
+    /// Delete to a tombstone (author only).
+    Delete,
+    /// Add my reaction.
+    ReactionAdd {
+        /// One emoji or a known `:short_code:`.
+        emoji: String,
+    },
+    /// Take my reaction back.
+    ReactionRemove {
+        /// The emoji.
+        emoji: String,
+    },
+    /// Pin (any member).
+    Pin,
+    /// Unpin (any member).
+    Unpin,
 }

@@ -6,6 +6,8 @@ use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 
+use super::ws::ErrorCode;
+
 /// An error a client may see. Internal causes are logged on the server and
 /// never sent (the `Internal` message is generic).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
@@ -32,6 +34,16 @@ pub enum AppError {
         /// When a retry will be accepted.
         retry_after_ms: u64,
     },
+    /// The target changed first: a deleted message, a stale `ifRev` (409).
+    #[error("{0}")]
+    Conflict(String),
+    /// A count limit was reached: distinct reactions on a message, pins in
+    /// a channel (409).
+    #[error("{0}")]
+    LimitReached(String),
+    /// A reaction that is not one emoji or known `:short_code:` (400).
+    #[error("{0}")]
+    InvalidReaction(String),
     /// Our fault; details are in the server log (500).
     #[error("{0}")]
     Internal(String),
@@ -51,12 +63,31 @@ impl AppError {
             AppError::Unauthorized(_) => 401,
             AppError::Forbidden(_) => 403,
             AppError::NotFound(_) => 404,
-            AppError::BadRequest(_) => 400,
+            AppError::BadRequest(_) | AppError::InvalidReaction(_) => 400,
+            AppError::Conflict(_) | AppError::LimitReached(_) => 409,
             AppError::PayloadTooLarge(_) => 413,
             AppError::RateLimited { .. } => 429,
             AppError::Internal(_) | AppError::Transport(_) => 500,
             AppError::Unavailable(_) => 503,
         }
+    }
+
+    /// The protocol's code for this refusal, as the `error` frame and the
+    /// JSON routes' `"code"` carry it (`None` for errors frames never
+    /// carry: authentication, transport, internal).
+    pub fn code(&self) -> Option<ErrorCode> {
+        Some(match self {
+            AppError::Forbidden(_) => ErrorCode::Forbidden,
+            AppError::NotFound(_) => ErrorCode::NotFound,
+            AppError::BadRequest(_) => ErrorCode::ParseError,
+            AppError::PayloadTooLarge(_) => ErrorCode::MessageTooLong,
+            AppError::RateLimited { .. } => ErrorCode::RateLimited,
+            AppError::Conflict(_) => ErrorCode::Conflict,
+            AppError::LimitReached(_) => ErrorCode::LimitReached,
+            AppError::InvalidReaction(_) => ErrorCode::InvalidReaction,
+            AppError::Internal(_) | AppError::Unavailable(_) => ErrorCode::PersistFailed,
+            AppError::Unauthorized(_) | AppError::Transport(_) => return None,
+        })
     }
 
     /// The generic internal error (the cause goes to the log, not the client).

@@ -143,6 +143,51 @@ impl fmt::Display for Seq {
     }
 }
 
+/// A channel's change counter (PROTOCOL.md, "The model: `rev`"): bumped
+/// by one, under the same row lock as [`Seq`], whenever a stored message
+/// changes (edit, delete, reaction, pin). A message carries the rev of its
+/// latest change, so a client applies a `message.updated` only when its rev
+/// is newer than the copy it holds, and resumes with the highest it saw.
+/// `0` means "never changed" (a message) or "no change yet" (a channel).
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(transparent)]
+#[cfg_attr(feature = "ssr", derive(sqlx::Type), sqlx(transparent))]
+pub struct Rev(i64);
+
+impl Rev {
+    /// No change yet.
+    pub const ZERO: Rev = Rev(0);
+
+    /// Wraps a counter value.
+    pub const fn new(rev: i64) -> Self {
+        Self(rev)
+    }
+
+    /// The bare number.
+    pub const fn get(self) -> i64 {
+        self.0
+    }
+
+    /// The rev after this one.
+    pub const fn next(self) -> Self {
+        Self(self.0 + 1)
+    }
+}
+
+impl From<i64> for Rev {
+    fn from(rev: i64) -> Self {
+        Self(rev)
+    }
+}
+
+impl fmt::Display for Rev {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
 /// The sender's idempotency key (`clientId`): opaque to the server, unique
 /// per user and channel, 1 to [`ClientId::MAX_BYTES`] bytes.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

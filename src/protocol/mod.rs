@@ -3,6 +3,7 @@
 //! DTO and validation rule.
 
 pub mod dto;
+pub mod emoji;
 pub mod error;
 pub mod ids;
 pub mod text;
@@ -10,10 +11,11 @@ pub mod timestamp;
 pub mod ws;
 
 pub use dto::{
-    ChannelSummary, ClientSettings, HistoryPage, HistoryPageWithCompat, Message, UnreadEntry, User,
+    ChangeRequest, ChannelSummary, ClientSettings, HistoryPage, HistoryPageWithCompat, MemberRead,
+    Message, MessageEdit, Pin, Quote, Reaction, UnreadEntry, User,
 };
 pub use error::AppError;
-pub use ids::{ChannelId, ClientId, MessageId, Seq, UserId};
+pub use ids::{ChannelId, ClientId, MessageId, Rev, Seq, UserId};
 pub use text::{MessageText, TextError};
 pub use timestamp::{CivilDate, LocalTime, Timestamp};
 pub use ws::{ClientFrame, ErrorCode, PresenceStatus, ServerFrame};

@@ -1,7 +1,8 @@
 //! WebSocket frames of `GET /chat/ws/{channelId}`: one JSON object per text
 //! frame, tagged by `type` (PROTOCOL.md, "WebSocket").
 
-use super::ids::{ChannelId, ClientId, MessageId, Seq, UserId};
+use super::dto::{MemberRead, Message, Pin, Quote, Reaction};
+use super::ids::{ChannelId, ClientId, MessageId, Rev, Seq, UserId};
 use super::timestamp::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -21,6 +22,72 @@ pub enum ClientFrame {
         /// The sender's idempotency key.
         #[serde(rename = "clientId")]
         client_id: ClientId,
+        /// A message of this channel that this one quotes.
+        #[serde(rename = "replyTo", default, skip_serializing_if = "Option::is_none")]
+        reply_to: Option<MessageId>,
+    },
+    /// New text for one of the user's messages (the send rules apply).
+    #[serde(rename = "message.edit")]
+    MessageEdit {
+        /// The message.
+        id: MessageId,
+        /// The new text.
+        text: String,
+        /// Refuse (`CONFLICT`) unless the message is still at this rev.
+        #[serde(rename = "ifRev", default, skip_serializing_if = "Option::is_none")]
+        if_rev: Option<Rev>,
+        /// The client's key for this request, echoed in an error.
+        #[serde(rename = "clientId", default, skip_serializing_if = "Option::is_none")]
+        client_id: Option<ClientId>,
+    },
+    /// Delete one of the user's messages (it becomes a tombstone).
+    #[serde(rename = "message.delete")]
+    MessageDelete {
+        /// The message.
+        id: MessageId,
+        /// The client's key for this request, echoed in an error.
+        #[serde(rename = "clientId", default, skip_serializing_if = "Option::is_none")]
+        client_id: Option<ClientId>,
+    },
+    /// React to a message (adding twice changes nothing).
+    #[serde(rename = "reaction.add")]
+    ReactionAdd {
+        /// The message.
+        id: MessageId,
+        /// One emoji or a known `:short_code:`.
+        emoji: String,
+        /// The client's key for this request, echoed in an error.
+        #[serde(rename = "clientId", default, skip_serializing_if = "Option::is_none")]
+        client_id: Option<ClientId>,
+    },
+    /// Take a reaction back (removing what is not there changes nothing).
+    #[serde(rename = "reaction.remove")]
+    ReactionRemove {
+        /// The message.
+        id: MessageId,
+        /// The emoji.
+        emoji: String,
+        /// The client's key for this request, echoed in an error.
+        #[serde(rename = "clientId", default, skip_serializing_if = "Option::is_none")]
+        client_id: Option<ClientId>,
+    },
+    /// Pin a message of the channel (any member).
+    #[serde(rename = "message.pin")]
+    MessagePin {
+        /// The message.
+        id: MessageId,
+        /// The client's key for this request, echoed in an error.
+        #[serde(rename = "clientId", default, skip_serializing_if = "Option::is_none")]
+        client_id: Option<ClientId>,
+    },
+    /// Unpin a message (any member).
+    #[serde(rename = "message.unpin")]
+    MessageUnpin {
+        /// The message.
+        id: MessageId,
+        /// The client's key for this request, echoed in an error.
+        #[serde(rename = "clientId", default, skip_serializing_if = "Option::is_none")]
+        client_id: Option<ClientId>,
     },
     /// The user started typing.
     #[serde(rename = "typing.start")]
@@ -37,6 +104,10 @@ pub enum ClientFrame {
         /// The last seq the client has.
         #[serde(rename = "afterSeq")]
         after_seq: Seq,
+        /// The highest rev the client has seen: the current state of every
+        /// older message changed after it follows the new messages.
+        #[serde(rename = "afterRev", default, skip_serializing_if = "Option::is_none")]
+        after_rev: Option<Rev>,
     },
     /// Move the read cursor (never backwards).
     #[serde(rename = "read")]
@@ -68,8 +139,14 @@ impl ClientFrame {
             .and_then(|t| t.as_str())
             .ok_or_else(|| FrameDecodeError::Parse("missing string field `type`".into()))?
             .to_owned();
-        const KNOWN: [&str; 6] = [
+        const KNOWN: [&str; 12] = [
             "message.send",
+            "message.edit",
+            "message.delete",
+            "reaction.add",
+            "reaction.remove",
+            "message.pin",
+            "message.unpin",
             "typing.start",
             "typing.stop",
             "presence.ping",
@@ -82,14 +159,30 @@ impl ClientFrame {
         }
         let frame: ClientFrame = serde_json::from_value(value)
             .map_err(|e| FrameDecodeError::Parse(format!("bad `{kind}` frame: {e}")))?;
-        if let ClientFrame::MessageSend { client_id, .. } = &frame {
-            if !client_id.is_valid() {
-                return Err(FrameDecodeError::Parse(format!(
-                    "clientId must be 1 to {MAX_CLIENT_ID_BYTES} bytes"
-                )));
-            }
+        let key_ok = match &frame {
+            ClientFrame::MessageSend { client_id, .. } => client_id.is_valid(),
+            other => other.change_client_id().is_none_or(ClientId::is_valid),
+        };
+        if !key_ok {
+            return Err(FrameDecodeError::Parse(format!(
+                "clientId must be 1 to {MAX_CLIENT_ID_BYTES} bytes"
+            )));
         }
         Ok(frame)
+    }
+
+    /// The `clientId` of a change frame (edit, delete, reaction, pin), which
+    /// an error answering it carries back.
+    pub fn change_client_id(&self) -> Option<&ClientId> {
+        match self {
+            ClientFrame::MessageEdit { client_id, .. }
+            | ClientFrame::MessageDelete { client_id, .. }
+            | ClientFrame::ReactionAdd { client_id, .. }
+            | ClientFrame::ReactionRemove { client_id, .. }
+            | ClientFrame::MessagePin { client_id, .. }
+            | ClientFrame::MessageUnpin { client_id, .. } => client_id.as_ref(),
+            _ => None,
+        }
     }
 }
 
@@ -119,8 +212,17 @@ pub enum ErrorCode {
     RateLimited,
     /// Storing failed; nothing was stored; retry with the same clientId.
     PersistFailed,
-    /// The user may no longer use this channel.
+    /// The user may no longer use this channel, or may not change this
+    /// message (another's).
     Forbidden,
+    /// No such message in this channel.
+    NotFound,
+    /// The message changed first: it is deleted, or not at `ifRev`.
+    Conflict,
+    /// Not one emoji or known `:short_code:`, or over 32 bytes.
+    InvalidReaction,
+    /// Too many distinct reactions on the message, or pins in the channel.
+    LimitReached,
 }
 
 /// A frame from server to client.
@@ -134,27 +236,30 @@ pub enum ServerFrame {
         #[serde(rename = "userIds")]
         user_ids: Vec<UserId>,
     },
-    /// A stored message.
+    /// A stored message (in its current state when replayed).
     #[serde(rename = "message.new")]
-    MessageNew {
-        /// Message id.
-        id: MessageId,
-        /// Channel.
+    MessageNew(WireMessage),
+    /// A stored message changed: its whole current state.
+    #[serde(rename = "message.updated")]
+    MessageUpdated(WireMessage),
+    /// Members' read cursors moved ("seen by"), batched.
+    #[serde(rename = "member.read")]
+    MemberRead {
+        /// The channel.
         #[serde(rename = "channelId")]
         channel_id: ChannelId,
-        /// Position in the channel.
-        seq: Seq,
-        /// Sender.
-        #[serde(rename = "userId")]
-        user_id: UserId,
-        /// Text.
-        text: String,
-        /// Stored at.
-        #[serde(rename = "createdAt")]
-        created_at: Timestamp,
-        /// The sender's idempotency key.
-        #[serde(rename = "clientId")]
-        client_id: ClientId,
+        /// Each member's new cursor.
+        updates: Vec<WireMemberRead>,
+    },
+    /// A delete changed this user's unread count in a channel.
+    #[serde(rename = "unread.updated")]
+    UnreadUpdated {
+        /// The channel.
+        #[serde(rename = "channelId")]
+        channel_id: ChannelId,
+        /// The new count.
+        #[serde(rename = "unreadCount")]
+        unread_count: i64,
     },
     /// Someone else started or stopped typing.
     #[serde(rename = "typing")]
@@ -211,6 +316,9 @@ pub enum ServerFrame {
         /// The channel's newest seq when the replay ended.
         #[serde(rename = "headSeq")]
         head_seq: Seq,
+        /// The rev the client holds every change up to.
+        #[serde(rename = "headRev", default)]
+        head_rev: Rev,
     },
     /// Something the client sent was refused; the connection stays open.
     #[serde(rename = "error")]
@@ -246,8 +354,119 @@ impl ServerFrame {
     }
 
     /// The `message.new` frame for a stored message.
-    pub fn message_new(m: &super::Message) -> Self {
-        ServerFrame::MessageNew {
+    pub fn message_new(m: &Message) -> Self {
+        ServerFrame::MessageNew(WireMessage::from(m))
+    }
+
+    /// The `message.updated` frame for a changed message.
+    pub fn message_updated(m: &Message) -> Self {
+        ServerFrame::MessageUpdated(WireMessage::from(m))
+    }
+}
+
+/// A message as the frames carry it: [`Message`] with the camelCase names
+/// of the seed's `message.new` (`channelId`, `userId`, `createdAt`,
+/// `clientId`) and of the additions (`editedAt`, `replyTo`, ...).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireMessage {
+    /// Message id.
+    pub id: MessageId,
+    /// Channel.
+    #[serde(rename = "channelId")]
+    pub channel_id: ChannelId,
+    /// Position in the channel.
+    pub seq: Seq,
+    /// Sender.
+    #[serde(rename = "userId")]
+    pub user_id: UserId,
+    /// Text (`""` for a tombstone).
+    pub text: String,
+    /// Stored at.
+    #[serde(rename = "createdAt")]
+    pub created_at: Timestamp,
+    /// The sender's idempotency key.
+    #[serde(rename = "clientId")]
+    pub client_id: ClientId,
+    /// The rev of its latest change.
+    #[serde(default)]
+    pub rev: Rev,
+    /// When the text was last edited.
+    #[serde(rename = "editedAt", default)]
+    pub edited_at: Option<Timestamp>,
+    /// A tombstone.
+    #[serde(default)]
+    pub deleted: bool,
+    /// Reactions, one entry per emoji (`userIds` on the wire).
+    #[serde(default)]
+    pub reactions: Vec<WireReaction>,
+    /// The quoted message.
+    #[serde(rename = "replyTo", default)]
+    pub reply_to: Option<WireQuote>,
+    /// Who pinned it and when.
+    #[serde(default)]
+    pub pinned: Option<Pin>,
+}
+
+/// [`MemberRead`] with camelCase names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireMemberRead {
+    /// The member.
+    #[serde(rename = "userId")]
+    pub user_id: UserId,
+    /// Their new cursor.
+    #[serde(rename = "lastReadSeq")]
+    pub last_read_seq: Seq,
+}
+
+impl From<MemberRead> for WireMemberRead {
+    fn from(r: MemberRead) -> Self {
+        WireMemberRead {
+            user_id: r.user_id,
+            last_read_seq: r.last_read_seq,
+        }
+    }
+}
+
+impl From<WireMemberRead> for MemberRead {
+    fn from(r: WireMemberRead) -> Self {
+        MemberRead {
+            user_id: r.user_id,
+            last_read_seq: r.last_read_seq,
+        }
+    }
+}
+
+/// [`Reaction`] with camelCase names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireReaction {
+    /// The emoji.
+    pub emoji: String,
+    /// How many reacted.
+    pub count: i64,
+    /// The first 50 who reacted.
+    #[serde(rename = "userIds")]
+    pub user_ids: Vec<UserId>,
+}
+
+/// [`Quote`] with camelCase names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireQuote {
+    /// The original's id.
+    pub id: MessageId,
+    /// Its seq.
+    pub seq: Seq,
+    /// Its author.
+    #[serde(rename = "userId")]
+    pub user_id: UserId,
+    /// Its start.
+    pub preview: String,
+    /// Whether it was deleted.
+    pub deleted: bool,
+}
+
+impl From<&Message> for WireMessage {
+    fn from(m: &Message) -> Self {
+        WireMessage {
             id: m.id,
             channel_id: m.channel_id,
             seq: m.seq,
@@ -255,6 +474,61 @@ impl ServerFrame {
             text: m.text.clone(),
             created_at: m.created_at,
             client_id: m.client_id.clone(),
+            rev: m.rev,
+            edited_at: m.edited_at,
+            deleted: m.deleted,
+            reactions: m
+                .reactions
+                .iter()
+                .map(|r| WireReaction {
+                    emoji: r.emoji.clone(),
+                    count: r.count,
+                    user_ids: r.user_ids.clone(),
+                })
+                .collect(),
+            reply_to: m.reply_to.as_ref().map(|q| WireQuote {
+                id: q.id,
+                seq: q.seq,
+                user_id: q.user_id,
+                preview: q.preview.clone(),
+                deleted: q.deleted,
+            }),
+            pinned: m.pinned,
+        }
+    }
+}
+
+impl From<WireMessage> for Message {
+    fn from(w: WireMessage) -> Self {
+        Message {
+            id: w.id,
+            channel_id: w.channel_id,
+            seq: w.seq,
+            user_id: w.user_id,
+            text: w.text,
+            created_at: w.created_at,
+            updated_at: w.edited_at,
+            client_id: w.client_id,
+            rev: w.rev,
+            edited_at: w.edited_at,
+            deleted: w.deleted,
+            reactions: w
+                .reactions
+                .into_iter()
+                .map(|r| Reaction {
+                    emoji: r.emoji,
+                    count: r.count,
+                    user_ids: r.user_ids,
+                })
+                .collect(),
+            reply_to: w.reply_to.map(|q| Quote {
+                id: q.id,
+                seq: q.seq,
+                user_id: q.user_id,
+                preview: q.preview,
+                deleted: q.deleted,
+            }),
+            pinned: w.pinned,
         }
     }
 }
@@ -293,13 +567,15 @@ mod tests {
             ClientFrame::decode(r#"{"type":"message.send","text":"hi","clientId":"c1"}"#),
             Ok(ClientFrame::MessageSend {
                 text: "hi".into(),
-                client_id: "c1".into()
+                client_id: "c1".into(),
+                reply_to: None
             })
         );
         assert_eq!(
             ClientFrame::decode(r#"{"type":"resume","afterSeq":7}"#),
             Ok(ClientFrame::Resume {
-                after_seq: Seq::new(7)
+                after_seq: Seq::new(7),
+                after_rev: None
             })
         );
     }

@@ -201,6 +201,19 @@ settings! {
         /// Sustained sends per second per user per channel.
         rate_per_second: u32 = 5;
             file "rate_per_second", env "CHAT_RATE_PER_SECOND", read Parsed;
+        /// Changes to messages (edits, deletes, reactions, pins) a user may
+        /// make in a burst, across channels.
+        change_burst: u32 = 30;
+            file "change_burst", env "CHAT_CHANGE_BURST", read Parsed;
+        /// Sustained changes per second per user.
+        change_per_second: u32 = 5;
+            file "change_per_second", env "CHAT_CHANGE_PER_SECOND", read Parsed;
+        /// Distinct emoji on one message.
+        max_reactions_per_message: usize = 20;
+            file "max_reactions_per_message", env "CHAT_MAX_REACTIONS_PER_MESSAGE", read Parsed;
+        /// Pinned messages in one channel.
+        max_pins_per_channel: usize = 50;
+            file "max_pins_per_channel", env "CHAT_MAX_PINS_PER_CHANNEL", read Parsed;
         /// Login attempts per e-mail in a burst.
         login_burst: u32 = 10;
             file "login_burst", env "CHAT_LOGIN_BURST", read Parsed;
@@ -442,6 +455,13 @@ impl Settings {
             ("limits.max_frame_bytes", l.max_frame_bytes),
             ("limits.rate_burst", l.rate_burst as usize),
             ("limits.rate_per_second", l.rate_per_second as usize),
+            ("limits.change_burst", l.change_burst as usize),
+            ("limits.change_per_second", l.change_per_second as usize),
+            (
+                "limits.max_reactions_per_message",
+                l.max_reactions_per_message,
+            ),
+            ("limits.max_pins_per_channel", l.max_pins_per_channel),
             ("limits.login_burst", l.login_burst as usize),
             ("limits.login_per_minute", l.login_per_minute as usize),
             ("limits.history_max_limit", l.history_max_limit as usize),

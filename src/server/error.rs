@@ -22,7 +22,12 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status =
             StatusCode::from_u16(self.0.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let body = Json(serde_json::json!({ "error": self.0.to_string() }));
+        let body = match self.0.code() {
+            Some(code) if self.0.status_code() != 500 && self.0.status_code() != 503 => {
+                Json(serde_json::json!({ "error": self.0.to_string(), "code": code }))
+            }
+            _ => Json(serde_json::json!({ "error": self.0.to_string() })),
+        };
         let mut response = (status, body).into_response();
         let retry_after_secs = match self.0 {
             AppError::RateLimited { retry_after_ms } => Some(retry_after_ms.div_ceil(1000).max(1)),

@@ -20,7 +20,8 @@ use crate::server::bus::local::LocalBus;
 use crate::server::bus::postgres::{PgBus, PgCommitNotice};
 use crate::server::bus::server_id::ServerId;
 use crate::server::bus::Bus;
-use crate::server::chat::{activity, Chat, MessageWriter, RateLimit, SendLimiter};
+use crate::server::chat::change_writer::ChangeWriterParts;
+use crate::server::chat::{activity, ChangeWriter, Chat, MessageWriter, RateLimit, SendLimiter};
 use crate::server::config::Settings;
 use crate::server::http::router;
 use crate::server::http::serve::{serve, ConnectionSettings};
@@ -30,6 +31,7 @@ use crate::server::rooms::{Rooms, UserHub};
 use crate::server::state::AppState;
 use crate::server::store::postgres::PgStore;
 use crate::server::store::sqlite::SqliteStore;
+use crate::server::store::ChangeLimits;
 use crate::server::store::{Store, StoreError};
 use crate::server::{demo, secret};
 
@@ -70,6 +72,8 @@ pub struct Application {
     listener: TcpListener,
     state: AppState,
     writer_task: JoinHandle<()>,
+    /// Applies changes to stored messages (drained at shutdown).
+    change_task: JoinHandle<()>,
     activity_task: JoinHandle<()>,
     /// Follows the other servers on the bus (ends at once when there are
     /// none).
@@ -130,6 +134,21 @@ impl Application {
             metrics.clone(),
             shutdown.clone(),
         );
+        let (changes, change_task) = ChangeWriter::spawn(
+            ChangeWriterParts {
+                store: store.clone(),
+                rooms: rooms.clone(),
+                users: users.clone(),
+                bus: bus.clone(),
+                limits: ChangeLimits {
+                    max_reactions_per_message: limits.max_reactions_per_message,
+                    max_pins_per_channel: i64::try_from(limits.max_pins_per_channel)
+                        .unwrap_or(i64::MAX),
+                },
+                max_batch: limits.write_batch,
+            },
+            shutdown.clone(),
+        );
         let member_cache = Arc::new(activity::MemberCache::default());
         let follower_task = Follower {
             bus: bus.clone(),
@@ -158,7 +177,9 @@ impl Application {
             rooms,
             users,
             writer,
+            changes,
             limiter,
+            change_limiter: RateLimit::per_second(limits.change_burst, limits.change_per_second),
             login_limiter,
             password_checks: Arc::new(tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(2, |n| n.get() * 2),
@@ -207,6 +228,7 @@ impl Application {
             listener,
             state,
             writer_task,
+            change_task,
             activity_task,
             follower_task,
         })
@@ -236,6 +258,7 @@ impl Application {
             listener,
             state,
             writer_task,
+            change_task,
             activity_task,
             follower_task,
         } = self;
@@ -243,6 +266,7 @@ impl Application {
         let tasks = state.tasks.clone();
 
         let limiter = state.chat.limiter.clone();
+        let change_limiter = state.chat.change_limiter.clone();
         let login_limiter = state.chat.login_limiter.clone();
         let janitor_token = token.clone();
         let janitor = tokio::spawn(async move {
@@ -252,6 +276,7 @@ impl Application {
                     _ = janitor_token.cancelled() => break,
                     _ = every.tick() => {
                         limiter.forget_idle();
+                        change_limiter.forget_idle();
                         login_limiter.forget_idle();
                     }
                 }
@@ -288,6 +313,12 @@ impl Application {
             .is_err()
         {
             tracing::warn!("message writer did not drain in time");
+        }
+        if tokio::time::timeout(WRITER_DRAIN, change_task)
+            .await
+            .is_err()
+        {
+            tracing::warn!("change writer did not drain in time");
         }
         let _ = tokio::time::timeout(Duration::from_secs(1), follower_task).await;
         let _ = tokio::time::timeout(Duration::from_secs(1), activity_task).await;

@@ -5,22 +5,35 @@ use leptos::prelude::*;
 
 use crate::protocol::{AppError, HistoryPage};
 
-/// A page of history: the newest page, or the page before `before_seq`.
+/// A page of history: the newest page, the page before `before_seq`, the
+/// page after `after_seq`, or the page around `around_seq` (at most one
+/// cursor).
 #[server(prefix = "/api", endpoint = "load_history")]
 pub async fn load_history(
     /// The channel.
     channel_id: ChannelId,
     /// The page before this seq; `None`: the newest page.
     before_seq: Option<Seq>,
+    /// The page after this seq.
+    after_seq: Option<Seq>,
+    /// The page around this seq (a jump to a quoted message).
+    around_seq: Option<Seq>,
 ) -> Result<HistoryPage, AppError> {
     use crate::server::chat::history::{HistoryQuery, DEFAULT_LIMIT};
     use crate::server::store::HistoryCursor;
 
     use crate::server::http::server_fn::{server_fn_user, with_status};
     let (state, user) = with_status(server_fn_user())?;
-    let cursor = match before_seq {
-        Some(seq) => HistoryCursor::BeforeSeq(seq),
-        None => HistoryCursor::Latest,
+    let cursor = match (before_seq, after_seq, around_seq) {
+        (None, None, None) => HistoryCursor::Latest,
+        (Some(seq), None, None) => HistoryCursor::BeforeSeq(seq),
+        (None, Some(seq), None) => HistoryCursor::AfterSeq(seq),
+        (None, None, Some(seq)) => HistoryCursor::AroundSeq(seq),
+        _ => {
+            return with_status(Err(AppError::BadRequest(
+                "use at most one of before_seq, after_seq, around_seq".into(),
+            )))
+        }
     };
     let query = HistoryQuery {
         cursor,

@@ -6,4 +6,5 @@
 pub mod auth;
 pub mod channels;
 pub mod history;
+pub mod messages;
 pub mod settings;

@@ -31,7 +31,7 @@ pub fn ChannelRoom(
     /// Limits and timings the server announced.
     settings: ClientSettings,
 ) -> impl IntoView {
-    let history = Resource::new(move || channel_id, |id| load_history(id, None));
+    let history = Resource::new(move || channel_id, |id| load_history(id, None, None, None));
     let members = Resource::new(move || channel_id, channel_members);
     view! {
         <Suspense fallback=|| view! { <main class="room-loading">"Loading messages…"</main> }>

@@ -165,6 +165,7 @@ pub async fn bulk_messages(
                 client_id: format!("seed-{i}").into(),
                 text: format!("history message {i}: the quick brown fox jumps over the lazy dog"),
                 created_at: Utc::now(),
+                reply_to: None,
             })
             .collect();
         for r in store.insert_messages(&batch).await {

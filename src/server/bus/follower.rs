@@ -3,6 +3,9 @@
 //!
 //! - Stored-message wake-ups: the ranges are read from the store and
 //!   published to the local room (each seq once) and the activity feed.
+//! - Change wake-ups: the messages changed after the room's published rev
+//!   are read from the store and published as `message.updated` (each rev
+//!   once); read cursors become `member.read` for the local connections.
 //! - Presence: this server reports its users' first and last connection per
 //!   channel, says hello at start (the others answer with their rosters),
 //!   beats every sweep interval and says goodbye at shutdown; a server
@@ -23,8 +26,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::server_id::ServerId;
 use super::{Bus, BusEvent, BusSubscription, Heard};
-use crate::protocol::{ChannelId, Message, Seq, ServerFrame};
+use crate::protocol::{ChannelId, MemberRead, Message, Rev, Seq, ServerFrame};
 use crate::server::chat::activity::MemberCache;
+use crate::server::chat::change_writer::announce_unread_after_deletes;
 use crate::server::rooms::room::frame_json;
 use crate::server::rooms::users::UserEvent;
 use crate::server::rooms::{RoomEvent, Rooms, UserHub};
@@ -119,6 +123,13 @@ impl Follower {
                     }
                     // Our own writer published these already.
                     Ok(Heard::Stored { .. }) => {}
+                    Ok(Heard::Changed { from, ranges }) if from != me => {
+                        for r in ranges {
+                            self.deliver_changes(r.channel_id, r.first.get() - 1).await;
+                        }
+                    }
+                    // Our own change writer published these already.
+                    Ok(Heard::Changed { .. }) => {}
                     Ok(Heard::Event { from, event }) if from != me => {
                         self.on_event(from, event, &mut heard);
                     }
@@ -169,7 +180,46 @@ impl Follower {
         }
     }
 
-    /// Backstop: every local room catches up with the stored head.
+    /// Reads the messages of a channel changed after `after` and publishes
+    /// their current state to the local room (each rev once); a deleted
+    /// one may change local members' unread counts.
+    async fn deliver_changes(&self, channel_id: ChannelId, after: i64) {
+        let Some(room) = self.rooms.get(channel_id) else {
+            return;
+        };
+        let mut after = Rev::new(after.max(0)).max(room.published_rev());
+        loop {
+            let page = match self
+                .store
+                .changed_after(channel_id, after, FETCH_PAGE)
+                .await
+            {
+                Ok(page) => page,
+                Err(e) => {
+                    // The sweep retries.
+                    tracing::warn!(%channel_id, error = %e, "following changes failed");
+                    return;
+                }
+            };
+            let deleted: Vec<Message> = page.iter().filter(|m| m.deleted).cloned().collect();
+            for m in &page {
+                room.publish_update(m);
+                after = after.max(m.rev);
+            }
+            if !deleted.is_empty() {
+                tokio::spawn(announce_unread_after_deletes(
+                    self.store.clone(),
+                    self.users.clone(),
+                    deleted,
+                ));
+            }
+            if page.len() < FETCH_PAGE as usize {
+                return;
+            }
+        }
+    }
+
+    /// Backstop: every local room catches up with the stored heads.
     async fn sweep_rooms(&self) {
         for channel_id in self.rooms.channel_ids() {
             let Some(room) = self.rooms.get(channel_id) else {
@@ -184,6 +234,15 @@ impl Follower {
                 room.seed_published_head(head);
             } else if head > published {
                 self.deliver(channel_id, published, head, false).await;
+            }
+            let Ok(head_rev) = self.store.head_rev(channel_id).await else {
+                continue;
+            };
+            let published_rev = room.published_rev();
+            if published_rev == Rev::ZERO {
+                room.seed_published_rev(head_rev);
+            } else if head_rev > published_rev {
+                self.deliver_changes(channel_id, published_rev.get()).await;
             }
         }
     }
@@ -226,17 +285,31 @@ impl Follower {
                     room.publish(RoomEvent::typing(u, t));
                 }
             }
-            BusEvent::Read { c, u, s } => self.users.send(
-                u,
-                Arc::new(UserEvent {
-                    channel_id: c,
-                    is_activity: false,
-                    json: frame_json(&ServerFrame::ReadUpdated {
+            BusEvent::Read { c, u, s } => {
+                self.users.send(
+                    u,
+                    Arc::new(UserEvent {
                         channel_id: c,
-                        last_read_seq: s,
+                        is_activity: false,
+                        json: frame_json(&ServerFrame::ReadUpdated {
+                            channel_id: c,
+                            last_read_seq: s,
+                        }),
                     }),
-                }),
-            ),
+                );
+                // "Seen by" for this server's connections of the channel.
+                if let Some(room) = self.rooms.get(c) {
+                    let store = self.store.clone();
+                    tokio::spawn(async move {
+                        if store.read_receipts(c).await.unwrap_or(false) {
+                            room.announce_read(MemberRead {
+                                user_id: u,
+                                last_read_seq: s,
+                            });
+                        }
+                    });
+                }
+            }
         }
     }
 }

@@ -37,7 +37,7 @@ pub mod server_id;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::protocol::{ChannelId, Message, Seq, UserId};
+use crate::protocol::{ChannelId, Message, Rev, Seq, UserId};
 pub use server_id::ServerId;
 
 /// An event for the other servers. Field names are short: they travel in
@@ -104,35 +104,55 @@ pub enum BusEvent {
     Bye,
 }
 
-/// The seqs one commit stored in one channel.
+/// The positions (seqs or revs) one commit wrote in one channel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct StoredRange {
+pub struct ChannelRange<P> {
     /// Channel.
     pub channel_id: ChannelId,
-    /// First seq stored.
-    pub first: Seq,
-    /// Last seq stored.
-    pub last: Seq,
+    /// First position written.
+    pub first: P,
+    /// Last position written.
+    pub last: P,
 }
 
-/// The per-channel seq ranges of a list of stored messages, in first-seen
-/// channel order.
-pub fn ranges_of<'a>(stored: impl IntoIterator<Item = &'a Message>) -> Vec<StoredRange> {
-    let mut ranges: Vec<StoredRange> = Vec::new();
-    for m in stored {
+/// The seqs one commit stored in one channel.
+pub type StoredRange = ChannelRange<Seq>;
+
+/// The revs one batch of changes took in one channel.
+pub type ChangedRange = ChannelRange<Rev>;
+
+/// The per-channel ranges of `position` over a list of messages, in
+/// first-seen channel order.
+fn ranges_by<'a, P: Copy + Ord>(
+    messages: impl IntoIterator<Item = &'a Message>,
+    position: impl Fn(&Message) -> P,
+) -> Vec<ChannelRange<P>> {
+    let mut ranges: Vec<ChannelRange<P>> = Vec::new();
+    for m in messages {
+        let p = position(m);
         match ranges.iter_mut().find(|r| r.channel_id == m.channel_id) {
             Some(r) => {
-                r.first = r.first.min(m.seq);
-                r.last = r.last.max(m.seq);
+                r.first = r.first.min(p);
+                r.last = r.last.max(p);
             }
-            None => ranges.push(StoredRange {
+            None => ranges.push(ChannelRange {
                 channel_id: m.channel_id,
-                first: m.seq,
-                last: m.seq,
+                first: p,
+                last: p,
             }),
         }
     }
     ranges
+}
+
+/// The per-channel seq ranges of a list of stored messages.
+pub fn ranges_of<'a>(stored: impl IntoIterator<Item = &'a Message>) -> Vec<StoredRange> {
+    ranges_by(stored, |m| m.seq)
+}
+
+/// The per-channel rev ranges of a list of changed messages.
+pub fn rev_ranges_of<'a>(changed: impl IntoIterator<Item = &'a Message>) -> Vec<ChangedRange> {
+    ranges_by(changed, |m| m.rev)
 }
 
 /// Something another server said.
@@ -144,6 +164,13 @@ pub enum Heard {
         from: ServerId,
         /// What it stored.
         ranges: Vec<StoredRange>,
+    },
+    /// It changed stored messages at these revs (read them from the store).
+    Changed {
+        /// The server that changed them.
+        from: ServerId,
+        /// The revs it took.
+        ranges: Vec<ChangedRange>,
     },
     /// An event.
     Event {
@@ -185,6 +212,11 @@ pub trait Bus: Send + Sync + std::fmt::Debug + 'static {
     /// commit.
     fn stored(&self, _messages: &mut dyn Iterator<Item = &Message>) {}
 
+    /// Messages this server just changed (called by the change writer after
+    /// the commit, each at its new rev). The default does nothing, as for
+    /// [`Bus::stored`].
+    fn changed(&self, _messages: &mut dyn Iterator<Item = &Message>) {}
+
     /// The stream of what other servers publish; `None` when there are no
     /// other servers (then no follower runs).
     async fn subscribe(&self) -> Result<Option<Box<dyn BusSubscription>>, BusError>;
@@ -208,15 +240,16 @@ mod tests {
     fn ranges_cover_each_channel_of_a_batch() {
         let c1 = ChannelId::from_uuid(Uuid::from_u128(1));
         let c2 = ChannelId::from_uuid(Uuid::from_u128(2));
-        let m = |channel_id, seq| Message {
-            id: MessageId::new_random(),
-            channel_id,
-            seq: Seq::new(seq),
-            user_id: UserId::from_uuid(Uuid::nil()),
-            text: String::new(),
-            created_at: chrono::Utc::now().into(),
-            updated_at: None,
-            client_id: ClientId::default(),
+        let m = |channel_id, seq| {
+            Message::unchanged(
+                MessageId::new_random(),
+                channel_id,
+                Seq::new(seq),
+                UserId::from_uuid(Uuid::nil()),
+                String::new(),
+                chrono::Utc::now().into(),
+                ClientId::default(),
+            )
         };
         let batch = [m(c1, 5), m(c2, 1), m(c1, 6), m(c1, 7)];
         assert_eq!(

@@ -17,12 +17,17 @@ use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use super::server_id::ServerId;
-use super::{ranges_of, Bus, BusError, BusEvent, BusSubscription, Heard, StoredRange};
-use crate::protocol::{Message, Seq};
+use super::{
+    ranges_of, rev_ranges_of, Bus, BusError, BusEvent, BusSubscription, ChannelRange, Heard,
+};
+use crate::protocol::Message;
 use crate::server::store::CommitNotice;
 
 /// NOTIFY channel of stored-message wake-ups.
 pub const MESSAGES_CHANNEL: &str = "chat_messages";
+/// NOTIFY channel of change wake-ups: `<server>|<channel>:<first rev>:<last
+/// rev>,...`, sent inside each batch of changes' transaction.
+pub const CHANGES_CHANNEL: &str = "chat_changes";
 /// NOTIFY channel of events.
 pub const EVENTS_CHANNEL: &str = "chat_events";
 /// Keep each payload under this (Postgres refuses 8,000 bytes and more).
@@ -79,7 +84,7 @@ impl Bus for PgBus {
             .await
             .map_err(|e| BusError(e.to_string()))?;
         listener
-            .listen_all([MESSAGES_CHANNEL, EVENTS_CHANNEL])
+            .listen_all([MESSAGES_CHANNEL, CHANGES_CHANNEL, EVENTS_CHANNEL])
             .await
             .map_err(|e| BusError(e.to_string()))?;
         Ok(Some(Box::new(PgSubscription(listener))))
@@ -125,6 +130,10 @@ impl BusSubscription for PgSubscription {
                     Some((from, ranges)) => return Ok(Heard::Stored { from, ranges }),
                     None => tracing::warn!("malformed wake-up ignored"),
                 },
+                CHANGES_CHANNEL => match decode_stored(n.payload()) {
+                    Some((from, ranges)) => return Ok(Heard::Changed { from, ranges }),
+                    None => tracing::warn!("malformed change wake-up ignored"),
+                },
                 EVENTS_CHANNEL => match serde_json::from_str::<Envelope>(n.payload()) {
                     Ok(Envelope { i, event }) => return Ok(Heard::Event { from: i, event }),
                     Err(_) => tracing::warn!("malformed bus event ignored"),
@@ -151,11 +160,23 @@ impl CommitNotice for PgCommitNotice {
     fn payloads(&self, stored: &[Message]) -> Vec<String> {
         encode_stored(self.id, &ranges_of(stored))
     }
+
+    fn changes_channel(&self) -> &str {
+        CHANGES_CHANNEL
+    }
+
+    fn change_payloads(&self, changed: &[Message]) -> Vec<String> {
+        encode_stored(self.id, &rev_ranges_of(changed))
+    }
 }
 
-/// Encodes the wake-ups of one committed batch, split into payloads that
-/// each fit [`MAX_PAYLOAD`].
-pub fn encode_stored(from: ServerId, ranges: &[StoredRange]) -> Vec<String> {
+/// Encodes the wake-ups of one committed batch (seq ranges of stored
+/// messages, or rev ranges of changed ones), split into payloads that each
+/// fit [`MAX_PAYLOAD`].
+pub fn encode_stored<P: std::fmt::Display>(
+    from: ServerId,
+    ranges: &[ChannelRange<P>],
+) -> Vec<String> {
     let mut payloads = Vec::new();
     let mut current = String::new();
     for r in ranges {
@@ -176,18 +197,21 @@ pub fn encode_stored(from: ServerId, ranges: &[StoredRange]) -> Vec<String> {
     payloads
 }
 
-/// Decodes a [`MESSAGES_CHANNEL`] payload; `None` if it is malformed.
-pub fn decode_stored(payload: &str) -> Option<(ServerId, Vec<StoredRange>)> {
+/// Decodes a [`MESSAGES_CHANNEL`] or [`CHANGES_CHANNEL`] payload; `None`
+/// if it is malformed.
+pub fn decode_stored<P: From<i64> + Ord>(
+    payload: &str,
+) -> Option<(ServerId, Vec<ChannelRange<P>>)> {
     let (from, items) = payload.split_once('|')?;
     let from = ServerId(Uuid::parse_str(from).ok()?);
     let ranges = items
         .split(',')
         .map(|item| {
             let mut parts = item.split(':');
-            let range = StoredRange {
+            let range = ChannelRange {
                 channel_id: parts.next()?.parse().ok()?,
-                first: Seq::new(parts.next()?.parse().ok()?),
-                last: Seq::new(parts.next()?.parse().ok()?),
+                first: P::from(parts.next()?.parse::<i64>().ok()?),
+                last: P::from(parts.next()?.parse::<i64>().ok()?),
             };
             (parts.next().is_none() && range.first <= range.last).then_some(range)
         })
@@ -197,8 +221,9 @@ pub fn decode_stored(payload: &str) -> Option<(ServerId, Vec<StoredRange>)> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::StoredRange;
     use super::*;
-    use crate::protocol::{ChannelId, UserId};
+    use crate::protocol::{ChannelId, Seq, UserId};
 
     #[test]
     fn wake_ups_round_trip_and_split_under_the_payload_limit() {
@@ -233,7 +258,7 @@ mod tests {
             &format!("{i}|{i}:1:2:3"),
             &format!("{i}|nope:1:2"),
         ] {
-            assert_eq!(decode_stored(bad), None, "{bad}");
+            assert_eq!(decode_stored::<Seq>(bad), None, "{bad}");
         }
     }
 

@@ -53,6 +53,14 @@ impl Chat {
             .map_err(|e| internal("saving a tablo failed", e))
     }
 
+    /// Turns a channel's read receipts ("seen by") on or off.
+    pub async fn admin_set_read_receipts(&self, id: ChannelId, on: bool) -> Result<(), AppError> {
+        self.store
+            .set_read_receipts(id, on)
+            .await
+            .map_err(|e| internal("saving a tablo failed", e))
+    }
+
     /// Deletes a channel and everything in it; every live socket on it
     /// closes.
     pub async fn admin_delete_channel(&self, id: ChannelId) -> Result<(), AppError> {

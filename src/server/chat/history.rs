@@ -1,5 +1,6 @@
 //! History pages: parsing the seed's query parameters (`limit`, and at most
-//! one of `before`, `before_seq`, `after_seq`) and reading a page.
+//! one of `before`, `before_seq`, `after_seq`, `around_seq`) and reading a
+//! page with the channel's rev read before it.
 
 use crate::protocol::Seq;
 use crate::protocol::{ChannelId, UserId};
@@ -63,9 +64,12 @@ impl HistoryQuery {
         if let Some(raw) = params.get("after_seq") {
             cursors.push(HistoryCursor::AfterSeq(seq("after_seq", raw)?));
         }
+        if let Some(raw) = params.get("around_seq") {
+            cursors.push(HistoryCursor::AroundSeq(seq("around_seq", raw)?));
+        }
         if cursors.len() > 1 {
             return Err(AppError::BadRequest(
-                "use at most one of before, before_seq, after_seq".into(),
+                "use at most one of before, before_seq, after_seq, around_seq".into(),
             ));
         }
         Ok(HistoryQuery {
@@ -83,12 +87,29 @@ impl Chat {
         channel_id: ChannelId,
         query: HistoryQuery,
     ) -> Result<HistoryPage, AppError> {
-        self.require_member(channel_id, user_id).await?;
+        let head_seq = self.require_member(channel_id, user_id).await?;
+        if let HistoryCursor::AroundSeq(seq) = query.cursor {
+            if seq < Seq::new(1) || seq > head_seq {
+                return Err(AppError::BadRequest(format!(
+                    "around_seq must be between 1 and the newest seq ({head_seq})"
+                )));
+            }
+        }
         let limit = query.limit.clamp(1, self.limits.history_max_limit);
-        self.store
+        // Read before the rows: a change the page misses has a later rev,
+        // so a client resuming changes from here gets it.
+        let head_rev = self
+            .store
+            .head_rev(channel_id)
+            .await
+            .map_err(|e| internal("history query failed", e))?;
+        let mut page = self
+            .store
             .history(channel_id, query.cursor, limit)
             .await
-            .map_err(|e| internal("history query failed", e))
+            .map_err(|e| internal("history query failed", e))?;
+        page.head_rev = head_rev;
+        Ok(page)
     }
 }
 
@@ -116,5 +137,11 @@ mod tests {
         assert!(q(&[("limit", "ten")]).is_err());
         assert!(q(&[("before_seq", "3"), ("after_seq", "1")]).is_err());
         assert!(q(&[("before", "yesterday")]).is_err());
+        assert!(q(&[("around_seq", "-1")]).is_err());
+        assert!(q(&[("around_seq", "4"), ("before_seq", "9")]).is_err());
+        assert_eq!(
+            q(&[("around_seq", "4")]).unwrap().cursor,
+            HistoryCursor::AroundSeq(Seq::new(4))
+        );
     }
 }

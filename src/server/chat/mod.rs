@@ -5,6 +5,8 @@
 pub mod accounts;
 pub mod activity;
 pub mod admin;
+pub mod change_writer;
+pub mod changes;
 pub mod channels;
 pub mod history;
 pub mod identity;
@@ -14,8 +16,8 @@ pub mod send;
 pub mod session;
 pub mod writer;
 
-use crate::protocol::Seq;
 use crate::protocol::{ChannelId, UserId};
+use crate::protocol::{Rev, Seq};
 use std::sync::Arc;
 
 use crate::protocol::AppError;
@@ -25,6 +27,7 @@ use crate::server::metrics::Metrics;
 use crate::server::rooms::{Rooms, UserHub};
 use crate::server::store::{Membership, Store, StoreError};
 
+pub use change_writer::ChangeWriter;
 pub use rate_limit::{RateLimit, SendLimiter};
 pub use writer::MessageWriter;
 
@@ -42,8 +45,12 @@ pub struct Chat {
     pub users: Arc<UserHub>,
     /// The group-commit write path for messages.
     pub writer: MessageWriter,
+    /// The ordered write path for changes to stored messages.
+    pub changes: ChangeWriter,
     /// Send rate limits per (user, channel).
     pub limiter: SendLimiter,
+    /// The change budget per user (edits, deletes, reactions, pins).
+    pub change_limiter: RateLimit<UserId>,
     /// Login attempts per e-mail (lower-cased), against password guessing.
     pub login_limiter: RateLimit<String>,
     /// Password checks running at once (each argon2 check takes ~19 MiB and
@@ -85,13 +92,23 @@ impl Chat {
         channel_id: ChannelId,
         user_id: UserId,
     ) -> Result<Seq, AppError> {
+        Ok(self.require_member_heads(channel_id, user_id).await?.0)
+    }
+
+    /// As [`Chat::require_member`], with the channel's newest rev too (where
+    /// a connecting socket starts).
+    pub async fn require_member_heads(
+        &self,
+        channel_id: ChannelId,
+        user_id: UserId,
+    ) -> Result<(Seq, Rev), AppError> {
         match self
             .store
             .membership(channel_id, user_id)
             .await
             .map_err(|e| internal("membership check failed", e))?
         {
-            Membership::Member { head_seq } => Ok(head_seq),
+            Membership::Member { head_seq, head_rev } => Ok((head_seq, head_rev)),
             Membership::NotMember => {
                 Err(AppError::Forbidden("not a member of this channel".into()))
             }

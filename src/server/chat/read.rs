@@ -5,7 +5,7 @@ use crate::protocol::{ChannelId, Seq, UserId};
 use crate::server::bus::BusEvent;
 
 use super::{internal, Chat};
-use crate::protocol::{AppError, ServerFrame, UnreadEntry};
+use crate::protocol::{AppError, MemberRead, ServerFrame, UnreadEntry};
 use crate::server::rooms::room::frame_json;
 use crate::server::rooms::users::UserEvent;
 
@@ -43,7 +43,47 @@ impl Chat {
             u: user_id,
             s: cursor,
         });
+        self.announce_member_read(channel_id, user_id, cursor).await;
         Ok(cursor)
+    }
+
+    /// "Seen by": tells the channel's connections on this server that a
+    /// member's cursor moved (batched `member.read`), unless the channel's
+    /// read receipts are off. Other servers do the same from the bus.
+    pub async fn announce_member_read(&self, channel_id: ChannelId, user_id: UserId, cursor: Seq) {
+        let Some(room) = self.rooms.get(channel_id) else {
+            return;
+        };
+        match self.store.read_receipts(channel_id).await {
+            Ok(true) => room.announce_read(MemberRead {
+                user_id,
+                last_read_seq: cursor,
+            }),
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "read receipts setting not read"),
+        }
+    }
+
+    /// Every member's read cursor ("seen by"); empty when the channel's
+    /// read receipts are off.
+    pub async fn reads(
+        &self,
+        user_id: UserId,
+        channel_id: ChannelId,
+    ) -> Result<Vec<MemberRead>, AppError> {
+        self.require_member(channel_id, user_id).await?;
+        let on = self
+            .store
+            .read_receipts(channel_id)
+            .await
+            .map_err(|e| internal("reads query failed", e))?;
+        if !on {
+            return Ok(Vec::new());
+        }
+        self.store
+            .reads(channel_id)
+            .await
+            .map_err(|e| internal("reads query failed", e))
     }
 
     /// Unread counts for every channel of the user that has any.

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::writer::PendingWrite;
 use super::Chat;
-use crate::protocol::{AppError, ErrorCode, MessageText, TextError};
+use crate::protocol::{AppError, ErrorCode, MessageText, Quote, TextError};
 use crate::server::store::{InsertOutcome, NewMessage, StoreError};
 
 /// Why a send was refused, as the WebSocket reports it.
@@ -26,6 +26,10 @@ pub enum SendError {
     Forbidden,
     /// Storing failed; nothing was stored.
     PersistFailed,
+    /// `replyTo` names no message of this channel.
+    BadQuote,
+    /// `replyTo` names a deleted message.
+    QuoteDeleted,
 }
 
 impl SendError {
@@ -37,6 +41,8 @@ impl SendError {
             SendError::RateLimited { .. } => ErrorCode::RateLimited,
             SendError::Forbidden => ErrorCode::Forbidden,
             SendError::PersistFailed => ErrorCode::PersistFailed,
+            SendError::BadQuote => ErrorCode::ParseError,
+            SendError::QuoteDeleted => ErrorCode::Conflict,
         }
     }
 
@@ -51,6 +57,8 @@ impl SendError {
             SendError::PersistFailed => {
                 "the message was not stored; retry with the same clientId".into()
             }
+            SendError::BadQuote => "replyTo must name a message of this channel".into(),
+            SendError::QuoteDeleted => "the quoted message was deleted".into(),
         }
     }
 }
@@ -63,6 +71,8 @@ impl From<SendError> for AppError {
             SendError::RateLimited { retry_after_ms } => AppError::RateLimited { retry_after_ms },
             SendError::Forbidden => AppError::Forbidden(e.message()),
             SendError::PersistFailed => AppError::internal(),
+            SendError::BadQuote => AppError::BadRequest(e.message()),
+            SendError::QuoteDeleted => AppError::Conflict(e.message()),
         }
     }
 }
@@ -77,8 +87,9 @@ impl Chat {
         channel_id: ChannelId,
         raw_text: &str,
         client_id: ClientId,
+        reply_to: Option<MessageId>,
     ) -> Result<InsertOutcome, SendError> {
-        self.submit(user_id, channel_id, raw_text, client_id)
+        self.submit(user_id, channel_id, raw_text, client_id, reply_to)
             .await?
             .outcome()
             .await
@@ -93,12 +104,17 @@ impl Chat {
         channel_id: ChannelId,
         raw_text: &str,
         client_id: ClientId,
+        reply_to: Option<MessageId>,
     ) -> Result<PendingSend, SendError> {
         let text =
             MessageText::parse(raw_text, self.limits.max_text_chars).map_err(SendError::Text)?;
         self.limiter
             .check(&(user_id, channel_id))
             .map_err(|retry_after_ms| SendError::RateLimited { retry_after_ms })?;
+        let reply_to = match reply_to {
+            None => None,
+            Some(id) => Some(self.quote(channel_id, id).await?),
+        };
         self.writer
             .enqueue(NewMessage {
                 // Time-ordered (v7): the id index grows at its end instead
@@ -109,10 +125,38 @@ impl Chat {
                 client_id,
                 text: text.into_string(),
                 created_at: Utc::now(),
+                reply_to,
             })
             .await
             .map(PendingSend)
             .map_err(|_| SendError::PersistFailed)
+    }
+}
+
+impl Chat {
+    /// The quote of a reply: the original must be a shown, live message of
+    /// the same channel (a message's channel never changes, so the check
+    /// holds at commit).
+    async fn quote(&self, channel_id: ChannelId, id: MessageId) -> Result<Quote, SendError> {
+        let original = self
+            .store
+            .message(channel_id, id)
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "reading a quoted message failed");
+                SendError::PersistFailed
+            })?
+            .ok_or(SendError::BadQuote)?;
+        if original.deleted {
+            return Err(SendError::QuoteDeleted);
+        }
+        Ok(Quote {
+            id: original.id,
+            seq: original.seq,
+            user_id: original.user_id,
+            preview: original.text.chars().take(Quote::PREVIEW_CHARS).collect(),
+            deleted: false,
+        })
     }
 }
 

@@ -30,7 +30,8 @@ use super::send::SendError;
 use super::Chat;
 use crate::protocol::ws::FrameDecodeError;
 use crate::protocol::{
-    AppError, ChannelId, ClientFrame, ClientId, ErrorCode, Seq, ServerFrame, UserId,
+    AppError, ChangeRequest, ChannelId, ClientFrame, ClientId, ErrorCode, MessageId, Rev, Seq,
+    ServerFrame, UserId,
 };
 use crate::server::bus::BusEvent;
 use crate::server::rooms::users::UserEvent;
@@ -81,6 +82,9 @@ impl From<AppError> for ServerFrame {
             }
             AppError::BadRequest(_) => (ErrorCode::ParseError, None),
             AppError::PayloadTooLarge(_) => (ErrorCode::MessageTooLong, None),
+            AppError::Conflict(_) => (ErrorCode::Conflict, None),
+            AppError::LimitReached(_) => (ErrorCode::LimitReached, None),
+            AppError::InvalidReaction(_) => (ErrorCode::InvalidReaction, None),
             AppError::RateLimited { retry_after_ms } => {
                 (ErrorCode::RateLimited, Some(*retry_after_ms))
             }
@@ -311,6 +315,12 @@ pub struct Session {
     user_id: UserId,
     channel_id: ChannelId,
     cursor: SeqCursor,
+    /// Every change with a rev up to this one, to a message this connection
+    /// was sent, has been sent (the channel's head rev at join, or the
+    /// URL's `afterRev` until the replay).
+    rev: Rev,
+    /// The URL's `afterRev`: changes after it are replayed at greeting.
+    replay_changes: bool,
     /// Bad frames in a row.
     bad_frames: u32,
     typing: TypingState,
@@ -322,15 +332,17 @@ pub struct Session {
 }
 
 impl Session {
-    /// A session for a member; `head` is the channel's newest seq read
-    /// before joining its room. With `after_seq` (the URL's `?afterSeq=`),
-    /// the messages after it are sent first, in order, before anything live.
+    /// A session for a member; `head` and `head_rev` are the channel's
+    /// newest seq and rev read before joining its room. With `after_seq`
+    /// (the URL's `?afterSeq=`), the messages after it are sent first, in
+    /// order, before anything live; with `after_rev` (`?afterRev=`), then
+    /// the current state of the older messages changed after it.
     pub fn open(
         chat: Arc<Chat>,
         user_id: UserId,
         channel_id: ChannelId,
-        head: Seq,
-        after_seq: Option<Seq>,
+        (head, head_rev): (Seq, Rev),
+        (after_seq, after_rev): (Option<Seq>, Option<Rev>),
         shutdown: CancellationToken,
     ) -> Self {
         let typing = TypingState::new(chat.limits.typing_timeout);
@@ -339,6 +351,8 @@ impl Session {
             user_id,
             channel_id,
             cursor: SeqCursor::at_join(head, after_seq),
+            rev: after_rev.map_or(head_rev, |r| r.clamp(Rev::ZERO, head_rev)),
+            replay_changes: after_rev.is_some(),
             bad_frames: 0,
             typing,
             pending: FuturesOrdered::new(),
@@ -363,20 +377,31 @@ impl Session {
 
     /// The first frames: who is online, then any message committed between
     /// reading the head and subscribing (in storage but not in this
-    /// connection's ring), and the `afterSeq` replay.
+    /// connection's ring), and the `afterSeq` replay; then, the same way,
+    /// any change committed in between and the `afterRev` replay.
     pub async fn greet(
         &mut self,
         roster: Vec<UserId>,
-        published: Seq,
+        (published, published_rev): (Seq, Rev),
         sink: &mut impl FrameSink,
     ) -> Result<(), End> {
         sink.frame(&ServerFrame::PresenceState { user_ids: roster })
             .await?;
-        if self.cursor.caught_up_at_join(published) {
-            Ok(())
-        } else {
-            Box::pin(self.catch_up(sink, None)).await
+        if !self.cursor.caught_up_at_join(published) {
+            Box::pin(self.catch_up(sink, None)).await?;
         }
+        let changes_caught_up =
+            published_rev > Rev::ZERO && published_rev <= self.rev && !self.replay_changes;
+        if !changes_caught_up {
+            Box::pin(self.send_changes(sink)).await?;
+        }
+        self.replay_changes = false;
+        Ok(())
+    }
+
+    /// The highest rev this connection holds every change up to.
+    pub fn last_rev(&self) -> Rev {
+        self.rev
     }
 
     /// Whether the client's next frame may be read (at the pending-send cap
@@ -425,11 +450,21 @@ impl Session {
         };
         self.bad_frames = 0;
         match frame {
-            ClientFrame::MessageSend { text, client_id } => {
+            ClientFrame::MessageSend {
+                text,
+                client_id,
+                reply_to,
+            } => {
                 self.stop_typing();
                 let chat = self.chat.clone();
                 match chat
-                    .submit(self.user_id, self.channel_id, &text, client_id.clone())
+                    .submit(
+                        self.user_id,
+                        self.channel_id,
+                        &text,
+                        client_id.clone(),
+                        reply_to,
+                    )
                     .await
                 {
                     // Queued in order; the outcome is handled when its
@@ -454,7 +489,45 @@ impl Session {
                 Ok(())
             }
             ClientFrame::PresencePing => Ok(()),
-            ClientFrame::Resume { after_seq } => {
+            ClientFrame::MessageEdit {
+                id,
+                text,
+                if_rev,
+                client_id,
+            } => {
+                let request = ChangeRequest::Edit { text, if_rev };
+                self.change(sink, id, request, client_id).await
+            }
+            ClientFrame::MessageDelete { id, client_id } => {
+                self.change(sink, id, ChangeRequest::Delete, client_id)
+                    .await
+            }
+            ClientFrame::ReactionAdd {
+                id,
+                emoji,
+                client_id,
+            } => {
+                let request = ChangeRequest::ReactionAdd { emoji };
+                self.change(sink, id, request, client_id).await
+            }
+            ClientFrame::ReactionRemove {
+                id,
+                emoji,
+                client_id,
+            } => {
+                let request = ChangeRequest::ReactionRemove { emoji };
+                self.change(sink, id, request, client_id).await
+            }
+            ClientFrame::MessagePin { id, client_id } => {
+                self.change(sink, id, ChangeRequest::Pin, client_id).await
+            }
+            ClientFrame::MessageUnpin { id, client_id } => {
+                self.change(sink, id, ChangeRequest::Unpin, client_id).await
+            }
+            ClientFrame::Resume {
+                after_seq,
+                after_rev,
+            } => {
                 if let Err(retry_after_ms) =
                     self.chat.limiter.check(&(self.user_id, self.channel_id))
                 {
@@ -464,7 +537,7 @@ impl Session {
                 }
                 Box::pin(self.recheck_membership(sink)).await?;
                 self.chat.metrics.resumes.inc();
-                Box::pin(self.resume(sink, after_seq)).await
+                Box::pin(self.resume(sink, after_seq, after_rev)).await
             }
             ClientFrame::Read { seq } => {
                 match self
@@ -476,6 +549,26 @@ impl Session {
                     Err(e) => sink.error(e.into()).await,
                 }
             }
+        }
+    }
+
+    /// A change frame: applied through the rule book (the room then brings
+    /// `message.updated` to every connection, this one included); a
+    /// refusal answers with an `error` carrying the frame's `clientId`.
+    async fn change(
+        &mut self,
+        sink: &mut impl FrameSink,
+        id: MessageId,
+        request: ChangeRequest,
+        client_id: Option<ClientId>,
+    ) -> Result<(), End> {
+        let chat = self.chat.clone();
+        match chat
+            .change_message(self.user_id, self.channel_id, id, request)
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) => sink.error(change_error(e, client_id)).await,
         }
     }
 
@@ -521,6 +614,26 @@ impl Session {
                     Ok(())
                 }
             },
+            RoomEvent::Update { seq, rev, json } => {
+                if *rev <= self.rev {
+                    return Ok(());
+                }
+                if *seq > self.cursor.last {
+                    // The message itself has not been sent here yet: send
+                    // it from storage first (in its current state).
+                    Box::pin(self.catch_up(sink, Some(*seq))).await?;
+                }
+                if *rev > self.rev.next() {
+                    // Changes are missing before this one: storage first.
+                    Box::pin(self.send_changes(sink)).await?;
+                }
+                if *rev > self.rev {
+                    sink.shared(json.clone()).await?;
+                    self.rev = *rev;
+                }
+                Ok(())
+            }
+            RoomEvent::Broadcast { json } => sink.shared(json.clone()).await,
             RoomEvent::Revoked { user_id } => {
                 if user_id.is_none_or(|u| u == self.user_id) {
                     let e = AppError::Forbidden("your access to this channel was revoked".into());
@@ -555,6 +668,7 @@ impl Session {
         sink: &mut impl FrameSink,
     ) -> Result<(), End> {
         Box::pin(self.catch_up(sink, None)).await?;
+        Box::pin(self.send_changes(sink)).await?;
         sink.frame(&ServerFrame::PresenceState { user_ids: roster() })
             .await
     }
@@ -615,8 +729,44 @@ impl Session {
         Ok(())
     }
 
-    /// `resume`: every message after `after_seq`, then `resume.done`.
-    async fn resume(&mut self, sink: &mut impl FrameSink, after_seq: Seq) -> Result<(), End> {
+    /// Sends the current state of every message changed after the rev
+    /// cursor, by rev (a message not yet sent here is first sent from
+    /// storage), and moves the cursor to the last rev sent.
+    async fn send_changes(&mut self, sink: &mut impl FrameSink) -> Result<(), End> {
+        loop {
+            if self.shutdown.is_cancelled() {
+                return Err(End::Close(CLOSE_GOING_AWAY, "server shutting down"));
+            }
+            let page = self
+                .chat
+                .store
+                .changed_after(self.channel_id, self.rev, CATCH_UP_PAGE)
+                .await
+                .map_err(|e| {
+                    tracing::error!(error = %e, "reading changed messages failed");
+                    End::Close(CLOSE_INTERNAL, "storage unavailable")
+                })?;
+            for m in &page {
+                if m.seq > self.cursor.last {
+                    Box::pin(self.catch_up(sink, Some(m.seq))).await?;
+                }
+                sink.frame(&ServerFrame::message_updated(m)).await?;
+                self.rev = self.rev.max(m.rev);
+            }
+            if page.len() < CATCH_UP_PAGE as usize {
+                return Ok(());
+            }
+        }
+    }
+
+    /// `resume`: every message after `after_seq`; with `after_rev`, then
+    /// every older message changed after it; then `resume.done`.
+    async fn resume(
+        &mut self,
+        sink: &mut impl FrameSink,
+        after_seq: Seq,
+        after_rev: Option<Rev>,
+    ) -> Result<(), End> {
         let head = self
             .chat
             .store
@@ -629,8 +779,16 @@ impl Session {
         let from = SeqCursor::resume_from(after_seq, head);
         let last = self.send_stored(sink, from, None).await?;
         self.cursor.last = self.cursor.last.max(last);
+        if let Some(after_rev) = after_rev {
+            // Replay from the client's rev, then keep the higher cursor.
+            let live = self.rev;
+            self.rev = after_rev.max(Rev::ZERO);
+            Box::pin(self.send_changes(sink)).await?;
+            self.rev = self.rev.max(live);
+        }
         sink.frame(&ServerFrame::ResumeDone {
             head_seq: self.cursor.last,
+            head_rev: self.rev,
         })
         .await
     }
@@ -690,6 +848,28 @@ impl Session {
             u: self.user_id,
             t: typing,
         });
+    }
+}
+
+/// The `error` frame answering a change frame: the protocol's code for the
+/// refusal (`NOT_FOUND`, `CONFLICT`, ...) and the frame's `clientId`.
+fn change_error(e: AppError, client_id: Option<ClientId>) -> ServerFrame {
+    let code = e.code().unwrap_or(ErrorCode::PersistFailed);
+    let retry_after_ms = match &e {
+        AppError::RateLimited { retry_after_ms } => Some(*retry_after_ms),
+        _ => None,
+    };
+    let message = match &e {
+        AppError::Internal(_) | AppError::Unavailable(_) => {
+            "the change was not stored; retry".to_string()
+        }
+        other => other.to_string(),
+    };
+    ServerFrame::Error {
+        code,
+        message,
+        retry_after_ms,
+        client_id,
     }
 }
 
@@ -943,8 +1123,8 @@ mod tests {
             state.chat.clone(),
             DEMO_USERS[user].0,
             DEMO_CHANNELS[0].0,
-            Seq::new(head),
-            after.map(Seq::new),
+            (Seq::new(head), Rev::ZERO),
+            (after.map(Seq::new), None),
             state.shutdown.clone(),
         )
     }
@@ -958,6 +1138,7 @@ mod tests {
                     DEMO_CHANNELS[0].0,
                     &format!("m{i}"),
                     ClientId::new(format!("{user}-{i}-{}", uuid::Uuid::new_v4())),
+                    None,
                 )
                 .await
                 .unwrap();
@@ -979,7 +1160,7 @@ mod tests {
         // The connection read head 1; the room published nothing yet.
         let mut s = open(&app, 0, None, 1);
         let mut sink = Frames::default();
-        s.greet(vec![DEMO_USERS[0].0], Seq::ZERO, &mut sink)
+        s.greet(vec![DEMO_USERS[0].0], (Seq::ZERO, Rev::ZERO), &mut sink)
             .await
             .unwrap();
         assert_eq!(sink.types()[0], "presence.state");
@@ -987,7 +1168,9 @@ mod tests {
         // A room that published up to the head: nothing read.
         let mut s = open(&app, 0, None, 3);
         let mut sink = Frames::default();
-        s.greet(vec![], Seq::new(3), &mut sink).await.unwrap();
+        s.greet(vec![], (Seq::new(3), Rev::ZERO), &mut sink)
+            .await
+            .unwrap();
         assert_eq!(sink.types(), ["presence.state"]);
     }
 
@@ -997,7 +1180,9 @@ mod tests {
         send(&app, 1, 5).await;
         let mut s = open(&app, 0, Some(2), 5);
         let mut sink = Frames::default();
-        s.greet(vec![], Seq::new(5), &mut sink).await.unwrap();
+        s.greet(vec![], (Seq::new(5), Rev::ZERO), &mut sink)
+            .await
+            .unwrap();
         assert_eq!(sink.seqs(), [3, 4, 5]);
         assert_eq!(s.last_seq(), Seq::new(5));
     }

@@ -11,11 +11,13 @@ use serde::Deserialize;
 use serde_json::json;
 use subtle::ConstantTimeEq;
 
-use super::extract::{AccessPath, AdminJson, TabloPath, UserPath};
+use super::extract::{AccessPath, JsonBody, MessagePath, TabloPath, UserPath};
 use crate::protocol::AppError;
 use crate::server::error::ApiError;
 use crate::server::http::rest::ApiResult;
 use crate::server::state::AppState;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::Query;
 
 /// Proof that the request carries the service key.
 pub struct AdminKey;
@@ -47,6 +49,10 @@ impl FromRequestParts<AppState> for AdminKey {
 pub struct TabloBody {
     name: String,
     color: Option<String>,
+    /// Whether members see each other's read cursors ("seen by"); left
+    /// out: unchanged (on for a new tablo).
+    #[serde(default)]
+    read_receipts: Option<bool>,
 }
 
 /// Body of `PUT /admin/users/{id}`.
@@ -62,13 +68,50 @@ pub async fn put_tablo_route(
     _: AdminKey,
     State(state): State<AppState>,
     TabloPath(id): TabloPath,
-    AdminJson(b): AdminJson<TabloBody>,
+    JsonBody(b): JsonBody<TabloBody>,
 ) -> ApiResult {
     state
         .chat
         .admin_put_channel(id, &b.name, b.color.as_deref())
         .await?;
+    if let Some(on) = b.read_receipts {
+        state.chat.admin_set_read_receipts(id, on).await?;
+    }
     Ok(Json(json!({ "ok": true })))
+}
+
+/// `?hard=true` of the admin delete.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteParams {
+    #[serde(default)]
+    hard: bool,
+}
+
+/// `DELETE /admin/tablos/{id}/messages/{m}[?hard=true]`: the tombstone;
+/// `hard` also wipes the stored text and the edit history.
+pub async fn delete_message_route(
+    _: AdminKey,
+    State(state): State<AppState>,
+    path: MessagePath,
+    params: Result<Query<DeleteParams>, QueryRejection>,
+) -> ApiResult {
+    let Query(params) = params.map_err(|e| AppError::BadRequest(format!("bad query: {e}")))?;
+    let message = state
+        .chat
+        .admin_delete_message(path.channel, path.message, params.hard)
+        .await?;
+    Ok(Json(json!({ "message": message })))
+}
+
+/// `GET /admin/tablos/{id}/messages/{m}/edits`: the edit history.
+pub async fn edits_route(
+    _: AdminKey,
+    State(state): State<AppState>,
+    path: MessagePath,
+) -> ApiResult {
+    let edits = state.chat.admin_edits(path.channel, path.message).await?;
+    Ok(Json(json!({ "edits": edits })))
 }
 
 /// `DELETE /admin/tablos/{id}`: delete with everything in it.
@@ -86,7 +129,7 @@ pub async fn put_user_route(
     _: AdminKey,
     State(state): State<AppState>,
     UserPath(id): UserPath,
-    AdminJson(b): AdminJson<UserBody>,
+    JsonBody(b): JsonBody<UserBody>,
 ) -> ApiResult {
     state
         .chat

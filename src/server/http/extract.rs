@@ -12,7 +12,7 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use crate::protocol::{AppError, ChannelId, Seq, UserId};
+use crate::protocol::{AppError, ChannelId, MessageId, Rev, Seq, UserId};
 use crate::server::chat::history::HistoryQuery;
 use crate::server::error::ApiError;
 use crate::server::state::AppState;
@@ -115,6 +115,64 @@ impl<S: Send + Sync> FromRequestParts<S> for AccessPath {
     }
 }
 
+/// `{channelId}/.../{messageId}` of the message routes (and `{id}` /
+/// `{messageId}` of the admin ones).
+#[derive(Debug, Clone, Copy)]
+pub struct MessagePath {
+    /// The channel (tablo).
+    pub channel: ChannelId,
+    /// The message.
+    pub message: MessageId,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for MessagePath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let segments = path_segments(parts, state).await?;
+        let [channel, message, ..] = segments.as_slice() else {
+            return Err(
+                AppError::BadRequest("expected a channel id and a message id".into()).into(),
+            );
+        };
+        Ok(MessagePath {
+            channel: ChannelPath::parse(channel)?,
+            message: parse_id(message, "message id")?,
+        })
+    }
+}
+
+/// `{channelId}/messages/{messageId}/reactions/{emoji}`: the emoji is
+/// percent-decoded by the router and checked by the rule book.
+#[derive(Debug, Clone)]
+pub struct ReactionPath {
+    /// The channel.
+    pub channel: ChannelId,
+    /// The message.
+    pub message: MessageId,
+    /// The emoji as sent.
+    pub emoji: String,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ReactionPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let segments = path_segments(parts, state).await?;
+        let [channel, message, emoji] = segments.as_slice() else {
+            return Err(AppError::BadRequest(
+                "expected a channel id, a message id and an emoji".into(),
+            )
+            .into());
+        };
+        Ok(ReactionPath {
+            channel: ChannelPath::parse(channel)?,
+            message: parse_id(message, "message id")?,
+            emoji: emoji.clone(),
+        })
+    }
+}
+
 /// The query string as a map (malformed encoding is a 400 in our shape).
 pub async fn query_map(parts: &mut Parts) -> Result<HashMap<String, String>, ApiError> {
     let Query(params) = Query::<HashMap<String, String>>::from_request_parts(parts, &())
@@ -140,12 +198,14 @@ impl FromRequestParts<AppState> for HistoryParams {
     }
 }
 
-/// `?afterSeq=n` of the WebSocket route (and `?token=` beside it, which
-/// authentication reads).
+/// `?afterSeq=n&afterRev=r` of the WebSocket route (and `?token=` beside
+/// it, which authentication reads).
 #[derive(Debug, Clone)]
 pub struct WsParams {
     /// Replay the stored messages after this seq first.
     pub after_seq: Option<Seq>,
+    /// Then the changes after this rev to the older messages.
+    pub after_rev: Option<Rev>,
     /// A token in the query (clients that cannot set headers).
     pub token: Option<String>,
 }
@@ -164,8 +224,18 @@ impl<S: Send + Sync> FromRequestParts<S> for WsParams {
                 )
             }
         };
+        let after_rev = match params.get("afterRev").map(|v| v.parse::<i64>()) {
+            None => None,
+            Some(Ok(n)) if n >= 0 => Some(Rev::new(n)),
+            Some(_) => {
+                return Err(
+                    AppError::BadRequest("afterRev must be a non-negative integer".into()).into(),
+                )
+            }
+        };
         Ok(WsParams {
             after_seq,
+            after_rev,
             token: params.remove("token"),
         })
     }
@@ -205,13 +275,13 @@ impl<S: Send + Sync> FromRequest<S> for ReadBody {
     }
 }
 
-/// A JSON body of the admin API (`{"error": "bad body: ..."}` on a
-/// mismatch, whatever the `Content-Type`: the host app's scripts send
-/// bare bodies).
+/// A JSON body of the admin API and the message-change routes
+/// (`{"error": "bad body: ..."}` on a mismatch, whatever the
+/// `Content-Type`: the host app's scripts send bare bodies).
 #[derive(Debug, Clone)]
-pub struct AdminJson<T>(pub T);
+pub struct JsonBody<T>(pub T);
 
-impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for AdminJson<T> {
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for JsonBody<T> {
     type Rejection = Response;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Response> {
@@ -219,7 +289,7 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for AdminJso
             .await
             .map_err(IntoResponse::into_response)?;
         serde_json::from_slice(&body)
-            .map(AdminJson)
+            .map(JsonBody)
             .map_err(|e| ApiError(AppError::BadRequest(format!("bad body: {e}"))).into_response())
     }
 }

@@ -6,6 +6,7 @@ pub mod connection_limit;
 pub mod embedded;
 pub mod extract;
 pub mod login;
+pub mod message_routes;
 pub mod rest;
 pub mod router;
 pub mod serve;

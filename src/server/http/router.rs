@@ -4,7 +4,7 @@
 //! `Server-Timing` on the API's responses.
 
 use axum::extract::{DefaultBodyLimit, Request};
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, patch, post, put};
 use axum::Router;
 use http::{header, HeaderValue, Method};
 use leptos::prelude::provide_context;
@@ -17,6 +17,7 @@ use tower_http::trace::TraceLayer;
 
 use super::admin;
 use super::login::{login_route, logout_route};
+use super::message_routes;
 use super::rest::{
     health_route, history_route, list_channels_route, mark_read_route, members_route,
     metrics_route, ready_route, unread_route,
@@ -36,6 +37,32 @@ pub fn build(state: AppState) -> Router {
         .route("/chat/channels/{channel_id}/messages", get(history_route))
         .route("/chat/channels/{channel_id}/read", post(mark_read_route))
         .route("/chat/channels/{channel_id}/members", get(members_route))
+        .route(
+            "/chat/channels/{channel_id}/messages/{message_id}",
+            patch(message_routes::edit_route).delete(message_routes::delete_route),
+        )
+        .route(
+            "/chat/channels/{channel_id}/messages/{message_id}/edits",
+            get(message_routes::edits_route),
+        )
+        .route(
+            "/chat/channels/{channel_id}/messages/{message_id}/reactions/{emoji}",
+            put(message_routes::add_reaction_route)
+                .delete(message_routes::remove_reaction_route)
+                .get(message_routes::reactors_route),
+        )
+        .route(
+            "/chat/channels/{channel_id}/pins",
+            get(message_routes::pins_route),
+        )
+        .route(
+            "/chat/channels/{channel_id}/pins/{message_id}",
+            put(message_routes::pin_route).delete(message_routes::unpin_route),
+        )
+        .route(
+            "/chat/channels/{channel_id}/reads",
+            get(message_routes::reads_route),
+        )
         .route("/chat/unread", get(unread_route))
         .route("/chat/ws/{channel_id}", get(ws_route))
         .route("/healthz", get(health_route))
@@ -43,6 +70,14 @@ pub fn build(state: AppState) -> Router {
         .route(
             "/admin/tablos/{id}",
             put(admin::put_tablo_route).delete(admin::delete_tablo_route),
+        )
+        .route(
+            "/admin/tablos/{id}/messages/{message_id}",
+            delete(admin::delete_message_route),
+        )
+        .route(
+            "/admin/tablos/{id}/messages/{message_id}/edits",
+            get(admin::edits_route),
         )
         .route("/admin/users/{id}", put(admin::put_user_route))
         .route(
@@ -60,7 +95,13 @@ pub fn build(state: AppState) -> Router {
         .collect();
     let cors = CorsLayer::new()
         .allow_origin(AllowOrigin::list(origins))
-        .allow_methods([Method::GET, Method::POST])
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ])
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
         .allow_credentials(true);
     // Every request's log lines carry its id (the proxy's `x-request-id`

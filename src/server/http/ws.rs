@@ -66,14 +66,14 @@ pub async fn ws_route(
     // `?afterSeq=n`: start with the stored messages after n, in order,
     // before anything live (a reconnect without the race of a `resume`
     // frame against live messages).
-    let after_seq = match params {
-        Ok(params) => params.after_seq,
+    let after = match params {
+        Ok(params) => (params.after_seq, params.after_rev),
         Err(e) => return e.into_response(),
     };
     // One query: membership and the channel's head, where the session
     // starts. A member has a user row, so none is created here.
-    let head_seq = match state.chat.require_member(channel_id, user.id).await {
-        Ok(head) => head,
+    let heads = match state.chat.require_member_heads(channel_id, user.id).await {
+        Ok(heads) => heads,
         Err(e) => return ApiError(e).into_response(),
     };
     state.chat.note_user_exists(user.id);
@@ -92,7 +92,7 @@ pub async fn ws_route(
             async move {
                 match on_upgrade.await {
                     Ok(upgraded) => {
-                        WsSession::new(state, user.id, channel_id, head_seq, after_seq)
+                        WsSession::new(state, user.id, channel_id, heads, after)
                             .run(TokioIo::new(upgraded))
                             .await
                     }

@@ -15,7 +15,7 @@ use tokio_tungstenite::tungstenite::{Message as WsMessage, Utf8Bytes};
 
 use super::ws_socket::{ClientSocket, ReadLimits, Stop};
 use super::ws_wire::Io;
-use crate::protocol::{ChannelId, Seq, ServerFrame, UserId};
+use crate::protocol::{ChannelId, Rev, Seq, ServerFrame, UserId};
 use crate::server::chat::session::{End, FrameSink, Session, CLOSE_GOING_AWAY};
 use crate::server::metrics::Metrics;
 use crate::server::state::AppState;
@@ -61,15 +61,15 @@ impl WsSession {
         state: AppState,
         user_id: UserId,
         channel_id: ChannelId,
-        head_seq: Seq,
-        after_seq: Option<Seq>,
+        heads: (Seq, Rev),
+        after: (Option<Seq>, Option<Rev>),
     ) -> Self {
         let session = Session::open(
             state.chat.clone(),
             user_id,
             channel_id,
-            head_seq,
-            after_seq,
+            heads,
+            after,
             state.shutdown.clone(),
         );
         WsSession { state, session }
@@ -108,8 +108,8 @@ impl WsSession {
         pings.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut last_heard = Instant::now();
 
-        let greeted =
-            Box::pin(session.greet(roster, guard.room.published_head(), &mut socket)).await;
+        let published = (guard.room.published_head(), guard.room.published_rev());
+        let greeted = Box::pin(session.greet(roster, published, &mut socket)).await;
         let end = if let Err(end) = greeted {
             end
         } else {

@@ -4,7 +4,7 @@
 //! members reconnect at once, each connection is woken once per batch, not
 //! once per arrival.
 
-use crate::protocol::{ChannelId, Seq, UserId};
+use crate::protocol::{ChannelId, MemberRead, Rev, Seq, UserId};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -26,6 +26,21 @@ pub enum RoomEvent {
         /// The message's seq.
         seq: Seq,
         /// The `message.new` frame.
+        json: Utf8Bytes,
+    },
+    /// A stored message changed (receivers track `rev` to skip and to fill
+    /// gaps, and `seq` to send a message before any change to it).
+    Update {
+        /// The message's seq.
+        seq: Seq,
+        /// The change's rev.
+        rev: Rev,
+        /// The `message.updated` frame.
+        json: Utf8Bytes,
+    },
+    /// A frame for every connection as it is (`member.read`).
+    Broadcast {
+        /// The frame.
         json: Utf8Bytes,
     },
     /// Typing started or stopped; not sent back to the typist.
@@ -63,6 +78,15 @@ impl RoomEvent {
         }
     }
 
+    /// The event for a changed message.
+    pub fn update(m: &Message) -> Self {
+        RoomEvent::Update {
+            seq: m.seq,
+            rev: m.rev,
+            json: frame_json(&ServerFrame::message_updated(m)),
+        }
+    }
+
     /// The event for a typing change.
     pub fn typing(user_id: UserId, is_typing: bool) -> Self {
         RoomEvent::Typing {
@@ -95,8 +119,14 @@ pub struct Room {
     /// The highest seq published here (0: none yet), so a message arriving
     /// both from this server's writer and from the cluster is sent once.
     published: AtomicI64,
+    /// The highest rev published here (0: none yet), as `published` for
+    /// seqs.
+    published_rev: AtomicI64,
     /// Presence changes waiting for their batch to go out.
     pending_presence: Mutex<Vec<(UserId, Utf8Bytes)>>,
+    /// Read cursors waiting for their `member.read` batch (one entry per
+    /// user, the newest cursor).
+    pending_reads: Mutex<Vec<MemberRead>>,
     /// How long a batch collects changes (zero: each goes out at once).
     presence_batch: Duration,
 }
@@ -109,7 +139,9 @@ impl Room {
             events,
             online: Mutex::new(HashMap::new()),
             published: AtomicI64::new(0),
+            published_rev: AtomicI64::new(0),
             pending_presence: Mutex::new(Vec::new()),
+            pending_reads: Mutex::new(Vec::new()),
             presence_batch,
         }
     }
@@ -151,6 +183,61 @@ impl Room {
         if self.published.fetch_max(m.seq.get(), Ordering::SeqCst) < m.seq.get() {
             self.publish(RoomEvent::message(m));
         }
+    }
+
+    /// Publishes a changed message unless a later or equal rev went out
+    /// already (connections fill any gap from storage).
+    pub fn publish_update(&self, m: &Message) {
+        if self.published_rev.fetch_max(m.rev.get(), Ordering::SeqCst) < m.rev.get() {
+            self.publish(RoomEvent::update(m));
+        }
+    }
+
+    /// The highest rev published here (0 before the first).
+    pub fn published_rev(&self) -> Rev {
+        Rev::new(self.published_rev.load(Ordering::SeqCst))
+    }
+
+    /// Records the stored head rev for a room that has published no change
+    /// yet (its connections start from storage).
+    pub fn seed_published_rev(&self, head: Rev) {
+        self.published_rev.fetch_max(head.get(), Ordering::SeqCst);
+    }
+
+    /// Announces a member's new read cursor ("seen by"): queued, and sent
+    /// as one `member.read` frame with the others of the next
+    /// `presence_batch`, like presence.
+    pub fn announce_read(self: &Arc<Self>, read: MemberRead) {
+        let runtime = tokio::runtime::Handle::try_current();
+        let (Ok(runtime), false) = (runtime, self.presence_batch.is_zero()) else {
+            self.publish_reads(vec![read]);
+            return;
+        };
+        let mut pending = self.pending_reads.lock();
+        match pending.iter_mut().find(|r| r.user_id == read.user_id) {
+            Some(r) => r.last_read_seq = r.last_read_seq.max(read.last_read_seq),
+            None => pending.push(read),
+        }
+        if pending.len() == 1 {
+            let room = self.clone();
+            runtime.spawn(async move {
+                tokio::time::sleep(room.presence_batch).await;
+                let updates = std::mem::take(&mut *room.pending_reads.lock());
+                room.publish_reads(updates);
+            });
+        }
+    }
+
+    fn publish_reads(&self, updates: Vec<MemberRead>) {
+        if updates.is_empty() {
+            return;
+        }
+        self.publish(RoomEvent::Broadcast {
+            json: frame_json(&ServerFrame::MemberRead {
+                channel_id: self.channel_id,
+                updates: updates.into_iter().map(Into::into).collect(),
+            }),
+        });
     }
 
     /// The highest seq published here (0 before the first).

@@ -12,4 +12,11 @@ pub trait CommitNotice: Send + Sync + std::fmt::Debug {
     fn channel(&self) -> &str;
     /// The payloads for the new messages of a committed batch.
     fn payloads(&self, stored: &[Message]) -> Vec<String>;
+    /// The notification channel of changes to stored messages (a channel
+    /// of its own: servers of the previous release, which do not listen to
+    /// it, are not confused by rev ranges).
+    fn changes_channel(&self) -> &str;
+    /// The payloads for the changed messages of a committed batch of
+    /// changes (each at its new rev).
+    fn change_payloads(&self, changed: &[Message]) -> Vec<String>;
 }

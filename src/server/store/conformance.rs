@@ -19,7 +19,7 @@ use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
 
 use super::{HistoryCursor, InsertOutcome, Membership, NewMessage, Store, StoreError, UserRecord};
-use crate::protocol::{ChannelId, HistoryPage, Message, MessageId, Seq, Timestamp, UserId};
+use crate::protocol::{ChannelId, HistoryPage, Message, MessageId, Rev, Seq, Timestamp, UserId};
 
 /// A backend under test: a store on a database of its own.
 pub(super) trait Backend: Sized + Send + Sync + 'static {
@@ -135,6 +135,7 @@ fn message_at(channel: ChannelId, user: UserId, key: &str, at: DateTime<Utc>) ->
         client_id: key.into(),
         text: format!("text of {key}"),
         created_at: at,
+        reply_to: None,
     }
 }
 
@@ -377,7 +378,8 @@ pub(super) async fn channels_upsert_creates_and_renames(b: &impl Backend) {
     assert_eq!(
         store.membership(channel, user).await.unwrap(),
         Membership::Member {
-            head_seq: Seq::ZERO
+            head_seq: Seq::ZERO,
+            head_rev: Rev::ZERO
         }
     );
 }
@@ -457,7 +459,8 @@ pub(super) async fn access_grant_and_revoke(b: &impl Backend) {
     assert_eq!(
         s.membership(channel, user).await.unwrap(),
         Membership::Member {
-            head_seq: Seq::ZERO
+            head_seq: Seq::ZERO,
+            head_rev: Rev::ZERO
         }
     );
     assert_eq!(s.member_ids(channel).await.unwrap(), vec![user]);
@@ -477,7 +480,8 @@ pub(super) async fn access_grant_and_revoke(b: &impl Backend) {
     assert_eq!(
         s.membership(channel, user).await.unwrap(),
         Membership::Member {
-            head_seq: Seq::ZERO
+            head_seq: Seq::ZERO,
+            head_rev: Rev::ZERO
         }
     );
 }
@@ -509,14 +513,16 @@ pub(super) async fn membership_outcomes(b: &impl Backend) {
     assert_eq!(
         s.membership(channel, member).await.unwrap(),
         Membership::Member {
-            head_seq: Seq::ZERO
+            head_seq: Seq::ZERO,
+            head_rev: Rev::ZERO
         }
     );
     send_n(s, channel, member, "k", 2).await;
     assert_eq!(
         s.membership(channel, member).await.unwrap(),
         Membership::Member {
-            head_seq: Seq::new(2)
+            head_seq: Seq::new(2),
+            head_rev: Rev::ZERO
         }
     );
 }

@@ -177,6 +177,8 @@ where
 
     /// One history page: one row more than `limit` is fetched to learn
     /// whether more exist ([`page_from_rows`]).
+    /// `AroundSeq` is two such pages (see [`around_seq`]); alone it reads
+    /// as `AfterSeq`.
     async fn history<'c>(
         db: impl Executor<'c, Database = Self>,
         channel_id: ChannelId,
@@ -190,7 +192,9 @@ where
             HistoryCursor::BeforeTime(t) => {
                 page(Self::SQL.history_before_time).bind(Timestamp::from(t))
             }
-            HistoryCursor::AfterSeq(seq) => page(Self::SQL.history_after_seq).bind(seq),
+            HistoryCursor::AfterSeq(seq) | HistoryCursor::AroundSeq(seq) => {
+                page(Self::SQL.history_after_seq).bind(seq)
+            }
         };
         let rows = query.bind(i64::from(limit) + 1).fetch_all(db).await?;
         let messages = rows.into_iter().map(Message::from).collect();
@@ -299,7 +303,32 @@ pub(super) fn page_from_rows(
     if !matches!(cursor, HistoryCursor::AfterSeq(_)) {
         messages.reverse();
     }
-    HistoryPage { messages, has_more }
+    HistoryPage {
+        messages,
+        has_more,
+        ..HistoryPage::default()
+    }
+}
+
+/// The `AroundSeq(seq)` page of `limit` messages, from its two halves:
+/// `before` (up to `before_limit(limit)` messages with `seq < n`) and
+/// `from` (the rest, `seq >= n`).
+pub(super) fn around_seq(seq: Seq, before: HistoryPage, from: HistoryPage) -> HistoryPage {
+    let mut messages = before.messages;
+    messages.extend(from.messages);
+    let has_more_before = before.has_more || (messages.is_empty() && seq > Seq::new(1));
+    HistoryPage {
+        messages,
+        has_more: before.has_more || from.has_more,
+        has_more_before: Some(has_more_before),
+        has_more_after: Some(from.has_more),
+        ..HistoryPage::default()
+    }
+}
+
+/// How many of an `AroundSeq` page's `limit` messages come before `n`.
+pub(super) fn around_before_limit(limit: u32) -> u32 {
+    limit / 2
 }
 
 /// The same failure for every message of `batch` (nothing of it was

@@ -45,6 +45,8 @@
 //! Then add its behaviour to `conformance.rs`, which checks both backends.
 
 pub mod batch;
+mod change_dialect;
+pub mod changes;
 pub mod commit_notice;
 #[cfg(test)]
 mod conformance;
@@ -53,14 +55,16 @@ pub mod postgres;
 mod rows;
 pub mod sqlite;
 
+pub use change_dialect::ChangeResult;
+pub use changes::{Actor, Change, ChangeKind, ChangeLimits, ChangeOutcome, ChangeRefused};
 pub use commit_notice::CommitNotice;
 
-use crate::protocol::{ChannelId, ClientId, MessageId, Seq, UserId};
+use crate::protocol::{ChannelId, ClientId, MessageId, Rev, Seq, UserId};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::protocol::dto::Member;
-use crate::protocol::{ChannelSummary, HistoryPage, Message, UnreadEntry};
+use crate::protocol::dto::{Member, MemberRead, MessageEdit};
+use crate::protocol::{ChannelSummary, HistoryPage, Message, Quote, UnreadEntry};
 
 /// A storage failure. Callers map it to `PERSIST_FAILED` or a 500; the cause
 /// is logged, never shown to clients.
@@ -143,11 +147,13 @@ pub enum Membership {
     NoChannel,
     /// The channel exists; the user has no active access.
     NotMember,
-    /// Active access; the channel's newest seq at the time of the check (a
-    /// connecting socket starts there, saving a query).
+    /// Active access; the channel's newest seq and rev at the time of the
+    /// check (a connecting socket starts there, saving a query).
     Member {
         /// Newest seq of the channel (0 when empty).
         head_seq: Seq,
+        /// Newest rev of the channel (0 before any change).
+        head_rev: Rev,
     },
 }
 
@@ -162,6 +168,9 @@ pub enum HistoryCursor {
     BeforeTime(DateTime<Utc>),
     /// Messages with `seq > n`, oldest first.
     AfterSeq(Seq),
+    /// The page around `n`: up to half the limit before it, then `n` and
+    /// what follows (`hasMoreBefore` / `hasMoreAfter`).
+    AroundSeq(Seq),
 }
 
 /// A validated message waiting to be stored.
@@ -179,21 +188,30 @@ pub struct NewMessage {
     pub text: String,
     /// Time to store.
     pub created_at: DateTime<Utc>,
+    /// The message it quotes (a message of the same channel, checked and
+    /// read by the rule book before the send is queued).
+    pub reply_to: Option<Quote>,
 }
 
 impl NewMessage {
     /// The message as stored with `seq` at `created_at`.
     pub fn stored(&self, seq: Seq, created_at: DateTime<Utc>) -> Message {
-        Message {
-            id: self.id,
-            channel_id: self.channel_id,
+        let mut m = Message::unchanged(
+            self.id,
+            self.channel_id,
             seq,
-            user_id: self.user_id,
-            text: self.text.clone(),
-            created_at: created_at.into(),
-            updated_at: None,
-            client_id: self.client_id.clone(),
-        }
+            self.user_id,
+            self.text.clone(),
+            created_at.into(),
+            self.client_id.clone(),
+        );
+        m.reply_to = self.reply_to.clone();
+        m
+    }
+
+    /// The quoted message's id, as stored.
+    pub fn reply_to_id(&self) -> Option<MessageId> {
+        self.reply_to.as_ref().map(|q| q.id)
     }
 }
 
@@ -211,10 +229,13 @@ pub enum InsertOutcome {
 /// backend. Implementations must assign `seq` in the insert's transaction
 /// (1, 2, 3 per channel, no gaps) and make `(channel, sender, clientId)`
 /// unique forever. `conformance.rs` holds them to one behaviour.
-pub trait Store: UserStore + ChannelStore + MessageStore + ReadStore + MetaStore + 'static {}
+pub trait Store:
+    UserStore + ChannelStore + MessageStore + ChangeStore + ReadStore + MetaStore + 'static
+{
+}
 
 impl<T> Store for T where
-    T: UserStore + ChannelStore + MessageStore + ReadStore + MetaStore + 'static
+    T: UserStore + ChannelStore + MessageStore + ChangeStore + ReadStore + MetaStore + 'static
 {
 }
 
@@ -293,6 +314,58 @@ pub trait MessageStore: Send + Sync {
     /// by another server is found after the seq row is locked).
     async fn insert_batch_carefully(&self, batch: &[NewMessage])
         -> Vec<StoreResult<InsertOutcome>>;
+}
+
+/// Changes to stored messages and what reads them. Implementations apply a
+/// batch of changes in one transaction (one savepoint each), deciding each
+/// with [`changes::decide`] on facts read under the channel's write lock,
+/// and give every applied change the channel's next rev (gap-free, in
+/// commit order, like seq).
+#[async_trait]
+pub trait ChangeStore: Send + Sync {
+    /// Applies a batch in order, one result per change. A refused change
+    /// writes nothing; a failed commit fails them all.
+    async fn apply_changes(
+        &self,
+        batch: &[Change],
+        limits: ChangeLimits,
+    ) -> Vec<StoreResult<ChangeResult>>;
+    /// One message by id, if it is a shown message of `channel_id`
+    /// (tombstones included).
+    async fn message(
+        &self,
+        channel_id: ChannelId,
+        message_id: MessageId,
+    ) -> StoreResult<Option<Message>>;
+    /// The current state of the channel's messages changed after `rev`,
+    /// by rev, at most `limit`.
+    async fn changed_after(
+        &self,
+        channel_id: ChannelId,
+        rev: Rev,
+        limit: u32,
+    ) -> StoreResult<Vec<Message>>;
+    /// The channel's newest rev (0 when nothing changed yet).
+    async fn head_rev(&self, channel_id: ChannelId) -> StoreResult<Rev>;
+    /// A message's earlier texts, oldest first.
+    async fn edits(&self, message_id: MessageId) -> StoreResult<Vec<MessageEdit>>;
+    /// Who reacted to a message with `emoji`, by time, at most `limit`.
+    async fn reactors(
+        &self,
+        message_id: MessageId,
+        emoji: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<UserId>>;
+    /// The channel's pinned messages, newest pin first, at most `limit`.
+    async fn pins(&self, channel_id: ChannelId, limit: u32) -> StoreResult<Vec<Message>>;
+    /// Every active member's read cursor ("seen by").
+    async fn reads(&self, channel_id: ChannelId) -> StoreResult<Vec<MemberRead>>;
+    /// Whether the channel shows read receipts.
+    async fn read_receipts(&self, channel_id: ChannelId) -> StoreResult<bool>;
+    /// Turns the channel's read receipts on or off.
+    async fn set_read_receipts(&self, channel_id: ChannelId, on: bool) -> StoreResult<()>;
+    /// One user's unread count in one channel.
+    async fn unread_count(&self, user_id: UserId, channel_id: ChannelId) -> StoreResult<i64>;
 }
 
 /// Read cursors and the unread counts they give.

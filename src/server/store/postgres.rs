@@ -14,16 +14,19 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
 
 use super::batch::{self, BatchFacts};
-use super::dialect::{all_failed, channels_of, Dialect, Queries};
+use super::change_dialect::{define_apply_change, ChangeDialect, ChangeQueries};
+use super::dialect::{all_failed, around_before_limit, around_seq, channels_of, Dialect, Queries};
 use super::rows::{message_columns, HeadRow, MessageRow};
 use super::CommitNotice;
 use super::{
-    ChannelStore, HistoryCursor, InsertOutcome, Membership, MessageStore, MetaStore, NewMessage,
-    ReadStore, StoreError, StoreResult, UserRecord, UserStore,
+    Change, ChangeLimits, ChangeOutcome, ChangeResult, ChangeStore, ChannelStore, HistoryCursor,
+    InsertOutcome, Membership, MessageStore, MetaStore, NewMessage, ReadStore, StoreError,
+    StoreResult, UserRecord, UserStore,
 };
-use crate::protocol::dto::Member;
+use crate::protocol::dto::{Member, MemberRead, MessageEdit};
 use crate::protocol::{
-    ChannelId, ChannelSummary, ClientId, HistoryPage, Message, MessageId, Seq, UnreadEntry, UserId,
+    ChannelId, ChannelSummary, ClientId, HistoryPage, Message, MessageId, Rev, Seq, UnreadEntry,
+    UserId,
 };
 
 /// Migrations embedded in the binary, applied at start-up.
@@ -41,8 +44,8 @@ const FIND_BY_CLIENT_ID: &str = concat!(
     " FROM messages WHERE channel_id = $1 AND user_id = $2 AND client_id = $3"
 );
 const INSERT_MESSAGE: &str =
-    "INSERT INTO messages (id, channel_id, seq, user_id, client_id, text, created_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7)";
+    "INSERT INTO messages (id, channel_id, seq, user_id, client_id, text, created_at, reply_to) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 /// The fast path, step 1: lock the batch's channel rows (in id order, so
 /// two servers never deadlock) and read their heads. The lock is held to
 /// commit, so the key lookup that follows sees every earlier commit.
@@ -65,9 +68,10 @@ const ACTIVE_SENDERS: &str = "SELECT tablo_id, user_id FROM tablo_access \
 /// The fast path, step 4: every new row, the channels' new heads and the
 /// other servers' wake-up, in one statement.
 const WRITE_BATCH: &str = "WITH inserted AS ( \
-       INSERT INTO messages (id, channel_id, seq, user_id, client_id, text, created_at) \
+       INSERT INTO messages (id, channel_id, seq, user_id, client_id, text, created_at, \
+         reply_to) \
        SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::uuid[], \
-         $5::text[], $6::text[], $7::timestamptz[])), \
+         $5::text[], $6::text[], $7::timestamptz[], $13::uuid[])), \
      bumped AS ( \
        UPDATE tablos t SET last_seq = h.last_seq, last_message_at = h.last_at \
        FROM unnest($8::uuid[], $9::bigint[], $10::timestamptz[]) AS h(id, last_seq, last_at) \
@@ -76,29 +80,29 @@ const WRITE_BATCH: &str = "WITH inserted AS ( \
 const HISTORY_LATEST: &str = concat!(
     "SELECT ",
     message_columns!(),
-    " FROM messages WHERE channel_id = $1 AND deleted_at IS NULL ORDER BY seq DESC LIMIT $2"
+    " FROM messages WHERE channel_id = $1 AND NOT hidden ORDER BY seq DESC LIMIT $2"
 );
 const HISTORY_BEFORE_SEQ: &str = concat!(
     "SELECT ",
     message_columns!(),
-    " FROM messages WHERE channel_id = $1 AND deleted_at IS NULL AND seq < $2 \
+    " FROM messages WHERE channel_id = $1 AND NOT hidden AND seq < $2 \
      ORDER BY seq DESC LIMIT $3"
 );
 const HISTORY_BEFORE_TIME: &str = concat!(
     "SELECT ",
     message_columns!(),
-    " FROM messages WHERE channel_id = $1 AND deleted_at IS NULL AND created_at < $2 \
+    " FROM messages WHERE channel_id = $1 AND NOT hidden AND created_at < $2 \
      ORDER BY seq DESC LIMIT $3"
 );
 const HISTORY_AFTER_SEQ: &str = concat!(
     "SELECT ",
     message_columns!(),
-    " FROM messages WHERE channel_id = $1 AND deleted_at IS NULL AND seq > $2 \
+    " FROM messages WHERE channel_id = $1 AND NOT hidden AND seq > $2 \
      ORDER BY seq ASC LIMIT $3"
 );
 const MEMBERSHIP: &str =
     "SELECT (SELECT is_active FROM tablo_access WHERE tablo_id = t.id AND user_id = $2) \
-       AS is_active, t.last_seq AS head_seq \
+       AS is_active, t.last_seq AS head_seq, t.last_rev AS head_rev \
      FROM tablos t WHERE t.id = $1";
 const MEMBER_IDS: &str = "SELECT user_id FROM tablo_access WHERE tablo_id = $1 AND is_active";
 const MEMBERS: &str =
@@ -121,6 +125,7 @@ macro_rules! unread_count {
 }
 const CHANNELS_FOR: &str = concat!(
     "SELECT t.id AS tablo_id, t.name, t.color, t.last_seq AS head_seq, \
+               t.last_rev AS head_rev, t.read_receipts, \
                (SELECT COUNT(*) FROM tablo_access a2 \
                   WHERE a2.tablo_id = t.id AND a2.is_active) AS member_count, \
                COALESCE(r.last_read_seq, 0) AS last_read_seq, \
@@ -173,6 +178,35 @@ const SET_ACCESS: &str =
     "INSERT INTO tablo_access (tablo_id, user_id, is_active) VALUES ($1, $2, $3) \
      ON CONFLICT (tablo_id, user_id) DO UPDATE SET is_active = excluded.is_active";
 
+/// One message by id.
+const MESSAGE_BY_ID: &str = concat!(
+    "SELECT ",
+    message_columns!(),
+    " FROM messages WHERE id = $1 AND NOT hidden"
+);
+/// Resume and catch-up by rev: a channel's messages changed after a rev,
+/// by rev (`rev > 0` lets the partial index serve it).
+const CHANGED_AFTER: &str = concat!(
+    "SELECT ",
+    message_columns!(),
+    " FROM messages WHERE channel_id = $1 AND rev > 0 AND rev > $2 AND NOT hidden \
+     ORDER BY rev LIMIT $3"
+);
+/// The pins panel: newest pin first.
+const PINS: &str = concat!(
+    "SELECT ",
+    message_columns!(),
+    " FROM messages WHERE channel_id = $1 AND pinned_at IS NOT NULL \
+     ORDER BY pinned_at DESC LIMIT $2"
+);
+/// One user's (`$1`) unread count in one channel (`$2`).
+const UNREAD_COUNT: &str = concat!(
+    "SELECT ",
+    unread_count!(),
+    " FROM tablos t LEFT JOIN channel_read_state r ON r.user_id = $1 AND r.channel_id = t.id \
+     WHERE t.id = $2"
+);
+
 impl Dialect for Postgres {
     const SQL: Queries = Queries {
         user_by_email: USER_BY_EMAIL,
@@ -195,6 +229,55 @@ impl Dialect for Postgres {
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",
     };
 }
+
+/// The statements of changes to messages (`change_dialect.rs`).
+impl ChangeDialect for Postgres {
+    const CHANGES: ChangeQueries = ChangeQueries {
+        // Held to commit: changes of a channel take revs one at a time, in
+        // commit order, on every server.
+        lock_channel: "SELECT last_rev FROM tablos WHERE id = $1 FOR UPDATE",
+        member: "SELECT is_active FROM tablo_access WHERE tablo_id = $1 AND user_id = $2",
+        target: "SELECT channel_id, user_id, text, rev, deleted_at IS NOT NULL AS deleted, \
+             hidden, pinned_at IS NOT NULL AS pinned, reactions FROM messages WHERE id = $1",
+        reacted: "SELECT COUNT(*) FROM reactions \
+             WHERE message_id = $1 AND emoji = $2 AND user_id = $3",
+        pin_count: "SELECT COUNT(*) FROM messages \
+             WHERE channel_id = $1 AND pinned_at IS NOT NULL",
+        bump_rev: "UPDATE tablos SET last_rev = last_rev + 1 WHERE id = $1 RETURNING last_rev",
+        keep_old_text: "INSERT INTO message_edits (message_id, rev, text, edited_at) \
+             SELECT id, $2, text, $3 FROM messages WHERE id = $1",
+        set_text: "UPDATE messages SET text = $2, edited_at = $3, updated_at = $3, rev = $4 \
+             WHERE id = $1",
+        set_deleted: "UPDATE messages SET deleted_at = COALESCE(deleted_at, $2), \
+             reactions = NULL, pinned_by = NULL, pinned_at = NULL, rev = $3 WHERE id = $1",
+        drop_reactions: "DELETE FROM reactions WHERE message_id = $1",
+        wipe_text: "UPDATE messages SET text = '' WHERE id = $1",
+        drop_edits: "DELETE FROM message_edits WHERE message_id = $1",
+        add_reaction: "INSERT INTO reactions (message_id, emoji, user_id, created_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (message_id, emoji, user_id) DO NOTHING",
+        remove_reaction: "DELETE FROM reactions \
+             WHERE message_id = $1 AND emoji = $2 AND user_id = $3",
+        reaction_count: "SELECT COUNT(*) FROM reactions WHERE message_id = $1 AND emoji = $2",
+        reactors: "SELECT user_id FROM reactions WHERE message_id = $1 AND emoji = $2 \
+             ORDER BY id LIMIT $3",
+        set_reactions: "UPDATE messages SET reactions = $2, rev = $3 WHERE id = $1",
+        set_pin: "UPDATE messages SET pinned_by = $2, pinned_at = $3, rev = $4 WHERE id = $1",
+        message: MESSAGE_BY_ID,
+        changed_after: CHANGED_AFTER,
+        head_rev: "SELECT last_rev FROM tablos WHERE id = $1",
+        edits: "SELECT text, edited_at, rev FROM message_edits WHERE message_id = $1 ORDER BY rev",
+        pins: PINS,
+        reads: "SELECT a.user_id AS user_id, COALESCE(r.last_read_seq, 0) AS last_read_seq \
+             FROM tablo_access a LEFT JOIN channel_read_state r \
+               ON r.user_id = a.user_id AND r.channel_id = a.tablo_id \
+             WHERE a.tablo_id = $1 AND a.is_active ORDER BY a.user_id",
+        read_receipts: "SELECT read_receipts FROM tablos WHERE id = $1",
+        set_read_receipts: "UPDATE tablos SET read_receipts = $2 WHERE id = $1",
+        unread_count: UNREAD_COUNT,
+    };
+}
+
+define_apply_change!(Postgres, sqlx::PgConnection);
 
 /// The Postgres store.
 #[derive(Debug, Clone)]
@@ -277,6 +360,7 @@ impl PgStore {
             .bind(&m.client_id)
             .bind(&m.text)
             .bind(created_at)
+            .bind(m.reply_to_id())
             .execute(&mut **tx)
             .await?;
         Ok(InsertOutcome::Stored(m.stored(seq, created_at)))
@@ -367,7 +451,29 @@ impl MessageStore for PgStore {
         cursor: HistoryCursor,
         limit: u32,
     ) -> StoreResult<HistoryPage> {
-        Postgres::history(&self.pool, channel_id, cursor, limit).await
+        let HistoryCursor::AroundSeq(seq) = cursor else {
+            return Postgres::history(&self.pool, channel_id, cursor, limit).await;
+        };
+        let before_limit = around_before_limit(limit);
+        let before = if before_limit == 0 {
+            HistoryPage::default()
+        } else {
+            Postgres::history(
+                &self.pool,
+                channel_id,
+                HistoryCursor::BeforeSeq(seq),
+                before_limit,
+            )
+            .await?
+        };
+        let from = Postgres::history(
+            &self.pool,
+            channel_id,
+            HistoryCursor::AfterSeq(seq.prev()),
+            limit - before_limit,
+        )
+        .await?;
+        Ok(around_seq(seq, before, from))
     }
 
     async fn head_seq(&self, channel_id: ChannelId) -> StoreResult<Seq> {
@@ -438,6 +544,7 @@ impl MessageStore for PgStore {
             .bind(&head_times)
             .bind(notify_channel)
             .bind(&notifications)
+            .bind(&rows.reply_tos)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
@@ -503,6 +610,136 @@ impl MessageStore for PgStore {
 }
 
 #[async_trait]
+impl ChangeStore for PgStore {
+    /// One transaction for the batch, one savepoint per change; each change
+    /// locks its channel's row first, so revs follow commit order on every
+    /// server, and the other servers' wake-up is sent inside the commit.
+    async fn apply_changes(
+        &self,
+        batch: &[Change],
+        limits: ChangeLimits,
+    ) -> Vec<StoreResult<ChangeResult>> {
+        let fail_all = |step: &str, e: &dyn std::fmt::Display| {
+            batch
+                .iter()
+                .map(|_| Err(StoreError::Transaction(format!("{step}: {e}"))))
+                .collect()
+        };
+        // Channels are locked in id order (two servers never deadlock);
+        // the changes are then applied in the order given.
+        let mut tx = match self.pool.begin().await {
+            Ok(tx) => tx,
+            Err(e) => return fail_all("begin", &e),
+        };
+        let mut channels: Vec<ChannelId> = batch.iter().map(|c| c.channel_id).collect();
+        channels.sort_unstable();
+        channels.dedup();
+        if let Err(e) =
+            sqlx::query("SELECT id FROM tablos WHERE id = ANY($1) ORDER BY id FOR UPDATE")
+                .bind(&channels)
+                .execute(&mut *tx)
+                .await
+        {
+            return fail_all("lock", &e);
+        }
+        let mut results = Vec::with_capacity(batch.len());
+        for change in batch {
+            if let Err(e) = sqlx::query("SAVEPOINT one_change").execute(&mut *tx).await {
+                return fail_all("savepoint", &e);
+            }
+            let outcome = apply_change_in(&mut *tx, change, limits).await;
+            let end = if outcome.is_ok() {
+                "RELEASE SAVEPOINT one_change"
+            } else {
+                "ROLLBACK TO SAVEPOINT one_change"
+            };
+            if let Err(e) = sqlx::query(end).execute(&mut *tx).await {
+                return fail_all("savepoint", &e);
+            }
+            results.push(outcome);
+        }
+        let changed: Vec<Message> = results
+            .iter()
+            .filter_map(|r| match r {
+                Ok(Ok(ChangeOutcome::Changed(m))) => Some(m.clone()),
+                _ => None,
+            })
+            .collect();
+        if let (Some(notice), false) = (&self.notice, changed.is_empty()) {
+            for payload in notice.change_payloads(&changed) {
+                let notify = sqlx::query("SELECT pg_notify($1, $2)")
+                    .bind(notice.changes_channel())
+                    .bind(payload)
+                    .execute(&mut *tx)
+                    .await;
+                if let Err(e) = notify {
+                    return fail_all("notify", &e);
+                }
+            }
+        }
+        if let Err(e) = tx.commit().await {
+            return fail_all("commit", &e);
+        }
+        results
+    }
+
+    async fn message(
+        &self,
+        channel_id: ChannelId,
+        message_id: MessageId,
+    ) -> StoreResult<Option<Message>> {
+        let m = Postgres::message_in(&self.pool, message_id).await?;
+        Ok(m.filter(|m| m.channel_id == channel_id))
+    }
+
+    async fn changed_after(
+        &self,
+        channel_id: ChannelId,
+        rev: Rev,
+        limit: u32,
+    ) -> StoreResult<Vec<Message>> {
+        Postgres::changed_after(&self.pool, channel_id, rev, limit).await
+    }
+
+    async fn head_rev(&self, channel_id: ChannelId) -> StoreResult<Rev> {
+        <Postgres as ChangeDialect>::head_rev(&self.pool, channel_id).await
+    }
+
+    async fn edits(&self, message_id: MessageId) -> StoreResult<Vec<MessageEdit>> {
+        Postgres::edits(&self.pool, message_id).await
+    }
+
+    async fn reactors(
+        &self,
+        message_id: MessageId,
+        emoji: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<UserId>> {
+        Postgres::reactors(&self.pool, message_id, emoji, limit).await
+    }
+
+    async fn pins(&self, channel_id: ChannelId, limit: u32) -> StoreResult<Vec<Message>> {
+        Postgres::pins(&self.pool, channel_id, limit).await
+    }
+
+    async fn reads(&self, channel_id: ChannelId) -> StoreResult<Vec<MemberRead>> {
+        Postgres::reads(&self.pool, channel_id).await
+    }
+
+    async fn read_receipts(&self, channel_id: ChannelId) -> StoreResult<bool> {
+        Postgres::read_receipts(&self.pool, channel_id).await
+    }
+
+    async fn set_read_receipts(&self, channel_id: ChannelId, on: bool) -> StoreResult<()> {
+        Postgres::set_read_receipts(&self.pool, channel_id, on).await
+    }
+
+    async fn unread_count(&self, user_id: UserId, channel_id: ChannelId) -> StoreResult<i64> {
+        Postgres::unread_count(&self.pool, user_id, channel_id).await
+    }
+}
+
+#[async_trait]
 impl ReadStore for PgStore {
     async fn mark_read(
         &self,
@@ -544,6 +781,7 @@ struct NewRows {
     client_ids: Vec<ClientId>,
     texts: Vec<String>,
     created_ats: Vec<DateTime<Utc>>,
+    reply_tos: Vec<Option<MessageId>>,
 }
 
 impl NewRows {
@@ -557,6 +795,7 @@ impl NewRows {
             rows.client_ids.push(m.client_id.clone());
             rows.texts.push(m.text.clone());
             rows.created_ats.push(m.created_at.into());
+            rows.reply_tos.push(m.reply_to.as_ref().map(|q| q.id));
         }
         rows
     }
@@ -650,7 +889,8 @@ mod tests {
 
             async fn soft_delete(&self, channel: ChannelId, seq: Seq) {
                 sqlx::query(
-                    "UPDATE messages SET deleted_at = now() WHERE channel_id = $1 AND seq = $2",
+                    "UPDATE messages SET deleted_at = now(), hidden = true \
+                     WHERE channel_id = $1 AND seq = $2",
                 )
                 .bind(channel)
                 .bind(seq)

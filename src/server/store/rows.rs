@@ -16,25 +16,36 @@ use chrono::{DateTime, Utc};
 use super::Membership;
 use crate::protocol::dto::Member;
 use crate::protocol::{
-    ChannelId, ChannelSummary, ClientId, Message, MessageId, Seq, Timestamp, UnreadEntry, UserId,
+    ChannelId, ChannelSummary, ClientId, Message, MessageId, Pin, Quote, Reaction, Rev, Seq,
+    Timestamp, UnreadEntry, UserId,
 };
 
 /// The columns [`MessageRow`] reads, in one place for every message query
 /// of both dialects: `message_columns!()` for a query on `messages` alone,
-/// `message_columns!("lm")` for one that joins it as `lm` (each column
-/// qualified and named back to itself).
+/// `message_columns!("lm")` for one that names it `lm`. Each column is
+/// qualified and named back to itself; the quoted message of a reply is
+/// read with it (`quote_*`, one primary-key probe each, null without a
+/// quote), so a quote always shows the original as it is now.
 macro_rules! message_columns {
-    ($($table:literal)?) => {
-        message_columns!(@list [$($table)?]
-            id, channel_id, seq, user_id, text, created_at, updated_at, client_id)
+    () => {
+        message_columns!("messages")
     };
-    (@list [] $first:ident $(, $column:ident)*) => {
-        concat!(stringify!($first) $(, ", ", stringify!($column))*)
+    ($table:literal) => {
+        message_columns!(@list [$table]
+            id, channel_id, seq, user_id, text, created_at, updated_at, client_id,
+            rev, edited_at, deleted_at, reactions, reply_to, pinned_by, pinned_at)
     };
     (@list [$table:literal] $first:ident $(, $column:ident)*) => {
         concat!(
             $table, ".", stringify!($first), " AS ", stringify!($first)
-            $(, ", ", $table, ".", stringify!($column), " AS ", stringify!($column))*
+            $(, ", ", $table, ".", stringify!($column), " AS ", stringify!($column))*,
+            ", (SELECT q.seq FROM messages q WHERE q.id = ", $table, ".reply_to) AS quote_seq",
+            ", (SELECT q.user_id FROM messages q WHERE q.id = ", $table,
+            ".reply_to) AS quote_user_id",
+            ", (SELECT substr(q.text, 1, 140) FROM messages q WHERE q.id = ", $table,
+            ".reply_to) AS quote_preview",
+            ", (SELECT q.deleted_at IS NOT NULL FROM messages q WHERE q.id = ", $table,
+            ".reply_to) AS quote_deleted"
         )
     };
 }
@@ -51,6 +62,30 @@ pub(super) struct MessageRow {
     created_at: Timestamp,
     updated_at: Option<Timestamp>,
     client_id: ClientId,
+    rev: Rev,
+    edited_at: Option<Timestamp>,
+    deleted_at: Option<Timestamp>,
+    reactions: Option<String>,
+    reply_to: Option<MessageId>,
+    pinned_by: Option<UserId>,
+    pinned_at: Option<Timestamp>,
+    quote_seq: Option<Seq>,
+    quote_user_id: Option<UserId>,
+    quote_preview: Option<String>,
+    quote_deleted: Option<bool>,
+}
+
+/// Reads a stored reactions summary (the `reactions` column); a summary
+/// that does not decode is logged and shown as none rather than failing
+/// the whole read.
+pub(super) fn decode_reactions(json: Option<&str>) -> Vec<Reaction> {
+    match json {
+        None | Some("") => Vec::new(),
+        Some(json) => serde_json::from_str(json).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "a stored reactions summary does not decode");
+            Vec::new()
+        }),
+    }
 }
 
 impl From<MessageRow> for Message {
@@ -64,16 +99,58 @@ impl From<MessageRow> for Message {
             created_at,
             updated_at,
             client_id,
+            rev,
+            edited_at,
+            deleted_at,
+            reactions,
+            reply_to,
+            pinned_by,
+            pinned_at,
+            quote_seq,
+            quote_user_id,
+            quote_preview,
+            quote_deleted,
         } = row;
+        let deleted = deleted_at.is_some();
+        let reply_to = match (reply_to, quote_seq, quote_user_id) {
+            (Some(id), Some(seq), Some(user_id)) if !deleted => {
+                let quote_deleted = quote_deleted.unwrap_or(false);
+                Some(Quote {
+                    id,
+                    seq,
+                    user_id,
+                    preview: if quote_deleted {
+                        String::new()
+                    } else {
+                        quote_preview.unwrap_or_default()
+                    },
+                    deleted: quote_deleted,
+                })
+            }
+            _ => None,
+        };
         Message {
             id,
             channel_id,
             seq,
             user_id,
-            text,
+            text: if deleted { String::new() } else { text },
             created_at,
             updated_at,
             client_id,
+            rev,
+            edited_at,
+            deleted,
+            reactions: if deleted {
+                Vec::new()
+            } else {
+                decode_reactions(reactions.as_deref())
+            },
+            reply_to,
+            pinned: match (pinned_by, pinned_at) {
+                (Some(by), Some(at)) if !deleted => Some(Pin { by, at }),
+                _ => None,
+            },
         }
     }
 }
@@ -111,6 +188,8 @@ pub(super) struct ChannelSummaryRow {
     unread_count: i64,
     last_read_seq: Seq,
     head_seq: Seq,
+    head_rev: Rev,
+    read_receipts: bool,
     #[sqlx(flatten)]
     last_message: LastMessage,
     last_sender_name: Option<String>,
@@ -126,6 +205,8 @@ impl From<ChannelSummaryRow> for ChannelSummary {
             unread_count,
             last_read_seq,
             head_seq,
+            head_rev,
+            read_receipts,
             last_message: LastMessage(last_message),
             last_sender_name,
         } = row;
@@ -139,6 +220,8 @@ impl From<ChannelSummaryRow> for ChannelSummary {
             head_seq,
             last_message,
             last_sender_name,
+            head_rev,
+            read_receipts,
         }
     }
 }
@@ -182,6 +265,7 @@ pub(super) struct MembershipRow {
     /// The access row's flag; `None` without an access row.
     is_active: Option<bool>,
     head_seq: Seq,
+    head_rev: Rev,
 }
 
 impl From<Option<MembershipRow>> for Membership {
@@ -191,7 +275,8 @@ impl From<Option<MembershipRow>> for Membership {
             Some(MembershipRow {
                 is_active: Some(true),
                 head_seq,
-            }) => Membership::Member { head_seq },
+                head_rev,
+            }) => Membership::Member { head_seq, head_rev },
             Some(_) => Membership::NotMember,
         }
     }

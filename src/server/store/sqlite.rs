@@ -22,15 +22,18 @@ use sqlx::Sqlite;
 use uuid::Uuid;
 
 use super::batch::{self, BatchFacts};
-use super::dialect::{all_failed, channels_of, Dialect, Queries};
+use super::change_dialect::{define_apply_change, ChangeDialect, ChangeQueries};
+use super::dialect::{all_failed, around_before_limit, around_seq, channels_of, Dialect, Queries};
 use super::rows::{message_columns, HeadRow, MessageRow};
 use super::{
-    ChannelStore, HistoryCursor, InsertOutcome, Membership, MessageStore, MetaStore, NewMessage,
-    ReadStore, StoreError, StoreResult, UserRecord, UserStore,
+    Change, ChangeLimits, ChangeResult, ChangeStore, ChannelStore, HistoryCursor, InsertOutcome,
+    Membership, MessageStore, MetaStore, NewMessage, ReadStore, StoreError, StoreResult,
+    UserRecord, UserStore,
 };
-use crate::protocol::dto::Member;
+use crate::protocol::dto::{Member, MemberRead, MessageEdit};
 use crate::protocol::{
-    ChannelId, ChannelSummary, HistoryPage, Message, Seq, Timestamp, UnreadEntry, UserId,
+    ChannelId, ChannelSummary, HistoryPage, Message, MessageId, Rev, Seq, Timestamp, UnreadEntry,
+    UserId,
 };
 
 /// Migrations embedded in the binary, applied at start-up.
@@ -72,47 +75,47 @@ const BATCH_EXISTING: &str = concat!(
 );
 /// Step 4: the new rows (`[[id, channel, seq, user, clientId, text, micros], ...]`).
 const BATCH_INSERT: &str =
-    "INSERT INTO messages (id, channel_id, seq, user_id, client_id, text, created_at) \
+    "INSERT INTO messages (id, channel_id, seq, user_id, client_id, text, created_at, reply_to) \
      SELECT unhex(value ->> 0), unhex(value ->> 1), value ->> 2, unhex(value ->> 3), \
-       value ->> 4, value ->> 5, value ->> 6 FROM json_each(?1)";
+       value ->> 4, value ->> 5, value ->> 6, unhex(value ->> 7) FROM json_each(?1)";
 /// Step 5: the channels' new heads (`[["<channel>", seq, micros], ...]`).
 const BATCH_BUMP: &str = "UPDATE tablos SET last_seq = k.value ->> 1, \
      last_message_at = k.value ->> 2 \
      FROM json_each(?1) AS k WHERE tablos.id = unhex(k.value ->> 0)";
 const INSERT_MESSAGE: &str =
-    "INSERT INTO messages (id, channel_id, seq, user_id, client_id, text, created_at) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+    "INSERT INTO messages (id, channel_id, seq, user_id, client_id, text, created_at, reply_to) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
 /// History: the newest page.
 const HISTORY_LATEST: &str = concat!(
     "SELECT ",
     message_columns!(),
-    " FROM messages WHERE channel_id = ?1 AND deleted_at IS NULL ORDER BY seq DESC LIMIT ?2"
+    " FROM messages WHERE channel_id = ?1 AND hidden = 0 ORDER BY seq DESC LIMIT ?2"
 );
 /// History: the page before a seq.
 const HISTORY_BEFORE_SEQ: &str = concat!(
     "SELECT ",
     message_columns!(),
-    " FROM messages WHERE channel_id = ?1 AND deleted_at IS NULL AND seq < ?2 \
+    " FROM messages WHERE channel_id = ?1 AND hidden = 0 AND seq < ?2 \
      ORDER BY seq DESC LIMIT ?3"
 );
 /// History: the page before a time (the seed's cursor).
 const HISTORY_BEFORE_TIME: &str = concat!(
     "SELECT ",
     message_columns!(),
-    " FROM messages WHERE channel_id = ?1 AND deleted_at IS NULL AND created_at < ?2 \
+    " FROM messages WHERE channel_id = ?1 AND hidden = 0 AND created_at < ?2 \
      ORDER BY seq DESC LIMIT ?3"
 );
 /// History, resume and catch-up: the page after a seq.
 const HISTORY_AFTER_SEQ: &str = concat!(
     "SELECT ",
     message_columns!(),
-    " FROM messages WHERE channel_id = ?1 AND deleted_at IS NULL AND seq > ?2 \
+    " FROM messages WHERE channel_id = ?1 AND hidden = 0 AND seq > ?2 \
      ORDER BY seq ASC LIMIT ?3"
 );
 /// Whether the channel exists and the user's access is active.
 const MEMBERSHIP: &str =
     "SELECT (SELECT is_active FROM tablo_access WHERE tablo_id = t.id AND user_id = ?2) \
-       AS is_active, t.last_seq AS head_seq \
+       AS is_active, t.last_seq AS head_seq, t.last_rev AS head_rev \
      FROM tablos t WHERE t.id = ?1";
 /// Active member ids of a channel.
 const MEMBER_IDS: &str = "SELECT user_id FROM tablo_access WHERE tablo_id = ?1 AND is_active = 1";
@@ -138,6 +141,7 @@ macro_rules! unread_count {
 /// The caller's channels with previews and unread counts (one query).
 const CHANNELS_FOR: &str = concat!(
     "SELECT t.id AS tablo_id, t.name, t.color, t.last_seq AS head_seq, \
+               t.last_rev AS head_rev, t.read_receipts, \
                (SELECT COUNT(*) FROM tablo_access a2 \
                   WHERE a2.tablo_id = t.id AND a2.is_active = 1) AS member_count, \
                COALESCE(r.last_read_seq, 0) AS last_read_seq, \
@@ -192,6 +196,35 @@ const SET_ACCESS: &str =
     "INSERT INTO tablo_access (tablo_id, user_id, is_active) VALUES (?1, ?2, ?3) \
      ON CONFLICT (tablo_id, user_id) DO UPDATE SET is_active = excluded.is_active";
 
+/// One message by id.
+const MESSAGE_BY_ID: &str = concat!(
+    "SELECT ",
+    message_columns!(),
+    " FROM messages WHERE id = ?1 AND hidden = 0"
+);
+/// Resume and catch-up by rev: a channel's messages changed after a rev,
+/// by rev (`rev > 0` lets the partial index serve it).
+const CHANGED_AFTER: &str = concat!(
+    "SELECT ",
+    message_columns!(),
+    " FROM messages WHERE channel_id = ?1 AND rev > 0 AND rev > ?2 AND hidden = 0 \
+     ORDER BY rev LIMIT ?3"
+);
+/// The pins panel: newest pin first.
+const PINS: &str = concat!(
+    "SELECT ",
+    message_columns!(),
+    " FROM messages WHERE channel_id = ?1 AND pinned_at IS NOT NULL \
+     ORDER BY pinned_at DESC LIMIT ?2"
+);
+/// One user's (`?1`) unread count in one channel (`?2`).
+const UNREAD_COUNT: &str = concat!(
+    "SELECT ",
+    unread_count!(),
+    " FROM tablos t LEFT JOIN channel_read_state r ON r.user_id = ?1 AND r.channel_id = t.id \
+     WHERE t.id = ?2"
+);
+
 impl Dialect for Sqlite {
     const SQL: Queries = Queries {
         user_by_email: USER_BY_EMAIL,
@@ -214,6 +247,54 @@ impl Dialect for Sqlite {
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",
     };
 }
+
+/// The statements of changes to messages (`change_dialect.rs`).
+impl ChangeDialect for Sqlite {
+    const CHANGES: ChangeQueries = ChangeQueries {
+        // The writer's `BEGIN IMMEDIATE` holds the database: nothing to lock.
+        lock_channel: "SELECT last_rev FROM tablos WHERE id = ?1",
+        member: "SELECT is_active FROM tablo_access WHERE tablo_id = ?1 AND user_id = ?2",
+        target: "SELECT channel_id, user_id, text, rev, deleted_at IS NOT NULL AS deleted, \
+             hidden, pinned_at IS NOT NULL AS pinned, reactions FROM messages WHERE id = ?1",
+        reacted: "SELECT COUNT(*) FROM reactions \
+             WHERE message_id = ?1 AND emoji = ?2 AND user_id = ?3",
+        pin_count: "SELECT COUNT(*) FROM messages \
+             WHERE channel_id = ?1 AND pinned_at IS NOT NULL",
+        bump_rev: "UPDATE tablos SET last_rev = last_rev + 1 WHERE id = ?1 RETURNING last_rev",
+        keep_old_text: "INSERT INTO message_edits (message_id, rev, text, edited_at) \
+             SELECT id, ?2, text, ?3 FROM messages WHERE id = ?1",
+        set_text: "UPDATE messages SET text = ?2, edited_at = ?3, updated_at = ?3, rev = ?4 \
+             WHERE id = ?1",
+        set_deleted: "UPDATE messages SET deleted_at = COALESCE(deleted_at, ?2), \
+             reactions = NULL, pinned_by = NULL, pinned_at = NULL, rev = ?3 WHERE id = ?1",
+        drop_reactions: "DELETE FROM reactions WHERE message_id = ?1",
+        wipe_text: "UPDATE messages SET text = '' WHERE id = ?1",
+        drop_edits: "DELETE FROM message_edits WHERE message_id = ?1",
+        add_reaction: "INSERT INTO reactions (message_id, emoji, user_id, created_at) \
+             VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+        remove_reaction: "DELETE FROM reactions \
+             WHERE message_id = ?1 AND emoji = ?2 AND user_id = ?3",
+        reaction_count: "SELECT COUNT(*) FROM reactions WHERE message_id = ?1 AND emoji = ?2",
+        reactors: "SELECT user_id FROM reactions WHERE message_id = ?1 AND emoji = ?2 \
+             ORDER BY id LIMIT ?3",
+        set_reactions: "UPDATE messages SET reactions = ?2, rev = ?3 WHERE id = ?1",
+        set_pin: "UPDATE messages SET pinned_by = ?2, pinned_at = ?3, rev = ?4 WHERE id = ?1",
+        message: MESSAGE_BY_ID,
+        changed_after: CHANGED_AFTER,
+        head_rev: "SELECT last_rev FROM tablos WHERE id = ?1",
+        edits: "SELECT text, edited_at, rev FROM message_edits WHERE message_id = ?1 ORDER BY rev",
+        pins: PINS,
+        reads: "SELECT a.user_id AS user_id, COALESCE(r.last_read_seq, 0) AS last_read_seq \
+             FROM tablo_access a LEFT JOIN channel_read_state r \
+               ON r.user_id = a.user_id AND r.channel_id = a.tablo_id \
+             WHERE a.tablo_id = ?1 AND a.is_active = 1 ORDER BY a.user_id",
+        read_receipts: "SELECT read_receipts FROM tablos WHERE id = ?1",
+        set_read_receipts: "UPDATE tablos SET read_receipts = ?2 WHERE id = ?1",
+        unread_count: UNREAD_COUNT,
+    };
+}
+
+define_apply_change!(Sqlite, SqliteConnection);
 
 /// How often the WAL is checkpointed (PASSIVE: never blocks the writer or
 /// readers).
@@ -367,7 +448,8 @@ impl SqliteStore {
                         hex(m.user_id.uuid()),
                         m.client_id,
                         m.text,
-                        m.created_at.micros()
+                        m.created_at.micros(),
+                        m.reply_to.as_ref().map(|q| hex(q.id.uuid()))
                     ])
                 })
                 .collect();
@@ -439,6 +521,7 @@ impl SqliteStore {
             .bind(&m.client_id)
             .bind(&m.text)
             .bind(created_at)
+            .bind(m.reply_to_id())
             .execute(&mut *tx)
             .await?;
         Ok(InsertOutcome::Stored(
@@ -565,7 +648,29 @@ impl MessageStore for SqliteStore {
         cursor: HistoryCursor,
         limit: u32,
     ) -> StoreResult<HistoryPage> {
-        Sqlite::history(&self.read, channel_id, cursor, limit).await
+        let HistoryCursor::AroundSeq(seq) = cursor else {
+            return Sqlite::history(&self.read, channel_id, cursor, limit).await;
+        };
+        let before_limit = around_before_limit(limit);
+        let before = if before_limit == 0 {
+            HistoryPage::default()
+        } else {
+            Sqlite::history(
+                &self.read,
+                channel_id,
+                HistoryCursor::BeforeSeq(seq),
+                before_limit,
+            )
+            .await?
+        };
+        let from = Sqlite::history(
+            &self.read,
+            channel_id,
+            HistoryCursor::AfterSeq(seq.prev()),
+            limit - before_limit,
+        )
+        .await?;
+        Ok(around_seq(seq, before, from))
     }
 
     async fn head_seq(&self, channel_id: ChannelId) -> StoreResult<Seq> {
@@ -622,6 +727,117 @@ impl MessageStore for SqliteStore {
             return all_failed(batch, "commit", &e);
         }
         results
+    }
+}
+
+#[async_trait]
+impl ChangeStore for SqliteStore {
+    /// One write transaction for the batch, one savepoint per change, so a
+    /// change whose statement fails is undone alone.
+    async fn apply_changes(
+        &self,
+        batch: &[Change],
+        limits: ChangeLimits,
+    ) -> Vec<StoreResult<ChangeResult>> {
+        let fail_all = |step: &str, e: &dyn std::fmt::Display| {
+            batch
+                .iter()
+                .map(|_| Err(StoreError::Transaction(format!("{step}: {e}"))))
+                .collect()
+        };
+        let mut tx = match self.begin_write().await {
+            Ok(tx) => tx,
+            Err(e) => return fail_all("begin", &e),
+        };
+        let mut results = Vec::with_capacity(batch.len());
+        for change in batch {
+            if let Err(e) = sqlx::query("SAVEPOINT one_change").execute(&mut *tx).await {
+                discard(tx).await;
+                return fail_all("savepoint", &e);
+            }
+            let outcome = apply_change_in(&mut *tx, change, limits).await;
+            let end = match &outcome {
+                // See `insert_batch_carefully`: SQLite may have rolled the
+                // whole transaction back with such a failure.
+                Err(e) if e.is_unavailable() => {
+                    discard(tx).await;
+                    return fail_all("change", e);
+                }
+                Err(_) => "ROLLBACK TO one_change",
+                Ok(_) => "RELEASE one_change",
+            };
+            let mut ended = sqlx::query(end).execute(&mut *tx).await.map(|_| ());
+            if ended.is_ok() && outcome.is_err() {
+                ended = sqlx::query("RELEASE one_change")
+                    .execute(&mut *tx)
+                    .await
+                    .map(|_| ());
+            }
+            if let Err(e) = ended {
+                discard(tx).await;
+                return fail_all("savepoint", &e);
+            }
+            results.push(outcome);
+        }
+        if let Err(e) = commit(tx).await {
+            return fail_all("commit", &e);
+        }
+        results
+    }
+
+    async fn message(
+        &self,
+        channel_id: ChannelId,
+        message_id: MessageId,
+    ) -> StoreResult<Option<Message>> {
+        let m = Sqlite::message_in(&self.read, message_id).await?;
+        Ok(m.filter(|m| m.channel_id == channel_id))
+    }
+
+    async fn changed_after(
+        &self,
+        channel_id: ChannelId,
+        rev: Rev,
+        limit: u32,
+    ) -> StoreResult<Vec<Message>> {
+        Sqlite::changed_after(&self.read, channel_id, rev, limit).await
+    }
+
+    async fn head_rev(&self, channel_id: ChannelId) -> StoreResult<Rev> {
+        <Sqlite as ChangeDialect>::head_rev(&self.read, channel_id).await
+    }
+
+    async fn edits(&self, message_id: MessageId) -> StoreResult<Vec<MessageEdit>> {
+        Sqlite::edits(&self.read, message_id).await
+    }
+
+    async fn reactors(
+        &self,
+        message_id: MessageId,
+        emoji: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<UserId>> {
+        Sqlite::reactors(&self.read, message_id, emoji, limit).await
+    }
+
+    async fn pins(&self, channel_id: ChannelId, limit: u32) -> StoreResult<Vec<Message>> {
+        Sqlite::pins(&self.read, channel_id, limit).await
+    }
+
+    async fn reads(&self, channel_id: ChannelId) -> StoreResult<Vec<MemberRead>> {
+        Sqlite::reads(&self.read, channel_id).await
+    }
+
+    async fn read_receipts(&self, channel_id: ChannelId) -> StoreResult<bool> {
+        Sqlite::read_receipts(&self.read, channel_id).await
+    }
+
+    async fn set_read_receipts(&self, channel_id: ChannelId, on: bool) -> StoreResult<()> {
+        Sqlite::set_read_receipts(&self.write, channel_id, on).await
+    }
+
+    async fn unread_count(&self, user_id: UserId, channel_id: ChannelId) -> StoreResult<i64> {
+        Sqlite::unread_count(&self.read, user_id, channel_id).await
     }
 }
 
@@ -795,7 +1011,8 @@ mod tests {
 
             async fn soft_delete(&self, channel: ChannelId, seq: Seq) {
                 sqlx::query(
-                    "UPDATE messages SET deleted_at = 1 WHERE channel_id = ?1 AND seq = ?2",
+                    "UPDATE messages SET deleted_at = 1, hidden = 1 \
+                     WHERE channel_id = ?1 AND seq = ?2",
                 )
                 .bind(channel)
                 .bind(seq)
@@ -828,6 +1045,7 @@ mod tests {
                 client_id: format!("k{i}").into(),
                 text: "x".repeat(200),
                 created_at: Utc::now(),
+                reply_to: None,
             })
             .collect();
         for r in store.insert_messages(&batch).await {

@@ -149,7 +149,11 @@ impl RoomState {
     pub fn send_text(&self, text: String) {
         let mut client_id = ClientId::default();
         self.outbox.update(|o| client_id = o.add(text.clone()));
-        self.send_frame(&ClientFrame::MessageSend { text, client_id });
+        self.send_frame(&ClientFrame::MessageSend {
+            text,
+            client_id,
+            reply_to: None,
+        });
     }
 
     /// Sends a failed message again with its original client id.
@@ -160,6 +164,7 @@ impl RoomState {
             self.send_frame(&ClientFrame::MessageSend {
                 text,
                 client_id: client_id.clone(),
+                reply_to: None,
             });
         }
     }
@@ -177,7 +182,7 @@ impl RoomState {
         self.loading_older.set(true);
         let state = *self;
         leptos::task::spawn_local(async move {
-            let result = load_history(state.channel_id, Some(first)).await;
+            let result = load_history(state.channel_id, Some(first), None, None).await;
             if let Ok(page) = result {
                 let _ = state.has_older.try_set(page.has_more);
                 let _ = state.timeline.try_update(|t| t.extend(page.messages));

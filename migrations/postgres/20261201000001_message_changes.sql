@@ -1,0 +1,48 @@
+-- Messages that change (PROTOCOL.md "Changes to messages"): a second counter
+-- per channel, rev, bumped under the same row lock as last_seq whenever a
+-- stored message changes; each message keeps the rev of its latest change.
+
+ALTER TABLE tablos ADD COLUMN last_rev bigint NOT NULL DEFAULT 0;
+-- "Seen by": whether members see each other's read cursors.
+ALTER TABLE tablos ADD COLUMN read_receipts boolean NOT NULL DEFAULT true;
+
+ALTER TABLE messages ADD COLUMN rev bigint NOT NULL DEFAULT 0;
+ALTER TABLE messages ADD COLUMN edited_at timestamptz;
+-- The quoted message (same channel, checked when sent).
+ALTER TABLE messages ADD COLUMN reply_to uuid;
+ALTER TABLE messages ADD COLUMN pinned_by uuid;
+ALTER TABLE messages ADD COLUMN pinned_at timestamptz;
+-- The reactions summary the wire shows (JSON: [{emoji, count, user_ids}]),
+-- kept in the reaction's transaction, so reading a message never
+-- aggregates the reactions table.
+ALTER TABLE messages ADD COLUMN reactions text;
+-- Deleted before tombstones existed (a host app set deleted_at): such rows
+-- stay out of history. Rows deleted from now on are tombstones (hidden false).
+ALTER TABLE messages ADD COLUMN hidden boolean NOT NULL DEFAULT false;
+UPDATE messages SET hidden = true WHERE deleted_at IS NOT NULL;
+
+-- Resume and catch-up by rev: the changed messages of a channel, by rev.
+CREATE INDEX messages_changes ON messages (channel_id, rev) WHERE rev > 0;
+-- The pins panel, newest pin first.
+CREATE INDEX messages_pins ON messages (channel_id, pinned_at) WHERE pinned_at IS NOT NULL;
+
+-- Earlier texts of edited messages: the text a message had before the edit
+-- at `rev`.
+CREATE TABLE message_edits (
+    message_id uuid NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+    rev        bigint NOT NULL,
+    text       text NOT NULL,
+    edited_at  timestamptz NOT NULL,
+    PRIMARY KEY (message_id, rev)
+);
+
+-- One row per (message, emoji, user); `id` orders reactions by time.
+CREATE TABLE reactions (
+    id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    message_id uuid NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+    emoji      text NOT NULL,
+    user_id    uuid NOT NULL,
+    created_at timestamptz NOT NULL
+);
+CREATE UNIQUE INDEX reactions_once ON reactions (message_id, emoji, user_id);
+CREATE INDEX reactions_by_time ON reactions (message_id, emoji, id);

@@ -1,0 +1,157 @@
+//! The JSON routes of changes to messages (PROTOCOL.md "Changes to
+//! messages"): edit, delete, edit history, reactions, pins and read
+//! cursors. Each handler authenticates, parses, calls one `Chat` function
+//! and shapes the JSON, like the seed's routes in `rest.rs`.
+
+use axum::extract::State;
+use axum::Json;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::extract::{ChannelPath, JsonBody, MessagePath, ReactionPath};
+use super::rest::ApiResult;
+use crate::protocol::{ChangeRequest, Rev};
+use crate::server::auth::CurrentUser;
+use crate::server::state::AppState;
+
+/// Body of `PATCH /chat/channels/{c}/messages/{m}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EditBody {
+    text: String,
+    #[serde(rename = "ifRev", default)]
+    if_rev: Option<Rev>,
+}
+
+/// Applies a member's change and answers the message's state after it.
+async fn change(
+    state: &AppState,
+    user: &CurrentUser,
+    path: MessagePath,
+    request: ChangeRequest,
+) -> ApiResult {
+    let message = state
+        .chat
+        .change_message(user.id, path.channel, path.message, request)
+        .await?;
+    Ok(Json(json!({ "message": message })))
+}
+
+/// `PATCH /chat/channels/{c}/messages/{m}` with `{"text", "ifRev"?}`.
+pub async fn edit_route(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    path: MessagePath,
+    JsonBody(body): JsonBody<EditBody>,
+) -> ApiResult {
+    let request = ChangeRequest::Edit {
+        text: body.text,
+        if_rev: body.if_rev,
+    };
+    change(&state, &user, path, request).await
+}
+
+/// `DELETE /chat/channels/{c}/messages/{m}`: the tombstone.
+pub async fn delete_route(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    path: MessagePath,
+) -> ApiResult {
+    change(&state, &user, path, ChangeRequest::Delete).await
+}
+
+/// `GET /chat/channels/{c}/messages/{m}/edits`: earlier texts, for the
+/// author.
+pub async fn edits_route(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    path: MessagePath,
+) -> ApiResult {
+    let edits = state
+        .chat
+        .edits(user.id, path.channel, path.message)
+        .await?;
+    Ok(Json(json!({ "edits": edits })))
+}
+
+/// `PUT /chat/channels/{c}/messages/{m}/reactions/{emoji}`.
+pub async fn add_reaction_route(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    path: ReactionPath,
+) -> ApiResult {
+    let (path, emoji) = split(path);
+    change(&state, &user, path, ChangeRequest::ReactionAdd { emoji }).await
+}
+
+/// `DELETE /chat/channels/{c}/messages/{m}/reactions/{emoji}`.
+pub async fn remove_reaction_route(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    path: ReactionPath,
+) -> ApiResult {
+    let (path, emoji) = split(path);
+    change(&state, &user, path, ChangeRequest::ReactionRemove { emoji }).await
+}
+
+/// `GET /chat/channels/{c}/messages/{m}/reactions/{emoji}`: everyone who
+/// reacted with it, by time.
+pub async fn reactors_route(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    path: ReactionPath,
+) -> ApiResult {
+    let user_ids = state
+        .chat
+        .reactors(user.id, path.channel, path.message, &path.emoji)
+        .await?;
+    Ok(Json(json!({ "user_ids": user_ids })))
+}
+
+/// `PUT /chat/channels/{c}/pins/{m}`.
+pub async fn pin_route(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    path: MessagePath,
+) -> ApiResult {
+    change(&state, &user, path, ChangeRequest::Pin).await
+}
+
+/// `DELETE /chat/channels/{c}/pins/{m}`.
+pub async fn unpin_route(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    path: MessagePath,
+) -> ApiResult {
+    change(&state, &user, path, ChangeRequest::Unpin).await
+}
+
+/// `GET /chat/channels/{c}/pins`: newest pin first.
+pub async fn pins_route(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ChannelPath(channel_id): ChannelPath,
+) -> ApiResult {
+    let pins = state.chat.pins(user.id, channel_id).await?;
+    Ok(Json(json!({ "pins": pins })))
+}
+
+/// `GET /chat/channels/{c}/reads`: every member's read cursor.
+pub async fn reads_route(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ChannelPath(channel_id): ChannelPath,
+) -> ApiResult {
+    let reads = state.chat.reads(user.id, channel_id).await?;
+    Ok(Json(json!({ "reads": reads })))
+}
+
+fn split(path: ReactionPath) -> (MessagePath, String) {
+    (
+        MessagePath {
+            channel: path.channel,
+            message: path.message,
+        },
+        path.emoji,
+    )
+}

@@ -1,0 +1,484 @@
+//! The SQL side of changes to messages (edit, delete, reactions, pins) and
+//! of what reads them (changes by rev, edit history, reactors, pins, read
+//! cursors), written once for both backends like `dialect.rs`: a backend
+//! gives its statements as [`ChangeQueries`] and gets the operations as
+//! default methods of [`ChangeDialect`]. The transaction around a batch of
+//! changes (and its savepoints) stays in the backend, which knows how its
+//! database begins, commits and fails.
+
+use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, Type};
+
+use super::changes::{ChangeOutcome, ChangeRefused, TargetRow};
+use super::rows::MessageRow;
+use super::StoreResult;
+use crate::protocol::{
+    ChannelId, MemberRead, Message, MessageEdit, MessageId, Rev, Seq, Timestamp, UserId,
+};
+
+/// One dialect's statements for changes. Each names its parameters in the
+/// order the operation binds them.
+#[derive(Debug)]
+pub(super) struct ChangeQueries {
+    /// `channel` → its `last_rev`, locking the row until commit where the
+    /// database locks rows (Postgres `FOR UPDATE`; SQLite's writer holds
+    /// the whole database already). No row: no channel.
+    pub lock_channel: &'static str,
+    /// `channel, user` → `is_active` (no row: never a member).
+    pub member: &'static str,
+    /// `message` → [`TargetRow`].
+    pub target: &'static str,
+    /// `message, emoji, user` → how many rows (0 or 1).
+    pub reacted: &'static str,
+    /// `channel` → how many of its messages are pinned.
+    pub pin_count: &'static str,
+    /// `channel` → its new `last_rev`, bumped by one.
+    pub bump_rev: &'static str,
+    /// `message, rev, time`: keeps the current text as an earlier one.
+    pub keep_old_text: &'static str,
+    /// `message, text, time, rev`: the edit.
+    pub set_text: &'static str,
+    /// `message, time, rev`: the tombstone (deleted, reactions and pin
+    /// cleared).
+    pub set_deleted: &'static str,
+    /// `message`: drops its reaction rows.
+    pub drop_reactions: &'static str,
+    /// `message`: wipes the stored text (hard delete).
+    pub wipe_text: &'static str,
+    /// `message`: drops its edit history (hard delete).
+    pub drop_edits: &'static str,
+    /// `message, emoji, user, time`: adds a reaction row.
+    pub add_reaction: &'static str,
+    /// `message, emoji, user`: removes a reaction row.
+    pub remove_reaction: &'static str,
+    /// `message, emoji` → how many reacted with it.
+    pub reaction_count: &'static str,
+    /// `message, emoji, limit` → the first reactors' ids, by time.
+    pub reactors: &'static str,
+    /// `message, summary, rev`: the new reactions summary.
+    pub set_reactions: &'static str,
+    /// `message, by or null, at or null, rev`: pins or unpins.
+    pub set_pin: &'static str,
+    /// `message` → [`MessageRow`].
+    pub message: &'static str,
+    /// `channel, rev, limit` → [`MessageRow`]s changed after `rev`, by rev.
+    pub changed_after: &'static str,
+    /// `channel` → its `last_rev`.
+    pub head_rev: &'static str,
+    /// `message` → [`EditRow`]s, oldest first.
+    pub edits: &'static str,
+    /// `channel, limit` → pinned [`MessageRow`]s, newest pin first.
+    pub pins: &'static str,
+    /// `channel` → every active member's [`MemberRead`].
+    pub reads: &'static str,
+    /// `channel` → `read_receipts`.
+    pub read_receipts: &'static str,
+    /// `channel, on`: sets `read_receipts`.
+    pub set_read_receipts: &'static str,
+    /// `user, channel` → the user's unread count there.
+    pub unread_count: &'static str,
+}
+
+/// Defines `apply_change_in` for one backend (`$db`, whose connection
+/// type is `$conn`): one change inside the caller's transaction (and
+/// savepoint) that reads the facts, decides, and writes the decision with
+/// the channel's next rev; a refusal or no-op writes nothing. A macro
+/// rather than a default method: a generic `&mut Connection` executor in
+/// an `async_trait` future hits rustc's higher-ranked lifetime limitation
+/// (rust-lang/rust#100013), while the concrete types compile.
+macro_rules! define_apply_change {
+    ($db:ty, $conn:ty) => {
+        /// One change inside the caller's transaction (and savepoint): reads
+        /// the facts, decides, and writes the decision with the channel's next
+        /// rev. A refusal or no-op writes nothing. Returns the outcome.
+        pub(super) async fn apply_change_in(
+            conn: &mut $conn,
+            change: &$crate::server::store::Change,
+            limits: $crate::server::store::ChangeLimits,
+        ) -> $crate::server::store::StoreResult<$crate::server::store::ChangeResult> {
+            use $crate::protocol::{Reaction, Rev, Timestamp, UserId};
+            use $crate::server::store::change_dialect::ChangeDialect;
+            use $crate::server::store::changes::*;
+            let q = &<$db as ChangeDialect>::CHANGES;
+            let locked: Option<Rev> = sqlx::query_scalar(q.lock_channel)
+                .bind(change.channel_id)
+                .fetch_optional(&mut *conn)
+                .await?;
+            if locked.is_none() {
+                return Ok(Err(ChangeRefused::NotFound));
+            }
+            let member = match change.actor {
+                Actor::HostApp => true,
+                Actor::Member(user) => {
+                    let active: Option<bool> = sqlx::query_scalar(q.member)
+                        .bind(change.channel_id)
+                        .bind(user)
+                        .fetch_optional(&mut *conn)
+                        .await?;
+                    active == Some(true)
+                }
+            };
+            let target: Option<TargetRow> = sqlx::query_as(q.target)
+                .bind(change.message_id)
+                .fetch_optional(&mut *conn)
+                .await?;
+            let reacted = match (&change.kind, change.actor) {
+                (
+                    ChangeKind::ReactionAdd { emoji } | ChangeKind::ReactionRemove { emoji },
+                    Actor::Member(user),
+                ) if target.is_some() => {
+                    let n: i64 = sqlx::query_scalar(q.reacted)
+                        .bind(change.message_id)
+                        .bind(emoji.as_str())
+                        .bind(user)
+                        .fetch_one(&mut *conn)
+                        .await?;
+                    n > 0
+                }
+                _ => false,
+            };
+            let pins = match change.kind {
+                ChangeKind::Pin => {
+                    sqlx::query_scalar(q.pin_count)
+                        .bind(change.channel_id)
+                        .fetch_one(&mut *conn)
+                        .await?
+                }
+                _ => 0,
+            };
+            let facts = ChangeFacts {
+                target,
+                member,
+                reacted,
+                pins,
+            };
+            match decide(change, &facts, limits) {
+                Decision::Refuse(why) => return Ok(Err(why)),
+                Decision::Unchanged => {
+                    let now =
+                        <$db as ChangeDialect>::message_in(&mut *conn, change.message_id).await?;
+                    return Ok(now
+                        .map(ChangeOutcome::Unchanged)
+                        .ok_or(ChangeRefused::NotFound));
+                }
+                Decision::Apply => {}
+            }
+            let rev: Rev = sqlx::query_scalar(q.bump_rev)
+                .bind(change.channel_id)
+                .fetch_one(&mut *conn)
+                .await?;
+            let at = Timestamp::from(change.at);
+            let id = change.message_id;
+            match &change.kind {
+                ChangeKind::Edit { text, .. } => {
+                    sqlx::query(q.keep_old_text)
+                        .bind(id)
+                        .bind(rev)
+                        .bind(at)
+                        .execute(&mut *conn)
+                        .await?;
+                    sqlx::query(q.set_text)
+                        .bind(id)
+                        .bind(text.as_str())
+                        .bind(at)
+                        .bind(rev)
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                ChangeKind::Delete { hard } => {
+                    sqlx::query(q.set_deleted)
+                        .bind(id)
+                        .bind(at)
+                        .bind(rev)
+                        .execute(&mut *conn)
+                        .await?;
+                    sqlx::query(q.drop_reactions)
+                        .bind(id)
+                        .execute(&mut *conn)
+                        .await?;
+                    if *hard {
+                        sqlx::query(q.wipe_text)
+                            .bind(id)
+                            .execute(&mut *conn)
+                            .await?;
+                        sqlx::query(q.drop_edits)
+                            .bind(id)
+                            .execute(&mut *conn)
+                            .await?;
+                    }
+                }
+                ChangeKind::ReactionAdd { emoji } | ChangeKind::ReactionRemove { emoji } => {
+                    let Actor::Member(user) = change.actor else {
+                        return Ok(Err(ChangeRefused::NotAuthor));
+                    };
+                    let sql = if matches!(change.kind, ChangeKind::ReactionAdd { .. }) {
+                        q.add_reaction
+                    } else {
+                        q.remove_reaction
+                    };
+                    let mut write = sqlx::query(sql).bind(id).bind(emoji.as_str()).bind(user);
+                    if matches!(change.kind, ChangeKind::ReactionAdd { .. }) {
+                        write = write.bind(at);
+                    }
+                    write.execute(&mut *conn).await?;
+                    let count: i64 = sqlx::query_scalar(q.reaction_count)
+                        .bind(id)
+                        .bind(emoji.as_str())
+                        .fetch_one(&mut *conn)
+                        .await?;
+                    let first: Vec<UserId> = sqlx::query_scalar(q.reactors)
+                        .bind(id)
+                        .bind(emoji.as_str())
+                        .bind(Reaction::LISTED as i64)
+                        .fetch_all(&mut *conn)
+                        .await?;
+                    let summary = facts
+                        .target
+                        .as_ref()
+                        .map(|t| {
+                            $crate::server::store::rows::decode_reactions(t.reactions.as_deref())
+                        })
+                        .unwrap_or_default();
+                    let summary = patch_summary(summary, emoji, count, first);
+                    sqlx::query(q.set_reactions)
+                        .bind(id)
+                        .bind(encode_summary(&summary))
+                        .bind(rev)
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                ChangeKind::Pin | ChangeKind::Unpin => {
+                    let (by, when) = match (&change.kind, change.actor) {
+                        (ChangeKind::Pin, Actor::Member(user)) => (Some(user), Some(at)),
+                        (ChangeKind::Pin, Actor::HostApp) => {
+                            return Ok(Err(ChangeRefused::NotAuthor));
+                        }
+                        _ => (None, None),
+                    };
+                    sqlx::query(q.set_pin)
+                        .bind(id)
+                        .bind(by)
+                        .bind(when)
+                        .bind(rev)
+                        .execute(&mut *conn)
+                        .await?;
+                }
+            }
+            let now = <$db as ChangeDialect>::message_in(&mut *conn, id).await?;
+            Ok(now
+                .map(ChangeOutcome::Changed)
+                .ok_or(ChangeRefused::NotFound))
+        }
+    };
+}
+pub(super) use define_apply_change;
+
+/// One row of an edit history.
+#[derive(Debug, FromRow)]
+pub(super) struct EditRow {
+    text: String,
+    edited_at: Timestamp,
+    rev: Rev,
+}
+
+impl From<EditRow> for MessageEdit {
+    fn from(
+        EditRow {
+            text,
+            edited_at,
+            rev,
+        }: EditRow,
+    ) -> Self {
+        MessageEdit {
+            text,
+            edited_at,
+            rev,
+        }
+    }
+}
+
+/// One member's read cursor.
+#[derive(Debug, FromRow)]
+pub(super) struct ReadRow {
+    user_id: UserId,
+    last_read_seq: Seq,
+}
+
+impl From<ReadRow> for MemberRead {
+    fn from(
+        ReadRow {
+            user_id,
+            last_read_seq,
+        }: ReadRow,
+    ) -> Self {
+        MemberRead {
+            user_id,
+            last_read_seq,
+        }
+    }
+}
+
+/// The result of one change: its outcome, or why it was refused.
+pub type ChangeResult = Result<ChangeOutcome, ChangeRefused>;
+
+/// A database the change operations speak (see the module doc).
+pub(super) trait ChangeDialect: Database
+where
+    for<'q> <Self as Database>::Arguments<'q>: IntoArguments<'q, Self>,
+    for<'q> ChannelId: Encode<'q, Self> + Type<Self>,
+    for<'q> UserId: Encode<'q, Self> + Type<Self>,
+    for<'q> MessageId: Encode<'q, Self> + Type<Self>,
+    for<'q> Rev: Encode<'q, Self> + Type<Self>,
+    for<'q> Option<UserId>: Encode<'q, Self> + Type<Self>,
+    for<'q> Option<Timestamp>: Encode<'q, Self> + Type<Self>,
+    for<'q> Option<String>: Encode<'q, Self> + Type<Self>,
+    for<'q> Timestamp: Encode<'q, Self> + Type<Self>,
+    for<'q> i64: Encode<'q, Self> + Type<Self>,
+    for<'q> bool: Encode<'q, Self> + Type<Self>,
+    for<'q> &'q str: Encode<'q, Self> + Type<Self>,
+    for<'r> MessageRow: FromRow<'r, Self::Row>,
+    for<'r> TargetRow: FromRow<'r, Self::Row>,
+    for<'r> EditRow: FromRow<'r, Self::Row>,
+    for<'r> ReadRow: FromRow<'r, Self::Row>,
+    for<'r> (Rev,): FromRow<'r, Self::Row>,
+    for<'r> (i64,): FromRow<'r, Self::Row>,
+    for<'r> (bool,): FromRow<'r, Self::Row>,
+    for<'r> (UserId,): FromRow<'r, Self::Row>,
+{
+    /// This dialect's statements.
+    const CHANGES: ChangeQueries;
+
+    /// One message by id (any channel; the caller checks), tombstones
+    /// included, hidden rows too (the caller decides).
+    async fn message_in<'c>(
+        db: impl Executor<'c, Database = Self>,
+        id: MessageId,
+    ) -> StoreResult<Option<Message>> {
+        let row: Option<MessageRow> = sqlx::query_as(Self::CHANGES.message)
+            .bind(id)
+            .fetch_optional(db)
+            .await?;
+        Ok(row.map(Message::from))
+    }
+
+    /// The current state of a channel's messages changed after `rev`, by
+    /// rev (at most `limit`).
+    async fn changed_after<'c>(
+        db: impl Executor<'c, Database = Self>,
+        channel_id: ChannelId,
+        rev: Rev,
+        limit: u32,
+    ) -> StoreResult<Vec<Message>> {
+        let rows: Vec<MessageRow> = sqlx::query_as(Self::CHANGES.changed_after)
+            .bind(channel_id)
+            .bind(rev)
+            .bind(i64::from(limit))
+            .fetch_all(db)
+            .await?;
+        Ok(rows.into_iter().map(Message::from).collect())
+    }
+
+    /// A channel's newest rev (0 for a missing channel).
+    async fn head_rev<'c>(
+        db: impl Executor<'c, Database = Self>,
+        channel_id: ChannelId,
+    ) -> StoreResult<Rev> {
+        let rev: Option<Rev> = sqlx::query_scalar(Self::CHANGES.head_rev)
+            .bind(channel_id)
+            .fetch_optional(db)
+            .await?;
+        Ok(rev.unwrap_or(Rev::ZERO))
+    }
+
+    /// A message's earlier texts, oldest first.
+    async fn edits<'c>(
+        db: impl Executor<'c, Database = Self>,
+        id: MessageId,
+    ) -> StoreResult<Vec<MessageEdit>> {
+        let rows: Vec<EditRow> = sqlx::query_as(Self::CHANGES.edits)
+            .bind(id)
+            .fetch_all(db)
+            .await?;
+        Ok(rows.into_iter().map(MessageEdit::from).collect())
+    }
+
+    /// Who reacted with `emoji`, by time (at most `limit`).
+    async fn reactors<'c>(
+        db: impl Executor<'c, Database = Self>,
+        id: MessageId,
+        emoji: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<UserId>> {
+        Ok(sqlx::query_scalar(Self::CHANGES.reactors)
+            .bind(id)
+            .bind(emoji)
+            .bind(i64::from(limit))
+            .fetch_all(db)
+            .await?)
+    }
+
+    /// The pinned messages, newest pin first (at most `limit`).
+    async fn pins<'c>(
+        db: impl Executor<'c, Database = Self>,
+        channel_id: ChannelId,
+        limit: u32,
+    ) -> StoreResult<Vec<Message>> {
+        let rows: Vec<MessageRow> = sqlx::query_as(Self::CHANGES.pins)
+            .bind(channel_id)
+            .bind(i64::from(limit))
+            .fetch_all(db)
+            .await?;
+        Ok(rows.into_iter().map(Message::from).collect())
+    }
+
+    /// Every active member's read cursor.
+    async fn reads<'c>(
+        db: impl Executor<'c, Database = Self>,
+        channel_id: ChannelId,
+    ) -> StoreResult<Vec<MemberRead>> {
+        let rows: Vec<ReadRow> = sqlx::query_as(Self::CHANGES.reads)
+            .bind(channel_id)
+            .fetch_all(db)
+            .await?;
+        Ok(rows.into_iter().map(MemberRead::from).collect())
+    }
+
+    /// Whether the channel shows read receipts (true for a missing one).
+    async fn read_receipts<'c>(
+        db: impl Executor<'c, Database = Self>,
+        channel_id: ChannelId,
+    ) -> StoreResult<bool> {
+        let on: Option<bool> = sqlx::query_scalar(Self::CHANGES.read_receipts)
+            .bind(channel_id)
+            .fetch_optional(db)
+            .await?;
+        Ok(on.unwrap_or(true))
+    }
+
+    /// Turns read receipts on or off.
+    async fn set_read_receipts<'c>(
+        db: impl Executor<'c, Database = Self>,
+        channel_id: ChannelId,
+        on: bool,
+    ) -> StoreResult<()> {
+        sqlx::query(Self::CHANGES.set_read_receipts)
+            .bind(channel_id)
+            .bind(on)
+            .execute(db)
+            .await?;
+        Ok(())
+    }
+
+    /// One user's unread count in one channel.
+    async fn unread_count<'c>(
+        db: impl Executor<'c, Database = Self>,
+        user_id: UserId,
+        channel_id: ChannelId,
+    ) -> StoreResult<i64> {
+        let n: Option<i64> = sqlx::query_scalar(Self::CHANGES.unread_count)
+            .bind(user_id)
+            .bind(channel_id)
+            .fetch_optional(db)
+            .await?;
+        Ok(n.unwrap_or(0))
+    }
+}
