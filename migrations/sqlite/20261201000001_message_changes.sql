@@ -16,10 +16,10 @@ ALTER TABLE messages ADD COLUMN pinned_at INTEGER;
 -- kept in the reaction's transaction, so reading a message never
 -- aggregates the reactions table.
 ALTER TABLE messages ADD COLUMN reactions TEXT;
--- Deleted before tombstones existed (a host app set deleted_at): such rows
--- stay out of history. Rows deleted from now on are tombstones (hidden = 0).
-ALTER TABLE messages ADD COLUMN hidden INTEGER NOT NULL DEFAULT 0;
-UPDATE messages SET hidden = 1 WHERE deleted_at IS NOT NULL;
+-- A row with deleted_at but rev 0 was deleted outside the chat (the seed's
+-- host app set deleted_at; an import may): it stays out of history as
+-- before. A delete through the chat bumps rev in the same transaction, so
+-- its row (rev > 0) is a tombstone, shown in place.
 
 -- Resume and catch-up by rev: the changed messages of a channel, by rev.
 CREATE INDEX messages_changes ON messages (channel_id, rev) WHERE rev > 0;

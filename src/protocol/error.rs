@@ -25,6 +25,10 @@ pub enum AppError {
     /// A bad parameter (400).
     #[error("{0}")]
     BadRequest(String),
+    /// A message text that is empty after trimming (400; an edit's, as a
+    /// send's `EMPTY_MESSAGE`).
+    #[error("{0}")]
+    EmptyMessage(String),
     /// Input over a size limit (413).
     #[error("{0}")]
     PayloadTooLarge(String),
@@ -63,7 +67,9 @@ impl AppError {
             AppError::Unauthorized(_) => 401,
             AppError::Forbidden(_) => 403,
             AppError::NotFound(_) => 404,
-            AppError::BadRequest(_) | AppError::InvalidReaction(_) => 400,
+            AppError::BadRequest(_) | AppError::InvalidReaction(_) | AppError::EmptyMessage(_) => {
+                400
+            }
             AppError::Conflict(_) | AppError::LimitReached(_) => 409,
             AppError::PayloadTooLarge(_) => 413,
             AppError::RateLimited { .. } => 429,
@@ -80,6 +86,7 @@ impl AppError {
             AppError::Forbidden(_) => ErrorCode::Forbidden,
             AppError::NotFound(_) => ErrorCode::NotFound,
             AppError::BadRequest(_) => ErrorCode::ParseError,
+            AppError::EmptyMessage(_) => ErrorCode::EmptyMessage,
             AppError::PayloadTooLarge(_) => ErrorCode::MessageTooLong,
             AppError::RateLimited { .. } => ErrorCode::RateLimited,
             AppError::Conflict(_) => ErrorCode::Conflict,

@@ -186,7 +186,7 @@ fn reaction(raw: &str) -> Result<String, AppError> {
 /// The send rules' refusals, as for a send.
 fn text_error(e: TextError) -> AppError {
     match e {
-        TextError::Empty => AppError::BadRequest(e.to_string()),
+        TextError::Empty => AppError::EmptyMessage(e.to_string()),
         TextError::TooLong { .. } => AppError::PayloadTooLarge(e.to_string()),
     }
 }

@@ -81,6 +81,7 @@ impl From<AppError> for ServerFrame {
                 (ErrorCode::Forbidden, None)
             }
             AppError::BadRequest(_) => (ErrorCode::ParseError, None),
+            AppError::EmptyMessage(_) => (ErrorCode::EmptyMessage, None),
             AppError::PayloadTooLarge(_) => (ErrorCode::MessageTooLong, None),
             AppError::Conflict(_) => (ErrorCode::Conflict, None),
             AppError::LimitReached(_) => (ErrorCode::LimitReached, None),

@@ -347,8 +347,8 @@ where
     /// This dialect's statements.
     const CHANGES: ChangeQueries;
 
-    /// One message by id (any channel; the caller checks), tombstones
-    /// included, hidden rows too (the caller decides).
+    /// One shown message by id (any channel; the caller checks),
+    /// tombstones included.
     async fn message_in<'c>(
         db: impl Executor<'c, Database = Self>,
         id: MessageId,

@@ -80,24 +80,24 @@ const WRITE_BATCH: &str = "WITH inserted AS ( \
 const HISTORY_LATEST: &str = concat!(
     "SELECT ",
     message_columns!(),
-    " FROM messages WHERE channel_id = $1 AND NOT hidden ORDER BY seq DESC LIMIT $2"
+    " FROM messages WHERE channel_id = $1 AND (deleted_at IS NULL OR rev > 0) ORDER BY seq DESC LIMIT $2"
 );
 const HISTORY_BEFORE_SEQ: &str = concat!(
     "SELECT ",
     message_columns!(),
-    " FROM messages WHERE channel_id = $1 AND NOT hidden AND seq < $2 \
+    " FROM messages WHERE channel_id = $1 AND (deleted_at IS NULL OR rev > 0) AND seq < $2 \
      ORDER BY seq DESC LIMIT $3"
 );
 const HISTORY_BEFORE_TIME: &str = concat!(
     "SELECT ",
     message_columns!(),
-    " FROM messages WHERE channel_id = $1 AND NOT hidden AND created_at < $2 \
+    " FROM messages WHERE channel_id = $1 AND (deleted_at IS NULL OR rev > 0) AND created_at < $2 \
      ORDER BY seq DESC LIMIT $3"
 );
 const HISTORY_AFTER_SEQ: &str = concat!(
     "SELECT ",
     message_columns!(),
-    " FROM messages WHERE channel_id = $1 AND NOT hidden AND seq > $2 \
+    " FROM messages WHERE channel_id = $1 AND (deleted_at IS NULL OR rev > 0) AND seq > $2 \
      ORDER BY seq ASC LIMIT $3"
 );
 const MEMBERSHIP: &str =
@@ -182,14 +182,14 @@ const SET_ACCESS: &str =
 const MESSAGE_BY_ID: &str = concat!(
     "SELECT ",
     message_columns!(),
-    " FROM messages WHERE id = $1 AND NOT hidden"
+    " FROM messages WHERE id = $1 AND (deleted_at IS NULL OR rev > 0)"
 );
 /// Resume and catch-up by rev: a channel's messages changed after a rev,
 /// by rev (`rev > 0` lets the partial index serve it).
 const CHANGED_AFTER: &str = concat!(
     "SELECT ",
     message_columns!(),
-    " FROM messages WHERE channel_id = $1 AND rev > 0 AND rev > $2 AND NOT hidden \
+    " FROM messages WHERE channel_id = $1 AND rev > 0 AND rev > $2 \
      ORDER BY rev LIMIT $3"
 );
 /// The pins panel: newest pin first.
@@ -238,7 +238,8 @@ impl ChangeDialect for Postgres {
         lock_channel: "SELECT last_rev FROM tablos WHERE id = $1 FOR UPDATE",
         member: "SELECT is_active FROM tablo_access WHERE tablo_id = $1 AND user_id = $2",
         target: "SELECT channel_id, user_id, text, rev, deleted_at IS NOT NULL AS deleted, \
-             hidden, pinned_at IS NOT NULL AS pinned, reactions FROM messages WHERE id = $1",
+             (deleted_at IS NOT NULL AND rev = 0) AS hidden, pinned_at IS NOT NULL AS pinned, \
+             reactions FROM messages WHERE id = $1",
         reacted: "SELECT COUNT(*) FROM reactions \
              WHERE message_id = $1 AND emoji = $2 AND user_id = $3",
         pin_count: "SELECT COUNT(*) FROM messages \
@@ -889,7 +890,7 @@ mod tests {
 
             async fn soft_delete(&self, channel: ChannelId, seq: Seq) {
                 sqlx::query(
-                    "UPDATE messages SET deleted_at = now(), hidden = true \
+                    "UPDATE messages SET deleted_at = now() \
                      WHERE channel_id = $1 AND seq = $2",
                 )
                 .bind(channel)

@@ -89,27 +89,27 @@ const INSERT_MESSAGE: &str =
 const HISTORY_LATEST: &str = concat!(
     "SELECT ",
     message_columns!(),
-    " FROM messages WHERE channel_id = ?1 AND hidden = 0 ORDER BY seq DESC LIMIT ?2"
+    " FROM messages WHERE channel_id = ?1 AND (deleted_at IS NULL OR rev > 0) ORDER BY seq DESC LIMIT ?2"
 );
 /// History: the page before a seq.
 const HISTORY_BEFORE_SEQ: &str = concat!(
     "SELECT ",
     message_columns!(),
-    " FROM messages WHERE channel_id = ?1 AND hidden = 0 AND seq < ?2 \
+    " FROM messages WHERE channel_id = ?1 AND (deleted_at IS NULL OR rev > 0) AND seq < ?2 \
      ORDER BY seq DESC LIMIT ?3"
 );
 /// History: the page before a time (the seed's cursor).
 const HISTORY_BEFORE_TIME: &str = concat!(
     "SELECT ",
     message_columns!(),
-    " FROM messages WHERE channel_id = ?1 AND hidden = 0 AND created_at < ?2 \
+    " FROM messages WHERE channel_id = ?1 AND (deleted_at IS NULL OR rev > 0) AND created_at < ?2 \
      ORDER BY seq DESC LIMIT ?3"
 );
 /// History, resume and catch-up: the page after a seq.
 const HISTORY_AFTER_SEQ: &str = concat!(
     "SELECT ",
     message_columns!(),
-    " FROM messages WHERE channel_id = ?1 AND hidden = 0 AND seq > ?2 \
+    " FROM messages WHERE channel_id = ?1 AND (deleted_at IS NULL OR rev > 0) AND seq > ?2 \
      ORDER BY seq ASC LIMIT ?3"
 );
 /// Whether the channel exists and the user's access is active.
@@ -200,14 +200,14 @@ const SET_ACCESS: &str =
 const MESSAGE_BY_ID: &str = concat!(
     "SELECT ",
     message_columns!(),
-    " FROM messages WHERE id = ?1 AND hidden = 0"
+    " FROM messages WHERE id = ?1 AND (deleted_at IS NULL OR rev > 0)"
 );
 /// Resume and catch-up by rev: a channel's messages changed after a rev,
 /// by rev (`rev > 0` lets the partial index serve it).
 const CHANGED_AFTER: &str = concat!(
     "SELECT ",
     message_columns!(),
-    " FROM messages WHERE channel_id = ?1 AND rev > 0 AND rev > ?2 AND hidden = 0 \
+    " FROM messages WHERE channel_id = ?1 AND rev > 0 AND rev > ?2 \
      ORDER BY rev LIMIT ?3"
 );
 /// The pins panel: newest pin first.
@@ -255,7 +255,8 @@ impl ChangeDialect for Sqlite {
         lock_channel: "SELECT last_rev FROM tablos WHERE id = ?1",
         member: "SELECT is_active FROM tablo_access WHERE tablo_id = ?1 AND user_id = ?2",
         target: "SELECT channel_id, user_id, text, rev, deleted_at IS NOT NULL AS deleted, \
-             hidden, pinned_at IS NOT NULL AS pinned, reactions FROM messages WHERE id = ?1",
+             (deleted_at IS NOT NULL AND rev = 0) AS hidden, pinned_at IS NOT NULL AS pinned, \
+             reactions FROM messages WHERE id = ?1",
         reacted: "SELECT COUNT(*) FROM reactions \
              WHERE message_id = ?1 AND emoji = ?2 AND user_id = ?3",
         pin_count: "SELECT COUNT(*) FROM messages \
@@ -1011,7 +1012,7 @@ mod tests {
 
             async fn soft_delete(&self, channel: ChannelId, seq: Seq) {
                 sqlx::query(
-                    "UPDATE messages SET deleted_at = 1, hidden = 1 \
+                    "UPDATE messages SET deleted_at = 1 \
                      WHERE channel_id = ?1 AND seq = ?2",
                 )
                 .bind(channel)
