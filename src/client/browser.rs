@@ -78,3 +78,77 @@ pub fn set_root_attribute(name: &str, value: Option<&str>) {
         };
     }
 }
+
+/// Copies `text` to the clipboard (the "Copy text" action); a refusal
+/// (no permission, insecure page) is ignored.
+pub fn copy_text(text: &str) {
+    if is_server() {
+        return;
+    }
+    let _ = window().navigator().clipboard().write_text(text);
+}
+
+/// Scrolls the list item of the message at `seq` (its `data-seq`) to the
+/// middle of its scroller and focuses it, after a jump.
+pub fn reveal_message(seq: i64) {
+    if is_server() {
+        return;
+    }
+    let selector = format!("li.message[data-seq=\"{seq}\"]");
+    let Ok(Some(el)) = document().query_selector(&selector) else {
+        return;
+    };
+    let options = leptos::web_sys::ScrollIntoViewOptions::new();
+    options.set_block(leptos::web_sys::ScrollLogicalPosition::Center);
+    el.scroll_into_view_with_scroll_into_view_options(&options);
+    if let Ok(el) = leptos::wasm_bindgen::JsCast::dyn_into::<leptos::web_sys::HtmlElement>(el) {
+        let _ = el.focus();
+    }
+}
+
+/// Moves the keyboard focus to `el` (when it can take it).
+pub fn focus_element(el: leptos::web_sys::Element) {
+    if let Ok(el) = leptos::wasm_bindgen::JsCast::dyn_into::<leptos::web_sys::HtmlElement>(el) {
+        let _ = el.focus();
+    }
+}
+
+/// Moves the keyboard focus to the element with `id`, if there is one.
+pub fn focus_by_id(id: &str) {
+    if is_server() {
+        return;
+    }
+    if let Some(el) = document().get_element_by_id(id) {
+        focus_element(el);
+    }
+}
+
+/// In a menu, moves the focus from the focused `[role=menuitem]` to the
+/// next (`forward`) or previous one, wrapping; to the first when none has
+/// it.
+pub fn focus_menu_item(menu: &leptos::web_sys::Element, forward: bool) {
+    let Ok(items) = menu.query_selector_all("[role=menuitem]") else {
+        return;
+    };
+    let n = items.length();
+    if n == 0 {
+        return;
+    }
+    let active = document().active_element();
+    let current = (0..n).find(|i| {
+        items
+            .item(*i)
+            .zip(active.as_ref())
+            .is_some_and(|(node, a)| node.is_same_node(Some(a.as_ref())))
+    });
+    let next = match current {
+        Some(i) if forward => (i + 1) % n,
+        Some(i) => (i + n - 1) % n,
+        None => 0,
+    };
+    if let Some(node) = items.item(next) {
+        if let Ok(el) = leptos::wasm_bindgen::JsCast::dyn_into::<leptos::web_sys::Element>(node) {
+            focus_element(el);
+        }
+    }
+}

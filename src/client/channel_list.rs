@@ -58,6 +58,13 @@ pub enum ListUpdate {
         /// The new cursor.
         last_read_seq: Seq,
     },
+    /// A delete changed the viewer's unread count in a channel.
+    Unread {
+        /// The channel.
+        channel_id: ChannelId,
+        /// The new count.
+        unread_count: i64,
+    },
 }
 
 /// Applies `update` to the list. `names` are the names the list knows, for
@@ -81,6 +88,14 @@ pub fn apply_update(
             channel_id,
             last_read_seq,
         } => apply_read(list, channel_id, last_read_seq),
+        ListUpdate::Unread {
+            channel_id,
+            unread_count,
+        } => {
+            if let Some(c) = list.iter_mut().find(|c| c.id == channel_id) {
+                c.unread_count = unread_count.max(0);
+            }
+        }
     }
 }
 

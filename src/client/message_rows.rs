@@ -1,13 +1,23 @@
 //! How the message list is laid out, as pure data: date separators, the
 //! unread divider, sender grouping (name and avatar only on the first of
-//! consecutive messages by one person), local times, and the unconfirmed
-//! messages of the outbox at the end. The component only draws the rows.
+//! consecutive messages by one person), local times, what changed on a
+//! message (edited, deleted, reactions, its quote, its pin, our changes
+//! still on their way), who has seen my latest message, and the
+//! unconfirmed messages of the outbox at the end. The component only draws
+//! the rows.
 
-use crate::protocol::{ClientId, Seq, UserId};
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 
+use crate::protocol::{ClientId, MessageId, Rev, Seq, UserId};
+
+use crate::client::changes::PendingChanges;
 use crate::client::format::{initials, month_name, weekday_name};
 use crate::client::outbox::{Pending, PendingState};
 use crate::protocol::{CivilDate, Message, Timestamp};
+
+/// Names a reaction chip's tooltip lists before "and N others".
+const NAMES_SHOWN: usize = 50;
 
 /// Messages by one sender further apart than this start a new group.
 const GROUP_GAP_SECS: i64 = 5 * 60;
@@ -36,15 +46,21 @@ impl Row {
         match self {
             Row::Day { date, label } => format!("d:{date}:{label}"),
             Row::Unread => "u".into(),
-            Row::Message(m) => format!("m:{}:{}:{}", m.seq, m.first_in_group, m.time),
+            Row::Message(m) => {
+                let mut hasher = std::collections::hash_map::DefaultHasher::new();
+                m.hash(&mut hasher);
+                format!("m:{}:{:x}", m.seq, hasher.finish())
+            }
             Row::Pending(p) => format!("p:{}:{:?}", p.client_id, p.failed),
         }
     }
 }
 
 /// A stored message as the list shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct MessageRow {
+    /// The message id (actions name it).
+    pub id: MessageId,
     /// Position in the channel.
     pub seq: Seq,
     /// Sender.
@@ -61,8 +77,75 @@ pub struct MessageRow {
     pub time: String,
     /// The instant, RFC 3339, for `<time datetime>`.
     pub datetime: String,
-    /// The text as sent.
+    /// The text as sent (or edited); empty for a deleted message.
     pub text: String,
+    /// The rev of its latest change.
+    pub rev: Rev,
+    /// "edited 14:07", when edited.
+    pub edited: Option<String>,
+    /// Deleted: shown as "message deleted".
+    pub deleted: bool,
+    /// One chip per emoji.
+    pub reactions: Vec<ReactionChip>,
+    /// The quoted message.
+    pub quote: Option<QuoteRow>,
+    /// Who pinned it ("You" for the viewer).
+    pub pinned_by: Option<String>,
+    /// Members whose read cursor passed it (only on the viewer's latest
+    /// message, when read receipts are on).
+    pub seen_by: Vec<SeenBy>,
+    /// One of our changes to it waits for the server.
+    pub saving: bool,
+    /// Our changes to it the server refused.
+    pub failed: Vec<FailedChange>,
+}
+
+/// One emoji's reactions on a message.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ReactionChip {
+    /// The emoji.
+    pub emoji: String,
+    /// How many reacted.
+    pub count: i64,
+    /// Whether the viewer did (the chip is pressed).
+    pub mine: bool,
+    /// Who, for the tooltip: "Alice, Bob and 3 others".
+    pub who: String,
+}
+
+/// The quoted message of a reply.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct QuoteRow {
+    /// The original (clicking the quote jumps there).
+    pub id: MessageId,
+    /// Its seq.
+    pub seq: Seq,
+    /// Its author's name.
+    pub sender: String,
+    /// Its start, or empty when deleted.
+    pub preview: String,
+    /// Whether it was deleted.
+    pub deleted: bool,
+}
+
+/// A member who has seen the viewer's latest message.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SeenBy {
+    /// The member.
+    pub user_id: UserId,
+    /// Their name.
+    pub name: String,
+    /// Their initials, for the avatar.
+    pub initials: String,
+}
+
+/// One of our changes the server refused.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FailedChange {
+    /// Its key (retry and dismiss name it).
+    pub client_id: ClientId,
+    /// "Reaction 👍 not saved: rate limited".
+    pub label: String,
 }
 
 /// An unconfirmed message.
@@ -89,6 +172,10 @@ pub struct RowContext<'a> {
     pub utc_offset_minutes: i32,
     /// Now, for "Today" and "Yesterday".
     pub now: Timestamp,
+    /// Members' read cursors, for "seen by" (`None`: read receipts off).
+    pub reads: Option<&'a HashMap<UserId, Seq>>,
+    /// Our changes on their way, shown over the stored state.
+    pub changes: &'a PendingChanges,
 }
 
 /// Lays out `messages` (oldest first) and then `pending`.
@@ -104,10 +191,26 @@ pub fn layout<'m>(
         0
     };
     let today = cx.now.local(offset).date;
+    let name = |id: UserId| {
+        if id == cx.me {
+            "You".to_string()
+        } else {
+            (cx.name_of)(id).unwrap_or_else(|| "Unknown".into())
+        }
+    };
+    let messages: Vec<&Message> = messages.into_iter().collect();
+    // "Seen by" goes under the viewer's latest message.
+    let my_latest = messages
+        .iter()
+        .rev()
+        .find(|m| m.user_id == cx.me && !m.deleted)
+        .map(|m| m.seq);
     let mut rows = Vec::new();
     let mut previous: Option<(UserId, Timestamp, CivilDate)> = None;
     let mut divider_placed = false;
-    for m in messages {
+    for stored in messages {
+        let shown = cx.changes.overlay(stored, cx.me, cx.now);
+        let m = &shown;
         let local = m.created_at.local(offset);
         let date = local.date;
         let new_day = previous.is_none_or(|(_, _, d)| d != date);
@@ -128,7 +231,27 @@ pub fn layout<'m>(
             who == m.user_id && m.created_at.seconds_since(at) <= GROUP_GAP_SECS
         });
         let sender = (cx.name_of)(m.user_id).unwrap_or_else(|| "Unknown".into());
+        let seen_by = match (cx.reads, my_latest) {
+            (Some(reads), Some(latest)) if latest == m.seq => {
+                let mut seen: Vec<SeenBy> = reads
+                    .iter()
+                    .filter(|(u, s)| **u != cx.me && **s >= latest)
+                    .map(|(u, _)| {
+                        let name = name(*u);
+                        SeenBy {
+                            user_id: *u,
+                            initials: initials(&name),
+                            name,
+                        }
+                    })
+                    .collect();
+                seen.sort_by(|a, b| a.name.cmp(&b.name));
+                seen
+            }
+            _ => Vec::new(),
+        };
         rows.push(Row::Message(MessageRow {
+            id: m.id,
             seq: m.seq,
             user_id: m.user_id,
             initials: initials(&sender),
@@ -138,6 +261,44 @@ pub fn layout<'m>(
             time: format!("{:02}:{:02}", local.hour, local.minute),
             datetime: m.created_at.to_rfc3339(),
             text: m.text.clone(),
+            rev: stored.rev,
+            edited: m.edited_at.filter(|_| !m.deleted).map(|at| {
+                let t = at.local(offset);
+                format!("edited {:02}:{:02}", t.hour, t.minute)
+            }),
+            deleted: m.deleted,
+            reactions: m
+                .reactions
+                .iter()
+                .map(|r| ReactionChip {
+                    emoji: r.emoji.clone(),
+                    count: r.count,
+                    mine: r.user_ids.contains(&cx.me),
+                    who: who_reacted(&r.user_ids, r.count, &name),
+                })
+                .collect(),
+            quote: m.reply_to.as_ref().map(|q| QuoteRow {
+                id: q.id,
+                seq: q.seq,
+                sender: name(q.user_id),
+                preview: q.preview.clone(),
+                deleted: q.deleted,
+            }),
+            pinned_by: m.pinned.map(|p| name(p.by)),
+            seen_by,
+            saving: cx.changes.is_waiting(m.id),
+            failed: cx
+                .changes
+                .failed_for(m.id)
+                .map(|c| FailedChange {
+                    client_id: c.client_id.clone(),
+                    label: format!(
+                        "{} not saved: {}",
+                        change_name(&c.request),
+                        c.failed.as_deref().unwrap_or("refused")
+                    ),
+                })
+                .collect(),
         }));
         previous = Some((m.user_id, m.created_at, date));
     }
@@ -152,6 +313,39 @@ pub fn layout<'m>(
         })
     }));
     rows
+}
+
+/// "Alice, Bob and 3 others reacted" for a chip's tooltip: the listed
+/// reactors by name (the viewer as "You"), and how many more.
+fn who_reacted(user_ids: &[UserId], count: i64, name: &dyn Fn(UserId) -> String) -> String {
+    let names: Vec<String> = user_ids.iter().take(NAMES_SHOWN).map(|u| name(*u)).collect();
+    let others = count - names.len() as i64;
+    let listed = match names.as_slice() {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] if others <= 0 => format!("{} and {last}", init.join(", ")),
+        all => all.join(", "),
+    };
+    match (listed.is_empty(), others) {
+        (true, n) => format!("{n} reacted"),
+        (false, n) if n > 0 => {
+            format!("{listed} and {n} other{}", if n == 1 { "" } else { "s" })
+        }
+        _ => listed,
+    }
+}
+
+/// What a change is called in a failure note.
+fn change_name(request: &crate::protocol::ChangeRequest) -> String {
+    use crate::protocol::ChangeRequest::*;
+    match request {
+        Edit { .. } => "Edit".into(),
+        Delete => "Delete".into(),
+        ReactionAdd { emoji } => format!("Reaction {emoji}"),
+        ReactionRemove { emoji } => format!("Removing {emoji}"),
+        Pin => "Pin".into(),
+        Unpin => "Unpin".into(),
+    }
 }
 
 /// "Today", "Yesterday", "Monday, March 4", or with the year when it is
@@ -202,6 +396,9 @@ mod tests {
         }
     }
 
+    static NO_CHANGES: std::sync::LazyLock<PendingChanges> =
+        std::sync::LazyLock::new(PendingChanges::default);
+
     fn cx(unread_after_seq: Option<i64>, utc_offset_minutes: i32) -> RowContext<'static> {
         RowContext {
             me: ME,
@@ -209,6 +406,8 @@ mod tests {
             unread_after_seq: unread_after_seq.map(Seq::new),
             utc_offset_minutes,
             now: at(25, 12, 0),
+            reads: None,
+            changes: &NO_CHANGES,
         }
     }
 
@@ -292,17 +491,91 @@ mod tests {
             Pending {
                 client_id: "a".into(),
                 text: "sending".into(),
+                reply_to: None,
                 state: PendingState::Sending,
             },
             Pending {
                 client_id: "b".into(),
                 text: "refused".into(),
+                reply_to: None,
                 state: PendingState::Failed("rate limited".into()),
             },
         ];
         let rows = layout(&[msg(1, ALICE, at(25, 9, 0))], &pending, &cx(None, 0));
         assert_eq!(sketch(&rows), ["D Today", "M1*", "P", "P!"]);
         assert_ne!(rows[2].key(), rows[3].key());
+    }
+
+    #[test]
+    fn changes_show_on_the_row_and_seen_by_goes_under_my_latest_message() {
+        use crate::protocol::{Pin, Quote, Reaction};
+        let mut edited = msg(1, ALICE, at(25, 9, 0));
+        edited.rev = Rev::new(3);
+        edited.edited_at = Some(at(25, 9, 5));
+        edited.reactions = vec![Reaction {
+            emoji: "👍".into(),
+            count: 53,
+            user_ids: vec![ME, ALICE],
+        }];
+        edited.pinned = Some(Pin {
+            by: ME,
+            at: at(25, 9, 6),
+        });
+        let mut reply = msg(2, ME, at(25, 9, 7));
+        reply.reply_to = Some(Quote {
+            id: edited.id,
+            seq: edited.seq,
+            user_id: ALICE,
+            preview: "m1".into(),
+            deleted: false,
+        });
+        let mut gone = msg(3, ALICE, at(25, 9, 8));
+        gone.deleted = true;
+        gone.text.clear();
+        let reads: HashMap<UserId, Seq> = [(ALICE, Seq::new(2)), (ME, Seq::new(2))].into();
+        let mut context = cx(None, 0);
+        context.reads = Some(&reads);
+        let rows = layout(&[edited, reply, gone], &[], &context);
+        let messages: Vec<&MessageRow> = rows
+            .iter()
+            .filter_map(|r| match r {
+                Row::Message(m) => Some(m),
+                _ => None,
+            })
+            .collect();
+        let first = messages[0];
+        assert_eq!(first.edited.as_deref(), Some("edited 09:05"));
+        assert_eq!(first.pinned_by.as_deref(), Some("You"));
+        assert_eq!(
+            first.reactions,
+            [ReactionChip {
+                emoji: "👍".into(),
+                count: 53,
+                mine: true,
+                who: "You, Alice Liddell and 51 others".into(),
+            }]
+        );
+        let quote = messages[1].quote.as_ref().unwrap();
+        assert_eq!((quote.sender.as_str(), quote.seq), ("Alice Liddell", Seq::new(1)));
+        assert_eq!(messages[1].seen_by.len(), 1, "alice read my latest");
+        assert_eq!(messages[1].seen_by[0].name, "Alice Liddell");
+        assert!(messages[0].seen_by.is_empty());
+        assert!(messages[2].deleted && messages[2].edited.is_none());
+        // A change of state changes the row's key (the list redraws it).
+        let mut again = rows.clone();
+        if let Row::Message(m) = &mut again[1] {
+            m.reactions[0].count += 1;
+        }
+        assert_ne!(rows[1].key(), again[1].key());
+    }
+
+    #[test]
+    fn reaction_tooltips_name_who_reacted() {
+        let name = |u: UserId| names(u).unwrap_or_else(|| "Unknown".into());
+        assert_eq!(who_reacted(&[ALICE], 1, &name), "Alice Liddell");
+        assert_eq!(who_reacted(&[ALICE, ME], 2, &name), "Alice Liddell and Bob");
+        assert_eq!(who_reacted(&[ALICE], 2, &name), "Alice Liddell and 1 other");
+        assert_eq!(who_reacted(&[], 4, &name), "4 reacted");
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! (reconnecting with capped exponential backoff, resuming by `seq`), and
 //! the rules the components follow. Everything but [`socket`] and
 //! [`browser`] is pure and tested natively (backoff, the seq-keyed
-//! timeline, the outbox of unconfirmed sends, the open room's frame
+//! timeline, the outbox of unconfirmed sends and changes, the open room's frame
 //! reducer, message-list layout, scroll rules, typing throttle, link
 //! splitting, channel-list updates, display formats); [`socket`] and
 //! [`browser`] are the browser-specific parts and do nothing on the
@@ -11,6 +11,7 @@
 
 pub mod backoff;
 pub mod browser;
+pub mod changes;
 pub mod channel_list;
 pub mod clock;
 pub mod format;

@@ -5,7 +5,7 @@
 //! reconnect) sends it again with the same `clientId`, so the server stores
 //! it once whatever happened to the first attempt.
 
-use crate::protocol::ClientId;
+use crate::protocol::{ClientId, MessageId};
 use uuid::Uuid;
 
 /// Where a pending message stands.
@@ -24,6 +24,8 @@ pub struct Pending {
     pub client_id: ClientId,
     /// The text as typed.
     pub text: String,
+    /// The message it quotes.
+    pub reply_to: Option<MessageId>,
     /// Where it stands.
     pub state: PendingState,
 }
@@ -37,10 +39,17 @@ pub struct Outbox {
 impl Outbox {
     /// Queues `text` under a fresh client id and returns that id.
     pub fn add(&mut self, text: String) -> ClientId {
+        self.add_reply(text, None)
+    }
+
+    /// Queues `text` quoting `reply_to` under a fresh client id and
+    /// returns that id.
+    pub fn add_reply(&mut self, text: String, reply_to: Option<MessageId>) -> ClientId {
         let client_id = ClientId::new(Uuid::new_v4().to_string());
         self.items.push(Pending {
             client_id: client_id.clone(),
             text,
+            reply_to,
             state: PendingState::Sending,
         });
         client_id
@@ -65,21 +74,22 @@ impl Outbox {
     }
 
     /// The user asked to retry: the message is sending again; returns its
-    /// text to send (same client id), or `None` if it is not in the outbox.
-    pub fn retry(&mut self, client_id: &ClientId) -> Option<String> {
+    /// text and quote to send (same client id), or `None` if it is not in
+    /// the outbox.
+    pub fn retry(&mut self, client_id: &ClientId) -> Option<(String, Option<MessageId>)> {
         let p = self.items.iter_mut().find(|p| &p.client_id == client_id)?;
         p.state = PendingState::Sending;
-        Some(p.text.clone())
+        Some((p.text.clone(), p.reply_to))
     }
 
     /// What to send again after a reconnect: every message still sending
     /// (its first attempt may have been lost with the connection), oldest
     /// first. Failed ones wait for the user.
-    pub fn to_resend(&self) -> Vec<(ClientId, String)> {
+    pub fn to_resend(&self) -> Vec<(ClientId, String, Option<MessageId>)> {
         self.items
             .iter()
             .filter(|p| p.state == PendingState::Sending)
-            .map(|p| (p.client_id.clone(), p.text.clone()))
+            .map(|p| (p.client_id.clone(), p.text.clone(), p.reply_to))
             .collect()
     }
 
@@ -118,14 +128,14 @@ mod tests {
         );
         assert_eq!(
             o.to_resend(),
-            vec![(b.clone(), "two".into())],
+            vec![(b.clone(), "two".into(), None)],
             "failed ones wait"
         );
-        assert_eq!(o.retry(&a).as_deref(), Some("one"));
+        assert_eq!(o.retry(&a), Some(("one".into(), None)));
         assert_eq!(o.items()[0].state, PendingState::Sending);
         assert_eq!(
             o.to_resend(),
-            vec![(a.clone(), "one".into()), (b, "two".into())]
+            vec![(a.clone(), "one".into(), None), (b, "two".into(), None)]
         );
         assert_eq!(o.retry(&ClientId::from("unknown")), None);
     }

@@ -10,11 +10,14 @@
 
 use std::collections::{HashMap, HashSet};
 
+use crate::client::changes::PendingChanges;
 use crate::client::channel_list::{Activity, ListUpdate};
 use crate::client::outbox::Outbox;
 use crate::client::socket::ConnectionState;
 use crate::client::timeline::Timeline;
-use crate::protocol::{ClientFrame, ErrorCode, Message, PresenceStatus, Seq, ServerFrame, UserId};
+use crate::protocol::{
+    ClientFrame, ErrorCode, Message, PresenceStatus, Rev, Seq, ServerFrame, UserId,
+};
 
 /// The open conversation's changing data, without signals: what the
 /// reducer reads and writes.
@@ -32,12 +35,27 @@ pub struct RoomModel {
     pub connection: ConnectionState,
     /// The server refused the viewer (access revoked while open).
     pub revoked: bool,
+    /// Our changes to messages the server has not confirmed.
+    pub changes: PendingChanges,
+    /// Members' read cursors ("seen by").
+    pub reads: HashMap<UserId, Seq>,
+    /// The newest messages are not all shown: the timeline holds a window
+    /// around an older message (a jump to a quote); live messages past it
+    /// wait until the reader pages down or jumps back to the latest.
+    pub detached: bool,
+    /// The highest rev this page holds every change up to (where a
+    /// reconnect resumes changes from).
+    pub head_rev: Rev,
+    /// The highest seq this page was sent (where a reconnect resumes
+    /// messages from, also while detached).
+    pub head_seq: Seq,
 }
 
 impl RoomModel {
     /// A room just opened on `timeline` (its first page), before the
     /// socket connects.
     pub fn new(timeline: Timeline) -> Self {
+        let head_seq = timeline.last_seq();
         RoomModel {
             timeline,
             outbox: Outbox::default(),
@@ -45,6 +63,11 @@ impl RoomModel {
             typing: HashSet::new(),
             connection: ConnectionState::Connecting,
             revoked: false,
+            changes: PendingChanges::default(),
+            reads: HashMap::new(),
+            detached: false,
+            head_rev: Rev::ZERO,
+            head_seq,
         }
     }
 }
@@ -96,6 +119,10 @@ pub struct Changed {
     pub connection: bool,
     /// [`RoomModel::revoked`].
     pub revoked: bool,
+    /// [`RoomModel::changes`].
+    pub changes: bool,
+    /// [`RoomModel::reads`].
+    pub reads: bool,
 }
 
 /// The outcome of one step: what changed and what the caller must do.
@@ -128,11 +155,31 @@ pub fn apply(model: &mut RoomModel, frame: ServerFrame, cx: &FrameContext<'_>) -
     let effects = &mut step.effects;
     match frame {
         ServerFrame::MessageUpdated(wire) => {
-            changed.timeline = model.timeline.update(Message::from(wire));
+            let m = Message::from(wire);
+            model.head_rev = model.head_rev.max(m.rev);
+            changed.changes = model.changes.settle(&m, cx.me);
+            changed.timeline = model.timeline.update(m);
         }
-        ServerFrame::MemberRead { .. } | ServerFrame::UnreadUpdated { .. } => {}
+        ServerFrame::MemberRead { updates, .. } => {
+            for read in updates {
+                let cursor = model.reads.entry(read.user_id).or_default();
+                if read.last_read_seq > *cursor {
+                    *cursor = read.last_read_seq;
+                    changed.reads = true;
+                }
+            }
+        }
+        ServerFrame::UnreadUpdated {
+            channel_id,
+            unread_count,
+        } => effects.push(RoomEffect::List(ListUpdate::Unread {
+            channel_id,
+            unread_count,
+        })),
         ServerFrame::MessageNew(wire) => {
             let m = Message::from(wire);
+            model.head_seq = model.head_seq.max(m.seq);
+            changed.changes = model.changes.settle(&m, cx.me);
             let incoming = m.user_id != cx.me;
             if !incoming {
                 changed.outbox = model.outbox.confirm(&m.client_id);
@@ -145,9 +192,12 @@ pub fn apply(model: &mut RoomModel, frame: ServerFrame, cx: &FrameContext<'_>) -
                 let who = sender.unwrap_or_else(|| "Someone".into());
                 format!("{who}: {}", m.text)
             });
+            // While detached, a message past the window waits for paging
+            // (the window must stay without gaps).
+            let fits = !model.detached || m.seq <= model.timeline.last_seq().next();
             // A repeat replaces the stored copy (same seq): redrawn all the same.
-            changed.timeline = true;
-            let added = model.timeline.insert(m);
+            changed.timeline = fits;
+            let added = fits && model.timeline.insert(m);
             if let (true, Some(announcement)) = (added, announcement) {
                 effects.push(RoomEffect::Announce(announcement));
                 if let (true, Some(read)) = (cx.attended, read_frame(&model.timeline)) {
@@ -203,9 +253,9 @@ pub fn apply(model: &mut RoomModel, frame: ServerFrame, cx: &FrameContext<'_>) -
             retry_after_ms,
             ..
         } => {
-            changed.outbox = model
-                .outbox
-                .fail(&client_id, failure_reason(code, retry_after_ms));
+            let reason = failure_reason(code, retry_after_ms);
+            changed.outbox = model.outbox.fail(&client_id, reason.clone());
+            changed.changes = !changed.outbox && model.changes.fail(&client_id, reason);
         }
         ServerFrame::Error {
             code: ErrorCode::Forbidden,
@@ -214,9 +264,12 @@ pub fn apply(model: &mut RoomModel, frame: ServerFrame, cx: &FrameContext<'_>) -
             changed.revoked = !model.revoked;
             model.revoked = true;
         }
-        // The replay's messages came as `message.new` and are in place; the
-        // head it reports adds nothing the timeline does not know.
-        ServerFrame::ResumeDone { .. } | ServerFrame::Error { .. } => {}
+        // The replay's messages came as `message.new` and are in place;
+        // its rev is where the next resume of changes starts.
+        ServerFrame::ResumeDone { head_rev, .. } => {
+            model.head_rev = model.head_rev.max(head_rev);
+        }
+        ServerFrame::Error { .. } => {}
     }
     step
 }
@@ -232,13 +285,16 @@ pub fn on_connection(model: &mut RoomModel, state: ConnectionState) -> Step {
     step.changed.connection = true;
     match state {
         ConnectionState::Connected => {
-            for (client_id, text) in model.outbox.to_resend() {
+            for (client_id, text, reply_to) in model.outbox.to_resend() {
                 let send = ClientFrame::MessageSend {
                     text,
                     client_id,
-                    reply_to: None,
+                    reply_to,
                 };
                 step.effects.push(RoomEffect::Send(send));
+            }
+            for frame in model.changes.to_resend() {
+                step.effects.push(RoomEffect::Send(frame));
             }
         }
         ConnectionState::Closed => {

@@ -5,7 +5,7 @@
 //! components carry no `cfg`.
 
 use crate::protocol::ChannelId;
-use crate::protocol::Seq;
+use crate::protocol::{Rev, Seq};
 use std::rc::Rc;
 
 use crate::protocol::{ClientFrame, ServerFrame};
@@ -59,8 +59,9 @@ pub struct SocketHandlers {
     /// Connection state changes. `Connected` is reported after `resume` went
     /// out, so frames sent from this callback follow it.
     pub on_state: Rc<dyn Fn(ConnectionState)>,
-    /// The last seq the page has (for `resume` after each open).
-    pub last_seq: Rc<dyn Fn() -> Seq>,
+    /// The last seq the page has and the rev it holds every change up to
+    /// (for `resume` after each open).
+    pub resume_from: Rc<dyn Fn() -> (Seq, Rev)>,
 }
 
 #[cfg(feature = "hydrate")]
@@ -221,9 +222,10 @@ mod browser {
                     inner.attempt = 0;
                     inner.handlers.clone()
                 };
+                let (after_seq, after_rev) = (handlers.resume_from)();
                 me.send(&ClientFrame::Resume {
-                    after_seq: (handlers.last_seq)(),
-                    after_rev: None,
+                    after_seq,
+                    after_rev: Some(after_rev),
                 });
                 (handlers.on_state)(ConnectionState::Connected);
             });

@@ -88,7 +88,7 @@ impl Timeline {
     }
 
     /// Messages oldest first.
-    pub fn messages(&self) -> impl Iterator<Item = &Message> {
+    pub fn messages(&self) -> impl DoubleEndedIterator<Item = &Message> {
         self.by_seq.values()
     }
 

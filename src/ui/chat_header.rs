@@ -1,5 +1,6 @@
 //! The bar above the messages: sidebar toggle, the channel's badge and
-//! name, how many members are online, and the connection state.
+//! name, how many members are online, the pinned-messages button, and the
+//! connection state.
 
 use leptos::prelude::*;
 
@@ -30,6 +31,16 @@ pub fn ChatHeader() -> impl IntoView {
                 <h1>{name}</h1>
                 <span class="online-count" data-testid="online-count">{online}</span>
             </div>
+            <button
+                type="button"
+                class="icon-button pins-button"
+                aria-label="Pinned messages"
+                title="Pinned messages"
+                aria-expanded=move || room.pins_open.get().to_string()
+                on:click=move |_| room.pins_open.update(|open| *open = !*open)
+            >
+                "📌"
+            </button>
             <span
                 class="connection"
                 data-state=move || state().as_str()

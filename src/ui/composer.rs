@@ -1,7 +1,10 @@
 //! The message box: Enter sends, Shift+Enter starts a new line, empty text
 //! cannot be sent, the length limit shows before the server would refuse,
 //! and typing is announced as the seed did (start once, stop after 2 s
-//! without a keystroke or on send).
+//! without a keystroke or on send). It also edits (the chosen message's
+//! text, saved with Enter; Up-arrow in an empty box edits my last message;
+//! Escape cancels) and replies (a quote of the chosen message above the
+//! box, sent with the next message; Escape cancels).
 
 use leptos::prelude::*;
 
@@ -65,10 +68,33 @@ pub fn Composer() -> impl IntoView {
         })
     };
 
+    // Editing: the box takes the message's text; leaving edit mode
+    // empties it again.
+    Effect::new(move |was_editing: Option<bool>| {
+        let editing = room.editing.get();
+        match editing.and_then(|id| room.message(id)) {
+            Some(m) => draft.set(m.text),
+            None if was_editing == Some(true) => draft.set(String::new()),
+            None => {}
+        }
+        editing.is_some()
+    });
+    let cancel = move || {
+        if room.editing.get_untracked().is_some() {
+            room.editing.set(None);
+        }
+        room.replying.set(None);
+    };
+
     let send = move || {
         let Ok(text) = checked.get_untracked() else {
             return;
         };
+        if room.editing.get_untracked().is_some() {
+            room.save_edit(text.as_str().to_string());
+            draft.set(String::new());
+            return;
+        }
         room.send_text(text.as_str().to_string());
         draft.set(String::new());
         // The server ends typing on send by itself; just reset the throttle.
@@ -80,10 +106,65 @@ pub fn Composer() -> impl IntoView {
         }
     };
     let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
-        if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
+        let key = ev.key();
+        if key == "Enter" && !ev.shift_key() && !ev.is_composing() {
             ev.prevent_default();
             send();
+        } else if key == "Escape"
+            && (room.editing.get_untracked().is_some() || room.replying.get_untracked().is_some())
+        {
+            ev.prevent_default();
+            cancel();
+        } else if key == "ArrowUp"
+            && !ev.shift_key()
+            && !ev.alt_key()
+            && !ev.ctrl_key()
+            && !ev.meta_key()
+            && room.editing.get_untracked().is_none()
+            && draft.with_untracked(|d| d.is_empty())
+        {
+            if let Some(id) = room.my_last_message() {
+                ev.prevent_default();
+                room.start_edit(id);
+            }
         }
+    };
+    // What the box is doing besides writing a new message.
+    let context = move || {
+        if let Some(id) = room.editing.get() {
+            let _ = id;
+            return Some(view! {
+                <div class="composer-context" data-testid="composer-context">
+                    <span>"Editing message · Enter saves, Esc cancels"</span>
+                    <button type="button" class="icon-button" aria-label="Cancel editing" on:click=move |_| cancel()>
+                        "✕"
+                    </button>
+                </div>
+            }
+            .into_any());
+        }
+        let id = room.replying.get()?;
+        let m = room.message(id)?;
+        let who = if m.user_id == room.me {
+            "yourself".to_string()
+        } else {
+            room.names
+                .with(|n| n.get(&m.user_id).cloned())
+                .unwrap_or_else(|| "Unknown".into())
+        };
+        let preview: String = m.text.chars().take(140).collect();
+        Some(
+            view! {
+                <div class="composer-context replying" data-testid="composer-context">
+                    <span class="reply-label">{format!("Replying to {who}")}</span>
+                    <span class="reply-preview">{preview}</span>
+                    <button type="button" class="icon-button" aria-label="Cancel reply" on:click=move |_| cancel()>
+                        "✕"
+                    </button>
+                </div>
+            }
+            .into_any(),
+        )
     };
 
     view! {
@@ -91,6 +172,7 @@ pub fn Composer() -> impl IntoView {
             ev.prevent_default();
             send();
         }>
+            {context}
             <label for="composer-text" class="visually-hidden">"Message"</label>
             <textarea
                 id="composer-text"
@@ -117,7 +199,9 @@ pub fn Composer() -> impl IntoView {
             >
                 {counter}
             </span>
-            <button type="submit" disabled=move || !can_send()>"Send"</button>
+            <button type="submit" disabled=move || !can_send()>
+                {move || if room.editing.get().is_some() { "Save" } else { "Send" }}
+            </button>
         </form>
     }
 }

@@ -8,12 +8,11 @@
 
 use leptos::prelude::*;
 
-use crate::client::browser::utc_offset_minutes;
-use crate::client::linkify::{segments, Segment};
-use crate::client::message_rows::{layout, MessageRow, PendingRow, Row, RowContext};
+use crate::client::browser::{reveal_message, utc_offset_minutes};
+use crate::client::message_rows::{layout, PendingRow, Row, RowContext};
 use crate::client::scroll::unseen_label;
 use crate::protocol::Timestamp;
-use crate::ui::badge::Avatar;
+use crate::ui::message_item::{MessageText, StoredMessage};
 use crate::ui::scroll_anchor::use_scroll_anchor;
 use crate::ui::state::channels::ChannelsState;
 use crate::ui::state::room::RoomState;
@@ -32,12 +31,16 @@ pub fn MessageList() -> impl IntoView {
     let rows = Memo::new(move |_| {
         let names = room.names.read();
         let name_of = |id| names.get(&id).cloned();
+        let reads = room.reads.read();
+        let changes = room.changes.read();
         let cx = RowContext {
             me: room.me,
             name_of: &name_of,
             unread_after_seq: Some(room.unread_after_seq),
             utc_offset_minutes: utc_offset.get(),
             now: Timestamp::from_millis(channels.now_ms.get() as i64),
+            reads: room.read_receipts.then_some(&*reads),
+            changes: &changes,
         };
         let timeline = room.timeline.read();
         let outbox = room.outbox.read();
@@ -45,6 +48,12 @@ pub fn MessageList() -> impl IntoView {
     });
 
     let anchor = use_scroll_anchor(scroller, room);
+    // A jump: once the target is drawn, bring it to the middle.
+    Effect::new(move |_| {
+        if let Some(seq) = room.highlight.get() {
+            request_animation_frame(move || reveal_message(seq.get()));
+        }
+    });
 
     view! {
         <div
@@ -76,8 +85,25 @@ pub fn MessageList() -> impl IntoView {
                 .then(|| view! { <p class="loading-older" role="status">"Loading older messages…"</p> })
         }}
         {move || {
+            room.detached
+                .get()
+                .then(|| {
+                    view! {
+                        <button type="button" class="new-messages-pill jump-latest" on:click=move |_| room.jump_to_latest()>
+                            "Jump to the latest messages"
+                            <span aria-hidden="true">" ↓"</span>
+                        </button>
+                    }
+                })
+        }}
+        {move || {
+            room.loading_newer
+                .get()
+                .then(|| view! { <p class="loading-older" role="status">"Loading newer messages…"</p> })
+        }}
+        {move || {
             let n = anchor.unseen();
-            (n > 0)
+            (n > 0 && !room.detached.get())
                 .then(|| {
                     view! {
                         <button type="button" class="new-messages-pill" on:click=move |_| anchor.to_bottom()>
@@ -108,60 +134,6 @@ fn MessageRowView(row: Row) -> impl IntoView {
         Row::Unread => separator("unread-divider", "New messages".into()),
         Row::Message(m) => view! { <StoredMessage m/> }.into_any(),
         Row::Pending(p) => view! { <PendingMessage p/> }.into_any(),
-    }
-}
-
-/// A stored message: avatar and name on the first of a run, the text,
-/// the time.
-#[component]
-fn StoredMessage(m: MessageRow) -> impl IntoView {
-    let avatar = (m.first_in_group && !m.mine).then(|| {
-        view! { <Avatar user_id=m.user_id initials=m.initials.clone()/> }
-    });
-    let header = m.first_in_group.then(|| {
-        let who = if m.mine {
-            "You".to_string()
-        } else {
-            m.sender.clone()
-        };
-        view! {
-            <div class="message-meta">
-                <span class="sender">{who}</span>
-                <time class="message-time" datetime=m.datetime.clone()>{m.time.clone()}</time>
-            </div>
-        }
-    });
-    // Grouped messages show no name; screen readers still hear whose it is.
-    let hidden_sender = (!m.first_in_group).then(|| {
-        let who = if m.mine {
-            "You".to_string()
-        } else {
-            m.sender.clone()
-        };
-        view! { <span class="visually-hidden">{format!("{who}: ")}</span> }
-    });
-    let hover_time = (!m.first_in_group).then(|| {
-        view! {
-            <time class="message-time hover-time" datetime=m.datetime.clone()>{m.time.clone()}</time>
-        }
-    });
-    view! {
-        <li
-            class="message"
-            class:mine=m.mine
-            class:first=m.first_in_group
-            data-seq=m.seq.get()
-        >
-            <div class="avatar-slot">{avatar}</div>
-            <div class="message-body">
-                {header}
-                <div class="bubble">
-                    {hidden_sender}
-                    <MessageText text=m.text/>
-                    {hover_time}
-                </div>
-            </div>
-        </li>
     }
 }
 
@@ -197,21 +169,4 @@ fn PendingMessage(p: PendingRow) -> impl IntoView {
             </div>
         </li>
     }
-}
-
-/// Message text as text (never markup), line breaks kept by CSS, and
-/// http(s) URLs as links that open a new tab without a referrer or opener.
-#[component]
-fn MessageText(text: String) -> impl IntoView {
-    let parts = segments(&text)
-        .into_iter()
-        .map(|segment| match segment {
-            Segment::Text(t) => t.into_any(),
-            Segment::Link(url) => view! {
-                <a href=url.clone() target="_blank" rel="noopener noreferrer">{url.clone()}</a>
-            }
-            .into_any(),
-        })
-        .collect_view();
-    view! { <span class="text">{parts}</span> }
 }

@@ -3,7 +3,7 @@
 //! connection, kept in step with the server's frames) and draws it with the
 //! header, message list, typing indicator and composer.
 
-use crate::protocol::{ChannelId, UserId};
+use crate::protocol::{ChannelId, Rev, UserId};
 use std::collections::HashMap;
 
 use leptos::prelude::*;
@@ -16,6 +16,7 @@ use crate::server_fns::history::load_history;
 use crate::ui::chat_header::ChatHeader;
 use crate::ui::composer::Composer;
 use crate::ui::message_list::MessageList;
+use crate::ui::pins_panel::PinsPanel;
 use crate::ui::state::channels::ChannelsState;
 use crate::ui::state::room::RoomState;
 use crate::ui::typing_indicator::TypingIndicator;
@@ -44,8 +45,9 @@ pub fn ChannelRoom(
                             .collect();
                         let mut first = Timeline::default();
                         let has_older = page.has_more;
+                        let first_rev = page.head_rev;
                         first.extend(page.messages);
-                        view! { <LiveRoom channel_id me first has_older names settings/> }
+                        view! { <LiveRoom channel_id me first has_older first_rev names settings/> }
                             .into_any()
                     }
                     (Err(AppError::Unauthorized(_)), _) | (_, Err(AppError::Unauthorized(_))) => {
@@ -87,6 +89,7 @@ fn LiveRoom(
     me: UserId,
     first: Timeline,
     has_older: bool,
+    first_rev: Rev,
     names: HashMap<UserId, String>,
     settings: ClientSettings,
 ) -> impl IntoView {
@@ -95,7 +98,7 @@ fn LiveRoom(
         channel_id,
         me,
         first,
-        has_older,
+        (has_older, first_rev),
         names,
         settings.max_text_chars,
         channels,
@@ -116,9 +119,14 @@ fn LiveRoom(
                         }
                     })
             }}
-            <MessageList/>
-            <TypingIndicator/>
-            <Composer/>
+            <div class="room-body">
+                <div class="room-column">
+                    <MessageList/>
+                    <TypingIndicator/>
+                    <Composer/>
+                </div>
+                {move || room.pins_open.get().then(|| view! { <PinsPanel/> })}
+            </div>
             <p class="visually-hidden" aria-live="polite" data-testid="announcer">
                 {move || room.announcement.get()}
             </p>

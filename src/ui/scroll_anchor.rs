@@ -93,6 +93,8 @@ impl ScrollAnchor {
             self.at_bottom.set(b.is_near_bottom());
             if b.is_near_bottom() {
                 self.unseen.set(0);
+                // After a jump: the newer messages load at the bottom.
+                self.room.load_newer();
             }
         }
         self.maybe_load_older();

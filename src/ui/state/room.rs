@@ -11,14 +11,20 @@ use std::rc::Rc;
 
 use leptos::prelude::*;
 
-use crate::client::browser::{page_is_attended, page_is_visible};
+use crate::client::browser::{focus_by_id, page_is_attended, page_is_visible};
 use crate::client::outbox::Outbox;
 use crate::client::room_model::{self, Changed, FrameContext, RoomEffect, RoomModel, Step};
 use crate::client::socket::SocketHandlers;
 use crate::client::timeline::Timeline;
 use crate::client::{use_chat_socket, ConnectionState, SocketSender};
-use crate::protocol::{ChannelId, ClientFrame, ClientId, Seq, ServerFrame, UserId};
+use crate::client::changes::PendingChanges;
+use crate::client::clock::now_ms;
+use crate::protocol::{
+    ChangeRequest, ChannelId, ClientFrame, ClientId, Message, MessageId, Rev, Seq, ServerFrame,
+    Timestamp, UserId,
+};
 use crate::server_fns::history::{load_history, mark_read};
+use crate::server_fns::messages::load_reads;
 use crate::ui::state::channels::ChannelsState;
 
 /// Everything the open conversation's components read and change;
@@ -53,8 +59,43 @@ pub struct RoomState {
     pub announcement: RwSignal<String>,
     /// Longest text the server accepts.
     pub max_text_chars: usize,
+    /// Our changes to messages the server has not confirmed.
+    pub changes: RwSignal<PendingChanges>,
+    /// Members' read cursors ("seen by").
+    pub reads: RwSignal<HashMap<UserId, Seq>>,
+    /// Whether the channel shows read receipts.
+    pub read_receipts: bool,
+    /// The list shows a window around an older message (after a jump);
+    /// newer messages load as the reader scrolls down.
+    pub detached: RwSignal<bool>,
+    /// A page of newer messages is on its way (while detached).
+    pub loading_newer: RwSignal<bool>,
+    /// The message whose text the composer is editing.
+    pub editing: RwSignal<Option<MessageId>>,
+    /// The message the next send quotes.
+    pub replying: RwSignal<Option<MessageId>>,
+    /// The message a jump landed on (highlighted, scrolled to).
+    pub highlight: RwSignal<Option<Seq>>,
+    /// The message whose actions menu or emoji picker is open.
+    pub actions_for: RwSignal<Option<(MessageId, ActionsView)>>,
+    /// The message waiting for a delete confirmation.
+    pub confirm_delete: RwSignal<Option<MessageId>>,
+    /// Whether the pinned-messages panel is open.
+    pub pins_open: RwSignal<bool>,
+    /// The highest seq sent to this page and the rev it holds every change
+    /// up to (where a reconnect resumes); not drawn.
+    heads: RwSignal<(Seq, Rev)>,
     channels: ChannelsState,
     socket: StoredValue<Option<SocketSender>>,
+}
+
+/// What a message's open popover shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActionsView {
+    /// The actions menu (react, reply, edit, delete, pin, copy).
+    Menu,
+    /// The emoji picker.
+    Picker,
 }
 
 impl RoomState {
@@ -67,13 +108,17 @@ impl RoomState {
         channel_id: ChannelId,
         me: UserId,
         first: Timeline,
-        has_older: bool,
+        (has_older, first_rev): (bool, Rev),
         names: HashMap<UserId, String>,
         max_text_chars: usize,
         channels: ChannelsState,
     ) -> Self {
         channels.learn_names(names.clone());
-        let model = RoomModel::new(first);
+        let mut model = RoomModel::new(first);
+        model.head_rev = first_rev;
+        let read_receipts = channels
+            .summary(channel_id)
+            .is_none_or(|c| c.read_receipts);
         let room = RoomState {
             channel_id,
             me,
@@ -89,6 +134,18 @@ impl RoomState {
             revoked: RwSignal::new(model.revoked),
             announcement: RwSignal::new(String::new()),
             max_text_chars,
+            changes: RwSignal::new(model.changes),
+            reads: RwSignal::new(model.reads),
+            read_receipts,
+            detached: RwSignal::new(model.detached),
+            loading_newer: RwSignal::new(false),
+            editing: RwSignal::new(None),
+            replying: RwSignal::new(None),
+            highlight: RwSignal::new(None),
+            actions_for: RwSignal::new(None),
+            confirm_delete: RwSignal::new(None),
+            pins_open: RwSignal::new(false),
+            heads: RwSignal::new((model.head_seq, model.head_rev)),
             channels,
             socket: StoredValue::new(None),
         };
@@ -98,11 +155,7 @@ impl RoomState {
             SocketHandlers {
                 on_frame: Rc::new(move |frame| room.on_frame(frame)),
                 on_state: Rc::new(move |state| room.on_state(state)),
-                last_seq: Rc::new(move || {
-                    room.timeline
-                        .try_with_untracked(|t| t.last_seq())
-                        .unwrap_or(Seq::ZERO)
-                }),
+                resume_from: Rc::new(move || room.heads.try_get_untracked().unwrap_or_default()),
             },
         );
         room.socket.set_value(Some(socket));
@@ -116,6 +169,21 @@ impl RoomState {
                 }
             });
         });
+        // "Seen by": every member's cursor now; `member.read` keeps it live.
+        if read_receipts {
+            Effect::new(move |_| {
+                leptos::task::spawn_local(async move {
+                    if let Ok(reads) = load_reads(channel_id).await {
+                        let _ = room.reads.try_update(|r| {
+                            for read in reads {
+                                let cursor = r.entry(read.user_id).or_default();
+                                *cursor = (*cursor).max(read.last_read_seq);
+                            }
+                        });
+                    }
+                });
+            });
+        }
         // Back in front, or back online: reconnect now rather than after
         // the backoff, and read what arrived meanwhile.
         let wake = move || {
@@ -144,29 +212,200 @@ impl RoomState {
         self.socket().is_some_and(|s| s.send(frame))
     }
 
-    /// Shows `text` at once as pending and sends it; if the socket is down
-    /// it goes out after the reconnect.
+    /// Shows `text` at once as pending and sends it (quoting the message
+    /// being replied to, if any); if the socket is down it goes out after
+    /// the reconnect.
     pub fn send_text(&self, text: String) {
+        let reply_to = self.replying.get_untracked();
+        self.replying.set(None);
         let mut client_id = ClientId::default();
-        self.outbox.update(|o| client_id = o.add(text.clone()));
+        self.outbox
+            .update(|o| client_id = o.add_reply(text.clone(), reply_to));
         self.send_frame(&ClientFrame::MessageSend {
             text,
             client_id,
-            reply_to: None,
+            reply_to,
         });
     }
 
     /// Sends a failed message again with its original client id.
     pub fn retry(&self, client_id: &ClientId) {
-        let mut text = None;
-        self.outbox.update(|o| text = o.retry(client_id));
-        if let Some(text) = text {
+        let mut again = None;
+        self.outbox.update(|o| again = o.retry(client_id));
+        if let Some((text, reply_to)) = again {
             self.send_frame(&ClientFrame::MessageSend {
                 text,
                 client_id: client_id.clone(),
-                reply_to: None,
+                reply_to,
             });
         }
+    }
+
+    /// The message with `id` as the list shows it (our waiting changes
+    /// applied), if it is loaded.
+    pub fn message(&self, id: MessageId) -> Option<Message> {
+        let stored = self.timeline.with_untracked(|t| t.by_id(id).cloned())?;
+        let now = Timestamp::from_millis(now_ms() as i64);
+        Some(
+            self.changes
+                .with_untracked(|c| c.overlay(&stored, self.me, now)),
+        )
+    }
+
+    /// Asks for a change to a message: shown at once, sent now (or after
+    /// the reconnect); a refusal shows on the message with a retry.
+    pub fn change(&self, id: MessageId, request: ChangeRequest) {
+        let Some(current) = self.message(id) else {
+            return;
+        };
+        let mut frame = None;
+        self.changes
+            .update(|c| frame = c.add(&current, request, self.me));
+        if let Some(frame) = frame {
+            self.send_frame(&frame);
+        }
+    }
+
+    /// Adds my reaction, or takes it back when I already reacted.
+    pub fn toggle_reaction(&self, id: MessageId, emoji: &str) {
+        let Some(current) = self.message(id) else {
+            return;
+        };
+        let emoji = emoji.to_string();
+        let request = if current.reacted(&emoji, self.me) {
+            ChangeRequest::ReactionRemove { emoji }
+        } else {
+            ChangeRequest::ReactionAdd { emoji }
+        };
+        self.change(id, request);
+    }
+
+    /// Sends a refused change again.
+    pub fn retry_change(&self, client_id: &ClientId) {
+        let mut frame = None;
+        self.changes.update(|c| frame = c.retry(client_id));
+        if let Some(frame) = frame {
+            self.send_frame(&frame);
+        }
+    }
+
+    /// Gives a refused change up (the message shows its stored state).
+    pub fn dismiss_change(&self, client_id: &ClientId) {
+        self.changes.update(|c| {
+            c.dismiss(client_id);
+        });
+    }
+
+    /// The composer quotes `id` in the next send.
+    pub fn start_reply(&self, id: MessageId) {
+        self.editing.set(None);
+        self.replying.set(Some(id));
+        focus_composer();
+    }
+
+    /// The composer edits `id` (one of mine).
+    pub fn start_edit(&self, id: MessageId) {
+        self.replying.set(None);
+        self.editing.set(Some(id));
+        focus_composer();
+    }
+
+    /// Saves the composer's text as the new text of the message being
+    /// edited (unchanged text changes nothing).
+    pub fn save_edit(&self, text: String) {
+        if let Some(id) = self.editing.get_untracked() {
+            self.editing.set(None);
+            self.change(id, ChangeRequest::Edit { text, if_rev: None });
+        }
+    }
+
+    /// My latest message that can still be edited (Up-arrow in an empty
+    /// composer edits it).
+    pub fn my_last_message(&self) -> Option<MessageId> {
+        self.timeline.with_untracked(|t| {
+            t.messages()
+                .rev()
+                .find(|m| m.user_id == self.me && !m.deleted)
+                .map(|m| m.id)
+        })
+    }
+
+    /// Shows the message at `seq`, highlighted: at once when it is loaded,
+    /// else after loading the page around it (the list then pages both
+    /// ways, and live messages wait until it reaches the newest again).
+    pub fn jump_to(&self, seq: Seq) {
+        if self.timeline.with_untracked(|t| t.at(seq).is_some()) {
+            self.highlight.set(None);
+            self.highlight.set(Some(seq));
+            return;
+        }
+        let state = *self;
+        leptos::task::spawn_local(async move {
+            let Ok(page) = load_history(state.channel_id, None, None, Some(seq)).await else {
+                return;
+            };
+            let mut timeline = Timeline::default();
+            timeline.extend(page.messages);
+            let _ = state.timeline.try_set(timeline);
+            let _ = state.has_older.try_set(page.has_more_before.unwrap_or(page.has_more));
+            let _ = state.detached.try_set(page.has_more_after.unwrap_or(false));
+            let _ = state.highlight.try_set(Some(seq));
+            if !page.has_more_after.unwrap_or(false) {
+                state.resume_live();
+            }
+        });
+    }
+
+    /// Back to the newest messages after a jump.
+    pub fn jump_to_latest(&self) {
+        let state = *self;
+        leptos::task::spawn_local(async move {
+            let Ok(page) = load_history(state.channel_id, None, None, None).await else {
+                return;
+            };
+            let mut timeline = Timeline::default();
+            timeline.extend(page.messages);
+            let _ = state.timeline.try_set(timeline);
+            let _ = state.has_older.try_set(page.has_more);
+            let _ = state.detached.try_set(false);
+            let _ = state.highlight.try_set(None);
+            state.resume_live();
+        });
+    }
+
+    /// While detached: fetches the page after the last message shown; the
+    /// last page ends the detachment.
+    pub fn load_newer(&self) {
+        if !self.detached.get_untracked() || self.loading_newer.get_untracked() {
+            return;
+        }
+        let last = self.timeline.with_untracked(|t| t.last_seq());
+        self.loading_newer.set(true);
+        let state = *self;
+        leptos::task::spawn_local(async move {
+            if let Ok(page) = load_history(state.channel_id, None, Some(last), None).await {
+                let more = page.has_more;
+                let _ = state.timeline.try_update(|t| t.extend(page.messages));
+                if !more {
+                    let _ = state.detached.try_set(false);
+                    state.resume_live();
+                }
+            }
+            let _ = state.loading_newer.try_set(false);
+        });
+    }
+
+    /// After the list reached the newest messages again: asks the socket
+    /// for anything after the last one shown (messages that came live
+    /// while it was detached), in order, and every change since.
+    fn resume_live(&self) {
+        let last = self.timeline.with_untracked(|t| t.last_seq());
+        let (_, rev) = self.heads.get_untracked();
+        let _ = self.heads.try_update_untracked(|h| h.0 = last);
+        self.send_frame(&ClientFrame::Resume {
+            after_seq: last,
+            after_rev: Some(rev),
+        });
     }
 
     /// Fetches the page before the first message shown and adds it; then
@@ -238,12 +477,21 @@ impl RoomState {
     /// notifying the readers of the parts that `changed`. Returns false
     /// once the room is gone (a late socket callback).
     fn exchange(&self, model: &mut RoomModel, changed: Changed) -> bool {
-        swap(self.timeline, &mut model.timeline, changed.timeline)
+        let mut heads = (model.head_seq, model.head_rev);
+        let mut detached = model.detached;
+        let done = swap(self.timeline, &mut model.timeline, changed.timeline)
             && swap(self.outbox, &mut model.outbox, changed.outbox)
             && swap(self.online, &mut model.online, changed.online)
             && swap(self.typing, &mut model.typing, changed.typing)
             && swap(self.connection, &mut model.connection, changed.connection)
             && swap(self.revoked, &mut model.revoked, changed.revoked)
+            && swap(self.changes, &mut model.changes, changed.changes)
+            && swap(self.reads, &mut model.reads, changed.reads)
+            && swap(self.heads, &mut heads, false)
+            && swap(self.detached, &mut detached, false);
+        (model.head_seq, model.head_rev) = heads;
+        model.detached = detached;
+        done
     }
 
     /// Puts the data back after a reducer step (notifying what changed)
@@ -262,6 +510,11 @@ impl RoomState {
             }
         }
     }
+}
+
+/// Puts the keyboard in the composer (after choosing reply or edit).
+fn focus_composer() {
+    focus_by_id("composer-text");
 }
 
 /// Swaps a signal's value with `value`, notifying its readers only if

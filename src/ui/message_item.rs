@@ -1,0 +1,257 @@
+//! One stored message in the list: its sender and time, its quote (a
+//! button that jumps to the original), its text or "Message deleted",
+//! "(edited)", its pin, its reaction chips (pressed when mine; the tooltip
+//! says who), our refused changes with a retry, "seen by" avatars, and the
+//! actions (`ui::message_actions`): a toolbar on hover or focus, a menu
+//! button for keyboards, and a long press on touch screens.
+
+use leptos::prelude::*;
+
+use crate::client::linkify::{segments, Segment};
+use crate::client::message_rows::{MessageRow, QuoteRow};
+use crate::ui::badge::Avatar;
+use crate::ui::message_actions::{DeleteConfirm, MessageActions};
+use crate::ui::state::room::{ActionsView, RoomState};
+
+/// How long a touch must stay down to open the actions menu.
+const LONG_PRESS_MS: u64 = 500;
+
+/// A stored message.
+#[component]
+pub fn StoredMessage(
+    /// The row to draw.
+    m: MessageRow,
+) -> impl IntoView {
+    let room = expect_context::<RoomState>();
+    let id = m.id;
+    let seq = m.seq;
+    let who = if m.mine {
+        "You".to_string()
+    } else {
+        m.sender.clone()
+    };
+    let avatar = (m.first_in_group && !m.mine).then(|| {
+        view! { <Avatar user_id=m.user_id initials=m.initials.clone()/> }
+    });
+    let header = m.first_in_group.then(|| {
+        view! {
+            <div class="message-meta">
+                <span class="sender">{who.clone()}</span>
+                <time class="message-time" datetime=m.datetime.clone()>{m.time.clone()}</time>
+            </div>
+        }
+    });
+    // Grouped messages show no name; screen readers still hear whose it is.
+    let hidden_sender = (!m.first_in_group)
+        .then(|| view! { <span class="visually-hidden">{format!("{who}: ")}</span> });
+    let hover_time = (!m.first_in_group).then(|| {
+        view! {
+            <time class="message-time hover-time" datetime=m.datetime.clone()>{m.time.clone()}</time>
+        }
+    });
+    let pinned = m.pinned_by.clone().map(|by| {
+        view! { <p class="pinned-note">{format!("📌 Pinned by {by}")}</p> }
+    });
+    let quote = m.quote.clone().map(|q| view! { <QuoteButton q/> });
+    let body = if m.deleted {
+        view! { <em class="tombstone">"Message deleted"</em> }.into_any()
+    } else {
+        view! { <MessageText text=m.text.clone()/> }.into_any()
+    };
+    let edited = m.edited.clone().map(|label| {
+        view! { <span class="edited" title=label>" (edited)"</span> }
+    });
+    let saving = m
+        .saving
+        .then(|| view! { <span class="saving" role="status">"Saving…"</span> });
+    let reactions = (!m.reactions.is_empty() && !m.deleted).then(|| {
+        let chips = m
+            .reactions
+            .iter()
+            .map(|r| {
+                let emoji = r.emoji.clone();
+                let label = format!(
+                    "{} {}: {}{}",
+                    r.emoji,
+                    r.count,
+                    r.who,
+                    if r.mine { " (select to remove yours)" } else { "" }
+                );
+                view! {
+                    <button
+                        type="button"
+                        class="reaction-chip"
+                        aria-pressed=r.mine.to_string()
+                        title=r.who.clone()
+                        aria-label=label
+                        on:click=move |_| room.toggle_reaction(id, &emoji)
+                    >
+                        <span class="reaction-emoji">{r.emoji.clone()}</span>
+                        <span class="reaction-count">{r.count}</span>
+                    </button>
+                }
+            })
+            .collect_view();
+        view! {
+            <div class="reactions" role="group" aria-label="Reactions">
+                {chips}
+                <button
+                    type="button"
+                    class="reaction-chip add-reaction"
+                    aria-label="Add a reaction"
+                    on:click=move |_| room.actions_for.set(Some((id, ActionsView::Picker)))
+                >
+                    "+"
+                </button>
+            </div>
+        }
+    });
+    let failed = m
+        .failed
+        .iter()
+        .map(|f| {
+            let (retry_id, dismiss_id) = (f.client_id.clone(), f.client_id.clone());
+            view! {
+                <p class="change-failed" role="alert">
+                    <span>{f.label.clone()}</span>
+                    <button type="button" class="ghost" on:click=move |_| room.retry_change(&retry_id)>
+                        "Retry"
+                    </button>
+                    <button type="button" class="ghost" on:click=move |_| room.dismiss_change(&dismiss_id)>
+                        "Dismiss"
+                    </button>
+                </p>
+            }
+        })
+        .collect_view();
+    let seen_by = (!m.seen_by.is_empty()).then(|| {
+        let names: Vec<String> = m.seen_by.iter().map(|s| s.name.clone()).collect();
+        let label = format!("Seen by {}", names.join(", "));
+        let avatars = m
+            .seen_by
+            .iter()
+            .map(|s| view! { <Avatar user_id=s.user_id initials=s.initials.clone()/> })
+            .collect_view();
+        view! {
+            <div class="seen-by" title=label.clone() aria-label=label data-testid="seen-by">
+                {avatars}
+            </div>
+        }
+    });
+
+    // Touch: a long press opens the actions menu.
+    let press = StoredValue::new(None::<TimeoutHandle>);
+    let cancel_press = move || {
+        if let Some(handle) = press.try_update_value(Option::take).flatten() {
+            handle.clear();
+        }
+    };
+    let on_pointerdown = move |ev: leptos::ev::PointerEvent| {
+        if ev.pointer_type() != "touch" || m.deleted {
+            return;
+        }
+        cancel_press();
+        let timer = set_timeout_with_handle(
+            move || room.actions_for.set(Some((id, ActionsView::Menu))),
+            std::time::Duration::from_millis(LONG_PRESS_MS),
+        );
+        if let Ok(handle) = timer {
+            press.set_value(Some(handle));
+        }
+    };
+    let actions = (!m.deleted).then(|| {
+        view! {
+            <MessageActions id mine=m.mine pinned=m.pinned_by.is_some() text=m.text.clone()/>
+        }
+    });
+    let confirm = move || {
+        (room.confirm_delete.get() == Some(id)).then(|| view! { <DeleteConfirm id/> })
+    };
+
+    view! {
+        <li
+            class="message"
+            class:mine=m.mine
+            class:first=m.first_in_group
+            class:deleted=m.deleted
+            class:highlighted=move || room.highlight.get() == Some(seq)
+            data-seq=seq.get()
+            data-id=id.to_string()
+            tabindex="-1"
+            on:pointerdown=on_pointerdown
+            on:pointerup=move |_| cancel_press()
+            on:pointercancel=move |_| cancel_press()
+            on:pointermove=move |_| cancel_press()
+            on:contextmenu=move |ev| {
+                if room.actions_for.get_untracked().is_some_and(|(open, _)| open == id) {
+                    ev.prevent_default();
+                }
+            }
+        >
+            <div class="avatar-slot">{avatar}</div>
+            <div class="message-body">
+                {header}
+                {pinned}
+                {quote}
+                <div class="bubble-row">
+                    <div class="bubble">
+                        {hidden_sender}
+                        {body}
+                        {edited}
+                        {hover_time}
+                    </div>
+                    {actions}
+                </div>
+                {saving}
+                {confirm}
+                {reactions}
+                {failed}
+                {seen_by}
+            </div>
+        </li>
+    }
+}
+
+/// The quote of a reply: who wrote the original and its start; activating
+/// it shows the original, loading the page around it when needed.
+#[component]
+fn QuoteButton(q: QuoteRow) -> impl IntoView {
+    let room = expect_context::<RoomState>();
+    let seq = q.seq;
+    let preview = if q.deleted {
+        view! { <em>"Message deleted"</em> }.into_any()
+    } else {
+        view! { <span class="quote-text">{q.preview.clone()}</span> }.into_any()
+    };
+    view! {
+        <button
+            type="button"
+            class="quote"
+            aria-label=format!("Reply to {}: show the original message", q.sender)
+            on:click=move |_| room.jump_to(seq)
+        >
+            <span class="quote-sender">{q.sender.clone()}</span>
+            {preview}
+        </button>
+    }
+}
+
+/// Message text as text (never markup), line breaks kept by CSS, and
+/// http(s) URLs as links that open a new tab without a referrer or opener.
+#[component]
+pub fn MessageText(
+    /// The text.
+    text: String,
+) -> impl IntoView {
+    let parts = segments(&text)
+        .into_iter()
+        .map(|segment| match segment {
+            Segment::Text(t) => t.into_any(),
+            Segment::Link(url) => view! {
+                <a href=url.clone() target="_blank" rel="noopener noreferrer">{url.clone()}</a>
+            }
+            .into_any(),
+        })
+        .collect_view();
+    view! { <span class="text">{parts}</span> }
+}
