@@ -7,7 +7,7 @@
 #
 # What it installs when missing:
 #   - Debian packages: pkg-config, libssl-dev, curl (for compiling), chromium
-#     (browser tests), postgresql (the test command runs the API suite on a
+#     and fonts-noto-color-emoji (browser tests), postgresql (the test command runs the API suite on a
 #     throwaway cluster; production may use Postgres)
 #   - wasm-opt for release builds: binaryen $BINARYEN_VERSION from npm (not
 #     Debian's binaryen, whose wasm-opt corrupts this wasm-bindgen's output)
@@ -125,7 +125,9 @@ else
   changed=1
 fi
 
-install_apt chromium postgresql
+# fonts-noto-color-emoji: the reactions, picker and pin emoji in the
+# browser tests and screenshots (headless Chromium has no emoji font).
+install_apt chromium postgresql fonts-noto-color-emoji
 
 # wasm-bindgen CLI: must be exactly the version of the crate in Cargo.lock.
 if [ ! -f Cargo.lock ]; then

@@ -259,9 +259,21 @@ mod tests {
         let mut changes = PendingChanges::default();
         let m = msg();
         let frame = changes
-            .add(&m, ChangeRequest::ReactionAdd { emoji: "👍".into() }, ME)
+            .add(
+                &m,
+                ChangeRequest::ReactionAdd {
+                    emoji: "👍".into()
+                },
+                ME,
+            )
             .expect("a frame to send");
-        assert!(matches!(frame, ClientFrame::ReactionAdd { client_id: Some(_), .. }));
+        assert!(matches!(
+            frame,
+            ClientFrame::ReactionAdd {
+                client_id: Some(_),
+                ..
+            }
+        ));
         let shown = changes.overlay(&m, ME, now());
         assert_eq!(shown.reactions[0].count, 1);
         assert!(shown.reacted("👍", ME));
@@ -291,10 +303,19 @@ mod tests {
             user_ids: vec![ME],
         }];
         assert!(changes
-            .add(&m, ChangeRequest::ReactionAdd { emoji: "🎉".into() }, ME)
+            .add(
+                &m,
+                ChangeRequest::ReactionAdd {
+                    emoji: "🎉".into()
+                },
+                ME
+            )
             .is_none());
         assert!(changes.add(&m, ChangeRequest::Pin, ME).is_some());
-        assert!(changes.add(&m, ChangeRequest::Unpin, ME).is_none(), "undone");
+        assert!(
+            changes.add(&m, ChangeRequest::Unpin, ME).is_none(),
+            "undone"
+        );
         assert!(changes.to_resend().is_empty());
     }
 

@@ -318,7 +318,11 @@ pub fn layout<'m>(
 /// "Alice, Bob and 3 others reacted" for a chip's tooltip: the listed
 /// reactors by name (the viewer as "You"), and how many more.
 fn who_reacted(user_ids: &[UserId], count: i64, name: &dyn Fn(UserId) -> String) -> String {
-    let names: Vec<String> = user_ids.iter().take(NAMES_SHOWN).map(|u| name(*u)).collect();
+    let names: Vec<String> = user_ids
+        .iter()
+        .take(NAMES_SHOWN)
+        .map(|u| name(*u))
+        .collect();
     let others = count - names.len() as i64;
     let listed = match names.as_slice() {
         [] => String::new(),
@@ -556,7 +560,10 @@ mod tests {
             }]
         );
         let quote = messages[1].quote.as_ref().unwrap();
-        assert_eq!((quote.sender.as_str(), quote.seq), ("Alice Liddell", Seq::new(1)));
+        assert_eq!(
+            (quote.sender.as_str(), quote.seq),
+            ("Alice Liddell", Seq::new(1))
+        );
         assert_eq!(messages[1].seen_by.len(), 1, "alice read my latest");
         assert_eq!(messages[1].seen_by[0].name, "Alice Liddell");
         assert!(messages[0].seen_by.is_empty());

@@ -59,6 +59,9 @@ pub struct ListEnd {
     pub last_seq: Seq,
     /// How many of our sends wait below it.
     pub pending: usize,
+    /// Bumped whenever the list is replaced or grows by paging (a jump,
+    /// newer pages after it): such messages are history, not news.
+    pub epoch: u32,
 }
 
 /// What the list does when its end changed.
@@ -77,7 +80,9 @@ pub enum OnNewer {
 /// filled in count too) for the "new messages" pill.
 pub fn on_newer(before: ListEnd, after: ListEnd, at_bottom: bool) -> OnNewer {
     let sent_one = after.pending > before.pending;
-    if sent_one || at_bottom {
+    if after.epoch != before.epoch {
+        OnNewer::Stay
+    } else if sent_one || at_bottom {
         OnNewer::Follow
     } else if after.last_seq > before.last_seq {
         OnNewer::CountUnseen(after.last_seq.count_after(before.last_seq) as usize)
@@ -151,7 +156,18 @@ mod tests {
         ListEnd {
             last_seq: Seq::new(last_seq),
             pending,
+            epoch: 0,
         }
+    }
+
+    #[test]
+    fn a_jump_or_paging_newer_is_not_news() {
+        let mut jumped = end(25, 0);
+        jumped.epoch = 1;
+        assert_eq!(on_newer(end(62, 0), jumped, false), OnNewer::Stay);
+        let mut paged = end(75, 0);
+        paged.epoch = 2;
+        assert_eq!(on_newer(jumped, paged, true), OnNewer::Stay);
     }
 
     #[test]

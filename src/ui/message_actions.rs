@@ -29,7 +29,12 @@ pub fn MessageActions(
     text: String,
 ) -> impl IntoView {
     let room = expect_context::<RoomState>();
-    let open = move || room.actions_for.get().filter(|(m, _)| *m == id).map(|(_, v)| v);
+    let open = move || {
+        room.actions_for
+            .get()
+            .filter(|(m, _)| *m == id)
+            .map(|(_, v)| v)
+    };
     let more_button = NodeRef::<leptos::html::Button>::new();
     let toggle = move |view: ActionsView| {
         let next = match room.actions_for.get_untracked() {

@@ -75,7 +75,11 @@ pub fn StoredMessage(
                     r.emoji,
                     r.count,
                     r.who,
-                    if r.mine { " (select to remove yours)" } else { "" }
+                    if r.mine {
+                        " (select to remove yours)"
+                    } else {
+                        ""
+                    }
                 );
                 view! {
                     <button
@@ -164,9 +168,8 @@ pub fn StoredMessage(
             <MessageActions id mine=m.mine pinned=m.pinned_by.is_some() text=m.text.clone()/>
         }
     });
-    let confirm = move || {
-        (room.confirm_delete.get() == Some(id)).then(|| view! { <DeleteConfirm id/> })
-    };
+    let confirm =
+        move || (room.confirm_delete.get() == Some(id)).then(|| view! { <DeleteConfirm id/> });
 
     view! {
         <li

@@ -19,6 +19,10 @@ pub struct ScrollAnchor {
     room: RoomState,
     at_bottom: RwSignal<bool>,
     unseen: RwSignal<usize>,
+    /// The scroll position at the last `scroll` event: newer pages load
+    /// only when the reader moves down (not when the list shrank under
+    /// them after a jump).
+    last_top: StoredValue<f64>,
 }
 
 /// Anchors the scrolling element `scroller` of `room`'s messages: sets the
@@ -30,6 +34,7 @@ pub fn use_scroll_anchor(scroller: NodeRef<Div>, room: RoomState) -> ScrollAncho
         room,
         at_bottom: RwSignal::new(true),
         unseen: RwSignal::new(0),
+        last_top: StoredValue::new(0.0),
     };
 
     // First paint: the first unread message, else the newest.
@@ -52,6 +57,7 @@ pub fn use_scroll_anchor(scroller: NodeRef<Div>, room: RoomState) -> ScrollAncho
     // Newer messages added below: follow them if the reader was at the
     // bottom (or sent one), else count them in the pill.
     let end = Memo::new(move |_| ListEnd {
+        epoch: room.list_epoch.get(),
         last_seq: room.timeline.with(|t| t.last_seq()),
         pending: room.outbox.with(|o| o.items().len()),
     });
@@ -61,6 +67,16 @@ pub fn use_scroll_anchor(scroller: NodeRef<Div>, room: RoomState) -> ScrollAncho
             match on_newer(before, now, anchor.at_bottom.get_untracked()) {
                 OnNewer::Follow => request_animation_frame(move || anchor.to_bottom()),
                 OnNewer::CountUnseen(n) => anchor.unseen.update(|unseen| *unseen += n),
+                OnNewer::Stay if now.epoch != before.epoch => {
+                    anchor.unseen.set(0);
+                    // Back at the latest messages (not a jump's window, not
+                    // on the way to a highlighted one): show the newest.
+                    let at_latest =
+                        !room.detached.get_untracked() && room.highlight.get_untracked().is_none();
+                    if at_latest {
+                        request_animation_frame(move || anchor.to_bottom());
+                    }
+                }
                 OnNewer::Stay => {}
             }
         }
@@ -91,10 +107,14 @@ impl ScrollAnchor {
     pub fn on_scroll(&self) {
         if let Some(b) = self.geometry() {
             self.at_bottom.set(b.is_near_bottom());
+            let moved_down = b.top > self.last_top.get_value();
+            self.last_top.set_value(b.top);
             if b.is_near_bottom() {
                 self.unseen.set(0);
                 // After a jump: the newer messages load at the bottom.
-                self.room.load_newer();
+                if moved_down {
+                    self.room.load_newer();
+                }
             }
         }
         self.maybe_load_older();

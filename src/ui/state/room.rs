@@ -12,13 +12,13 @@ use std::rc::Rc;
 use leptos::prelude::*;
 
 use crate::client::browser::{focus_by_id, page_is_attended, page_is_visible};
+use crate::client::changes::PendingChanges;
+use crate::client::clock::now_ms;
 use crate::client::outbox::Outbox;
 use crate::client::room_model::{self, Changed, FrameContext, RoomEffect, RoomModel, Step};
 use crate::client::socket::SocketHandlers;
 use crate::client::timeline::Timeline;
 use crate::client::{use_chat_socket, ConnectionState, SocketSender};
-use crate::client::changes::PendingChanges;
-use crate::client::clock::now_ms;
 use crate::protocol::{
     ChangeRequest, ChannelId, ClientFrame, ClientId, Message, MessageId, Rev, Seq, ServerFrame,
     Timestamp, UserId,
@@ -70,6 +70,9 @@ pub struct RoomState {
     pub detached: RwSignal<bool>,
     /// A page of newer messages is on its way (while detached).
     pub loading_newer: RwSignal<bool>,
+    /// Bumped when the list is replaced (a jump) or grows by paging newer:
+    /// the scroll anchor does not count such messages as new.
+    pub list_epoch: RwSignal<u32>,
     /// The message whose text the composer is editing.
     pub editing: RwSignal<Option<MessageId>>,
     /// The message the next send quotes.
@@ -116,9 +119,7 @@ impl RoomState {
         channels.learn_names(names.clone());
         let mut model = RoomModel::new(first);
         model.head_rev = first_rev;
-        let read_receipts = channels
-            .summary(channel_id)
-            .is_none_or(|c| c.read_receipts);
+        let read_receipts = channels.summary(channel_id).is_none_or(|c| c.read_receipts);
         let room = RoomState {
             channel_id,
             me,
@@ -139,6 +140,7 @@ impl RoomState {
             read_receipts,
             detached: RwSignal::new(model.detached),
             loading_newer: RwSignal::new(false),
+            list_epoch: RwSignal::new(0),
             editing: RwSignal::new(None),
             replying: RwSignal::new(None),
             highlight: RwSignal::new(None),
@@ -346,8 +348,11 @@ impl RoomState {
             };
             let mut timeline = Timeline::default();
             timeline.extend(page.messages);
+            let _ = state.list_epoch.try_update(|e| *e += 1);
             let _ = state.timeline.try_set(timeline);
-            let _ = state.has_older.try_set(page.has_more_before.unwrap_or(page.has_more));
+            let _ = state
+                .has_older
+                .try_set(page.has_more_before.unwrap_or(page.has_more));
             let _ = state.detached.try_set(page.has_more_after.unwrap_or(false));
             let _ = state.highlight.try_set(Some(seq));
             if !page.has_more_after.unwrap_or(false) {
@@ -365,6 +370,7 @@ impl RoomState {
             };
             let mut timeline = Timeline::default();
             timeline.extend(page.messages);
+            let _ = state.list_epoch.try_update(|e| *e += 1);
             let _ = state.timeline.try_set(timeline);
             let _ = state.has_older.try_set(page.has_more);
             let _ = state.detached.try_set(false);
@@ -385,6 +391,7 @@ impl RoomState {
         leptos::task::spawn_local(async move {
             if let Ok(page) = load_history(state.channel_id, None, Some(last), None).await {
                 let more = page.has_more;
+                let _ = state.list_epoch.try_update(|e| *e += 1);
                 let _ = state.timeline.try_update(|t| t.extend(page.messages));
                 if !more {
                     let _ = state.detached.try_set(false);
