@@ -56,12 +56,21 @@ impl PendingChange {
     }
 
     /// Whether `m` (the stored state) already shows this change's effect.
-    pub fn is_visible_in(&self, m: &Message, me: UserId) -> bool {
+    /// A reaction beyond the listed reactors cannot be seen either way:
+    /// `unknown_is_visible` says what to answer then (settle a waiting
+    /// change: yes; skip sending a new one: no).
+    pub fn is_visible_in(&self, m: &Message, me: UserId, unknown_is_visible: bool) -> bool {
+        let unlisted = |emoji: &str| unknown_is_visible && unlisted(m, emoji);
         match &self.request {
             ChangeRequest::Edit { text, .. } => m.deleted || m.text == text.trim(),
             ChangeRequest::Delete => m.deleted,
-            ChangeRequest::ReactionAdd { emoji } => m.deleted || m.reacted(emoji, me),
-            ChangeRequest::ReactionRemove { emoji } => m.deleted || !m.reacted(emoji, me),
+            // Beyond the listed reactors the state cannot tell: settled.
+            ChangeRequest::ReactionAdd { emoji } => {
+                m.deleted || m.reacted(emoji, me) || unlisted(emoji)
+            }
+            ChangeRequest::ReactionRemove { emoji } => {
+                m.deleted || !m.reacted(emoji, me) || unlisted(emoji)
+            }
             ChangeRequest::Pin => m.deleted || m.pinned.is_some(),
             ChangeRequest::Unpin => m.deleted || m.pinned.is_none(),
         }
@@ -94,7 +103,7 @@ impl PendingChanges {
             request,
             failed: None,
         };
-        if change.is_visible_in(current, me) {
+        if change.is_visible_in(current, me, false) {
             return None;
         }
         let frame = change.frame();
@@ -107,7 +116,7 @@ impl PendingChanges {
     pub fn settle(&mut self, m: &Message, me: UserId) -> bool {
         let before = self.items.len();
         self.items
-            .retain(|c| c.message_id != m.id || !c.is_visible_in(m, me));
+            .retain(|c| c.message_id != m.id || !c.is_visible_in(m, me, true));
         self.items.len() != before
     }
 
@@ -189,6 +198,14 @@ impl PendingChanges {
         }
         shown
     }
+}
+
+/// Whether more reacted with `emoji` than `m` lists (then whether the
+/// viewer is among them is not in the message; the reactions route says).
+fn unlisted(m: &Message, emoji: &str) -> bool {
+    m.reactions
+        .iter()
+        .any(|r| r.emoji == emoji && r.count > r.user_ids.len() as i64)
 }
 
 /// Whether `later` undoes `earlier` (add then remove of one emoji, pin
@@ -350,6 +367,31 @@ mod tests {
         let mut stored = m.clone();
         stored.text = "new".into();
         assert!(changes.settle(&stored, ME));
+    }
+
+    #[test]
+    fn beyond_the_listed_reactors_a_change_is_sent_and_then_settles() {
+        let mut changes = PendingChanges::default();
+        let mut m = msg();
+        m.reactions = vec![Reaction {
+            emoji: "👍".into(),
+            count: 60,
+            user_ids: vec![OTHER],
+        }];
+        // Not listed: maybe mine, maybe not. A removal is still sent...
+        assert!(changes
+            .add(
+                &m,
+                ChangeRequest::ReactionRemove {
+                    emoji: "👍".into()
+                },
+                ME
+            )
+            .is_some());
+        // ...and the next stored state settles it (it cannot show it).
+        m.rev = crate::protocol::Rev::new(2);
+        m.reactions[0].count = 59;
+        assert!(changes.settle(&m, ME));
     }
 
     #[test]

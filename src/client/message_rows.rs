@@ -111,6 +111,9 @@ pub struct ReactionChip {
     pub mine: bool,
     /// Who, for the tooltip: "Alice, Bob and 3 others".
     pub who: String,
+    /// More reacted than the message lists: the full list (and whether
+    /// the viewer is among them) comes from the reactions route.
+    pub partial: bool,
 }
 
 /// The quoted message of a reply.
@@ -275,6 +278,7 @@ pub fn layout<'m>(
                     count: r.count,
                     mine: r.user_ids.contains(&cx.me),
                     who: who_reacted(&r.user_ids, r.count, &name),
+                    partial: r.count > r.user_ids.len() as i64,
                 })
                 .collect(),
             quote: m.reply_to.as_ref().map(|q| QuoteRow {
@@ -317,7 +321,7 @@ pub fn layout<'m>(
 
 /// "Alice, Bob and 3 others reacted" for a chip's tooltip: the listed
 /// reactors by name (the viewer as "You"), and how many more.
-fn who_reacted(user_ids: &[UserId], count: i64, name: &dyn Fn(UserId) -> String) -> String {
+pub fn who_reacted(user_ids: &[UserId], count: i64, name: &dyn Fn(UserId) -> String) -> String {
     let names: Vec<String> = user_ids
         .iter()
         .take(NAMES_SHOWN)
@@ -557,6 +561,7 @@ mod tests {
                 count: 53,
                 mine: true,
                 who: "You, Alice Liddell and 51 others".into(),
+                partial: true,
             }]
         );
         let quote = messages[1].quote.as_ref().unwrap();

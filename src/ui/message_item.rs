@@ -8,7 +8,9 @@
 use leptos::prelude::*;
 
 use crate::client::linkify::{segments, Segment};
-use crate::client::message_rows::{MessageRow, QuoteRow};
+use crate::client::message_rows::{who_reacted, MessageRow, QuoteRow, ReactionChip};
+use crate::protocol::{ChangeRequest, MessageId, UserId};
+use crate::server_fns::messages::load_reactors;
 use crate::ui::badge::Avatar;
 use crate::ui::message_actions::{DeleteConfirm, MessageActions};
 use crate::ui::state::room::{ActionsView, RoomState};
@@ -68,33 +70,7 @@ pub fn StoredMessage(
         let chips = m
             .reactions
             .iter()
-            .map(|r| {
-                let emoji = r.emoji.clone();
-                let label = format!(
-                    "{} {}: {}{}",
-                    r.emoji,
-                    r.count,
-                    r.who,
-                    if r.mine {
-                        " (select to remove yours)"
-                    } else {
-                        ""
-                    }
-                );
-                view! {
-                    <button
-                        type="button"
-                        class="reaction-chip"
-                        aria-pressed=r.mine.to_string()
-                        title=r.who.clone()
-                        aria-label=label
-                        on:click=move |_| room.toggle_reaction(id, &emoji)
-                    >
-                        <span class="reaction-emoji">{r.emoji.clone()}</span>
-                        <span class="reaction-count">{r.count}</span>
-                    </button>
-                }
-            })
+            .map(|r| view! { <ReactionButton id chip=r.clone()/> })
             .collect_view();
         view! {
             <div class="reactions" role="group" aria-label="Reactions">
@@ -212,6 +188,90 @@ pub fn StoredMessage(
                 {seen_by}
             </div>
         </li>
+    }
+}
+
+/// One reaction chip: pressed when mine; its tooltip names who reacted.
+/// When more reacted than the message lists, hovering or focusing it asks
+/// the reactions route for everyone (and whether I am among them).
+#[component]
+fn ReactionButton(id: MessageId, chip: ReactionChip) -> impl IntoView {
+    let room = expect_context::<RoomState>();
+    let full = RwSignal::new(None::<(String, bool)>);
+    let asked = StoredValue::new(false);
+    let emoji = chip.emoji.clone();
+    let fetch = {
+        let emoji = emoji.clone();
+        move || {
+            if !chip.partial || asked.get_value() {
+                return;
+            }
+            asked.set_value(true);
+            let emoji = emoji.clone();
+            leptos::task::spawn_local(async move {
+                if let Ok(users) = load_reactors(room.channel_id, id, emoji).await {
+                    let name = |u: UserId| {
+                        if u == room.me {
+                            "You".to_string()
+                        } else {
+                            room.names
+                                .with_untracked(|n| n.get(&u).cloned())
+                                .unwrap_or_else(|| "Unknown".into())
+                        }
+                    };
+                    let mine = users.contains(&room.me);
+                    let who = who_reacted(&users, users.len() as i64, &name);
+                    let _ = full.try_set(Some((who, mine)));
+                }
+            });
+        }
+    };
+    let fetch_on_focus = fetch.clone();
+    let who = {
+        let who = chip.who.clone();
+        move || full.with(|f| f.as_ref().map_or_else(|| who.clone(), |(w, _)| w.clone()))
+    };
+    let mine = move || full.with(|f| f.as_ref().map_or(chip.mine, |(_, m)| *m));
+    let label = {
+        let who = who.clone();
+        let emoji = chip.emoji.clone();
+        move || {
+            format!(
+                "{emoji} {}: {}{}",
+                chip.count,
+                who(),
+                if mine() {
+                    " (select to remove yours)"
+                } else {
+                    ""
+                }
+            )
+        }
+    };
+    view! {
+        <button
+            type="button"
+            class="reaction-chip"
+            aria-pressed=move || mine().to_string()
+            title=who
+            aria-label=label
+            on:mouseenter=move |_| fetch()
+            on:focus=move |_| fetch_on_focus()
+            on:click=move |_| {
+                // The chip knows best whether I reacted (the message lists
+                // at most 50 reactors).
+                let emoji = emoji.clone();
+                let request = if mine() {
+                    ChangeRequest::ReactionRemove { emoji }
+                } else {
+                    ChangeRequest::ReactionAdd { emoji }
+                };
+                room.change(id, request);
+            }
+        >
+            <span class="reaction-emoji">{chip.emoji.clone()}</span>
+            <span class="reaction-count">{chip.count}</span>
+        </button>
     }
 }
 
