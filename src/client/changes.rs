@@ -60,16 +60,14 @@ impl PendingChange {
     /// `unknown_is_visible` says what to answer then (settle a waiting
     /// change: yes; skip sending a new one: no).
     pub fn is_visible_in(&self, m: &Message, me: UserId, unknown_is_visible: bool) -> bool {
-        let unlisted = |emoji: &str| unknown_is_visible && unlisted(m, emoji);
         match &self.request {
             ChangeRequest::Edit { text, .. } => m.deleted || m.text == text.trim(),
             ChangeRequest::Delete => m.deleted,
-            // Beyond the listed reactors the state cannot tell: settled.
             ChangeRequest::ReactionAdd { emoji } => {
-                m.deleted || m.reacted(emoji, me) || unlisted(emoji)
+                m.deleted || m.reacted(emoji, me) || (unknown_is_visible && unlisted(m, emoji))
             }
             ChangeRequest::ReactionRemove { emoji } => {
-                m.deleted || !m.reacted(emoji, me) || unlisted(emoji)
+                m.deleted || (!m.reacted(emoji, me) && (unknown_is_visible || !unlisted(m, emoji)))
             }
             ChangeRequest::Pin => m.deleted || m.pinned.is_some(),
             ChangeRequest::Unpin => m.deleted || m.pinned.is_none(),
