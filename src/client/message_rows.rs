@@ -34,8 +34,8 @@ pub enum Row {
     },
     /// The first message the viewer has not read follows.
     Unread,
-    /// A stored message.
-    Message(MessageRow),
+    /// A stored message (boxed: much larger than the other rows).
+    Message(Box<MessageRow>),
     /// A message of ours the server has not confirmed yet.
     Pending(PendingRow),
 }
@@ -253,7 +253,7 @@ pub fn layout<'m>(
             }
             _ => Vec::new(),
         };
-        rows.push(Row::Message(MessageRow {
+        rows.push(Row::Message(Box::new(MessageRow {
             id: m.id,
             seq: m.seq,
             user_id: m.user_id,
@@ -303,7 +303,7 @@ pub fn layout<'m>(
                     ),
                 })
                 .collect(),
-        }));
+        })));
         previous = Some((m.user_id, m.created_at, date));
     }
     rows.extend(pending.iter().map(|p| {
@@ -547,7 +547,7 @@ mod tests {
         let messages: Vec<&MessageRow> = rows
             .iter()
             .filter_map(|r| match r {
-                Row::Message(m) => Some(m),
+                Row::Message(m) => Some(m.as_ref()),
                 _ => None,
             })
             .collect();

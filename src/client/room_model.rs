@@ -155,7 +155,7 @@ pub fn apply(model: &mut RoomModel, frame: ServerFrame, cx: &FrameContext<'_>) -
     let effects = &mut step.effects;
     match frame {
         ServerFrame::MessageUpdated(wire) => {
-            let m = Message::from(wire);
+            let m = Message::from(*wire);
             model.head_rev = model.head_rev.max(m.rev);
             changed.changes = model.changes.settle(&m, cx.me);
             changed.timeline = model.timeline.update(m);
@@ -177,7 +177,7 @@ pub fn apply(model: &mut RoomModel, frame: ServerFrame, cx: &FrameContext<'_>) -
             unread_count,
         })),
         ServerFrame::MessageNew(wire) => {
-            let m = Message::from(wire);
+            let m = Message::from(*wire);
             model.head_seq = model.head_seq.max(m.seq);
             changed.changes = model.changes.settle(&m, cx.me);
             let incoming = m.user_id != cx.me;

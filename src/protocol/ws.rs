@@ -238,10 +238,10 @@ pub enum ServerFrame {
     },
     /// A stored message (in its current state when replayed).
     #[serde(rename = "message.new")]
-    MessageNew(WireMessage),
+    MessageNew(Box<WireMessage>),
     /// A stored message changed: its whole current state.
     #[serde(rename = "message.updated")]
-    MessageUpdated(WireMessage),
+    MessageUpdated(Box<WireMessage>),
     /// Members' read cursors moved ("seen by"), batched.
     #[serde(rename = "member.read")]
     MemberRead {
@@ -355,12 +355,12 @@ impl ServerFrame {
 
     /// The `message.new` frame for a stored message.
     pub fn message_new(m: &Message) -> Self {
-        ServerFrame::MessageNew(WireMessage::from(m))
+        ServerFrame::MessageNew(Box::new(WireMessage::from(m)))
     }
 
     /// The `message.updated` frame for a changed message.
     pub fn message_updated(m: &Message) -> Self {
-        ServerFrame::MessageUpdated(WireMessage::from(m))
+        ServerFrame::MessageUpdated(Box::new(WireMessage::from(m)))
     }
 }
 

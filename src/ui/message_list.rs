@@ -132,7 +132,7 @@ fn MessageRowView(row: Row) -> impl IntoView {
     match row {
         Row::Day { label, .. } => separator("day-separator", label),
         Row::Unread => separator("unread-divider", "New messages".into()),
-        Row::Message(m) => view! { <StoredMessage m/> }.into_any(),
+        Row::Message(m) => view! { <StoredMessage m=*m/> }.into_any(),
         Row::Pending(p) => view! { <PendingMessage p/> }.into_any(),
     }
 }

@@ -1036,7 +1036,8 @@ fn apply(state: &mut BTreeMap<i64, Value>, frame: &Value) {
     let s = seq(frame);
     let newer = state.get(&s).is_none_or(|held| rev(frame) > rev(held));
     let is_new = frame["type"] == "message.new";
-    if (is_new && newer) || (!is_new && state.contains_key(&s) && newer) {
+    // A new message is added; an update applies only to a message held.
+    if newer && (is_new || state.contains_key(&s)) {
         state.insert(s, frame.clone());
     }
 }

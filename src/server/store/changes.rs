@@ -204,7 +204,8 @@ pub fn decide(change: &Change, facts: &ChangeFacts, limits: ChangeLimits) -> Dec
             if !is_author {
                 return Decision::Refuse(ChangeRefused::NotAuthor);
             }
-            if target.deleted && !(*hard && !target.text.is_empty()) {
+            // Already a tombstone: only a hard delete of a kept text is new.
+            if target.deleted && (!*hard || target.text.is_empty()) {
                 return Decision::Unchanged;
             }
             Decision::Apply

@@ -648,7 +648,7 @@ impl ChangeStore for PgStore {
             if let Err(e) = sqlx::query("SAVEPOINT one_change").execute(&mut *tx).await {
                 return fail_all("savepoint", &e);
             }
-            let outcome = apply_change_in(&mut *tx, change, limits).await;
+            let outcome = apply_change_in(&mut tx, change, limits).await;
             let end = if outcome.is_ok() {
                 "RELEASE SAVEPOINT one_change"
             } else {

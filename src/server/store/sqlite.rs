@@ -756,7 +756,7 @@ impl ChangeStore for SqliteStore {
                 discard(tx).await;
                 return fail_all("savepoint", &e);
             }
-            let outcome = apply_change_in(&mut *tx, change, limits).await;
+            let outcome = apply_change_in(&mut tx, change, limits).await;
             let end = match &outcome {
                 // See `insert_batch_carefully`: SQLite may have rolled the
                 // whole transaction back with such a failure.
