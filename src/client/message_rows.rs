@@ -91,6 +91,8 @@ pub struct MessageRow {
     pub quote: Option<QuoteRow>,
     /// Who pinned it ("You" for the viewer).
     pub pinned_by: Option<String>,
+    /// When: "14:05" today, else "March 4, 14:05".
+    pub pinned_at: Option<String>,
     /// Members whose read cursor passed it (only on the viewer's latest
     /// message, when read receipts are on).
     pub seen_by: Vec<SeenBy>,
@@ -289,6 +291,20 @@ pub fn layout<'m>(
                 deleted: q.deleted,
             }),
             pinned_by: m.pinned.map(|p| name(p.by)),
+            pinned_at: m.pinned.map(|p| {
+                let t = p.at.local(offset);
+                if t.date == today {
+                    format!("{:02}:{:02}", t.hour, t.minute)
+                } else {
+                    format!(
+                        "{} {}, {:02}:{:02}",
+                        month_name(t.date),
+                        t.date.day(),
+                        t.hour,
+                        t.minute
+                    )
+                }
+            }),
             seen_by,
             saving: cx.changes.is_waiting(m.id),
             failed: cx
@@ -554,6 +570,7 @@ mod tests {
         let first = messages[0];
         assert_eq!(first.edited.as_deref(), Some("edited 09:05"));
         assert_eq!(first.pinned_by.as_deref(), Some("You"));
+        assert_eq!(first.pinned_at.as_deref(), Some("09:06"));
         assert_eq!(
             first.reactions,
             [ReactionChip {

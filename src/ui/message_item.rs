@@ -52,7 +52,8 @@ pub fn StoredMessage(
         }
     });
     let pinned = m.pinned_by.clone().map(|by| {
-        view! { <p class="pinned-note">{format!("📌 Pinned by {by}")}</p> }
+        let at = m.pinned_at.clone().unwrap_or_default();
+        view! { <p class="pinned-note">{format!("📌 Pinned by {by} · {at}")}</p> }
     });
     let quote = m.quote.clone().map(|q| view! { <QuoteButton q/> });
     let body = if m.deleted {

@@ -5,6 +5,8 @@
 
 use leptos::prelude::*;
 
+use crate::client::browser::utc_offset_minutes;
+use crate::client::format::month_name;
 use crate::protocol::Message;
 use crate::server_fns::messages::load_pins;
 use crate::ui::state::room::RoomState;
@@ -36,11 +38,23 @@ pub fn PinsPanel() -> impl IntoView {
         }
     };
     let pinner = move |m: &Message| match m.pinned {
-        Some(p) if p.by == room.me => "you".to_string(),
-        Some(p) => room
-            .names
-            .with_untracked(|n| n.get(&p.by).cloned())
-            .unwrap_or_else(|| "someone".into()),
+        Some(p) => {
+            let who = if p.by == room.me {
+                "you".to_string()
+            } else {
+                room.names
+                    .with_untracked(|n| n.get(&p.by).cloned())
+                    .unwrap_or_else(|| "someone".into())
+            };
+            let at = p.at.local(utc_offset_minutes());
+            format!(
+                "{who} · {} {}, {:02}:{:02}",
+                month_name(at.date),
+                at.date.day(),
+                at.hour,
+                at.minute
+            )
+        }
         None => String::new(),
     };
     let list = move || {
