@@ -456,17 +456,15 @@ impl MessageStore for PgStore {
             return Postgres::history(&self.pool, channel_id, cursor, limit).await;
         };
         let before_limit = around_before_limit(limit);
-        let before = if before_limit == 0 {
-            HistoryPage::default()
-        } else {
-            Postgres::history(
-                &self.pool,
-                channel_id,
-                HistoryCursor::BeforeSeq(seq),
-                before_limit,
-            )
-            .await?
-        };
+        // Read even when no message fits before `n` (a limit of 1): the
+        // one row more it fetches tells whether older messages exist.
+        let before = Postgres::history(
+            &self.pool,
+            channel_id,
+            HistoryCursor::BeforeSeq(seq),
+            before_limit,
+        )
+        .await?;
         let from = Postgres::history(
             &self.pool,
             channel_id,
