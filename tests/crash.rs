@@ -199,7 +199,7 @@ fn outcome(p: &Pending, m: &Value, user: &str) -> Outcome {
         Want::Edit(text) => m["text"] == text.as_str() && !deleted,
         Want::Delete => deleted,
         Want::React(emoji, on) => reacted(m, emoji, user) == *on,
-        Want::Pin(on) => !m["pinned"].is_null() == *on,
+        Want::Pin(on) => m["pinned"].is_null() != *on,
     };
     if shows {
         Outcome::Seen
