@@ -210,6 +210,11 @@ pub fn decide(change: &Change, facts: &ChangeFacts, limits: ChangeLimits) -> Dec
             }
             Decision::Apply
         }
+        // The host app deletes; it neither reacts nor pins (it is no
+        // member). Refused here, before a rev is taken.
+        ReactionAdd { .. } | Pin if change.actor == Actor::HostApp => {
+            Decision::Refuse(ChangeRefused::NotAuthor)
+        }
         ReactionAdd { emoji } => {
             if target.deleted {
                 return Decision::Refuse(ChangeRefused::Deleted);
@@ -373,6 +378,25 @@ mod tests {
             decide(&change(Actor::HostApp, edit("x", None)), &f, LIMITS),
             Decision::Refuse(ChangeRefused::NotAuthor)
         );
+    }
+
+    /// The host app's reactions and pins are refused by the decision, so
+    /// no rev is taken for them (the store used to refuse them only after
+    /// bumping the rev, leaving a gap).
+    #[test]
+    fn the_host_app_neither_reacts_nor_pins() {
+        let f = facts(user(1));
+        for kind in [
+            ChangeKind::ReactionAdd {
+                emoji: "👍".into()
+            },
+            ChangeKind::Pin,
+        ] {
+            assert_eq!(
+                decide(&change(Actor::HostApp, kind), &f, LIMITS),
+                Decision::Refuse(ChangeRefused::NotAuthor)
+            );
+        }
     }
 
     #[test]

@@ -10,7 +10,13 @@
 //! history in every direction, head seqs, inserts on the fast and the
 //! careful path (stored, duplicate, refused, one bad message alone, times
 //! never going back, gap-free seqs with concurrent writers on two store
-//! objects), read cursors, unread counts, flags and the health query.
+//! objects), read cursors, unread counts, flags and the health query; and
+//! changes to messages ([`super::ChangeStore`]): gap-free revs in apply
+//! order (also with concurrent changers on two store objects), every
+//! refusal and no-op writing nothing, edit histories, tombstones and hard
+//! deletes, reaction summaries and reactors, the limits, changes by rev,
+//! pins, "seen by", read receipts, messages by id, quotes, the page around
+//! a seq, a refusal alone in its batch, and rows deleted outside the chat.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -18,8 +24,15 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
 
-use super::{HistoryCursor, InsertOutcome, Membership, NewMessage, Store, StoreError, UserRecord};
-use crate::protocol::{ChannelId, HistoryPage, Message, MessageId, Rev, Seq, Timestamp, UserId};
+use super::{
+    Actor, Change, ChangeKind, ChangeLimits, ChangeOutcome, ChangeRefused, ChangeResult,
+    HistoryCursor, InsertOutcome, Membership, NewMessage, Store, StoreError, StoreResult,
+    UserRecord,
+};
+use crate::protocol::{
+    ChannelId, HistoryPage, Message, MessageEdit, MessageId, Pin, Quote, Rev, Seq, Timestamp,
+    UserId,
+};
 
 /// A backend under test: a store on a database of its own.
 pub(super) trait Backend: Sized + Send + Sync + 'static {
@@ -31,8 +44,12 @@ pub(super) trait Backend: Sized + Send + Sync + 'static {
     /// A second store on the same database, as another server (or the
     /// same server restarted) opens it.
     async fn another(&self) -> Arc<dyn Store>;
-    /// Marks a message deleted: no API does yet, host apps may.
+    /// Marks a message deleted outside the chat (`deleted_at` set, its rev
+    /// left alone), as the seed's host app did.
     async fn soft_delete(&self, channel: ChannelId, seq: Seq);
+    /// A message's stored `text` column, whatever the message shows (a
+    /// tombstone shows `""` but may keep its text).
+    async fn stored_text(&self, id: MessageId) -> String;
 }
 
 /// Stamps out every test of this module for a [`Backend`]: invoked once in
@@ -75,6 +92,24 @@ macro_rules! conformance_suite {
             unread_for_lists_channels_with_unread_messages,
             meta_get_and_set,
             ping_answers,
+            changes_take_the_channels_next_rev_in_order,
+            head_rev_of_missing_new_and_changed_channels,
+            refused_and_unchanged_changes_take_no_rev_and_write_nothing,
+            edits_keep_each_earlier_text_oldest_first,
+            a_soft_delete_leaves_a_tombstone_in_place,
+            a_hard_delete_wipes_the_text_and_the_edits,
+            reaction_summaries_count_all_and_list_the_first_fifty,
+            change_limits_count_distinct_emoji_and_pins,
+            changed_after_gives_current_states_by_rev,
+            pins_list_the_newest_pin_first,
+            reads_list_every_active_member_with_their_cursor,
+            read_receipts_are_on_until_turned_off,
+            message_by_id_is_found_only_in_its_channel,
+            quotes_show_the_original_as_it_is_now,
+            history_around_seq_pages_both_ways,
+            a_refused_change_fails_alone_in_its_batch,
+            rows_deleted_outside_the_chat_stay_hidden_and_unchangeable,
+            revs_are_gap_free_under_concurrent_changers,
         );
     };
     (@each $backend:ty; $($test:ident),* $(,)?) => {
@@ -1511,4 +1546,1129 @@ pub(super) async fn meta_get_and_set(b: &impl Backend) {
 /// The health query answers.
 pub(super) async fn ping_answers(b: &impl Backend) {
     b.store().ping().await.unwrap();
+}
+
+// Changes to messages.
+
+/// Limits loose enough never to refuse (the defaults of `Limits`).
+const LIMITS: ChangeLimits = ChangeLimits {
+    max_reactions_per_message: 20,
+    max_pins_per_channel: 50,
+};
+
+/// The emoji the change tests react with (stored forms).
+const EMOJI: [&str; 3] = ["👍", "🎉", "😂"];
+
+/// A change stamped now.
+fn change(channel: ChannelId, id: MessageId, actor: Actor, kind: ChangeKind) -> Change {
+    change_at(channel, id, actor, kind, Utc::now())
+}
+
+/// A change stamped `at`.
+fn change_at(
+    channel: ChannelId,
+    id: MessageId,
+    actor: Actor,
+    kind: ChangeKind,
+    at: DateTime<Utc>,
+) -> Change {
+    Change {
+        channel_id: channel,
+        message_id: id,
+        actor,
+        kind,
+        at,
+    }
+}
+
+fn edit(text: &str) -> ChangeKind {
+    ChangeKind::Edit {
+        text: text.into(),
+        if_rev: None,
+    }
+}
+
+fn edit_if(text: &str, rev: i64) -> ChangeKind {
+    ChangeKind::Edit {
+        text: text.into(),
+        if_rev: Some(Rev::new(rev)),
+    }
+}
+
+fn add(emoji: &str) -> ChangeKind {
+    ChangeKind::ReactionAdd {
+        emoji: emoji.into(),
+    }
+}
+
+fn remove(emoji: &str) -> ChangeKind {
+    ChangeKind::ReactionRemove {
+        emoji: emoji.into(),
+    }
+}
+
+const SOFT: ChangeKind = ChangeKind::Delete { hard: false };
+const HARD: ChangeKind = ChangeKind::Delete { hard: true };
+
+/// Applies one change alone; a database failure fails the test.
+async fn apply_with(s: &dyn Store, c: Change, limits: ChangeLimits) -> ChangeResult {
+    let mut results = s.apply_changes(std::slice::from_ref(&c), limits).await;
+    assert_eq!(results.len(), 1);
+    results
+        .remove(0)
+        .unwrap_or_else(|e| panic!("{c:?} failed in the database: {e}"))
+}
+
+/// A change that must be stored with a new rev: the message after it.
+async fn changed(s: &dyn Store, c: Change) -> Message {
+    match apply_with(s, c.clone(), LIMITS).await {
+        Ok(ChangeOutcome::Changed(m)) => m,
+        other => panic!("{c:?} was not applied: {other:?}"),
+    }
+}
+
+/// An outcome in a word or two, for comparing whole batches.
+fn outcome(result: &StoreResult<ChangeResult>) -> String {
+    match result {
+        Ok(Ok(ChangeOutcome::Changed(m))) => format!("rev {}", m.rev),
+        Ok(Ok(ChangeOutcome::Unchanged(m))) => format!("unchanged at {}", m.rev),
+        Ok(Err(refused)) => format!("{refused:?}"),
+        Err(e) => format!("error {e}"),
+    }
+}
+
+/// Two members, ann and bob, in a channel with `n` messages by ann.
+struct Changing {
+    channel: ChannelId,
+    ann: Actor,
+    bob: Actor,
+    sent: Vec<Message>,
+}
+
+impl Changing {
+    /// A change of the `i`th message.
+    fn of(&self, i: usize, actor: Actor, kind: ChangeKind) -> Change {
+        change(self.channel, self.sent[i].id, actor, kind)
+    }
+}
+
+async fn changing(s: &dyn Store, n: usize) -> Changing {
+    let ann = add_user(s, 1, "ann").await;
+    let bob = add_user(s, 2, "bob").await;
+    let channel = add_channel(s, 10, "c", &[ann, bob]).await;
+    let sent = send_n(s, channel, ann, "k", n).await;
+    Changing {
+        channel,
+        ann: Actor::Member(ann),
+        bob: Actor::Member(bob),
+        sent,
+    }
+}
+
+fn user_of(actor: Actor) -> UserId {
+    match actor {
+        Actor::Member(user) => user,
+        Actor::HostApp => panic!("the host app is no user"),
+    }
+}
+
+/// Everything the store shows of a channel's changes, to tell that a
+/// change wrote nothing.
+#[derive(Debug, PartialEq)]
+struct Shown {
+    head_rev: Rev,
+    history: Vec<Message>,
+    changed: Vec<Message>,
+    pins: Vec<Message>,
+    edits: Vec<Vec<MessageEdit>>,
+    reactors: Vec<Vec<UserId>>,
+}
+
+async fn shown(s: &dyn Store, channel: ChannelId) -> Shown {
+    let history = s
+        .history(channel, HistoryCursor::AfterSeq(Seq::ZERO), 1000)
+        .await
+        .unwrap()
+        .messages;
+    let mut edits = Vec::new();
+    let mut reactors = Vec::new();
+    for m in &history {
+        edits.push(s.edits(m.id).await.unwrap());
+        for emoji in EMOJI {
+            reactors.push(s.reactors(m.id, emoji, 1000).await.unwrap());
+        }
+    }
+    Shown {
+        head_rev: s.head_rev(channel).await.unwrap(),
+        changed: s.changed_after(channel, Rev::ZERO, 1000).await.unwrap(),
+        pins: s.pins(channel, 1000).await.unwrap(),
+        history,
+        edits,
+        reactors,
+    }
+}
+
+fn revs(messages: &[Message]) -> Vec<i64> {
+    messages.iter().map(|m| m.rev.get()).collect()
+}
+
+/// Every applied change takes its channel's next rev: 1, 2, 3 per channel,
+/// no gap, in the order applied (within a batch too, across channels); the
+/// message carries it, and history, `changed_after`, the head and the
+/// channel list agree.
+pub(super) async fn changes_take_the_channels_next_rev_in_order(b: &impl Backend) {
+    let store = b.store();
+    let s = store.as_ref();
+    let f = changing(s, 3).await;
+    let other = add_channel(s, 11, "d", &[user_of(f.ann), user_of(f.bob)]).await;
+    let elsewhere = send(s, message(other, user_of(f.bob), "e")).await;
+    assert_eq!(s.head_rev(f.channel).await.unwrap(), Rev::ZERO);
+
+    assert_eq!(
+        changed(s, f.of(0, f.ann, edit("one"))).await.rev,
+        Rev::new(1)
+    );
+    assert_eq!(changed(s, f.of(1, f.bob, add("👍"))).await.rev, Rev::new(2));
+    assert_eq!(
+        changed(s, f.of(2, f.bob, ChangeKind::Pin)).await.rev,
+        Rev::new(3)
+    );
+    let in_other = change(other, elsewhere.id, f.ann, add("🎉"));
+    assert_eq!(changed(s, in_other).await.rev, Rev::new(1), "its own count");
+    assert_eq!(s.head_rev(f.channel).await.unwrap(), Rev::new(3));
+
+    let batch = [
+        f.of(1, f.ann, edit("two")),
+        change(other, elsewhere.id, f.bob, add("🎉")),
+        f.of(2, f.ann, ChangeKind::Unpin),
+        f.of(0, f.ann, SOFT),
+        change(other, elsewhere.id, f.bob, ChangeKind::Pin),
+    ];
+    let results = s.apply_changes(&batch, LIMITS).await;
+    assert_eq!(
+        results.iter().map(outcome).collect::<Vec<_>>(),
+        ["rev 4", "rev 2", "rev 5", "rev 6", "rev 3"]
+    );
+    assert_eq!(s.head_rev(f.channel).await.unwrap(), Rev::new(6));
+    assert_eq!(s.head_rev(other).await.unwrap(), Rev::new(3));
+
+    let history = s
+        .history(f.channel, HistoryCursor::Latest, 10)
+        .await
+        .unwrap();
+    assert_eq!(revs(&history.messages), [6, 4, 5]);
+    let changed_now = s.changed_after(f.channel, Rev::ZERO, 10).await.unwrap();
+    assert_eq!(revs(&changed_now), [4, 5, 6]);
+    let ann = user_of(f.ann);
+    assert_eq!(
+        s.membership(f.channel, ann).await.unwrap(),
+        Membership::Member {
+            head_seq: Seq::new(3),
+            head_rev: Rev::new(6)
+        }
+    );
+    let list = s.channels_for(ann).await.unwrap();
+    let row = list.iter().find(|c| c.id == f.channel).unwrap();
+    assert_eq!(row.head_rev, Rev::new(6));
+    let row = list.iter().find(|c| c.id == other).unwrap();
+    assert_eq!(row.head_rev, Rev::new(3));
+}
+
+/// The head rev is 0 for a missing channel and for one nothing changed in
+/// yet (messages alone take no rev), else the rev of the latest change.
+pub(super) async fn head_rev_of_missing_new_and_changed_channels(b: &impl Backend) {
+    let store = b.store();
+    let s = store.as_ref();
+    assert_eq!(s.head_rev(channel_id(99)).await.unwrap(), Rev::ZERO);
+    let f = changing(s, 2).await;
+    assert_eq!(s.head_rev(f.channel).await.unwrap(), Rev::ZERO);
+    changed(s, f.of(0, f.bob, add("👍"))).await;
+    changed(s, f.of(0, f.bob, remove("👍"))).await;
+    assert_eq!(s.head_rev(f.channel).await.unwrap(), Rev::new(2));
+    send_n(s, f.channel, user_of(f.bob), "more", 2).await;
+    assert_eq!(s.head_rev(f.channel).await.unwrap(), Rev::new(2), "sends");
+}
+
+/// A refused change (every refusal) and a change that changes nothing (a
+/// repeated reaction, pin or delete, a removal of what is not there, an
+/// edit to the same text) take no rev and write nothing, alone or in a
+/// batch; the latter answers the current state.
+pub(super) async fn refused_and_unchanged_changes_take_no_rev_and_write_nothing(b: &impl Backend) {
+    let store = b.store();
+    let s = store.as_ref();
+    let f = changing(s, 3).await;
+    let (ann, bob) = (f.ann, f.bob);
+    let outsider = Actor::Member(add_user(s, 3, "eve").await);
+    let revoked = add_user(s, 4, "rex").await;
+    s.set_access(f.channel, revoked, true).await.unwrap();
+    s.set_access(f.channel, revoked, false).await.unwrap();
+    let revoked = Actor::Member(revoked);
+    let other = add_channel(s, 11, "d", &[user_of(ann)]).await;
+    changed(s, f.of(0, bob, add("👍"))).await;
+    changed(s, f.of(0, bob, ChangeKind::Pin)).await;
+    changed(s, f.of(2, ann, SOFT)).await;
+    changed(s, f.of(1, ann, edit("x"))).await;
+    let tight = ChangeLimits {
+        max_reactions_per_message: 1,
+        max_pins_per_channel: 1,
+    };
+    let unknown = MessageId::from_uuid(Uuid::from_u128(404));
+    use ChangeRefused::*;
+    let refusals = [
+        (f.of(0, outsider, edit("y")), NotMember),
+        (f.of(0, revoked, add("👍")), NotMember),
+        (f.of(1, outsider, ChangeKind::Pin), NotMember),
+        (change(f.channel, unknown, ann, edit("y")), NotFound),
+        (change(f.channel, unknown, bob, ChangeKind::Pin), NotFound),
+        (change(other, f.sent[0].id, ann, edit("y")), NotFound),
+        (change(channel_id(99), f.sent[0].id, ann, SOFT), NotFound),
+        (f.of(0, bob, edit("y")), NotAuthor),
+        (f.of(0, bob, SOFT), NotAuthor),
+        (f.of(0, Actor::HostApp, edit("y")), NotAuthor),
+        (f.of(2, ann, edit("y")), Deleted),
+        (f.of(2, bob, add("🎉")), Deleted),
+        (f.of(2, bob, ChangeKind::Pin), Deleted),
+        (
+            f.of(1, ann, edit_if("y", 3)),
+            StaleRev {
+                current: Rev::new(4),
+            },
+        ),
+        (f.of(0, ann, add("🎉")), TooManyReactions),
+        (f.of(1, ann, ChangeKind::Pin), TooManyPins),
+    ];
+    // The host app deletes but neither reacts nor pins (under limits that
+    // would let anyone else do it).
+    let host_refusals = [
+        (f.of(0, Actor::HostApp, add("👍")), NotAuthor),
+        (f.of(1, Actor::HostApp, ChangeKind::Pin), NotAuthor),
+    ];
+    let unchanged = [
+        f.of(1, ann, edit("x")),
+        f.of(1, ann, edit_if("x", 4)),
+        f.of(0, bob, add("👍")),
+        f.of(0, bob, remove("🎉")),
+        f.of(0, ann, remove("👍")),
+        f.of(0, ann, ChangeKind::Pin),
+        f.of(1, bob, ChangeKind::Unpin),
+        f.of(2, ann, SOFT),
+        f.of(2, Actor::HostApp, SOFT),
+        f.of(2, bob, remove("👍")),
+        f.of(2, bob, ChangeKind::Unpin),
+    ];
+    let before = shown(s, f.channel).await;
+    assert_eq!(before.head_rev, Rev::new(4));
+    for (c, why) in &refusals {
+        assert_eq!(
+            apply_with(s, c.clone(), tight).await.err(),
+            Some(*why),
+            "{c:?}"
+        );
+        assert_eq!(shown(s, f.channel).await, before, "{c:?} wrote something");
+    }
+    for (c, why) in &host_refusals {
+        assert_eq!(
+            apply_with(s, c.clone(), LIMITS).await.err(),
+            Some(*why),
+            "{c:?}"
+        );
+        assert_eq!(shown(s, f.channel).await, before, "{c:?} wrote something");
+    }
+    for c in &unchanged {
+        match apply_with(s, c.clone(), tight).await {
+            Ok(ChangeOutcome::Unchanged(m)) => {
+                assert_eq!(Some(m), s.message(f.channel, c.message_id).await.unwrap());
+            }
+            other => panic!("{c:?} changed something: {other:?}"),
+        }
+        assert_eq!(shown(s, f.channel).await, before, "{c:?} wrote something");
+    }
+    // All of them in one batch: the same answers, still nothing written.
+    let batch: Vec<Change> = refusals
+        .iter()
+        .map(|(c, _)| c.clone())
+        .chain(unchanged.iter().cloned())
+        .collect();
+    let results = s.apply_changes(&batch, tight).await;
+    let expected: Vec<String> = refusals
+        .iter()
+        .map(|(_, why)| format!("{why:?}"))
+        .chain(unchanged.iter().map(|_| "unchanged at".to_string()))
+        .collect();
+    let got: Vec<String> = results
+        .iter()
+        .map(|r| {
+            let o = outcome(r);
+            if o.starts_with("unchanged at") {
+                "unchanged at".to_string()
+            } else {
+                o
+            }
+        })
+        .collect();
+    assert_eq!(got, expected);
+    let batch: Vec<Change> = host_refusals.iter().map(|(c, _)| c.clone()).collect();
+    let results = s.apply_changes(&batch, LIMITS).await;
+    assert_eq!(
+        results.iter().map(outcome).collect::<Vec<_>>(),
+        ["NotAuthor", "NotAuthor"]
+    );
+    assert_eq!(shown(s, f.channel).await, before, "a batch wrote something");
+    assert_eq!(shown(s, other).await.head_rev, Rev::ZERO);
+}
+
+/// An edit keeps the text it replaces: the edit history lists each earlier
+/// text once, oldest first, with the rev and time of the edit that
+/// replaced it; the message shows the newest text, when it was edited and
+/// its rev; changes other than edits add nothing to the history, and
+/// `ifRev` lets an edit through only at the rev given.
+pub(super) async fn edits_keep_each_earlier_text_oldest_first(b: &impl Backend) {
+    let store = b.store();
+    let s = store.as_ref();
+    let f = changing(s, 2).await;
+    let t = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+    let at = |seconds| t + Duration::seconds(seconds);
+    let edit_at = |text: &str, seconds, if_rev: Option<i64>| {
+        change_at(
+            f.channel,
+            f.sent[0].id,
+            f.ann,
+            ChangeKind::Edit {
+                text: text.into(),
+                if_rev: if_rev.map(Rev::new),
+            },
+            at(seconds),
+        )
+    };
+    let second = changed(s, edit_at("second", 1, None)).await;
+    assert_eq!(
+        (second.text.as_str(), second.rev, second.edited_at),
+        ("second", Rev::new(1), Some(at(1).into()))
+    );
+    assert_eq!(second.updated_at, second.edited_at, "updated_at follows");
+    changed(s, f.of(0, f.bob, add("👍"))).await;
+    assert_eq!(
+        apply_with(s, edit_at("third", 2, Some(1)), LIMITS)
+            .await
+            .err(),
+        Some(ChangeRefused::StaleRev {
+            current: Rev::new(2)
+        })
+    );
+    let third = changed(s, edit_at("third", 3, Some(2))).await;
+    assert_eq!(
+        (third.rev, third.edited_at),
+        (Rev::new(3), Some(at(3).into()))
+    );
+    assert_eq!(third.reactions.len(), 1, "reactions stay through an edit");
+
+    let earlier = |text: &str, seconds, rev| MessageEdit {
+        text: text.into(),
+        edited_at: at(seconds).into(),
+        rev: Rev::new(rev),
+    };
+    assert_eq!(
+        s.edits(f.sent[0].id).await.unwrap(),
+        [earlier("text of k0", 1, 1), earlier("second", 3, 3)]
+    );
+    assert!(
+        s.edits(f.sent[1].id).await.unwrap().is_empty(),
+        "never edited"
+    );
+    let unknown = MessageId::from_uuid(Uuid::from_u128(404));
+    assert!(s.edits(unknown).await.unwrap().is_empty());
+    let page = s
+        .history(f.channel, HistoryCursor::Latest, 10)
+        .await
+        .unwrap();
+    assert_eq!(page.messages[0], third);
+    assert_eq!(page.messages[1], f.sent[1], "the other is untouched");
+}
+
+/// A soft delete leaves a tombstone in place: deleted, text `""`, no
+/// reactions (their rows go too), quote or pin, the same seq, still in
+/// history and by id, with a new rev; it no longer counts as unread. The
+/// stored text and the edit history are kept.
+pub(super) async fn a_soft_delete_leaves_a_tombstone_in_place(b: &impl Backend) {
+    let store = b.store();
+    let s = store.as_ref();
+    let f = changing(s, 3).await;
+    let reader = user_of(f.bob);
+    let original = f.sent[0].clone();
+    let mut reply = message(f.channel, user_of(f.ann), "reply");
+    reply.reply_to = Some(Quote {
+        id: original.id,
+        seq: original.seq,
+        user_id: original.user_id,
+        preview: original.text.clone(),
+        deleted: false,
+    });
+    let reply = send(s, reply).await;
+    changed(s, f.of(1, f.ann, edit("edited"))).await;
+    changed(s, f.of(1, f.bob, add("👍"))).await;
+    changed(s, f.of(1, f.bob, ChangeKind::Pin)).await;
+    assert_eq!(s.unread_count(reader, f.channel).await.unwrap(), 4);
+
+    let reply_change = change(f.channel, reply.id, f.ann, SOFT);
+    let gone = changed(s, reply_change).await;
+    assert_eq!(gone.reply_to, None, "a tombstone quotes nothing");
+    let tomb = changed(s, f.of(1, f.ann, SOFT)).await;
+    assert!(tomb.deleted);
+    assert_eq!(
+        (tomb.seq, tomb.text.as_str(), tomb.rev),
+        (Seq::new(2), "", Rev::new(5))
+    );
+    assert!(tomb.reactions.is_empty());
+    assert_eq!(tomb.pinned, None);
+    assert_eq!(tomb.reply_to, None);
+    assert_eq!(
+        s.message(f.channel, tomb.id).await.unwrap(),
+        Some(tomb.clone())
+    );
+    let page = s
+        .history(f.channel, HistoryCursor::Latest, 10)
+        .await
+        .unwrap();
+    assert_eq!(seqs(&page), [1, 2, 3, 4]);
+    assert_eq!(page.messages[1], tomb);
+    assert_eq!(page.messages[3], gone);
+    assert_eq!(
+        s.history(f.channel, HistoryCursor::BeforeSeq(Seq::new(3)), 1)
+            .await
+            .unwrap()
+            .messages,
+        std::slice::from_ref(&tomb),
+        "paging counts it"
+    );
+    assert!(s.reactors(tomb.id, "👍", 100).await.unwrap().is_empty());
+    assert!(s.pins(f.channel, 100).await.unwrap().is_empty());
+    assert_eq!(
+        s.changed_after(f.channel, Rev::new(4), 10).await.unwrap(),
+        std::slice::from_ref(&tomb)
+    );
+
+    assert_eq!(s.unread_count(reader, f.channel).await.unwrap(), 2);
+    let summary = s.unread_for(reader).await.unwrap();
+    assert_eq!(
+        summary.iter().map(|e| e.unread_count).collect::<Vec<_>>(),
+        [2]
+    );
+    let row = s.channels_for(reader).await.unwrap().remove(0);
+    assert_eq!(row.unread_count, 2);
+    s.mark_read(reader, f.channel, Some(Seq::new(1)))
+        .await
+        .unwrap();
+    assert_eq!(s.unread_count(reader, f.channel).await.unwrap(), 1, "3");
+
+    assert_eq!(b.stored_text(tomb.id).await, "edited", "kept");
+    assert_eq!(s.edits(tomb.id).await.unwrap().len(), 1, "kept");
+}
+
+/// A hard delete (the host app's) also wipes the stored text and the edit
+/// history, of a live message or of a tombstone; a second one changes
+/// nothing.
+pub(super) async fn a_hard_delete_wipes_the_text_and_the_edits(b: &impl Backend) {
+    let store = b.store();
+    let s = store.as_ref();
+    let f = changing(s, 2).await;
+    changed(s, f.of(0, f.ann, edit("once"))).await;
+    changed(s, f.of(0, f.ann, edit("twice"))).await;
+    let wiped = changed(s, f.of(0, Actor::HostApp, HARD)).await;
+    assert!(wiped.deleted);
+    assert_eq!((wiped.text.as_str(), wiped.rev), ("", Rev::new(3)));
+    assert_eq!(b.stored_text(wiped.id).await, "");
+    assert!(s.edits(wiped.id).await.unwrap().is_empty());
+    match apply_with(s, f.of(0, Actor::HostApp, HARD), LIMITS).await {
+        Ok(ChangeOutcome::Unchanged(m)) => assert_eq!(m, wiped),
+        other => panic!("a second hard delete: {other:?}"),
+    }
+
+    changed(s, f.of(1, f.ann, edit("kept a while"))).await;
+    let soft = changed(s, f.of(1, f.ann, SOFT)).await;
+    assert_eq!(b.stored_text(soft.id).await, "kept a while");
+    let hard = changed(s, f.of(1, Actor::HostApp, HARD)).await;
+    assert_eq!(hard.rev, soft.rev.next(), "wiping a tombstone is a change");
+    assert_eq!(b.stored_text(hard.id).await, "");
+    assert!(s.edits(hard.id).await.unwrap().is_empty());
+    assert_eq!(s.head_rev(f.channel).await.unwrap(), hard.rev);
+}
+
+/// A reaction summary lists each emoji in the order first used with its
+/// count and its first 50 reactors by time: a 51st reactor is counted but
+/// not listed, and comes in when one of the first 50 leaves; an emoji whose
+/// last reactor leaves is gone, and comes back last. `reactors` lists
+/// everyone by time, up to its limit.
+pub(super) async fn reaction_summaries_count_all_and_list_the_first_fifty(b: &impl Backend) {
+    let store = b.store();
+    let s = store.as_ref();
+    let f = changing(s, 1).await;
+    let mut users = Vec::new();
+    for n in 0..52u128 {
+        let user = add_user(s, 100 + n, &format!("r{n}")).await;
+        s.set_access(f.channel, user, true).await.unwrap();
+        users.push(user);
+    }
+    let id = f.sent[0].id;
+    let react = |user: UserId, kind: ChangeKind| change(f.channel, id, Actor::Member(user), kind);
+    let batch: Vec<Change> = users.iter().map(|&u| react(u, add("👍"))).collect();
+    let results = s.apply_changes(&batch, LIMITS).await;
+    let expected: Vec<String> = (1..=52).map(|r| format!("rev {r}")).collect();
+    assert_eq!(results.iter().map(outcome).collect::<Vec<_>>(), expected);
+
+    let summary = |m: &Message| {
+        m.reactions
+            .iter()
+            .map(|r| (r.emoji.clone(), r.count, r.user_ids.clone()))
+            .collect::<Vec<_>>()
+    };
+    let now = s.message(f.channel, id).await.unwrap().unwrap();
+    assert_eq!(summary(&now), [("👍".into(), 52, users[..50].to_vec())]);
+    assert!(!now.reacted("👍", users[50]), "the 51st is not listed");
+    assert_eq!(s.reactors(id, "👍", 1000).await.unwrap(), users);
+    assert_eq!(s.reactors(id, "👍", 10).await.unwrap(), users[..10]);
+    assert!(s.reactors(id, "🎉", 10).await.unwrap().is_empty());
+
+    changed(s, react(users[0], add("🎉"))).await;
+    changed(s, react(users[1], add("😂"))).await;
+    let now = changed(s, react(users[2], add("🎉"))).await;
+    let order: Vec<(&str, i64)> = now
+        .reactions
+        .iter()
+        .map(|r| (r.emoji.as_str(), r.count))
+        .collect();
+    assert_eq!(order, [("👍", 52), ("🎉", 2), ("😂", 1)]);
+
+    let now = changed(s, react(users[3], remove("👍"))).await;
+    let listed: Vec<UserId> = users[..50]
+        .iter()
+        .chain(&users[50..51])
+        .copied()
+        .filter(|&u| u != users[3])
+        .collect();
+    assert_eq!(now.reactions[0].count, 51);
+    assert_eq!(now.reactions[0].user_ids, listed, "the 51st came in");
+    assert_eq!(s.reactors(id, "👍", 1000).await.unwrap().len(), 51);
+
+    let now = changed(s, react(users[1], remove("😂"))).await;
+    assert_eq!(now.reactions.len(), 2, "the last reactor left");
+    let now = changed(s, react(users[1], add("😂"))).await;
+    let order: Vec<&str> = now.reactions.iter().map(|r| r.emoji.as_str()).collect();
+    assert_eq!(order, ["👍", "🎉", "😂"]);
+    let page = s
+        .history(f.channel, HistoryCursor::Latest, 1)
+        .await
+        .unwrap();
+    assert_eq!(page.messages, [now], "history shows the same summary");
+}
+
+/// The limits are checked in the change's transaction: a new emoji beyond
+/// the distinct-emoji limit and a pin beyond the pin limit are refused,
+/// while more reactors of a listed emoji are not; freeing a slot (the last
+/// reactor leaves, an unpin, a delete) lets the next one in.
+pub(super) async fn change_limits_count_distinct_emoji_and_pins(b: &impl Backend) {
+    let store = b.store();
+    let s = store.as_ref();
+    let f = changing(s, 4).await;
+    let limits = ChangeLimits {
+        max_reactions_per_message: 2,
+        max_pins_per_channel: 2,
+    };
+    let ok = |c: Change| async move {
+        match apply_with(s, c.clone(), limits).await {
+            Ok(ChangeOutcome::Changed(m)) => m,
+            other => panic!("{c:?}: {other:?}"),
+        }
+    };
+    let no = |c: Change| async move { apply_with(s, c, limits).await.err() };
+    use ChangeRefused::{TooManyPins, TooManyReactions};
+    ok(f.of(0, f.bob, add("👍"))).await;
+    ok(f.of(0, f.bob, add("🎉"))).await;
+    let head = s.head_rev(f.channel).await.unwrap();
+    assert_eq!(no(f.of(0, f.bob, add("😂"))).await, Some(TooManyReactions));
+    assert_eq!(s.head_rev(f.channel).await.unwrap(), head);
+    ok(f.of(0, f.ann, add("👍"))).await;
+    ok(f.of(1, f.bob, add("😂"))).await;
+    ok(f.of(0, f.bob, remove("🎉"))).await;
+    ok(f.of(0, f.ann, add("😂"))).await;
+
+    ok(f.of(0, f.bob, ChangeKind::Pin)).await;
+    ok(f.of(1, f.bob, ChangeKind::Pin)).await;
+    assert_eq!(no(f.of(2, f.bob, ChangeKind::Pin)).await, Some(TooManyPins));
+    ok(f.of(0, f.ann, ChangeKind::Unpin)).await;
+    ok(f.of(2, f.bob, ChangeKind::Pin)).await;
+    assert_eq!(no(f.of(3, f.bob, ChangeKind::Pin)).await, Some(TooManyPins));
+    ok(f.of(1, f.ann, SOFT)).await;
+    ok(f.of(3, f.bob, ChangeKind::Pin)).await;
+    let pinned: Vec<MessageId> = s
+        .pins(f.channel, 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| m.id)
+        .collect();
+    assert_eq!(pinned, [f.sent[3].id, f.sent[2].id]);
+}
+
+/// `changed_after` gives each message changed after a rev once, in its
+/// current state (as by id), ordered by the rev of its latest change, only
+/// of its channel, never one that was not changed; paging by the last rev
+/// of a page meets every one once.
+pub(super) async fn changed_after_gives_current_states_by_rev(b: &impl Backend) {
+    let store = b.store();
+    let s = store.as_ref();
+    let f = changing(s, 5).await;
+    let other = add_channel(s, 11, "d", &[user_of(f.ann)]).await;
+    let elsewhere = send(s, message(other, user_of(f.ann), "e")).await;
+    changed(s, f.of(0, f.ann, edit("r1"))).await;
+    changed(s, f.of(1, f.bob, add("👍"))).await;
+    changed(s, change(other, elsewhere.id, f.ann, ChangeKind::Pin)).await;
+    changed(s, f.of(2, f.bob, ChangeKind::Pin)).await;
+    changed(s, f.of(0, f.ann, edit("r4"))).await;
+    changed(s, f.of(3, f.ann, SOFT)).await;
+
+    let now = |i: usize| {
+        let id = f.sent[i].id;
+        async move { s.message(f.channel, id).await.unwrap().unwrap() }
+    };
+    let all = s.changed_after(f.channel, Rev::ZERO, 100).await.unwrap();
+    assert_eq!(
+        all,
+        [now(1).await, now(2).await, now(0).await, now(3).await]
+    );
+    assert_eq!(revs(&all), [2, 3, 4, 5]);
+    assert_eq!(all[2].text, "r4", "the current state");
+    assert_eq!(
+        s.changed_after(f.channel, Rev::new(2), 100).await.unwrap(),
+        all[1..]
+    );
+    assert_eq!(
+        s.changed_after(f.channel, Rev::new(3), 2).await.unwrap(),
+        all[2..4]
+    );
+    assert!(s
+        .changed_after(f.channel, Rev::new(5), 100)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(s
+        .changed_after(f.channel, Rev::new(50), 100)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(s
+        .changed_after(channel_id(99), Rev::ZERO, 100)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        s.changed_after(other, Rev::ZERO, 100).await.unwrap().len(),
+        1
+    );
+
+    let mut walked = Vec::new();
+    let mut after = Rev::ZERO;
+    loop {
+        let page = s.changed_after(f.channel, after, 1).await.unwrap();
+        let Some(last) = page.last() else { break };
+        after = last.rev;
+        walked.extend(page);
+    }
+    assert_eq!(walked, all);
+}
+
+/// The pins list shows pinned messages of its channel only, newest pin
+/// first, each with who pinned it and when, up to its limit; an unpinned
+/// or deleted message leaves it.
+pub(super) async fn pins_list_the_newest_pin_first(b: &impl Backend) {
+    let store = b.store();
+    let s = store.as_ref();
+    let f = changing(s, 4).await;
+    let other = add_channel(s, 11, "d", &[user_of(f.ann)]).await;
+    let elsewhere = send(s, message(other, user_of(f.ann), "e")).await;
+    let t = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+    let pin = |i: usize, by: Actor, seconds| {
+        change_at(
+            f.channel,
+            f.sent[i].id,
+            by,
+            ChangeKind::Pin,
+            t + Duration::seconds(seconds),
+        )
+    };
+    changed(s, pin(0, f.ann, 1)).await;
+    changed(s, pin(2, f.bob, 2)).await;
+    changed(s, pin(1, f.ann, 3)).await;
+    changed(s, pin(3, f.bob, 4)).await;
+    changed(s, change(other, elsewhere.id, f.ann, ChangeKind::Pin)).await;
+    let ids = |pins: Vec<Message>| pins.iter().map(|m| m.seq.get()).collect::<Vec<_>>();
+    assert_eq!(ids(s.pins(f.channel, 10).await.unwrap()), [4, 2, 3, 1]);
+    assert_eq!(ids(s.pins(f.channel, 2).await.unwrap()), [4, 2]);
+    let first = s.pins(f.channel, 10).await.unwrap().remove(1);
+    assert_eq!(
+        first.pinned,
+        Some(Pin {
+            by: user_of(f.ann),
+            at: (t + Duration::seconds(3)).into()
+        })
+    );
+    changed(s, f.of(2, f.ann, ChangeKind::Unpin)).await;
+    changed(s, f.of(3, f.ann, SOFT)).await;
+    assert_eq!(ids(s.pins(f.channel, 10).await.unwrap()), [2, 1]);
+    assert_eq!(ids(s.pins(other, 10).await.unwrap()), [1]);
+    assert!(s.pins(channel_id(99), 10).await.unwrap().is_empty());
+}
+
+/// "Seen by": every active member of the channel with their read cursor,
+/// 0 for a member who never read; revoked members and members of other
+/// channels are not listed.
+pub(super) async fn reads_list_every_active_member_with_their_cursor(b: &impl Backend) {
+    let store = b.store();
+    let s = store.as_ref();
+    let (channel, reader, writer) = reading(s, 3).await;
+    let never = add_user(s, 3, "never").await;
+    let revoked = add_user(s, 4, "revoked").await;
+    let elsewhere = add_user(s, 5, "elsewhere").await;
+    s.set_access(channel, never, true).await.unwrap();
+    s.set_access(channel, revoked, true).await.unwrap();
+    add_channel(s, 11, "d", &[elsewhere, reader]).await;
+    s.mark_read(reader, channel, Some(Seq::new(2)))
+        .await
+        .unwrap();
+    s.mark_read(revoked, channel, None).await.unwrap();
+    s.set_access(channel, revoked, false).await.unwrap();
+    let mut reads: Vec<(UserId, i64)> = s
+        .reads(channel)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.user_id, r.last_read_seq.get()))
+        .collect();
+    reads.sort();
+    let mut expected = vec![(reader, 2), (writer, 0), (never, 0)];
+    expected.sort();
+    assert_eq!(reads, expected);
+    assert!(s.reads(channel_id(99)).await.unwrap().is_empty());
+}
+
+/// Read receipts are on for a new channel, and turn off and on again for
+/// that channel alone (also as the channel list shows them).
+pub(super) async fn read_receipts_are_on_until_turned_off(b: &impl Backend) {
+    let store = b.store();
+    let s = store.as_ref();
+    let user = add_user(s, 1, "ann").await;
+    let channel = add_channel(s, 10, "c", &[user]).await;
+    let other = add_channel(s, 11, "d", &[user]).await;
+    let listed = || async {
+        let mut list: Vec<(ChannelId, bool)> = s
+            .channels_for(user)
+            .await
+            .unwrap()
+            .iter()
+            .map(|c| (c.id, c.read_receipts))
+            .collect();
+        list.sort();
+        list
+    };
+    assert!(s.read_receipts(channel).await.unwrap());
+    assert_eq!(listed().await, [(channel, true), (other, true)]);
+    s.set_read_receipts(channel, false).await.unwrap();
+    assert!(!s.read_receipts(channel).await.unwrap());
+    assert!(s.read_receipts(other).await.unwrap());
+    assert_eq!(listed().await, [(channel, false), (other, true)]);
+    s.set_read_receipts(channel, false).await.unwrap();
+    assert!(!s.read_receipts(channel).await.unwrap());
+    s.set_read_receipts(channel, true).await.unwrap();
+    assert!(s.read_receipts(channel).await.unwrap());
+    assert_eq!(listed().await, [(channel, true), (other, true)]);
+}
+
+/// A message is found by id only in its own channel (tombstones included,
+/// rows deleted outside the chat not), exactly as history shows it.
+pub(super) async fn message_by_id_is_found_only_in_its_channel(b: &impl Backend) {
+    let store = b.store();
+    let s = store.as_ref();
+    let f = changing(s, 3).await;
+    let other = add_channel(s, 11, "d", &[user_of(f.ann)]).await;
+    let m = &f.sent[0];
+    assert_eq!(s.message(f.channel, m.id).await.unwrap().as_ref(), Some(m));
+    assert_eq!(s.message(other, m.id).await.unwrap(), None);
+    assert_eq!(s.message(channel_id(99), m.id).await.unwrap(), None);
+    let unknown = MessageId::from_uuid(Uuid::from_u128(404));
+    assert_eq!(s.message(f.channel, unknown).await.unwrap(), None);
+    let tomb = changed(s, f.of(1, f.ann, SOFT)).await;
+    assert_eq!(s.message(f.channel, tomb.id).await.unwrap(), Some(tomb));
+    b.soft_delete(f.channel, Seq::new(3)).await;
+    assert_eq!(s.message(f.channel, f.sent[2].id).await.unwrap(), None);
+}
+
+/// A reply shows its original as it is now, wherever it is read: its seq,
+/// author and first 140 characters (characters, not bytes), the new text
+/// after an edit, `""` and deleted after a delete; none of it changes the
+/// reply's own rev.
+pub(super) async fn quotes_show_the_original_as_it_is_now(b: &impl Backend) {
+    let store = b.store();
+    let s = store.as_ref();
+    let f = changing(s, 0).await;
+    let (ann, bob) = (user_of(f.ann), user_of(f.bob));
+    let mut long = message(f.channel, ann, "long");
+    long.text = format!("{}tail", "é😀".repeat(100));
+    let original = send(s, long).await;
+    let quote_of = |m: &Message| Quote {
+        id: m.id,
+        seq: m.seq,
+        user_id: m.user_id,
+        preview: m.text.chars().take(Quote::PREVIEW_CHARS).collect(),
+        deleted: false,
+    };
+    let mut reply = message(f.channel, bob, "reply");
+    reply.reply_to = Some(quote_of(&original));
+    let reply = send(s, reply).await;
+    let read_reply = || async {
+        let by_id = s.message(f.channel, reply.id).await.unwrap().unwrap();
+        let page = s
+            .history(f.channel, HistoryCursor::Latest, 10)
+            .await
+            .unwrap();
+        assert_eq!(
+            page.messages.last(),
+            Some(&by_id),
+            "history and by id agree"
+        );
+        assert_eq!(by_id.rev, Rev::ZERO, "a quote is not a change of the reply");
+        by_id.reply_to.expect("a quote")
+    };
+    let quote = read_reply().await;
+    assert_eq!(quote, quote_of(&original));
+    assert_eq!(quote.preview.chars().count(), 140);
+    assert_eq!(quote.preview, "é😀".repeat(70));
+
+    let id = original.id;
+    let edited = changed(s, change(f.channel, id, f.ann, edit("short now"))).await;
+    assert_eq!(read_reply().await, quote_of(&edited));
+    changed(s, change(f.channel, id, f.ann, SOFT)).await;
+    let deleted = Quote {
+        preview: String::new(),
+        deleted: true,
+        ..quote_of(&edited)
+    };
+    assert_eq!(read_reply().await, deleted);
+    changed(s, change(f.channel, id, Actor::HostApp, HARD)).await;
+    assert_eq!(read_reply().await, deleted);
+}
+
+/// `AroundSeq(n)`: up to half the limit before `n`, then `n` and what
+/// follows, oldest first, tombstones in place and rows deleted outside
+/// the chat left out, saying whether more exist on each side.
+pub(super) async fn history_around_seq_pages_both_ways(b: &impl Backend) {
+    let store = b.store();
+    let s = store.as_ref();
+    let f = changing(s, 10).await;
+    changed(s, f.of(3, f.ann, SOFT)).await;
+    b.soft_delete(f.channel, Seq::new(7)).await;
+    let around = |n: i64, limit: u32| async move {
+        let page = s
+            .history(f.channel, HistoryCursor::AroundSeq(Seq::new(n)), limit)
+            .await
+            .unwrap();
+        (
+            seqs(&page),
+            page.has_more_before.expect("hasMoreBefore"),
+            page.has_more_after.expect("hasMoreAfter"),
+        )
+    };
+    assert_eq!(around(5, 4).await, (vec![3, 4, 5, 6], true, true));
+    assert_eq!(around(1, 4).await, (vec![1, 2], false, true));
+    assert_eq!(around(2, 4).await, (vec![1, 2, 3], false, true));
+    assert_eq!(around(10, 4).await, (vec![8, 9, 10], true, false));
+    assert_eq!(around(9, 5).await, (vec![6, 8, 9, 10], true, false));
+    assert_eq!(
+        around(6, 100).await,
+        (vec![1, 2, 3, 4, 5, 6, 8, 9, 10], false, false)
+    );
+    assert_eq!(around(5, 1).await, (vec![5], true, true));
+    assert_eq!(around(1, 1).await, (vec![1], false, true));
+    assert_eq!(around(10, 1).await, (vec![10], true, false));
+    let page = s
+        .history(f.channel, HistoryCursor::AroundSeq(Seq::new(4)), 3)
+        .await
+        .unwrap();
+    assert!(page.messages[1].deleted, "the tombstone in place");
+}
+
+/// In a batch, a refused change fails alone: the changes around it are
+/// applied, with revs that leave no gap for it.
+pub(super) async fn a_refused_change_fails_alone_in_its_batch(b: &impl Backend) {
+    let store = b.store();
+    let s = store.as_ref();
+    let f = changing(s, 3).await;
+    let unknown = MessageId::from_uuid(Uuid::from_u128(404));
+    let batch = [
+        f.of(0, f.ann, edit("a")),
+        change(f.channel, unknown, f.ann, edit("lost")),
+        f.of(1, f.bob, add("👍")),
+        f.of(0, f.ann, edit_if("b", 0)),
+        f.of(2, f.bob, ChangeKind::Pin),
+        f.of(2, f.bob, SOFT),
+        f.of(0, f.ann, edit_if("c", 1)),
+    ];
+    let results = s.apply_changes(&batch, LIMITS).await;
+    assert_eq!(
+        results.iter().map(outcome).collect::<Vec<_>>(),
+        [
+            "rev 1",
+            "NotFound",
+            "rev 2",
+            "StaleRev { current: Rev(1) }",
+            "rev 3",
+            "NotAuthor",
+            "rev 4"
+        ]
+    );
+    assert_eq!(s.head_rev(f.channel).await.unwrap(), Rev::new(4));
+    let page = s
+        .history(f.channel, HistoryCursor::Latest, 10)
+        .await
+        .unwrap();
+    let state: Vec<(&str, i64, bool)> = page
+        .messages
+        .iter()
+        .map(|m| (m.text.as_str(), m.rev.get(), m.deleted))
+        .collect();
+    assert_eq!(
+        state,
+        [
+            ("c", 4, false),
+            ("text of k1", 2, false),
+            ("text of k2", 3, false)
+        ]
+    );
+    assert_eq!(s.edits(f.sent[0].id).await.unwrap().len(), 2);
+}
+
+/// A row deleted outside the chat (`deleted_at` set, rev 0) stays hidden:
+/// not in history, by id or among changes, not unread, and no change of any
+/// kind, by anyone, finds it; nothing of it is written.
+pub(super) async fn rows_deleted_outside_the_chat_stay_hidden_and_unchangeable(b: &impl Backend) {
+    let store = b.store();
+    let s = store.as_ref();
+    let f = changing(s, 3).await;
+    changed(s, f.of(1, f.bob, add("👍"))).await;
+    b.soft_delete(f.channel, Seq::new(1)).await;
+    let hidden = f.sent[0].id;
+    let page = s
+        .history(f.channel, HistoryCursor::Latest, 10)
+        .await
+        .unwrap();
+    assert_eq!(seqs(&page), [2, 3]);
+    assert_eq!(s.message(f.channel, hidden).await.unwrap(), None);
+    assert_eq!(s.unread_count(user_of(f.bob), f.channel).await.unwrap(), 2);
+    let before = shown(s, f.channel).await;
+    let kinds = [
+        (f.ann, edit("back")),
+        (f.ann, edit_if("back", 0)),
+        (f.ann, SOFT),
+        (Actor::HostApp, SOFT),
+        (Actor::HostApp, HARD),
+        (f.bob, add("👍")),
+        (f.bob, remove("👍")),
+        (f.bob, ChangeKind::Pin),
+        (f.bob, ChangeKind::Unpin),
+    ];
+    for (actor, kind) in kinds {
+        let c = change(f.channel, hidden, actor, kind);
+        assert_eq!(
+            apply_with(s, c.clone(), LIMITS).await.err(),
+            Some(ChangeRefused::NotFound),
+            "{c:?}"
+        );
+    }
+    assert_eq!(shown(s, f.channel).await, before);
+    assert_eq!(b.stored_text(hidden).await, "text of k0");
+    assert!(s.edits(hidden).await.unwrap().is_empty());
+}
+
+/// Changers racing on two store objects over one database (two servers):
+/// every applied change gets a distinct rev, each channel's revs are 1, 2,
+/// 3 ... with no gap, each batch's revs rise in batch order, and the head
+/// rev is the last; the summaries count exactly the reaction rows.
+pub(super) async fn revs_are_gap_free_under_concurrent_changers(b: &impl Backend) {
+    const TASKS: usize = 6;
+    const BATCHES: usize = 8;
+    const SIZE: usize = 5;
+    let stores = [b.store(), b.another().await];
+    let s = stores[0].as_ref();
+    let author = add_user(s, 1, "ann").await;
+    let mut users = Vec::new();
+    for n in 0..TASKS as u128 {
+        users.push(add_user(s, 10 + n, &format!("u{n}")).await);
+    }
+    let mut channels = Vec::new();
+    let mut messages = Vec::new();
+    for (n, name) in [(20, "a"), (21, "b")] {
+        let channel = add_channel(s, n, name, &[author]).await;
+        for &u in &users {
+            s.set_access(channel, u, true).await.unwrap();
+        }
+        messages.push(send_n(s, channel, author, name, 4).await);
+        channels.push(channel);
+    }
+    let mut tasks = Vec::new();
+    for (t, &user) in users.iter().enumerate() {
+        let store = stores[t % 2].clone();
+        let messages = messages.clone();
+        tasks.push(tokio::spawn(async move {
+            // This task's own reactions: each change toggles one, so each
+            // is a real change.
+            let mut mine: BTreeMap<MessageId, bool> = BTreeMap::new();
+            let mut got = Vec::new();
+            for i in 0..BATCHES {
+                let batch: Vec<Change> = (0..SIZE)
+                    .map(|j| {
+                        let m = &messages[j % 2][(i + j / 2) % 4];
+                        let on = mine.entry(m.id).or_default();
+                        *on = !*on;
+                        let kind = if *on { add("👍") } else { remove("👍") };
+                        change(m.channel_id, m.id, Actor::Member(user), kind)
+                    })
+                    .collect();
+                let results = store.apply_changes(&batch, LIMITS).await;
+                let mut last = BTreeMap::new();
+                for r in &results {
+                    let Ok(Ok(ChangeOutcome::Changed(m))) = r else {
+                        panic!("not applied: {}", outcome(r));
+                    };
+                    let previous = last.insert(m.channel_id, m.rev);
+                    assert!(previous < Some(m.rev), "revs rise within a batch");
+                    got.push((m.channel_id, m.rev.get()));
+                }
+            }
+            got
+        }));
+    }
+    let mut by_channel: BTreeMap<ChannelId, Vec<i64>> = BTreeMap::new();
+    for task in tasks {
+        for (channel, rev) in task.await.unwrap() {
+            by_channel.entry(channel).or_default().push(rev);
+        }
+    }
+    let total: usize = by_channel.values().map(Vec::len).sum();
+    assert_eq!(total, TASKS * BATCHES * SIZE);
+    for (channel, sent) in channels.iter().zip(&messages) {
+        let mut revs = by_channel.remove(channel).unwrap_or_default();
+        revs.sort_unstable();
+        let n = revs.len() as i64;
+        assert_eq!(revs, (1..=n).collect::<Vec<_>>(), "gap-free, no repeat");
+        assert_eq!(s.head_rev(*channel).await.unwrap(), Rev::new(n));
+        let changed_now = s.changed_after(*channel, Rev::ZERO, 100).await.unwrap();
+        assert_eq!(changed_now.last().map(|m| m.rev), Some(Rev::new(n)));
+        for m in sent {
+            let now = s.message(*channel, m.id).await.unwrap().unwrap();
+            let reactors = s.reactors(m.id, "👍", 100).await.unwrap();
+            let counted = now.reactions.first().map_or(0, |r| r.count);
+            assert_eq!(counted, reactors.len() as i64, "summary and rows agree");
+            if let Some(r) = now.reactions.first() {
+                assert_eq!(r.user_ids, reactors, "listed by time");
+            }
+        }
+    }
 }

@@ -456,17 +456,15 @@ impl MessageStore for PgStore {
             return Postgres::history(&self.pool, channel_id, cursor, limit).await;
         };
         let before_limit = around_before_limit(limit);
-        let before = if before_limit == 0 {
-            HistoryPage::default()
-        } else {
-            Postgres::history(
-                &self.pool,
-                channel_id,
-                HistoryCursor::BeforeSeq(seq),
-                before_limit,
-            )
-            .await?
-        };
+        // Read even when no message fits before `n` (a limit of 1): the
+        // one row more it fetches tells whether older messages exist.
+        let before = Postgres::history(
+            &self.pool,
+            channel_id,
+            HistoryCursor::BeforeSeq(seq),
+            before_limit,
+        )
+        .await?;
         let from = Postgres::history(
             &self.pool,
             channel_id,
@@ -807,8 +805,11 @@ mod tests {
     use super::*;
     use uuid::Uuid;
 
+    /// This dialect's statements of changes to messages.
+    const CHANGES: ChangeQueries = <Postgres as ChangeDialect>::CHANGES;
+
     /// Every query on the hot path, by name.
-    const HOT_QUERIES: [(&str, &str); 18] = [
+    const HOT_QUERIES: [(&str, &str); 45] = [
         ("NEXT_SEQ", NEXT_SEQ),
         ("LOCK_CHANNELS", LOCK_CHANNELS),
         ("ACTIVE_SENDERS", ACTIVE_SENDERS),
@@ -827,6 +828,34 @@ mod tests {
         ("MARK_READ", MARK_READ),
         ("HEAD_SEQ", HEAD_SEQ),
         ("INSERT_MESSAGE", INSERT_MESSAGE),
+        // Changes to messages and what reads them.
+        ("MESSAGE_BY_ID", MESSAGE_BY_ID),
+        ("CHANGED_AFTER", CHANGED_AFTER),
+        ("PINS", PINS),
+        ("UNREAD_COUNT", UNREAD_COUNT),
+        ("CHANGES.lock_channel", CHANGES.lock_channel),
+        ("CHANGES.member", CHANGES.member),
+        ("CHANGES.target", CHANGES.target),
+        ("CHANGES.reacted", CHANGES.reacted),
+        ("CHANGES.pin_count", CHANGES.pin_count),
+        ("CHANGES.bump_rev", CHANGES.bump_rev),
+        ("CHANGES.keep_old_text", CHANGES.keep_old_text),
+        ("CHANGES.set_text", CHANGES.set_text),
+        ("CHANGES.set_deleted", CHANGES.set_deleted),
+        ("CHANGES.drop_reactions", CHANGES.drop_reactions),
+        ("CHANGES.wipe_text", CHANGES.wipe_text),
+        ("CHANGES.drop_edits", CHANGES.drop_edits),
+        ("CHANGES.add_reaction", CHANGES.add_reaction),
+        ("CHANGES.remove_reaction", CHANGES.remove_reaction),
+        ("CHANGES.reaction_count", CHANGES.reaction_count),
+        ("CHANGES.reactors", CHANGES.reactors),
+        ("CHANGES.set_reactions", CHANGES.set_reactions),
+        ("CHANGES.set_pin", CHANGES.set_pin),
+        ("CHANGES.head_rev", CHANGES.head_rev),
+        ("CHANGES.edits", CHANGES.edits),
+        ("CHANGES.reads", CHANGES.reads),
+        ("CHANGES.read_receipts", CHANGES.read_receipts),
+        ("CHANGES.set_read_receipts", CHANGES.set_read_receipts),
     ];
 
     /// A new database of the test command's throwaway cluster
@@ -899,6 +928,14 @@ mod tests {
                 .await
                 .unwrap();
             }
+
+            async fn stored_text(&self, id: MessageId) -> String {
+                sqlx::query_scalar("SELECT text FROM messages WHERE id = $1")
+                    .bind(id)
+                    .fetch_one(&self.store.pool)
+                    .await
+                    .unwrap()
+            }
         }
 
         conformance_suite!(PgBackend);
@@ -941,6 +978,16 @@ mod tests {
                 "LOCK_CHANNELS" => "uuid[]",
                 "EXISTING_KEYS" => "uuid[], uuid[], text[]",
                 "ACTIVE_SENDERS" => "uuid[], uuid[]",
+                "UNREAD_COUNT" | "CHANGES.member" => "uuid, uuid",
+                "CHANGES.reacted" | "CHANGES.remove_reaction" => "uuid, text, uuid",
+                "CHANGES.keep_old_text" => "uuid, bigint, timestamptz",
+                "CHANGES.set_text" => "uuid, text, timestamptz, bigint",
+                "CHANGES.set_deleted" => "uuid, timestamptz, bigint",
+                "CHANGES.add_reaction" => "uuid, text, uuid, timestamptz",
+                "CHANGES.reaction_count" => "uuid, text",
+                "CHANGES.reactors" | "CHANGES.set_reactions" => "uuid, text, bigint",
+                "CHANGES.set_pin" => "uuid, uuid, timestamptz, bigint",
+                "CHANGES.set_read_receipts" => "uuid, boolean",
                 "WRITE_BATCH" => {
                     "uuid[], uuid[], bigint[], uuid[], text[], text[], timestamptz[], \
                      uuid[], bigint[], timestamptz[], text, text[]"

@@ -653,17 +653,15 @@ impl MessageStore for SqliteStore {
             return Sqlite::history(&self.read, channel_id, cursor, limit).await;
         };
         let before_limit = around_before_limit(limit);
-        let before = if before_limit == 0 {
-            HistoryPage::default()
-        } else {
-            Sqlite::history(
-                &self.read,
-                channel_id,
-                HistoryCursor::BeforeSeq(seq),
-                before_limit,
-            )
-            .await?
-        };
+        // Read even when no message fits before `n` (a limit of 1): the
+        // one row more it fetches tells whether older messages exist.
+        let before = Sqlite::history(
+            &self.read,
+            channel_id,
+            HistoryCursor::BeforeSeq(seq),
+            before_limit,
+        )
+        .await?;
         let from = Sqlite::history(
             &self.read,
             channel_id,
@@ -879,8 +877,11 @@ mod tests {
     use crate::protocol::MessageId;
     use sqlx::Row;
 
+    /// This dialect's statements of changes to messages.
+    const CHANGES: ChangeQueries = <Sqlite as ChangeDialect>::CHANGES;
+
     /// Every query on the hot path, by name.
-    const HOT_QUERIES: [(&str, &str); 17] = [
+    const HOT_QUERIES: [(&str, &str); 44] = [
         ("FIND_BY_CLIENT_ID", FIND_BY_CLIENT_ID),
         ("NEXT_SEQ", NEXT_SEQ),
         ("BATCH_HEADS", BATCH_HEADS),
@@ -898,6 +899,34 @@ mod tests {
         ("UNREAD_FOR", UNREAD_FOR),
         ("MARK_READ", MARK_READ),
         ("HEAD_SEQ", HEAD_SEQ),
+        // Changes to messages and what reads them.
+        ("MESSAGE_BY_ID", MESSAGE_BY_ID),
+        ("CHANGED_AFTER", CHANGED_AFTER),
+        ("PINS", PINS),
+        ("UNREAD_COUNT", UNREAD_COUNT),
+        ("CHANGES.lock_channel", CHANGES.lock_channel),
+        ("CHANGES.member", CHANGES.member),
+        ("CHANGES.target", CHANGES.target),
+        ("CHANGES.reacted", CHANGES.reacted),
+        ("CHANGES.pin_count", CHANGES.pin_count),
+        ("CHANGES.bump_rev", CHANGES.bump_rev),
+        ("CHANGES.keep_old_text", CHANGES.keep_old_text),
+        ("CHANGES.set_text", CHANGES.set_text),
+        ("CHANGES.set_deleted", CHANGES.set_deleted),
+        ("CHANGES.drop_reactions", CHANGES.drop_reactions),
+        ("CHANGES.wipe_text", CHANGES.wipe_text),
+        ("CHANGES.drop_edits", CHANGES.drop_edits),
+        ("CHANGES.add_reaction", CHANGES.add_reaction),
+        ("CHANGES.remove_reaction", CHANGES.remove_reaction),
+        ("CHANGES.reaction_count", CHANGES.reaction_count),
+        ("CHANGES.reactors", CHANGES.reactors),
+        ("CHANGES.set_reactions", CHANGES.set_reactions),
+        ("CHANGES.set_pin", CHANGES.set_pin),
+        ("CHANGES.head_rev", CHANGES.head_rev),
+        ("CHANGES.edits", CHANGES.edits),
+        ("CHANGES.reads", CHANGES.reads),
+        ("CHANGES.read_receipts", CHANGES.read_receipts),
+        ("CHANGES.set_read_receipts", CHANGES.set_read_receipts),
     ];
 
     fn parameter_count(sql: &str) -> usize {
@@ -1020,6 +1049,14 @@ mod tests {
                 .execute(&self.store.write)
                 .await
                 .unwrap();
+            }
+
+            async fn stored_text(&self, id: MessageId) -> String {
+                sqlx::query_scalar("SELECT text FROM messages WHERE id = ?1")
+                    .bind(id)
+                    .fetch_one(&self.store.write)
+                    .await
+                    .unwrap()
             }
         }
 
