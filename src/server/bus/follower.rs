@@ -238,11 +238,17 @@ impl Follower {
             let Ok(head_rev) = self.store.head_rev(channel_id).await else {
                 continue;
             };
-            let published_rev = room.published_rev();
-            if published_rev == Rev::ZERO {
+            // A room that published no change yet delivers from the oldest
+            // rev one of its connections held at join (repeats are skipped
+            // by the connections; a missed wake-up is not lost).
+            let from = match room.published_rev() {
+                Rev::ZERO => room.joined_rev().unwrap_or(head_rev),
+                published => published,
+            };
+            if head_rev > from {
+                self.deliver_changes(channel_id, from.get()).await;
+            } else if room.published_rev() == Rev::ZERO {
                 room.seed_published_rev(head_rev);
-            } else if head_rev > published_rev {
-                self.deliver_changes(channel_id, published_rev.get()).await;
             }
         }
     }

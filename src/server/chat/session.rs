@@ -781,9 +781,20 @@ impl Session {
         let last = self.send_stored(sink, from, None).await?;
         self.cursor.last = self.cursor.last.max(last);
         if let Some(after_rev) = after_rev {
-            // Replay from the client's rev, then keep the higher cursor.
+            // Replay from the client's rev (never past the stored head: a
+            // stale or foreign cursor must not hold back live changes),
+            // then keep the higher cursor.
+            let head_rev = self
+                .chat
+                .store
+                .head_rev(self.channel_id)
+                .await
+                .map_err(|e| {
+                    tracing::error!(error = %e, "resume head read failed");
+                    End::Close(CLOSE_INTERNAL, "storage unavailable")
+                })?;
             let live = self.rev;
-            self.rev = after_rev.max(Rev::ZERO);
+            self.rev = after_rev.clamp(Rev::ZERO, head_rev);
             Box::pin(self.send_changes(sink)).await?;
             self.rev = self.rev.max(live);
         }

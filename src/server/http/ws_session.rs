@@ -110,6 +110,11 @@ impl WsSession {
 
         let published = (guard.room.published_head(), guard.room.published_rev());
         let greeted = Box::pin(session.greet(roster, published, &mut socket)).await;
+        // The oldest rev a connection of the room is known to hold: the
+        // follower's sweep of a room that has published no change yet
+        // delivers what came after it (a missed wake-up), instead of
+        // taking the stored head as published.
+        guard.room.note_joined_at_rev(session.last_rev());
         let end = if let Err(end) = greeted {
             end
         } else {

@@ -122,6 +122,10 @@ pub struct Room {
     /// The highest rev published here (0: none yet), as `published` for
     /// seqs.
     published_rev: AtomicI64,
+    /// The lowest rev a connection held when it joined (`i64::MAX`: none
+    /// joined yet): where the sweep of a room that has published no change
+    /// starts delivering.
+    joined_rev: AtomicI64,
     /// Presence changes waiting for their batch to go out.
     pending_presence: Mutex<Vec<(UserId, Utf8Bytes)>>,
     /// Read cursors waiting for their `member.read` batch (one entry per
@@ -140,6 +144,7 @@ impl Room {
             online: Mutex::new(HashMap::new()),
             published: AtomicI64::new(0),
             published_rev: AtomicI64::new(0),
+            joined_rev: AtomicI64::new(i64::MAX),
             pending_presence: Mutex::new(Vec::new()),
             pending_reads: Mutex::new(Vec::new()),
             presence_batch,
@@ -202,6 +207,17 @@ impl Room {
     /// yet (its connections start from storage).
     pub fn seed_published_rev(&self, head: Rev) {
         self.published_rev.fetch_max(head.get(), Ordering::SeqCst);
+    }
+
+    /// A connection joined holding every change up to `rev`.
+    pub fn note_joined_at_rev(&self, rev: Rev) {
+        self.joined_rev.fetch_min(rev.get(), Ordering::SeqCst);
+    }
+
+    /// The lowest rev a connection held when it joined, if one joined.
+    pub fn joined_rev(&self) -> Option<Rev> {
+        let rev = self.joined_rev.load(Ordering::SeqCst);
+        (rev != i64::MAX).then_some(Rev::new(rev))
     }
 
     /// Announces a member's new read cursor ("seen by"): queued, and sent
