@@ -743,10 +743,7 @@ impl Session {
                 .store
                 .changed_after(self.channel_id, self.rev, CATCH_UP_PAGE)
                 .await
-                .map_err(|e| {
-                    tracing::error!(error = %e, "reading changed messages failed");
-                    End::Close(CLOSE_INTERNAL, "storage unavailable")
-                })?;
+                .map_err(|e| storage_failed("reading changed messages failed", e))?;
             for m in &page {
                 if m.seq > self.cursor.last {
                     Box::pin(self.catch_up(sink, Some(m.seq))).await?;
@@ -773,10 +770,7 @@ impl Session {
             .store
             .head_seq(self.channel_id)
             .await
-            .map_err(|e| {
-                tracing::error!(error = %e, "resume head read failed");
-                End::Close(CLOSE_INTERNAL, "storage unavailable")
-            })?;
+            .map_err(|e| storage_failed("resume head read failed", e))?;
         let from = SeqCursor::resume_from(after_seq, head);
         let last = self.send_stored(sink, from, None).await?;
         self.cursor.last = self.cursor.last.max(last);
@@ -789,10 +783,7 @@ impl Session {
                 .store
                 .head_rev(self.channel_id)
                 .await
-                .map_err(|e| {
-                    tracing::error!(error = %e, "resume head read failed");
-                    End::Close(CLOSE_INTERNAL, "storage unavailable")
-                })?;
+                .map_err(|e| storage_failed("resume head read failed", e))?;
             let live = self.rev;
             self.rev = after_rev.clamp(Rev::ZERO, head_rev);
             Box::pin(self.send_changes(sink)).await?;
@@ -827,10 +818,7 @@ impl Session {
                     CATCH_UP_PAGE,
                 )
                 .await
-                .map_err(|e| {
-                    tracing::error!(error = %e, "reading stored messages failed");
-                    End::Close(CLOSE_INTERNAL, "storage unavailable")
-                })?;
+                .map_err(|e| storage_failed("reading stored messages failed", e))?;
             for m in &page.messages {
                 if until.is_some_and(|u| m.seq > u) {
                     return Ok(last);
@@ -883,6 +871,13 @@ fn change_error(e: AppError, client_id: Option<ClientId>) -> ServerFrame {
         retry_after_ms,
         client_id,
     }
+}
+
+/// A read the session cannot do without (a replay, a head): logged, and
+/// the connection closes with 1011 (the client reconnects and resumes).
+fn storage_failed(what: &str, e: crate::server::store::StoreError) -> End {
+    tracing::error!(error = %e, "{what}");
+    End::Close(CLOSE_INTERNAL, "storage unavailable")
 }
 
 /// The user lost access: `FORBIDDEN`, then close with 1008.
