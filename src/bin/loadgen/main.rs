@@ -189,7 +189,13 @@ async fn run_scenario(ctx: &Ctx, name: &str) -> Result<Vec<Row>> {
         "one-room" => scenarios::one_room(ctx).await,
         "many-rooms" => scenarios::many_rooms(ctx).await,
         "many-rooms-edits" => scenarios::many_rooms_edits(ctx).await,
-        "reactions" => reactions::reactions(ctx).await,
+        "reactions" => {
+            let mut rows = reactions::reactions(ctx, &Backend::Sqlite).await?;
+            if let Some(pg) = &ctx.postgres {
+                rows.extend(reactions::reactions(ctx, pg).await?);
+            }
+            Ok(rows)
+        }
         "writes" => {
             let mut rows = scenarios::writes(ctx, &Backend::Sqlite).await?;
             if let Some(pg) = &ctx.postgres {

@@ -77,6 +77,8 @@ struct Seen {
     last: Option<Utf8Bytes>,
     /// The server closed the socket.
     ended_by_server: bool,
+    /// Bytes of the update frames received (their JSON text).
+    bytes: u64,
 }
 
 #[derive(Deserialize)]
@@ -170,6 +172,7 @@ async fn run(
                             let now = now_us();
                             let newer = rev > seen.revs.last;
                             seen.revs.record(rev);
+                            seen.bytes += text.len() as u64;
                             match step {
                                 Step::Adding(sent) if lists(&text, &me.user) => {
                                     seen.add_us = Some(now.saturating_sub(sent));
@@ -286,16 +289,18 @@ async fn post_message(ws: &mut Ws) -> Result<String> {
 }
 
 /// 1,000 clients in one room react to one message at once; every fifth
-/// reactor of each emoji takes its reaction back once it sees it.
-pub async fn reactions(ctx: &Ctx) -> Result<Vec<Row>> {
-    const NAME: &str = "reaction storm";
+/// reactor of each emoji takes its reaction back once it sees it. Runs on
+/// each backend (the change SQL differs between them).
+pub async fn reactions(ctx: &Ctx, backend: &Backend) -> Result<Vec<Row>> {
+    let name = format!("reaction storm ({})", backend.name());
+    let name = name.as_str();
     let (clients, emoji_count) = ctx.size((1000usize, 20usize), (50, 5));
     let emoji: Vec<&'static str> = EMOJI.iter().take(emoji_count).map(|e| e.emoji).collect();
     assert!(
         clients.div_ceil(emoji_count) <= Reaction::LISTED,
         "every reactor must be listed"
     );
-    let server = ctx.server(&Backend::Sqlite, &change_env()).await?;
+    let server = ctx.server(backend, &change_env()).await?;
     let population = seed::populate(&server, 1, clients).await?;
     let (mut sockets, connect) =
         load::open_peers(&server, &population, CONNECT_CONCURRENCY, None).await;
@@ -420,36 +425,36 @@ pub async fn reactions(ctx: &Ctx) -> Result<Vec<Row>> {
     );
 
     let mut rows = vec![
-        Row::info(NAME, "clients reacting", clients as f64, Unit::Count),
-        Row::info(NAME, "distinct emoji", emoji_count as f64, Unit::Count),
-        Row::info(NAME, "reactions removed again", removes as f64, Unit::Count),
+        Row::info(name, "clients reacting", clients as f64, Unit::Count),
+        Row::info(name, "distinct emoji", emoji_count as f64, Unit::Count),
+        Row::info(name, "reactions removed again", removes as f64, Unit::Count),
         Row::info(
-            NAME,
+            name,
             "changes stored (revs)",
             stored_rev as f64,
             Unit::Count,
         ),
         Row::info(
-            NAME,
+            name,
             "every change confirmed to its reactor after",
             confirmed_in.as_micros() as f64,
             Unit::Millis,
         ),
         Row::info(
-            NAME,
+            name,
             "final state, median client",
             final_state.p50 as f64,
             Unit::Millis,
         ),
         Row::info(
-            NAME,
+            name,
             "final state, last client",
             final_state.max as f64,
             Unit::Millis,
         ),
     ];
     rows.extend(latency_rows(
-        NAME,
+        name,
         "reaction.add→own update",
         &Percentiles::of(&mut add_us),
         None,
@@ -457,87 +462,93 @@ pub async fn reactions(ctx: &Ctx) -> Result<Vec<Row>> {
     let removal = Percentiles::of(&mut remove_us);
     rows.extend([
         Row::info(
-            NAME,
+            name,
             "reaction.remove→own update p50",
             removal.p50 as f64,
             Unit::Millis,
         ),
         Row::info(
-            NAME,
+            name,
             "reaction.remove→own update p99",
             removal.p99 as f64,
             Unit::Millis,
         ),
-        Row::info(NAME, "updates per client, min", min_frames, Unit::Count),
+        Row::info(name, "updates per client, min", min_frames, Unit::Count),
         Row::info(
-            NAME,
+            name,
             "updates per client, median",
             median_frames,
             Unit::Count,
         ),
-        Row::info(NAME, "updates per client, max", max_frames, Unit::Count),
+        Row::info(name, "updates per client, max", max_frames, Unit::Count),
         Row::info(
-            NAME,
+            name,
+            "update bytes received, all clients",
+            seen.iter().map(|s| s.bytes).sum::<u64>() as f64,
+            Unit::MiB,
+        ),
+        Row::info(
+            name,
             "server CPU during the storm (cores)",
             cpu / wall.as_secs_f64().max(1e-9),
             Unit::Cores,
         ),
         Row::info(
-            NAME,
+            name,
             "server RSS before the storm",
             rss_before as f64,
             Unit::MiB,
         ),
         Row::info(
-            NAME,
+            name,
             "server RSS peak in the storm",
             rss_peak as f64,
             Unit::MiB,
         ),
         Row::info(
-            NAME,
+            name,
             "server RSS after the storm",
             rss_after as f64,
             Unit::MiB,
         ),
         Row::zero(
-            NAME,
+            name,
             "reactions not confirmed to their reactor",
             unconfirmed,
         ),
-        Row::zero(NAME, "error frames", storm.errors.load(Ordering::Relaxed)),
+        Row::zero(name, "error frames", storm.errors.load(Ordering::Relaxed)),
         Row::zero(
-            NAME,
+            name,
             "stored revs other than the changes made",
             (stored_rev - expected as i64).unsigned_abs(),
         ),
         Row::zero(
-            NAME,
+            name,
             "stored emoji other than the reactions made",
             stored_wrong,
         ),
         Row::zero(
-            NAME,
+            name,
             "update revs repeated",
             seen.iter().map(|s| s.revs.repeated).sum(),
         ),
         Row::zero(
-            NAME,
+            name,
             "update revs out of order",
             seen.iter().map(|s| s.revs.reordered).sum(),
         ),
         Row::zero(
-            NAME,
+            name,
             "clients that never held the final rev",
             (clients - final_us.len()) as u64,
         ),
         Row::zero(
-            NAME,
+            name,
             "clients whose final reactions differ from storage",
             differs,
         ),
         Row::zero(
-            NAME,
+            name,
             "connections closed by the server",
             seen.iter().filter(|s| s.ended_by_server).count() as u64
                 + (clients - seen.len()) as u64,

@@ -421,12 +421,13 @@ async fn stored_states(server: &Server, population: &Population) -> Result<Vec<V
 /// itself stays as it was, so its numbers compare with older runs.
 pub async fn many_rooms_edits(ctx: &Ctx) -> Result<Vec<Row>> {
     const NAME: &str = "many rooms + edits";
-    let (channels, rate) = ctx.size((500, 2500.0), (50, 250.0));
+    // Smaller than many-rooms' quick size: the smoke test runs it in CI.
+    let (channels, rate) = ctx.size((500, 2500.0), (20, 100.0));
     let base = SendPlan {
         senders_per_channel: 5,
         rate: Some(rate),
         flood_window: 0,
-        duration: ctx.size(Duration::from_secs(20), Duration::from_secs(3)),
+        duration: ctx.size(Duration::from_secs(20), Duration::from_secs(2)),
         padding: 60,
         edits: None,
     };
