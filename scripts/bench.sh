@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The benchmarks of docs/BENCHMARKS.md: builds the release server and the
 # load generator, starts a throwaway PostgreSQL cluster (for the durable-write
-# scenario there), runs every scenario three times and prints a table of
-# medians (also written to target/bench/results.md with the date, machine and
-# commit).
+# scenario and the reaction storm there), runs every scenario three times and
+# prints a table of medians (also written to target/bench/results.md with the
+# date, machine and commit).
 #
-#   bash scripts/bench.sh                  # full sizes: about 15 minutes
+#   bash scripts/bench.sh                  # full sizes: about 25 minutes
 #   bash scripts/bench.sh --quick          # small sizes, one run: about 1 minute
 #   bash scripts/bench.sh writes,history   # some scenarios only
 #   BENCH_RUNS=1 bash scripts/bench.sh     # one run per scenario

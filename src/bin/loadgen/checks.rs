@@ -1,5 +1,6 @@
 //! What a run is judged by: each receiver's sequence of `seq`s (lost,
-//! duplicated, out of order) and latency percentiles.
+//! duplicated, out of order), of `message.updated` revs (repeated, out of
+//! order) and latency percentiles.
 
 /// The seqs one connection received, as a bitset.
 #[derive(Debug, Default)]
@@ -46,6 +47,35 @@ impl SeqLog {
                 self.bits.get(word).is_none_or(|w| w & (1 << bit) == 0)
             })
             .count() as u64
+    }
+}
+
+/// The revs of the `message.updated` frames one connection received. The
+/// contract: strictly increasing (a connection may be sent one current
+/// state for several changes after falling behind, so revs may be skipped,
+/// but never repeated or sent backwards).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct RevLog {
+    /// Highest rev received (0: none).
+    pub last: i64,
+    /// Frames received.
+    pub frames: u64,
+    /// Frames whose rev equalled the one before.
+    pub repeated: u64,
+    /// Frames whose rev was below the one before.
+    pub reordered: u64,
+}
+
+impl RevLog {
+    /// Records one received rev.
+    pub fn record(&mut self, rev: i64) {
+        self.frames += 1;
+        if rev == self.last {
+            self.repeated += 1;
+        } else if rev < self.last {
+            self.reordered += 1;
+        }
+        self.last = self.last.max(rev);
     }
 }
 
@@ -123,6 +153,18 @@ mod tests {
         assert_eq!(log.reordered, 1);
         assert_eq!(log.missing(0, 130), 130 - 6);
         assert_eq!(log.missing(2, 6), 1);
+    }
+
+    #[test]
+    fn revs_must_rise() {
+        let mut log = RevLog::default();
+        for r in [1, 2, 5, 5, 4, 6] {
+            log.record(r);
+        }
+        assert_eq!(
+            (log.frames, log.repeated, log.reordered, log.last),
+            (6, 1, 1, 6)
+        );
     }
 
     #[test]

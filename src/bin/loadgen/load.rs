@@ -1,6 +1,7 @@
 //! One measured run: open the population's sockets (timing the connects),
-//! send at a rate or as fast as acknowledgements allow, wait until every
-//! receiver has its channel's every message, and add up what they saw.
+//! send at a rate or as fast as acknowledgements allow (and, with an edit
+//! plan, edit at a rate too), wait until every receiver has its channel's
+//! every message (and last rev), and add up what they saw.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -10,7 +11,7 @@ use futures_util::StreamExt;
 use tokio::sync::{mpsc, watch};
 
 use crate::checks::Percentiles;
-use crate::conn::{self, ConnStats, Role, Shared, Ws};
+use crate::conn::{self, Command, ConnStats, HeldMessage, Role, Shared, Ws};
 use crate::seed::Population;
 use crate::server::Server;
 
@@ -98,6 +99,19 @@ pub struct SendPlan {
     pub duration: Duration,
     /// Characters after the timestamp in each message.
     pub padding: usize,
+    /// An edit stream beside the messages (issue 17); `None` for none.
+    pub edits: Option<EditPlan>,
+}
+
+/// Senders that also edit their newest message at a steady rate while
+/// messages flow (`message.edit`, answered by `message.updated`).
+#[derive(Debug, Clone, Copy)]
+pub struct EditPlan {
+    /// Senders of each channel that also edit (the first by rank; at most
+    /// `senders_per_channel`).
+    pub editors_per_channel: usize,
+    /// Edits per second over all channels, spread evenly over the editors.
+    pub rate: f64,
 }
 
 /// What one run measured.
@@ -128,6 +142,30 @@ pub struct LoadReport {
     pub delivery_span: Duration,
     /// Connections the server closed during the run.
     pub closed_by_server: usize,
+    /// Edits sent.
+    pub edits_sent: u64,
+    /// Edits whose `message.updated` reached their editor.
+    pub edits_acked: u64,
+    /// Edit commands before the editor had an acknowledged message.
+    pub edits_skipped: u64,
+    /// `message.updated` frames received, all connections.
+    pub updates: u64,
+    /// Update frames whose rev repeated the one before on that connection.
+    pub revs_repeated: u64,
+    /// Update frames whose rev was lower than the one before.
+    pub revs_reordered: u64,
+    /// Receivers that ended below their channel's last rev.
+    pub revs_short: u64,
+    /// Edit send to every receiver's `message.updated`, microseconds.
+    pub edit_latency: Percentiles,
+    /// The same, every sample, for pooling runs.
+    pub edit_latencies_us: Vec<u64>,
+    /// Edit send to the editor's own `message.updated`, microseconds.
+    pub edit_ack: Percentiles,
+    /// With an edit stream: each receiver's channel and the state it holds
+    /// of each message after its channel's start head (compared with
+    /// storage by the scenario, then dropped).
+    pub held: Vec<(usize, Vec<HeldMessage>)>,
 }
 
 impl LoadReport {
@@ -144,6 +182,15 @@ impl LoadReport {
         self.closed_by_server += other.closed_by_server;
         self.latencies_us.extend(other.latencies_us);
         self.latency = Percentiles::of(&mut self.latencies_us);
+        self.edits_sent += other.edits_sent;
+        self.edits_acked += other.edits_acked;
+        self.edits_skipped += other.edits_skipped;
+        self.updates += other.updates;
+        self.revs_repeated += other.revs_repeated;
+        self.revs_reordered += other.revs_reordered;
+        self.revs_short += other.revs_short;
+        self.edit_latencies_us.extend(other.edit_latencies_us);
+        self.edit_latency = Percentiles::of(&mut self.edit_latencies_us);
     }
 
     /// Acknowledged messages per second.
@@ -164,12 +211,18 @@ pub async fn run(
     start_heads: Vec<i64>,
     plan: &SendPlan,
 ) -> LoadReport {
-    let shared = Arc::new(Shared::new(start_heads, "x".repeat(plan.padding)));
+    let padding = "x".repeat(plan.padding);
+    let shared = Arc::new(match plan.edits {
+        Some(_) => Shared::with_edits(start_heads, padding),
+        None => Shared::new(start_heads, padding),
+    });
     let (drain_tx, drain_rx) = watch::channel(false);
     let started = Instant::now();
     let flood_until = started + plan.duration;
     // Senders in turn across channels, so the rate spreads evenly.
-    let mut pacers: Vec<(usize, usize, mpsc::Sender<()>)> = Vec::new();
+    let mut pacers: Vec<(usize, usize, mpsc::Sender<Command>)> = Vec::new();
+    let editors_per_channel = plan.edits.map_or(0, |e| e.editors_per_channel);
+    let mut editors: Vec<(usize, usize, mpsc::Sender<Command>)> = Vec::new();
     let mut tasks = Vec::with_capacity(sockets.len());
     for (idx, ws) in sockets {
         let peer = &population.peers[idx];
@@ -177,6 +230,9 @@ pub async fn run(
             Role::Listen
         } else if plan.rate.is_some() {
             let (tx, rx) = mpsc::channel(4096);
+            if peer.rank < editors_per_channel {
+                editors.push((peer.rank, peer.channel, tx.clone()));
+            }
             pacers.push((peer.rank, peer.channel, tx));
             Role::Paced(rx)
         } else {
@@ -195,7 +251,10 @@ pub async fn run(
         )));
     }
     pacers.sort_by_key(|(rank, channel, _)| (*rank, *channel));
+    editors.sort_by_key(|(rank, channel, _)| (*rank, *channel));
+    let edit_rate = plan.edits.map_or(0.0, |e| e.rate);
     let mut queued = 0u64;
+    let mut edits_queued = 0u64;
     if let Some(rate) = plan.rate {
         let mut tick = tokio::time::interval(Duration::from_millis(1));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -204,13 +263,22 @@ pub async fn run(
             let due = (started.elapsed().as_secs_f64() * rate) as u64;
             while queued < due {
                 let (_, _, tx) = &pacers[queued as usize % pacers.len()];
-                if tx.try_send(()).is_err() {
+                if tx.try_send(Command::Send).is_err() {
                     eprintln!("loadgen: a sender fell 4096 messages behind its pace");
                 }
                 queued += 1;
             }
+            let edits_due = (started.elapsed().as_secs_f64() * edit_rate) as u64;
+            while edits_queued < edits_due && !editors.is_empty() {
+                let (_, _, tx) = &editors[edits_queued as usize % editors.len()];
+                if tx.try_send(Command::Edit).is_err() {
+                    eprintln!("loadgen: an editor fell 4096 commands behind its pace");
+                }
+                edits_queued += 1;
+            }
         }
         drop(pacers);
+        drop(editors);
     } else {
         tokio::time::sleep_until(flood_until.into()).await;
     }
@@ -220,7 +288,11 @@ pub async fn run(
         let sent = shared.sent_total.load(Ordering::SeqCst);
         let answered =
             shared.acked_total.load(Ordering::SeqCst) + shared.errors_total.load(Ordering::SeqCst);
-        if answered >= sent && (plan.rate.is_none() || sent >= queued) {
+        let edits_open = shared
+            .edits_sent_total
+            .load(Ordering::SeqCst)
+            .saturating_sub(shared.edits_answered_total.load(Ordering::SeqCst));
+        if answered >= sent && edits_open == 0 && (plan.rate.is_none() || sent >= queued) {
             break;
         }
         if Instant::now() > ack_deadline {
@@ -261,7 +333,20 @@ fn summarise(shared: &Shared, stats: Vec<ConnStats>, ack_window: Duration) -> Lo
     };
     let (mut first_us, mut last_us) = (u64::MAX, 0u64);
     let mut latencies = Vec::new();
-    for s in stats {
+    let mut edit_acks = Vec::new();
+    for mut s in stats {
+        report.edits_sent += s.edits_sent;
+        report.edits_skipped += s.edits_skipped;
+        report.edits_acked += s.edit_ack_us.len() as u64;
+        report.updates += s.revs.frames;
+        report.revs_repeated += s.revs.repeated;
+        report.revs_reordered += s.revs.reordered;
+        if shared.edits {
+            report.revs_short += u64::from(s.revs.last < shared.final_rev(s.channel));
+            report.held.push((s.channel, std::mem::take(&mut s.held)));
+        }
+        report.edit_latencies_us.append(&mut s.edit_latencies_us);
+        edit_acks.append(&mut s.edit_ack_us);
         report.sent += s.sent;
         report.acked += s.acked;
         report.errors += s.errors;
@@ -281,5 +366,7 @@ fn summarise(shared: &Shared, stats: Vec<ConnStats>, ack_window: Duration) -> Lo
     report.delivery_span = Duration::from_micros(last_us.saturating_sub(first_us));
     report.latency = Percentiles::of(&mut latencies);
     report.latencies_us = latencies;
+    report.edit_latency = Percentiles::of(&mut report.edit_latencies_us);
+    report.edit_ack = Percentiles::of(&mut edit_acks);
     report
 }

@@ -14,6 +14,7 @@ mod load;
 // parts the load generator does not.
 #[allow(dead_code)]
 mod process;
+mod reactions;
 mod report;
 mod scenarios;
 mod seed;
@@ -29,7 +30,10 @@ use scenarios::Ctx;
 use server::Backend;
 
 /// Errors end a scenario with a message.
-pub type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
+pub type Result<T> = std::result::Result<T, BoxError>;
+
+/// Any error, sent between tasks.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Every scenario, in the order `all` runs them.
 const ALL: &[&str] = &[
@@ -37,6 +41,8 @@ const ALL: &[&str] = &[
     "storm",
     "one-room",
     "many-rooms",
+    "many-rooms-edits",
+    "reactions",
     "writes",
     "history",
     "unread",
@@ -50,8 +56,8 @@ const ALL: &[&str] = &[
 struct Cli {
     /// `all`, `smoke` (small, correctness only: fails on any lost,
     /// duplicated or reordered message), or scenarios separated by commas:
-    /// idle, storm, one-room, many-rooms, writes, history, unread,
-    /// slow-consumer, soak.
+    /// idle, storm, one-room, many-rooms, many-rooms-edits, reactions,
+    /// writes, history, unread, slow-consumer, soak.
     #[arg(default_value = "all")]
     scenarios: String,
     /// Small sizes: seconds per scenario; speed targets are not claimed.
@@ -100,9 +106,17 @@ async fn main() -> ExitCode {
     let smoke = cli.scenarios == "smoke";
     let names: Vec<String> = match cli.scenarios.as_str() {
         "all" => ALL.iter().map(|s| s.to_string()).collect(),
-        "smoke" => ["one-room", "many-rooms", "writes", "slow-consumer", "soak"]
-            .map(String::from)
-            .to_vec(),
+        "smoke" => [
+            "one-room",
+            "many-rooms",
+            "many-rooms-edits",
+            "reactions",
+            "writes",
+            "slow-consumer",
+            "soak",
+        ]
+        .map(String::from)
+        .to_vec(),
         list => list.split(',').map(|s| s.trim().to_string()).collect(),
     };
     if let Some(bad) = names.iter().find(|n| !ALL.contains(&n.as_str())) {
@@ -174,6 +188,14 @@ async fn run_scenario(ctx: &Ctx, name: &str) -> Result<Vec<Row>> {
         "storm" => scenarios::storm(ctx).await,
         "one-room" => scenarios::one_room(ctx).await,
         "many-rooms" => scenarios::many_rooms(ctx).await,
+        "many-rooms-edits" => scenarios::many_rooms_edits(ctx).await,
+        "reactions" => {
+            let mut rows = reactions::reactions(ctx, &Backend::Sqlite).await?;
+            if let Some(pg) = &ctx.postgres {
+                rows.extend(reactions::reactions(ctx, pg).await?);
+            }
+            Ok(rows)
+        }
         "writes" => {
             let mut rows = scenarios::writes(ctx, &Backend::Sqlite).await?;
             if let Some(pg) = &ctx.postgres {

@@ -227,6 +227,33 @@ impl ServerProcess {
         self.proc_status("VmRSS:") * 1024
     }
 
+    /// CPU time the server process has used so far (user and system, all
+    /// threads), in seconds; 0 when stopped. The difference over a phase
+    /// is the server's share of the two cores, apart from the load
+    /// generator's.
+    #[allow(unsafe_code)]
+    pub fn cpu_seconds(&self) -> f64 {
+        let Some(child) = &self.child else { return 0.0 };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{}/stat", child.id())) else {
+            return 0.0;
+        };
+        // Fields after the command name (which may hold spaces): state is
+        // the first, utime the 12th, stime the 13th.
+        let Some((_, rest)) = stat.rsplit_once(')') else {
+            return 0.0;
+        };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let ticks = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        // SAFETY: sysconf only reads a configuration value.
+        let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+        (ticks(11) + ticks(12)) as f64 / per_second
+    }
+
     /// Threads of the server process (tokio workers and blocking threads).
     pub fn threads(&self) -> u64 {
         self.proc_status("Threads:")

@@ -30,6 +30,8 @@ pub enum Unit {
     KiB,
     /// A percentage.
     Percent,
+    /// CPU time per second of wall time (1.0: one core busy).
+    Cores,
 }
 
 /// One line of the results.
@@ -119,6 +121,7 @@ impl Row {
             Unit::MiB => format!("{v:.1} MiB"),
             Unit::KiB => format!("{v:.1} KiB"),
             Unit::Percent => format!("{v:+.1} %"),
+            Unit::Cores => format!("{v:.2} cores"),
         }
     }
 
@@ -129,6 +132,7 @@ impl Row {
             Unit::MiB => " MiB",
             Unit::KiB => " KiB",
             Unit::Percent => " %",
+            Unit::Cores => " cores",
             Unit::Count => "",
         };
         match self.goal {

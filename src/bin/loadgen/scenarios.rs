@@ -13,15 +13,15 @@ use chat::server::store::sqlite::SqliteStore;
 use chat::server::store::{ChannelStore, ReadStore, Store, UserRecord};
 
 use crate::checks::Percentiles;
-use crate::conn::{self, Role, Shared, Ws};
-use crate::load::{self, LoadReport, SendPlan};
+use crate::conn::{self, text_hash, HeldMessage, Role, Shared, Ws};
+use crate::load::{self, EditPlan, LoadReport, SendPlan};
 use crate::report::{Goal, Row, Unit};
 use crate::seed::{self, Population};
 use crate::server::{Backend, Prepared, Server};
 use crate::Result;
 
 /// Connects in flight while opening a population.
-const CONNECT_CONCURRENCY: usize = 256;
+pub(crate) const CONNECT_CONCURRENCY: usize = 256;
 
 /// Settings shared by every scenario.
 pub struct Ctx {
@@ -37,7 +37,8 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    fn size<T>(&self, full: T, quick: T) -> T {
+    /// `full`, or `quick` in quick mode.
+    pub(crate) fn size<T>(&self, full: T, quick: T) -> T {
         if self.quick {
             quick
         } else {
@@ -50,7 +51,9 @@ impl Ctx {
         (!self.quick).then_some(goal)
     }
 
-    async fn server(&self, backend: &Backend, env: &[(&str, String)]) -> Result<Server> {
+    /// A fresh server on `backend` with the scenario's `env` (then the
+    /// `--server-env` settings).
+    pub(crate) async fn server(&self, backend: &Backend, env: &[(&str, String)]) -> Result<Server> {
         self.start(Prepared::new(backend).await?, env).await
     }
 
@@ -63,11 +66,24 @@ impl Ctx {
 
 /// Limits a load test needs lifted: its senders are far above a person's
 /// pace.
-fn load_env() -> Vec<(&'static str, String)> {
+pub(crate) fn load_env() -> Vec<(&'static str, String)> {
     vec![
         ("CHAT_RATE_BURST", "1000000".into()),
         ("CHAT_RATE_PER_SECOND", "1000000".into()),
     ]
+}
+
+/// [`load_env`] and the per-user budget for changes to messages (edits,
+/// deletes, reactions, pins: `CHAT_CHANGE_BURST` 30, then
+/// `CHAT_CHANGE_PER_SECOND` 5 by default) lifted too, for the scenarios of
+/// issue 17.
+pub(crate) fn change_env() -> Vec<(&'static str, String)> {
+    let mut env = load_env();
+    env.extend([
+        ("CHAT_CHANGE_BURST", "1000000".into()),
+        ("CHAT_CHANGE_PER_SECOND", "1000000".into()),
+    ]);
+    env
 }
 
 /// The correctness rows of a run.
@@ -85,7 +101,12 @@ fn exact_rows(name: &str, r: &LoadReport) -> Vec<Row> {
     ]
 }
 
-fn latency_rows(name: &str, what: &str, p: &Percentiles, p99_goal: Option<Goal>) -> Vec<Row> {
+pub(crate) fn latency_rows(
+    name: &str,
+    what: &str,
+    p: &Percentiles,
+    p99_goal: Option<Goal>,
+) -> Vec<Row> {
     vec![
         Row::info(name, &format!("{what} p50"), p.p50 as f64, Unit::Millis),
         Row::info(name, &format!("{what} p95"), p.p95 as f64, Unit::Millis),
@@ -226,6 +247,7 @@ pub async fn one_room(ctx: &Ctx) -> Result<Vec<Row>> {
         flood_window: 0,
         duration: ctx.size(Duration::from_secs(30), Duration::from_secs(3)),
         padding: 60,
+        edits: None,
     };
     let (r, _) = room_load(server, &population, &plan).await?;
     let mut rows = vec![
@@ -258,6 +280,7 @@ pub async fn many_rooms(ctx: &Ctx) -> Result<Vec<Row>> {
         flood_window: 0,
         duration: ctx.size(Duration::from_secs(20), Duration::from_secs(3)),
         padding: 60,
+        edits: None,
     };
     let (r, _) = room_load(server, &population, &plan).await?;
     let mut rows = vec![
@@ -281,6 +304,245 @@ pub async fn many_rooms(ctx: &Ctx) -> Result<Vec<Row>> {
     Ok(rows)
 }
 
+/// One phase of `many-rooms-edits` on a fresh server: the many-rooms load
+/// with or without the edit stream; with it, every receiver's final state
+/// is compared with storage before the server stops.
+struct EditPhase {
+    report: LoadReport,
+    /// Receivers holding any message in another state than storage.
+    receivers_off: u64,
+    /// Messages held in another state than storage, all receivers.
+    messages_off: u64,
+}
+
+async fn edit_phase(ctx: &Ctx, channels: usize, plan: &SendPlan) -> Result<EditPhase> {
+    let server = ctx.server(&Backend::Sqlite, &change_env()).await?;
+    let population = seed::populate(&server, channels, 20).await?;
+    let (sockets, connect) =
+        load::open_peers(&server, &population, CONNECT_CONCURRENCY, None).await;
+    if connect.failed > 0 {
+        server.stop().await;
+        return Err(format!("{} of the connects failed", connect.failed).into());
+    }
+    let mut report = load::run(sockets, &population, vec![0; channels], plan).await;
+    let (mut receivers_off, mut messages_off) = (0, 0);
+    if plan.edits.is_some() {
+        let stored = stored_states(&server, &population).await;
+        let stored = match stored {
+            Ok(s) => s,
+            Err(e) => {
+                server.stop().await;
+                return Err(e);
+            }
+        };
+        for (channel, held) in std::mem::take(&mut report.held) {
+            let want = &stored[channel];
+            let off = (0..want.len().max(held.len()))
+                .filter(|&i| {
+                    held.get(i).copied().unwrap_or(HeldMessage::NONE)
+                        != want.get(i).copied().unwrap_or(HeldMessage::NONE)
+                })
+                .count() as u64;
+            receivers_off += u64::from(off > 0);
+            messages_off += off;
+        }
+    }
+    server.stop().await;
+    Ok(EditPhase {
+        report,
+        receivers_off,
+        messages_off,
+    })
+}
+
+/// Every channel's messages as stored (rev and text), by seq, read through
+/// the history route with a member's token.
+async fn stored_states(server: &Server, population: &Population) -> Result<Vec<Vec<HeldMessage>>> {
+    use futures_util::StreamExt;
+    let http = reqwest::Client::new();
+    let reads = population.channels.iter().enumerate().map(|(i, channel)| {
+        let http = http.clone();
+        let token = population
+            .peers
+            .iter()
+            .find(|p| p.channel == i)
+            .map(|p| p.token.clone())
+            .unwrap_or_default();
+        let base = server.base_url();
+        async move {
+            let mut held = Vec::new();
+            loop {
+                let url = format!(
+                    "{base}/chat/channels/{channel}/messages?limit=100&after_seq={}",
+                    held.len()
+                );
+                let page: serde_json::Value = http
+                    .get(url)
+                    .bearer_auth(&token)
+                    .send()
+                    .await?
+                    .error_for_status()?
+                    .json()
+                    .await?;
+                for m in page["messages"]
+                    .as_array()
+                    .ok_or("no messages in the page")?
+                {
+                    let seq = m["seq"].as_i64().ok_or("a message without seq")?;
+                    if seq != held.len() as i64 + 1 {
+                        return Err(format!("history skipped from {} to {seq}", held.len()).into());
+                    }
+                    held.push(HeldMessage {
+                        rev: m["rev"].as_i64().unwrap_or(0),
+                        text: text_hash(m["text"].as_str().unwrap_or("")),
+                    });
+                }
+                if page["hasMore"] != true {
+                    return Ok::<_, crate::BoxError>((i, held));
+                }
+            }
+        }
+    });
+    let mut states = vec![Vec::new(); population.channels.len()];
+    let mut results = futures_util::stream::iter(reads).buffer_unordered(16);
+    while let Some(r) = results.next().await {
+        let (i, held) = r?;
+        states[i] = held;
+    }
+    Ok(states)
+}
+
+/// `many-rooms` with an edit stream (issue 17): the first sender of each
+/// room also edits its newest message, in all a tenth of the message rate,
+/// while messages flow. Message latency is compared on fresh servers
+/// without and with the stream (quick mode runs only the phase with it);
+/// every receiver must see each message once in seq order, the updates in
+/// rising rev order, and end with each message as stored. `many-rooms`
+/// itself stays as it was, so its numbers compare with older runs.
+pub async fn many_rooms_edits(ctx: &Ctx) -> Result<Vec<Row>> {
+    const NAME: &str = "many rooms + edits";
+    // Smaller than many-rooms' quick size: the smoke test runs it in CI.
+    let (channels, rate) = ctx.size((500, 2500.0), (20, 100.0));
+    let base = SendPlan {
+        senders_per_channel: 5,
+        rate: Some(rate),
+        flood_window: 0,
+        duration: ctx.size(Duration::from_secs(20), Duration::from_secs(2)),
+        padding: 60,
+        edits: None,
+    };
+    let with_edits = SendPlan {
+        edits: Some(EditPlan {
+            editors_per_channel: 1,
+            rate: rate / 10.0,
+        }),
+        ..base.clone()
+    };
+    let without = if ctx.quick {
+        None
+    } else {
+        Some(edit_phase(ctx, channels, &base).await?.report)
+    };
+    let with = edit_phase(ctx, channels, &with_edits).await?;
+    let r = &with.report;
+    let mut rows = vec![
+        Row::info(NAME, "rooms × members", (channels * 20) as f64, Unit::Count),
+        Row::info(NAME, "messages sent", r.sent as f64, Unit::Count),
+        Row::info(NAME, "edits sent", r.edits_sent as f64, Unit::Count),
+        Row::info(
+            NAME,
+            "edits skipped (no message of the editor yet)",
+            r.edits_skipped as f64,
+            Unit::Count,
+        ),
+        Row::info(NAME, "updates received", r.updates as f64, Unit::Count),
+        Row::info(
+            NAME,
+            "deliveries per second (messages)",
+            r.delivered_per_s(),
+            Unit::PerSecond,
+        ),
+    ];
+    if let Some(w) = &without {
+        rows.extend([
+            Row::info(
+                NAME,
+                "send→receive p50, without edits",
+                w.latency.p50 as f64,
+                Unit::Millis,
+            ),
+            Row::info(
+                NAME,
+                "send→receive p99, without edits",
+                w.latency.p99 as f64,
+                Unit::Millis,
+            ),
+        ]);
+    }
+    rows.extend([
+        Row::info(
+            NAME,
+            "send→receive p50, with edits",
+            r.latency.p50 as f64,
+            Unit::Millis,
+        ),
+        Row::info(
+            NAME,
+            "send→receive p99, with edits",
+            r.latency.p99 as f64,
+            Unit::Millis,
+        ),
+    ]);
+    rows.extend(latency_rows(NAME, "edit→receive", &r.edit_latency, None));
+    rows.extend([
+        Row::info(
+            NAME,
+            "edit→own update p50",
+            r.edit_ack.p50 as f64,
+            Unit::Millis,
+        ),
+        Row::info(
+            NAME,
+            "edit→own update p99",
+            r.edit_ack.p99 as f64,
+            Unit::Millis,
+        ),
+    ]);
+    let mut all = LoadReport::default();
+    if let Some(w) = without {
+        all.absorb(w);
+    }
+    all.absorb(LoadReport {
+        held: Vec::new(),
+        latencies_us: Vec::new(),
+        edit_latencies_us: Vec::new(),
+        ..with.report
+    });
+    rows.extend(exact_rows(NAME, &all));
+    rows.extend([
+        Row::zero(
+            NAME,
+            "edits not answered",
+            all.edits_sent.saturating_sub(all.edits_acked),
+        ),
+        Row::zero(NAME, "update revs repeated", all.revs_repeated),
+        Row::zero(NAME, "update revs out of order", all.revs_reordered),
+        Row::zero(NAME, "receivers short of the last rev", all.revs_short),
+        Row::zero(
+            NAME,
+            "receivers whose messages differ from storage",
+            with.receivers_off,
+        ),
+        Row::info(
+            NAME,
+            "messages held in another state than storage",
+            with.messages_off as f64,
+            Unit::Count,
+        ),
+    ]);
+    Ok(rows)
+}
+
 /// Durable writes into one room as fast as acknowledgements come back.
 pub async fn writes(ctx: &Ctx, backend: &Backend) -> Result<Vec<Row>> {
     let name = format!("durable writes, one room ({})", backend.name());
@@ -293,6 +555,7 @@ pub async fn writes(ctx: &Ctx, backend: &Backend) -> Result<Vec<Row>> {
         flood_window: 64,
         duration: ctx.size(Duration::from_secs(10), Duration::from_secs(2)),
         padding: 60,
+        edits: None,
     };
     let (r, _) = room_load(server, &population, &plan).await?;
     let mut rows = vec![
@@ -611,6 +874,7 @@ pub async fn slow_consumer(ctx: &Ctx) -> Result<Vec<Row>> {
         // the 10 s cap within the phase.
         duration: ctx.size(Duration::from_secs(20), Duration::from_secs(5)),
         padding: 2000,
+        edits: None,
     };
     let mut alone = LoadReport::default();
     let mut with = LoadReport::default();
@@ -757,6 +1021,7 @@ pub async fn soak(ctx: &Ctx) -> Result<Vec<Row>> {
         flood_window: 0,
         duration: ctx.size(Duration::from_secs(2), Duration::from_secs(1)),
         padding: 20,
+        edits: None,
     };
     let mut total = LoadReport::default();
     let mut connects = 0;
