@@ -87,7 +87,10 @@ impl Chat {
         channel_id: ChannelId,
         query: HistoryQuery,
     ) -> Result<HistoryPage, AppError> {
-        let head_seq = self.require_member(channel_id, user_id).await?;
+        // The membership check reads both heads; the rev is read before
+        // the rows, so a change the page misses has a later rev and a
+        // client resuming changes from here gets it.
+        let (head_seq, head_rev) = self.require_member_heads(channel_id, user_id).await?;
         if let HistoryCursor::AroundSeq(seq) = query.cursor {
             if seq < Seq::new(1) || seq > head_seq {
                 return Err(AppError::BadRequest(format!(
@@ -96,13 +99,6 @@ impl Chat {
             }
         }
         let limit = query.limit.clamp(1, self.limits.history_max_limit);
-        // Read before the rows: a change the page misses has a later rev,
-        // so a client resuming changes from here gets it.
-        let head_rev = self
-            .store
-            .head_rev(channel_id)
-            .await
-            .map_err(|e| internal("history query failed", e))?;
         let mut page = self
             .store
             .history(channel_id, query.cursor, limit)

@@ -39,13 +39,19 @@ macro_rules! message_columns {
         concat!(
             $table, ".", stringify!($first), " AS ", stringify!($first)
             $(, ", ", $table, ".", stringify!($column), " AS ", stringify!($column))*,
-            ", (SELECT q.seq FROM messages q WHERE q.id = ", $table, ".reply_to) AS quote_seq",
-            ", (SELECT q.user_id FROM messages q WHERE q.id = ", $table,
-            ".reply_to) AS quote_user_id",
-            ", (SELECT substr(q.text, 1, 140) FROM messages q WHERE q.id = ", $table,
-            ".reply_to) AS quote_preview",
-            ", (SELECT q.deleted_at IS NOT NULL FROM messages q WHERE q.id = ", $table,
-            ".reply_to) AS quote_deleted"
+            // Only a reply looks its quote up (CASE evaluates the
+            // subquery only when it is taken).
+            ", CASE WHEN ", $table, ".reply_to IS NULL THEN NULL ELSE \
+               (SELECT q.seq FROM messages q WHERE q.id = ", $table, ".reply_to) END AS quote_seq",
+            ", CASE WHEN ", $table, ".reply_to IS NULL THEN NULL ELSE \
+               (SELECT q.user_id FROM messages q WHERE q.id = ", $table,
+            ".reply_to) END AS quote_user_id",
+            ", CASE WHEN ", $table, ".reply_to IS NULL THEN NULL ELSE \
+               (SELECT substr(q.text, 1, 140) FROM messages q WHERE q.id = ", $table,
+            ".reply_to) END AS quote_preview",
+            ", CASE WHEN ", $table, ".reply_to IS NULL THEN NULL ELSE \
+               (SELECT q.deleted_at IS NOT NULL FROM messages q WHERE q.id = ", $table,
+            ".reply_to) END AS quote_deleted"
         )
     };
 }
