@@ -8,7 +8,7 @@
 
 use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, Type};
 
-use super::changes::{ChangeOutcome, ChangeRefused, TargetRow};
+use super::changes::TargetRow;
 use super::rows::MessageRow;
 use super::StoreResult;
 use crate::protocol::{
@@ -316,9 +316,6 @@ impl From<ReadRow> for MemberRead {
         }
     }
 }
-
-/// The result of one change: its outcome, or why it was refused.
-pub type ChangeResult = Result<ChangeOutcome, ChangeRefused>;
 
 /// A database the change operations speak (see the module doc).
 pub(super) trait ChangeDialect: Database

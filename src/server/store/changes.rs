@@ -98,6 +98,9 @@ impl ChangeOutcome {
     }
 }
 
+/// The result of one change: its outcome, or why it was refused.
+pub type ChangeResult = Result<ChangeOutcome, ChangeRefused>;
+
 /// Why a change was refused (nothing was written).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChangeRefused {

@@ -55,8 +55,9 @@ pub mod postgres;
 mod rows;
 pub mod sqlite;
 
-pub use change_dialect::ChangeResult;
-pub use changes::{Actor, Change, ChangeKind, ChangeLimits, ChangeOutcome, ChangeRefused};
+pub use changes::{
+    Actor, Change, ChangeKind, ChangeLimits, ChangeOutcome, ChangeRefused, ChangeResult,
+};
 pub use commit_notice::CommitNotice;
 
 use crate::protocol::{ChannelId, ClientId, MessageId, Rev, Seq, UserId};
