@@ -13,6 +13,8 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use super::write_queue::WriteQueue;
+
 use crate::protocol::{Message, ServerFrame};
 use crate::server::bus::Bus;
 use crate::server::rooms::room::frame_json;
@@ -56,32 +58,11 @@ impl ChangeWriter {
     /// Starts the task. At `shutdown` the queue closes (later changes fail
     /// as not stored), what is queued is applied, and the task ends.
     pub fn spawn(parts: ChangeWriterParts, shutdown: CancellationToken) -> (Self, JoinHandle<()>) {
-        let (tx, mut rx) = mpsc::channel::<ChangeJob>(QUEUE_CAPACITY);
+        let (tx, rx) = mpsc::channel::<ChangeJob>(QUEUE_CAPACITY);
         let task = tokio::spawn(async move {
-            let max_batch = parts.max_batch.max(1);
-            let mut jobs: Vec<ChangeJob> = Vec::with_capacity(max_batch);
-            let mut closing = false;
-            loop {
-                let next = if closing {
-                    rx.recv().await
-                } else {
-                    tokio::select! {
-                        job = rx.recv() => job,
-                        _ = shutdown.cancelled() => {
-                            closing = true;
-                            rx.close();
-                            continue;
-                        }
-                    }
-                };
-                let Some(first) = next else { break };
-                jobs.push(first);
-                while jobs.len() < max_batch {
-                    match rx.try_recv() {
-                        Ok(job) => jobs.push(job),
-                        Err(_) => break,
-                    }
-                }
+            let mut queue = WriteQueue::new(rx, shutdown, parts.max_batch);
+            let mut jobs: Vec<ChangeJob> = Vec::with_capacity(parts.max_batch.max(1));
+            while queue.next_batch(&mut jobs).await {
                 let batch: Vec<Change> = jobs.iter().map(|j| j.change.clone()).collect();
                 let results = parts.store.apply_changes(&batch, parts.limits).await;
                 let changed: Vec<&Message> = results

@@ -14,6 +14,7 @@ pub mod rate_limit;
 pub mod read;
 pub mod send;
 pub mod session;
+pub mod write_queue;
 pub mod writer;
 
 use crate::protocol::{ChannelId, UserId};

@@ -9,6 +9,8 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use super::write_queue::WriteQueue;
+
 use crate::protocol::Message;
 use crate::server::bus::Bus;
 use crate::server::metrics::Metrics;
@@ -45,31 +47,11 @@ impl MessageWriter {
         metrics: Arc<Metrics>,
         shutdown: CancellationToken,
     ) -> (Self, JoinHandle<()>) {
-        let (tx, mut rx) = mpsc::channel::<WriteJob>(QUEUE_CAPACITY);
+        let (tx, rx) = mpsc::channel::<WriteJob>(QUEUE_CAPACITY);
         let writer = async move {
+            let mut queue = WriteQueue::new(rx, shutdown, max_batch);
             let mut jobs: Vec<WriteJob> = Vec::with_capacity(max_batch);
-            let mut closing = false;
-            loop {
-                let next = if closing {
-                    rx.recv().await
-                } else {
-                    tokio::select! {
-                        job = rx.recv() => job,
-                        _ = shutdown.cancelled() => {
-                            closing = true;
-                            rx.close();
-                            continue;
-                        }
-                    }
-                };
-                let Some(first) = next else { break };
-                jobs.push(first);
-                while jobs.len() < max_batch {
-                    match rx.try_recv() {
-                        Ok(job) => jobs.push(job),
-                        Err(_) => break,
-                    }
-                }
+            while queue.next_batch(&mut jobs).await {
                 let batch: Vec<NewMessage> = jobs.iter().map(|j| j.message.clone()).collect();
                 let started = std::time::Instant::now();
                 let results = store.insert_messages(&batch).await;
