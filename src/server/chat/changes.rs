@@ -33,7 +33,9 @@ impl Chat {
         request: ChangeRequest,
     ) -> Result<Message, AppError> {
         let kind = self.change_kind(request)?;
-        self.require_member(channel_id, user_id).await?;
+        // Membership is checked inside the change's transaction (a missing
+        // channel or message is 404, no access 403), not here as well: a
+        // reaction storm would pay a second query per change.
         self.change_limiter
             .check(&user_id)
             .map_err(|retry_after_ms| AppError::RateLimited { retry_after_ms })?;
