@@ -994,3 +994,53 @@ pub use fastrand::Rng;
 pub fn pick<'a>(rng: &mut Rng, items: &[&'a str]) -> &'a str {
     items[rng.usize(..items.len())]
 }
+
+/// The full state of a message, the same whether it comes from a frame
+/// (camelCase) or the history route (snake_case): everything but the
+/// frame's type and the names.
+pub fn full_state(v: &Value) -> Value {
+    let field = |camel: &str, snake: &str| {
+        v.get(camel)
+            .or_else(|| v.get(snake))
+            .cloned()
+            .unwrap_or_else(|| panic!("no {camel} / {snake} in {v}"))
+    };
+    let reactions: Vec<Value> = v["reactions"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no reactions in {v}"))
+        .iter()
+        .map(|r| {
+            json!({
+                "emoji": r["emoji"],
+                "count": r["count"],
+                "userIds": r.get("userIds").or_else(|| r.get("user_ids")).cloned(),
+            })
+        })
+        .collect();
+    let reply = field("replyTo", "reply_to");
+    let reply = if reply.is_null() {
+        reply
+    } else {
+        json!({
+            "id": reply["id"],
+            "seq": reply["seq"],
+            "userId": reply.get("userId").or_else(|| reply.get("user_id")).cloned(),
+            "preview": reply["preview"],
+            "deleted": reply["deleted"],
+        })
+    };
+    json!({
+        "id": v["id"],
+        "seq": v["seq"],
+        "userId": field("userId", "user_id"),
+        "clientId": field("clientId", "client_id"),
+        "createdAt": field("createdAt", "created_at"),
+        "text": v["text"],
+        "deleted": v["deleted"],
+        "rev": v["rev"],
+        "editedAt": field("editedAt", "edited_at"),
+        "reactions": reactions,
+        "pinned": v["pinned"],
+        "replyTo": reply,
+    })
+}
