@@ -569,7 +569,6 @@ fn take(ledger: &mut Ledger, v: &Value, user: &str) {
     }
 }
 
-
 /// Every message of `channel` in its full state, through the history route.
 async fn history_states(server: &ServerProcess, token: &str, channel: &str) -> Vec<Value> {
     let mut states = Vec::new();

@@ -351,7 +351,6 @@ impl Held {
     }
 }
 
-
 /// A connection with the copy it keeps: every frame it reads is applied.
 struct Careful {
     ws: WsClient,
