@@ -4,13 +4,13 @@
 //! and shapes the JSON, like the seed's routes in `rest.rs`.
 
 use axum::extract::State;
-use axum::Json;
 use serde::Deserialize;
-use serde_json::json;
 
 use super::extract::{ChannelPath, JsonBody, MessagePath, ReactionPath};
+use super::json_body::{named, Named};
 use super::rest::ApiResult;
-use crate::protocol::{ChangeRequest, Rev};
+use crate::protocol::dto::{MemberRead, MessageEdit};
+use crate::protocol::{ChangeRequest, Message, Rev, UserId};
 use crate::server::auth::CurrentUser;
 use crate::server::state::AppState;
 
@@ -29,12 +29,12 @@ async fn change(
     user: &CurrentUser,
     path: MessagePath,
     request: ChangeRequest,
-) -> ApiResult {
+) -> ApiResult<Named<Message>> {
     let message = state
         .chat
         .change_message(user.id, path.channel, path.message, request)
         .await?;
-    Ok(Json(json!({ "message": message })))
+    Ok(named("message", message))
 }
 
 /// `PATCH /chat/channels/{c}/messages/{m}` with `{"text", "ifRev"?}`.
@@ -43,7 +43,7 @@ pub async fn edit_route(
     user: CurrentUser,
     path: MessagePath,
     JsonBody(body): JsonBody<EditBody>,
-) -> ApiResult {
+) -> ApiResult<Named<Message>> {
     let request = ChangeRequest::Edit {
         text: body.text,
         if_rev: body.if_rev,
@@ -56,7 +56,7 @@ pub async fn delete_route(
     State(state): State<AppState>,
     user: CurrentUser,
     path: MessagePath,
-) -> ApiResult {
+) -> ApiResult<Named<Message>> {
     change(&state, &user, path, ChangeRequest::Delete).await
 }
 
@@ -66,12 +66,12 @@ pub async fn edits_route(
     State(state): State<AppState>,
     user: CurrentUser,
     path: MessagePath,
-) -> ApiResult {
+) -> ApiResult<Named<Vec<MessageEdit>>> {
     let edits = state
         .chat
         .edits(user.id, path.channel, path.message)
         .await?;
-    Ok(Json(json!({ "edits": edits })))
+    Ok(named("edits", edits))
 }
 
 /// `PUT /chat/channels/{c}/messages/{m}/reactions/{emoji}`.
@@ -79,7 +79,7 @@ pub async fn add_reaction_route(
     State(state): State<AppState>,
     user: CurrentUser,
     path: ReactionPath,
-) -> ApiResult {
+) -> ApiResult<Named<Message>> {
     let (path, emoji) = split(path);
     change(&state, &user, path, ChangeRequest::ReactionAdd { emoji }).await
 }
@@ -89,7 +89,7 @@ pub async fn remove_reaction_route(
     State(state): State<AppState>,
     user: CurrentUser,
     path: ReactionPath,
-) -> ApiResult {
+) -> ApiResult<Named<Message>> {
     let (path, emoji) = split(path);
     change(&state, &user, path, ChangeRequest::ReactionRemove { emoji }).await
 }
@@ -100,12 +100,12 @@ pub async fn reactors_route(
     State(state): State<AppState>,
     user: CurrentUser,
     path: ReactionPath,
-) -> ApiResult {
+) -> ApiResult<Named<Vec<UserId>>> {
     let user_ids = state
         .chat
         .reactors(user.id, path.channel, path.message, &path.emoji)
         .await?;
-    Ok(Json(json!({ "user_ids": user_ids })))
+    Ok(named("user_ids", user_ids))
 }
 
 /// `PUT /chat/channels/{c}/pins/{m}`.
@@ -113,7 +113,7 @@ pub async fn pin_route(
     State(state): State<AppState>,
     user: CurrentUser,
     path: MessagePath,
-) -> ApiResult {
+) -> ApiResult<Named<Message>> {
     change(&state, &user, path, ChangeRequest::Pin).await
 }
 
@@ -122,7 +122,7 @@ pub async fn unpin_route(
     State(state): State<AppState>,
     user: CurrentUser,
     path: MessagePath,
-) -> ApiResult {
+) -> ApiResult<Named<Message>> {
     change(&state, &user, path, ChangeRequest::Unpin).await
 }
 
@@ -131,9 +131,9 @@ pub async fn pins_route(
     State(state): State<AppState>,
     user: CurrentUser,
     ChannelPath(channel_id): ChannelPath,
-) -> ApiResult {
+) -> ApiResult<Named<Vec<Message>>> {
     let pins = state.chat.pins(user.id, channel_id).await?;
-    Ok(Json(json!({ "pins": pins })))
+    Ok(named("pins", pins))
 }
 
 /// `GET /chat/channels/{c}/reads`: every member's read cursor.
@@ -141,9 +141,9 @@ pub async fn reads_route(
     State(state): State<AppState>,
     user: CurrentUser,
     ChannelPath(channel_id): ChannelPath,
-) -> ApiResult {
+) -> ApiResult<Named<Vec<MemberRead>>> {
     let reads = state.chat.reads(user.id, channel_id).await?;
-    Ok(Json(json!({ "reads": reads })))
+    Ok(named("reads", reads))
 }
 
 fn split(path: ReactionPath) -> (MessagePath, String) {

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod connection_limit;
 pub mod embedded;
 pub mod extract;
+pub mod json_body;
 pub mod login;
 pub mod message_routes;
 pub mod rest;

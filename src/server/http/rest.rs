@@ -3,22 +3,29 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 
 use super::extract::{ChannelPath, HistoryParams, ReadBody};
-use crate::protocol::{AppError, HistoryPageWithCompat};
+use super::json_body::{named, Named};
+use crate::protocol::dto::Member;
+use crate::protocol::{ChannelSummary, HistoryPageWithCompat, UnreadEntry};
 use crate::server::auth::CurrentUser;
 use crate::server::error::ApiError;
 use crate::server::state::AppState;
 
-/// Result of a JSON handler.
-pub type ApiResult = Result<Json<Value>, ApiError>;
+/// Result of a JSON handler: its body, by default a `serde_json::Value`
+/// (small answers); lists use a typed body ([`named`]).
+pub type ApiResult<T = Value> = Result<Json<T>, ApiError>;
 
 /// `GET /chat/channels`
-pub async fn list_channels_route(State(state): State<AppState>, user: CurrentUser) -> ApiResult {
+pub async fn list_channels_route(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> ApiResult<Named<Vec<ChannelSummary>>> {
     let channels = state.chat.channels(user.id).await?;
-    Ok(Json(json!({ "channels": channels })))
+    Ok(named("channels", channels))
 }
 
 /// `GET /chat/channels/{channelId}/messages`
@@ -27,12 +34,10 @@ pub async fn history_route(
     user: CurrentUser,
     ChannelPath(channel_id): ChannelPath,
     HistoryParams(query): HistoryParams,
-) -> ApiResult {
+) -> Result<Response, ApiError> {
     let page = state.chat.history(user.id, channel_id, query).await?;
-    Ok(Json(
-        serde_json::to_value(HistoryPageWithCompat::from(&page))
-            .map_err(|_| AppError::internal())?,
-    ))
+    // Serialized here, while `page` is borrowed.
+    Ok(Json(HistoryPageWithCompat::from(&page)).into_response())
 }
 
 /// `POST /chat/channels/{channelId}/read` with an optional `{"seq": n}`.
@@ -47,9 +52,12 @@ pub async fn mark_read_route(
 }
 
 /// `GET /chat/unread`
-pub async fn unread_route(State(state): State<AppState>, user: CurrentUser) -> ApiResult {
+pub async fn unread_route(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> ApiResult<Named<Vec<UnreadEntry>>> {
     let unread = state.chat.unread(user.id).await?;
-    Ok(Json(json!({ "unread": unread })))
+    Ok(named("unread", unread))
 }
 
 /// `GET /chat/channels/{channelId}/members` (an addition to the seed's
@@ -58,9 +66,9 @@ pub async fn members_route(
     State(state): State<AppState>,
     user: CurrentUser,
     ChannelPath(channel_id): ChannelPath,
-) -> ApiResult {
+) -> ApiResult<Named<Vec<Member>>> {
     let members = state.chat.members(user.id, channel_id).await?;
-    Ok(Json(json!({ "members": members })))
+    Ok(named("members", members))
 }
 
 /// `GET /healthz`: the process is up.
