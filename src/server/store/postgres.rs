@@ -40,7 +40,7 @@ const NEXT_SEQ: &str = "UPDATE tablos SET last_seq = last_seq + 1, \
 /// The stored message for an idempotency key.
 const FIND_BY_CLIENT_ID: &str = concat!(
     "SELECT ",
-    message_columns!(),
+    message_columns!(postgres),
     " FROM messages WHERE channel_id = $1 AND user_id = $2 AND client_id = $3"
 );
 const INSERT_MESSAGE: &str =
@@ -55,7 +55,7 @@ const LOCK_CHANNELS: &str = "SELECT id, last_seq, last_message_at FROM tablos \
 /// idempotency keys.
 const EXISTING_KEYS: &str = concat!(
     "SELECT ",
-    message_columns!(),
+    message_columns!(postgres),
     " FROM messages JOIN unnest($1::uuid[], $2::uuid[], $3::text[]) \
      AS k(channel_id, user_id, client_id) USING (channel_id, user_id, client_id)"
 );
@@ -79,24 +79,24 @@ const WRITE_BATCH: &str = "WITH inserted AS ( \
      SELECT pg_notify($11, p) FROM unnest($12::text[]) AS p";
 const HISTORY_LATEST: &str = concat!(
     "SELECT ",
-    message_columns!(),
+    message_columns!(postgres),
     " FROM messages WHERE channel_id = $1 AND (deleted_at IS NULL OR rev > 0) ORDER BY seq DESC LIMIT $2"
 );
 const HISTORY_BEFORE_SEQ: &str = concat!(
     "SELECT ",
-    message_columns!(),
+    message_columns!(postgres),
     " FROM messages WHERE channel_id = $1 AND (deleted_at IS NULL OR rev > 0) AND seq < $2 \
      ORDER BY seq DESC LIMIT $3"
 );
 const HISTORY_BEFORE_TIME: &str = concat!(
     "SELECT ",
-    message_columns!(),
+    message_columns!(postgres),
     " FROM messages WHERE channel_id = $1 AND (deleted_at IS NULL OR rev > 0) AND created_at < $2 \
      ORDER BY seq DESC LIMIT $3"
 );
 const HISTORY_AFTER_SEQ: &str = concat!(
     "SELECT ",
-    message_columns!(),
+    message_columns!(postgres),
     " FROM messages WHERE channel_id = $1 AND (deleted_at IS NULL OR rev > 0) AND seq > $2 \
      ORDER BY seq ASC LIMIT $3"
 );
@@ -132,7 +132,7 @@ const CHANNELS_FOR: &str = concat!(
                ",
     unread_count!(),
     ", ",
-    message_columns!("lm"),
+    message_columns!(postgres, "lm"),
     ", lu.display_name AS last_sender_name \
              FROM tablo_access a \
              JOIN tablos t ON t.id = a.tablo_id \
@@ -181,21 +181,21 @@ const SET_ACCESS: &str =
 /// One message by id.
 const MESSAGE_BY_ID: &str = concat!(
     "SELECT ",
-    message_columns!(),
+    message_columns!(postgres),
     " FROM messages WHERE id = $1 AND (deleted_at IS NULL OR rev > 0)"
 );
 /// Resume and catch-up by rev: a channel's messages changed after a rev,
 /// by rev (`rev > 0` lets the partial index serve it).
 const CHANGED_AFTER: &str = concat!(
     "SELECT ",
-    message_columns!(),
+    message_columns!(postgres),
     " FROM messages WHERE channel_id = $1 AND rev > 0 AND rev > $2 \
      ORDER BY rev LIMIT $3"
 );
 /// The pins panel: newest pin first.
 const PINS: &str = concat!(
     "SELECT ",
-    message_columns!(),
+    message_columns!(postgres),
     " FROM messages WHERE channel_id = $1 AND pinned_at IS NOT NULL \
      ORDER BY pinned_at DESC LIMIT $2"
 );

@@ -12,6 +12,7 @@ use sqlx::sqlite::{Sqlite, SqliteTypeInfo, SqliteValueRef};
 use sqlx::{ColumnIndex, Database, FromRow, Row, Type};
 
 use chrono::{DateTime, Utc};
+use serde::Deserialize;
 
 use super::Membership;
 use crate::protocol::dto::Member;
@@ -21,37 +22,58 @@ use crate::protocol::{
 };
 
 /// The columns [`MessageRow`] reads, in one place for every message query
-/// of both dialects: `message_columns!()` for a query on `messages` alone,
-/// `message_columns!("lm")` for one that names it `lm`. Each column is
-/// qualified and named back to itself; the quoted message of a reply is
-/// read with it (`quote_*`, one primary-key probe each, null without a
-/// quote), so a quote always shows the original as it is now.
+/// of both dialects: `message_columns!(sqlite)` for a query on `messages`
+/// alone, `message_columns!(postgres, "lm")` for one that names it `lm`.
+///
+/// The columns every message has are read as they are. Everything a change
+/// or a quote adds (rev, edit time, tombstone, reactions, pin, quote) comes
+/// in one column, `changes`: a JSON array built by the database, `NULL`
+/// for a message that never changed, quotes nothing and is not deleted,
+/// which most of a channel's messages are. A column is a value the driver
+/// copies and a name it looks up per row, so eleven columns that are
+/// almost always empty made every page of history and every channel list
+/// slower (BENCHMARKS.md "Messages that change"). The quote is looked up
+/// only for a reply.
 macro_rules! message_columns {
-    () => {
-        message_columns!("messages")
+    ($dialect:ident) => {
+        message_columns!($dialect, "messages")
     };
-    ($table:literal) => {
-        message_columns!(@list [$table]
-            id, channel_id, seq, user_id, text, created_at, updated_at, client_id,
-            rev, edited_at, deleted_at, reactions, reply_to, pinned_by, pinned_at)
+    ($dialect:ident, $table:literal) => {
+        concat!(
+            message_columns!(@plain [$table]
+                id, channel_id, seq, user_id, text, created_at, updated_at, client_id),
+            ", CASE WHEN ", $table, ".rev > 0 OR ", $table, ".reply_to IS NOT NULL OR ",
+            $table, ".deleted_at IS NOT NULL THEN ",
+            message_columns!(@changes $dialect $table),
+            " END AS changes"
+        )
     };
-    (@list [$table:literal] $first:ident $(, $column:ident)*) => {
+    (@plain [$table:literal] $first:ident $(, $column:ident)*) => {
         concat!(
             $table, ".", stringify!($first), " AS ", stringify!($first)
-            $(, ", ", $table, ".", stringify!($column), " AS ", stringify!($column))*,
-            // Only a reply looks its quote up (CASE evaluates the
-            // subquery only when it is taken).
-            ", CASE WHEN ", $table, ".reply_to IS NULL THEN NULL ELSE \
-               (SELECT q.seq FROM messages q WHERE q.id = ", $table, ".reply_to) END AS quote_seq",
-            ", CASE WHEN ", $table, ".reply_to IS NULL THEN NULL ELSE \
-               (SELECT q.user_id FROM messages q WHERE q.id = ", $table,
-            ".reply_to) END AS quote_user_id",
-            ", CASE WHEN ", $table, ".reply_to IS NULL THEN NULL ELSE \
-               (SELECT substr(q.text, 1, 140) FROM messages q WHERE q.id = ", $table,
-            ".reply_to) END AS quote_preview",
-            ", CASE WHEN ", $table, ".reply_to IS NULL THEN NULL ELSE \
-               (SELECT q.deleted_at IS NOT NULL FROM messages q WHERE q.id = ", $table,
-            ".reply_to) END AS quote_deleted"
+            $(, ", ", $table, ".", stringify!($column), " AS ", stringify!($column))*
+        )
+    };
+    // The fields of `ChangeColumns`, in its order. SQLite keeps instants
+    // as integer microseconds and ids as blobs (`hex` of NULL is '').
+    (@changes sqlite $t:literal) => {
+        concat!(
+            "json_array(", $t, ".rev, ", $t, ".edited_at, ", $t, ".deleted_at IS NOT NULL, ",
+            $t, ".reactions, nullif(hex(", $t, ".pinned_by), ''), ", $t, ".pinned_at, ",
+            "nullif(hex(", $t, ".reply_to), ''), CASE WHEN ", $t, ".reply_to IS NULL THEN NULL \
+             ELSE json((SELECT json_array(q.seq, hex(q.user_id), substr(q.text, 1, 140), \
+             q.deleted_at IS NOT NULL) FROM messages q WHERE q.id = ", $t, ".reply_to)) END)"
+        )
+    };
+    (@changes postgres $t:literal) => {
+        concat!(
+            "json_build_array(", $t, ".rev, ",
+            "(extract(epoch FROM ", $t, ".edited_at) * 1000000)::bigint, ",
+            $t, ".deleted_at IS NOT NULL, ", $t, ".reactions, ", $t, ".pinned_by, ",
+            "(extract(epoch FROM ", $t, ".pinned_at) * 1000000)::bigint, ", $t, ".reply_to, ",
+            "CASE WHEN ", $t, ".reply_to IS NULL THEN NULL \
+             ELSE (SELECT json_build_array(q.seq, q.user_id, substr(q.text, 1, 140), \
+             q.deleted_at IS NOT NULL) FROM messages q WHERE q.id = ", $t, ".reply_to) END)::text"
         )
     };
 }
@@ -68,17 +90,68 @@ pub(super) struct MessageRow {
     created_at: Timestamp,
     updated_at: Option<Timestamp>,
     client_id: ClientId,
+    #[sqlx(try_from = "Option<String>")]
+    changes: MessageChanges,
+}
+
+/// The `changes` column: `None` for a message as it was sent.
+#[derive(Debug)]
+struct MessageChanges(Option<ChangeColumns>);
+
+impl TryFrom<Option<String>> for MessageChanges {
+    type Error = serde_json::Error;
+
+    fn try_from(json: Option<String>) -> Result<Self, Self::Error> {
+        json.as_deref()
+            .map(serde_json::from_str)
+            .transpose()
+            .map(MessageChanges)
+    }
+}
+
+/// What a change or a quote adds to a message, as the `changes` array lists
+/// it (by position).
+#[derive(Debug, Deserialize)]
+struct ChangeColumns {
     rev: Rev,
-    edited_at: Option<Timestamp>,
-    deleted_at: Option<Timestamp>,
+    /// Microseconds since the epoch.
+    edited_at: Option<i64>,
+    deleted: Flag,
+    /// The stored summary, JSON text (see [`decode_reactions`]).
     reactions: Option<String>,
-    reply_to: Option<MessageId>,
     pinned_by: Option<UserId>,
-    pinned_at: Option<Timestamp>,
-    quote_seq: Option<Seq>,
-    quote_user_id: Option<UserId>,
-    quote_preview: Option<String>,
-    quote_deleted: Option<bool>,
+    /// Microseconds since the epoch.
+    pinned_at: Option<i64>,
+    reply_to: Option<MessageId>,
+    /// The quoted message; `None` when it is not stored.
+    quote: Option<QuoteColumns>,
+}
+
+/// The quoted message's part of [`ChangeColumns`].
+#[derive(Debug, Deserialize)]
+struct QuoteColumns {
+    seq: Seq,
+    user_id: UserId,
+    preview: Option<String>,
+    deleted: Flag,
+}
+
+/// A truth value as a database puts it in JSON: `true`/`false` from
+/// Postgres, `1`/`0` from SQLite.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(untagged)]
+enum Flag {
+    Bool(bool),
+    Int(i64),
+}
+
+impl Flag {
+    fn is_set(self) -> bool {
+        match self {
+            Flag::Bool(b) => b,
+            Flag::Int(i) => i != 0,
+        }
+    }
 }
 
 /// Reads a stored reactions summary (the `reactions` column); a summary
@@ -105,59 +178,47 @@ impl From<MessageRow> for Message {
             created_at,
             updated_at,
             client_id,
-            rev,
-            edited_at,
-            deleted_at,
-            reactions,
-            reply_to,
-            pinned_by,
-            pinned_at,
-            quote_seq,
-            quote_user_id,
-            quote_preview,
-            quote_deleted,
+            changes: MessageChanges(changes),
         } = row;
-        let deleted = deleted_at.is_some();
-        let reply_to = match (reply_to, quote_seq, quote_user_id) {
-            (Some(id), Some(seq), Some(user_id)) if !deleted => {
-                let quote_deleted = quote_deleted.unwrap_or(false);
+        let mut message =
+            Message::unchanged(id, channel_id, seq, user_id, text, created_at, client_id);
+        message.updated_at = updated_at;
+        let Some(changes) = changes else {
+            return message;
+        };
+        message.rev = changes.rev;
+        message.edited_at = changes.edited_at.map(Timestamp::from_micros);
+        if changes.deleted.is_set() {
+            message.deleted = true;
+            message.text = String::new();
+            return message;
+        }
+        message.reactions = decode_reactions(changes.reactions.as_deref());
+        message.reply_to = match (changes.reply_to, changes.quote) {
+            (Some(id), Some(quote)) => {
+                let deleted = quote.deleted.is_set();
                 Some(Quote {
                     id,
-                    seq,
-                    user_id,
-                    preview: if quote_deleted {
+                    seq: quote.seq,
+                    user_id: quote.user_id,
+                    preview: if deleted {
                         String::new()
                     } else {
-                        quote_preview.unwrap_or_default()
+                        quote.preview.unwrap_or_default()
                     },
-                    deleted: quote_deleted,
+                    deleted,
                 })
             }
             _ => None,
         };
-        Message {
-            id,
-            channel_id,
-            seq,
-            user_id,
-            text: if deleted { String::new() } else { text },
-            created_at,
-            updated_at,
-            client_id,
-            rev,
-            edited_at,
-            deleted,
-            reactions: if deleted {
-                Vec::new()
-            } else {
-                decode_reactions(reactions.as_deref())
-            },
-            reply_to,
-            pinned: match (pinned_by, pinned_at) {
-                (Some(by), Some(at)) if !deleted => Some(Pin { by, at }),
-                _ => None,
-            },
-        }
+        message.pinned = match (changes.pinned_by, changes.pinned_at) {
+            (Some(by), Some(at)) => Some(Pin {
+                by,
+                at: Timestamp::from_micros(at),
+            }),
+            _ => None,
+        };
+        message
     }
 }
 

@@ -42,7 +42,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 /// The stored message for an idempotency key.
 const FIND_BY_CLIENT_ID: &str = concat!(
     "SELECT ",
-    message_columns!(),
+    message_columns!(sqlite),
     " FROM messages WHERE channel_id = ?1 AND user_id = ?2 AND client_id = ?3"
 );
 /// Takes the channel's next seq (in the insert's transaction) and its
@@ -68,7 +68,7 @@ const BATCH_SENDERS: &str = "SELECT a.tablo_id AS tablo_id, a.user_id AS user_id
 /// (`[["<channel>", "<user>", "<clientId>"], ...]`).
 const BATCH_EXISTING: &str = concat!(
     "SELECT ",
-    message_columns!("m"),
+    message_columns!(sqlite, "m"),
     " FROM json_each(?1) AS k JOIN messages m \
        ON m.channel_id = unhex(k.value ->> 0) AND m.user_id = unhex(k.value ->> 1) \
        AND m.client_id = k.value ->> 2"
@@ -88,27 +88,27 @@ const INSERT_MESSAGE: &str =
 /// History: the newest page.
 const HISTORY_LATEST: &str = concat!(
     "SELECT ",
-    message_columns!(),
+    message_columns!(sqlite),
     " FROM messages WHERE channel_id = ?1 AND (deleted_at IS NULL OR rev > 0) ORDER BY seq DESC LIMIT ?2"
 );
 /// History: the page before a seq.
 const HISTORY_BEFORE_SEQ: &str = concat!(
     "SELECT ",
-    message_columns!(),
+    message_columns!(sqlite),
     " FROM messages WHERE channel_id = ?1 AND (deleted_at IS NULL OR rev > 0) AND seq < ?2 \
      ORDER BY seq DESC LIMIT ?3"
 );
 /// History: the page before a time (the seed's cursor).
 const HISTORY_BEFORE_TIME: &str = concat!(
     "SELECT ",
-    message_columns!(),
+    message_columns!(sqlite),
     " FROM messages WHERE channel_id = ?1 AND (deleted_at IS NULL OR rev > 0) AND created_at < ?2 \
      ORDER BY seq DESC LIMIT ?3"
 );
 /// History, resume and catch-up: the page after a seq.
 const HISTORY_AFTER_SEQ: &str = concat!(
     "SELECT ",
-    message_columns!(),
+    message_columns!(sqlite),
     " FROM messages WHERE channel_id = ?1 AND (deleted_at IS NULL OR rev > 0) AND seq > ?2 \
      ORDER BY seq ASC LIMIT ?3"
 );
@@ -148,7 +148,7 @@ const CHANNELS_FOR: &str = concat!(
                ",
     unread_count!(),
     ", ",
-    message_columns!("lm"),
+    message_columns!(sqlite, "lm"),
     ", lu.display_name AS last_sender_name \
              FROM tablo_access a \
              JOIN tablos t ON t.id = a.tablo_id \
@@ -199,21 +199,21 @@ const SET_ACCESS: &str =
 /// One message by id.
 const MESSAGE_BY_ID: &str = concat!(
     "SELECT ",
-    message_columns!(),
+    message_columns!(sqlite),
     " FROM messages WHERE id = ?1 AND (deleted_at IS NULL OR rev > 0)"
 );
 /// Resume and catch-up by rev: a channel's messages changed after a rev,
 /// by rev (`rev > 0` lets the partial index serve it).
 const CHANGED_AFTER: &str = concat!(
     "SELECT ",
-    message_columns!(),
+    message_columns!(sqlite),
     " FROM messages WHERE channel_id = ?1 AND rev > 0 AND rev > ?2 \
      ORDER BY rev LIMIT ?3"
 );
 /// The pins panel: newest pin first.
 const PINS: &str = concat!(
     "SELECT ",
-    message_columns!(),
+    message_columns!(sqlite),
     " FROM messages WHERE channel_id = ?1 AND pinned_at IS NOT NULL \
      ORDER BY pinned_at DESC LIMIT ?2"
 );
