@@ -710,6 +710,12 @@ pub async fn history(ctx: &Ctx) -> Result<Vec<Row>> {
         ),
         Row::info(
             NAME,
+            "newest page, server time p50",
+            latest.server.p50 as f64,
+            Unit::Millis,
+        ),
+        Row::info(
+            NAME,
             "newest page, server time p99",
             latest.server.p99 as f64,
             Unit::Millis,
@@ -783,6 +789,12 @@ pub async fn unread(ctx: &Ctx) -> Result<Vec<Row>> {
             NAME,
             "GET /chat/unread, HTTP round trip p99",
             summary.round_trip.p99 as f64,
+            Unit::Millis,
+        ),
+        Row::info(
+            NAME,
+            "GET /chat/channels, server time p50",
+            list.server.p50 as f64,
             Unit::Millis,
         ),
         Row::info(
