@@ -202,8 +202,11 @@ impl Follower {
                 }
             };
             let deleted: Vec<Message> = page.iter().filter(|m| m.deleted).cloned().collect();
+            // The page holds every message changed after `after`, by rev: each
+            // accounts for the revs since the one before it (an earlier change
+            // to a message changed again is in its newer state, further on).
             for m in &page {
-                room.publish_update(m);
+                room.publish_update(m, after.next());
                 after = after.max(m.rev);
             }
             if !deleted.is_empty() {

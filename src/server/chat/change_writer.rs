@@ -4,9 +4,12 @@
 //! savepoint per change), and only after the commit published to the room
 //! as `message.updated`, in rev order. One task on this server means this
 //! server's changes reach its rooms in the order their revs were taken, so
-//! connections need no gap filling for them; a storm of reactions on one
-//! message costs one commit per batch, not one per reaction.
+//! connections need no gap filling for them. A storm of reactions on one
+//! message costs one commit per batch, not one per reaction, and each
+//! member gets one update per batch (the message's last state), not one
+//! per reaction ([`coalesce`]).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
@@ -15,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::write_queue::WriteQueue;
 
-use crate::protocol::{Message, ServerFrame};
+use crate::protocol::{ChannelId, Message, MessageId, Rev, ServerFrame};
 use crate::server::bus::Bus;
 use crate::server::rooms::room::frame_json;
 use crate::server::rooms::users::UserEvent;
@@ -73,9 +76,9 @@ impl ChangeWriter {
                     })
                     .collect();
                 parts.bus.changed(&mut changed.iter().copied());
-                for m in &changed {
+                for (m, from_rev) in coalesce(&changed) {
                     if let Some(room) = parts.rooms.get(m.channel_id) {
-                        room.publish_update(m);
+                        room.publish_update(m, from_rev);
                     }
                 }
                 let deleted: Vec<Message> = changed
@@ -120,6 +123,40 @@ impl ChangeWriter {
     }
 }
 
+/// The updates a committed batch publishes: each changed message once, in
+/// its last state, by rev within its channel, each with the first rev it
+/// accounts for (`RoomEvent::Update::from_rev`). A message changed several
+/// times in the batch goes out once, at its last rev, and that update
+/// accounts for the revs since the channel's previous update of the batch:
+/// the earlier changes among them are to messages sent later in the batch
+/// in a newer state. The batch's revs of a channel are consecutive (taken
+/// under the channel's lock, in one transaction).
+pub(crate) fn coalesce<'a>(changed: &[&'a Message]) -> Vec<(&'a Message, Rev)> {
+    let mut last: HashMap<MessageId, &'a Message> = HashMap::new();
+    let mut from: HashMap<ChannelId, Rev> = HashMap::new();
+    for &m in changed {
+        last.entry(m.id)
+            .and_modify(|held| {
+                if m.rev > held.rev {
+                    *held = m;
+                }
+            })
+            .or_insert(m);
+        from.entry(m.channel_id)
+            .and_modify(|first| *first = (*first).min(m.rev))
+            .or_insert(m.rev);
+    }
+    let mut updates: Vec<&'a Message> = last.into_values().collect();
+    updates.sort_by_key(|m| (m.channel_id, m.rev));
+    updates
+        .into_iter()
+        .map(|m| {
+            let first = from.insert(m.channel_id, m.rev.next()).unwrap_or(m.rev);
+            (m, first)
+        })
+        .collect()
+}
+
 /// After deletes: each member with a connection on this server, other than
 /// the author, whose read cursor is before the deleted message, gets `unread.updated` with the channel's new unread count
 /// (a deleted message no longer counts). Every server does this for its
@@ -154,5 +191,70 @@ pub async fn announce_unread_after_deletes(
                 }),
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{ClientId, Seq, Timestamp, UserId};
+
+    fn changed(channel: ChannelId, id: MessageId, rev: i64, text: &str) -> Message {
+        let mut m = Message::unchanged(
+            id,
+            channel,
+            Seq::new(1),
+            UserId::new_random(),
+            text.into(),
+            Timestamp::from_micros(0),
+            ClientId::new("c"),
+        );
+        m.rev = Rev::new(rev);
+        m
+    }
+
+    #[test]
+    fn sends_each_message_once_in_its_last_state_accounting_for_every_rev() {
+        let (x, y) = (ChannelId::new_random(), ChannelId::new_random());
+        let (a, b, c) = (
+            MessageId::new_random(),
+            MessageId::new_random(),
+            MessageId::new_random(),
+        );
+        // Channel x: a at 7, b at 8, a again at 9; channel y: c at 3.
+        let batch = [
+            changed(x, a, 7, "a1"),
+            changed(y, c, 3, "c1"),
+            changed(x, b, 8, "b1"),
+            changed(x, a, 9, "a2"),
+        ];
+        let refs: Vec<&Message> = batch.iter().collect();
+        let mut out: Vec<(ChannelId, String, i64, i64)> = coalesce(&refs)
+            .into_iter()
+            .map(|(m, from)| (m.channel_id, m.text.clone(), m.rev.get(), from.get()))
+            .collect();
+        out.sort_by_key(|(channel, _, rev, _)| (*channel != x, *rev));
+        assert_eq!(
+            out,
+            [
+                (x, "b1".to_string(), 8, 7),
+                (x, "a2".to_string(), 9, 9),
+                (y, "c1".to_string(), 3, 3),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_batch_without_repeats_goes_out_change_by_change() {
+        let x = ChannelId::new_random();
+        let batch: Vec<Message> = (1..=3)
+            .map(|rev| changed(x, MessageId::new_random(), rev, "t"))
+            .collect();
+        let refs: Vec<&Message> = batch.iter().collect();
+        let out: Vec<(i64, i64)> = coalesce(&refs)
+            .into_iter()
+            .map(|(m, from)| (m.rev.get(), from.get()))
+            .collect();
+        assert_eq!(out, [(1, 1), (2, 2), (3, 3)]);
     }
 }

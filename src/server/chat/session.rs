@@ -615,7 +615,12 @@ impl Session {
                     Ok(())
                 }
             },
-            RoomEvent::Update { seq, rev, json } => {
+            RoomEvent::Update {
+                seq,
+                rev,
+                from_rev,
+                json,
+            } => {
                 if *rev <= self.rev {
                     return Ok(());
                 }
@@ -624,8 +629,9 @@ impl Session {
                     // it from storage first (in its current state).
                     Box::pin(self.catch_up(sink, Some(*seq))).await?;
                 }
-                if *rev > self.rev.next() {
-                    // Changes are missing before this one: storage first.
+                if *from_rev > self.rev.next() {
+                    // Changes are missing before the ones this update
+                    // accounts for: storage first.
                     Box::pin(self.send_changes(sink)).await?;
                 }
                 if *rev > self.rev {

@@ -33,8 +33,15 @@ pub enum RoomEvent {
     Update {
         /// The message's seq.
         seq: Seq,
-        /// The change's rev.
+        /// The rev of the message's latest change.
         rev: Rev,
+        /// The first rev this update accounts for: every change of the
+        /// channel from `from_rev` to `rev` is either this one or a change
+        /// to a message whose newer state comes after it (several changes
+        /// to one message committed together go out as one update, with
+        /// the last state). A receiver holding `from_rev - 1` misses
+        /// nothing; one holding less fills the gap from storage.
+        from_rev: Rev,
         /// The `message.updated` frame.
         json: Utf8Bytes,
     },
@@ -78,11 +85,13 @@ impl RoomEvent {
         }
     }
 
-    /// The event for a changed message.
-    pub fn update(m: &Message) -> Self {
+    /// The event for a changed message that accounts for the channel's
+    /// revs from `from_rev` on (see [`RoomEvent::Update`]).
+    pub fn update(m: &Message, from_rev: Rev) -> Self {
         RoomEvent::Update {
             seq: m.seq,
             rev: m.rev,
+            from_rev,
             json: frame_json(&ServerFrame::message_updated(m)),
         }
     }
@@ -191,10 +200,11 @@ impl Room {
     }
 
     /// Publishes a changed message unless a later or equal rev went out
-    /// already (connections fill any gap from storage).
-    pub fn publish_update(&self, m: &Message) {
+    /// already (connections fill any gap from storage); it accounts for
+    /// the revs from `from_rev` on (see [`RoomEvent::Update`]).
+    pub fn publish_update(&self, m: &Message, from_rev: Rev) {
         if self.published_rev.fetch_max(m.rev.get(), Ordering::SeqCst) < m.rev.get() {
-            self.publish(RoomEvent::update(m));
+            self.publish(RoomEvent::update(m, from_rev));
         }
     }
 
