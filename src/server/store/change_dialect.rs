@@ -19,16 +19,14 @@ use crate::protocol::{
 /// order the operation binds them.
 #[derive(Debug)]
 pub(super) struct ChangeQueries {
-    /// `channel` → its `last_rev`, locking the row until commit where the
-    /// database locks rows (Postgres `FOR UPDATE`; SQLite's writer holds
-    /// the whole database already). No row: no channel.
+    /// `channel, user or null` → [`ChannelFactsRow`], locking the channel's
+    /// row until commit where the database locks rows (Postgres `FOR
+    /// UPDATE`; SQLite's writer holds the whole database already). No row:
+    /// no channel.
     pub lock_channel: &'static str,
-    /// `channel, user` → `is_active` (no row: never a member).
-    pub member: &'static str,
-    /// `message` → [`TargetRow`].
+    /// `message, emoji or null, user or null` → [`TargetRow`] (`reacted`:
+    /// whether that user reacted with that emoji).
     pub target: &'static str,
-    /// `message, emoji, user` → how many rows (0 or 1).
-    pub reacted: &'static str,
     /// `channel` → how many of its messages are pinned.
     pub pin_count: &'static str,
     /// `channel` → its new `last_rev`, bumped by one.
@@ -50,9 +48,12 @@ pub(super) struct ChangeQueries {
     pub add_reaction: &'static str,
     /// `message, emoji, user`: removes a reaction row.
     pub remove_reaction: &'static str,
-    /// `message, emoji` → how many reacted with it.
-    pub reaction_count: &'static str,
-    /// `message, emoji, limit` → the first reactors' ids, by time.
+    /// `message, emoji, limit` → [`FirstReactorRow`]s: the first reactors
+    /// by time, each row with how many reacted with the emoji in all (no
+    /// row: nobody).
+    pub first_reactors: &'static str,
+    /// `message, emoji, limit` → the first reactors' ids, by time (the
+    /// reactions route).
     pub reactors: &'static str,
     /// `message, summary, rev`: the new reactions summary.
     pub set_reactions: &'static str,
@@ -96,46 +97,39 @@ macro_rules! define_apply_change {
             limits: $crate::server::store::ChangeLimits,
         ) -> $crate::server::store::StoreResult<$crate::server::store::ChangeResult> {
             use $crate::protocol::{Reaction, Rev, Timestamp, UserId};
-            use $crate::server::store::change_dialect::ChangeDialect;
+            use $crate::server::store::change_dialect::{
+                ChangeDialect, ChannelFactsRow, FirstReactorRow,
+            };
             use $crate::server::store::changes::*;
             let q = &<$db as ChangeDialect>::CHANGES;
-            let locked: Option<Rev> = sqlx::query_scalar(q.lock_channel)
+            // Facts in two statements: the channel (with the actor's
+            // access), then the message (with the actor's reaction).
+            let actor = match change.actor {
+                Actor::Member(user) => Some(user),
+                Actor::HostApp => None,
+            };
+            let channel: Option<ChannelFactsRow> = sqlx::query_as(q.lock_channel)
                 .bind(change.channel_id)
+                .bind(actor)
                 .fetch_optional(&mut *conn)
                 .await?;
-            if locked.is_none() {
+            let Some(channel) = channel else {
                 return Ok(Err(ChangeRefused::NotFound));
-            }
-            let member = match change.actor {
-                Actor::HostApp => true,
-                Actor::Member(user) => {
-                    let active: Option<bool> = sqlx::query_scalar(q.member)
-                        .bind(change.channel_id)
-                        .bind(user)
-                        .fetch_optional(&mut *conn)
-                        .await?;
-                    active == Some(true)
+            };
+            let member = actor.is_none() || channel.is_active == Some(true);
+            let emoji = match &change.kind {
+                ChangeKind::ReactionAdd { emoji } | ChangeKind::ReactionRemove { emoji } => {
+                    Some(emoji.as_str())
                 }
+                _ => None,
             };
             let target: Option<TargetRow> = sqlx::query_as(q.target)
                 .bind(change.message_id)
+                .bind(emoji)
+                .bind(actor)
                 .fetch_optional(&mut *conn)
                 .await?;
-            let reacted = match (&change.kind, change.actor) {
-                (
-                    ChangeKind::ReactionAdd { emoji } | ChangeKind::ReactionRemove { emoji },
-                    Actor::Member(user),
-                ) if target.is_some() => {
-                    let n: i64 = sqlx::query_scalar(q.reacted)
-                        .bind(change.message_id)
-                        .bind(emoji.as_str())
-                        .bind(user)
-                        .fetch_one(&mut *conn)
-                        .await?;
-                    n > 0
-                }
-                _ => false,
-            };
+            let reacted = target.as_ref().is_some_and(|t| t.reacted);
             let pins = match change.kind {
                 ChangeKind::Pin => {
                     sqlx::query_scalar(q.pin_count)
@@ -220,17 +214,14 @@ macro_rules! define_apply_change {
                         write = write.bind(at);
                     }
                     write.execute(&mut *conn).await?;
-                    let count: i64 = sqlx::query_scalar(q.reaction_count)
-                        .bind(id)
-                        .bind(emoji.as_str())
-                        .fetch_one(&mut *conn)
-                        .await?;
-                    let first: Vec<UserId> = sqlx::query_scalar(q.reactors)
+                    let first: Vec<FirstReactorRow> = sqlx::query_as(q.first_reactors)
                         .bind(id)
                         .bind(emoji.as_str())
                         .bind(Reaction::LISTED as i64)
                         .fetch_all(&mut *conn)
                         .await?;
+                    let count = first.first().map_or(0, |r| r.total);
+                    let first: Vec<UserId> = first.into_iter().map(|r| r.user_id).collect();
                     let summary = facts
                         .target
                         .as_ref()
@@ -271,6 +262,20 @@ macro_rules! define_apply_change {
     };
 }
 pub(super) use define_apply_change;
+
+/// The channel a change is in, as its transaction read (and locked) it.
+#[derive(Debug, FromRow)]
+pub(super) struct ChannelFactsRow {
+    /// The actor's access flag (`None`: no access row, or the host app).
+    pub is_active: Option<bool>,
+}
+
+/// One of the first reactors with an emoji, and how many reacted with it.
+#[derive(Debug, FromRow)]
+pub(super) struct FirstReactorRow {
+    pub user_id: UserId,
+    pub total: i64,
+}
 
 /// One row of an edit history.
 #[derive(Debug, FromRow)]

@@ -142,6 +142,9 @@ pub struct TargetRow {
     pub pinned: bool,
     /// Its reactions summary (JSON).
     pub reactions: Option<String>,
+    /// Whether the acting member reacted with the change's emoji (false
+    /// for other changes and for the host app).
+    pub reacted: bool,
 }
 
 /// What a change's transaction read before deciding.
@@ -328,6 +331,7 @@ mod tests {
                 hidden: false,
                 pinned: false,
                 reactions: None,
+                reacted: false,
             }),
             member: true,
             reacted: false,

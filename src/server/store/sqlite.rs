@@ -252,13 +252,14 @@ impl Dialect for Sqlite {
 impl ChangeDialect for Sqlite {
     const CHANGES: ChangeQueries = ChangeQueries {
         // The writer's `BEGIN IMMEDIATE` holds the database: nothing to lock.
-        lock_channel: "SELECT last_rev FROM tablos WHERE id = ?1",
-        member: "SELECT is_active FROM tablo_access WHERE tablo_id = ?1 AND user_id = ?2",
+        lock_channel:
+            "SELECT (SELECT a.is_active FROM tablo_access a \
+             WHERE a.tablo_id = t.id AND a.user_id = ?2) AS is_active FROM tablos t WHERE t.id = ?1",
         target: "SELECT channel_id, user_id, text, rev, deleted_at IS NOT NULL AS deleted, \
              (deleted_at IS NOT NULL AND rev = 0) AS hidden, pinned_at IS NOT NULL AS pinned, \
-             reactions FROM messages WHERE id = ?1",
-        reacted: "SELECT COUNT(*) FROM reactions \
-             WHERE message_id = ?1 AND emoji = ?2 AND user_id = ?3",
+             reactions, EXISTS (SELECT 1 FROM reactions r WHERE r.message_id = messages.id \
+               AND r.emoji = ?2 AND r.user_id = ?3) AS reacted \
+             FROM messages WHERE id = ?1",
         pin_count: "SELECT COUNT(*) FROM messages \
              WHERE channel_id = ?1 AND pinned_at IS NOT NULL",
         bump_rev: "UPDATE tablos SET last_rev = last_rev + 1 WHERE id = ?1 RETURNING last_rev",
@@ -275,7 +276,10 @@ impl ChangeDialect for Sqlite {
              VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
         remove_reaction: "DELETE FROM reactions \
              WHERE message_id = ?1 AND emoji = ?2 AND user_id = ?3",
-        reaction_count: "SELECT COUNT(*) FROM reactions WHERE message_id = ?1 AND emoji = ?2",
+        // The count is one uncorrelated subquery, read once per statement.
+        first_reactors: "SELECT user_id, (SELECT COUNT(*) FROM reactions \
+               WHERE message_id = ?1 AND emoji = ?2) AS total \
+             FROM reactions WHERE message_id = ?1 AND emoji = ?2 ORDER BY id LIMIT ?3",
         reactors: "SELECT user_id FROM reactions WHERE message_id = ?1 AND emoji = ?2 \
              ORDER BY id LIMIT ?3",
         set_reactions: "UPDATE messages SET reactions = ?2, rev = ?3 WHERE id = ?1",
@@ -749,7 +753,18 @@ impl ChangeStore for SqliteStore {
             Err(e) => return fail_all("begin", &e),
         };
         let mut results = Vec::with_capacity(batch.len());
-        for change in batch {
+        // A lone change needs no savepoint: if it fails, the transaction
+        // goes with it (two round trips less per change when changes are
+        // few and batches hold one).
+        if let [change] = batch {
+            let outcome = apply_change_in(&mut tx, change, limits).await;
+            if outcome.is_err() {
+                discard(tx).await;
+                return vec![outcome];
+            }
+            results.push(outcome);
+        }
+        for change in batch.iter().filter(|_| batch.len() > 1) {
             if let Err(e) = sqlx::query("SAVEPOINT one_change").execute(&mut *tx).await {
                 discard(tx).await;
                 return fail_all("savepoint", &e);
@@ -881,7 +896,7 @@ mod tests {
     const CHANGES: ChangeQueries = <Sqlite as ChangeDialect>::CHANGES;
 
     /// Every query on the hot path, by name.
-    const HOT_QUERIES: [(&str, &str); 44] = [
+    const HOT_QUERIES: [(&str, &str); 42] = [
         ("FIND_BY_CLIENT_ID", FIND_BY_CLIENT_ID),
         ("NEXT_SEQ", NEXT_SEQ),
         ("BATCH_HEADS", BATCH_HEADS),
@@ -905,9 +920,7 @@ mod tests {
         ("PINS", PINS),
         ("UNREAD_COUNT", UNREAD_COUNT),
         ("CHANGES.lock_channel", CHANGES.lock_channel),
-        ("CHANGES.member", CHANGES.member),
         ("CHANGES.target", CHANGES.target),
-        ("CHANGES.reacted", CHANGES.reacted),
         ("CHANGES.pin_count", CHANGES.pin_count),
         ("CHANGES.bump_rev", CHANGES.bump_rev),
         ("CHANGES.keep_old_text", CHANGES.keep_old_text),
@@ -918,7 +931,7 @@ mod tests {
         ("CHANGES.drop_edits", CHANGES.drop_edits),
         ("CHANGES.add_reaction", CHANGES.add_reaction),
         ("CHANGES.remove_reaction", CHANGES.remove_reaction),
-        ("CHANGES.reaction_count", CHANGES.reaction_count),
+        ("CHANGES.first_reactors", CHANGES.first_reactors),
         ("CHANGES.reactors", CHANGES.reactors),
         ("CHANGES.set_reactions", CHANGES.set_reactions),
         ("CHANGES.set_pin", CHANGES.set_pin),
