@@ -2,7 +2,8 @@
 //! another channel (`channel.activity`) moves it to the top with a new
 //! preview and, from someone else, one more unread; a moved read cursor
 //! (`read.updated`) clears the badge once it reaches the newest message; a
-//! message in the open channel updates its preview only. The
+//! message in the open channel updates its preview only, and so does an
+//! edit or delete of the message it previews (`message.updated`). The
 //! signal-holding `ui::state::channels::ChannelsState` applies these to its
 //! signals.
 
@@ -58,6 +59,18 @@ pub enum ListUpdate {
         /// The new cursor.
         last_read_seq: Seq,
     },
+    /// A message of the open channel changed (edited or deleted); if the
+    /// list previews it, the preview follows.
+    Changed {
+        /// The channel.
+        channel_id: ChannelId,
+        /// The changed message.
+        message_id: MessageId,
+        /// What to preview now: the edited message, or after a delete the
+        /// newest live message before it that the room holds. `None`
+        /// (none held) leaves the preview until the list is fetched again.
+        preview: Option<Activity>,
+    },
     /// A delete changed the viewer's unread count in a channel.
     Unread {
         /// The channel.
@@ -88,6 +101,24 @@ pub fn apply_update(
             channel_id,
             last_read_seq,
         } => apply_read(list, channel_id, last_read_seq),
+        ListUpdate::Changed {
+            channel_id,
+            message_id,
+            preview: Some(a),
+        } => {
+            let previewed = |c: &&mut ChannelSummary| {
+                c.id == channel_id && c.last_message.as_ref().is_some_and(|m| m.id == message_id)
+            };
+            if let Some(c) = list.iter_mut().find(previewed) {
+                // Order, head and unread count stay: a change is no new message.
+                c.last_sender_name = a
+                    .sender_name
+                    .clone()
+                    .or_else(|| names.get(&a.user_id).cloned());
+                c.last_message = Some(preview_message(&a));
+            }
+        }
+        ListUpdate::Changed { preview: None, .. } => {}
         ListUpdate::Unread {
             channel_id,
             unread_count,
@@ -97,6 +128,19 @@ pub fn apply_update(
             }
         }
     }
+}
+
+/// The message a preview shows (the list keeps only what it draws).
+fn preview_message(a: &Activity) -> Message {
+    Message::unchanged(
+        a.message_id,
+        a.channel_id,
+        a.seq,
+        a.user_id,
+        a.preview.clone(),
+        a.created_at,
+        ClientId::default(),
+    )
 }
 
 /// The senders' names the list's previews carry (the list learns them
@@ -134,15 +178,7 @@ pub fn apply_activity(
     let mut channel = list.remove(index);
     if a.seq > channel.head_seq {
         channel.head_seq = a.seq;
-        channel.last_message = Some(Message::unchanged(
-            a.message_id,
-            a.channel_id,
-            a.seq,
-            a.user_id,
-            a.preview.clone(),
-            a.created_at,
-            ClientId::default(),
-        ));
+        channel.last_message = Some(preview_message(a));
         channel.last_sender_name = a.sender_name.clone();
         if a.user_id != me && open != Some(a.channel_id) {
             channel.unread_count += 1;
@@ -307,5 +343,74 @@ mod tests {
         assert_eq!(read_cursor(&list, list[0].id), Seq::new(2));
         assert_eq!(read_cursor(&list, list[1].id), Seq::new(3));
         assert_eq!(read_cursor(&list, ChannelId::new_random()), Seq::ZERO);
+    }
+
+    #[test]
+    fn an_edit_or_delete_of_the_previewed_message_changes_the_preview_only() {
+        let (me, alice) = (UserId::new_random(), UserId::new_random());
+        let names: HashMap<UserId, String> = [(alice, "Alice".to_string())].into();
+        let mut list = vec![channel("General", 3, 1), channel("Design", 5, 2)];
+        let last = activity(&list[1], 5, alice);
+        list[1].last_message = Some(preview_message(&last));
+        let before = list.clone();
+        let changed = |message_id, preview| ListUpdate::Changed {
+            channel_id: before[1].id,
+            message_id,
+            preview,
+        };
+        // A change to another message, or without a preview, changes nothing.
+        let other = Activity {
+            message_id: MessageId::new_random(),
+            ..last.clone()
+        };
+        apply_update(
+            &mut list,
+            &names,
+            changed(other.message_id, Some(other)),
+            me,
+            None,
+        );
+        apply_update(&mut list, &names, changed(last.message_id, None), me, None);
+        assert_eq!(list, before);
+        // The edit: new text, same place, head and badge.
+        let edited = Activity {
+            preview: "hi, edited".into(),
+            sender_name: None,
+            ..last.clone()
+        };
+        apply_update(
+            &mut list,
+            &names,
+            changed(last.message_id, Some(edited)),
+            me,
+            None,
+        );
+        let shown = list[1].last_message.as_ref().unwrap();
+        assert_eq!(
+            (shown.id, shown.text.as_str()),
+            (last.message_id, "hi, edited")
+        );
+        assert_eq!(list[1].last_sender_name.as_deref(), Some("Alice"));
+        assert_eq!((list[1].head_seq, list[1].unread_count), (Seq::new(5), 2));
+        assert_eq!(list[0], before[0]);
+        // The delete: the message before it is previewed instead.
+        let previous = Activity {
+            seq: Seq::new(4),
+            message_id: MessageId::new_random(),
+            user_id: me,
+            sender_name: None,
+            preview: "earlier".into(),
+            ..last.clone()
+        };
+        apply_update(
+            &mut list,
+            &names,
+            changed(last.message_id, Some(previous.clone())),
+            me,
+            None,
+        );
+        let shown = list[1].last_message.as_ref().unwrap();
+        assert_eq!((shown.id, shown.seq), (previous.message_id, Seq::new(4)));
+        assert_eq!(list[1].head_seq, Seq::new(5));
     }
 }

@@ -141,6 +141,9 @@ pub struct Step {
 ///   copy confirms the pending send with its `clientId`; the channel list
 ///   gets its preview; a new message from someone else is announced and,
 ///   when the reader is looking, read.
+/// - `message.updated`: the held copy is replaced when the rev is newer;
+///   a pending change it settles is settled; the channel list is told, in
+///   case it previews the message.
 /// - `typing`: the typist is added or removed; the viewer's own typing
 ///   (another tab) is ignored.
 /// - `presence.state` replaces who is online; `presence.update` adds or
@@ -157,6 +160,22 @@ pub fn apply(model: &mut RoomModel, frame: ServerFrame, cx: &FrameContext<'_>) -
         ServerFrame::MessageUpdated(wire) => {
             let m = Message::from(*wire);
             model.head_rev = model.head_rev.max(m.rev);
+            // The channel list follows if it previews this message: the
+            // new text, or after a delete the newest live message before it.
+            let shown = if m.deleted {
+                model
+                    .timeline
+                    .messages()
+                    .rev()
+                    .find(|p| p.seq < m.seq && !p.deleted)
+            } else {
+                Some(&m)
+            };
+            effects.push(RoomEffect::List(ListUpdate::Changed {
+                channel_id: m.channel_id,
+                message_id: m.id,
+                preview: shown.map(|p| Activity::of_message(p, cx.names.get(&p.user_id).cloned())),
+            }));
             changed.changes = model.changes.settle(&m, cx.me);
             changed.timeline = model.timeline.update(m);
         }
@@ -554,6 +573,40 @@ mod tests {
                 [RoomEffect::List(ListUpdate::Activity(a))] if a.seq == Seq::new(2)
             ));
         }
+    }
+
+    #[test]
+    fn an_edit_or_delete_tells_the_channel_list_what_to_preview() {
+        let mut f = Fixture::new();
+        for seq in 1..=3 {
+            f.apply(f.message(seq, f.alice, "live"));
+        }
+        let mut third = f.model.timeline.at(Seq::new(3)).unwrap().clone();
+        third.text = "edited".into();
+        third.rev = Rev::new(1);
+        let step = f.apply(ServerFrame::message_updated(&third));
+        let [RoomEffect::List(ListUpdate::Changed {
+            message_id,
+            preview: Some(a),
+            ..
+        })] = &step.effects[..]
+        else {
+            panic!("the list's effect: {:?}", step.effects);
+        };
+        assert_eq!((*message_id, a.preview.as_str()), (third.id, "edited"));
+        assert_eq!(a.sender_name.as_deref(), Some("Alice"));
+        // Deleting it: the list previews the message before it.
+        third.deleted = true;
+        third.text.clear();
+        third.rev = Rev::new(2);
+        let step = f.apply(ServerFrame::message_updated(&third));
+        let [RoomEffect::List(ListUpdate::Changed {
+            preview: Some(a), ..
+        })] = &step.effects[..]
+        else {
+            panic!("the list's effect: {:?}", step.effects);
+        };
+        assert_eq!((a.seq, a.preview.as_str()), (Seq::new(2), "m2"));
     }
 
     #[test]
