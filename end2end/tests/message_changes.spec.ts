@@ -1,5 +1,13 @@
 import { test, expect, type Page, type TestInfo } from "@playwright/test";
-import { loggedIn, messageLog, messagesWith, openChannel, sendWithEnter, unique } from "./helpers";
+import {
+  channelRow,
+  loggedIn,
+  messageLog,
+  messagesWith,
+  openChannel,
+  sendWithEnter,
+  unique,
+} from "./helpers";
 
 // Messages that change, in two browser contexts (alice and bob): edit,
 // delete, react and un-react, reply with a quote and jump to an original
@@ -94,6 +102,10 @@ test("edit, delete, react and un-react reach the other side", async ({ browser }
   try {
     await openChannel(alice, "Random");
     await openChannel(bob, "Random");
+    // The message before it: what the channel list previews once it is deleted.
+    const earlier = unique("earlier");
+    await sendWithEnter(alice, earlier);
+    await expect(messagesWith(bob, earlier)).toHaveCount(1);
     const original = unique("typo hre");
     await sendWithEnter(alice, original);
     await expect(messagesWith(bob, original)).toHaveCount(1);
@@ -111,6 +123,9 @@ test("edit, delete, react and un-react reach the other side", async ({ browser }
     await expect(messagesWith(bob, fixed)).toContainText("(edited)");
     await expect(messagesWith(alice, fixed)).toContainText("(edited)");
     await expect(box).toHaveValue("");
+    // The channel list previews the edited text, on both sides.
+    await expect(channelRow(bob, "Random")).toContainText(fixed);
+    await expect(channelRow(alice, "Random")).toContainText(fixed);
 
     // React from bob through the picker's search; alice sees the chip.
     const row = messagesWith(bob, fixed);
@@ -144,6 +159,9 @@ test("edit, delete, react and un-react reach the other side", async ({ browser }
     await expect(messagesWith(bob, fixed)).toHaveCount(0);
     await expect(messageLog(bob).locator("li.message.deleted").last()).toContainText("Message deleted");
     await expect(messageLog(alice).locator("li.message.deleted").last()).toContainText("Message deleted");
+    // The list previews the message before it again.
+    await expect(channelRow(bob, "Random")).toContainText(earlier);
+    await expect(channelRow(bob, "Random")).not.toContainText(fixed);
     await shoot(bob, info, "tombstone");
   } finally {
     await close();
