@@ -17,7 +17,15 @@ pub fn ChannelList() -> impl IntoView {
         <ul class="channels">
             <For
                 each=move || state.list.get()
-                key=|c| (c.id, c.head_seq, c.unread_count, c.last_read_seq)
+                // Everything a row draws: an edited or deleted last message
+                // changes the preview without a new seq.
+                key=|c| (
+                    c.id,
+                    c.head_seq,
+                    c.unread_count,
+                    c.last_read_seq,
+                    c.last_message.as_ref().map(|m| (m.id, m.text.clone())),
+                )
                 let:channel
             >
                 <ChannelPreview channel/>
