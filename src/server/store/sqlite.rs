@@ -764,7 +764,9 @@ impl ChangeStore for SqliteStore {
             }
             results.push(outcome);
         }
-        for change in batch.iter().filter(|_| batch.len() > 1) {
+        // Several: each in its own savepoint, so a failing one is undone alone.
+        let several: &[Change] = if batch.len() > 1 { batch } else { &[] };
+        for change in several {
             if let Err(e) = sqlx::query("SAVEPOINT one_change").execute(&mut *tx).await {
                 discard(tx).await;
                 return fail_all("savepoint", &e);
