@@ -211,15 +211,7 @@ fn ReactionButton(id: MessageId, chip: ReactionChip) -> impl IntoView {
             let emoji = emoji.clone();
             leptos::task::spawn_local(async move {
                 if let Ok(users) = load_reactors(room.channel_id, id, emoji).await {
-                    let name = |u: UserId| {
-                        if u == room.me {
-                            "You".to_string()
-                        } else {
-                            room.names
-                                .with_untracked(|n| n.get(&u).cloned())
-                                .unwrap_or_else(|| "Unknown".into())
-                        }
-                    };
+                    let name = |u: UserId| room.name_or(u, "You", "Unknown");
                     let mine = users.contains(&room.me);
                     let who = who_reacted(&users, users.len() as i64, &name);
                     let _ = full.try_set(Some((who, mine)));

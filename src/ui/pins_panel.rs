@@ -28,24 +28,10 @@ pub fn PinsPanel() -> impl IntoView {
         pinned_here.track();
         load_pins(room.channel_id)
     });
-    let name = move |m: &Message| {
-        if m.user_id == room.me {
-            "You".to_string()
-        } else {
-            room.names
-                .with_untracked(|n| n.get(&m.user_id).cloned())
-                .unwrap_or_else(|| "Unknown".into())
-        }
-    };
+    let name = move |m: &Message| room.name_or(m.user_id, "You", "Unknown");
     let pinner = move |m: &Message| match m.pinned {
         Some(p) => {
-            let who = if p.by == room.me {
-                "you".to_string()
-            } else {
-                room.names
-                    .with_untracked(|n| n.get(&p.by).cloned())
-                    .unwrap_or_else(|| "someone".into())
-            };
+            let who = room.name_or(p.by, "you", "someone");
             let at = p.at.local(utc_offset_minutes());
             format!(
                 "{who} · {} {}, {:02}:{:02}",

@@ -243,6 +243,17 @@ impl RoomState {
         }
     }
 
+    /// How the UI names `user` (not tracked): `me` for the viewer, the
+    /// member's name when known, else `unknown`.
+    pub fn name_or(&self, user: UserId, me: &str, unknown: &str) -> String {
+        if user == self.me {
+            return me.to_string();
+        }
+        self.names
+            .with_untracked(|n| n.get(&user).cloned())
+            .unwrap_or_else(|| unknown.to_string())
+    }
+
     /// The message with `id` as the list shows it (our waiting changes
     /// applied), if it is loaded.
     pub fn message(&self, id: MessageId) -> Option<Message> {
