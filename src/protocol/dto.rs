@@ -347,3 +347,31 @@ pub enum ChangeRequest {
     /// Unpin (any member).
     Unpin,
 }
+
+/// One part of a search hit's snippet: plain text, and whether it is a
+/// word of the query (shown highlighted). Never HTML.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnippetPart {
+    /// The text of this part.
+    pub text: String,
+    /// Whether it is a word the query looked for.
+    pub hit: bool,
+}
+
+/// One found message (`GET /chat/search`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchHit {
+    /// The message as it is now.
+    pub message: Message,
+    /// Its text around the first hit.
+    pub snippet: Vec<SnippetPart>,
+}
+
+/// A page of search results, newest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchPage {
+    /// The hits.
+    pub results: Vec<SearchHit>,
+    /// Pass back as `cursor` for the next page; `None` on the last.
+    pub next_cursor: Option<String>,
+}

@@ -48,6 +48,9 @@ pub enum AppError {
     /// A reaction that is not one emoji or known `:short_code:` (400).
     #[error("{0}")]
     InvalidReaction(String),
+    /// A search query without words or over the length limit (400).
+    #[error("{0}")]
+    InvalidQuery(String),
     /// Our fault; details are in the server log (500).
     #[error("{0}")]
     Internal(String),
@@ -67,9 +70,10 @@ impl AppError {
             AppError::Unauthorized(_) => 401,
             AppError::Forbidden(_) => 403,
             AppError::NotFound(_) => 404,
-            AppError::BadRequest(_) | AppError::InvalidReaction(_) | AppError::EmptyMessage(_) => {
-                400
-            }
+            AppError::BadRequest(_)
+            | AppError::InvalidReaction(_)
+            | AppError::EmptyMessage(_)
+            | AppError::InvalidQuery(_) => 400,
             AppError::Conflict(_) | AppError::LimitReached(_) => 409,
             AppError::PayloadTooLarge(_) => 413,
             AppError::RateLimited { .. } => 429,
@@ -92,6 +96,7 @@ impl AppError {
             AppError::Conflict(_) => ErrorCode::Conflict,
             AppError::LimitReached(_) => ErrorCode::LimitReached,
             AppError::InvalidReaction(_) => ErrorCode::InvalidReaction,
+            AppError::InvalidQuery(_) => ErrorCode::InvalidQuery,
             AppError::Internal(_) | AppError::Unavailable(_) => ErrorCode::PersistFailed,
             AppError::Unauthorized(_) | AppError::Transport(_) => return None,
         })

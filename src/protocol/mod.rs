@@ -12,7 +12,8 @@ pub mod ws;
 
 pub use dto::{
     ChangeRequest, ChannelSummary, ClientSettings, HistoryPage, HistoryPageWithCompat, MemberRead,
-    Message, MessageEdit, Pin, Quote, Reaction, UnreadEntry, User,
+    Message, MessageEdit, Pin, Quote, Reaction, SearchHit, SearchPage, SnippetPart, UnreadEntry,
+    User,
 };
 pub use error::AppError;
 pub use ids::{ChannelId, ClientId, MessageId, Rev, Seq, UserId};

@@ -223,6 +223,8 @@ pub enum ErrorCode {
     InvalidReaction,
     /// Too many distinct reactions on the message, or pins in the channel.
     LimitReached,
+    /// A search query that is empty, has no word, or is too long.
+    InvalidQuery,
 }
 
 /// A frame from server to client.

@@ -227,6 +227,9 @@ settings! {
         /// Largest history page.
         history_max_limit: u32 = 100;
             file "history_max_limit", env "CHAT_HISTORY_MAX_LIMIT", read Parsed;
+        /// Largest page of search results.
+        search_max_limit: u32 = 50;
+            file "search_max_limit", env "CHAT_SEARCH_MAX_LIMIT", read Parsed;
         /// Per-connection WebSocket read buffer in bytes; small keeps idle
         /// sockets cheap.
         ws_read_buffer: usize = 1024;
@@ -465,6 +468,7 @@ impl Settings {
             ("limits.login_burst", l.login_burst as usize),
             ("limits.login_per_minute", l.login_per_minute as usize),
             ("limits.history_max_limit", l.history_max_limit as usize),
+            ("limits.search_max_limit", l.search_max_limit as usize),
             ("limits.room_buffer", l.room_buffer),
             ("limits.db_connections", l.db_connections),
             ("limits.write_batch", l.write_batch),

@@ -13,6 +13,7 @@ pub mod http;
 pub mod huge_pages;
 pub mod metrics;
 pub mod rooms;
+pub mod search_text;
 pub mod secret;
 pub mod startup;
 pub mod state;

@@ -7,4 +7,5 @@ pub mod auth;
 pub mod channels;
 pub mod history;
 pub mod messages;
+pub mod search;
 pub mod settings;

@@ -12,6 +12,7 @@ pub mod history;
 pub mod identity;
 pub mod rate_limit;
 pub mod read;
+pub mod search;
 pub mod send;
 pub mod session;
 pub mod write_queue;

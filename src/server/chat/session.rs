@@ -86,6 +86,7 @@ impl From<AppError> for ServerFrame {
             AppError::Conflict(_) => (ErrorCode::Conflict, None),
             AppError::LimitReached(_) => (ErrorCode::LimitReached, None),
             AppError::InvalidReaction(_) => (ErrorCode::InvalidReaction, None),
+            AppError::InvalidQuery(_) => (ErrorCode::InvalidQuery, None),
             AppError::RateLimited { retry_after_ms } => {
                 (ErrorCode::RateLimited, Some(*retry_after_ms))
             }

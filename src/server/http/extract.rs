@@ -14,6 +14,7 @@ use serde::Deserialize;
 
 use crate::protocol::{AppError, ChannelId, MessageId, Rev, Seq, UserId};
 use crate::server::chat::history::HistoryQuery;
+use crate::server::chat::search::SearchRequest;
 use crate::server::error::ApiError;
 use crate::server::state::AppState;
 
@@ -195,6 +196,19 @@ impl FromRequestParts<AppState> for HistoryParams {
             &params,
             state.settings.limits.history_max_limit,
         )?))
+    }
+}
+
+/// `?q=&channel_id=&limit=&cursor=` of the search route.
+#[derive(Debug, Clone)]
+pub struct SearchParams(pub SearchRequest);
+
+impl<S: Send + Sync> FromRequestParts<S> for SearchParams {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let params = query_map(parts).await?;
+        Ok(SearchParams(SearchRequest::from_params(&params)?))
     }
 }
 

@@ -7,10 +7,10 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 
-use super::extract::{ChannelPath, HistoryParams, ReadBody};
+use super::extract::{ChannelPath, HistoryParams, ReadBody, SearchParams};
 use super::json_body::{named, Named};
 use crate::protocol::dto::Member;
-use crate::protocol::{ChannelSummary, HistoryPageWithCompat, UnreadEntry};
+use crate::protocol::{ChannelSummary, HistoryPageWithCompat, SearchPage, UnreadEntry};
 use crate::server::auth::CurrentUser;
 use crate::server::error::ApiError;
 use crate::server::state::AppState;
@@ -58,6 +58,16 @@ pub async fn unread_route(
 ) -> ApiResult<Named<Vec<UnreadEntry>>> {
     let unread = state.chat.unread(user.id).await?;
     Ok(named("unread", unread))
+}
+
+/// `GET /chat/search?q=&channel_id=&limit=&cursor=`: messages of the
+/// caller's channels by their words, newest first.
+pub async fn search_route(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    SearchParams(request): SearchParams,
+) -> ApiResult<SearchPage> {
+    Ok(Json(state.chat.search(user.id, request).await?))
 }
 
 /// `GET /chat/channels/{channelId}/members` (an addition to the seed's

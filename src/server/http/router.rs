@@ -20,7 +20,7 @@ use super::login::{login_route, logout_route};
 use super::message_routes;
 use super::rest::{
     health_route, history_route, list_channels_route, mark_read_route, members_route,
-    metrics_route, ready_route, unread_route,
+    metrics_route, ready_route, search_route, unread_route,
 };
 use super::server_fn::error_status;
 use super::timing::server_timing;
@@ -64,6 +64,7 @@ pub fn build(state: AppState) -> Router {
             get(message_routes::reads_route),
         )
         .route("/chat/unread", get(unread_route))
+        .route("/chat/search", get(search_route))
         .route("/chat/ws/{channel_id}", get(ws_route))
         .route("/healthz", get(health_route))
         .route("/readyz", get(ready_route))

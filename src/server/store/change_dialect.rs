@@ -35,9 +35,14 @@ pub(super) struct ChangeQueries {
     pub keep_old_text: &'static str,
     /// `message, text, time, rev`: the edit.
     pub set_text: &'static str,
+    /// `message, words`: the edited text's words in the search index
+    /// (`search_text::index_words`).
+    pub index_text: &'static str,
     /// `message, time, rev`: the tombstone (deleted, reactions and pin
     /// cleared).
     pub set_deleted: &'static str,
+    /// `message`: takes it out of the search index.
+    pub unindex: &'static str,
     /// `message`: drops its reaction rows.
     pub drop_reactions: &'static str,
     /// `message`: wipes the stored text (hard delete).
@@ -177,6 +182,11 @@ macro_rules! define_apply_change {
                         .bind(rev)
                         .execute(&mut *conn)
                         .await?;
+                    sqlx::query(q.index_text)
+                        .bind(id)
+                        .bind($crate::server::search_text::index_words(text))
+                        .execute(&mut *conn)
+                        .await?;
                 }
                 ChangeKind::Delete { hard } => {
                     sqlx::query(q.set_deleted)
@@ -185,6 +195,7 @@ macro_rules! define_apply_change {
                         .bind(rev)
                         .execute(&mut *conn)
                         .await?;
+                    sqlx::query(q.unindex).bind(id).execute(&mut *conn).await?;
                     sqlx::query(q.drop_reactions)
                         .bind(id)
                         .execute(&mut *conn)

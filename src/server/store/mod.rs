@@ -66,6 +66,7 @@ use chrono::{DateTime, Utc};
 
 use crate::protocol::dto::{Member, MemberRead, MessageEdit};
 use crate::protocol::{ChannelSummary, HistoryPage, Message, Quote, UnreadEntry};
+use crate::server::search_text::SearchQuery;
 
 /// A storage failure. Callers map it to `PERSIST_FAILED` or a 500; the cause
 /// is logged, never shown to clients.
@@ -231,12 +232,26 @@ pub enum InsertOutcome {
 /// (1, 2, 3 per channel, no gaps) and make `(channel, sender, clientId)`
 /// unique forever. `conformance.rs` holds them to one behaviour.
 pub trait Store:
-    UserStore + ChannelStore + MessageStore + ChangeStore + ReadStore + MetaStore + 'static
+    UserStore
+    + ChannelStore
+    + MessageStore
+    + ChangeStore
+    + SearchStore
+    + ReadStore
+    + MetaStore
+    + 'static
 {
 }
 
 impl<T> Store for T where
-    T: UserStore + ChannelStore + MessageStore + ChangeStore + ReadStore + MetaStore + 'static
+    T: UserStore
+        + ChannelStore
+        + MessageStore
+        + ChangeStore
+        + SearchStore
+        + ReadStore
+        + MetaStore
+        + 'static
 {
 }
 
@@ -367,6 +382,29 @@ pub trait ChangeStore: Send + Sync {
     async fn set_read_receipts(&self, channel_id: ChannelId, on: bool) -> StoreResult<()>;
     /// One user's unread count in one channel.
     async fn unread_count(&self, user_id: UserId, channel_id: ChannelId) -> StoreResult<i64>;
+}
+
+/// Search (PROTOCOL.md "Search"). The index is written with the messages
+/// (insert, edit, delete, in their transactions); this reads it, and fills
+/// it for messages stored before it existed.
+#[async_trait]
+pub trait SearchStore: Send + Sync {
+    /// The shown messages that hold every word of `query`, in the channels
+    /// where `user_id` is an active member (only `channel_id` when given),
+    /// newest first, after the hit `after` of an earlier page, at most
+    /// `limit`.
+    async fn search(
+        &self,
+        user_id: UserId,
+        channel_id: Option<ChannelId>,
+        query: &SearchQuery,
+        after: Option<MessageId>,
+        limit: u32,
+    ) -> StoreResult<Vec<Message>>;
+    /// Indexes up to `limit` messages that are not indexed yet (stored
+    /// before search existed, or by a server of an earlier release);
+    /// returns how many it looked at, 0 when none is left.
+    async fn index_backlog(&self, limit: u32) -> StoreResult<usize>;
 }
 
 /// Read cursors and the unread counts they give.

@@ -20,9 +20,10 @@ use super::rows::{message_columns, HeadRow, MessageRow};
 use super::CommitNotice;
 use super::{
     Change, ChangeLimits, ChangeOutcome, ChangeResult, ChangeStore, ChannelStore, HistoryCursor,
-    InsertOutcome, Membership, MessageStore, MetaStore, NewMessage, ReadStore, StoreError,
-    StoreResult, UserRecord, UserStore,
+    InsertOutcome, Membership, MessageStore, MetaStore, NewMessage, ReadStore, SearchStore,
+    StoreError, StoreResult, UserRecord, UserStore,
 };
+use crate::server::search_text::{index_words, SearchQuery};
 use crate::protocol::dto::{Member, MemberRead, MessageEdit};
 use crate::protocol::{
     ChannelId, ChannelSummary, ClientId, HistoryPage, Message, MessageId, Rev, Seq, UnreadEntry,
@@ -43,9 +44,11 @@ const FIND_BY_CLIENT_ID: &str = concat!(
     message_columns!(postgres),
     " FROM messages WHERE channel_id = $1 AND user_id = $2 AND client_id = $3"
 );
-const INSERT_MESSAGE: &str =
-    "INSERT INTO messages (id, channel_id, seq, user_id, client_id, text, created_at, reply_to) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+/// One message the careful way; `$9` is its words for search
+/// (`search_text::index_words`), made a `tsvector` without parsing.
+const INSERT_MESSAGE: &str = "INSERT INTO messages \
+     (id, channel_id, seq, user_id, client_id, text, created_at, reply_to, search) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, array_to_tsvector(string_to_array($9, ' ')))";
 /// The fast path, step 1: lock the batch's channel rows (in id order, so
 /// two servers never deadlock) and read their heads. The lock is held to
 /// commit, so the key lookup that follows sees every earlier commit.
@@ -69,14 +72,65 @@ const ACTIVE_SENDERS: &str = "SELECT tablo_id, user_id FROM tablo_access \
 /// other servers' wake-up, in one statement.
 const WRITE_BATCH: &str = "WITH inserted AS ( \
        INSERT INTO messages (id, channel_id, seq, user_id, client_id, text, created_at, \
-         reply_to) \
-       SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::uuid[], \
-         $5::text[], $6::text[], $7::timestamptz[], $13::uuid[])), \
+         reply_to, search) \
+       SELECT id, channel_id, seq, user_id, client_id, text, created_at, reply_to, \
+         array_to_tsvector(string_to_array(words, ' ')) \
+       FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::uuid[], \
+         $5::text[], $6::text[], $7::timestamptz[], $13::uuid[], $14::text[]) \
+         AS n(id, channel_id, seq, user_id, client_id, text, created_at, reply_to, words)), \
      bumped AS ( \
        UPDATE tablos t SET last_seq = h.last_seq, last_message_at = h.last_at \
        FROM unnest($8::uuid[], $9::bigint[], $10::timestamptz[]) AS h(id, last_seq, last_at) \
        WHERE t.id = h.id) \
      SELECT pg_notify($11, p) FROM unnest($12::text[]) AS p";
+/// Search in all of the user's channels (`tsquery, user, limit`), newest
+/// first.
+const SEARCH_ALL: &str = concat!(
+    "SELECT ",
+    message_columns!(postgres, "m"),
+    " FROM messages m WHERE m.search @@ $1::tsquery AND m.deleted_at IS NULL \
+       AND m.channel_id IN (SELECT tablo_id FROM tablo_access WHERE user_id = $2 AND is_active) \
+     ORDER BY m.created_at DESC, m.id DESC LIMIT $3"
+);
+/// [`SEARCH_ALL`] after the hit `$4` of an earlier page.
+const SEARCH_ALL_AFTER: &str = concat!(
+    "SELECT ",
+    message_columns!(postgres, "m"),
+    " FROM messages m WHERE m.search @@ $1::tsquery AND m.deleted_at IS NULL \
+       AND m.channel_id IN (SELECT tablo_id FROM tablo_access WHERE user_id = $2 AND is_active) \
+       AND (m.created_at, m.id) < (SELECT created_at, id FROM messages WHERE id = $4) \
+     ORDER BY m.created_at DESC, m.id DESC LIMIT $3"
+);
+/// Search in one channel (`tsquery, user, limit, channel`), newest first:
+/// by seq, so the planner may walk the channel's seq index backwards
+/// when a word is common, or the search index when it is rare.
+const SEARCH_ONE: &str = concat!(
+    "SELECT ",
+    message_columns!(postgres, "m"),
+    " FROM messages m WHERE m.channel_id = $4 AND m.search @@ $1::tsquery \
+       AND m.deleted_at IS NULL \
+       AND EXISTS (SELECT 1 FROM tablo_access WHERE tablo_id = $4 AND user_id = $2 AND is_active) \
+     ORDER BY m.seq DESC LIMIT $3"
+);
+/// [`SEARCH_ONE`] after the hit `$5` of an earlier page.
+const SEARCH_ONE_AFTER: &str = concat!(
+    "SELECT ",
+    message_columns!(postgres, "m"),
+    " FROM messages m WHERE m.channel_id = $4 AND m.search @@ $1::tsquery \
+       AND m.deleted_at IS NULL \
+       AND EXISTS (SELECT 1 FROM tablo_access WHERE tablo_id = $4 AND user_id = $2 AND is_active) \
+       AND m.seq < (SELECT seq FROM messages WHERE id = $5 AND channel_id = $4) \
+     ORDER BY m.seq DESC LIMIT $3"
+);
+/// Messages not in the search index yet (`limit`): stored before search
+/// existed, or by a server of an earlier release.
+const BACKLOG: &str = "SELECT id, text FROM messages \
+     WHERE search IS NULL AND deleted_at IS NULL LIMIT $1";
+/// Their words (`ids, words`), unless an edit or delete came first.
+const BACKLOG_WORDS: &str = "UPDATE messages m \
+     SET search = array_to_tsvector(string_to_array(w.words, ' ')) \
+     FROM unnest($1::uuid[], $2::text[]) AS w(id, words) \
+     WHERE m.id = w.id AND m.search IS NULL AND m.deleted_at IS NULL";
 const HISTORY_LATEST: &str = concat!(
     "SELECT ",
     message_columns!(postgres),
@@ -250,6 +304,9 @@ impl ChangeDialect for Postgres {
              SELECT id, $2, text, $3 FROM messages WHERE id = $1",
         set_text: "UPDATE messages SET text = $2, edited_at = $3, updated_at = $3, rev = $4 \
              WHERE id = $1",
+        index_text: "UPDATE messages SET search = array_to_tsvector(string_to_array($2, ' ')) \
+             WHERE id = $1",
+        unindex: "UPDATE messages SET search = NULL WHERE id = $1",
         set_deleted: "UPDATE messages SET deleted_at = COALESCE(deleted_at, $2), \
              reactions = NULL, pinned_by = NULL, pinned_at = NULL, rev = $3 WHERE id = $1",
         drop_reactions: "DELETE FROM reactions WHERE message_id = $1",
@@ -366,6 +423,7 @@ impl PgStore {
             .bind(&m.text)
             .bind(created_at)
             .bind(m.reply_to_id())
+            .bind(index_words(&m.text))
             .execute(&mut **tx)
             .await?;
         Ok(InsertOutcome::Stored(m.stored(seq, created_at)))
@@ -548,6 +606,7 @@ impl MessageStore for PgStore {
             .bind(notify_channel)
             .bind(&notifications)
             .bind(&rows.reply_tos)
+            .bind(&rows.words)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
@@ -772,6 +831,57 @@ impl ReadStore for PgStore {
 }
 
 #[async_trait]
+impl SearchStore for PgStore {
+    async fn search(
+        &self,
+        user_id: UserId,
+        channel_id: Option<ChannelId>,
+        query: &SearchQuery,
+        after: Option<MessageId>,
+        limit: u32,
+    ) -> StoreResult<Vec<Message>> {
+        let sql = match (channel_id, after) {
+            (None, None) => SEARCH_ALL,
+            (None, Some(_)) => SEARCH_ALL_AFTER,
+            (Some(_), None) => SEARCH_ONE,
+            (Some(_), Some(_)) => SEARCH_ONE_AFTER,
+        };
+        let mut q = sqlx::query_as::<_, MessageRow>(sql)
+            .bind(query.tsquery())
+            .bind(user_id)
+            .bind(i64::from(limit));
+        q = match (channel_id, after) {
+            (None, None) => q,
+            (None, Some(after)) => q.bind(after),
+            (Some(channel), None) => q.bind(channel),
+            (Some(channel), Some(after)) => q.bind(channel).bind(after),
+        };
+        let rows = q.fetch_all(&self.pool).await?;
+        Ok(rows.into_iter().map(Message::from).collect())
+    }
+
+    async fn index_backlog(&self, limit: u32) -> StoreResult<usize> {
+        let rows: Vec<(MessageId, String)> = sqlx::query_as(BACKLOG)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let (ids, words): (Vec<MessageId>, Vec<String>) = rows
+            .iter()
+            .map(|(id, text)| (*id, index_words(text)))
+            .unzip();
+        sqlx::query(BACKLOG_WORDS)
+            .bind(&ids)
+            .bind(&words)
+            .execute(&self.pool)
+            .await?;
+        Ok(rows.len())
+    }
+}
+
+#[async_trait]
 impl MetaStore for PgStore {
     async fn get_meta(&self, key: &str) -> StoreResult<Option<String>> {
         Postgres::get_meta(&self.pool, key).await
@@ -798,6 +908,8 @@ struct NewRows {
     texts: Vec<String>,
     created_ats: Vec<DateTime<Utc>>,
     reply_tos: Vec<Option<MessageId>>,
+    /// Each message's words for search.
+    words: Vec<String>,
 }
 
 impl NewRows {
@@ -812,6 +924,7 @@ impl NewRows {
             rows.texts.push(m.text.clone());
             rows.created_ats.push(m.created_at.into());
             rows.reply_tos.push(m.reply_to.as_ref().map(|q| q.id));
+            rows.words.push(index_words(&m.text));
         }
         rows
     }
@@ -826,7 +939,7 @@ mod tests {
     const CHANGES: ChangeQueries = <Postgres as ChangeDialect>::CHANGES;
 
     /// Every query on the hot path, by name.
-    const HOT_QUERIES: [(&str, &str); 43] = [
+    const HOT_QUERIES: [(&str, &str); 47] = [
         ("NEXT_SEQ", NEXT_SEQ),
         ("LOCK_CHANNELS", LOCK_CHANNELS),
         ("ACTIVE_SENDERS", ACTIVE_SENDERS),
@@ -857,6 +970,10 @@ mod tests {
         ("CHANGES.keep_old_text", CHANGES.keep_old_text),
         ("CHANGES.set_text", CHANGES.set_text),
         ("CHANGES.set_deleted", CHANGES.set_deleted),
+        ("CHANGES.index_text", CHANGES.index_text),
+        ("CHANGES.unindex", CHANGES.unindex),
+        ("SEARCH_ONE", SEARCH_ONE),
+        ("SEARCH_ONE_AFTER", SEARCH_ONE_AFTER),
         ("CHANGES.drop_reactions", CHANGES.drop_reactions),
         ("CHANGES.wipe_text", CHANGES.wipe_text),
         ("CHANGES.drop_edits", CHANGES.drop_edits),
@@ -998,6 +1115,9 @@ mod tests {
                 "CHANGES.keep_old_text" => "uuid, bigint, timestamptz",
                 "CHANGES.set_text" => "uuid, text, timestamptz, bigint",
                 "CHANGES.set_deleted" => "uuid, timestamptz, bigint",
+                "CHANGES.index_text" => "uuid, text",
+                "SEARCH_ONE" => "text, uuid, bigint, uuid",
+                "SEARCH_ONE_AFTER" => "text, uuid, bigint, uuid, uuid",
                 "CHANGES.add_reaction" => "uuid, text, uuid, timestamptz",
                 "CHANGES.reactors" | "CHANGES.first_reactors" | "CHANGES.set_reactions" => {
                     "uuid, text, bigint"

@@ -27,9 +27,10 @@ use super::dialect::{all_failed, around_before_limit, around_seq, channels_of, D
 use super::rows::{message_columns, HeadRow, MessageRow};
 use super::{
     Change, ChangeLimits, ChangeResult, ChangeStore, ChannelStore, HistoryCursor, InsertOutcome,
-    Membership, MessageStore, MetaStore, NewMessage, ReadStore, StoreError, StoreResult,
-    UserRecord, UserStore,
+    Membership, MessageStore, MetaStore, NewMessage, ReadStore, SearchStore, StoreError,
+    StoreResult, UserRecord, UserStore,
 };
+use crate::server::search_text::{index_words, SearchQuery};
 use crate::protocol::dto::{Member, MemberRead, MessageEdit};
 use crate::protocol::{
     ChannelId, ChannelSummary, HistoryPage, Message, MessageId, Rev, Seq, Timestamp, UnreadEntry,
@@ -85,6 +86,49 @@ const BATCH_BUMP: &str = "UPDATE tablos SET last_seq = k.value ->> 1, \
 const INSERT_MESSAGE: &str =
     "INSERT INTO messages (id, channel_id, seq, user_id, client_id, text, created_at, reply_to) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+/// Search, after the rows are in: a key for each new message
+/// (`[["<id>", "<channel>", "words"], ...]`, see the migration
+/// `..._search.sql`).
+const INDEX_KEYS: &str = "INSERT INTO message_search_keys (message_id, channel_id) \
+     SELECT unhex(value ->> 0), unhex(value ->> 1) FROM json_each(?1)";
+/// Search: the new messages' words under their keys (the same JSON).
+const INDEX_WORDS: &str = "INSERT INTO message_search (rowid, words) \
+     SELECT k.key, j.value ->> 2 FROM json_each(?1) AS j \
+     JOIN message_search_keys k ON k.message_id = unhex(j.value ->> 0)";
+/// Search: the hits of a query (`words, user, channel or null, limit`),
+/// newest first, in the user's channels. The index is walked backwards by
+/// key and stops at `limit`.
+const SEARCH: &str = concat!(
+    "SELECT ",
+    message_columns!(sqlite, "m"),
+    " FROM message_search JOIN message_search_keys k ON k.key = message_search.rowid \
+     JOIN messages m ON m.id = k.message_id \
+     WHERE message_search MATCH ?1 \
+       AND k.channel_id IN (SELECT tablo_id FROM tablo_access WHERE user_id = ?2 AND is_active = 1) \
+       AND (?3 IS NULL OR k.channel_id = ?3) AND m.deleted_at IS NULL \
+     ORDER BY message_search.rowid DESC LIMIT ?4"
+);
+/// Search: the next page, after the hit `?5` (a message id).
+const SEARCH_AFTER: &str = concat!(
+    "SELECT ",
+    message_columns!(sqlite, "m"),
+    " FROM message_search JOIN message_search_keys k ON k.key = message_search.rowid \
+     JOIN messages m ON m.id = k.message_id \
+     WHERE message_search MATCH ?1 \
+       AND message_search.rowid < (SELECT key FROM message_search_keys WHERE message_id = ?5) \
+       AND k.channel_id IN (SELECT tablo_id FROM tablo_access WHERE user_id = ?2 AND is_active = 1) \
+       AND (?3 IS NULL OR k.channel_id = ?3) AND m.deleted_at IS NULL \
+     ORDER BY message_search.rowid DESC LIMIT ?4"
+);
+/// The messages stored before search existed (keyed by the migration, up to
+/// `search_backlog_upto`): the next `limit` keys after `after`, with the
+/// current text of each that is still shown.
+const BACKLOG: &str = "SELECT k.key AS key, m.text AS text FROM message_search_keys k \
+     LEFT JOIN messages m ON m.id = k.message_id AND m.deleted_at IS NULL \
+     WHERE k.key > ?1 AND k.key <= ?2 ORDER BY k.key LIMIT ?3";
+/// Indexes (or re-indexes) keys' words (`[[key, "words"], ...]`).
+const BACKLOG_WORDS: &str = "INSERT OR REPLACE INTO message_search (rowid, words) \
+     SELECT value ->> 0, value ->> 1 FROM json_each(?1)";
 /// History: the newest page.
 const HISTORY_LATEST: &str = concat!(
     "SELECT ",
@@ -267,6 +311,10 @@ impl ChangeDialect for Sqlite {
              SELECT id, ?2, text, ?3 FROM messages WHERE id = ?1",
         set_text: "UPDATE messages SET text = ?2, edited_at = ?3, updated_at = ?3, rev = ?4 \
              WHERE id = ?1",
+        index_text: "INSERT OR REPLACE INTO message_search (rowid, words) \
+             SELECT key, ?2 FROM message_search_keys WHERE message_id = ?1",
+        unindex: "DELETE FROM message_search \
+             WHERE rowid = (SELECT key FROM message_search_keys WHERE message_id = ?1)",
         set_deleted: "UPDATE messages SET deleted_at = COALESCE(deleted_at, ?2), \
              reactions = NULL, pinned_by = NULL, pinned_at = NULL, rev = ?3 WHERE id = ?1",
         drop_reactions: "DELETE FROM reactions WHERE message_id = ?1",
@@ -462,6 +510,11 @@ impl SqliteStore {
                 .bind(encode(&new_rows)?)
                 .execute(&mut *tx)
                 .await?;
+            Self::index_new(
+                tx,
+                plan.new.iter().map(|m| (m.id, m.channel_id, m.text.as_str())),
+            )
+            .await?;
             let bumps: Vec<serde_json::Value> = plan
                 .heads
                 .iter()
@@ -475,6 +528,29 @@ impl SqliteStore {
                 .await?;
         }
         Ok(plan.results)
+    }
+
+    /// Adds new messages to the search index: a key each, then their
+    /// words (two statements whatever the number).
+    async fn index_new<'a>(
+        tx: &mut SqliteConnection,
+        messages: impl IntoIterator<Item = (MessageId, ChannelId, &'a str)>,
+    ) -> StoreResult<()> {
+        let hex = |id: Uuid| id.simple().to_string();
+        let rows: Vec<[String; 3]> = messages
+            .into_iter()
+            .map(|(id, channel, text)| [hex(id.uuid()), hex(channel.uuid()), index_words(text)])
+            .collect();
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let json = encode(&rows)?;
+        sqlx::query(INDEX_KEYS)
+            .bind(&json)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(INDEX_WORDS).bind(&json).execute(&mut *tx).await?;
+        Ok(())
     }
 
     /// [`SqliteStore::insert_one`] inside a savepoint, undone alone when
@@ -529,6 +605,7 @@ impl SqliteStore {
             .bind(m.reply_to_id())
             .execute(&mut *tx)
             .await?;
+        Self::index_new(tx, [(m.id, m.channel_id, m.text.as_str())]).await?;
         Ok(InsertOutcome::Stored(
             m.stored(seq, DateTime::<Utc>::from(created_at)),
         ))
@@ -611,12 +688,42 @@ impl ChannelStore for SqliteStore {
         Ok(())
     }
 
+    /// The channel's words leave the search index in the same transaction
+    /// (the index is contentless, so nothing cascades into it).
     async fn delete_channel(&self, id: ChannelId) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM tablos WHERE id = ?1")
+        let mut conn = self.begin_write().await?;
+        let deleted = async {
+            sqlx::query(
+                "DELETE FROM message_search WHERE rowid IN (SELECT k.key FROM messages m \
+                 JOIN message_search_keys k ON k.message_id = m.id WHERE m.channel_id = ?1)",
+            )
             .bind(id)
-            .execute(&self.write)
+            .execute(&mut *conn)
             .await?;
-        Ok(done.rows_affected() > 0)
+            sqlx::query(
+                "DELETE FROM message_search_keys WHERE message_id IN \
+                 (SELECT id FROM messages WHERE channel_id = ?1)",
+            )
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+            let done = sqlx::query("DELETE FROM tablos WHERE id = ?1")
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+            StoreResult::Ok(done.rows_affected() > 0)
+        }
+        .await;
+        match deleted {
+            Ok(existed) => {
+                commit(conn).await?;
+                Ok(existed)
+            }
+            Err(e) => {
+                discard(conn).await;
+                Err(e)
+            }
+        }
     }
 
     async fn set_access(
@@ -874,6 +981,82 @@ impl ReadStore for SqliteStore {
 }
 
 #[async_trait]
+impl SearchStore for SqliteStore {
+    async fn search(
+        &self,
+        user_id: UserId,
+        channel_id: Option<ChannelId>,
+        query: &SearchQuery,
+        after: Option<MessageId>,
+        limit: u32,
+    ) -> StoreResult<Vec<Message>> {
+        let rows: Vec<MessageRow> = sqlx::query_as(if after.is_some() {
+            SEARCH_AFTER
+        } else {
+            SEARCH
+        })
+        .bind(query.fts5())
+        .bind(user_id)
+        .bind(channel_id)
+        .bind(i64::from(limit))
+        .bind(after)
+        .fetch_all(&self.read)
+        .await?;
+        Ok(rows.into_iter().map(Message::from).collect())
+    }
+
+    /// Works through the keys the migration gave the older messages, in
+    /// key order, remembering how far it got in `meta` (in the same write
+    /// transaction as the words, so a restart resumes where it stopped).
+    async fn index_backlog(&self, limit: u32) -> StoreResult<usize> {
+        let mut conn = self.begin_write().await?;
+        let step = async {
+            let number = |v: Option<String>| v.and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
+            let upto = number(Sqlite::get_meta(&mut *conn, BACKLOG_UPTO).await?);
+            let done = number(Sqlite::get_meta(&mut *conn, BACKLOG_DONE).await?);
+            if done >= upto {
+                return StoreResult::Ok(0);
+            }
+            let rows: Vec<(i64, Option<String>)> = sqlx::query_as(BACKLOG)
+                .bind(done)
+                .bind(upto)
+                .bind(i64::from(limit))
+                .fetch_all(&mut *conn)
+                .await?;
+            let words: Vec<(i64, String)> = rows
+                .iter()
+                .filter_map(|(key, text)| text.as_deref().map(|t| (*key, index_words(t))))
+                .collect();
+            if !words.is_empty() {
+                sqlx::query(BACKLOG_WORDS)
+                    .bind(encode(&words)?)
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            let reached = rows.last().map_or(upto, |(key, _)| *key);
+            Sqlite::set_meta(&mut *conn, BACKLOG_DONE, &reached.to_string()).await?;
+            Ok(rows.len())
+        }
+        .await;
+        match step {
+            Ok(n) => {
+                commit(conn).await?;
+                Ok(n)
+            }
+            Err(e) => {
+                discard(conn).await;
+                Err(e)
+            }
+        }
+    }
+}
+
+/// `meta` key: the last key the migration gave an older message.
+const BACKLOG_UPTO: &str = "search_backlog_upto";
+/// `meta` key: the last older message's key indexed so far.
+const BACKLOG_DONE: &str = "search_backlog_done";
+
+#[async_trait]
 impl MetaStore for SqliteStore {
     async fn get_meta(&self, key: &str) -> StoreResult<Option<String>> {
         Sqlite::get_meta(&self.write, key).await
@@ -898,7 +1081,7 @@ mod tests {
     const CHANGES: ChangeQueries = <Sqlite as ChangeDialect>::CHANGES;
 
     /// Every query on the hot path, by name.
-    const HOT_QUERIES: [(&str, &str); 42] = [
+    const HOT_QUERIES: [(&str, &str); 48] = [
         ("FIND_BY_CLIENT_ID", FIND_BY_CLIENT_ID),
         ("NEXT_SEQ", NEXT_SEQ),
         ("BATCH_HEADS", BATCH_HEADS),
@@ -928,6 +1111,12 @@ mod tests {
         ("CHANGES.keep_old_text", CHANGES.keep_old_text),
         ("CHANGES.set_text", CHANGES.set_text),
         ("CHANGES.set_deleted", CHANGES.set_deleted),
+        ("CHANGES.index_text", CHANGES.index_text),
+        ("CHANGES.unindex", CHANGES.unindex),
+        ("SEARCH", SEARCH),
+        ("SEARCH_AFTER", SEARCH_AFTER),
+        ("BACKLOG", BACKLOG),
+        ("INDEX_WORDS", INDEX_WORDS),
         ("CHANGES.drop_reactions", CHANGES.drop_reactions),
         ("CHANGES.wipe_text", CHANGES.wipe_text),
         ("CHANGES.drop_edits", CHANGES.drop_edits),

@@ -1,0 +1,313 @@
+//! The text side of search (PROTOCOL.md "Search"), the same for both
+//! databases: how a message and a query are cut into words, and the
+//! highlighted snippet of a hit.
+//!
+//! Both databases are handed words already cut here, never raw text: SQLite
+//! FTS5 gets them space-separated (its tokenizer is told that every letter,
+//! digit, mark and symbol is part of a word, so it splits on the spaces
+//! alone) and Postgres gets an array it turns into a `tsvector` without
+//! parsing. Neither engine's own parser (which differ: Postgres keeps
+//! `foo-bar` and e-mail addresses whole, FTS5 does not) ever decides what a
+//! word is, so the same data gives the same hits on both. No character of
+//! a query reaches an engine as an operator: a query is words, and words
+//! are letters and digits only.
+
+use crate::protocol::SnippetPart;
+
+/// The longest a word may be, in characters; longer runs are cut to this
+/// (a 70-character word is found by its first 64).
+pub const MAX_WORD_CHARS: usize = 64;
+
+/// The most words of a query that are used.
+pub const MAX_QUERY_WORDS: usize = 16;
+
+/// The longest query, in characters (before cutting into words).
+pub const MAX_QUERY_CHARS: usize = 200;
+
+/// About how many characters a snippet shows.
+pub const SNIPPET_CHARS: usize = 160;
+
+/// Whether `c` is part of a word: Unicode letters and digits.
+fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric()
+}
+
+/// The words of a text with their byte ranges in it, as found (not
+/// lowercased).
+fn word_spans(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let mut chars = text.char_indices().peekable();
+    std::iter::from_fn(move || {
+        let (start, _) = chars.by_ref().find(|(_, c)| is_word_char(*c))?;
+        let mut end = text.len();
+        while let Some(&(i, c)) = chars.peek() {
+            if !is_word_char(c) {
+                end = i;
+                break;
+            }
+            chars.next();
+        }
+        Some((start, end))
+    })
+}
+
+/// A word as it is indexed and looked up: lowercased, cut to
+/// [`MAX_WORD_CHARS`] characters. Lowercasing may add a combining mark
+/// (`İ` becomes `i̇`); the mark stays part of the word on both sides.
+fn normal_word(word: &str) -> String {
+    word.chars()
+        .flat_map(char::to_lowercase)
+        .take(MAX_WORD_CHARS)
+        .collect()
+}
+
+/// The words a message is indexed by, each once, space-separated (the
+/// form both backends store; empty when the text has no word).
+pub fn index_words(text: &str) -> String {
+    let mut seen = std::collections::HashSet::new();
+    let mut out = String::new();
+    for (start, end) in word_spans(text) {
+        let word = normal_word(&text[start..end]);
+        if seen.insert(word.clone()) {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.push_str(&word);
+        }
+    }
+    out
+}
+
+/// A parsed search query: its distinct words, in the order typed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchQuery {
+    words: Vec<String>,
+}
+
+/// Why a query was refused (400 `INVALID_QUERY`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QueryError {
+    /// Nothing to look for: empty, or no letter or digit.
+    #[error("the search query has no words (letters or digits)")]
+    NoWords,
+    /// Over [`MAX_QUERY_CHARS`].
+    #[error("the search query is longer than {MAX_QUERY_CHARS} characters")]
+    TooLong,
+}
+
+impl SearchQuery {
+    /// Cuts a query into words: at most [`MAX_QUERY_WORDS`], each once.
+    ///
+    /// # Errors
+    /// [`QueryError`] for an empty, wordless or too long query.
+    pub fn parse(q: &str) -> Result<Self, QueryError> {
+        let q = q.trim();
+        if q.chars().count() > MAX_QUERY_CHARS {
+            return Err(QueryError::TooLong);
+        }
+        let mut words: Vec<String> = Vec::new();
+        for (start, end) in word_spans(q) {
+            let word = normal_word(&q[start..end]);
+            if !words.contains(&word) {
+                words.push(word);
+            }
+            if words.len() == MAX_QUERY_WORDS {
+                break;
+            }
+        }
+        if words.is_empty() {
+            return Err(QueryError::NoWords);
+        }
+        Ok(SearchQuery { words })
+    }
+
+    /// The words, lowercased.
+    pub fn words(&self) -> &[String] {
+        &self.words
+    }
+
+    /// The query in FTS5's syntax: each word a quoted string, all required
+    /// (words hold no `"`, so no quote can close early).
+    pub fn fts5(&self) -> String {
+        let quoted: Vec<String> = self.words.iter().map(|w| format!("\"{w}\"")).collect();
+        quoted.join(" AND ")
+    }
+
+    /// The query as a Postgres `tsquery` literal (cast with `::tsquery`,
+    /// which takes lexemes as written, without a parser): each word a
+    /// quoted lexeme, all required (words hold no `'` or `\`).
+    pub fn tsquery(&self) -> String {
+        let quoted: Vec<String> = self.words.iter().map(|w| format!("'{w}'")).collect();
+        quoted.join(" & ")
+    }
+
+    /// Whether a word of a text (as found) is one of the query's.
+    fn hits(&self, word: &str) -> bool {
+        let word = normal_word(word);
+        self.words.contains(&word)
+    }
+
+    /// The snippet of a found message: up to about [`SNIPPET_CHARS`]
+    /// characters around its first hit, cut at word edges, `…` where cut,
+    /// with the query's words as the hit parts. A text without a hit (it
+    /// cannot be found, but an edit may race) gives its start.
+    pub fn snippet(&self, text: &str) -> Vec<SnippetPart> {
+        let spans: Vec<(usize, usize)> = word_spans(text).collect();
+        let first_hit = spans
+            .iter()
+            .position(|&(s, e)| self.hits(&text[s..e]))
+            .unwrap_or(0);
+        // Start a few words before the first hit, so it has context.
+        const LEAD_WORDS: usize = 4;
+        let from = match first_hit.checked_sub(LEAD_WORDS) {
+            Some(i) if i > 0 => spans[i].0,
+            _ => 0,
+        };
+        // End at the last word that fits.
+        let budget_end = text[from..]
+            .char_indices()
+            .nth(SNIPPET_CHARS)
+            .map_or(text.len(), |(i, _)| from + i);
+        let to = if budget_end == text.len() {
+            text.len()
+        } else {
+            spans
+                .iter()
+                .take_while(|&&(_, e)| e <= budget_end)
+                .last()
+                .map_or(budget_end, |&(_, e)| e.max(from))
+        };
+        let mut parts = Vec::new();
+        let push = |text: &str, hit: bool, parts: &mut Vec<SnippetPart>| {
+            if text.is_empty() {
+                return;
+            }
+            match parts.last_mut() {
+                Some(SnippetPart { text: last, hit: h }) if *h == hit => last.push_str(text),
+                _ => parts.push(SnippetPart {
+                    text: text.to_owned(),
+                    hit,
+                }),
+            }
+        };
+        if from > 0 {
+            push("…", false, &mut parts);
+        }
+        let mut at = from;
+        for &(s, e) in spans.iter().filter(|&&(s, e)| s >= from && e <= to) {
+            push(&text[at..s], false, &mut parts);
+            push(&text[s..e], self.hits(&text[s..e]), &mut parts);
+            at = e;
+        }
+        push(&text[at..to], false, &mut parts);
+        if to < text.len() {
+            push("…", false, &mut parts);
+        }
+        parts
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shown(parts: &[SnippetPart]) -> String {
+        parts
+            .iter()
+            .map(|p| {
+                if p.hit {
+                    format!("[{}]", p.text)
+                } else {
+                    p.text.clone()
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn words_are_runs_of_letters_and_digits_lowercased_once() {
+        assert_eq!(
+            index_words("Deploy the API-v2 to prod, then DEPLOY again!"),
+            "deploy the api v2 to prod then again"
+        );
+        assert_eq!(index_words("café Ünïcode 日本語 x_y"), "café ünïcode 日本語 x y");
+        assert_eq!(index_words("   ...!!! "), "");
+        assert_eq!(index_words("mail bob@example.com"), "mail bob example com");
+    }
+
+    #[test]
+    fn long_words_are_cut() {
+        let long = "a".repeat(100);
+        assert_eq!(index_words(&long).chars().count(), MAX_WORD_CHARS);
+        let q = SearchQuery::parse(&long).unwrap();
+        assert_eq!(q.words()[0].chars().count(), MAX_WORD_CHARS);
+    }
+
+    #[test]
+    fn queries_never_carry_operators() {
+        let q = SearchQuery::parse(r#""deploy" OR prod* NEAR(a b) :x & !y | (z) -w title:foo"#)
+            .unwrap();
+        assert_eq!(
+            q.words(),
+            ["deploy", "or", "prod", "near", "a", "b", "x", "y", "z", "w", "title", "foo"]
+        );
+        for w in q.words() {
+            assert!(w.chars().all(char::is_alphanumeric), "{w}");
+        }
+        assert_eq!(
+            SearchQuery::parse("Hello hello").unwrap().fts5(),
+            "\"hello\""
+        );
+        assert_eq!(
+            SearchQuery::parse("a b").unwrap().tsquery(),
+            "'a' & 'b'"
+        );
+    }
+
+    #[test]
+    fn bad_queries_are_refused() {
+        assert_eq!(SearchQuery::parse(""), Err(QueryError::NoWords));
+        assert_eq!(SearchQuery::parse("  \"*:&!  "), Err(QueryError::NoWords));
+        assert_eq!(
+            SearchQuery::parse(&"x ".repeat(101)),
+            Err(QueryError::TooLong)
+        );
+        let many: String = (0..40).map(|i| format!("w{i} ")).collect();
+        assert_eq!(
+            SearchQuery::parse(&many).unwrap().words().len(),
+            MAX_QUERY_WORDS
+        );
+    }
+
+    #[test]
+    fn snippets_mark_the_words_and_cut_long_texts_at_word_edges() {
+        let q = SearchQuery::parse("deploy").unwrap();
+        assert_eq!(
+            shown(&q.snippet("We Deploy on Fridays")),
+            "We [Deploy] on Fridays"
+        );
+        let long = format!(
+            "{}the deploy went fine {}",
+            "word ".repeat(60),
+            "tail ".repeat(60)
+        );
+        let parts = q.snippet(&long);
+        let plain: String = parts.iter().map(|p| p.text.as_str()).collect();
+        assert!(plain.chars().count() <= SNIPPET_CHARS + 2, "{plain}");
+        let s = shown(&parts);
+        assert!(s.starts_with("…"), "{s}");
+        assert!(s.ends_with('…'), "{s}");
+        assert!(s.contains("word the [deploy] went fine"), "{s}");
+        // Cut at word edges: no half words at either end.
+        let inner = s.trim_matches('…');
+        assert!(inner.starts_with("word ") && inner.ends_with("tail"), "{s}");
+    }
+
+    #[test]
+    fn snippet_parts_join_to_the_text_they_show() {
+        let q = SearchQuery::parse("b c").unwrap();
+        let parts = q.snippet("a b c d");
+        assert_eq!(shown(&parts), "a [b] [c] d");
+        let text: String = parts.iter().map(|p| p.text.as_str()).collect();
+        assert_eq!(text, "a b c d");
+    }
+}
