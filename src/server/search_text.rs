@@ -229,7 +229,10 @@ mod tests {
             index_words("Deploy the API-v2 to prod, then DEPLOY again!"),
             "deploy the api v2 to prod then again"
         );
-        assert_eq!(index_words("café Ünïcode 日本語 x_y"), "café ünïcode 日本語 x y");
+        assert_eq!(
+            index_words("café Ünïcode 日本語 x_y"),
+            "café ünïcode 日本語 x y"
+        );
         assert_eq!(index_words("   ...!!! "), "");
         assert_eq!(index_words("mail bob@example.com"), "mail bob example com");
     }
@@ -257,10 +260,7 @@ mod tests {
             SearchQuery::parse("Hello hello").unwrap().fts5(),
             "\"hello\""
         );
-        assert_eq!(
-            SearchQuery::parse("a b").unwrap().tsquery(),
-            "'a' & 'b'"
-        );
+        assert_eq!(SearchQuery::parse("a b").unwrap().tsquery(), "'a' & 'b'");
     }
 
     #[test]

@@ -50,6 +50,9 @@ pub(super) trait Backend: Sized + Send + Sync + 'static {
     /// A message's stored `text` column, whatever the message shows (a
     /// tombstone shows `""` but may keep its text).
     async fn stored_text(&self, id: MessageId) -> String;
+    /// Empties the search index as if every message had been stored
+    /// before search existed (what the search migration leaves).
+    async fn forget_search(&self);
 }
 
 /// Stamps out every test of this module for a [`Backend`]: invoked once in
@@ -110,6 +113,11 @@ macro_rules! conformance_suite {
             a_refused_change_fails_alone_in_its_batch,
             rows_deleted_outside_the_chat_stay_hidden_and_unchangeable,
             revs_are_gap_free_under_concurrent_changers,
+            search_finds_every_word_whole_newest_first_in_my_channels,
+            search_pages_walk_every_hit_once,
+            search_follows_edits_deletes_and_access,
+            search_takes_operators_as_plain_words,
+            search_backlog_indexes_older_messages,
         );
     };
     (@each $backend:ty; $($test:ident),* $(,)?) => {
@@ -2671,4 +2679,304 @@ pub(super) async fn revs_are_gap_free_under_concurrent_changers(b: &impl Backend
             }
         }
     }
+}
+
+// Search.
+
+/// Stores `texts` in order, one message each by `user` in `channel`,
+/// alternating the fast and the careful insert (both must index), one
+/// second apart from `start`.
+async fn say(
+    s: &dyn Store,
+    channel: ChannelId,
+    user: UserId,
+    texts: &[&str],
+    start: DateTime<Utc>,
+) -> Vec<Message> {
+    let mut sent = Vec::new();
+    for (i, text) in texts.iter().enumerate() {
+        let mut m = message_at(
+            channel,
+            user,
+            &format!("say-{}", Uuid::new_v4()),
+            start + Duration::seconds(i as i64),
+        );
+        m.text = (*text).into();
+        let path = if i % 2 == 0 {
+            Path::Fast
+        } else {
+            Path::Careful
+        };
+        sent.push(stored(&path.insert(s, &[m]).await[0]));
+    }
+    sent
+}
+
+/// The texts of a search's hits, in order.
+async fn found(s: &dyn Store, user: UserId, channel: Option<ChannelId>, q: &str) -> Vec<String> {
+    let query = crate::server::search_text::SearchQuery::parse(q).unwrap();
+    s.search(user, channel, &query, None, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.text)
+        .collect()
+}
+
+/// A message is found when it holds every word of the query as a whole
+/// word, in any case; hits come newest first, from the channels where the
+/// searcher is an active member only (or from the one channel asked for).
+/// Letters beyond ASCII are words too, accents kept.
+pub(super) async fn search_finds_every_word_whole_newest_first_in_my_channels(b: &impl Backend) {
+    let s = b.store();
+    let s = s.as_ref();
+    let ann = add_user(s, 1, "ann").await;
+    let bob = add_user(s, 2, "bob").await;
+    let shared = add_channel(s, 10, "shared", &[ann, bob]).await;
+    let mine = add_channel(s, 11, "mine", &[ann]).await;
+    let theirs = add_channel(s, 12, "theirs", &[bob]).await;
+    let t0 = Utc::now() - Duration::hours(1);
+    say(
+        s,
+        shared,
+        bob,
+        &[
+            "Deploy the API today",
+            "deployment finished",
+            "api",
+            "the DEPLOY went fine, api ok",
+        ],
+        t0,
+    )
+    .await;
+    say(
+        s,
+        theirs,
+        bob,
+        &["deploy api secret"],
+        t0 + Duration::seconds(10),
+    )
+    .await;
+    say(
+        s,
+        mine,
+        ann,
+        &["notes: deploy-api", "Café crème 日本語 Straße"],
+        t0 + Duration::seconds(20),
+    )
+    .await;
+
+    assert_eq!(
+        found(s, ann, None, "deploy API").await,
+        [
+            "notes: deploy-api",
+            "the DEPLOY went fine, api ok",
+            "Deploy the API today"
+        ]
+    );
+    assert_eq!(
+        found(s, ann, Some(shared), "api deploy").await,
+        ["the DEPLOY went fine, api ok", "Deploy the API today"]
+    );
+    assert_eq!(
+        found(s, ann, None, "deployment").await,
+        ["deployment finished"]
+    );
+    assert_eq!(found(s, ann, None, "deplo").await, Vec::<String>::new());
+    assert_eq!(found(s, ann, None, "secret").await, Vec::<String>::new());
+    assert_eq!(found(s, bob, None, "secret").await, ["deploy api secret"]);
+    assert_eq!(
+        found(s, ann, None, "CAFÉ 日本語").await,
+        ["Café crème 日本語 Straße"]
+    );
+    assert_eq!(
+        found(s, ann, None, "straße").await,
+        ["Café crème 日本語 Straße"]
+    );
+    assert_eq!(found(s, ann, None, "cafe").await, Vec::<String>::new());
+    // A channel the searcher is not in gives nothing, even when asked for.
+    assert_eq!(
+        found(s, ann, Some(theirs), "deploy").await,
+        Vec::<String>::new()
+    );
+}
+
+/// Following the cursor (the last hit of a page) walks every hit once, in
+/// order, across channels and within one.
+pub(super) async fn search_pages_walk_every_hit_once(b: &impl Backend) {
+    let s = b.store();
+    let s = s.as_ref();
+    let ann = add_user(s, 1, "ann").await;
+    let one = add_channel(s, 10, "one", &[ann]).await;
+    let two = add_channel(s, 11, "two", &[ann]).await;
+    let t0 = Utc::now() - Duration::hours(1);
+    let mut texts = Vec::new();
+    for i in 0..7 {
+        let text = format!("ping number {i}");
+        let channel = if i % 3 == 0 { two } else { one };
+        say(s, channel, ann, &[&text], t0 + Duration::seconds(i)).await;
+        say(
+            s,
+            channel,
+            ann,
+            &["unrelated"],
+            t0 + Duration::seconds(i) + Duration::milliseconds(500),
+        )
+        .await;
+        texts.push((channel, text));
+    }
+    let query = crate::server::search_text::SearchQuery::parse("ping").unwrap();
+    for (scope, limit) in [(None, 1), (None, 3), (Some(one), 2), (Some(two), 1)] {
+        let mut walked = Vec::new();
+        let mut after = None;
+        loop {
+            let hits = s.search(ann, scope, &query, after, limit).await.unwrap();
+            assert!(hits.len() <= limit as usize);
+            let Some(last) = hits.last() else {
+                break;
+            };
+            after = Some(last.id);
+            walked.extend(hits.iter().map(|m| m.text.clone()));
+        }
+        let expected: Vec<String> = texts
+            .iter()
+            .rev()
+            .filter(|(c, _)| scope.is_none_or(|scope| scope == *c))
+            .map(|(_, t)| t.clone())
+            .collect();
+        assert_eq!(walked, expected, "scope {scope:?}, limit {limit}");
+    }
+}
+
+/// Search sees the current text only: an edit's old words are gone and its
+/// new ones found; a deleted message (soft or hard) is never found; a
+/// revoked member finds nothing in that channel, and a deleted channel's
+/// messages are found by nobody.
+pub(super) async fn search_follows_edits_deletes_and_access(b: &impl Backend) {
+    let s = b.store();
+    let s = s.as_ref();
+    let ann = add_user(s, 1, "ann").await;
+    let bob = add_user(s, 2, "bob").await;
+    let c = add_channel(s, 10, "c", &[ann, bob]).await;
+    let other = add_channel(s, 11, "other", &[ann, bob]).await;
+    let t0 = Utc::now() - Duration::hours(1);
+    let sent = say(
+        s,
+        c,
+        ann,
+        &["old wording here", "soft gone", "hard gone", "stays"],
+        t0,
+    )
+    .await;
+    say(
+        s,
+        other,
+        ann,
+        &["stays elsewhere"],
+        t0 + Duration::seconds(30),
+    )
+    .await;
+    let me = Actor::Member(ann);
+    changed(s, change(c, sent[0].id, me, edit("new phrasing here"))).await;
+    assert_eq!(found(s, bob, None, "wording").await, Vec::<String>::new());
+    assert_eq!(found(s, bob, None, "phrasing").await, ["new phrasing here"]);
+    assert_eq!(found(s, bob, None, "here").await, ["new phrasing here"]);
+
+    changed(s, change(c, sent[1].id, me, SOFT)).await;
+    changed(s, change(c, sent[2].id, Actor::HostApp, HARD)).await;
+    assert_eq!(found(s, bob, None, "gone").await, Vec::<String>::new());
+    assert_eq!(
+        found(s, bob, None, "stays").await,
+        ["stays elsewhere", "stays"]
+    );
+
+    s.set_access(c, bob, false).await.unwrap();
+    assert_eq!(found(s, bob, None, "stays").await, ["stays elsewhere"]);
+    assert_eq!(found(s, bob, Some(c), "stays").await, Vec::<String>::new());
+    assert_eq!(
+        found(s, ann, None, "stays").await,
+        ["stays elsewhere", "stays"]
+    );
+
+    assert!(s.delete_channel(c).await.unwrap());
+    assert_eq!(found(s, ann, None, "stays").await, ["stays elsewhere"]);
+    // A channel made again under the same id starts with nothing found.
+    add_channel(s, 10, "c again", &[ann]).await;
+    assert_eq!(found(s, ann, None, "stays").await, ["stays elsewhere"]);
+}
+
+/// What the search engines would read as syntax (quotes, `*`, `NEAR`, `OR`,
+/// `:`, `&`, `!`, `|`, parentheses, `-`) is only word separators or plain
+/// words: no query fails in the engine, and each finds by its words.
+pub(super) async fn search_takes_operators_as_plain_words(b: &impl Backend) {
+    let s = b.store();
+    let s = s.as_ref();
+    let ann = add_user(s, 1, "ann").await;
+    let c = add_channel(s, 10, "c", &[ann]).await;
+    let t0 = Utc::now() - Duration::hours(1);
+    say(
+        s,
+        c,
+        ann,
+        &["deploy or prod near title", "deploy only", "a:b & !c | (d)"],
+        t0,
+    )
+    .await;
+    for (q, expected) in [
+        (r#""deploy" OR prod*"#, vec!["deploy or prod near title"]),
+        ("NEAR(deploy prod)", vec!["deploy or prod near title"]),
+        ("title:deploy", vec!["deploy or prod near title"]),
+        ("deploy -prod", vec!["deploy or prod near title"]),
+        ("deploy AND only", vec![]),
+        ("deploy NOT prod", vec![]),
+        ("a:b & !c | (d)", vec!["a:b & !c | (d)"]),
+        ("'b' <-> c", vec!["a:b & !c | (d)"]),
+        ("\\ d \"", vec!["a:b & !c | (d)"]),
+        ("* ^ deploy {x}", vec![]),
+    ] {
+        assert_eq!(found(s, ann, None, q).await, expected, "query {q:?}");
+    }
+}
+
+/// Messages stored before search existed are found once the backlog is
+/// worked through, in their place in time order; an edit made meanwhile
+/// keeps its new text, and a message deleted meanwhile stays unfound.
+pub(super) async fn search_backlog_indexes_older_messages(b: &impl Backend) {
+    let s = b.store();
+    let s = s.as_ref();
+    let ann = add_user(s, 1, "ann").await;
+    let c = add_channel(s, 10, "c", &[ann]).await;
+    let t0 = Utc::now() - Duration::hours(1);
+    let texts: Vec<String> = (0..25).map(|i| format!("older note {i}")).collect();
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let sent = say(s, c, ann, &refs, t0).await;
+    b.forget_search().await;
+    assert_eq!(found(s, ann, None, "note").await, Vec::<String>::new());
+
+    let me = Actor::Member(ann);
+    changed(s, change(c, sent[3].id, me, edit("older memo 3"))).await;
+    changed(s, change(c, sent[4].id, me, SOFT)).await;
+    say(s, c, ann, &["newer note"], t0 + Duration::seconds(100)).await;
+
+    let mut looked = 0;
+    loop {
+        let n = s.index_backlog(10).await.unwrap();
+        if n == 0 {
+            break;
+        }
+        looked += n;
+        assert!(looked <= 40, "the backlog does not end");
+    }
+    let mut expected = vec!["newer note".to_string()];
+    expected.extend(
+        texts
+            .iter()
+            .enumerate()
+            .rev()
+            .filter(|(i, _)| *i != 3 && *i != 4)
+            .map(|(_, t)| t.clone()),
+    );
+    assert_eq!(found(s, ann, None, "note").await, expected);
+    assert_eq!(found(s, ann, None, "memo").await, ["older memo 3"]);
+    assert_eq!(s.index_backlog(10).await.unwrap(), 0);
 }

@@ -23,12 +23,12 @@ use super::{
     InsertOutcome, Membership, MessageStore, MetaStore, NewMessage, ReadStore, SearchStore,
     StoreError, StoreResult, UserRecord, UserStore,
 };
-use crate::server::search_text::{index_words, SearchQuery};
 use crate::protocol::dto::{Member, MemberRead, MessageEdit};
 use crate::protocol::{
     ChannelId, ChannelSummary, ClientId, HistoryPage, Message, MessageId, Rev, Seq, UnreadEntry,
     UserId,
 };
+use crate::server::search_text::{index_words, SearchQuery};
 
 /// Migrations embedded in the binary, applied at start-up.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -1067,6 +1067,13 @@ mod tests {
                     .fetch_one(&self.store.pool)
                     .await
                     .unwrap()
+            }
+
+            async fn forget_search(&self) {
+                sqlx::query("UPDATE messages SET search = NULL")
+                    .execute(&self.store.pool)
+                    .await
+                    .unwrap();
             }
         }
 

@@ -30,12 +30,12 @@ use super::{
     Membership, MessageStore, MetaStore, NewMessage, ReadStore, SearchStore, StoreError,
     StoreResult, UserRecord, UserStore,
 };
-use crate::server::search_text::{index_words, SearchQuery};
 use crate::protocol::dto::{Member, MemberRead, MessageEdit};
 use crate::protocol::{
     ChannelId, ChannelSummary, HistoryPage, Message, MessageId, Rev, Seq, Timestamp, UnreadEntry,
     UserId,
 };
+use crate::server::search_text::{index_words, SearchQuery};
 
 /// Migrations embedded in the binary, applied at start-up.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -512,7 +512,9 @@ impl SqliteStore {
                 .await?;
             Self::index_new(
                 tx,
-                plan.new.iter().map(|m| (m.id, m.channel_id, m.text.as_str())),
+                plan.new
+                    .iter()
+                    .map(|m| (m.id, m.channel_id, m.text.as_str())),
             )
             .await?;
             let bumps: Vec<serde_json::Value> = plan
@@ -549,7 +551,10 @@ impl SqliteStore {
             .bind(&json)
             .execute(&mut *tx)
             .await?;
-        sqlx::query(INDEX_WORDS).bind(&json).execute(&mut *tx).await?;
+        sqlx::query(INDEX_WORDS)
+            .bind(&json)
+            .execute(&mut *tx)
+            .await?;
         Ok(())
     }
 
@@ -1261,6 +1266,27 @@ mod tests {
                     .fetch_one(&self.store.write)
                     .await
                     .unwrap()
+            }
+
+            async fn forget_search(&self) {
+                // As the migration leaves a database: every message keyed,
+                // no words, the backlog up to the last key.
+                let s = &self.store;
+                sqlx::query("INSERT INTO message_search (message_search) VALUES ('delete-all')")
+                    .execute(&s.write)
+                    .await
+                    .unwrap();
+                sqlx::query(
+                    "INSERT OR REPLACE INTO meta (key, value) SELECT 'search_backlog_upto', \
+                     CAST(COALESCE(MAX(key), 0) AS TEXT) FROM message_search_keys",
+                )
+                .execute(&s.write)
+                .await
+                .unwrap();
+                sqlx::query("DELETE FROM meta WHERE key = 'search_backlog_done'")
+                    .execute(&s.write)
+                    .await
+                    .unwrap();
             }
         }
 
