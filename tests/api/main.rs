@@ -18,6 +18,7 @@ mod operations;
 mod persistence;
 mod rest;
 mod resume;
+mod search;
 mod server_fns;
 mod site_files;
 mod slow_consumer;

@@ -1,0 +1,302 @@
+//! Search (PROTOCOL.md "Search") through the JSON route and the server
+//! function: words, order, snippets, paging, scope, what is never found,
+//! and every bad input. Runs on SQLite and again on Postgres.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+const ADMIN_KEY: &str = "test-admin-key-0123456789abcdef0123456789";
+
+async fn app() -> TestApp {
+    spawn_app_with(|s| {
+        s.admin_key = Some(ADMIN_KEY.into());
+        generous_rate_limits(s);
+    })
+    .await
+}
+
+impl TestApp {
+    /// `GET /chat/search` with these parameters: status and body.
+    async fn search(&self, token: Option<&str>, params: &[(&str, &str)]) -> (u16, Value) {
+        let mut req = self.api.get(self.url("/chat/search")).query(params);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let res = req.send().await.expect("search request");
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    /// The texts found for `q` (asserting 200).
+    async fn found(&self, token: &str, params: &[(&str, &str)]) -> Vec<String> {
+        let (status, body) = self.search(Some(token), params).await;
+        assert_eq!(status, 200, "{params:?}: {body}");
+        texts(&body)
+    }
+}
+
+fn texts(page: &Value) -> Vec<String> {
+    page["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["message"]["text"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The snippet with its hits in brackets.
+fn snippet(hit: &Value) -> String {
+    hit["snippet"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let text = p["text"].as_str().unwrap();
+            if p["hit"] == true {
+                format!("[{text}]")
+            } else {
+                text.to_string()
+            }
+        })
+        .collect()
+}
+
+/// Messages are found by every word of the query, in any case, newest
+/// first, each with its snippet; `channel_id` narrows to one channel;
+/// following `next_cursor` walks every hit once; the server function
+/// answers the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_are_found_by_their_words_newest_first_with_snippets() {
+    let app = app().await;
+    let mut p = app.alice_and_bob_in("General").await;
+    let random = app.channel_id(&p.alice, "Random").await;
+    let mut r = app.ws_join(&p.alice, &random).await;
+    p.a.send_ok("Zebrafish migration starts Monday").await;
+    p.a.send_ok("zebrafishes are not zebrafish-ish? ZEBRAFISH!")
+        .await;
+    r.send_ok("random zebrafish sighting").await;
+    p.a.send_ok("nothing to see").await;
+
+    let (status, page) = app.search(Some(&p.bob), &[("q", "ZEBRAFISH")]).await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(
+        texts(&page),
+        [
+            "random zebrafish sighting",
+            "zebrafishes are not zebrafish-ish? ZEBRAFISH!",
+            "Zebrafish migration starts Monday",
+        ]
+    );
+    assert_eq!(page["next_cursor"], Value::Null);
+    let hits = page["results"].as_array().unwrap();
+    assert_eq!(
+        snippet(&hits[1]),
+        "zebrafishes are not [zebrafish]-ish? [ZEBRAFISH]!"
+    );
+    assert_eq!(hits[0]["message"]["channel_id"], random.as_str());
+    assert!(hits[0]["message"]["seq"].as_i64().unwrap() >= 1);
+
+    assert_eq!(
+        app.found(
+            &p.bob,
+            &[("q", "zebrafish monday"), ("channel_id", &p.channel)]
+        )
+        .await,
+        ["Zebrafish migration starts Monday"]
+    );
+    assert_eq!(
+        app.found(&p.bob, &[("q", "zebrafish"), ("channel_id", &p.channel)])
+            .await
+            .len(),
+        2
+    );
+
+    // Paging one hit at a time.
+    let mut walked = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut params = vec![("q", "zebrafish"), ("limit", "1")];
+        if let Some(c) = &cursor {
+            params.push(("cursor", c));
+        }
+        let (status, page) = app.search(Some(&p.bob), &params).await;
+        assert_eq!(status, 200, "{page}");
+        walked.extend(texts(&page));
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+        assert!(walked.len() <= 3, "paging does not end");
+    }
+    assert_eq!(walked.len(), 3);
+    assert_eq!(walked[0], "random zebrafish sighting");
+
+    // The server function gives the same page.
+    let cookie = app.login_cookie(BOB).await;
+    let (status, page) = app
+        .server_fn("search_messages", Some(&cookie), &[("q", "zebrafish")])
+        .await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(texts(&page).len(), 3);
+    let (status, page) = app
+        .server_fn(
+            "search_messages",
+            Some(&cookie),
+            &[("q", "zebrafish"), ("channel_id", &random)],
+        )
+        .await;
+    assert_eq!(
+        (status, texts(&page)),
+        (200, vec!["random zebrafish sighting".to_string()])
+    );
+}
+
+/// An edit is found by its new words only; a deleted message never; a
+/// member whose access is revoked finds nothing in that channel any more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_follows_edits_deletes_and_revocation() {
+    let app = app().await;
+    let mut p = app.alice_and_bob_in("General").await;
+    let first = p.a.send_ok("quokka typo here").await;
+    let second = p.a.send_ok("quokka to delete").await;
+    let id = |m: &Value| m["id"].as_str().unwrap().to_string();
+    let path = format!("/chat/channels/{}/messages/{}", p.channel, id(&first));
+    let res = app
+        .api
+        .request(Method::PATCH, app.url(&path))
+        .bearer_auth(&p.alice)
+        .json(&json!({"text": "quokka fixed wording"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    assert_eq!(
+        app.found(&p.bob, &[("q", "typo")]).await,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        app.found(&p.bob, &[("q", "fixed")]).await,
+        ["quokka fixed wording"]
+    );
+    let path = format!("/chat/channels/{}/messages/{}", p.channel, id(&second));
+    let res = app
+        .api
+        .request(Method::DELETE, app.url(&path))
+        .bearer_auth(&p.alice)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    assert_eq!(
+        app.found(&p.bob, &[("q", "quokka")]).await,
+        ["quokka fixed wording"]
+    );
+
+    let res = app
+        .api
+        .request(
+            Method::DELETE,
+            app.url(&format!("/admin/tablos/{}/members/{}", p.channel, p.bob_id)),
+        )
+        .bearer_auth(ADMIN_KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    assert_eq!(
+        app.found(&p.bob, &[("q", "quokka")]).await,
+        Vec::<String>::new()
+    );
+    let (status, body) = app
+        .search(Some(&p.bob), &[("q", "quokka"), ("channel_id", &p.channel)])
+        .await;
+    assert_eq!((status, body["code"].as_str()), (403, Some("FORBIDDEN")));
+    assert_eq!(
+        app.found(&p.alice, &[("q", "quokka")]).await,
+        ["quokka fixed wording"]
+    );
+}
+
+/// Every bad input gets a clear error: no words or too long is
+/// `INVALID_QUERY`, a bad cursor, limit or channel id `PARSE_ERROR`, a
+/// channel that is not the caller's 403 and an unknown one 404, no
+/// credentials 401. Query syntax of the engines is only words.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_search_input_is_refused_clearly() {
+    let app = app().await;
+    let mut p = app.alice_and_bob_in("General").await;
+    p.a.send_ok("wombat OR near: the prod* deploy").await;
+    let product = app.channel_id(&p.alice, "Product").await;
+    let (carol, _) = app.login(CAROL).await;
+    let long = "w".repeat(201);
+    for (params, status, code) in [
+        (vec![], 400, "INVALID_QUERY"),
+        (vec![("q", "")], 400, "INVALID_QUERY"),
+        (vec![("q", "   ")], 400, "INVALID_QUERY"),
+        (vec![("q", "\"*:&!()|-")], 400, "INVALID_QUERY"),
+        (vec![("q", long.as_str())], 400, "INVALID_QUERY"),
+        (
+            vec![("q", "wombat"), ("cursor", "nope")],
+            400,
+            "PARSE_ERROR",
+        ),
+        (vec![("q", "wombat"), ("limit", "0")], 400, "PARSE_ERROR"),
+        (vec![("q", "wombat"), ("limit", "-3")], 400, "PARSE_ERROR"),
+        (
+            vec![("q", "wombat"), ("channel_id", "x")],
+            400,
+            "PARSE_ERROR",
+        ),
+        (
+            vec![
+                ("q", "wombat"),
+                ("channel_id", "00000000-0000-0000-0000-000000000042"),
+            ],
+            404,
+            "NOT_FOUND",
+        ),
+        (
+            vec![("q", "wombat"), ("channel_id", product.as_str())],
+            403,
+            "FORBIDDEN",
+        ),
+    ] {
+        let (got, body) = app.search(Some(&carol), &params).await;
+        assert_eq!(
+            (got, body["code"].as_str()),
+            (status, Some(code)),
+            "{params:?}: {body}"
+        );
+        assert!(
+            body["error"].as_str().is_some_and(|e| !e.is_empty()),
+            "{body}"
+        );
+    }
+    let (status, _) = app.search(None, &[("q", "wombat")]).await;
+    assert_eq!(status, 401);
+    for q in [
+        "\"wombat\" OR prod*",
+        "NEAR(wombat deploy)",
+        "wombat:* & !deploy",
+        "near:wombat",
+        "wombat -deploy",
+        "(wombat) | 'deploy'",
+    ] {
+        assert_eq!(
+            app.found(&p.bob, &[("q", q)]).await,
+            ["wombat OR near: the prod* deploy"],
+            "query {q:?}"
+        );
+    }
+    // A limit over the largest page is lowered to it.
+    let (status, _) = app
+        .search(Some(&p.bob), &[("q", "wombat"), ("limit", "100000")])
+        .await;
+    assert_eq!(status, 200);
+    // A limit of exactly 200 characters is fine.
+    let exact = format!("wombat {}", "x".repeat(193));
+    let (status, _) = app.search(Some(&p.bob), &[("q", exact.as_str())]).await;
+    assert_eq!(status, 200);
+}
