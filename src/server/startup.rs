@@ -283,6 +283,11 @@ impl Application {
             }
         });
 
+        let backlog = tokio::spawn(crate::server::chat::search_backlog::run(
+            state.chat.store.clone(),
+            token.clone(),
+        ));
+
         tracing::info!(addr = %state.leptos_options.site_addr, "chat server listening");
         let connection_settings = ConnectionSettings {
             header_timeout: state.settings.limits.http_header_timeout,
@@ -306,6 +311,7 @@ impl Application {
             tracing::warn!("some WebSocket sessions did not close in time");
         }
         let _ = janitor.await;
+        let _ = backlog.await;
         // The writer saw the shutdown: it closed its queue, commits what is
         // queued, and stops.
         if tokio::time::timeout(WRITER_DRAIN, writer_task)

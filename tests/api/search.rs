@@ -300,3 +300,49 @@ async fn bad_search_input_is_refused_clearly() {
     let (status, _) = app.search(Some(&p.bob), &[("q", exact.as_str())]).await;
     assert_eq!(status, 200);
 }
+
+/// Messages stored before search existed (the search migration leaves them
+/// keyed but without words) are found once the server has started and
+/// worked through them in the background.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_stored_before_search_are_found_after_a_restart() {
+    let app = app().await;
+    let mut p = app.alice_and_bob_in("General").await;
+    p.a.send_ok("platypus one").await;
+    p.a.send_ok("platypus two").await;
+    assert_eq!(app.found(&p.bob, &[("q", "platypus")]).await.len(), 2);
+    let mut db = app.db().await;
+    let forget: &[&str] = match db {
+        TestDb::Sqlite(_) => &[
+            "INSERT INTO message_search (message_search) VALUES ('delete-all')",
+            "INSERT OR REPLACE INTO meta (key, value) SELECT 'search_backlog_upto', \
+             CAST(COALESCE(MAX(key), 0) AS TEXT) FROM message_search_keys",
+            "DELETE FROM meta WHERE key = 'search_backlog_done'",
+        ],
+        TestDb::Postgres(_) => &["UPDATE messages SET search = NULL"],
+    };
+    for sql in forget {
+        db.execute(sql, vec![]).await;
+    }
+    drop(db);
+    assert_eq!(
+        app.found(&p.bob, &[("q", "platypus")]).await,
+        Vec::<String>::new()
+    );
+    drop(p);
+    let dir = app.stop().await;
+    let app = spawn_app_in(dir, |s| s.admin_key = Some(ADMIN_KEY.into())).await;
+    let (bob, _) = app.login(BOB).await;
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let found = app.found(&bob, &[("q", "platypus")]).await;
+        if found == ["platypus two", "platypus one"] {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "older messages were not indexed: {found:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
