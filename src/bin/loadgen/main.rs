@@ -17,6 +17,7 @@ mod process;
 mod reactions;
 mod report;
 mod scenarios;
+mod search;
 mod seed;
 mod server;
 
@@ -46,6 +47,7 @@ const ALL: &[&str] = &[
     "writes",
     "history",
     "unread",
+    "search",
     "slow-consumer",
     "soak",
 ];
@@ -57,7 +59,7 @@ struct Cli {
     /// `all`, `smoke` (small, correctness only: fails on any lost,
     /// duplicated or reordered message), or scenarios separated by commas:
     /// idle, storm, one-room, many-rooms, many-rooms-edits, reactions,
-    /// writes, history, unread, slow-consumer, soak.
+    /// writes, history, unread, search, slow-consumer, soak.
     #[arg(default_value = "all")]
     scenarios: String,
     /// Small sizes: seconds per scenario; speed targets are not claimed.
@@ -112,6 +114,7 @@ async fn main() -> ExitCode {
             "many-rooms-edits",
             "reactions",
             "writes",
+            "search",
             "slow-consumer",
             "soak",
         ]
@@ -205,6 +208,13 @@ async fn run_scenario(ctx: &Ctx, name: &str) -> Result<Vec<Row>> {
         }
         "history" => scenarios::history(ctx).await,
         "unread" => scenarios::unread(ctx).await,
+        "search" => {
+            let mut rows = search::search(ctx, &Backend::Sqlite).await?;
+            if let Some(pg) = &ctx.postgres {
+                rows.extend(search::search(ctx, pg).await?);
+            }
+            Ok(rows)
+        }
         "slow-consumer" => scenarios::slow_consumer(ctx).await,
         "soak" => scenarios::soak(ctx).await,
         other => Err(format!("unknown scenario {other}").into()),

@@ -47,7 +47,7 @@ impl Ctx {
     }
 
     /// A target, claimed only at full size.
-    fn goal(&self, goal: Goal) -> Option<Goal> {
+    pub(crate) fn goal(&self, goal: Goal) -> Option<Goal> {
         (!self.quick).then_some(goal)
     }
 
@@ -57,7 +57,7 @@ impl Ctx {
         self.start(Prepared::new(backend).await?, env).await
     }
 
-    async fn start(&self, prepared: Prepared, env: &[(&str, String)]) -> Result<Server> {
+    pub(crate) async fn start(&self, prepared: Prepared, env: &[(&str, String)]) -> Result<Server> {
         let mut all: Vec<(&str, String)> = env.to_vec();
         all.extend(self.server_env.iter().map(|(k, v)| (k.as_str(), v.clone())));
         prepared.start(&self.bin, &all).await
@@ -578,7 +578,7 @@ async fn seed_store(prepared: &Prepared) -> Result<SqliteStore> {
     Ok(SqliteStore::connect(&prepared.database_url, 2).await?)
 }
 
-async fn add_user(store: &dyn Store, id: Uuid) -> Result<()> {
+pub(crate) async fn add_user(store: &dyn Store, id: Uuid) -> Result<()> {
     store
         .upsert_user(&UserRecord {
             id: id.into(),
@@ -591,15 +591,15 @@ async fn add_user(store: &dyn Store, id: Uuid) -> Result<()> {
 }
 
 /// Latencies of a series of requests, in microseconds.
-struct Timed {
+pub(crate) struct Timed {
     /// Send to last byte, as the client saw it.
-    round_trip: Percentiles,
+    pub(crate) round_trip: Percentiles,
     /// The server's own time (its `Server-Timing: app;dur=`).
-    server: Percentiles,
+    pub(crate) server: Percentiles,
 }
 
 /// Sequential GETs with a bearer token.
-async fn timed_gets(
+pub(crate) async fn timed_gets(
     server: &Server,
     token: &str,
     paths: impl Iterator<Item = String>,

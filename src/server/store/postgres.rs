@@ -84,22 +84,28 @@ const WRITE_BATCH: &str = "WITH inserted AS ( \
        WHERE t.id = h.id) \
      SELECT pg_notify($11, p) FROM unnest($12::text[]) AS p";
 /// Search in all of the user's channels (`tsquery, user, limit`), newest
-/// first.
+/// first: the newest hits of each channel (each found the way
+/// [`SEARCH_ONE`] finds them), then the newest of those. Ordered by
+/// `(created_at, channel_id, seq)`: within a channel that is seq order.
 const SEARCH_ALL: &str = concat!(
     "SELECT ",
     message_columns!(postgres, "m"),
-    " FROM messages m WHERE m.search @@ $1::tsquery AND m.deleted_at IS NULL \
-       AND m.channel_id IN (SELECT tablo_id FROM tablo_access WHERE user_id = $2 AND is_active) \
-     ORDER BY m.created_at DESC, m.id DESC LIMIT $3"
+    " FROM (SELECT tablo_id FROM tablo_access WHERE user_id = $2 AND is_active) AS a \
+     CROSS JOIN LATERAL (SELECT * FROM messages WHERE channel_id = a.tablo_id \
+       AND search @@ $1::tsquery AND deleted_at IS NULL ORDER BY seq DESC LIMIT $3) AS m \
+     ORDER BY m.created_at DESC, m.channel_id DESC, m.seq DESC LIMIT $3"
 );
 /// [`SEARCH_ALL`] after the hit `$4` of an earlier page.
 const SEARCH_ALL_AFTER: &str = concat!(
     "SELECT ",
     message_columns!(postgres, "m"),
-    " FROM messages m WHERE m.search @@ $1::tsquery AND m.deleted_at IS NULL \
-       AND m.channel_id IN (SELECT tablo_id FROM tablo_access WHERE user_id = $2 AND is_active) \
-       AND (m.created_at, m.id) < (SELECT created_at, id FROM messages WHERE id = $4) \
-     ORDER BY m.created_at DESC, m.id DESC LIMIT $3"
+    " FROM (SELECT tablo_id FROM tablo_access WHERE user_id = $2 AND is_active) AS a \
+     CROSS JOIN LATERAL (SELECT * FROM messages WHERE channel_id = a.tablo_id \
+       AND search @@ $1::tsquery AND deleted_at IS NULL \
+       AND (created_at, channel_id, seq) < \
+         (SELECT created_at, channel_id, seq FROM messages WHERE id = $4) \
+       ORDER BY seq DESC LIMIT $3) AS m \
+     ORDER BY m.created_at DESC, m.channel_id DESC, m.seq DESC LIMIT $3"
 );
 /// Search in one channel (`tsquery, user, limit, channel`), newest first:
 /// by seq, so the planner may walk the channel's seq index backwards
@@ -856,7 +862,11 @@ impl SearchStore for PgStore {
             (Some(channel), None) => q.bind(channel),
             (Some(channel), Some(after)) => q.bind(channel).bind(after),
         };
-        let rows = q.fetch_all(&self.pool).await?;
+        // Planned afresh with the words each time (not a prepared
+        // statement's generic plan): whether walking the channel's seq
+        // index or reading the search index is faster depends on how common
+        // the words are, which only the words tell.
+        let rows = q.persistent(false).fetch_all(&self.pool).await?;
         Ok(rows.into_iter().map(Message::from).collect())
     }
 
