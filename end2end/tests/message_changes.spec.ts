@@ -5,6 +5,7 @@ import {
   messageLog,
   messagesWith,
   openChannel,
+  sendMany,
   sendWithEnter,
   unique,
 } from "./helpers";
@@ -57,44 +58,6 @@ async function openMenu(page: Page, text: string) {
   await row.hover();
   await row.getByRole("button", { name: "More actions" }).click();
   await expect(page.getByRole("menu", { name: "Message actions" })).toBeVisible();
-}
-
-/** Sends `n` messages straight on a WebSocket of the page's session
- * (fast filler for paging tests; the page's own socket sees them live). */
-async function sendMany(page: Page, channelUrl: string, n: number, prefix: string) {
-  const channelId = channelUrl.split("/chat/")[1].split(/[?#]/)[0];
-  await page.evaluate(
-    async ({ channelId, n, prefix }) => {
-      const scheme = location.protocol === "https:" ? "wss" : "ws";
-      const ws = new WebSocket(`${scheme}://${location.host}/chat/ws/${channelId}`);
-      await new Promise((resolve, reject) => {
-        ws.onopen = resolve;
-        ws.onerror = reject;
-      });
-      const acked = new Set<string>();
-      const send = (i: number) =>
-        ws.send(JSON.stringify({ type: "message.send", text: `${prefix} filler ${i}`, clientId: `${prefix}-${i}` }));
-      const done = new Promise<void>((resolve) => {
-        ws.onmessage = (e) => {
-          const f = JSON.parse(e.data);
-          const key = String(f.clientId ?? "");
-          if (!key.startsWith(prefix)) return;
-          if (f.type === "message.new") {
-            acked.add(key);
-            if (acked.size === n) resolve();
-          } else if (f.type === "error" && f.code === "RATE_LIMITED") {
-            // Over the send rate: the same message again when allowed.
-            const i = Number(key.slice(prefix.length + 1));
-            setTimeout(() => send(i), f.retryAfterMs ?? 200);
-          }
-        };
-      });
-      for (let i = 0; i < n; i++) send(i);
-      await done;
-      ws.close();
-    },
-    { channelId, n, prefix },
-  );
 }
 
 test("edit, delete, react and un-react reach the other side", async ({ browser }, info) => {

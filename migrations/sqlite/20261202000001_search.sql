@@ -17,7 +17,11 @@ CREATE TABLE message_search_keys (
 );
 CREATE UNIQUE INDEX message_search_keys_message ON message_search_keys (message_id);
 
+-- `channel` holds the message's channel id (hex) as one token, so a search
+-- in one channel is an AND of two lists the index walks together, rather
+-- than a walk through every channel's newer hits.
 CREATE VIRTUAL TABLE message_search USING fts5(
+    channel,
     words,
     content = '',
     contentless_delete = 1,

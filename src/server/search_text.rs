@@ -125,11 +125,17 @@ impl SearchQuery {
         &self.words
     }
 
-    /// The query in FTS5's syntax: each word a quoted string, all required
-    /// (words hold no `"`, so no quote can close early).
-    pub fn fts5(&self) -> String {
-        let quoted: Vec<String> = self.words.iter().map(|w| format!("\"{w}\"")).collect();
-        quoted.join(" AND ")
+    /// The query in FTS5's syntax for the index's `words` column (and, for
+    /// a search in one channel, its `channel` column): each word a quoted
+    /// string, all required (words hold no `"`, so no quote can close
+    /// early; a channel is hex digits).
+    pub fn fts5(&self, channel_hex: Option<&str>) -> String {
+        let mut terms: Vec<String> = Vec::new();
+        if let Some(channel) = channel_hex {
+            terms.push(format!("channel : \"{channel}\""));
+        }
+        terms.extend(self.words.iter().map(|w| format!("words : \"{w}\"")));
+        terms.join(" AND ")
     }
 
     /// The query as a Postgres `tsquery` literal (cast with `::tsquery`,
@@ -257,8 +263,10 @@ mod tests {
             assert!(w.chars().all(char::is_alphanumeric), "{w}");
         }
         assert_eq!(
-            SearchQuery::parse("Hello hello").unwrap().fts5(),
-            "\"hello\""
+            SearchQuery::parse("Hello hello")
+                .unwrap()
+                .fts5(Some("ab12")),
+            "channel : \"ab12\" AND words : \"hello\""
         );
         assert_eq!(SearchQuery::parse("a b").unwrap().tsquery(), "'a' & 'b'");
     }

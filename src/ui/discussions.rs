@@ -8,7 +8,7 @@ use crate::protocol::ChannelId;
 
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
-use leptos_router::hooks::{use_location, use_params_map};
+use leptos_router::hooks::{use_location, use_params_map, use_query_map};
 
 use crate::client::clock::now_ms;
 use crate::protocol::{AppError, ChannelSummary, ClientSettings, User};
@@ -17,6 +17,7 @@ use crate::server_fns::channels::list_channels;
 use crate::server_fns::settings::get_client_settings;
 use crate::ui::channel_list::ChannelList;
 use crate::ui::room::ChannelRoom;
+use crate::ui::search::{SearchBox, SearchResults, SearchState};
 use crate::ui::sidebar::{SidebarState, SidebarToggle};
 use crate::ui::state::channels::ChannelsState;
 use crate::ui::theme_toggle::ThemeToggle;
@@ -73,10 +74,16 @@ fn DiscussionsLayout(
     provide_context(state);
     let sidebar = SidebarState::new();
     provide_context(sidebar);
+    let search = SearchState::new();
+    provide_context(search);
 
-    // Choosing a conversation closes the drawer (narrow windows).
+    // Choosing a conversation, or a search result, closes the drawer
+    // (narrow windows).
+    let query = use_query_map();
+    let at = Memo::new(move |_| query.read().get("at"));
     Effect::new(move |_| {
         channel_id.track();
+        at.track();
         sidebar.drawer_open.set(false);
     });
     // Escape closes the drawer.
@@ -120,8 +127,15 @@ fn DiscussionsLayout(
                         <button type="submit" class="ghost">"Log out"</button>
                     </ActionForm>
                 </header>
-                <h2 class="sidebar-title">"Conversations"</h2>
-                <ChannelList/>
+                <SearchBox/>
+                {move || match search.shown.get() {
+                    Some(_) => view! { <SearchResults/> }.into_any(),
+                    None => view! {
+                        <h2 class="sidebar-title">"Conversations"</h2>
+                        <ChannelList/>
+                    }
+                    .into_any(),
+                }}
             </nav>
             <div
                 class="drawer-backdrop"

@@ -16,6 +16,7 @@ pub mod message_list;
 pub mod pins_panel;
 pub mod room;
 pub mod scroll_anchor;
+pub mod search;
 pub mod sidebar;
 pub mod state;
 pub mod theme_toggle;

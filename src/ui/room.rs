@@ -3,11 +3,12 @@
 //! connection, kept in step with the server's frames) and draws it with the
 //! header, message list, typing indicator and composer.
 
-use crate::protocol::{ChannelId, Rev, UserId};
+use crate::protocol::{ChannelId, Rev, Seq, UserId};
 use std::collections::HashMap;
 
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
+use leptos_router::hooks::use_query_map;
 
 use crate::client::timeline::Timeline;
 use crate::protocol::{AppError, ClientSettings};
@@ -104,6 +105,22 @@ fn LiveRoom(
         channels,
     );
     provide_context(room);
+    // `?at={seq}` (a search result): show that message, loading the page
+    // around it when it is not loaded.
+    let query = use_query_map();
+    let at = Memo::new(move |_| {
+        query
+            .read()
+            .get("at")
+            .and_then(|raw| raw.parse::<i64>().ok())
+            .filter(|seq| *seq >= 1)
+            .map(Seq::new)
+    });
+    Effect::new(move |_| {
+        if let Some(seq) = at.get() {
+            room.jump_to(seq);
+        }
+    });
 
     view! {
         <main class="chat-room" data-connection=move || room.connection.get().as_str()>

@@ -92,11 +92,11 @@ const INSERT_MESSAGE: &str =
 const INDEX_KEYS: &str = "INSERT INTO message_search_keys (message_id, channel_id) \
      SELECT unhex(value ->> 0), unhex(value ->> 1) FROM json_each(?1)";
 /// Search: the new messages' words under their keys (the same JSON).
-const INDEX_WORDS: &str = "INSERT INTO message_search (rowid, words) \
-     SELECT k.key, j.value ->> 2 FROM json_each(?1) AS j \
+const INDEX_WORDS: &str = "INSERT INTO message_search (rowid, channel, words) \
+     SELECT k.key, j.value ->> 1, j.value ->> 2 FROM json_each(?1) AS j \
      JOIN message_search_keys k ON k.message_id = unhex(j.value ->> 0)";
-/// Search: the hits of a query (`words, user, channel or null, limit`),
-/// newest first, in the user's channels. The index is walked backwards by
+/// Search: the hits of a query (`fts5 query, user, limit`), newest first,
+/// in the user's channels (a search in one channel names it in the query). The index is walked backwards by
 /// key and stops at `limit`.
 const SEARCH: &str = concat!(
     "SELECT ",
@@ -105,30 +105,31 @@ const SEARCH: &str = concat!(
      JOIN messages m ON m.id = k.message_id \
      WHERE message_search MATCH ?1 \
        AND k.channel_id IN (SELECT tablo_id FROM tablo_access WHERE user_id = ?2 AND is_active = 1) \
-       AND (?3 IS NULL OR k.channel_id = ?3) AND m.deleted_at IS NULL \
-     ORDER BY message_search.rowid DESC LIMIT ?4"
+       AND m.deleted_at IS NULL \
+     ORDER BY message_search.rowid DESC LIMIT ?3"
 );
-/// Search: the next page, after the hit `?5` (a message id).
+/// Search: the next page, after the hit `?4` (a message id).
 const SEARCH_AFTER: &str = concat!(
     "SELECT ",
     message_columns!(sqlite, "m"),
     " FROM message_search JOIN message_search_keys k ON k.key = message_search.rowid \
      JOIN messages m ON m.id = k.message_id \
      WHERE message_search MATCH ?1 \
-       AND message_search.rowid < (SELECT key FROM message_search_keys WHERE message_id = ?5) \
+       AND message_search.rowid < (SELECT key FROM message_search_keys WHERE message_id = ?4) \
        AND k.channel_id IN (SELECT tablo_id FROM tablo_access WHERE user_id = ?2 AND is_active = 1) \
-       AND (?3 IS NULL OR k.channel_id = ?3) AND m.deleted_at IS NULL \
-     ORDER BY message_search.rowid DESC LIMIT ?4"
+       AND m.deleted_at IS NULL \
+     ORDER BY message_search.rowid DESC LIMIT ?3"
 );
 /// The messages stored before search existed (keyed by the migration, up to
 /// `search_backlog_upto`): the next `limit` keys after `after`, with the
 /// current text of each that is still shown.
-const BACKLOG: &str = "SELECT k.key AS key, m.text AS text FROM message_search_keys k \
+const BACKLOG: &str = "SELECT k.key AS key, hex(k.channel_id) AS channel, m.text AS text \
+     FROM message_search_keys k \
      LEFT JOIN messages m ON m.id = k.message_id AND m.deleted_at IS NULL \
      WHERE k.key > ?1 AND k.key <= ?2 ORDER BY k.key LIMIT ?3";
-/// Indexes (or re-indexes) keys' words (`[[key, "words"], ...]`).
-const BACKLOG_WORDS: &str = "INSERT OR REPLACE INTO message_search (rowid, words) \
-     SELECT value ->> 0, value ->> 1 FROM json_each(?1)";
+/// Indexes (or re-indexes) keys' words (`[[key, "channel", "words"], ...]`).
+const BACKLOG_WORDS: &str = "INSERT OR REPLACE INTO message_search (rowid, channel, words) \
+     SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?1)";
 /// History: the newest page.
 const HISTORY_LATEST: &str = concat!(
     "SELECT ",
@@ -311,8 +312,8 @@ impl ChangeDialect for Sqlite {
              SELECT id, ?2, text, ?3 FROM messages WHERE id = ?1",
         set_text: "UPDATE messages SET text = ?2, edited_at = ?3, updated_at = ?3, rev = ?4 \
              WHERE id = ?1",
-        index_text: "INSERT OR REPLACE INTO message_search (rowid, words) \
-             SELECT key, ?2 FROM message_search_keys WHERE message_id = ?1",
+        index_text: "INSERT OR REPLACE INTO message_search (rowid, channel, words) \
+             SELECT key, hex(channel_id), ?2 FROM message_search_keys WHERE message_id = ?1",
         unindex: "DELETE FROM message_search \
              WHERE rowid = (SELECT key FROM message_search_keys WHERE message_id = ?1)",
         set_deleted: "UPDATE messages SET deleted_at = COALESCE(deleted_at, ?2), \
@@ -1000,9 +1001,8 @@ impl SearchStore for SqliteStore {
         } else {
             SEARCH
         })
-        .bind(query.fts5())
+        .bind(query.fts5(channel_id.map(|c| c.uuid().simple().to_string()).as_deref()))
         .bind(user_id)
-        .bind(channel_id)
         .bind(i64::from(limit))
         .bind(after)
         .fetch_all(&self.read)
@@ -1022,15 +1022,18 @@ impl SearchStore for SqliteStore {
             if done >= upto {
                 return StoreResult::Ok(0);
             }
-            let rows: Vec<(i64, Option<String>)> = sqlx::query_as(BACKLOG)
+            let rows: Vec<(i64, String, Option<String>)> = sqlx::query_as(BACKLOG)
                 .bind(done)
                 .bind(upto)
                 .bind(i64::from(limit))
                 .fetch_all(&mut *conn)
                 .await?;
-            let words: Vec<(i64, String)> = rows
+            let words: Vec<(i64, &str, String)> = rows
                 .iter()
-                .filter_map(|(key, text)| text.as_deref().map(|t| (*key, index_words(t))))
+                .filter_map(|(key, channel, text)| {
+                    text.as_deref()
+                        .map(|t| (*key, channel.as_str(), index_words(t)))
+                })
                 .collect();
             if !words.is_empty() {
                 sqlx::query(BACKLOG_WORDS)
@@ -1038,7 +1041,7 @@ impl SearchStore for SqliteStore {
                     .execute(&mut *conn)
                     .await?;
             }
-            let reached = rows.last().map_or(upto, |(key, _)| *key);
+            let reached = rows.last().map_or(upto, |(key, _, _)| *key);
             Sqlite::set_meta(&mut *conn, BACKLOG_DONE, &reached.to_string()).await?;
             Ok(rows.len())
         }
