@@ -24,6 +24,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::checks::{RevLog, SeqLog};
+use crate::words::Padding;
 use crate::Result;
 
 /// A client socket.
@@ -49,8 +50,9 @@ pub struct Shared {
     pub errors_total: AtomicU64,
     /// Ends every connection's loop.
     pub stop: CancellationToken,
-    /// Text after the timestamp in each message (sets the message size).
-    pub padding: String,
+    /// Text after the timestamp in each message (sets the message size):
+    /// vocabulary words, different for each message.
+    pub padding: Padding,
     /// Starts every clientId of this run: runs against the same server
     /// (the soak's rounds) must not reuse keys, or their sends would be
     /// answered as retries of the earlier run's messages.
@@ -70,7 +72,7 @@ pub struct Shared {
 
 impl Shared {
     /// State for `channels` channels whose heads are `start_heads`.
-    pub fn new(start_heads: Vec<i64>, padding: String) -> Self {
+    pub fn new(start_heads: Vec<i64>, padding: Padding) -> Self {
         Shared {
             clock: Instant::now(),
             acked: start_heads.iter().map(|_| AtomicI64::new(0)).collect(),
@@ -89,7 +91,7 @@ impl Shared {
     }
 
     /// State for a run with an edit stream on fresh channels (rev 0).
-    pub fn with_edits(start_heads: Vec<i64>, padding: String) -> Self {
+    pub fn with_edits(start_heads: Vec<i64>, padding: Padding) -> Self {
         Shared {
             edits_acked: start_heads.iter().map(|_| AtomicI64::new(0)).collect(),
             edits: true,
@@ -358,7 +360,11 @@ async fn next_command(role: &mut Role) -> Option<Command> {
 }
 
 async fn send(ws: &mut Ws, shared: &Shared, own_prefix: &str, stats: &mut ConnStats) -> Result<()> {
-    let text = format!("{:020} {}", shared.now_us(), shared.padding);
+    let text = format!(
+        "{:020} {}",
+        shared.now_us(),
+        shared.padding.of(shared.sent_total.load(Ordering::Relaxed))
+    );
     let frame = serde_json::json!({
         "type": "message.send",
         "text": text,
@@ -384,7 +390,7 @@ async fn edit(
         return Ok(());
     };
     let now = shared.now_us();
-    let text = format!("{now:020} {}", shared.padding);
+    let text = format!("{now:020} {}", shared.padding.of(stats.edits_sent));
     let frame = serde_json::json!({
         "type": "message.edit",
         "id": id,

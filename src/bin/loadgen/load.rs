@@ -211,7 +211,7 @@ pub async fn run(
     start_heads: Vec<i64>,
     plan: &SendPlan,
 ) -> LoadReport {
-    let padding = "x".repeat(plan.padding);
+    let padding = crate::words::Padding::new(plan.padding);
     let shared = Arc::new(match plan.edits {
         Some(_) => Shared::with_edits(start_heads, padding),
         None => Shared::new(start_heads, padding),

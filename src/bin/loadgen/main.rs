@@ -20,6 +20,7 @@ mod scenarios;
 mod search;
 mod seed;
 mod server;
+mod words;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

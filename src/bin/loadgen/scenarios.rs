@@ -121,7 +121,10 @@ fn keep_reading(
     sockets: Vec<(usize, Ws)>,
     channels: usize,
 ) -> (Arc<Shared>, Vec<tokio::task::JoinHandle<conn::ConnStats>>) {
-    let shared = Arc::new(Shared::new(vec![0; channels], String::new()));
+    let shared = Arc::new(Shared::new(
+        vec![0; channels],
+        crate::words::Padding::new(0),
+    ));
     let (_drain_tx, drain_rx) = watch::channel(false);
     let tasks = sockets
         .into_iter()

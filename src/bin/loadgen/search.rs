@@ -19,62 +19,11 @@ use crate::checks::Percentiles;
 use crate::report::{Goal, Row, Unit};
 use crate::scenarios::{add_user, latency_rows, timed_gets, Ctx};
 use crate::server::{Backend, Prepared};
+use crate::words::{Vocabulary, VOCABULARY};
 use crate::Result;
 
-/// Distinct words.
-const VOCABULARY: usize = 5_000;
 /// Messages per insert batch.
 const BATCH: usize = 5_000;
-
-/// The vocabulary's words by rank (0 most common) and their cumulative
-/// Zipf weights (s = 1).
-struct Vocabulary {
-    words: Vec<String>,
-    cumulative: Vec<f64>,
-}
-
-impl Vocabulary {
-    fn new() -> Self {
-        const SYLLABLES: [&str; 20] = [
-            "ka", "lo", "mi", "ne", "ru", "sa", "to", "vi", "ze", "po", "da", "fe", "gu", "hi",
-            "jo", "ku", "la", "me", "no", "pi",
-        ];
-        let words = (0..VOCABULARY)
-            .map(|rank| {
-                let mut n = rank + 20;
-                let mut word = String::new();
-                while n > 0 {
-                    word.push_str(SYLLABLES[n % 20]);
-                    n /= 20;
-                }
-                word
-            })
-            .collect();
-        let mut total = 0.0;
-        let cumulative = (1..=VOCABULARY)
-            .map(|rank| {
-                total += 1.0 / rank as f64;
-                total
-            })
-            .collect();
-        Vocabulary { words, cumulative }
-    }
-
-    /// A word drawn by frequency.
-    fn draw(&self, rng: &mut fastrand::Rng) -> &str {
-        let total = self.cumulative[VOCABULARY - 1];
-        let x = rng.f64() * total;
-        let rank = self.cumulative.partition_point(|&c| c < x);
-        &self.words[rank.min(VOCABULARY - 1)]
-    }
-
-    /// A message of 6 to 18 words.
-    fn message(&self, rng: &mut fastrand::Rng) -> String {
-        let n = rng.usize(6..=18);
-        let words: Vec<&str> = (0..n).map(|_| self.draw(rng)).collect();
-        words.join(" ")
-    }
-}
 
 /// Stores `count` messages in `channel` through the store's fast batch
 /// insert (which indexes them), oldest first.
