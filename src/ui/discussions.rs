@@ -8,7 +8,7 @@ use crate::protocol::ChannelId;
 
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
-use leptos_router::hooks::{use_location, use_params_map, use_query_map};
+use leptos_router::hooks::{use_location, use_params_map};
 
 use crate::client::clock::now_ms;
 use crate::protocol::{AppError, ChannelSummary, ClientSettings, User};
@@ -77,13 +77,9 @@ fn DiscussionsLayout(
     let search = SearchState::new();
     provide_context(search);
 
-    // Choosing a conversation, or a search result, closes the drawer
-    // (narrow windows).
-    let query = use_query_map();
-    let at = Memo::new(move |_| query.read().get("at"));
+    // Choosing a conversation closes the drawer (narrow windows).
     Effect::new(move |_| {
         channel_id.track();
-        at.track();
         sidebar.drawer_open.set(false);
     });
     // Escape closes the drawer.

@@ -11,6 +11,7 @@ use crate::client::browser::utc_offset_minutes;
 use crate::client::format::month_name;
 use crate::protocol::{SearchHit, SearchPage};
 use crate::server_fns::search::search_messages;
+use crate::ui::sidebar::SidebarState;
 use crate::ui::state::channels::ChannelsState;
 
 /// What the sidebar shows of search; provided by the Discussions page.
@@ -182,6 +183,7 @@ pub fn SearchResults() -> impl IntoView {
 #[component]
 fn SearchResult(hit: SearchHit) -> impl IntoView {
     let channels = expect_context::<ChannelsState>();
+    let sidebar = expect_context::<SidebarState>();
     let m = hit.message;
     let channel = channels
         .summary(m.channel_id)
@@ -216,7 +218,9 @@ fn SearchResult(hit: SearchHit) -> impl IntoView {
         .collect_view();
     view! {
         <li>
-            <a class="search-hit" href=href>
+            // On a narrow window the results are in the drawer: close it to
+            // show the message.
+            <a class="search-hit" href=href on:click=move |_| sidebar.drawer_open.set(false)>
                 <span class="search-hit-where">
                     <span class="search-hit-channel">{channel}</span>
                     <span class="search-hit-sender">{sender}</span>
