@@ -6,34 +6,32 @@
 -- never decides what a word is (Postgres gets the same words).
 --
 -- The index is contentless (it keeps no copy of the text) and keyed by
--- `message_search_keys.key`: an INTEGER PRIMARY KEY, so VACUUM never
--- renumbers it (the implicit rowid of `messages` has no such promise), and
--- AUTOINCREMENT, so a key is never reused. Keys rise with time: results come
--- newest first by walking the index backwards.
-CREATE TABLE message_search_keys (
-    key        INTEGER PRIMARY KEY AUTOINCREMENT,
-    message_id BLOB NOT NULL,
-    channel_id BLOB NOT NULL
-);
-CREATE UNIQUE INDEX message_search_keys_message ON message_search_keys (message_id);
+-- `messages.search_key`: a column of the message's own, so VACUUM, which
+-- may renumber the implicit rowid of `messages`, never disturbs it. Keys
+-- rise with every message stored (the insert takes the next one), so
+-- results come newest first by walking the index backwards; the index on
+-- them is appended to at its end, never written in the middle.
+ALTER TABLE messages ADD COLUMN search_key INTEGER;
+CREATE INDEX messages_search_key ON messages (search_key) WHERE search_key IS NOT NULL;
 
 -- `channel` holds the message's channel id (hex) as one token, so a search
 -- in one channel is an AND of two lists the index walks together, rather
--- than a walk through every channel's newer hits.
+-- than a walk through every channel's newer hits. detail=column: which
+-- column holds a word, not where in it (no phrase search), which keeps the
+-- index small and cheap to write.
 CREATE VIRTUAL TABLE message_search USING fts5(
     channel,
     words,
     content = '',
     contentless_delete = 1,
+    detail = column,
     tokenize = "unicode61 remove_diacritics 0 categories 'L* N* M* S* Co'"
 );
 
--- The messages stored before this migration get their keys now, in time
--- order (so they stay older than every later message); their words are
--- indexed by the server in the background after it starts, up to this key.
-INSERT INTO message_search_keys (message_id, channel_id)
-    SELECT id, channel_id FROM messages
-    WHERE deleted_at IS NULL
-    ORDER BY created_at, rowid;
+-- The messages stored before this migration get their keys now, in the
+-- order they were stored (so they stay older than every later message);
+-- their words are indexed by the server in the background after it
+-- starts, up to the last of these keys.
+UPDATE messages SET search_key = rowid WHERE deleted_at IS NULL;
 INSERT INTO meta (key, value)
-    SELECT 'search_backlog_upto', CAST(COALESCE(MAX(key), 0) AS TEXT) FROM message_search_keys;
+    SELECT 'search_backlog_upto', CAST(COALESCE(MAX(search_key), 0) AS TEXT) FROM messages;

@@ -316,7 +316,7 @@ async fn messages_stored_before_search_are_found_after_a_restart() {
         TestDb::Sqlite(_) => &[
             "INSERT INTO message_search (message_search) VALUES ('delete-all')",
             "INSERT OR REPLACE INTO meta (key, value) SELECT 'search_backlog_upto', \
-             CAST(COALESCE(MAX(key), 0) AS TEXT) FROM message_search_keys",
+             CAST(COALESCE(MAX(search_key), 0) AS TEXT) FROM messages",
             "DELETE FROM meta WHERE key = 'search_backlog_done'",
         ],
         TestDb::Postgres(_) => &["UPDATE messages SET search = NULL"],
