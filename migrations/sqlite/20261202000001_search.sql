@@ -28,6 +28,12 @@ CREATE VIRTUAL TABLE message_search USING fts5(
     tokenize = "unicode61 remove_diacritics 0 categories 'L* N* M* S* Co'"
 );
 
+-- FTS5 merges its small segments (one per commit) as it writes; at the
+-- default (merge when 4 are alike) that work sat in every send's commit and
+-- cost durable writes about a sixth of their rate. At 16 it is done in
+-- larger, rarer steps (BENCHMARKS.md "Search").
+INSERT INTO message_search (message_search, rank) VALUES ('automerge', 16);
+
 -- The messages stored before this migration get their keys now, in the
 -- order they were stored (so they stay older than every later message);
 -- their words are indexed by the server in the background after it

@@ -74,37 +74,37 @@ const BATCH_EXISTING: &str = concat!(
        ON m.channel_id = unhex(k.value ->> 0) AND m.user_id = unhex(k.value ->> 1) \
        AND m.client_id = k.value ->> 2"
 );
-/// Step 4: the new rows (`[[id, channel, seq, user, clientId, text, micros], ...]`).
-const BATCH_INSERT: &str =
-    "INSERT INTO messages (id, channel_id, seq, user_id, client_id, text, created_at, reply_to) \
+/// Step 4: the new rows (`[[id, channel, seq, user, clientId, text, micros,
+/// replyTo], ...]`), each with the next search key after the stored ones,
+/// in batch order (the subquery is read once, before the first row).
+const BATCH_INSERT: &str = "INSERT INTO messages \
+     (id, channel_id, seq, user_id, client_id, text, created_at, reply_to, search_key) \
      SELECT unhex(value ->> 0), unhex(value ->> 1), value ->> 2, unhex(value ->> 3), \
-       value ->> 4, value ->> 5, value ->> 6, unhex(value ->> 7) FROM json_each(?1)";
+       value ->> 4, value ->> 5, value ->> 6, unhex(value ->> 7), \
+       COALESCE((SELECT search_key FROM messages WHERE search_key IS NOT NULL \
+         ORDER BY search_key DESC LIMIT 1), 0) + key + 1 FROM json_each(?1)";
 /// Step 5: the channels' new heads (`[["<channel>", seq, micros], ...]`).
 const BATCH_BUMP: &str = "UPDATE tablos SET last_seq = k.value ->> 1, \
      last_message_at = k.value ->> 2 \
      FROM json_each(?1) AS k WHERE tablos.id = unhex(k.value ->> 0)";
-const INSERT_MESSAGE: &str =
-    "INSERT INTO messages (id, channel_id, seq, user_id, client_id, text, created_at, reply_to) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
-/// Search, after the rows are in: a key for each new message
-/// (`[["<id>", "<channel>", "words"], ...]`, see the migration
-/// `..._search.sql`).
-const INDEX_KEYS: &str = "INSERT INTO message_search_keys (message_id, channel_id) \
-     SELECT unhex(value ->> 0), unhex(value ->> 1) FROM json_each(?1)";
-/// Search: the new messages' words under their keys (the same JSON).
+const INSERT_MESSAGE: &str = "INSERT INTO messages \
+     (id, channel_id, seq, user_id, client_id, text, created_at, reply_to, search_key) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, COALESCE((SELECT search_key FROM messages \
+       WHERE search_key IS NOT NULL ORDER BY search_key DESC LIMIT 1), 0) + 1)";
+/// Search, after the rows are in: the new messages' words under their keys
+/// (`[["<id>", "<channel>", "words"], ...]`).
 const INDEX_WORDS: &str = "INSERT INTO message_search (rowid, channel, words) \
-     SELECT k.key, j.value ->> 1, j.value ->> 2 FROM json_each(?1) AS j \
-     JOIN message_search_keys k ON k.message_id = unhex(j.value ->> 0)";
+     SELECT m.search_key, j.value ->> 1, j.value ->> 2 FROM json_each(?1) AS j \
+     JOIN messages m ON m.id = unhex(j.value ->> 0)";
 /// Search: the hits of a query (`fts5 query, user, limit`), newest first,
 /// in the user's channels (a search in one channel names it in the query). The index is walked backwards by
 /// key and stops at `limit`.
 const SEARCH: &str = concat!(
     "SELECT ",
     message_columns!(sqlite, "m"),
-    " FROM message_search JOIN message_search_keys k ON k.key = message_search.rowid \
-     JOIN messages m ON m.id = k.message_id \
+    " FROM message_search JOIN messages m ON m.search_key = message_search.rowid \
      WHERE message_search MATCH ?1 \
-       AND k.channel_id IN (SELECT tablo_id FROM tablo_access WHERE user_id = ?2 AND is_active = 1) \
+       AND m.channel_id IN (SELECT tablo_id FROM tablo_access WHERE user_id = ?2 AND is_active = 1) \
        AND m.deleted_at IS NULL \
      ORDER BY message_search.rowid DESC LIMIT ?3"
 );
@@ -112,21 +112,19 @@ const SEARCH: &str = concat!(
 const SEARCH_AFTER: &str = concat!(
     "SELECT ",
     message_columns!(sqlite, "m"),
-    " FROM message_search JOIN message_search_keys k ON k.key = message_search.rowid \
-     JOIN messages m ON m.id = k.message_id \
+    " FROM message_search JOIN messages m ON m.search_key = message_search.rowid \
      WHERE message_search MATCH ?1 \
-       AND message_search.rowid < (SELECT key FROM message_search_keys WHERE message_id = ?4) \
-       AND k.channel_id IN (SELECT tablo_id FROM tablo_access WHERE user_id = ?2 AND is_active = 1) \
+       AND message_search.rowid < (SELECT search_key FROM messages WHERE id = ?4) \
+       AND m.channel_id IN (SELECT tablo_id FROM tablo_access WHERE user_id = ?2 AND is_active = 1) \
        AND m.deleted_at IS NULL \
      ORDER BY message_search.rowid DESC LIMIT ?3"
 );
 /// The messages stored before search existed (keyed by the migration, up to
 /// `search_backlog_upto`): the next `limit` keys after `after`, with the
-/// current text of each that is still shown.
-const BACKLOG: &str = "SELECT k.key AS key, hex(k.channel_id) AS channel, m.text AS text \
-     FROM message_search_keys k \
-     LEFT JOIN messages m ON m.id = k.message_id AND m.deleted_at IS NULL \
-     WHERE k.key > ?1 AND k.key <= ?2 ORDER BY k.key LIMIT ?3";
+/// channel and current text of each that is still shown.
+const BACKLOG: &str = "SELECT search_key AS key, hex(channel_id) AS channel, text \
+     FROM messages WHERE search_key > ?1 AND search_key <= ?2 AND deleted_at IS NULL \
+     ORDER BY search_key LIMIT ?3";
 /// Indexes (or re-indexes) keys' words (`[[key, "channel", "words"], ...]`).
 const BACKLOG_WORDS: &str = "INSERT OR REPLACE INTO message_search (rowid, channel, words) \
      SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?1)";
@@ -313,9 +311,10 @@ impl ChangeDialect for Sqlite {
         set_text: "UPDATE messages SET text = ?2, edited_at = ?3, updated_at = ?3, rev = ?4 \
              WHERE id = ?1",
         index_text: "INSERT OR REPLACE INTO message_search (rowid, channel, words) \
-             SELECT key, hex(channel_id), ?2 FROM message_search_keys WHERE message_id = ?1",
+             SELECT search_key, hex(channel_id), ?2 FROM messages \
+             WHERE id = ?1 AND search_key IS NOT NULL",
         unindex: "DELETE FROM message_search \
-             WHERE rowid = (SELECT key FROM message_search_keys WHERE message_id = ?1)",
+             WHERE rowid = (SELECT search_key FROM messages WHERE id = ?1)",
         set_deleted: "UPDATE messages SET deleted_at = COALESCE(deleted_at, ?2), \
              reactions = NULL, pinned_by = NULL, pinned_at = NULL, rev = ?3 WHERE id = ?1",
         drop_reactions: "DELETE FROM reactions WHERE message_id = ?1",
@@ -533,8 +532,8 @@ impl SqliteStore {
         Ok(plan.results)
     }
 
-    /// Adds new messages to the search index: a key each, then their
-    /// words (two statements whatever the number).
+    /// Adds new messages (stored with their keys) to the search index, in
+    /// one statement whatever their number.
     async fn index_new<'a>(
         tx: &mut SqliteConnection,
         messages: impl IntoIterator<Item = (MessageId, ChannelId, &'a str)>,
@@ -547,13 +546,8 @@ impl SqliteStore {
         if rows.is_empty() {
             return Ok(());
         }
-        let json = encode(&rows)?;
-        sqlx::query(INDEX_KEYS)
-            .bind(&json)
-            .execute(&mut *tx)
-            .await?;
         sqlx::query(INDEX_WORDS)
-            .bind(&json)
+            .bind(encode(&rows)?)
             .execute(&mut *tx)
             .await?;
         Ok(())
@@ -700,15 +694,8 @@ impl ChannelStore for SqliteStore {
         let mut conn = self.begin_write().await?;
         let deleted = async {
             sqlx::query(
-                "DELETE FROM message_search WHERE rowid IN (SELECT k.key FROM messages m \
-                 JOIN message_search_keys k ON k.message_id = m.id WHERE m.channel_id = ?1)",
-            )
-            .bind(id)
-            .execute(&mut *conn)
-            .await?;
-            sqlx::query(
-                "DELETE FROM message_search_keys WHERE message_id IN \
-                 (SELECT id FROM messages WHERE channel_id = ?1)",
+                "DELETE FROM message_search WHERE rowid IN (SELECT search_key FROM messages \
+                 WHERE channel_id = ?1 AND search_key IS NOT NULL)",
             )
             .bind(id)
             .execute(&mut *conn)
@@ -1089,8 +1076,10 @@ mod tests {
     const CHANGES: ChangeQueries = <Sqlite as ChangeDialect>::CHANGES;
 
     /// Every query on the hot path, by name.
-    const HOT_QUERIES: [(&str, &str); 48] = [
+    const HOT_QUERIES: [(&str, &str); 50] = [
         ("FIND_BY_CLIENT_ID", FIND_BY_CLIENT_ID),
+        ("BATCH_INSERT", BATCH_INSERT),
+        ("INSERT_MESSAGE", INSERT_MESSAGE),
         ("NEXT_SEQ", NEXT_SEQ),
         ("BATCH_HEADS", BATCH_HEADS),
         ("BATCH_SENDERS", BATCH_SENDERS),
@@ -1281,7 +1270,7 @@ mod tests {
                     .unwrap();
                 sqlx::query(
                     "INSERT OR REPLACE INTO meta (key, value) SELECT 'search_backlog_upto', \
-                     CAST(COALESCE(MAX(key), 0) AS TEXT) FROM message_search_keys",
+                     CAST(COALESCE(MAX(search_key), 0) AS TEXT) FROM messages",
                 )
                 .execute(&s.write)
                 .await
