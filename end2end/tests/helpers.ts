@@ -1,4 +1,4 @@
-import { expect, type Browser, type Locator, type Page } from "@playwright/test";
+import { expect, type Browser, type Locator, type Page, type TestInfo } from "@playwright/test";
 
 export const DEMO_PASSWORD = "password";
 
@@ -118,4 +118,21 @@ export async function sendMany(page: Page, channelUrl: string, n: number, prefix
     },
     { channelId, n, prefix },
   );
+}
+
+/** Screenshots of `page` in both colour schemes, saved with the test's
+ * results (test-results/.../<name>-light.png and -dark.png), for looking at. */
+export async function shoot(page: Page, info: TestInfo, name: string) {
+  for (const scheme of ["light", "dark"] as const) {
+    await page.emulateMedia({ colorScheme: scheme });
+    await page.screenshot({ path: info.outputPath(`${name}-${scheme}.png`) });
+  }
+  await page.emulateMedia({ colorScheme: "light" });
+}
+
+/** The message rows whose own text (not a quote of it) contains `text`. */
+export function bubbleWith(page: Page, text: string): Locator {
+  return messageLog(page)
+    .locator("li.message")
+    .filter({ has: page.locator(".bubble", { hasText: text }) });
 }

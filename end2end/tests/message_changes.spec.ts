@@ -1,5 +1,6 @@
-import { test, expect, type Page, type TestInfo } from "@playwright/test";
+import { test, expect, type Page } from "@playwright/test";
 import {
+  bubbleWith,
   channelRow,
   loggedIn,
   messageLog,
@@ -7,6 +8,7 @@ import {
   openChannel,
   sendMany,
   sendWithEnter,
+  shoot,
   unique,
 } from "./helpers";
 
@@ -16,22 +18,6 @@ import {
 // paths (menu button, Up-arrow edit, Escape) and a narrow touch screen.
 // Each state is also saved as a screenshot in light and dark
 // (test-results/.../*.png), for looking at.
-
-/** Screenshots of `page` in both colour schemes. */
-async function shoot(page: Page, info: TestInfo, name: string) {
-  for (const scheme of ["light", "dark"] as const) {
-    await page.emulateMedia({ colorScheme: scheme });
-    await page.screenshot({ path: info.outputPath(`${name}-${scheme}.png`) });
-  }
-  await page.emulateMedia({ colorScheme: "light" });
-}
-
-/** The message rows whose own text (not a quote of it) contains `text`. */
-function bubbleWith(page: Page, text: string) {
-  return messageLog(page)
-    .locator("li.message")
-    .filter({ has: page.locator(".bubble", { hasText: text }) });
-}
 
 /** Sends `text` from the composer and, like a user would, presses Retry
  * while the server says "too fast" (the filler messages use up the send

@@ -1,5 +1,5 @@
-import { test, expect, type Page, type TestInfo } from "@playwright/test";
-import { loggedIn, messageLog, openChannel, sendMany, sendWithEnter, unique } from "./helpers";
+import { test, expect, type Page } from "@playwright/test";
+import { bubbleWith, loggedIn, openChannel, sendMany, sendWithEnter, shoot, unique } from "./helpers";
 
 // Message search from the sidebar, in two browser contexts: bob writes in
 // Design (then enough after it that it is not on the first page), alice
@@ -7,20 +7,6 @@ import { loggedIn, messageLog, openChannel, sendMany, sendWithEnter, unique } fr
 // and a click opens Design at the message (the page around it loaded,
 // the message highlighted). Light and dark, wide and narrow screenshots
 // are saved (test-results/.../*.png).
-
-async function shoot(page: Page, info: TestInfo, name: string) {
-  for (const scheme of ["light", "dark"] as const) {
-    await page.emulateMedia({ colorScheme: scheme });
-    await page.screenshot({ path: info.outputPath(`${name}-${scheme}.png`) });
-  }
-  await page.emulateMedia({ colorScheme: "light" });
-}
-
-function bubbleWith(page: Page, text: string) {
-  return messageLog(page)
-    .locator("li.message")
-    .filter({ has: page.locator(".bubble", { hasText: text }) });
-}
 
 async function search(page: Page, words: string) {
   const box = page.getByRole("searchbox", { name: "Search messages" });

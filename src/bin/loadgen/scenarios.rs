@@ -752,7 +752,10 @@ pub async fn unread(ctx: &Ctx) -> Result<Vec<Row>> {
             store
                 .set_access(channel.into(), writer.into(), true)
                 .await?;
-            seed::bulk_messages(&store, channel, writer, per_channel).await?;
+            seed::bulk_messages(&store, channel, writer, per_channel, |i| {
+                format!("history message {i}: the quick brown fox jumps over the lazy dog")
+            })
+            .await?;
             let read_up_to = rng.i64(0..=per_channel as i64);
             store
                 .mark_read(reader.into(), channel.into(), Some(read_up_to.into()))

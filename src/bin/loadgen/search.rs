@@ -8,54 +8,19 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use chrono::Utc;
 use uuid::Uuid;
 
 use chat::server::store::postgres::PgStore;
 use chat::server::store::sqlite::SqliteStore;
-use chat::server::store::{NewMessage, Store};
+use chat::server::store::Store;
 
 use crate::checks::Percentiles;
 use crate::report::{Goal, Row, Unit};
 use crate::scenarios::{add_user, latency_rows, timed_gets, Ctx};
+use crate::seed;
 use crate::server::{Backend, Prepared};
 use crate::words::{Vocabulary, VOCABULARY};
 use crate::Result;
-
-/// Messages per insert batch.
-const BATCH: usize = 5_000;
-
-/// Stores `count` messages in `channel` through the store's fast batch
-/// insert (which indexes them), oldest first.
-async fn fill(
-    store: &dyn Store,
-    vocabulary: &Vocabulary,
-    rng: &mut fastrand::Rng,
-    channel: Uuid,
-    user: Uuid,
-    count: usize,
-) -> Result<()> {
-    let mut done = 0;
-    while done < count {
-        let n = BATCH.min(count - done);
-        let batch: Vec<NewMessage> = (done..done + n)
-            .map(|i| NewMessage {
-                id: Uuid::new_v4().into(),
-                channel_id: channel.into(),
-                user_id: user.into(),
-                client_id: format!("search-{i}").into(),
-                text: vocabulary.message(rng),
-                created_at: Utc::now(),
-                reply_to: None,
-            })
-            .collect();
-        for r in store.insert_batch_fast(&batch).await? {
-            r?;
-        }
-        done += n;
-    }
-    Ok(())
-}
 
 /// The kinds of query timed, each a seeded draw.
 const KINDS: [&str; 6] = [
@@ -109,7 +74,10 @@ pub async fn search(ctx: &Ctx, backend: &Backend) -> Result<Vec<Row>> {
         let mut rng = fastrand::Rng::with_seed(0x5ea7c4);
         for (i, &c) in channels.iter().enumerate() {
             let count = if i == 0 { big } else { small };
-            fill(store.as_ref(), &vocabulary, &mut rng, c, user, count).await?;
+            seed::bulk_messages(store.as_ref(), c, user, count, |_| {
+                vocabulary.message(&mut rng)
+            })
+            .await?;
         }
     }
     if let Backend::Postgres { .. } = backend {

@@ -146,12 +146,15 @@ where
 }
 
 /// Stores `count` messages from `user` in `channel` through the store's own
-/// group-commit insert (batches of 5,000), before the server starts.
+/// group-commit insert (batches of 5,000, so the search index is written as
+/// sends write it), the `i`th with the text `text(i)`, before the server
+/// starts.
 pub async fn bulk_messages(
     store: &dyn Store,
     channel: Uuid,
     user: Uuid,
     count: usize,
+    mut text: impl FnMut(usize) -> String,
 ) -> Result<()> {
     const BATCH: usize = 5_000;
     let mut done = 0;
@@ -163,7 +166,7 @@ pub async fn bulk_messages(
                 channel_id: channel.into(),
                 user_id: user.into(),
                 client_id: format!("seed-{i}").into(),
-                text: format!("history message {i}: the quick brown fox jumps over the lazy dog"),
+                text: text(i),
                 created_at: Utc::now(),
                 reply_to: None,
             })
