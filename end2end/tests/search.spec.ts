@@ -25,10 +25,17 @@ test("search finds a message by its words and jumps to it", async ({ browser }, 
     await sendMany(bob, bob.url(), 70, unique("later"));
 
     await openChannel(alice, "General");
-    await search(alice, `${word.toUpperCase()} plan`);
     const results = alice.getByTestId("search-results");
     const hit = results.getByRole("link").filter({ hasText: "launch" });
-    await expect(hit).toHaveCount(1);
+    // The server adds a message's words to the index moments after storing
+    // it: search again until it is found, as a person would.
+    await expect
+      .poll(async () => {
+        await search(alice, `${word.toUpperCase()} plan`);
+        await expect(results.getByText(/Searching/)).toHaveCount(0);
+        return hit.count();
+      })
+      .toBe(1);
     await expect(hit).toContainText("Design");
     await expect(hit).toContainText("Bob");
     await expect(hit.locator("mark")).toHaveText([word, "plan"]);
@@ -63,9 +70,15 @@ test("search works in the drawer on a narrow window", async ({ browser }, info) 
     await sendWithEnter(alice, `a note about ${word} for later`);
     await expect(bubbleWith(alice, word)).toHaveCount(1);
     await alice.getByRole("button", { name: "Conversations" }).first().click();
-    await search(alice, word);
-    const hit = alice.getByTestId("search-results").getByRole("link").filter({ hasText: word });
-    await expect(hit).toHaveCount(1);
+    const results = alice.getByTestId("search-results");
+    const hit = results.getByRole("link").filter({ hasText: word });
+    await expect
+      .poll(async () => {
+        await search(alice, word);
+        await expect(results.getByText(/Searching/)).toHaveCount(0);
+        return hit.count();
+      })
+      .toBe(1);
     await expect(hit).toContainText("You");
     await shoot(alice, info, "search-narrow");
     await hit.click();
