@@ -11,13 +11,6 @@
 -- rise with every message stored (the insert takes the next one), so
 -- results come newest first by walking the index backwards; the index on
 -- them is appended to at its end, never written in the middle.
---
--- A send stores the message and its key only; the server's search indexer
--- adds the words moments later, many messages per step, remembering in
--- `meta` ('search_indexed_upto') the key it reached. Putting the words in
--- each send's commit cost durable writes about a quarter of their rate
--- (BENCHMARKS.md "Search"). Edits and deletes change the index in their
--- own transaction.
 ALTER TABLE messages ADD COLUMN search_key INTEGER;
 CREATE INDEX messages_search_key ON messages (search_key) WHERE search_key IS NOT NULL;
 
@@ -37,5 +30,8 @@ CREATE VIRTUAL TABLE message_search USING fts5(
 
 -- The messages stored before this migration get their keys now, in the
 -- order they were stored (so they stay older than every later message);
--- the indexer works through them like any new message.
+-- their words are indexed by the server in the background after it
+-- starts, up to the last of these keys.
 UPDATE messages SET search_key = rowid WHERE deleted_at IS NULL;
+INSERT INTO meta (key, value)
+    SELECT 'search_backlog_upto', CAST(COALESCE(MAX(search_key), 0) AS TEXT) FROM messages;

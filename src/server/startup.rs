@@ -283,7 +283,7 @@ impl Application {
             }
         });
 
-        let backlog = tokio::spawn(crate::server::chat::search_indexer::run(
+        let backlog = tokio::spawn(crate::server::chat::search_backlog::run(
             state.chat.store.clone(),
             token.clone(),
         ));

@@ -79,8 +79,6 @@ pub async fn search(ctx: &Ctx, backend: &Backend) -> Result<Vec<Row>> {
             })
             .await?;
         }
-        // The words, as the server's indexer adds them after a send.
-        while store.index_backlog(20_000).await? > 0 {}
     }
     if let Backend::Postgres { .. } = backend {
         // As autovacuum would after a load like this: the planner needs the

@@ -13,7 +13,7 @@ pub mod identity;
 pub mod rate_limit;
 pub mod read;
 pub mod search;
-pub mod search_indexer;
+pub mod search_backlog;
 pub mod send;
 pub mod session;
 pub mod write_queue;

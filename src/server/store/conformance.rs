@@ -2712,29 +2712,8 @@ async fn say(
     sent
 }
 
-/// Works the search indexer through every message stored so far.
-async fn index_all(s: &dyn Store) {
-    for _ in 0..1_000 {
-        if s.index_backlog(1_000).await.unwrap() == 0 {
-            return;
-        }
-    }
-    panic!("the search indexer never caught up");
-}
-
-/// The texts of a search's hits, in order, once the indexer caught up.
+/// The texts of a search's hits, in order.
 async fn found(s: &dyn Store, user: UserId, channel: Option<ChannelId>, q: &str) -> Vec<String> {
-    index_all(s).await;
-    found_now(s, user, channel, q).await
-}
-
-/// The texts of a search's hits, in order, as the index is now.
-async fn found_now(
-    s: &dyn Store,
-    user: UserId,
-    channel: Option<ChannelId>,
-    q: &str,
-) -> Vec<String> {
     let query = crate::server::search_text::SearchQuery::parse(q).unwrap();
     s.search(user, channel, &query, None, 100)
         .await
@@ -2847,7 +2826,6 @@ pub(super) async fn search_pages_walk_every_hit_once(b: &impl Backend) {
         texts.push((channel, text));
     }
     let query = crate::server::search_text::SearchQuery::parse("ping").unwrap();
-    index_all(s).await;
     for (scope, limit) in [(None, 1), (None, 3), (Some(one), 2), (Some(two), 1)] {
         let mut walked = Vec::new();
         let mut after = None;
@@ -2973,7 +2951,7 @@ pub(super) async fn search_backlog_indexes_older_messages(b: &impl Backend) {
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     let sent = say(s, c, ann, &refs, t0).await;
     b.forget_search().await;
-    assert_eq!(found_now(s, ann, None, "note").await, Vec::<String>::new());
+    assert_eq!(found(s, ann, None, "note").await, Vec::<String>::new());
 
     let me = Actor::Member(ann);
     changed(s, change(c, sent[3].id, me, edit("older memo 3"))).await;

@@ -384,10 +384,9 @@ pub trait ChangeStore: Send + Sync {
     async fn unread_count(&self, user_id: UserId, channel_id: ChannelId) -> StoreResult<i64>;
 }
 
-/// Search (PROTOCOL.md "Search"). Edits and deletes change the index in
-/// their transactions; a new message's words are added by
-/// [`SearchStore::index_backlog`] (on SQLite, moments later; on Postgres in
-/// the insert); this reads it.
+/// Search (PROTOCOL.md "Search"). The index is written with the messages
+/// (insert, edit, delete, in their transactions); this reads it, and fills
+/// it for messages stored before it existed.
 #[async_trait]
 pub trait SearchStore: Send + Sync {
     /// The shown messages that hold every word of `query`, in the channels
@@ -402,11 +401,9 @@ pub trait SearchStore: Send + Sync {
         after: Option<MessageId>,
         limit: u32,
     ) -> StoreResult<Vec<Message>>;
-    /// Indexes up to `limit` messages whose words are not in the index
-    /// yet (on SQLite every new message, moments after it is stored; on
-    /// both, messages stored before search existed; on Postgres, those a
-    /// server of an earlier release stored); returns how many it looked
-    /// at, 0 when none is left.
+    /// Indexes up to `limit` messages that are not indexed yet (stored
+    /// before search existed, or by a server of an earlier release);
+    /// returns how many it looked at, 0 when none is left.
     async fn index_backlog(&self, limit: u32) -> StoreResult<usize>;
 }
 
