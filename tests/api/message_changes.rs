@@ -12,11 +12,11 @@ use serde_json::{json, Value};
 
 use crate::helpers::*;
 
-const ADMIN_KEY: &str = "test-admin-key-0123456789abcdef0123456789";
+pub(crate) const ADMIN_KEY: &str = "test-admin-key-0123456789abcdef0123456789";
 
 impl TestApp {
     /// A JSON route call with a bearer token: status and body.
-    async fn call(
+    pub(crate) async fn call(
         &self,
         method: Method,
         path: &str,
@@ -33,13 +33,19 @@ impl TestApp {
     }
 
     /// `PATCH .../messages/{m}`.
-    async fn edit(&self, token: &str, channel: &str, id: &str, body: Value) -> (u16, Value) {
+    pub(crate) async fn edit(
+        &self,
+        token: &str,
+        channel: &str,
+        id: &str,
+        body: Value,
+    ) -> (u16, Value) {
         let path = format!("/chat/channels/{channel}/messages/{id}");
         self.call(Method::PATCH, &path, token, Some(body)).await
     }
 
     /// `DELETE .../messages/{m}`.
-    async fn delete(&self, token: &str, channel: &str, id: &str) -> (u16, Value) {
+    pub(crate) async fn delete(&self, token: &str, channel: &str, id: &str) -> (u16, Value) {
         let path = format!("/chat/channels/{channel}/messages/{id}");
         self.call(Method::DELETE, &path, token, None).await
     }
@@ -67,7 +73,12 @@ impl TestApp {
     }
 
     /// An admin call with the service key.
-    async fn admin_call(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    pub(crate) async fn admin_call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
         self.call(method, path, ADMIN_KEY, body).await
     }
 

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use crate::helpers::*;
 
-const ADMIN_KEY: &str = "test-admin-key-0123456789abcdef0123456789";
+use crate::message_changes::ADMIN_KEY;
 
 async fn app() -> TestApp {
     spawn_app_with(|s| {
@@ -162,16 +162,15 @@ async fn search_follows_edits_deletes_and_revocation() {
     let first = p.a.send_ok("quokka typo here").await;
     let second = p.a.send_ok("quokka to delete").await;
     let id = |m: &Value| m["id"].as_str().unwrap().to_string();
-    let path = format!("/chat/channels/{}/messages/{}", p.channel, id(&first));
-    let res = app
-        .api
-        .request(Method::PATCH, app.url(&path))
-        .bearer_auth(&p.alice)
-        .json(&json!({"text": "quokka fixed wording"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status().as_u16(), 200);
+    let (status, _) = app
+        .edit(
+            &p.alice,
+            &p.channel,
+            &id(&first),
+            json!({"text": "quokka fixed wording"}),
+        )
+        .await;
+    assert_eq!(status, 200);
     assert_eq!(
         app.found(&p.bob, &[("q", "typo")]).await,
         Vec::<String>::new()
@@ -180,31 +179,16 @@ async fn search_follows_edits_deletes_and_revocation() {
         app.found(&p.bob, &[("q", "fixed")]).await,
         ["quokka fixed wording"]
     );
-    let path = format!("/chat/channels/{}/messages/{}", p.channel, id(&second));
-    let res = app
-        .api
-        .request(Method::DELETE, app.url(&path))
-        .bearer_auth(&p.alice)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status().as_u16(), 200);
+    let (status, _) = app.delete(&p.alice, &p.channel, &id(&second)).await;
+    assert_eq!(status, 200);
     assert_eq!(
         app.found(&p.bob, &[("q", "quokka")]).await,
         ["quokka fixed wording"]
     );
 
-    let res = app
-        .api
-        .request(
-            Method::DELETE,
-            app.url(&format!("/admin/tablos/{}/members/{}", p.channel, p.bob_id)),
-        )
-        .bearer_auth(ADMIN_KEY)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status().as_u16(), 200);
+    let revoke = format!("/admin/tablos/{}/members/{}", p.channel, p.bob_id);
+    let (status, _) = app.admin_call(Method::DELETE, &revoke, None).await;
+    assert_eq!(status, 200);
     assert_eq!(
         app.found(&p.bob, &[("q", "quokka")]).await,
         Vec::<String>::new()
