@@ -15,6 +15,21 @@ use crate::server::store::HistoryCursor;
 /// Default page size.
 pub const DEFAULT_LIMIT: u32 = 50;
 
+/// A page size given as a query parameter (history, search): a positive
+/// integer; one too large for any page is taken as the largest (callers
+/// lower it to their maximum).
+///
+/// # Errors
+/// 400 for anything but a positive integer.
+pub fn parse_limit(raw: &str) -> Result<u32, AppError> {
+    match raw.trim().parse::<i64>() {
+        Ok(n) if n >= 1 => Ok(u32::try_from(n).unwrap_or(u32::MAX)),
+        _ => Err(AppError::BadRequest(format!(
+            "limit must be a positive integer, got {raw:?}"
+        ))),
+    }
+}
+
 /// A parsed history request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HistoryQuery {
@@ -33,14 +48,7 @@ impl HistoryQuery {
     pub fn parse(params: &HashMap<String, String>, max_limit: u32) -> Result<Self, AppError> {
         let limit = match params.get("limit") {
             None => DEFAULT_LIMIT.min(max_limit),
-            Some(raw) => match raw.trim().parse::<i64>() {
-                Ok(n) if n >= 1 => n.min(i64::from(max_limit)) as u32,
-                _ => {
-                    return Err(AppError::BadRequest(format!(
-                        "limit must be a positive integer, got {raw:?}"
-                    )))
-                }
-            },
+            Some(raw) => parse_limit(raw)?.min(max_limit),
         };
         let seq = |name: &str, raw: &String| {
             raw.trim()

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use super::history::parse_limit;
 use super::{internal, Chat};
 use crate::protocol::{AppError, ChannelId, MessageId, SearchHit, SearchPage, UserId};
 use crate::server::search_text::SearchQuery;
@@ -36,19 +37,13 @@ impl SearchRequest {
             .get("channel_id")
             .map(|raw| {
                 raw.trim()
-                    .parse::<uuid::Uuid>()
-                    .map(ChannelId::from)
+                    .parse::<ChannelId>()
                     .map_err(|_| AppError::BadRequest("channel_id must be a UUID".into()))
             })
             .transpose()?;
         let limit = params
             .get("limit")
-            .map(|raw| match raw.trim().parse::<u32>() {
-                Ok(n) if n >= 1 => Ok(n),
-                _ => Err(AppError::BadRequest(format!(
-                    "limit must be a positive integer, got {raw:?}"
-                ))),
-            })
+            .map(|raw| parse_limit(raw))
             .transpose()?;
         Ok(SearchRequest {
             q: params.get("q").cloned().unwrap_or_default(),
@@ -63,8 +58,7 @@ impl SearchRequest {
 /// clients).
 fn parse_cursor(raw: &str) -> Result<MessageId, AppError> {
     raw.trim()
-        .parse::<uuid::Uuid>()
-        .map(MessageId::from)
+        .parse::<MessageId>()
         .map_err(|_| AppError::BadRequest("cursor is not one this server gave out".into()))
 }
 
