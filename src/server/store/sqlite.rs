@@ -97,8 +97,8 @@ const INDEX_WORDS: &str = "INSERT INTO message_search (rowid, channel, words) \
      SELECT m.search_key, j.value ->> 1, j.value ->> 2 FROM json_each(?1) AS j \
      JOIN messages m ON m.id = unhex(j.value ->> 0)";
 /// Search: the hits of a query (`fts5 query, user, limit`), newest first,
-/// in the user's channels (a search in one channel names it in the query). The index is walked backwards by
-/// key and stops at `limit`.
+/// in the user's channels (a search in one channel names it in the
+/// query). The index is walked backwards by key and stops at `limit`.
 const SEARCH: &str = concat!(
     "SELECT ",
     message_columns!(sqlite, "m"),
@@ -634,6 +634,21 @@ async fn discard(mut conn: PoolConnection<Sqlite>) {
     }
 }
 
+/// Ends a write transaction by its outcome: commits what succeeded (a
+/// failed commit fails it), discards what failed.
+async fn settle<T>(conn: PoolConnection<Sqlite>, outcome: StoreResult<T>) -> StoreResult<T> {
+    match outcome {
+        Ok(value) => {
+            commit(conn).await?;
+            Ok(value)
+        }
+        Err(e) => {
+            discard(conn).await;
+            Err(e)
+        }
+    }
+}
+
 /// A batch as the JSON array its statement takes.
 fn encode<T: serde::Serialize>(value: &T) -> StoreResult<String> {
     serde_json::to_string(value)
@@ -707,16 +722,7 @@ impl ChannelStore for SqliteStore {
             StoreResult::Ok(done.rows_affected() > 0)
         }
         .await;
-        match deleted {
-            Ok(existed) => {
-                commit(conn).await?;
-                Ok(existed)
-            }
-            Err(e) => {
-                discard(conn).await;
-                Err(e)
-            }
-        }
+        settle(conn, deleted).await
     }
 
     async fn set_access(
@@ -789,16 +795,8 @@ impl MessageStore for SqliteStore {
         batch: &[NewMessage],
     ) -> Result<Vec<StoreResult<InsertOutcome>>, StoreError> {
         let mut conn = self.begin_write().await?;
-        match Self::insert_batch_fast_in(&mut conn, batch).await {
-            Ok(results) => {
-                commit(conn).await?;
-                Ok(results)
-            }
-            Err(e) => {
-                discard(conn).await;
-                Err(e)
-            }
-        }
+        let outcome = Self::insert_batch_fast_in(&mut conn, batch).await;
+        settle(conn, outcome).await
     }
 
     /// The careful path: one savepoint per message, so a message that fails
@@ -1033,16 +1031,7 @@ impl SearchStore for SqliteStore {
             Ok(rows.len())
         }
         .await;
-        match step {
-            Ok(n) => {
-                commit(conn).await?;
-                Ok(n)
-            }
-            Err(e) => {
-                discard(conn).await;
-                Err(e)
-            }
-        }
+        settle(conn, step).await
     }
 }
 
