@@ -846,21 +846,18 @@ impl SearchStore for PgStore {
         after: Option<MessageId>,
         limit: u32,
     ) -> StoreResult<Vec<Message>> {
-        let sql = match (channel_id, after) {
-            (None, None) => SEARCH_ALL,
-            (None, Some(_)) => SEARCH_ALL_AFTER,
-            (Some(_), None) => SEARCH_ONE,
-            (Some(_), Some(_)) => SEARCH_ONE_AFTER,
+        let tsquery = query.tsquery();
+        let with = |sql| {
+            sqlx::query_as::<_, MessageRow>(sql)
+                .bind(&tsquery)
+                .bind(user_id)
+                .bind(i64::from(limit))
         };
-        let mut q = sqlx::query_as::<_, MessageRow>(sql)
-            .bind(query.tsquery())
-            .bind(user_id)
-            .bind(i64::from(limit));
-        q = match (channel_id, after) {
-            (None, None) => q,
-            (None, Some(after)) => q.bind(after),
-            (Some(channel), None) => q.bind(channel),
-            (Some(channel), Some(after)) => q.bind(channel).bind(after),
+        let q = match (channel_id, after) {
+            (None, None) => with(SEARCH_ALL),
+            (None, Some(after)) => with(SEARCH_ALL_AFTER).bind(after),
+            (Some(channel), None) => with(SEARCH_ONE).bind(channel),
+            (Some(channel), Some(after)) => with(SEARCH_ONE_AFTER).bind(channel).bind(after),
         };
         // Planned afresh with the words each time (not a prepared
         // statement's generic plan): whether walking the channel's seq
