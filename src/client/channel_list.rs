@@ -216,6 +216,7 @@ mod tests {
             last_sender_name: None,
             head_rev: crate::protocol::Rev::ZERO,
             read_receipts: true,
+            unread_threads: 0,
         }
     }
 

@@ -198,6 +198,11 @@ pub fn apply(model: &mut RoomModel, frame: ServerFrame, cx: &FrameContext<'_>) -
         ServerFrame::MessageNew(wire) => {
             let m = Message::from(*wire);
             model.head_seq = model.head_seq.max(m.seq);
+            if !m.in_main_timeline() {
+                // A thread-only reply: its thread shows it; the parent's
+                // `message.updated` that follows carries the count.
+                return step;
+            }
             changed.changes = model.changes.settle(&m, cx.me);
             let incoming = m.user_id != cx.me;
             if !incoming {
@@ -224,6 +229,8 @@ pub fn apply(model: &mut RoomModel, frame: ServerFrame, cx: &FrameContext<'_>) -
                 }
             }
         }
+        // Thread frames are for a thread panel.
+        ServerFrame::ThreadTyping { .. } | ServerFrame::ThreadReadUpdated { .. } => {}
         ServerFrame::PresenceState { user_ids } => {
             model.online = user_ids.into_iter().collect();
             changed.online = true;
@@ -250,6 +257,7 @@ pub fn apply(model: &mut RoomModel, frame: ServerFrame, cx: &FrameContext<'_>) -
             user_id,
             preview,
             created_at,
+            ..
         } => effects.push(RoomEffect::List(ListUpdate::Activity(Activity {
             channel_id,
             seq,
@@ -309,6 +317,8 @@ pub fn on_connection(model: &mut RoomModel, state: ConnectionState) -> Step {
                     text,
                     client_id,
                     reply_to,
+                    parent_id: None,
+                    show_in_channel: false,
                 };
                 step.effects.push(RoomEffect::Send(send));
             }
@@ -450,6 +460,7 @@ mod tests {
             last_sender_name: None,
             head_rev: crate::protocol::Rev::ZERO,
             read_receipts: true,
+            unread_threads: 0,
         }
     }
 
@@ -624,7 +635,9 @@ mod tests {
             vec![&ClientFrame::MessageSend {
                 text: "m5".into(),
                 client_id: pending.clone(),
-                reply_to: None
+                reply_to: None,
+                parent_id: None,
+                show_in_channel: false,
             }]
         );
         let mut said = Vec::new();
@@ -672,7 +685,9 @@ mod tests {
             vec![&ClientFrame::MessageSend {
                 text: "two".into(),
                 client_id: b.clone(),
-                reply_to: None
+                reply_to: None,
+                parent_id: None,
+                show_in_channel: false,
             }]
         );
         // Refused for membership: that send fails; the room stays usable.
@@ -804,6 +819,7 @@ mod tests {
         let other = ChannelId::new_random();
         let before = f.model.clone();
         let step = f.apply(ServerFrame::ChannelActivity {
+            parent_id: None,
             channel_id: other,
             seq: Seq::new(8),
             message_id: MessageId::new_random(),
@@ -874,12 +890,16 @@ mod tests {
                 RoomEffect::Send(ClientFrame::MessageSend {
                     text: "one".into(),
                     client_id: a,
-                    reply_to: None
+                    reply_to: None,
+                    parent_id: None,
+                    show_in_channel: false,
                 }),
                 RoomEffect::Send(ClientFrame::MessageSend {
                     text: "two".into(),
                     client_id: b,
-                    reply_to: None
+                    reply_to: None,
+                    parent_id: None,
+                    show_in_channel: false,
                 }),
             ]
         );

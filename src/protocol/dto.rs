@@ -44,6 +44,17 @@ pub struct Message {
     /// Who pinned it and when.
     #[serde(default)]
     pub pinned: Option<Pin>,
+    /// For a thread reply: its parent (a message of the same channel that
+    /// is not itself a reply).
+    #[serde(default, alias = "parentId")]
+    pub parent_id: Option<MessageId>,
+    /// A reply that was also sent to the channel (it shows in the main
+    /// timeline); `false` for a thread-only reply and for other messages.
+    #[serde(default, alias = "showInChannel")]
+    pub show_in_channel: bool,
+    /// For a message that has or had replies: its thread's summary.
+    #[serde(default)]
+    pub thread: Option<ThreadInfo>,
 }
 
 impl Message {
@@ -73,7 +84,17 @@ impl Message {
             reactions: Vec::new(),
             reply_to: None,
             pinned: None,
+            parent_id: None,
+            show_in_channel: false,
+            thread: None,
         }
+    }
+
+    /// Whether the message belongs to the main timeline: not a reply, or a
+    /// reply also sent to the channel. Only these count as unread, preview
+    /// the channel and appear in its history pages.
+    pub fn in_main_timeline(&self) -> bool {
+        self.parent_id.is_none() || self.show_in_channel
     }
 
     /// Whether the user is among the listed reactors of `emoji` (a
@@ -123,6 +144,57 @@ pub struct Quote {
 impl Quote {
     /// Characters of the original a quote shows.
     pub const PREVIEW_CHARS: usize = 140;
+}
+
+/// A thread's summary, kept on its parent (PROTOCOL.md "Threads").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThreadInfo {
+    /// Replies that are not deleted.
+    #[serde(alias = "replyCount")]
+    pub reply_count: i64,
+    /// The newest reply's time.
+    #[serde(alias = "lastReplyAt")]
+    pub last_reply_at: Timestamp,
+    /// The parent's author, then each replier in the order of their first
+    /// reply; at most [`ThreadInfo::MAX_PARTICIPANTS`].
+    pub participants: Vec<UserId>,
+}
+
+impl ThreadInfo {
+    /// Participants a thread summary lists (avatars on the parent).
+    pub const MAX_PARTICIPANTS: usize = 10;
+}
+
+/// One thread of `GET /chat/threads`: a thread the caller takes part in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThreadSummary {
+    /// The channel.
+    pub channel_id: ChannelId,
+    /// The parent, with its thread summary.
+    pub parent: Message,
+    /// Replies after the caller's thread cursor, by others, not deleted.
+    pub unread_count: i64,
+    /// The caller's thread cursor (newest reply seq read).
+    pub last_read_seq: Seq,
+}
+
+/// The body of `GET /chat/threads`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThreadList {
+    /// Newest last reply first.
+    pub threads: Vec<ThreadSummary>,
+}
+
+/// One page of a thread (`GET .../messages/{m}/replies`): the parent and a
+/// page of its replies, paged like history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RepliesPage {
+    /// The parent, in its current state.
+    pub parent: Message,
+    /// Replies, oldest first (tombstones included), with the paging flags
+    /// and `headRev` of a history page.
+    #[serde(flatten)]
+    pub page: HistoryPage,
 }
 
 /// Who pinned a message and when.
@@ -196,6 +268,9 @@ pub struct ChannelSummary {
     /// Whether members see each other's read cursors ("seen by").
     #[serde(default = "default_true")]
     pub read_receipts: bool,
+    /// Threads of the caller's in this channel with unread replies.
+    #[serde(default)]
+    pub unread_threads: i64,
 }
 
 fn default_true() -> bool {

@@ -12,8 +12,8 @@ pub mod ws;
 
 pub use dto::{
     ChangeRequest, ChannelSummary, ClientSettings, HistoryPage, HistoryPageWithCompat, MemberRead,
-    Message, MessageEdit, Pin, Quote, Reaction, SearchHit, SearchPage, SnippetPart, UnreadEntry,
-    User,
+    Message, MessageEdit, Pin, Quote, Reaction, RepliesPage, SearchHit, SearchPage, SnippetPart,
+    ThreadInfo, ThreadList, ThreadSummary, UnreadEntry, User,
 };
 pub use error::AppError;
 pub use ids::{ChannelId, ClientId, MessageId, Rev, Seq, UserId};

@@ -1,7 +1,7 @@
 //! WebSocket frames of `GET /chat/ws/{channelId}`: one JSON object per text
 //! frame, tagged by `type` (PROTOCOL.md, "WebSocket").
 
-use super::dto::{MemberRead, Message, Pin, Quote, Reaction};
+use super::dto::{MemberRead, Message, Pin, Quote, Reaction, ThreadInfo};
 use super::ids::{ChannelId, ClientId, MessageId, Rev, Seq, UserId};
 use super::timestamp::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -25,6 +25,13 @@ pub enum ClientFrame {
         /// A message of this channel that this one quotes.
         #[serde(rename = "replyTo", default, skip_serializing_if = "Option::is_none")]
         reply_to: Option<MessageId>,
+        /// A thread reply: the parent (a message of this channel that is
+        /// not itself a reply).
+        #[serde(rename = "parentId", default, skip_serializing_if = "Option::is_none")]
+        parent_id: Option<MessageId>,
+        /// A reply also sent to the channel (only with `parentId`).
+        #[serde(rename = "showInChannel", default, skip_serializing_if = "is_false")]
+        show_in_channel: bool,
     },
     /// New text for one of the user's messages (the send rules apply).
     #[serde(rename = "message.edit")]
@@ -89,12 +96,20 @@ pub enum ClientFrame {
         #[serde(rename = "clientId", default, skip_serializing_if = "Option::is_none")]
         client_id: Option<ClientId>,
     },
-    /// The user started typing.
+    /// The user started typing (in a thread: `parentId`).
     #[serde(rename = "typing.start")]
-    TypingStart,
-    /// The user stopped typing.
+    TypingStart {
+        /// The thread typed in; none for the channel.
+        #[serde(rename = "parentId", default, skip_serializing_if = "Option::is_none")]
+        parent_id: Option<MessageId>,
+    },
+    /// The user stopped typing (in a thread: `parentId`).
     #[serde(rename = "typing.stop")]
-    TypingStop,
+    TypingStop {
+        /// The thread typed in; none for the channel.
+        #[serde(rename = "parentId", default, skip_serializing_if = "Option::is_none")]
+        parent_id: Option<MessageId>,
+    },
     /// Keep-alive; the connection itself is the presence signal.
     #[serde(rename = "presence.ping")]
     PresencePing,
@@ -117,6 +132,20 @@ pub enum ClientFrame {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         seq: Option<Seq>,
     },
+    /// Move the user's read cursor of a thread (never backwards).
+    #[serde(rename = "thread.read")]
+    ThreadRead {
+        /// The thread's parent.
+        #[serde(rename = "parentId")]
+        parent_id: MessageId,
+        /// The newest reply seq read; absent means the newest reply.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seq: Option<Seq>,
+    },
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// Why a text frame could not become a [`ClientFrame`].
@@ -139,7 +168,7 @@ impl ClientFrame {
             .and_then(|t| t.as_str())
             .ok_or_else(|| FrameDecodeError::Parse("missing string field `type`".into()))?
             .to_owned();
-        const KNOWN: [&str; 12] = [
+        const KNOWN: [&str; 13] = [
             "message.send",
             "message.edit",
             "message.delete",
@@ -152,6 +181,7 @@ impl ClientFrame {
             "presence.ping",
             "resume",
             "read",
+            "thread.read",
         ];
         if !KNOWN.contains(&kind.as_str()) {
             let shown: String = kind.chars().take(64).collect();
@@ -273,6 +303,36 @@ pub enum ServerFrame {
         #[serde(rename = "isTyping")]
         is_typing: bool,
     },
+    /// Someone else started or stopped typing in a thread of this channel.
+    #[serde(rename = "thread.typing")]
+    ThreadTyping {
+        /// The thread's parent.
+        #[serde(rename = "parentId")]
+        parent_id: MessageId,
+        /// The typist.
+        #[serde(rename = "userId")]
+        user_id: UserId,
+        /// Started (true) or stopped (false).
+        #[serde(rename = "isTyping")]
+        is_typing: bool,
+    },
+    /// The user's read cursor or unread count of a thread changed (a
+    /// reply came, or one of their tabs or devices read it).
+    #[serde(rename = "thread.read.updated")]
+    ThreadReadUpdated {
+        /// The channel.
+        #[serde(rename = "channelId")]
+        channel_id: ChannelId,
+        /// The thread's parent.
+        #[serde(rename = "parentId")]
+        parent_id: MessageId,
+        /// The user's thread cursor.
+        #[serde(rename = "lastReadSeq")]
+        last_read_seq: Seq,
+        /// Replies after it by others, not deleted.
+        #[serde(rename = "unreadCount")]
+        unread_count: i64,
+    },
     /// A user came online or went offline in this channel.
     #[serde(rename = "presence.update")]
     PresenceUpdate {
@@ -301,6 +361,9 @@ pub enum ServerFrame {
         /// Stored at.
         #[serde(rename = "createdAt")]
         created_at: Timestamp,
+        /// For a reply also sent to the channel: its parent.
+        #[serde(rename = "parentId", default, skip_serializing_if = "Option::is_none")]
+        parent_id: Option<MessageId>,
     },
     /// The user's read cursor moved (any of their tabs or devices).
     #[serde(rename = "read.updated")]
@@ -407,6 +470,48 @@ pub struct WireMessage {
     /// Who pinned it and when.
     #[serde(default)]
     pub pinned: Option<Pin>,
+    /// A thread reply's parent.
+    #[serde(rename = "parentId", default, skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<MessageId>,
+    /// A reply also sent to the channel.
+    #[serde(rename = "showInChannel", default, skip_serializing_if = "is_false")]
+    pub show_in_channel: bool,
+    /// The thread summary of a message that has or had replies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread: Option<WireThread>,
+}
+
+/// [`ThreadInfo`] with camelCase names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireThread {
+    /// Replies that are not deleted.
+    #[serde(rename = "replyCount")]
+    pub reply_count: i64,
+    /// The newest reply's time.
+    #[serde(rename = "lastReplyAt")]
+    pub last_reply_at: Timestamp,
+    /// The author, then the repliers (at most 10).
+    pub participants: Vec<UserId>,
+}
+
+impl From<&ThreadInfo> for WireThread {
+    fn from(t: &ThreadInfo) -> Self {
+        WireThread {
+            reply_count: t.reply_count,
+            last_reply_at: t.last_reply_at,
+            participants: t.participants.clone(),
+        }
+    }
+}
+
+impl From<WireThread> for ThreadInfo {
+    fn from(t: WireThread) -> Self {
+        ThreadInfo {
+            reply_count: t.reply_count,
+            last_reply_at: t.last_reply_at,
+            participants: t.participants,
+        }
+    }
 }
 
 /// [`MemberRead`] with camelCase names.
@@ -496,6 +601,9 @@ impl From<&Message> for WireMessage {
                 deleted: q.deleted,
             }),
             pinned: m.pinned,
+            parent_id: m.parent_id,
+            show_in_channel: m.show_in_channel,
+            thread: m.thread.as_ref().map(WireThread::from),
         }
     }
 }
@@ -531,6 +639,9 @@ impl From<WireMessage> for Message {
                 deleted: q.deleted,
             }),
             pinned: w.pinned,
+            parent_id: w.parent_id,
+            show_in_channel: w.show_in_channel,
+            thread: w.thread.map(ThreadInfo::from),
         }
     }
 }
@@ -570,7 +681,9 @@ mod tests {
             Ok(ClientFrame::MessageSend {
                 text: "hi".into(),
                 client_id: "c1".into(),
-                reply_to: None
+                reply_to: None,
+                parent_id: None,
+                show_in_channel: false,
             })
         );
         assert_eq!(

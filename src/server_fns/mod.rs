@@ -9,3 +9,4 @@ pub mod history;
 pub mod messages;
 pub mod search;
 pub mod settings;
+pub mod threads;

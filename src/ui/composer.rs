@@ -27,10 +27,10 @@ pub fn Composer() -> impl IntoView {
 
     let signal_typing = move |signal: Option<TypingSignal>| match signal {
         Some(TypingSignal::Start) => {
-            room.send_frame(&ClientFrame::TypingStart);
+            room.send_frame(&ClientFrame::TypingStart { parent_id: None });
         }
         Some(TypingSignal::Stop) => {
-            room.send_frame(&ClientFrame::TypingStop);
+            room.send_frame(&ClientFrame::TypingStop { parent_id: None });
         }
         None => {}
     };

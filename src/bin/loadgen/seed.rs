@@ -169,6 +169,7 @@ pub async fn bulk_messages(
                 text: text(i),
                 created_at: Utc::now(),
                 reply_to: None,
+                thread: None,
             })
             .collect();
         for r in store.insert_messages(&batch).await {

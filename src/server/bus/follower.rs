@@ -29,10 +29,11 @@ use super::{Bus, BusEvent, BusSubscription, Heard};
 use crate::protocol::{ChannelId, MemberRead, Message, Rev, Seq, ServerFrame};
 use crate::server::chat::activity::MemberCache;
 use crate::server::chat::change_writer::announce_unread_after_deletes;
+use crate::server::chat::threads::send_thread_read;
 use crate::server::rooms::room::frame_json;
 use crate::server::rooms::users::UserEvent;
 use crate::server::rooms::{RoomEvent, Rooms, UserHub};
-use crate::server::store::{HistoryCursor, Store};
+use crate::server::store::{HistoryCursor, Store, ThreadRead};
 
 /// Messages read per query when following a range.
 const FETCH_PAGE: u32 = 500;
@@ -289,10 +290,18 @@ impl Follower {
                 }
             }
             BusEvent::Beat | BusEvent::Bye => {}
-            BusEvent::Typing { c, u, t } => {
+            BusEvent::Typing { c, u, t, p } => {
                 if let Some(room) = self.rooms.get(c) {
-                    room.publish(RoomEvent::typing(u, t));
+                    room.publish(RoomEvent::typing_in(u, p, t));
                 }
+            }
+            BusEvent::ThreadRead { c, u, p, s, n } => {
+                let read = ThreadRead {
+                    channel_id: c,
+                    last_read_seq: s,
+                    unread_count: n,
+                };
+                send_thread_read(&self.users, u, p, read);
             }
             BusEvent::Read { c, u, s } => {
                 self.users.send(

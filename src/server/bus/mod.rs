@@ -37,7 +37,7 @@ pub mod server_id;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::protocol::{ChannelId, Message, Rev, Seq, UserId};
+use crate::protocol::{ChannelId, Message, MessageId, Rev, Seq, UserId};
 pub use server_id::ServerId;
 
 /// An event for the other servers. Field names are short: they travel in
@@ -54,6 +54,9 @@ pub enum BusEvent {
         u: UserId,
         /// Typing or not.
         t: bool,
+        /// In a thread: its parent (absent: the channel).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        p: Option<MessageId>,
     },
     /// A user's read cursor moved (their other tabs follow).
     #[serde(rename = "read")]
@@ -64,6 +67,20 @@ pub enum BusEvent {
         u: UserId,
         /// The cursor.
         s: Seq,
+    },
+    /// A user's thread cursor moved (their other tabs follow).
+    #[serde(rename = "thread.read")]
+    ThreadRead {
+        /// Channel.
+        c: ChannelId,
+        /// User.
+        u: UserId,
+        /// The thread's parent.
+        p: MessageId,
+        /// The cursor.
+        s: Seq,
+        /// The user's unread replies after it.
+        n: i64,
     },
     /// A user's first connection to a channel on the sender opened (`on`)
     /// or their last one closed.

@@ -271,7 +271,12 @@ mod tests {
         let u = UserId::from_uuid(Uuid::from_u128(3));
         let json = serde_json::to_value(Envelope {
             i,
-            event: BusEvent::Typing { c, u, t: true },
+            event: BusEvent::Typing {
+                c,
+                u,
+                t: true,
+                p: None,
+            },
         })
         .unwrap();
         assert_eq!(

@@ -13,6 +13,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::protocol::{Message, ServerFrame};
+use crate::server::chat::threads::announce_thread_reads;
 use crate::server::rooms::room::frame_json;
 use crate::server::rooms::users::UserEvent;
 use crate::server::rooms::UserHub;
@@ -66,6 +67,18 @@ pub fn spawn(
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
         while let Some(m) = stored.recv().await {
+            if let Some(parent_id) = m.parent_id {
+                // Those who take part in the thread get their new count
+                // of it; a thread-only reply is no activity of the channel.
+                tokio::spawn(announce_thread_reads(
+                    store.clone(),
+                    users.clone(),
+                    parent_id,
+                ));
+                if !m.in_main_timeline() {
+                    continue;
+                }
+            }
             let list = match members.fresh(m.channel_id) {
                 Some(list) => list,
                 None => match store.member_ids(m.channel_id).await {
@@ -87,6 +100,7 @@ pub fn spawn(
                 user_id: m.user_id,
                 preview: preview(&m.text),
                 created_at: m.created_at,
+                parent_id: m.parent_id,
             });
             // One event, shared by every member's connections.
             let event = Arc::new(UserEvent {

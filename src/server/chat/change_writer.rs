@@ -16,6 +16,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use super::threads::announce_thread_reads;
 use super::write_queue::WriteQueue;
 
 use crate::protocol::{ChannelId, Message, MessageId, Rev, ServerFrame};
@@ -23,9 +24,7 @@ use crate::server::bus::Bus;
 use crate::server::rooms::room::frame_json;
 use crate::server::rooms::users::UserEvent;
 use crate::server::rooms::{Rooms, UserHub};
-use crate::server::store::{
-    Change, ChangeLimits, ChangeOutcome, ChangeResult, Store, StoreError, StoreResult,
-};
+use crate::server::store::{Change, ChangeLimits, ChangeResult, Store, StoreError, StoreResult};
 
 /// Changes waiting to be applied before new ones wait for room.
 const QUEUE_CAPACITY: usize = 4096;
@@ -71,9 +70,10 @@ impl ChangeWriter {
                 let changed: Vec<&Message> = results
                     .iter()
                     .filter_map(|r| match r {
-                        Ok(Ok(ChangeOutcome::Changed(m))) => Some(m),
+                        Ok(Ok(outcome)) => Some(outcome.changed()),
                         _ => None,
                     })
+                    .flatten()
                     .collect();
                 parts.bus.changed(&mut changed.iter().copied());
                 for (m, from_rev) in coalesce(&changed) {
@@ -167,6 +167,10 @@ pub async fn announce_unread_after_deletes(
     deleted: Vec<Message>,
 ) {
     for m in deleted {
+        if let Some(parent_id) = m.parent_id {
+            // Its thread's unread counts changed too.
+            announce_thread_reads(store.clone(), users.clone(), parent_id).await;
+        }
         let Ok(reads) = store.reads(m.channel_id).await else {
             continue;
         };

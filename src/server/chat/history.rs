@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 
 use super::{internal, Chat};
 use crate::protocol::{AppError, HistoryPage};
-use crate::server::store::HistoryCursor;
+use crate::server::store::{HistoryCursor, Timeline};
 
 /// Default page size.
 pub const DEFAULT_LIMIT: u32 = 50;
@@ -109,7 +109,7 @@ impl Chat {
         let limit = query.limit.clamp(1, self.limits.history_max_limit);
         let mut page = self
             .store
-            .history(channel_id, query.cursor, limit)
+            .timeline_page(channel_id, Timeline::Main, query.cursor, limit)
             .await
             .map_err(|e| internal("history query failed", e))?;
         page.head_rev = head_rev;

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::writer::PendingWrite;
 use super::Chat;
 use crate::protocol::{AppError, ErrorCode, MessageText, Quote, TextError};
-use crate::server::store::{InsertOutcome, NewMessage, StoreError};
+use crate::server::store::{InsertOutcome, NewMessage, ReplyThread, StoreError};
 
 /// Why a send was refused, as the WebSocket reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,6 +30,11 @@ pub enum SendError {
     BadQuote,
     /// `replyTo` names a deleted message.
     QuoteDeleted,
+    /// `parentId` names no message of this channel, or a reply; or
+    /// `showInChannel` comes without `parentId`.
+    BadParent,
+    /// `parentId` names a deleted message.
+    ParentDeleted,
 }
 
 impl SendError {
@@ -43,6 +48,8 @@ impl SendError {
             SendError::PersistFailed => ErrorCode::PersistFailed,
             SendError::BadQuote => ErrorCode::ParseError,
             SendError::QuoteDeleted => ErrorCode::Conflict,
+            SendError::BadParent => ErrorCode::ParseError,
+            SendError::ParentDeleted => ErrorCode::Conflict,
         }
     }
 
@@ -59,6 +66,10 @@ impl SendError {
             }
             SendError::BadQuote => "replyTo must name a message of this channel".into(),
             SendError::QuoteDeleted => "the quoted message was deleted".into(),
+            SendError::BadParent => "parentId must name a message of this channel that is not \
+                 a reply (and showInChannel needs parentId)"
+                .into(),
+            SendError::ParentDeleted => "the thread's parent message was deleted".into(),
         }
     }
 }
@@ -73,6 +84,8 @@ impl From<SendError> for AppError {
             SendError::PersistFailed => AppError::internal(),
             SendError::BadQuote => AppError::BadRequest(e.message()),
             SendError::QuoteDeleted => AppError::Conflict(e.message()),
+            SendError::BadParent => AppError::BadRequest(e.message()),
+            SendError::ParentDeleted => AppError::Conflict(e.message()),
         }
     }
 }
@@ -88,8 +101,9 @@ impl Chat {
         raw_text: &str,
         client_id: ClientId,
         reply_to: Option<MessageId>,
+        thread: Option<ReplyThread>,
     ) -> Result<InsertOutcome, SendError> {
-        self.submit(user_id, channel_id, raw_text, client_id, reply_to)
+        self.submit(user_id, channel_id, raw_text, client_id, reply_to, thread)
             .await?
             .outcome()
             .await
@@ -97,7 +111,9 @@ impl Chat {
 
     /// Validates, rate-limits and queues a message for storing, returning
     /// before the commit. Submissions are stored in the order they were
-    /// made, so a connection can pipeline its sends.
+    /// made, so a connection can pipeline its sends. A thread reply's
+    /// parent must be a message of the channel that is not itself a reply
+    /// and not deleted.
     pub async fn submit(
         &self,
         user_id: UserId,
@@ -105,6 +121,7 @@ impl Chat {
         raw_text: &str,
         client_id: ClientId,
         reply_to: Option<MessageId>,
+        thread: Option<ReplyThread>,
     ) -> Result<PendingSend, SendError> {
         let text =
             MessageText::parse(raw_text, self.limits.max_text_chars).map_err(SendError::Text)?;
@@ -115,6 +132,9 @@ impl Chat {
             None => None,
             Some(id) => Some(self.quote(channel_id, id).await?),
         };
+        if let Some(thread) = thread {
+            self.check_parent(channel_id, thread.parent_id).await?;
+        }
         self.writer
             .enqueue(NewMessage {
                 // Time-ordered (v7): the id index grows at its end instead
@@ -126,6 +146,7 @@ impl Chat {
                 text: text.into_string(),
                 created_at: Utc::now(),
                 reply_to,
+                thread,
             })
             .await
             .map(PendingSend)
@@ -160,6 +181,28 @@ impl Chat {
     }
 }
 
+impl Chat {
+    /// A thread reply's parent: a message of the same channel, not a reply
+    /// (one level), not deleted. The insert's transaction checks the last
+    /// again, for a delete that comes in between.
+    async fn check_parent(&self, channel_id: ChannelId, id: MessageId) -> Result<(), SendError> {
+        let parent = self
+            .store
+            .message(channel_id, id)
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "reading a thread's parent failed");
+                SendError::PersistFailed
+            })?
+            .filter(|p| p.channel_id == channel_id && p.parent_id.is_none())
+            .ok_or(SendError::BadParent)?;
+        if parent.deleted {
+            return Err(SendError::ParentDeleted);
+        }
+        Ok(())
+    }
+}
+
 /// A send that passed every check and waits for its commit.
 #[derive(Debug)]
 pub struct PendingSend(PendingWrite);
@@ -169,6 +212,7 @@ impl PendingSend {
     pub async fn outcome(self) -> Result<InsertOutcome, SendError> {
         self.0.outcome().await.map_err(|e| match e {
             StoreError::NotMember => SendError::Forbidden,
+            StoreError::ParentGone => SendError::ParentDeleted,
             _ => SendError::PersistFailed,
         })
     }

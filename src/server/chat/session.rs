@@ -36,7 +36,7 @@ use crate::protocol::{
 use crate::server::bus::BusEvent;
 use crate::server::rooms::users::UserEvent;
 use crate::server::rooms::RoomEvent;
-use crate::server::store::{HistoryCursor, InsertOutcome};
+use crate::server::store::{HistoryCursor, InsertOutcome, ReplyThread};
 
 /// Messages read from storage per page while catching up or resuming.
 const CATCH_UP_PAGE: u32 = 500;
@@ -326,6 +326,8 @@ pub struct Session {
     /// Bad frames in a row.
     bad_frames: u32,
     typing: TypingState,
+    /// Where the typing is: the channel (`None`) or a thread's parent.
+    typing_in: Option<MessageId>,
     /// Sends queued for storing, oldest first; each yields its clientId and
     /// outcome once its batch commits.
     pending: FuturesOrdered<PendingOutcome>,
@@ -357,6 +359,7 @@ impl Session {
             replay_changes: after_rev.is_some(),
             bad_frames: 0,
             typing,
+            typing_in: None,
             pending: FuturesOrdered::new(),
             shutdown,
         }
@@ -456,8 +459,20 @@ impl Session {
                 text,
                 client_id,
                 reply_to,
+                parent_id,
+                show_in_channel,
             } => {
                 self.stop_typing();
+                let thread = match (parent_id, show_in_channel) {
+                    (Some(parent_id), show_in_channel) => Some(ReplyThread {
+                        parent_id,
+                        show_in_channel,
+                    }),
+                    (None, false) => None,
+                    (None, true) => {
+                        return sink.error(SendError::BadParent.frame(client_id)).await;
+                    }
+                };
                 let chat = self.chat.clone();
                 match chat
                     .submit(
@@ -466,6 +481,7 @@ impl Session {
                         &text,
                         client_id.clone(),
                         reply_to,
+                        thread,
                     )
                     .await
                 {
@@ -480,15 +496,33 @@ impl Session {
                     Err(e) => sink.error(e.frame(client_id)).await,
                 }
             }
-            ClientFrame::TypingStart => {
+            ClientFrame::TypingStart { parent_id } => {
+                if parent_id != self.typing_in {
+                    // Typing moved between the channel and a thread: it
+                    // stops where it was.
+                    self.stop_typing();
+                    self.typing_in = parent_id;
+                }
                 if self.typing.start(Instant::now()) {
                     self.announce_typing(true);
                 }
                 Ok(())
             }
-            ClientFrame::TypingStop => {
-                self.stop_typing();
+            ClientFrame::TypingStop { parent_id } => {
+                if parent_id == self.typing_in {
+                    self.stop_typing();
+                }
                 Ok(())
+            }
+            ClientFrame::ThreadRead { parent_id, seq } => {
+                match self
+                    .chat
+                    .mark_thread_read(self.user_id, self.channel_id, parent_id, seq)
+                    .await
+                {
+                    Ok(()) => Ok(()),
+                    Err(e) => sink.error(e.into()).await,
+                }
             }
             ClientFrame::PresencePing => Ok(()),
             ClientFrame::MessageEdit {
@@ -582,7 +616,7 @@ impl Session {
     ) -> Result<(), End> {
         match outcome {
             // The room delivers a new message to this connection too, in order.
-            Ok(InsertOutcome::Stored(_)) => Ok(()),
+            Ok(InsertOutcome::Stored(..)) => Ok(()),
             Ok(InsertOutcome::Duplicate(original)) if original.seq > self.cursor.last => {
                 // Not yet sent here (its room copy may still be queued):
                 // send it in order, once.
@@ -848,12 +882,13 @@ impl Session {
     /// Tells this server's room and the other servers.
     fn announce_typing(&self, typing: bool) {
         if let Some(room) = self.chat.rooms.get(self.channel_id) {
-            room.publish(RoomEvent::typing(self.user_id, typing));
+            room.publish(RoomEvent::typing_in(self.user_id, self.typing_in, typing));
         }
         self.chat.bus.publish(BusEvent::Typing {
             c: self.channel_id,
             u: self.user_id,
             t: typing,
+            p: self.typing_in,
         });
     }
 }
@@ -1066,7 +1101,7 @@ mod tests {
         );
         assert_eq!(
             decode_frame(r#"{"type":"typing.start"}"#, 100),
-            Ok(ClientFrame::TypingStart)
+            Ok(ClientFrame::TypingStart { parent_id: None })
         );
     }
 
@@ -1152,6 +1187,7 @@ mod tests {
                     DEMO_CHANNELS[0].0,
                     &format!("m{i}"),
                     ClientId::new(format!("{user}-{i}-{}", uuid::Uuid::new_v4())),
+                    None,
                     None,
                 )
                 .await

@@ -59,19 +59,29 @@ impl MessageWriter {
                     .store_write_seconds
                     .observe(started.elapsed().as_secs_f64());
                 bus.stored(&mut results.iter().filter_map(|r| match r {
-                    Ok(InsertOutcome::Stored(m)) => Some(m),
+                    Ok(InsertOutcome::Stored(m, _)) => Some(m),
+                    _ => None,
+                }));
+                bus.changed(&mut results.iter().filter_map(|r| match r {
+                    Ok(InsertOutcome::Stored(_, parent)) => parent.as_deref(),
                     _ => None,
                 }));
                 for (job, result) in jobs.drain(..).zip(results) {
                     match &result {
-                        Ok(InsertOutcome::Stored(m)) => {
+                        Ok(InsertOutcome::Stored(m, parent)) => {
                             metrics.messages_stored.inc();
                             if let Some(room) = rooms.get(m.channel_id) {
                                 room.publish_message(m);
+                                // The parent's change right after the reply
+                                // (its rev accounts for itself alone).
+                                if let Some(parent) = parent {
+                                    room.publish_update(parent, parent.rev);
+                                }
                             }
                             let _ = activity.send(m.clone());
                         }
-                        Ok(InsertOutcome::Duplicate(_)) | Err(StoreError::NotMember) => {}
+                        Ok(InsertOutcome::Duplicate(_))
+                        | Err(StoreError::NotMember | StoreError::ParentGone) => {}
                         Err(e) => {
                             tracing::error!(
                                 channel_id = %job.message.channel_id,

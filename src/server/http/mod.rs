@@ -13,6 +13,7 @@ pub mod router;
 pub mod serve;
 pub mod server_fn;
 pub mod site_files;
+pub mod thread_routes;
 pub mod timing;
 pub mod ws;
 pub mod ws_session;

@@ -23,6 +23,7 @@ use super::rest::{
     metrics_route, ready_route, search_route, unread_route,
 };
 use super::server_fn::error_status;
+use super::thread_routes;
 use super::timing::server_timing;
 use super::ws::ws_route;
 use crate::app::{shell, App, SiteBundle};
@@ -63,6 +64,15 @@ pub fn build(state: AppState) -> Router {
             "/chat/channels/{channel_id}/reads",
             get(message_routes::reads_route),
         )
+        .route(
+            "/chat/channels/{channel_id}/messages/{message_id}/replies",
+            get(thread_routes::replies_route),
+        )
+        .route(
+            "/chat/channels/{channel_id}/messages/{message_id}/thread/read",
+            post(thread_routes::thread_read_route),
+        )
+        .route("/chat/threads", get(thread_routes::threads_route))
         .route("/chat/unread", get(unread_route))
         .route("/chat/search", get(search_route))
         .route("/chat/ws/{channel_id}", get(ws_route))

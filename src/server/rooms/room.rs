@@ -4,7 +4,7 @@
 //! members reconnect at once, each connection is woken once per batch, not
 //! once per arrival.
 
-use crate::protocol::{ChannelId, MemberRead, Rev, Seq, UserId};
+use crate::protocol::{ChannelId, MemberRead, MessageId, Rev, Seq, UserId};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -98,9 +98,23 @@ impl RoomEvent {
 
     /// The event for a typing change.
     pub fn typing(user_id: UserId, is_typing: bool) -> Self {
+        RoomEvent::typing_in(user_id, None, is_typing)
+    }
+
+    /// Someone started or stopped typing in the channel (`None`) or in a
+    /// thread: `typing` or `thread.typing`.
+    pub fn typing_in(user_id: UserId, thread: Option<MessageId>, is_typing: bool) -> Self {
+        let frame = match thread {
+            None => ServerFrame::Typing { user_id, is_typing },
+            Some(parent_id) => ServerFrame::ThreadTyping {
+                parent_id,
+                user_id,
+                is_typing,
+            },
+        };
         RoomEvent::Typing {
             user_id,
-            json: frame_json(&ServerFrame::Typing { user_id, is_typing }),
+            json: frame_json(&frame),
         }
     }
 }

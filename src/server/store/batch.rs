@@ -75,7 +75,7 @@ pub fn plan(batch: &[NewMessage], facts: BatchFacts) -> BatchPlan {
         let stored = m.stored(*last_seq, created_at);
         new.push(stored.clone());
         by_key.insert(key, stored.clone());
-        results.push(Ok(InsertOutcome::Stored(stored)));
+        results.push(Ok(InsertOutcome::Stored(stored, None)));
     }
     let heads = moved
         .into_iter()

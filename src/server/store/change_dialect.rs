@@ -266,8 +266,19 @@ macro_rules! define_apply_change {
                 }
             }
             let now = <$db as ChangeDialect>::message_in(&mut *conn, id).await?;
+            // A deleted reply takes one off its parent's count: a change of
+            // the parent, with the next rev, in this transaction
+            // (`reply_deleted_in`, from `define_thread_steps!`).
+            let parent = match (&change.kind, now.as_ref().and_then(|m| m.parent_id)) {
+                (ChangeKind::Delete { .. }, Some(parent_id)) => {
+                    reply_deleted_in(&mut *conn, change.channel_id, parent_id)
+                        .await?
+                        .map(Box::new)
+                }
+                _ => None,
+            };
             Ok(now
-                .map(ChangeOutcome::Changed)
+                .map(|m| ChangeOutcome::Changed(m, parent))
                 .ok_or(ChangeRefused::NotFound))
         }
     };

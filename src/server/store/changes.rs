@@ -82,18 +82,30 @@ pub struct ChangeLimits {
 /// What a change did.
 #[derive(Debug, Clone)]
 pub enum ChangeOutcome {
-    /// Stored with a new rev: the message's whole new state.
-    Changed(Message),
+    /// Stored with a new rev: the message's whole new state; for a
+    /// deleted thread reply, also its parent's (one reply less, the next
+    /// rev, in the same transaction).
+    Changed(Message, Option<Box<Message>>),
     /// Nothing to do (a repeated reaction, pin or delete, an edit to the
     /// same text): the current state, no new rev.
     Unchanged(Message),
 }
 
 impl ChangeOutcome {
+    /// The messages the change gave a new rev, by rev: the message, then
+    /// the parent it changed (none for an unchanged outcome).
+    pub fn changed(&self) -> impl Iterator<Item = &Message> {
+        let (message, parent) = match self {
+            ChangeOutcome::Changed(m, parent) => (Some(m), parent.as_deref()),
+            ChangeOutcome::Unchanged(_) => (None, None),
+        };
+        message.into_iter().chain(parent)
+    }
+
     /// The message's state after the change.
     pub fn message(&self) -> &Message {
         match self {
-            ChangeOutcome::Changed(m) | ChangeOutcome::Unchanged(m) => m,
+            ChangeOutcome::Changed(m, _) | ChangeOutcome::Unchanged(m) => m,
         }
     }
 }

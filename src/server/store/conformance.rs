@@ -179,6 +179,7 @@ fn message_at(channel: ChannelId, user: UserId, key: &str, at: DateTime<Utc>) ->
         text: format!("text of {key}"),
         created_at: at,
         reply_to: None,
+        thread: None,
     }
 }
 
@@ -192,7 +193,7 @@ async fn send(store: &dyn Store, m: NewMessage) -> Message {
     let mut results = store.insert_messages(std::slice::from_ref(&m)).await;
     assert_eq!(results.len(), 1);
     match results.remove(0) {
-        Ok(InsertOutcome::Stored(stored)) => stored,
+        Ok(InsertOutcome::Stored(stored, _)) => stored,
         other => panic!("{m:?} not stored: {other:?}"),
     }
 }
@@ -245,7 +246,7 @@ impl Path {
 /// An outcome in a word or three, for comparing whole batches.
 fn describe(result: &Result<InsertOutcome, StoreError>) -> String {
     match result {
-        Ok(InsertOutcome::Stored(m)) => format!("stored {} {}", m.client_id, m.seq),
+        Ok(InsertOutcome::Stored(m, _)) => format!("stored {} {}", m.client_id, m.seq),
         Ok(InsertOutcome::Duplicate(m)) => format!("dup {} {}", m.client_id, m.seq),
         Err(StoreError::NotMember) => "not member".into(),
         Err(StoreError::Database(_)) => "database error".into(),
@@ -259,7 +260,7 @@ fn describe_all(results: &[Result<InsertOutcome, StoreError>]) -> Vec<String> {
 
 fn stored(result: &Result<InsertOutcome, StoreError>) -> Message {
     match result {
-        Ok(InsertOutcome::Stored(m)) => m.clone(),
+        Ok(InsertOutcome::Stored(m, _)) => m.clone(),
         other => panic!("not stored: {other:?}"),
     }
 }
@@ -932,7 +933,7 @@ pub(super) async fn insert_duplicate_key_returns_the_original(b: &impl Backend) 
             ["stored k 2", "stored k 1", "stored twice 3", "dup twice 3"],
             "{path:?}"
         );
-        let (Ok(InsertOutcome::Stored(first)), Ok(InsertOutcome::Duplicate(second))) =
+        let (Ok(InsertOutcome::Stored(first, _)), Ok(InsertOutcome::Duplicate(second))) =
             (&results[2], &results[3])
         else {
             unreachable!()
@@ -1160,7 +1161,7 @@ async fn batch_outcomes(store: &dyn Store, careful: bool) -> Vec<String> {
     assert_eq!(store.head_seq(two).await.unwrap(), Seq::new(2));
     let mut last_time = None;
     for r in &results {
-        if let Ok(InsertOutcome::Stored(m)) = r {
+        if let Ok(InsertOutcome::Stored(m, _)) = r {
             if m.channel_id == one {
                 assert!(Some(m.created_at) >= last_time, "time went back: {m:?}");
                 last_time = Some(m.created_at);
@@ -1172,7 +1173,7 @@ async fn batch_outcomes(store: &dyn Store, careful: bool) -> Vec<String> {
     let answered: Vec<_> = results
         .iter()
         .filter_map(|r| match r {
-            Ok(InsertOutcome::Stored(m)) if m.channel_id == one => Some(m.clone()),
+            Ok(InsertOutcome::Stored(m, _)) if m.channel_id == one => Some(m.clone()),
             _ => None,
         })
         .collect();
@@ -1295,7 +1296,7 @@ pub(super) async fn racing_duplicate_keys_are_stored_once(b: &impl Backend) {
                 };
                 for r in results {
                     answers.push(match r {
-                        Ok(InsertOutcome::Stored(m) | InsertOutcome::Duplicate(m)) => m,
+                        Ok(InsertOutcome::Stored(m, _) | InsertOutcome::Duplicate(m)) => m,
                         Err(e) => panic!("refused: {e}"),
                     });
                 }
@@ -1630,7 +1631,7 @@ async fn apply_with(s: &dyn Store, c: Change, limits: ChangeLimits) -> ChangeRes
 /// A change that must be stored with a new rev: the message after it.
 async fn changed(s: &dyn Store, c: Change) -> Message {
     match apply_with(s, c.clone(), LIMITS).await {
-        Ok(ChangeOutcome::Changed(m)) => m,
+        Ok(ChangeOutcome::Changed(m, _)) => m,
         other => panic!("{c:?} was not applied: {other:?}"),
     }
 }
@@ -1638,7 +1639,7 @@ async fn changed(s: &dyn Store, c: Change) -> Message {
 /// An outcome in a word or two, for comparing whole batches.
 fn outcome(result: &StoreResult<ChangeResult>) -> String {
     match result {
-        Ok(Ok(ChangeOutcome::Changed(m))) => format!("rev {}", m.rev),
+        Ok(Ok(ChangeOutcome::Changed(m, _))) => format!("rev {}", m.rev),
         Ok(Ok(ChangeOutcome::Unchanged(m))) => format!("unchanged at {}", m.rev),
         Ok(Err(refused)) => format!("{refused:?}"),
         Err(e) => format!("error {e}"),
@@ -2183,7 +2184,7 @@ pub(super) async fn change_limits_count_distinct_emoji_and_pins(b: &impl Backend
     };
     let ok = |c: Change| async move {
         match apply_with(s, c.clone(), limits).await {
-            Ok(ChangeOutcome::Changed(m)) => m,
+            Ok(ChangeOutcome::Changed(m, _)) => m,
             other => panic!("{c:?}: {other:?}"),
         }
     };
@@ -2642,7 +2643,7 @@ pub(super) async fn revs_are_gap_free_under_concurrent_changers(b: &impl Backend
                 let results = store.apply_changes(&batch, LIMITS).await;
                 let mut last = BTreeMap::new();
                 for r in &results {
-                    let Ok(Ok(ChangeOutcome::Changed(m))) = r else {
+                    let Ok(Ok(ChangeOutcome::Changed(m, _))) = r else {
                         panic!("not applied: {}", outcome(r));
                     };
                     let previous = last.insert(m.channel_id, m.rev);

@@ -11,10 +11,11 @@ use chrono::Utc;
 use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, Type};
 
 use super::rows::{ChannelSummaryRow, MemberRow, MembershipRow, MessageRow, UnreadRow};
-use super::{HistoryCursor, Membership, NewMessage, StoreResult, UserRecord};
+use super::{HistoryCursor, Membership, NewMessage, StoreResult, Timeline, UserRecord};
 use crate::protocol::dto::Member;
 use crate::protocol::{
-    ChannelId, ChannelSummary, ClientId, HistoryPage, Message, Seq, Timestamp, UnreadEntry, UserId,
+    ChannelId, ChannelSummary, ClientId, HistoryPage, Message, MessageId, Seq, Timestamp,
+    UnreadEntry, UserId,
 };
 
 /// One dialect's statements for the shared operations. Each names its
@@ -36,15 +37,26 @@ pub(super) struct Queries {
     pub members: &'static str,
     /// `user` → [`ChannelSummaryRow`]s in list order.
     pub channels_for: &'static str,
-    /// `channel, fetch` → [`MessageRow`]s, newest first.
+    /// `channel, fetch, main only` → [`MessageRow`]s, newest first (with
+    /// `main only`, no thread-only reply).
     pub history_latest: &'static str,
-    /// `channel, seq, fetch` → [`MessageRow`]s below `seq`, newest first.
-    pub history_before_seq: &'static str,
-    /// `channel, time, fetch` → [`MessageRow`]s created before `time`,
+    /// `channel, seq, fetch, main only` → [`MessageRow`]s below `seq`,
     /// newest first.
+    pub history_before_seq: &'static str,
+    /// `channel, time, fetch, main only` → [`MessageRow`]s created before
+    /// `time`, newest first.
     pub history_before_time: &'static str,
-    /// `channel, seq, fetch` → [`MessageRow`]s above `seq`, oldest first.
+    /// `channel, seq, fetch, main only` → [`MessageRow`]s above `seq`,
+    /// oldest first.
     pub history_after_seq: &'static str,
+    /// `parent, fetch` → the thread's newest [`MessageRow`]s, newest first.
+    pub replies_latest: &'static str,
+    /// `parent, seq, fetch` → the thread's [`MessageRow`]s below `seq`,
+    /// newest first.
+    pub replies_before_seq: &'static str,
+    /// `parent, seq, fetch` → the thread's [`MessageRow`]s above `seq`,
+    /// oldest first.
+    pub replies_after_seq: &'static str,
     /// `channel` → its newest seq (no row: no channel).
     pub head_seq: &'static str,
     /// `channel, user, clientId` → the [`MessageRow`] stored under the key.
@@ -68,6 +80,7 @@ where
     for<'q> <Self as Database>::Arguments<'q>: IntoArguments<'q, Self>,
     for<'q> ChannelId: Encode<'q, Self> + Type<Self>,
     for<'q> UserId: Encode<'q, Self> + Type<Self>,
+    for<'q> MessageId: Encode<'q, Self> + Type<Self>,
     for<'q> Seq: Encode<'q, Self> + Type<Self>,
     for<'q> Option<Seq>: Encode<'q, Self> + Type<Self>,
     for<'q> ClientId: Encode<'q, Self> + Type<Self>,
@@ -175,28 +188,46 @@ where
         Ok(rows.into_iter().map(ChannelSummary::from).collect())
     }
 
-    /// One history page: one row more than `limit` is fetched to learn
-    /// whether more exist ([`page_from_rows`]).
+    /// One history page of `timeline`: one row more than `limit` is
+    /// fetched to learn whether more exist ([`page_from_rows`]).
     /// `AroundSeq` is two such pages (see [`around_seq`]); alone it reads
-    /// as `AfterSeq`.
+    /// as `AfterSeq`. A thread has no time cursor (its newest page).
     async fn history<'c>(
         db: impl Executor<'c, Database = Self>,
         channel_id: ChannelId,
+        timeline: Timeline,
         cursor: HistoryCursor,
         limit: u32,
     ) -> StoreResult<HistoryPage> {
-        let page = |sql| sqlx::query_as::<Self, MessageRow>(sql).bind(channel_id);
-        let query = match cursor {
-            HistoryCursor::Latest => page(Self::SQL.history_latest),
-            HistoryCursor::BeforeSeq(seq) => page(Self::SQL.history_before_seq).bind(seq),
-            HistoryCursor::BeforeTime(t) => {
-                page(Self::SQL.history_before_time).bind(Timestamp::from(t))
+        let fetch = i64::from(limit) + 1;
+        let query = if let Timeline::Thread(parent) = timeline {
+            let page = |sql| sqlx::query_as::<Self, MessageRow>(sql).bind(parent);
+            match cursor {
+                HistoryCursor::Latest | HistoryCursor::BeforeTime(_) => {
+                    page(Self::SQL.replies_latest)
+                }
+                HistoryCursor::BeforeSeq(seq) => page(Self::SQL.replies_before_seq).bind(seq),
+                HistoryCursor::AfterSeq(seq) | HistoryCursor::AroundSeq(seq) => {
+                    page(Self::SQL.replies_after_seq).bind(seq)
+                }
             }
-            HistoryCursor::AfterSeq(seq) | HistoryCursor::AroundSeq(seq) => {
-                page(Self::SQL.history_after_seq).bind(seq)
+            .bind(fetch)
+        } else {
+            let page = |sql| sqlx::query_as::<Self, MessageRow>(sql).bind(channel_id);
+            match cursor {
+                HistoryCursor::Latest => page(Self::SQL.history_latest),
+                HistoryCursor::BeforeSeq(seq) => page(Self::SQL.history_before_seq).bind(seq),
+                HistoryCursor::BeforeTime(t) => {
+                    page(Self::SQL.history_before_time).bind(Timestamp::from(t))
+                }
+                HistoryCursor::AfterSeq(seq) | HistoryCursor::AroundSeq(seq) => {
+                    page(Self::SQL.history_after_seq).bind(seq)
+                }
             }
+            .bind(fetch)
+            .bind(timeline == Timeline::Main)
         };
-        let rows = query.bind(i64::from(limit) + 1).fetch_all(db).await?;
+        let rows = query.fetch_all(db).await?;
         let messages = rows.into_iter().map(Message::from).collect();
         Ok(page_from_rows(messages, cursor, limit))
     }

@@ -54,6 +54,7 @@ mod dialect;
 pub mod postgres;
 mod rows;
 pub mod sqlite;
+mod thread_dialect;
 
 pub use changes::{
     Actor, Change, ChangeKind, ChangeLimits, ChangeOutcome, ChangeRefused, ChangeResult,
@@ -89,6 +90,11 @@ pub enum StoreError {
     /// no message is stored after its sender's access was revoked.
     #[error("the sender is not a member of the channel")]
     NotMember,
+    /// A thread reply's parent was deleted (or is no parent of this
+    /// channel): checked inside the insert's transaction, so no reply is
+    /// stored under a parent deleted after the rule book's check.
+    #[error("the thread's parent is deleted")]
+    ParentGone,
 }
 
 impl StoreError {
@@ -175,6 +181,19 @@ pub enum HistoryCursor {
     AroundSeq(Seq),
 }
 
+/// Which of a channel's messages a history page walks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timeline {
+    /// Every message, thread-only replies included: resume, catch-up and
+    /// other servers' deliveries, which carry all of them.
+    All,
+    /// The main timeline: messages that are not thread-only replies (the
+    /// history route and `load_history`).
+    Main,
+    /// One thread's replies (the replies route).
+    Thread(MessageId),
+}
+
 /// A validated message waiting to be stored.
 #[derive(Debug, Clone)]
 pub struct NewMessage {
@@ -193,6 +212,19 @@ pub struct NewMessage {
     /// The message it quotes (a message of the same channel, checked and
     /// read by the rule book before the send is queued).
     pub reply_to: Option<Quote>,
+    /// For a thread reply: its thread (the parent is checked by the rule
+    /// book before the send is queued, and again in the insert's
+    /// transaction, which refuses a reply to a parent deleted meanwhile).
+    pub thread: Option<ReplyThread>,
+}
+
+/// The thread a reply goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReplyThread {
+    /// The parent: a message of the same channel that is not a reply.
+    pub parent_id: MessageId,
+    /// Also sent to the channel (shown in its main timeline).
+    pub show_in_channel: bool,
 }
 
 impl NewMessage {
@@ -208,6 +240,10 @@ impl NewMessage {
             self.client_id.clone(),
         );
         m.reply_to = self.reply_to.clone();
+        if let Some(thread) = self.thread {
+            m.parent_id = Some(thread.parent_id);
+            m.show_in_channel = thread.show_in_channel;
+        }
         m
     }
 
@@ -220,8 +256,9 @@ impl NewMessage {
 /// What storing one message did.
 #[derive(Debug, Clone)]
 pub enum InsertOutcome {
-    /// Stored now, with its new seq.
-    Stored(Message),
+    /// Stored now, with its new seq; for a thread reply, also its parent
+    /// as the reply changed it (a new rev, in the same transaction).
+    Stored(Message, Option<Box<Message>>),
     /// `(channel, sender, clientId)` was stored before: the original.
     Duplicate(Message),
 }
@@ -237,6 +274,7 @@ pub trait Store:
     + MessageStore
     + ChangeStore
     + SearchStore
+    + ThreadStore
     + ReadStore
     + MetaStore
     + 'static
@@ -249,6 +287,7 @@ impl<T> Store for T where
         + MessageStore
         + ChangeStore
         + SearchStore
+        + ThreadStore
         + ReadStore
         + MetaStore
         + 'static
@@ -296,10 +335,23 @@ pub trait ChannelStore: Send + Sync {
 /// Messages: history and the batched, idempotent insert.
 #[async_trait]
 pub trait MessageStore: Send + Sync {
-    /// One history page (`limit` already clamped by the caller).
+    /// One page of every message of the channel, thread-only replies
+    /// included (`limit` already clamped by the caller).
     async fn history(
         &self,
         channel_id: ChannelId,
+        cursor: HistoryCursor,
+        limit: u32,
+    ) -> StoreResult<HistoryPage> {
+        self.timeline_page(channel_id, Timeline::All, cursor, limit)
+            .await
+    }
+    /// One page of `timeline` (`limit` already clamped by the caller). A
+    /// thread has no time cursor: `BeforeTime` reads its newest page.
+    async fn timeline_page(
+        &self,
+        channel_id: ChannelId,
+        timeline: Timeline,
         cursor: HistoryCursor,
         limit: u32,
     ) -> StoreResult<HistoryPage>;
@@ -309,7 +361,13 @@ pub trait MessageStore: Send + Sync {
     /// per input in order. One bad message fails alone; a failed commit fails
     /// them all. Tries the fast path; if it fails (rolled back, nothing
     /// stored), redoes the batch the careful way.
+    /// A batch holding a thread reply goes the careful way at once: a reply
+    /// also changes its parent, and may be refused alone (its parent
+    /// deleted meanwhile).
     async fn insert_messages(&self, batch: &[NewMessage]) -> Vec<StoreResult<InsertOutcome>> {
+        if batch.iter().any(|m| m.thread.is_some()) {
+            return self.insert_batch_carefully(batch).await;
+        }
         match self.insert_batch_fast(batch).await {
             Ok(results) => results,
             Err(e) => {
@@ -405,6 +463,45 @@ pub trait SearchStore: Send + Sync {
     /// before search existed, or by a server of an earlier release);
     /// returns how many it looked at, 0 when none is left.
     async fn index_backlog(&self, limit: u32) -> StoreResult<usize>;
+}
+
+/// Thread read cursors (PROTOCOL.md "Thread read state"). The cursors are
+/// created by the reply's transaction (its author and the parent's take
+/// part); these move and read them.
+#[async_trait]
+pub trait ThreadStore: Send + Sync {
+    /// Moves the user's cursor of a thread to `seq` (default: its newest
+    /// reply), never backwards and never past the newest reply. `None` when
+    /// the user takes no part in the thread (nothing to move).
+    async fn mark_thread_read(
+        &self,
+        user_id: UserId,
+        parent_id: MessageId,
+        seq: Option<Seq>,
+    ) -> StoreResult<Option<ThreadRead>>;
+    /// Everyone who takes part in a thread, with their cursors and unread
+    /// counts.
+    async fn thread_reads(&self, parent_id: MessageId) -> StoreResult<Vec<(UserId, ThreadRead)>>;
+    /// The user's threads in channels where they are an active member,
+    /// newest last reply first, those whose last reply is before `before`
+    /// when given, at most `limit`.
+    async fn threads_for(
+        &self,
+        user_id: UserId,
+        before: Option<crate::protocol::Timestamp>,
+        limit: u32,
+    ) -> StoreResult<Vec<crate::protocol::ThreadSummary>>;
+}
+
+/// A user's read state of one thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThreadRead {
+    /// The thread's channel.
+    pub channel_id: ChannelId,
+    /// The newest reply seq read.
+    pub last_read_seq: Seq,
+    /// Replies after it by others, not deleted.
+    pub unread_count: i64,
 }
 
 /// Read cursors and the unread counts they give.

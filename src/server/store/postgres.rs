@@ -17,16 +17,17 @@ use super::batch::{self, BatchFacts};
 use super::change_dialect::{define_apply_change, ChangeDialect, ChangeQueries};
 use super::dialect::{all_failed, around_before_limit, around_seq, channels_of, Dialect, Queries};
 use super::rows::{message_columns, HeadRow, MessageRow};
+use super::thread_dialect::{define_thread_steps, ThreadDialect, ThreadQueries};
 use super::CommitNotice;
 use super::{
-    Change, ChangeLimits, ChangeOutcome, ChangeResult, ChangeStore, ChannelStore, HistoryCursor,
-    InsertOutcome, Membership, MessageStore, MetaStore, NewMessage, ReadStore, SearchStore,
-    StoreError, StoreResult, UserRecord, UserStore,
+    Change, ChangeLimits, ChangeResult, ChangeStore, ChannelStore, HistoryCursor, InsertOutcome,
+    Membership, MessageStore, MetaStore, NewMessage, ReadStore, SearchStore, StoreError,
+    StoreResult, ThreadRead, ThreadStore, Timeline, UserRecord, UserStore,
 };
 use crate::protocol::dto::{Member, MemberRead, MessageEdit};
 use crate::protocol::{
-    ChannelId, ChannelSummary, ClientId, HistoryPage, Message, MessageId, Rev, Seq, UnreadEntry,
-    UserId,
+    ChannelId, ChannelSummary, ClientId, HistoryPage, Message, MessageId, Rev, Seq, ThreadSummary,
+    Timestamp, UnreadEntry, UserId,
 };
 use crate::server::search_text::{index_words, SearchQuery};
 
@@ -47,8 +48,10 @@ const FIND_BY_CLIENT_ID: &str = concat!(
 /// One message the careful way; `$9` is its words for search
 /// (`search_text::index_words`), made a `tsvector` without parsing.
 const INSERT_MESSAGE: &str = "INSERT INTO messages \
-     (id, channel_id, seq, user_id, client_id, text, created_at, reply_to, search) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, array_to_tsvector(string_to_array($9, ' ')))";
+     (id, channel_id, seq, user_id, client_id, text, created_at, reply_to, search, \
+      parent_id, thread_only) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, array_to_tsvector(string_to_array($9, ' ')), \
+       $10, $11)";
 /// The fast path, step 1: lock the batch's channel rows (in id order, so
 /// two servers never deadlock) and read their heads. The lock is held to
 /// commit, so the key lookup that follows sees every earlier commit.
@@ -140,26 +143,63 @@ const BACKLOG_WORDS: &str = "UPDATE messages m \
 const HISTORY_LATEST: &str = concat!(
     "SELECT ",
     message_columns!(postgres),
-    " FROM messages WHERE channel_id = $1 AND (deleted_at IS NULL OR rev > 0) ORDER BY seq DESC LIMIT $2"
+    " FROM messages WHERE channel_id = $1 AND (deleted_at IS NULL OR rev > 0) \
+     AND (NOT $3 OR NOT thread_only) ORDER BY seq DESC LIMIT $2"
 );
 const HISTORY_BEFORE_SEQ: &str = concat!(
     "SELECT ",
     message_columns!(postgres),
     " FROM messages WHERE channel_id = $1 AND (deleted_at IS NULL OR rev > 0) AND seq < $2 \
-     ORDER BY seq DESC LIMIT $3"
+     AND (NOT $4 OR NOT thread_only) ORDER BY seq DESC LIMIT $3"
 );
 const HISTORY_BEFORE_TIME: &str = concat!(
     "SELECT ",
     message_columns!(postgres),
     " FROM messages WHERE channel_id = $1 AND (deleted_at IS NULL OR rev > 0) AND created_at < $2 \
-     ORDER BY seq DESC LIMIT $3"
+     AND (NOT $4 OR NOT thread_only) ORDER BY seq DESC LIMIT $3"
 );
 const HISTORY_AFTER_SEQ: &str = concat!(
     "SELECT ",
     message_columns!(postgres),
     " FROM messages WHERE channel_id = $1 AND (deleted_at IS NULL OR rev > 0) AND seq > $2 \
+     AND (NOT $4 OR NOT thread_only) ORDER BY seq ASC LIMIT $3"
+);
+/// A thread's newest replies (tombstones included).
+const REPLIES_LATEST: &str = concat!(
+    "SELECT ",
+    message_columns!(postgres),
+    " FROM messages WHERE parent_id = $1 AND (deleted_at IS NULL OR rev > 0) \
+     ORDER BY seq DESC LIMIT $2"
+);
+/// A thread's replies before a seq.
+const REPLIES_BEFORE_SEQ: &str = concat!(
+    "SELECT ",
+    message_columns!(postgres),
+    " FROM messages WHERE parent_id = $1 AND (deleted_at IS NULL OR rev > 0) AND seq < $2 \
+     ORDER BY seq DESC LIMIT $3"
+);
+/// A thread's replies after a seq.
+const REPLIES_AFTER_SEQ: &str = concat!(
+    "SELECT ",
+    message_columns!(postgres),
+    " FROM messages WHERE parent_id = $1 AND (deleted_at IS NULL OR rev > 0) AND seq > $2 \
      ORDER BY seq ASC LIMIT $3"
 );
+/// The replies after a thread cursor that the caller counts as unread:
+/// others', not deleted (the thread's index range after the cursor).
+macro_rules! thread_unread {
+    ($parent:literal, $user:literal, $after:literal) => {
+        concat!(
+            "(SELECT COUNT(*) FROM messages x WHERE x.parent_id = ",
+            $parent,
+            " AND x.seq > ",
+            $after,
+            " AND x.user_id <> ",
+            $user,
+            " AND x.deleted_at IS NULL)"
+        )
+    };
+}
 const MEMBERSHIP: &str =
     "SELECT (SELECT is_active FROM tablo_access WHERE tablo_id = t.id AND user_id = $2) \
        AS is_active, t.last_seq AS head_seq, t.last_rev AS head_rev \
@@ -170,17 +210,18 @@ const MEMBERS: &str =
      WHERE a.tablo_id = $1 AND a.is_active ORDER BY u.display_name";
 /// The caller's (`$1`) unread count of channel `t` with read state `r`:
 /// seqs are gap-free, so the messages after the cursor are the head minus
-/// the cursor, less the caller's own live ones and any deleted ones (two
-/// small index ranges; the count does not grow with the backlog).
+/// the cursor, less the caller's own counted ones and those nobody counts
+/// (deleted, or thread-only replies): two small, disjoint index ranges,
+/// so the count does not grow with the backlog.
 macro_rules! unread_count {
     () => {
         "GREATEST(0, t.last_seq - COALESCE(r.last_read_seq, 0) \
            - (SELECT COUNT(*) FROM messages m WHERE m.channel_id = t.id \
                 AND m.user_id = $1 AND m.seq > COALESCE(r.last_read_seq, 0) \
-                AND m.deleted_at IS NULL) \
+                AND m.deleted_at IS NULL AND NOT m.thread_only) \
            - (SELECT COUNT(*) FROM messages m WHERE m.channel_id = t.id \
                 AND m.seq > COALESCE(r.last_read_seq, 0) \
-                AND m.deleted_at IS NOT NULL)) AS unread_count"
+                AND (m.deleted_at IS NOT NULL OR m.thread_only))) AS unread_count"
     };
 }
 const CHANNELS_FOR: &str = concat!(
@@ -189,6 +230,10 @@ const CHANNELS_FOR: &str = concat!(
                (SELECT COUNT(*) FROM tablo_access a2 \
                   WHERE a2.tablo_id = t.id AND a2.is_active) AS member_count, \
                COALESCE(r.last_read_seq, 0) AS last_read_seq, \
+               (SELECT COUNT(*) FROM thread_read_state s \
+                  WHERE s.user_id = $1 AND s.channel_id = t.id AND EXISTS (SELECT 1 FROM messages x \
+                    WHERE x.parent_id = s.parent_id AND x.seq > s.last_read_seq \
+                      AND x.user_id <> $1 AND x.deleted_at IS NULL)) AS unread_threads, \
                ",
     unread_count!(),
     ", ",
@@ -199,7 +244,7 @@ const CHANNELS_FOR: &str = concat!(
              LEFT JOIN channel_read_state r ON r.user_id = a.user_id AND r.channel_id = t.id \
              LEFT JOIN messages lm ON lm.channel_id = t.id AND lm.seq = ( \
                  SELECT seq FROM messages WHERE channel_id = t.id AND deleted_at IS NULL \
-                 ORDER BY seq DESC LIMIT 1) \
+                   AND NOT thread_only ORDER BY seq DESC LIMIT 1) \
              LEFT JOIN users lu ON lu.id = lm.user_id \
              WHERE a.user_id = $1 AND a.is_active \
              ORDER BY t.last_message_at IS NULL, t.last_message_at DESC, t.name ASC"
@@ -280,6 +325,9 @@ impl Dialect for Postgres {
         history_before_seq: HISTORY_BEFORE_SEQ,
         history_before_time: HISTORY_BEFORE_TIME,
         history_after_seq: HISTORY_AFTER_SEQ,
+        replies_latest: REPLIES_LATEST,
+        replies_before_seq: REPLIES_BEFORE_SEQ,
+        replies_after_seq: REPLIES_AFTER_SEQ,
         head_seq: HEAD_SEQ,
         find_by_client_id: FIND_BY_CLIENT_ID,
         mark_read: MARK_READ,
@@ -291,6 +339,49 @@ impl Dialect for Postgres {
 }
 
 /// The statements of changes to messages (`change_dialect.rs`).
+/// The statements of threads (`thread_dialect.rs`).
+impl ThreadDialect for Postgres {
+    const THREADS: ThreadQueries = ThreadQueries {
+        // Locks the parent's row: a delete of it waits for the reply's
+        // commit (and then sees the reply), or the reply sees it deleted.
+        parent: "SELECT user_id, parent_id IS NOT NULL AS is_reply, \
+             deleted_at IS NOT NULL AS deleted, thread_participants \
+             FROM messages WHERE id = $1 AND channel_id = $2 FOR UPDATE",
+        add_reply: "UPDATE messages SET reply_count = reply_count + 1, last_reply_at = $2, \
+             thread_participants = $3, rev = $4 WHERE id = $1",
+        remove_reply: "UPDATE messages SET reply_count = GREATEST(reply_count - 1, 0), rev = $2 \
+             WHERE id = $1",
+        join: "INSERT INTO thread_read_state (user_id, parent_id, channel_id, last_read_seq) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (user_id, parent_id) DO UPDATE SET \
+             last_read_seq = GREATEST(thread_read_state.last_read_seq, excluded.last_read_seq)",
+        mark_read: "UPDATE thread_read_state SET last_read_seq = GREATEST(last_read_seq, \
+             LEAST(COALESCE($3, h.head), h.head)) \
+             FROM (SELECT COALESCE(MAX(seq), 0) AS head FROM messages WHERE parent_id = $2) AS h \
+             WHERE user_id = $1 AND parent_id = $2 RETURNING channel_id, last_read_seq",
+        unread: concat!("SELECT ", thread_unread!("$1", "$2", "$3")),
+        readers: concat!(
+            "SELECT s.user_id AS user_id, s.channel_id AS channel_id, \
+             s.last_read_seq AS last_read_seq, ",
+            thread_unread!("s.parent_id", "s.user_id", "s.last_read_seq"),
+            " AS unread_count FROM thread_read_state s WHERE s.parent_id = $1"
+        ),
+        threads_for: concat!(
+            "SELECT s.last_read_seq AS last_read_seq, ",
+            thread_unread!("s.parent_id", "s.user_id", "s.last_read_seq"),
+            " AS unread_count, ",
+            message_columns!(postgres, "p"),
+            " FROM thread_read_state s JOIN messages p ON p.id = s.parent_id \
+             JOIN tablo_access a ON a.tablo_id = s.channel_id AND a.user_id = s.user_id \
+               AND a.is_active \
+             WHERE s.user_id = $1 AND p.last_reply_at IS NOT NULL \
+               AND ($2::timestamptz IS NULL OR p.last_reply_at < $2) \
+             ORDER BY p.last_reply_at DESC LIMIT $3"
+        ),
+    };
+}
+
+define_thread_steps!(Postgres, sqlx::PgConnection);
+
 impl ChangeDialect for Postgres {
     const CHANGES: ChangeQueries = ChangeQueries {
         // Held to commit: changes of a channel take revs one at a time, in
@@ -430,9 +521,17 @@ impl PgStore {
             .bind(created_at)
             .bind(m.reply_to_id())
             .bind(index_words(&m.text))
+            .bind(m.thread.map(|t| t.parent_id))
+            .bind(m.thread.is_some_and(|t| !t.show_in_channel))
             .execute(&mut **tx)
             .await?;
-        Ok(InsertOutcome::Stored(m.stored(seq, created_at)))
+        let parent = match m.thread {
+            Some(thread) => Some(Box::new(
+                reply_step_in(tx, m, thread, seq, Timestamp::from(created_at)).await?,
+            )),
+            None => None,
+        };
+        Ok(InsertOutcome::Stored(m.stored(seq, created_at), parent))
     }
 }
 
@@ -514,14 +613,15 @@ impl ChannelStore for PgStore {
 
 #[async_trait]
 impl MessageStore for PgStore {
-    async fn history(
+    async fn timeline_page(
         &self,
         channel_id: ChannelId,
+        timeline: Timeline,
         cursor: HistoryCursor,
         limit: u32,
     ) -> StoreResult<HistoryPage> {
         let HistoryCursor::AroundSeq(seq) = cursor else {
-            return Postgres::history(&self.pool, channel_id, cursor, limit).await;
+            return Postgres::history(&self.pool, channel_id, timeline, cursor, limit).await;
         };
         let before_limit = around_before_limit(limit);
         // Read even when no message fits before `n` (a limit of 1): the
@@ -529,6 +629,7 @@ impl MessageStore for PgStore {
         let before = Postgres::history(
             &self.pool,
             channel_id,
+            timeline,
             HistoryCursor::BeforeSeq(seq),
             before_limit,
         )
@@ -536,6 +637,7 @@ impl MessageStore for PgStore {
         let from = Postgres::history(
             &self.pool,
             channel_id,
+            timeline,
             HistoryCursor::AfterSeq(seq.prev()),
             limit - before_limit,
         )
@@ -639,7 +741,7 @@ impl MessageStore for PgStore {
             let outcome = Self::insert_one(&mut tx, m).await;
             // A duplicate or a failure leaves nothing behind (not even the
             // seq bump); a stored message is kept.
-            let keep = matches!(outcome, Ok(InsertOutcome::Stored(_)));
+            let keep = matches!(outcome, Ok(InsertOutcome::Stored(..)));
             let end = if keep {
                 "RELEASE SAVEPOINT one_message"
             } else {
@@ -655,14 +757,29 @@ impl MessageStore for PgStore {
         let stored: Vec<Message> = results
             .iter()
             .filter_map(|r| match r {
-                Ok(InsertOutcome::Stored(m)) => Some(m.clone()),
+                Ok(InsertOutcome::Stored(m, _)) => Some(m.clone()),
+                _ => None,
+            })
+            .collect();
+        // Parents changed by replies wake the others' change followers.
+        let parents: Vec<Message> = results
+            .iter()
+            .filter_map(|r| match r {
+                Ok(InsertOutcome::Stored(_, Some(parent))) => Some((**parent).clone()),
                 _ => None,
             })
             .collect();
         let (notify_channel, payloads) = self.notifications(&stored);
-        for payload in payloads {
+        let mut notifications: Vec<(&str, String)> =
+            payloads.into_iter().map(|p| (notify_channel, p)).collect();
+        if let (Some(notice), false) = (&self.notice, parents.is_empty()) {
+            for payload in notice.change_payloads(&parents) {
+                notifications.push((notice.changes_channel(), payload));
+            }
+        }
+        for (channel, payload) in notifications {
             let notify = sqlx::query("SELECT pg_notify($1, $2)")
-                .bind(notify_channel)
+                .bind(channel)
                 .bind(payload)
                 .execute(&mut *tx)
                 .await;
@@ -674,6 +791,48 @@ impl MessageStore for PgStore {
             return fail_all("commit", e);
         }
         results
+    }
+}
+
+#[async_trait]
+impl ThreadStore for PgStore {
+    async fn mark_thread_read(
+        &self,
+        user_id: UserId,
+        parent_id: MessageId,
+        seq: Option<Seq>,
+    ) -> StoreResult<Option<ThreadRead>> {
+        let Some(cursor) =
+            <Postgres as ThreadDialect>::mark_thread_read(&self.pool, user_id, parent_id, seq)
+                .await?
+        else {
+            return Ok(None);
+        };
+        let unread_count = <Postgres as ThreadDialect>::thread_unread(
+            &self.pool,
+            parent_id,
+            user_id,
+            cursor.last_read_seq,
+        )
+        .await?;
+        Ok(Some(ThreadRead {
+            channel_id: cursor.channel_id,
+            last_read_seq: cursor.last_read_seq,
+            unread_count,
+        }))
+    }
+
+    async fn thread_reads(&self, parent_id: MessageId) -> StoreResult<Vec<(UserId, ThreadRead)>> {
+        <Postgres as ThreadDialect>::thread_reads(&self.pool, parent_id).await
+    }
+
+    async fn threads_for(
+        &self,
+        user_id: UserId,
+        before: Option<Timestamp>,
+        limit: u32,
+    ) -> StoreResult<Vec<ThreadSummary>> {
+        <Postgres as ThreadDialect>::threads_for(&self.pool, user_id, before, limit).await
     }
 }
 
@@ -742,9 +901,10 @@ impl ChangeStore for PgStore {
         let changed: Vec<Message> = results
             .iter()
             .filter_map(|r| match r {
-                Ok(Ok(ChangeOutcome::Changed(m))) => Some(m.clone()),
+                Ok(Ok(outcome)) => Some(outcome.changed().cloned()),
                 _ => None,
             })
+            .flatten()
             .collect();
         if let (Some(notice), false) = (&self.notice, changed.is_empty()) {
             for payload in notice.change_payloads(&changed) {

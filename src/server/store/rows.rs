@@ -18,7 +18,7 @@ use super::Membership;
 use crate::protocol::dto::Member;
 use crate::protocol::{
     ChannelId, ChannelSummary, ClientId, Message, MessageId, Pin, Quote, Reaction, Rev, Seq,
-    Timestamp, UnreadEntry, UserId,
+    ThreadInfo, Timestamp, UnreadEntry, UserId,
 };
 
 /// The columns [`MessageRow`] reads, in one place for every message query
@@ -43,7 +43,7 @@ macro_rules! message_columns {
             message_columns!(@plain [$table]
                 id, channel_id, seq, user_id, text, created_at, updated_at, client_id),
             ", CASE WHEN ", $table, ".rev > 0 OR ", $table, ".reply_to IS NOT NULL OR ",
-            $table, ".deleted_at IS NOT NULL THEN ",
+            $table, ".deleted_at IS NOT NULL OR ", $table, ".parent_id IS NOT NULL THEN ",
             message_columns!(@changes $dialect $table),
             " END AS changes"
         )
@@ -62,7 +62,9 @@ macro_rules! message_columns {
             $t, ".reactions, nullif(hex(", $t, ".pinned_by), ''), ", $t, ".pinned_at, ",
             "nullif(hex(", $t, ".reply_to), ''), CASE WHEN ", $t, ".reply_to IS NULL THEN NULL \
              ELSE json((SELECT json_array(q.seq, hex(q.user_id), substr(q.text, 1, 140), \
-             q.deleted_at IS NOT NULL) FROM messages q WHERE q.id = ", $t, ".reply_to)) END)"
+             q.deleted_at IS NOT NULL) FROM messages q WHERE q.id = ", $t, ".reply_to)) END, ",
+            "nullif(hex(", $t, ".parent_id), ''), ", $t, ".thread_only, ", $t, ".reply_count, ",
+            $t, ".last_reply_at, ", $t, ".thread_participants)"
         )
     };
     (@changes postgres $t:literal) => {
@@ -73,7 +75,10 @@ macro_rules! message_columns {
             "(extract(epoch FROM ", $t, ".pinned_at) * 1000000)::bigint, ", $t, ".reply_to, ",
             "CASE WHEN ", $t, ".reply_to IS NULL THEN NULL \
              ELSE (SELECT json_build_array(q.seq, q.user_id, substr(q.text, 1, 140), \
-             q.deleted_at IS NOT NULL) FROM messages q WHERE q.id = ", $t, ".reply_to) END)::text"
+             q.deleted_at IS NOT NULL) FROM messages q WHERE q.id = ", $t, ".reply_to) END, ",
+            $t, ".parent_id, ", $t, ".thread_only, ", $t, ".reply_count, ",
+            "(extract(epoch FROM ", $t, ".last_reply_at) * 1000000)::bigint, ",
+            $t, ".thread_participants)::text"
         )
     };
 }
@@ -125,6 +130,17 @@ struct ChangeColumns {
     reply_to: Option<MessageId>,
     /// The quoted message; `None` when it is not stored.
     quote: Option<QuoteColumns>,
+    /// A thread reply's parent.
+    parent_id: Option<MessageId>,
+    /// A reply not also sent to the channel.
+    thread_only: Flag,
+    /// A parent's live replies.
+    reply_count: i64,
+    /// A parent's newest reply time, microseconds since the epoch (`None`:
+    /// never had replies).
+    last_reply_at: Option<i64>,
+    /// A parent's participants, JSON text (see [`decode_participants`]).
+    thread_participants: Option<String>,
 }
 
 /// The quoted message's part of [`ChangeColumns`].
@@ -151,6 +167,19 @@ impl Flag {
             Flag::Bool(b) => b,
             Flag::Int(i) => i != 0,
         }
+    }
+}
+
+/// Reads a stored participants list (the `thread_participants` column); one
+/// that does not decode is logged and shown as empty rather than failing
+/// the whole read.
+pub(super) fn decode_participants(json: Option<&str>) -> Vec<UserId> {
+    match json {
+        None | Some("") => Vec::new(),
+        Some(json) => serde_json::from_str(json).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "a stored thread participants list does not decode");
+            Vec::new()
+        }),
     }
 }
 
@@ -188,6 +217,14 @@ impl From<MessageRow> for Message {
         };
         message.rev = changes.rev;
         message.edited_at = changes.edited_at.map(Timestamp::from_micros);
+        // A tombstone keeps its place in a thread and its thread.
+        message.parent_id = changes.parent_id;
+        message.show_in_channel = changes.parent_id.is_some() && !changes.thread_only.is_set();
+        message.thread = changes.last_reply_at.map(|at| ThreadInfo {
+            reply_count: changes.reply_count,
+            last_reply_at: Timestamp::from_micros(at),
+            participants: decode_participants(changes.thread_participants.as_deref()),
+        });
         if changes.deleted.is_set() {
             message.deleted = true;
             message.text = String::new();
@@ -257,6 +294,7 @@ pub(super) struct ChannelSummaryRow {
     head_seq: Seq,
     head_rev: Rev,
     read_receipts: bool,
+    unread_threads: i64,
     #[sqlx(flatten)]
     last_message: LastMessage,
     last_sender_name: Option<String>,
@@ -274,6 +312,7 @@ impl From<ChannelSummaryRow> for ChannelSummary {
             head_seq,
             head_rev,
             read_receipts,
+            unread_threads,
             last_message: LastMessage(last_message),
             last_sender_name,
         } = row;
@@ -289,6 +328,7 @@ impl From<ChannelSummaryRow> for ChannelSummary {
             last_sender_name,
             head_rev,
             read_receipts,
+            unread_threads,
         }
     }
 }

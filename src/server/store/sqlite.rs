@@ -25,15 +25,16 @@ use super::batch::{self, BatchFacts};
 use super::change_dialect::{define_apply_change, ChangeDialect, ChangeQueries};
 use super::dialect::{all_failed, around_before_limit, around_seq, channels_of, Dialect, Queries};
 use super::rows::{message_columns, HeadRow, MessageRow};
+use super::thread_dialect::{define_thread_steps, ThreadDialect, ThreadQueries};
 use super::{
     Change, ChangeLimits, ChangeResult, ChangeStore, ChannelStore, HistoryCursor, InsertOutcome,
     Membership, MessageStore, MetaStore, NewMessage, ReadStore, SearchStore, StoreError,
-    StoreResult, UserRecord, UserStore,
+    StoreResult, ThreadRead, ThreadStore, Timeline, UserRecord, UserStore,
 };
 use crate::protocol::dto::{Member, MemberRead, MessageEdit};
 use crate::protocol::{
-    ChannelId, ChannelSummary, HistoryPage, Message, MessageId, Rev, Seq, Timestamp, UnreadEntry,
-    UserId,
+    ChannelId, ChannelSummary, HistoryPage, Message, MessageId, Rev, Seq, ThreadSummary, Timestamp,
+    UnreadEntry, UserId,
 };
 use crate::server::search_text::{index_words, SearchQuery};
 
@@ -88,8 +89,9 @@ const BATCH_BUMP: &str = "UPDATE tablos SET last_seq = k.value ->> 1, \
      last_message_at = k.value ->> 2 \
      FROM json_each(?1) AS k WHERE tablos.id = unhex(k.value ->> 0)";
 const INSERT_MESSAGE: &str = "INSERT INTO messages \
-     (id, channel_id, seq, user_id, client_id, text, created_at, reply_to, search_key) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, COALESCE((SELECT search_key FROM messages \
+     (id, channel_id, seq, user_id, client_id, text, created_at, reply_to, parent_id, \
+      thread_only, search_key) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, COALESCE((SELECT search_key FROM messages \
        WHERE search_key IS NOT NULL ORDER BY search_key DESC LIMIT 1), 0) + 1)";
 /// Search, after the rows are in: the new messages' words under their keys
 /// (`[["<id>", "<channel>", "words"], ...]`).
@@ -132,29 +134,66 @@ const BACKLOG_WORDS: &str = "INSERT OR REPLACE INTO message_search (rowid, chann
 const HISTORY_LATEST: &str = concat!(
     "SELECT ",
     message_columns!(sqlite),
-    " FROM messages WHERE channel_id = ?1 AND (deleted_at IS NULL OR rev > 0) ORDER BY seq DESC LIMIT ?2"
+    " FROM messages WHERE channel_id = ?1 AND (deleted_at IS NULL OR rev > 0) \
+     AND (?3 = 0 OR thread_only = 0) ORDER BY seq DESC LIMIT ?2"
 );
 /// History: the page before a seq.
 const HISTORY_BEFORE_SEQ: &str = concat!(
     "SELECT ",
     message_columns!(sqlite),
     " FROM messages WHERE channel_id = ?1 AND (deleted_at IS NULL OR rev > 0) AND seq < ?2 \
-     ORDER BY seq DESC LIMIT ?3"
+     AND (?4 = 0 OR thread_only = 0) ORDER BY seq DESC LIMIT ?3"
 );
 /// History: the page before a time (the seed's cursor).
 const HISTORY_BEFORE_TIME: &str = concat!(
     "SELECT ",
     message_columns!(sqlite),
     " FROM messages WHERE channel_id = ?1 AND (deleted_at IS NULL OR rev > 0) AND created_at < ?2 \
-     ORDER BY seq DESC LIMIT ?3"
+     AND (?4 = 0 OR thread_only = 0) ORDER BY seq DESC LIMIT ?3"
 );
 /// History, resume and catch-up: the page after a seq.
 const HISTORY_AFTER_SEQ: &str = concat!(
     "SELECT ",
     message_columns!(sqlite),
     " FROM messages WHERE channel_id = ?1 AND (deleted_at IS NULL OR rev > 0) AND seq > ?2 \
+     AND (?4 = 0 OR thread_only = 0) ORDER BY seq ASC LIMIT ?3"
+);
+/// A thread's newest replies (tombstones included).
+const REPLIES_LATEST: &str = concat!(
+    "SELECT ",
+    message_columns!(sqlite),
+    " FROM messages WHERE parent_id = ?1 AND (deleted_at IS NULL OR rev > 0) \
+     ORDER BY seq DESC LIMIT ?2"
+);
+/// A thread's replies before a seq.
+const REPLIES_BEFORE_SEQ: &str = concat!(
+    "SELECT ",
+    message_columns!(sqlite),
+    " FROM messages WHERE parent_id = ?1 AND (deleted_at IS NULL OR rev > 0) AND seq < ?2 \
+     ORDER BY seq DESC LIMIT ?3"
+);
+/// A thread's replies after a seq.
+const REPLIES_AFTER_SEQ: &str = concat!(
+    "SELECT ",
+    message_columns!(sqlite),
+    " FROM messages WHERE parent_id = ?1 AND (deleted_at IS NULL OR rev > 0) AND seq > ?2 \
      ORDER BY seq ASC LIMIT ?3"
 );
+/// The replies after a thread cursor `c` that the caller (`u`) counts as
+/// unread: others', not deleted (the thread's index range after `c`).
+macro_rules! thread_unread {
+    ($parent:literal, $user:literal, $after:literal) => {
+        concat!(
+            "(SELECT COUNT(*) FROM messages x WHERE x.parent_id = ",
+            $parent,
+            " AND x.seq > ",
+            $after,
+            " AND x.user_id <> ",
+            $user,
+            " AND x.deleted_at IS NULL)"
+        )
+    };
+}
 /// Whether the channel exists and the user's access is active.
 const MEMBERSHIP: &str =
     "SELECT (SELECT is_active FROM tablo_access WHERE tablo_id = t.id AND user_id = ?2) \
@@ -168,17 +207,18 @@ const MEMBERS: &str =
      WHERE a.tablo_id = ?1 AND a.is_active = 1 ORDER BY u.display_name";
 /// The caller's (`?1`) unread count of channel `t` with read state `r`:
 /// seqs are gap-free, so the messages after the cursor are the head minus
-/// the cursor, less the caller's own live ones and any deleted ones (two
-/// small index ranges; the count does not grow with the backlog).
+/// the cursor, less the caller's own counted ones and those nobody counts
+/// (deleted, or thread-only replies): two small, disjoint index ranges,
+/// so the count does not grow with the backlog.
 macro_rules! unread_count {
     () => {
         "MAX(0, t.last_seq - COALESCE(r.last_read_seq, 0) \
            - (SELECT COUNT(*) FROM messages m WHERE m.channel_id = t.id \
                 AND m.user_id = ?1 AND m.seq > COALESCE(r.last_read_seq, 0) \
-                AND m.deleted_at IS NULL) \
+                AND m.deleted_at IS NULL AND m.thread_only = 0) \
            - (SELECT COUNT(*) FROM messages m WHERE m.channel_id = t.id \
                 AND m.seq > COALESCE(r.last_read_seq, 0) \
-                AND m.deleted_at IS NOT NULL)) AS unread_count"
+                AND (m.deleted_at IS NOT NULL OR m.thread_only = 1))) AS unread_count"
     };
 }
 /// The caller's channels with previews and unread counts (one query).
@@ -188,6 +228,10 @@ const CHANNELS_FOR: &str = concat!(
                (SELECT COUNT(*) FROM tablo_access a2 \
                   WHERE a2.tablo_id = t.id AND a2.is_active = 1) AS member_count, \
                COALESCE(r.last_read_seq, 0) AS last_read_seq, \
+               (SELECT COUNT(*) FROM thread_read_state s \
+                  WHERE s.user_id = ?1 AND s.channel_id = t.id AND EXISTS (SELECT 1 FROM messages x \
+                    WHERE x.parent_id = s.parent_id AND x.seq > s.last_read_seq \
+                      AND x.user_id <> ?1 AND x.deleted_at IS NULL)) AS unread_threads, \
                ",
     unread_count!(),
     ", ",
@@ -198,7 +242,7 @@ const CHANNELS_FOR: &str = concat!(
              LEFT JOIN channel_read_state r ON r.user_id = a.user_id AND r.channel_id = t.id \
              LEFT JOIN messages lm ON lm.channel_id = t.id AND lm.seq = ( \
                  SELECT seq FROM messages WHERE channel_id = t.id AND deleted_at IS NULL \
-                 ORDER BY seq DESC LIMIT 1) \
+                   AND thread_only = 0 ORDER BY seq DESC LIMIT 1) \
              LEFT JOIN users lu ON lu.id = lm.user_id \
              WHERE a.user_id = ?1 AND a.is_active = 1 \
              ORDER BY t.last_message_at IS NULL, t.last_message_at DESC, t.name ASC"
@@ -281,6 +325,9 @@ impl Dialect for Sqlite {
         history_before_seq: HISTORY_BEFORE_SEQ,
         history_before_time: HISTORY_BEFORE_TIME,
         history_after_seq: HISTORY_AFTER_SEQ,
+        replies_latest: REPLIES_LATEST,
+        replies_before_seq: REPLIES_BEFORE_SEQ,
+        replies_after_seq: REPLIES_AFTER_SEQ,
         head_seq: HEAD_SEQ,
         find_by_client_id: FIND_BY_CLIENT_ID,
         mark_read: MARK_READ,
@@ -290,6 +337,48 @@ impl Dialect for Sqlite {
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",
     };
 }
+
+/// The statements of threads (`thread_dialect.rs`).
+impl ThreadDialect for Sqlite {
+    const THREADS: ThreadQueries = ThreadQueries {
+        // The writer's `BEGIN IMMEDIATE` holds the database: nothing to lock.
+        parent: "SELECT user_id, parent_id IS NOT NULL AS is_reply, \
+             deleted_at IS NOT NULL AS deleted, thread_participants \
+             FROM messages WHERE id = ?1 AND channel_id = ?2",
+        add_reply: "UPDATE messages SET reply_count = reply_count + 1, last_reply_at = ?2, \
+             thread_participants = ?3, rev = ?4 WHERE id = ?1",
+        remove_reply: "UPDATE messages SET reply_count = MAX(reply_count - 1, 0), rev = ?2 \
+             WHERE id = ?1",
+        join: "INSERT INTO thread_read_state (user_id, parent_id, channel_id, last_read_seq) \
+             VALUES (?1, ?2, ?3, ?4) ON CONFLICT (user_id, parent_id) DO UPDATE SET \
+             last_read_seq = MAX(thread_read_state.last_read_seq, excluded.last_read_seq)",
+        mark_read: "UPDATE thread_read_state SET last_read_seq = MAX(last_read_seq, \
+             MIN(COALESCE(?3, (SELECT COALESCE(MAX(seq), 0) FROM messages WHERE parent_id = ?2)), \
+                 (SELECT COALESCE(MAX(seq), 0) FROM messages WHERE parent_id = ?2))) \
+             WHERE user_id = ?1 AND parent_id = ?2 RETURNING channel_id, last_read_seq",
+        unread: concat!("SELECT ", thread_unread!("?1", "?2", "?3")),
+        readers: concat!(
+            "SELECT s.user_id AS user_id, s.channel_id AS channel_id, \
+             s.last_read_seq AS last_read_seq, ",
+            thread_unread!("s.parent_id", "s.user_id", "s.last_read_seq"),
+            " AS unread_count FROM thread_read_state s WHERE s.parent_id = ?1"
+        ),
+        threads_for: concat!(
+            "SELECT s.last_read_seq AS last_read_seq, ",
+            thread_unread!("s.parent_id", "s.user_id", "s.last_read_seq"),
+            " AS unread_count, ",
+            message_columns!(sqlite, "p"),
+            " FROM thread_read_state s JOIN messages p ON p.id = s.parent_id \
+             JOIN tablo_access a ON a.tablo_id = s.channel_id AND a.user_id = s.user_id \
+               AND a.is_active = 1 \
+             WHERE s.user_id = ?1 AND p.last_reply_at IS NOT NULL \
+               AND (?2 IS NULL OR p.last_reply_at < ?2) \
+             ORDER BY p.last_reply_at DESC LIMIT ?3"
+        ),
+    };
+}
+
+define_thread_steps!(Sqlite, SqliteConnection);
 
 /// The statements of changes to messages (`change_dialect.rs`).
 impl ChangeDialect for Sqlite {
@@ -603,11 +692,20 @@ impl SqliteStore {
             .bind(&m.text)
             .bind(created_at)
             .bind(m.reply_to_id())
+            .bind(m.thread.map(|t| t.parent_id))
+            .bind(m.thread.is_some_and(|t| !t.show_in_channel))
             .execute(&mut *tx)
             .await?;
         Self::index_new(tx, [(m.id, m.channel_id, m.text.as_str())]).await?;
+        let parent = match m.thread {
+            Some(thread) => Some(Box::new(
+                reply_step_in(tx, m, thread, seq, created_at).await?,
+            )),
+            None => None,
+        };
         Ok(InsertOutcome::Stored(
             m.stored(seq, DateTime::<Utc>::from(created_at)),
+            parent,
         ))
     }
 }
@@ -753,14 +851,15 @@ impl ChannelStore for SqliteStore {
 
 #[async_trait]
 impl MessageStore for SqliteStore {
-    async fn history(
+    async fn timeline_page(
         &self,
         channel_id: ChannelId,
+        timeline: Timeline,
         cursor: HistoryCursor,
         limit: u32,
     ) -> StoreResult<HistoryPage> {
         let HistoryCursor::AroundSeq(seq) = cursor else {
-            return Sqlite::history(&self.read, channel_id, cursor, limit).await;
+            return Sqlite::history(&self.read, channel_id, timeline, cursor, limit).await;
         };
         let before_limit = around_before_limit(limit);
         // Read even when no message fits before `n` (a limit of 1): the
@@ -768,6 +867,7 @@ impl MessageStore for SqliteStore {
         let before = Sqlite::history(
             &self.read,
             channel_id,
+            timeline,
             HistoryCursor::BeforeSeq(seq),
             before_limit,
         )
@@ -775,6 +875,7 @@ impl MessageStore for SqliteStore {
         let from = Sqlite::history(
             &self.read,
             channel_id,
+            timeline,
             HistoryCursor::AfterSeq(seq.prev()),
             limit - before_limit,
         )
@@ -828,6 +929,48 @@ impl MessageStore for SqliteStore {
             return all_failed(batch, "commit", &e);
         }
         results
+    }
+}
+
+#[async_trait]
+impl ThreadStore for SqliteStore {
+    async fn mark_thread_read(
+        &self,
+        user_id: UserId,
+        parent_id: MessageId,
+        seq: Option<Seq>,
+    ) -> StoreResult<Option<ThreadRead>> {
+        let Some(cursor) =
+            <Sqlite as ThreadDialect>::mark_thread_read(&self.write, user_id, parent_id, seq)
+                .await?
+        else {
+            return Ok(None);
+        };
+        let unread_count = <Sqlite as ThreadDialect>::thread_unread(
+            &self.read,
+            parent_id,
+            user_id,
+            cursor.last_read_seq,
+        )
+        .await?;
+        Ok(Some(ThreadRead {
+            channel_id: cursor.channel_id,
+            last_read_seq: cursor.last_read_seq,
+            unread_count,
+        }))
+    }
+
+    async fn thread_reads(&self, parent_id: MessageId) -> StoreResult<Vec<(UserId, ThreadRead)>> {
+        <Sqlite as ThreadDialect>::thread_reads(&self.read, parent_id).await
+    }
+
+    async fn threads_for(
+        &self,
+        user_id: UserId,
+        before: Option<Timestamp>,
+        limit: u32,
+    ) -> StoreResult<Vec<ThreadSummary>> {
+        <Sqlite as ThreadDialect>::threads_for(&self.read, user_id, before, limit).await
     }
 }
 
@@ -1295,6 +1438,7 @@ mod tests {
                 text: "x".repeat(200),
                 created_at: Utc::now(),
                 reply_to: None,
+                thread: None,
             })
             .collect();
         for r in store.insert_messages(&batch).await {

@@ -227,6 +227,8 @@ impl RoomState {
             text,
             client_id,
             reply_to,
+            parent_id: None,
+            show_in_channel: false,
         });
     }
 
@@ -239,6 +241,8 @@ impl RoomState {
                 text,
                 client_id: client_id.clone(),
                 reply_to,
+                parent_id: None,
+                show_in_channel: false,
             });
         }
     }
