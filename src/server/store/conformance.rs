@@ -26,8 +26,8 @@ use uuid::Uuid;
 
 use super::{
     Actor, Change, ChangeKind, ChangeLimits, ChangeOutcome, ChangeRefused, ChangeResult,
-    HistoryCursor, InsertOutcome, Membership, NewMessage, Store, StoreError, StoreResult,
-    UserRecord,
+    HistoryCursor, InsertOutcome, Membership, NewMessage, ReplyThread, Store, StoreError,
+    StoreResult, Timeline, UserRecord,
 };
 use crate::protocol::{
     ChannelId, HistoryPage, Message, MessageEdit, MessageId, Pin, Quote, Rev, Seq, Timestamp,
@@ -118,6 +118,10 @@ macro_rules! conformance_suite {
             search_follows_edits_deletes_and_access,
             search_takes_operators_as_plain_words,
             search_backlog_indexes_older_messages,
+            threads_replies_take_the_seq_and_change_the_parent,
+            threads_refuse_bad_parents_alone,
+            threads_read_state_counts_others_replies,
+            threads_page_both_ways,
         );
     };
     (@each $backend:ty; $($test:ident),* $(,)?) => {
@@ -2980,4 +2984,348 @@ pub(super) async fn search_backlog_indexes_older_messages(b: &impl Backend) {
     assert_eq!(found(s, ann, None, "note").await, expected);
     assert_eq!(found(s, ann, None, "memo").await, ["older memo 3"]);
     assert_eq!(s.index_backlog(10).await.unwrap(), 0);
+}
+
+// Threads.
+
+/// A reply to `parent` (thread-only unless `in_channel`).
+fn reply(
+    channel: ChannelId,
+    user: UserId,
+    key: &str,
+    parent: MessageId,
+    in_channel: bool,
+) -> NewMessage {
+    let mut m = message(channel, user, key);
+    m.thread = Some(ReplyThread {
+        parent_id: parent,
+        show_in_channel: in_channel,
+    });
+    m
+}
+
+/// Stores one reply, which must be new: the reply and its parent after it.
+async fn send_reply(s: &dyn Store, m: NewMessage) -> (Message, Message) {
+    let mut results = s.insert_messages(std::slice::from_ref(&m)).await;
+    match results.remove(0) {
+        Ok(InsertOutcome::Stored(reply, Some(parent))) => (reply, *parent),
+        other => panic!("{m:?} not stored as a reply: {other:?}"),
+    }
+}
+
+async fn timeline_seqs(s: &dyn Store, channel: ChannelId, timeline: Timeline) -> Vec<i64> {
+    let page = s
+        .timeline_page(channel, timeline, HistoryCursor::Latest, 100)
+        .await
+        .unwrap();
+    seqs(&page)
+}
+
+/// The unread count of `user` in `channel` from the list, the summary and
+/// the single count, which must agree.
+async fn unread_of(s: &dyn Store, user: UserId, channel: ChannelId) -> i64 {
+    let listed = s.channels_for(user).await.unwrap();
+    let from_list = listed
+        .iter()
+        .find(|c| c.id == channel)
+        .unwrap()
+        .unread_count;
+    let summary = s.unread_for(user).await.unwrap();
+    let from_summary = summary
+        .iter()
+        .find(|e| e.channel_id == channel)
+        .map_or(0, |e| e.unread_count);
+    let single = s.unread_count(user, channel).await.unwrap();
+    assert_eq!(
+        (from_list, from_summary),
+        (single, single),
+        "counts disagree"
+    );
+    single
+}
+
+/// A reply takes the channel's next seq; its parent changes in the same
+/// transaction with the next rev (count, last reply time, participants in
+/// first-reply order). The main timeline, previews and unread counts leave
+/// thread-only replies out; everything else (the full history, changes by
+/// rev) carries them.
+pub(super) async fn threads_replies_take_the_seq_and_change_the_parent(b: &impl Backend) {
+    let s = b.store();
+    let s = s.as_ref();
+    let ann = add_user(s, 1, "ann").await;
+    let bob = add_user(s, 2, "bob").await;
+    let cat = add_user(s, 3, "cat").await;
+    let c = add_channel(s, 10, "c", &[ann, bob, cat]).await;
+    let parent = send(s, message(c, ann, "p")).await;
+    let (r1, after1) = send_reply(s, reply(c, bob, "r1", parent.id, false)).await;
+    assert_eq!(
+        (r1.seq, r1.parent_id, r1.show_in_channel),
+        (Seq::new(2), Some(parent.id), false)
+    );
+    assert_eq!(after1.rev, Rev::new(1));
+    let thread = after1.thread.clone().expect("a thread summary");
+    assert_eq!(
+        (
+            thread.reply_count,
+            thread.last_reply_at,
+            thread.participants
+        ),
+        (1, r1.created_at, vec![ann, bob])
+    );
+    let (r2, after2) = send_reply(s, reply(c, ann, "r2", parent.id, true)).await;
+    assert_eq!((r2.seq, r2.show_in_channel), (Seq::new(3), true));
+    let (r3, after3) = send_reply(s, reply(c, cat, "r3", parent.id, false)).await;
+    assert_eq!(after2.rev, Rev::new(2));
+    let thread = after3.thread.clone().unwrap();
+    assert_eq!(
+        (after3.rev, thread.reply_count, thread.participants),
+        (Rev::new(3), 3, vec![ann, bob, cat])
+    );
+    assert_eq!(s.head_rev(c).await.unwrap(), Rev::new(3));
+    let changed = s.changed_after(c, Rev::ZERO, 10).await.unwrap();
+    assert_eq!(
+        changed,
+        [after3.clone()],
+        "the parent's latest state, by rev"
+    );
+    assert_eq!(s.message(c, r1.id).await.unwrap().unwrap(), r1);
+
+    assert_eq!(timeline_seqs(s, c, Timeline::Main).await, [1, 3]);
+    assert_eq!(timeline_seqs(s, c, Timeline::All).await, [1, 2, 3, 4]);
+    assert_eq!(
+        timeline_seqs(s, c, Timeline::Thread(parent.id)).await,
+        [2, 3, 4]
+    );
+    assert_eq!(
+        timeline_seqs(s, c, Timeline::Thread(r1.id)).await,
+        Vec::<i64>::new()
+    );
+    let main = s
+        .timeline_page(c, Timeline::Main, HistoryCursor::AfterSeq(Seq::new(1)), 10)
+        .await
+        .unwrap();
+    assert_eq!(seqs(&main), [3], "after a seq too");
+
+    // Unread: the parent and the reply sent to the channel, not one's own.
+    assert_eq!(unread_of(s, cat, c).await, 2, "the parent and r2");
+    assert_eq!(unread_of(s, bob, c).await, 2, "the parent and r2");
+    assert_eq!(unread_of(s, ann, c).await, 0, "both are ann's");
+    // The preview is the newest main-timeline message.
+    let preview = |list: Vec<crate::protocol::ChannelSummary>| {
+        list[0].last_message.as_ref().map(|m| m.seq.get())
+    };
+    assert_eq!(preview(s.channels_for(cat).await.unwrap()), Some(3));
+    s.mark_read(cat, c, None).await.unwrap();
+    assert_eq!(unread_of(s, cat, c).await, 0);
+    send_reply(s, reply(c, bob, "r4", parent.id, false)).await;
+    assert_eq!(
+        unread_of(s, cat, c).await,
+        0,
+        "a thread-only reply is not unread"
+    );
+    assert_eq!(preview(s.channels_for(cat).await.unwrap()), Some(3));
+    send(s, message(c, bob, "after")).await;
+    assert_eq!(unread_of(s, cat, c).await, 1);
+    assert_eq!(preview(s.channels_for(cat).await.unwrap()), Some(6));
+}
+
+/// A reply whose parent is deleted, is itself a reply or is in another
+/// channel is refused inside the transaction and stores nothing; the rest
+/// of its batch is stored.
+pub(super) async fn threads_refuse_bad_parents_alone(b: &impl Backend) {
+    let s = b.store();
+    let s = s.as_ref();
+    let ann = add_user(s, 1, "ann").await;
+    let c = add_channel(s, 10, "c", &[ann]).await;
+    let other = add_channel(s, 11, "other", &[ann]).await;
+    let parent = send(s, message(c, ann, "p")).await;
+    let gone = send(s, message(c, ann, "gone")).await;
+    let elsewhere = send(s, message(other, ann, "elsewhere")).await;
+    let (r, _) = send_reply(s, reply(c, ann, "r", parent.id, false)).await;
+    changed(s, change(c, gone.id, Actor::Member(ann), SOFT)).await;
+    let rev = s.head_rev(c).await.unwrap();
+    let batch = [
+        reply(c, ann, "to-deleted", gone.id, false),
+        message(c, ann, "fine"),
+        reply(c, ann, "to-reply", r.id, false),
+        reply(c, ann, "to-other-channel", elsewhere.id, true),
+        reply(c, ann, "to-nothing", MessageId::new_random(), false),
+    ];
+    let results = s.insert_messages(&batch).await;
+    assert_eq!(
+        describe_all(&results),
+        [
+            "error the thread's parent is deleted",
+            "stored fine 4",
+            "error the thread's parent is deleted",
+            "error the thread's parent is deleted",
+            "error the thread's parent is deleted",
+        ]
+    );
+    assert_eq!(s.head_seq(c).await.unwrap(), Seq::new(4));
+    assert_eq!(s.head_rev(c).await.unwrap(), rev, "no parent changed");
+    assert_eq!(
+        timeline_seqs(s, c, Timeline::Thread(gone.id)).await,
+        Vec::<i64>::new()
+    );
+}
+
+/// Thread cursors: the parent's author and each replier take part; a
+/// reply moves its author's cursor; unread replies are others', live,
+/// after the cursor. Marking read moves forward only, up to the newest
+/// reply; a member who takes no part has no cursor. A deleted reply takes
+/// one off the parent's count (a change of the parent) and off the unread
+/// counts. The threads view lists the threads of channels one is still in.
+pub(super) async fn threads_read_state_counts_others_replies(b: &impl Backend) {
+    let s = b.store();
+    let s = s.as_ref();
+    let ann = add_user(s, 1, "ann").await;
+    let bob = add_user(s, 2, "bob").await;
+    let cat = add_user(s, 3, "cat").await;
+    let c = add_channel(s, 10, "c", &[ann, bob, cat]).await;
+    let p = send(s, message(c, ann, "p")).await;
+    let (r1, _) = send_reply(s, reply(c, bob, "r1", p.id, false)).await;
+    let (r2, _) = send_reply(s, reply(c, bob, "r2", p.id, false)).await;
+    let reads: BTreeMap<UserId, (i64, i64)> = s
+        .thread_reads(p.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(u, r)| {
+            assert_eq!(r.channel_id, c);
+            (u, (r.last_read_seq.get(), r.unread_count))
+        })
+        .collect();
+    assert_eq!(
+        reads,
+        BTreeMap::from([(ann, (0, 2)), (bob, (r2.seq.get(), 0))]),
+        "cat takes no part"
+    );
+    let unread_threads =
+        |user| async move { s.channels_for(user).await.unwrap()[0].unread_threads };
+    assert_eq!(
+        (unread_threads(ann).await, unread_threads(bob).await),
+        (1, 0)
+    );
+    let listed = s.threads_for(ann, None, 10).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(
+        (
+            listed[0].channel_id,
+            listed[0].parent.id,
+            listed[0].unread_count
+        ),
+        (c, p.id, 2)
+    );
+    assert!(s.threads_for(cat, None, 10).await.unwrap().is_empty());
+    assert_eq!(s.mark_thread_read(cat, p.id, None).await.unwrap(), None);
+
+    let read = s
+        .mark_thread_read(ann, p.id, Some(r1.seq))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((read.last_read_seq, read.unread_count), (r1.seq, 1));
+    let read = s
+        .mark_thread_read(ann, p.id, Some(Seq::ZERO))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(read.last_read_seq, r1.seq, "never backwards");
+    let read = s
+        .mark_thread_read(ann, p.id, Some(Seq::new(99)))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (read.last_read_seq, read.unread_count),
+        (r2.seq, 0),
+        "never past the newest"
+    );
+    assert_eq!(unread_threads(ann).await, 0);
+
+    // cat replies, then deletes it: ann's count goes up, then down again,
+    // and so does the parent's reply count (each a change of the parent).
+    let (r3, _) = send_reply(s, reply(c, cat, "r3", p.id, false)).await;
+    assert_eq!(
+        s.threads_for(ann, None, 10).await.unwrap()[0].unread_count,
+        1
+    );
+    let rev = s.head_rev(c).await.unwrap();
+    let outcome = apply_with(s, change(c, r3.id, Actor::Member(cat), SOFT), LIMITS).await;
+    let Ok(ChangeOutcome::Changed(deleted, Some(parent))) = outcome else {
+        panic!("the delete did not change the parent: {outcome:?}");
+    };
+    assert_eq!((deleted.rev, parent.rev), (rev.next(), rev.next().next()));
+    assert!(deleted.deleted && deleted.parent_id == Some(p.id));
+    assert_eq!(parent.thread.unwrap().reply_count, 2);
+    assert_eq!(
+        s.threads_for(ann, None, 10).await.unwrap()[0].unread_count,
+        0
+    );
+    assert_eq!(
+        timeline_seqs(s, c, Timeline::Thread(p.id)).await,
+        [r1.seq.get(), r2.seq.get(), r3.seq.get()],
+        "the tombstone keeps its place"
+    );
+
+    // Newest last reply first, paged by time; a revoked member sees none.
+    let q = send(s, message(c, ann, "q")).await;
+    send_reply(s, reply(c, bob, "q1", q.id, false)).await;
+    let listed = s.threads_for(ann, None, 10).await.unwrap();
+    assert_eq!(
+        listed.iter().map(|t| t.parent.id).collect::<Vec<_>>(),
+        [q.id, p.id]
+    );
+    let before = listed[0].parent.thread.as_ref().unwrap().last_reply_at;
+    let older = s.threads_for(ann, Some(before), 10).await.unwrap();
+    assert_eq!(
+        older.iter().map(|t| t.parent.id).collect::<Vec<_>>(),
+        [p.id]
+    );
+    assert_eq!(s.threads_for(ann, None, 1).await.unwrap().len(), 1);
+    s.set_access(c, ann, false).await.unwrap();
+    assert!(s.threads_for(ann, None, 10).await.unwrap().is_empty());
+}
+
+/// A thread pages like history: newest first in pages, before, after and
+/// around a seq, walking every reply once.
+pub(super) async fn threads_page_both_ways(b: &impl Backend) {
+    let s = b.store();
+    let s = s.as_ref();
+    let ann = add_user(s, 1, "ann").await;
+    let c = add_channel(s, 10, "c", &[ann]).await;
+    let p = send(s, message(c, ann, "p")).await;
+    let mut replies = Vec::new();
+    for i in 0..5 {
+        send(s, message(c, ann, &format!("between{i}"))).await;
+        let (r, _) = send_reply(s, reply(c, ann, &format!("r{i}"), p.id, i == 2)).await;
+        replies.push(r.seq.get());
+    }
+    let thread = Timeline::Thread(p.id);
+    let page = |cursor, limit| async move {
+        let page = s.timeline_page(c, thread, cursor, limit).await.unwrap();
+        (seqs(&page), page.has_more)
+    };
+    assert_eq!(
+        page(HistoryCursor::Latest, 2).await,
+        (replies[3..].to_vec(), true)
+    );
+    assert_eq!(
+        page(HistoryCursor::BeforeSeq(Seq::new(replies[3])), 10).await,
+        (replies[..3].to_vec(), false)
+    );
+    assert_eq!(
+        page(HistoryCursor::AfterSeq(Seq::new(replies[0])), 3).await,
+        (replies[1..4].to_vec(), true)
+    );
+    let around = s
+        .timeline_page(c, thread, HistoryCursor::AroundSeq(Seq::new(replies[2])), 2)
+        .await
+        .unwrap();
+    assert_eq!(seqs(&around), replies[1..3].to_vec());
+    assert_eq!(
+        (around.has_more_before, around.has_more_after),
+        (Some(true), Some(true))
+    );
 }

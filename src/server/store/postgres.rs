@@ -1105,8 +1105,11 @@ mod tests {
     /// This dialect's statements of changes to messages.
     const CHANGES: ChangeQueries = <Postgres as ChangeDialect>::CHANGES;
 
+    /// This dialect's statements of threads.
+    const THREADS: ThreadQueries = <Postgres as ThreadDialect>::THREADS;
+
     /// Every query on the hot path, by name.
-    const HOT_QUERIES: [(&str, &str); 47] = [
+    const HOT_QUERIES: [(&str, &str); 58] = [
         ("NEXT_SEQ", NEXT_SEQ),
         ("LOCK_CHANNELS", LOCK_CHANNELS),
         ("ACTIVE_SENDERS", ACTIVE_SENDERS),
@@ -1155,6 +1158,18 @@ mod tests {
         ("CHANGES.reads", CHANGES.reads),
         ("CHANGES.read_receipts", CHANGES.read_receipts),
         ("CHANGES.set_read_receipts", CHANGES.set_read_receipts),
+        // Threads.
+        ("REPLIES_LATEST", REPLIES_LATEST),
+        ("REPLIES_BEFORE_SEQ", REPLIES_BEFORE_SEQ),
+        ("REPLIES_AFTER_SEQ", REPLIES_AFTER_SEQ),
+        ("THREADS.parent", THREADS.parent),
+        ("THREADS.add_reply", THREADS.add_reply),
+        ("THREADS.remove_reply", THREADS.remove_reply),
+        ("THREADS.join", THREADS.join),
+        ("THREADS.mark_read", THREADS.mark_read),
+        ("THREADS.unread", THREADS.unread),
+        ("THREADS.readers", THREADS.readers),
+        ("THREADS.threads_for", THREADS.threads_for),
     ];
 
     /// A new database of the test command's throwaway cluster
@@ -1276,7 +1291,14 @@ mod tests {
             let params = (1..=20).filter(|n| sql.contains(&format!("${n}"))).count();
             let types = match query_name {
                 "NEXT_SEQ" => "uuid, timestamptz",
-                "HISTORY_BEFORE_TIME" => "uuid, timestamptz, bigint",
+                "HISTORY_BEFORE_TIME" => "uuid, timestamptz, bigint, boolean",
+                "HISTORY_LATEST" => "uuid, bigint, boolean",
+                "HISTORY_BEFORE_SEQ" | "HISTORY_AFTER_SEQ" => "uuid, bigint, bigint, boolean",
+                "THREADS.parent" => "uuid, uuid",
+                "THREADS.add_reply" => "uuid, timestamptz, text, bigint",
+                "THREADS.join" => "uuid, uuid, uuid, bigint",
+                "THREADS.mark_read" | "THREADS.unread" => "uuid, uuid, bigint",
+                "THREADS.threads_for" => "uuid, timestamptz, bigint",
                 "MEMBERSHIP" => "uuid, uuid",
                 "FIND_BY_CLIENT_ID" => "uuid, uuid, text",
                 "MARK_READ" => "uuid, uuid, bigint, timestamptz",
