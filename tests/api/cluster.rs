@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use crate::helpers::*;
 
 /// Two servers on one database, or `None` on SQLite.
-async fn two_servers() -> Option<(TestApp, TestApp)> {
+pub(crate) async fn two_servers() -> Option<(TestApp, TestApp)> {
     two_servers_with(|_| {}).await
 }
 

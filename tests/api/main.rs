@@ -22,6 +22,7 @@ mod search;
 mod server_fns;
 mod site_files;
 mod slow_consumer;
+mod threads;
 mod timeouts;
 mod upgrade;
 mod ws_errors;
