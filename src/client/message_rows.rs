@@ -14,7 +14,7 @@ use crate::protocol::{ClientId, MessageId, Rev, Seq, UserId};
 use crate::client::changes::PendingChanges;
 use crate::client::format::{initials, month_name, weekday_name};
 use crate::client::outbox::{Pending, PendingState};
-use crate::protocol::{CivilDate, Message, Timestamp};
+use crate::protocol::{CivilDate, LocalTime, Message, Timestamp};
 
 /// Names a reaction chip's tooltip lists before "and N others".
 const NAMES_SHOWN: usize = 50;
@@ -100,6 +100,25 @@ pub struct MessageRow {
     pub saving: bool,
     /// Our changes to it the server refused.
     pub failed: Vec<FailedChange>,
+    /// For a thread reply: its parent (a reply has no thread of its own:
+    /// threads are one level).
+    pub parent_id: Option<MessageId>,
+    /// A reply also sent to the channel, as the main timeline shows it.
+    pub also_in_channel: bool,
+    /// Its thread, when it has or had replies.
+    pub thread: Option<ThreadRow>,
+}
+
+/// A thread's summary under its parent: "3 replies", the last reply's
+/// time, the participants' avatars.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ThreadRow {
+    /// "1 reply", "3 replies".
+    pub replies: String,
+    /// "Last reply 14:05" (or "March 4, 14:05").
+    pub last_reply: String,
+    /// Participants' ids and initials, in order (at most 10).
+    pub participants: Vec<(UserId, String)>,
 }
 
 /// One emoji's reactions on a message.
@@ -181,6 +200,21 @@ pub struct RowContext<'a> {
     pub reads: Option<&'a HashMap<UserId, Seq>>,
     /// Our changes on their way, shown over the stored state.
     pub changes: &'a PendingChanges,
+}
+
+/// "14:05" today, else "March 4, 14:05".
+fn short_time(t: LocalTime, today: CivilDate) -> String {
+    if t.date == today {
+        format!("{:02}:{:02}", t.hour, t.minute)
+    } else {
+        format!(
+            "{} {}, {:02}:{:02}",
+            month_name(t.date),
+            t.date.day(),
+            t.hour,
+            t.minute
+        )
+    }
 }
 
 /// Lays out `messages` (oldest first) and then `pending`.
@@ -291,21 +325,25 @@ pub fn layout<'m>(
                 deleted: q.deleted,
             }),
             pinned_by: m.pinned.map(|p| name(p.by)),
-            pinned_at: m.pinned.map(|p| {
-                let t = p.at.local(offset);
-                if t.date == today {
-                    format!("{:02}:{:02}", t.hour, t.minute)
-                } else {
-                    format!(
-                        "{} {}, {:02}:{:02}",
-                        month_name(t.date),
-                        t.date.day(),
-                        t.hour,
-                        t.minute
-                    )
-                }
-            }),
+            pinned_at: m.pinned.map(|p| short_time(p.at.local(offset), today)),
             seen_by,
+            parent_id: m.parent_id,
+            also_in_channel: m.parent_id.is_some() && m.show_in_channel,
+            thread: m.thread.as_ref().map(|t| ThreadRow {
+                replies: match t.reply_count {
+                    1 => "1 reply".to_string(),
+                    n => format!("{n} replies"),
+                },
+                last_reply: format!(
+                    "Last reply {}",
+                    short_time(t.last_reply_at.local(offset), today)
+                ),
+                participants: t
+                    .participants
+                    .iter()
+                    .map(|u| (*u, initials(&name(*u))))
+                    .collect(),
+            }),
             saving: cx.changes.is_waiting(m.id),
             failed: cx
                 .changes

@@ -21,6 +21,7 @@ pub mod outbox;
 pub mod room_model;
 pub mod scroll;
 pub mod socket;
+pub mod thread_model;
 pub mod timeline;
 pub mod typing;
 

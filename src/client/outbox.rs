@@ -5,7 +5,7 @@
 //! reconnect) sends it again with the same `clientId`, so the server stores
 //! it once whatever happened to the first attempt.
 
-use crate::protocol::{ClientId, MessageId};
+use crate::protocol::{ClientFrame, ClientId, MessageId};
 use uuid::Uuid;
 
 /// Where a pending message stands.
@@ -26,8 +26,43 @@ pub struct Pending {
     pub text: String,
     /// The message it quotes.
     pub reply_to: Option<MessageId>,
+    /// For a thread reply: its thread.
+    pub thread: Option<ThreadTarget>,
     /// Where it stands.
     pub state: PendingState,
+}
+
+/// The thread a pending reply goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThreadTarget {
+    /// The thread's parent.
+    pub parent_id: MessageId,
+    /// Also sent to the channel.
+    pub show_in_channel: bool,
+}
+
+impl Pending {
+    /// The `message.send` frame that sends it (again, under the same
+    /// client id).
+    pub fn frame(&self) -> ClientFrame {
+        ClientFrame::MessageSend {
+            text: self.text.clone(),
+            client_id: self.client_id.clone(),
+            reply_to: self.reply_to,
+            parent_id: self.thread.map(|t| t.parent_id),
+            show_in_channel: self.thread.is_some_and(|t| t.show_in_channel),
+        }
+    }
+
+    /// Whether the main timeline shows it (not a thread-only reply).
+    pub fn in_main_timeline(&self) -> bool {
+        self.thread.is_none_or(|t| t.show_in_channel)
+    }
+
+    /// Whether it is a reply in the thread of `parent`.
+    pub fn in_thread(&self, parent: MessageId) -> bool {
+        self.thread.is_some_and(|t| t.parent_id == parent)
+    }
 }
 
 /// The unconfirmed messages, in the order they were written.
@@ -39,20 +74,30 @@ pub struct Outbox {
 impl Outbox {
     /// Queues `text` under a fresh client id and returns that id.
     pub fn add(&mut self, text: String) -> ClientId {
-        self.add_reply(text, None)
+        match self.add_send(text, None, None) {
+            ClientFrame::MessageSend { client_id, .. } => client_id,
+            _ => unreachable!("add_send gives a message.send"),
+        }
     }
 
-    /// Queues `text` quoting `reply_to` under a fresh client id and
-    /// returns that id.
-    pub fn add_reply(&mut self, text: String, reply_to: Option<MessageId>) -> ClientId {
-        let client_id = ClientId::new(Uuid::new_v4().to_string());
-        self.items.push(Pending {
-            client_id: client_id.clone(),
+    /// Queues `text` (quoting `reply_to`, in `thread`) under a fresh
+    /// client id and returns the frame that sends it.
+    pub fn add_send(
+        &mut self,
+        text: String,
+        reply_to: Option<MessageId>,
+        thread: Option<ThreadTarget>,
+    ) -> ClientFrame {
+        let pending = Pending {
+            client_id: ClientId::new(Uuid::new_v4().to_string()),
             text,
             reply_to,
+            thread,
             state: PendingState::Sending,
-        });
-        client_id
+        };
+        let frame = pending.frame();
+        self.items.push(pending);
+        frame
     }
 
     /// The server stored the message with `client_id`: it leaves the outbox.
@@ -73,23 +118,23 @@ impl Outbox {
         true
     }
 
-    /// The user asked to retry: the message is sending again; returns its
-    /// text and quote to send (same client id), or `None` if it is not in
-    /// the outbox.
-    pub fn retry(&mut self, client_id: &ClientId) -> Option<(String, Option<MessageId>)> {
+    /// The user asked to retry: the message is sending again; returns the
+    /// frame that sends it (same client id), or `None` if it is not in the
+    /// outbox.
+    pub fn retry(&mut self, client_id: &ClientId) -> Option<ClientFrame> {
         let p = self.items.iter_mut().find(|p| &p.client_id == client_id)?;
         p.state = PendingState::Sending;
-        Some((p.text.clone(), p.reply_to))
+        Some(p.frame())
     }
 
     /// What to send again after a reconnect: every message still sending
     /// (its first attempt may have been lost with the connection), oldest
     /// first. Failed ones wait for the user.
-    pub fn to_resend(&self) -> Vec<(ClientId, String, Option<MessageId>)> {
+    pub fn to_resend(&self) -> Vec<ClientFrame> {
         self.items
             .iter()
             .filter(|p| p.state == PendingState::Sending)
-            .map(|p| (p.client_id.clone(), p.text.clone(), p.reply_to))
+            .map(Pending::frame)
             .collect()
     }
 
@@ -126,17 +171,41 @@ mod tests {
             o.items()[0].state,
             PendingState::Failed("storage failed".into())
         );
-        assert_eq!(
-            o.to_resend(),
-            vec![(b.clone(), "two".into(), None)],
-            "failed ones wait"
-        );
-        assert_eq!(o.retry(&a), Some(("one".into(), None)));
+        let keys = |frames: Vec<ClientFrame>| -> Vec<String> {
+            frames
+                .into_iter()
+                .map(|f| match f {
+                    ClientFrame::MessageSend { client_id, .. } => client_id.as_str().to_string(),
+                    other => panic!("{other:?}"),
+                })
+                .collect()
+        };
+        assert_eq!(keys(o.to_resend()), [b.as_str()], "failed ones wait");
+        assert!(o.retry(&a).is_some());
         assert_eq!(o.items()[0].state, PendingState::Sending);
-        assert_eq!(
-            o.to_resend(),
-            vec![(a.clone(), "one".into(), None), (b, "two".into(), None)]
-        );
+        assert_eq!(keys(o.to_resend()), [a.as_str(), b.as_str()]);
         assert_eq!(o.retry(&ClientId::from("unknown")), None);
+    }
+
+    #[test]
+    fn a_thread_reply_is_sent_again_to_its_thread() {
+        let mut o = Outbox::default();
+        let parent = MessageId::new_random();
+        let thread = ThreadTarget {
+            parent_id: parent,
+            show_in_channel: false,
+        };
+        let frame = o.add_send("in the thread".into(), None, Some(thread));
+        assert_eq!(o.to_resend(), [frame.clone()]);
+        let ClientFrame::MessageSend {
+            parent_id,
+            show_in_channel,
+            ..
+        } = frame
+        else {
+            panic!("not a send");
+        };
+        assert_eq!((parent_id, show_in_channel), (Some(parent), false));
+        assert!(o.items()[0].in_thread(parent) && !o.items()[0].in_main_timeline());
     }
 }

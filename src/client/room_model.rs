@@ -198,15 +198,15 @@ pub fn apply(model: &mut RoomModel, frame: ServerFrame, cx: &FrameContext<'_>) -
         ServerFrame::MessageNew(wire) => {
             let m = Message::from(*wire);
             model.head_seq = model.head_seq.max(m.seq);
-            if !m.in_main_timeline() {
-                // A thread-only reply: its thread shows it; the parent's
-                // `message.updated` that follows carries the count.
-                return step;
-            }
             changed.changes = model.changes.settle(&m, cx.me);
             let incoming = m.user_id != cx.me;
             if !incoming {
                 changed.outbox = model.outbox.confirm(&m.client_id);
+            }
+            if !m.in_main_timeline() {
+                // A thread-only reply: its thread shows it; the parent's
+                // `message.updated` that follows carries the count.
+                return step;
             }
             let sender = cx.names.get(&m.user_id).cloned();
             effects.push(RoomEffect::List(ListUpdate::Activity(
@@ -312,14 +312,7 @@ pub fn on_connection(model: &mut RoomModel, state: ConnectionState) -> Step {
     step.changed.connection = true;
     match state {
         ConnectionState::Connected => {
-            for (client_id, text, reply_to) in model.outbox.to_resend() {
-                let send = ClientFrame::MessageSend {
-                    text,
-                    client_id,
-                    reply_to,
-                    parent_id: None,
-                    show_in_channel: false,
-                };
+            for send in model.outbox.to_resend() {
                 step.effects.push(RoomEffect::Send(send));
             }
             for frame in model.changes.to_resend() {

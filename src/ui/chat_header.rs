@@ -37,7 +37,12 @@ pub fn ChatHeader() -> impl IntoView {
                 aria-label="Pinned messages"
                 title="Pinned messages"
                 aria-expanded=move || room.pins_open.get().to_string()
-                on:click=move |_| room.pins_open.update(|open| *open = !*open)
+                on:click=move |_| {
+                    room.pins_open.update(|open| *open = !*open);
+                    if room.pins_open.get_untracked() {
+                        room.close_thread();
+                    }
+                }
             >
                 "📌"
             </button>

@@ -21,6 +21,7 @@ use crate::ui::search::{SearchBox, SearchResults, SearchState};
 use crate::ui::sidebar::{SidebarState, SidebarToggle};
 use crate::ui::state::channels::ChannelsState;
 use crate::ui::theme_toggle::ThemeToggle;
+use crate::ui::threads_view::{ThreadsButton, ThreadsList, ThreadsViewState};
 
 /// A window focus refreshes the channel list when it is older than this
 /// (a backstop for frames missed while the socket was down; live frames
@@ -76,6 +77,8 @@ fn DiscussionsLayout(
     provide_context(sidebar);
     let search = SearchState::new();
     provide_context(search);
+    let threads_view = ThreadsViewState::new(state);
+    provide_context(threads_view);
 
     // Choosing a conversation closes the drawer (narrow windows).
     Effect::new(move |_| {
@@ -124,9 +127,11 @@ fn DiscussionsLayout(
                     </ActionForm>
                 </header>
                 <SearchBox/>
-                {move || match search.shown.get() {
-                    Some(_) => view! { <SearchResults/> }.into_any(),
-                    None => view! {
+                <ThreadsButton/>
+                {move || match (search.shown.get(), threads_view.shown.get()) {
+                    (Some(_), _) => view! { <SearchResults/> }.into_any(),
+                    (None, true) => view! { <ThreadsList/> }.into_any(),
+                    (None, false) => view! {
                         <h2 class="sidebar-title">"Conversations"</h2>
                         <ChannelList/>
                     }

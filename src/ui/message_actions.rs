@@ -27,6 +27,9 @@ pub fn MessageActions(
     pinned: bool,
     /// Its text (copy).
     text: String,
+    /// Whether it can have a thread here (not a reply, not in the thread
+    /// panel).
+    threadable: bool,
 ) -> impl IntoView {
     let room = expect_context::<RoomState>();
     let open = move || {
@@ -65,6 +68,20 @@ pub fn MessageActions(
                 >
                     "↩"
                 </button>
+                {threadable
+                    .then(|| {
+                        view! {
+                            <button
+                                type="button"
+                                class="icon-button"
+                                title="Reply in thread"
+                                aria-label="Reply in thread"
+                                on:click=move |_| room.open_thread(id)
+                            >
+                                "💬"
+                            </button>
+                        }
+                    })}
                 <button
                     type="button"
                     class="icon-button more-actions"

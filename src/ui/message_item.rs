@@ -8,12 +8,14 @@
 use leptos::prelude::*;
 
 use crate::client::linkify::{segments, Segment};
-use crate::client::message_rows::{who_reacted, MessageRow, QuoteRow, ReactionChip};
+use crate::client::message_rows::{who_reacted, MessageRow, QuoteRow, ReactionChip, ThreadRow};
 use crate::protocol::{ChangeRequest, MessageId, UserId};
 use crate::server_fns::messages::load_reactors;
 use crate::ui::badge::Avatar;
 use crate::ui::message_actions::{DeleteConfirm, MessageActions};
+use crate::ui::state::channels::ChannelsState;
 use crate::ui::state::room::{ActionsView, RoomState};
+use crate::ui::thread_panel::InThreadPanel;
 
 /// How long a touch must stay down to open the actions menu.
 const LONG_PRESS_MS: u64 = 500;
@@ -140,9 +142,25 @@ pub fn StoredMessage(
             press.set_value(Some(handle));
         }
     };
+    // In the thread panel a message offers no thread of its own, and its
+    // summary would only repeat the panel.
+    let in_panel = use_context::<InThreadPanel>().is_some();
+    let threadable = m.parent_id.is_none() && !in_panel;
     let actions = (!m.deleted).then(|| {
         view! {
-            <MessageActions id mine=m.mine pinned=m.pinned_by.is_some() text=m.text.clone()/>
+            <MessageActions id mine=m.mine pinned=m.pinned_by.is_some() text=m.text.clone() threadable/>
+        }
+    });
+    let thread = m
+        .thread
+        .clone()
+        .filter(|_| !in_panel)
+        .map(|t| view! { <ThreadSummaryButton id t/> });
+    let in_thread_note = m.parent_id.filter(|_| m.also_in_channel && !in_panel).map(|parent| {
+        view! {
+            <button type="button" class="ghost thread-note" on:click=move |_| room.open_thread(parent)>
+                "Replied in a thread"
+            </button>
         }
     });
     let confirm =
@@ -185,10 +203,45 @@ pub fn StoredMessage(
                 {saving}
                 {confirm}
                 {reactions}
+                {thread}
+                {in_thread_note}
                 {failed}
                 {seen_by}
             </div>
         </li>
+    }
+}
+
+/// A parent's thread under it: avatars, "3 replies", the last reply's
+/// time, and my unread replies in it; opens the thread panel.
+#[component]
+fn ThreadSummaryButton(id: MessageId, t: ThreadRow) -> impl IntoView {
+    let room = expect_context::<RoomState>();
+    let channels = expect_context::<ChannelsState>();
+    let avatars = t
+        .participants
+        .iter()
+        .take(4)
+        .map(|(user_id, initials)| view! { <Avatar user_id=*user_id initials=initials.clone()/> })
+        .collect_view();
+    let unread = move || {
+        let n = channels.thread_unread_of(id);
+        (n > 0).then(|| view! { <span class="thread-unread" data-testid="thread-unread">{format!("{n} new")}</span> })
+    };
+    let label = format!("{}, {}. Open the thread", t.replies, t.last_reply);
+    view! {
+        <button
+            type="button"
+            class="thread-summary"
+            data-testid="thread-summary"
+            aria-label=label
+            on:click=move |_| room.open_thread(id)
+        >
+            <span class="thread-avatars" aria-hidden="true">{avatars}</span>
+            <span class="thread-count">{t.replies.clone()}</span>
+            <span class="thread-last">{t.last_reply.clone()}</span>
+            {unread}
+        </button>
     }
 }
 

@@ -43,8 +43,15 @@ pub fn MessageList() -> impl IntoView {
             changes: &changes,
         };
         let timeline = room.timeline.read();
-        let outbox = room.outbox.read();
-        layout(timeline.messages(), outbox.items(), &cx)
+        // Thread-only replies wait in the thread panel, not here.
+        let pending: Vec<_> = room.outbox.with(|o| {
+            o.items()
+                .iter()
+                .filter(|p| p.in_main_timeline())
+                .cloned()
+                .collect()
+        });
+        layout(timeline.messages(), &pending, &cx)
     });
 
     let anchor = use_scroll_anchor(scroller, room);
@@ -120,7 +127,10 @@ pub fn MessageList() -> impl IntoView {
 /// view type behind `into_any` costs the Wasm its own build, rebuild and
 /// hydrate code).
 #[component]
-fn MessageRowView(row: Row) -> impl IntoView {
+pub fn MessageRowView(
+    /// The row.
+    row: Row,
+) -> impl IntoView {
     let separator = |class: &'static str, label: String| {
         view! {
             <li class=class role="separator">

@@ -20,4 +20,6 @@ pub mod search;
 pub mod sidebar;
 pub mod state;
 pub mod theme_toggle;
+pub mod thread_panel;
+pub mod threads_view;
 pub mod typing_indicator;

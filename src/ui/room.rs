@@ -3,7 +3,7 @@
 //! connection, kept in step with the server's frames) and draws it with the
 //! header, message list, typing indicator and composer.
 
-use crate::protocol::{ChannelId, Rev, Seq, UserId};
+use crate::protocol::{ChannelId, MessageId, Rev, Seq, UserId};
 use std::collections::HashMap;
 
 use leptos::prelude::*;
@@ -20,6 +20,7 @@ use crate::ui::message_list::MessageList;
 use crate::ui::pins_panel::PinsPanel;
 use crate::ui::state::channels::ChannelsState;
 use crate::ui::state::room::RoomState;
+use crate::ui::thread_panel::ThreadPanel;
 use crate::ui::typing_indicator::TypingIndicator;
 
 /// `/chat/{channelId}`: loads the first page and the members, then shows
@@ -121,6 +122,18 @@ fn LiveRoom(
             room.jump_to(seq);
         }
     });
+    // `?thread={id}` (the threads view): open that thread's panel.
+    let thread = Memo::new(move |_| {
+        query
+            .read()
+            .get("thread")
+            .and_then(|raw| raw.parse::<MessageId>().ok())
+    });
+    Effect::new(move |_| {
+        if let Some(id) = thread.get() {
+            room.open_thread(id);
+        }
+    });
 
     view! {
         <main class="chat-room" data-connection=move || room.connection.get().as_str()>
@@ -143,6 +156,7 @@ fn LiveRoom(
                     <Composer/>
                 </div>
                 {move || room.pins_open.get().then(|| view! { <PinsPanel/> })}
+                {move || room.thread.get().map(|thread| view! { <ThreadPanel thread/> })}
             </div>
             <p class="visually-hidden" aria-live="polite" data-testid="announcer">
                 {move || room.announcement.get()}

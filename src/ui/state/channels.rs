@@ -9,7 +9,7 @@ use leptos::prelude::*;
 
 use crate::client::channel_list::{apply_update, read_cursor, sender_names, ListUpdate};
 use crate::client::clock::now_ms;
-use crate::protocol::{ChannelId, ChannelSummary, Seq, UserId};
+use crate::protocol::{ChannelId, ChannelSummary, MessageId, Seq, ThreadSummary, UserId};
 
 /// The channel list and what it needs to follow live frames; provided as
 /// context by the chat layout.
@@ -25,6 +25,12 @@ pub struct ChannelsState {
     pub open: Memo<Option<ChannelId>>,
     /// "Now" for relative times, refreshed every half minute in the browser.
     pub now_ms: RwSignal<f64>,
+    /// My unread reply counts of the threads I take part in, by parent
+    /// (with its channel): from the threads view's list, then kept live by
+    /// `thread.read.updated`.
+    pub thread_unread: RwSignal<HashMap<MessageId, (ChannelId, i64)>>,
+    /// Bumped whenever a thread of mine changes (the threads view reloads).
+    pub threads_version: RwSignal<u32>,
 }
 
 impl ChannelsState {
@@ -44,6 +50,8 @@ impl ChannelsState {
             me,
             open,
             now_ms: RwSignal::new(now_ms()),
+            thread_unread: RwSignal::new(HashMap::new()),
+            threads_version: RwSignal::new(0),
         };
         tick_relative_times(state.now_ms);
         state
@@ -84,6 +92,44 @@ impl ChannelsState {
     pub fn summary(&self, channel_id: ChannelId) -> Option<ChannelSummary> {
         self.list
             .with_untracked(|list| list.iter().find(|c| c.id == channel_id).cloned())
+    }
+
+    /// My threads as the server listed them (counts newer than the list,
+    /// from live frames, are kept).
+    pub fn learn_threads(&self, threads: &[ThreadSummary]) {
+        self.thread_unread.update(|known| {
+            for t in threads {
+                known
+                    .entry(t.parent.id)
+                    .or_insert((t.channel_id, t.unread_count));
+            }
+        });
+    }
+
+    /// A thread of mine got a new unread count (a reply, or I read it).
+    pub fn on_thread_read(&self, channel_id: ChannelId, parent_id: MessageId, unread: i64) {
+        self.thread_unread.update(|known| {
+            known.insert(parent_id, (channel_id, unread));
+        });
+        self.threads_version.update(|v| *v = v.wrapping_add(1));
+    }
+
+    /// My unread replies in the thread of `parent_id` (tracked).
+    pub fn thread_unread_of(&self, parent_id: MessageId) -> i64 {
+        self.thread_unread
+            .with(|known| known.get(&parent_id).map_or(0, |(_, n)| *n))
+    }
+
+    /// How many of my threads have unread replies: what the channel list
+    /// said until the threads are known, then the live count (tracked).
+    pub fn threads_with_unread(&self) -> usize {
+        let known = self.thread_unread.with(|known| {
+            (!known.is_empty()).then(|| known.values().filter(|(_, n)| *n > 0).count())
+        });
+        known.unwrap_or_else(|| {
+            self.list
+                .with(|list| list.iter().map(|c| c.unread_threads.max(0) as usize).sum())
+        })
     }
 
     /// The viewer's read cursor in `channel_id` as it is now (not tracked).

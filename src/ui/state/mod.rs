@@ -1,5 +1,6 @@
 //! The page's state in signals, apart from the components that draw it:
-//! the channel list ([`channels`]) and the open conversation ([`room`]).
+//! the channel list ([`channels`]), the open conversation ([`room`]) and
+//! its open thread ([`thread`]).
 //! Each is a `Copy` handle provided as context; components read its
 //! signals and call its methods. The rules behind the methods are the pure
 //! ones of `crate::client`; these modules only keep their data in signals,
@@ -8,3 +9,4 @@
 
 pub mod channels;
 pub mod room;
+pub mod thread;

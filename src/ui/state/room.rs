@@ -14,7 +14,7 @@ use leptos::prelude::*;
 use crate::client::browser::{focus_by_id, page_is_attended, page_is_visible};
 use crate::client::changes::PendingChanges;
 use crate::client::clock::now_ms;
-use crate::client::outbox::Outbox;
+use crate::client::outbox::{Outbox, ThreadTarget};
 use crate::client::room_model::{self, Changed, FrameContext, RoomEffect, RoomModel, Step};
 use crate::client::socket::SocketHandlers;
 use crate::client::timeline::Timeline;
@@ -26,6 +26,7 @@ use crate::protocol::{
 use crate::server_fns::history::{load_history, mark_read};
 use crate::server_fns::messages::load_reads;
 use crate::ui::state::channels::ChannelsState;
+use crate::ui::state::thread::ThreadState;
 
 /// Everything the open conversation's components read and change;
 /// provided as context by the room component.
@@ -85,6 +86,8 @@ pub struct RoomState {
     pub confirm_delete: RwSignal<Option<MessageId>>,
     /// Whether the pinned-messages panel is open.
     pub pins_open: RwSignal<bool>,
+    /// The thread whose panel is open.
+    pub thread: RwSignal<Option<ThreadState>>,
     /// The highest seq sent to this page and the rev it holds every change
     /// up to (where a reconnect resumes); not drawn.
     heads: RwSignal<(Seq, Rev)>,
@@ -147,6 +150,7 @@ impl RoomState {
             actions_for: RwSignal::new(None),
             confirm_delete: RwSignal::new(None),
             pins_open: RwSignal::new(false),
+            thread: RwSignal::new(None),
             heads: RwSignal::new((model.head_seq, model.head_rev)),
             channels,
             socket: StoredValue::new(None),
@@ -220,30 +224,31 @@ impl RoomState {
     pub fn send_text(&self, text: String) {
         let reply_to = self.replying.get_untracked();
         self.replying.set(None);
-        let mut client_id = ClientId::default();
+        self.send_new(text, reply_to, None);
+    }
+
+    /// Queues a new message in the outbox (shown at once as pending) and
+    /// sends it; if the socket is down it goes out after the reconnect.
+    pub fn send_new(
+        &self,
+        text: String,
+        reply_to: Option<MessageId>,
+        thread: Option<ThreadTarget>,
+    ) {
+        let mut frame = None;
         self.outbox
-            .update(|o| client_id = o.add_reply(text.clone(), reply_to));
-        self.send_frame(&ClientFrame::MessageSend {
-            text,
-            client_id,
-            reply_to,
-            parent_id: None,
-            show_in_channel: false,
-        });
+            .update(|o| frame = Some(o.add_send(text, reply_to, thread)));
+        if let Some(frame) = frame {
+            self.send_frame(&frame);
+        }
     }
 
     /// Sends a failed message again with its original client id.
     pub fn retry(&self, client_id: &ClientId) {
         let mut again = None;
         self.outbox.update(|o| again = o.retry(client_id));
-        if let Some((text, reply_to)) = again {
-            self.send_frame(&ClientFrame::MessageSend {
-                text,
-                client_id: client_id.clone(),
-                reply_to,
-                parent_id: None,
-                show_in_channel: false,
-            });
+        if let Some(frame) = again {
+            self.send_frame(&frame);
         }
     }
 
@@ -258,10 +263,22 @@ impl RoomState {
             .unwrap_or_else(|| unknown.to_string())
     }
 
-    /// The message with `id` as the list shows it (our waiting changes
-    /// applied), if it is loaded.
+    /// The message with `id` as the list or the open thread shows it (our
+    /// waiting changes applied), if it is loaded.
     pub fn message(&self, id: MessageId) -> Option<Message> {
-        let stored = self.timeline.with_untracked(|t| t.by_id(id).cloned())?;
+        let in_thread = || {
+            let thread = self.thread.get_untracked()?;
+            thread.model.with_untracked(|t| {
+                t.replies
+                    .by_id(id)
+                    .cloned()
+                    .or_else(|| t.parent.clone().filter(|p| p.id == id))
+            })
+        };
+        let stored = self
+            .timeline
+            .with_untracked(|t| t.by_id(id).cloned())
+            .or_else(in_thread)?;
         let now = Timestamp::from_millis(now_ms() as i64);
         Some(
             self.changes
@@ -462,8 +479,40 @@ impl RoomState {
         }
     }
 
+    /// Opens the thread of `parent_id` beside the messages (the pins panel
+    /// closes: one panel at a time).
+    pub fn open_thread(&self, parent_id: MessageId) {
+        if self
+            .thread
+            .get_untracked()
+            .is_some_and(|t| t.parent_id == parent_id)
+        {
+            return;
+        }
+        self.pins_open.set(false);
+        self.thread.set(Some(ThreadState::open(*self, parent_id)));
+    }
+
+    /// Closes the thread panel.
+    pub fn close_thread(&self) {
+        self.thread.set(None);
+    }
+
     /// A server frame for this room.
     fn on_frame(&self, frame: ServerFrame) {
+        if let Some(thread) = self.thread.get_untracked() {
+            thread.on_frame(*self, &frame);
+        }
+        if let ServerFrame::ThreadReadUpdated {
+            channel_id,
+            parent_id,
+            unread_count,
+            ..
+        } = &frame
+        {
+            self.channels
+                .on_thread_read(*channel_id, *parent_id, *unread_count);
+        }
         let me = self.me;
         let attended = page_is_attended();
         let mut model = RoomModel::new(Timeline::default());
