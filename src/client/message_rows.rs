@@ -554,12 +554,14 @@ mod tests {
                 client_id: "a".into(),
                 text: "sending".into(),
                 reply_to: None,
+                thread: None,
                 state: PendingState::Sending,
             },
             Pending {
                 client_id: "b".into(),
                 text: "refused".into(),
                 reply_to: None,
+                thread: None,
                 state: PendingState::Failed("rate limited".into()),
             },
         ];

@@ -196,7 +196,7 @@ mod tests {
             show_in_channel: false,
         };
         let frame = o.add_send("in the thread".into(), None, Some(thread));
-        assert_eq!(o.to_resend(), [frame.clone()]);
+        assert_eq!(o.to_resend(), std::slice::from_ref(&frame));
         let ClientFrame::MessageSend {
             parent_id,
             show_in_channel,

@@ -3074,7 +3074,7 @@ pub(super) async fn threads_replies_take_the_seq_and_change_the_parent(b: &impl 
     );
     let (r2, after2) = send_reply(s, reply(c, ann, "r2", parent.id, true)).await;
     assert_eq!((r2.seq, r2.show_in_channel), (Seq::new(3), true));
-    let (r3, after3) = send_reply(s, reply(c, cat, "r3", parent.id, false)).await;
+    let (_, after3) = send_reply(s, reply(c, cat, "r3", parent.id, false)).await;
     assert_eq!(after2.rev, Rev::new(2));
     let thread = after3.thread.clone().unwrap();
     assert_eq!(
@@ -3085,7 +3085,7 @@ pub(super) async fn threads_replies_take_the_seq_and_change_the_parent(b: &impl 
     let changed = s.changed_after(c, Rev::ZERO, 10).await.unwrap();
     assert_eq!(
         changed,
-        [after3.clone()],
+        std::slice::from_ref(&after3),
         "the parent's latest state, by rev"
     );
     assert_eq!(s.message(c, r1.id).await.unwrap().unwrap(), r1);

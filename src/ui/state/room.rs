@@ -93,6 +93,9 @@ pub struct RoomState {
     heads: RwSignal<(Seq, Rev)>,
     channels: ChannelsState,
     socket: StoredValue<Option<SocketSender>>,
+    /// The room's reactive owner: a thread opened from a message's button
+    /// must outlive that message's row (which a change redraws).
+    owner: StoredValue<Option<Owner>>,
 }
 
 /// What a message's open popover shows.
@@ -154,6 +157,7 @@ impl RoomState {
             heads: RwSignal::new((model.head_seq, model.head_rev)),
             channels,
             socket: StoredValue::new(None),
+            owner: StoredValue::new(Owner::current()),
         };
 
         let socket = use_chat_socket(
@@ -490,7 +494,13 @@ impl RoomState {
             return;
         }
         self.pins_open.set(false);
-        self.thread.set(Some(ThreadState::open(*self, parent_id)));
+        let room = *self;
+        let open = move || ThreadState::open(room, parent_id);
+        let thread = match self.owner.get_value() {
+            Some(owner) => owner.with(open),
+            None => open(),
+        };
+        self.thread.set(Some(thread));
     }
 
     /// Closes the thread panel.
