@@ -136,7 +136,7 @@ test("a reply quotes its original and jumps to it when it is not loaded", async 
     const row = bubbleWith(bob, original);
     await row.scrollIntoViewIfNeeded();
     await row.hover();
-    await row.getByRole("button", { name: "Reply" }).click();
+    await row.getByRole("button", { name: "Reply", exact: true }).click();
     await expect(bob.getByTestId("composer-context")).toContainText("Replying to yourself");
     await shoot(bob, info, "replying");
     const reply = unique("about that");

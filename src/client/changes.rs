@@ -33,10 +33,15 @@ impl PendingChange {
         let id = self.message_id;
         let client_id = Some(self.client_id.clone());
         match self.request.clone() {
-            ChangeRequest::Edit { text, if_rev } => ClientFrame::MessageEdit {
+            ChangeRequest::Edit {
+                text,
+                if_rev,
+                mentions,
+            } => ClientFrame::MessageEdit {
                 id,
                 text,
                 if_rev,
+                mentions,
                 client_id,
             },
             ChangeRequest::Delete => ClientFrame::MessageDelete { id, client_id },
@@ -344,6 +349,7 @@ mod tests {
                 ChangeRequest::Edit {
                     text: " new ".into(),
                     if_rev: None,
+                    mentions: None,
                 },
                 ME,
             )

@@ -30,6 +30,9 @@ pub struct Activity {
     pub preview: String,
     /// When it was stored.
     pub created_at: Timestamp,
+    /// For a message that mentions the viewer: their unread mentions in
+    /// the channel after it.
+    pub unread_mentions: Option<i64>,
 }
 
 impl Activity {
@@ -43,6 +46,7 @@ impl Activity {
             sender_name,
             preview: m.text.chars().take(140).collect(),
             created_at: m.created_at,
+            unread_mentions: None,
         }
     }
 }
@@ -58,6 +62,8 @@ pub enum ListUpdate {
         channel_id: ChannelId,
         /// The new cursor.
         last_read_seq: Seq,
+        /// The viewer's unread mentions after it, when the server said.
+        unread_mentions: Option<i64>,
     },
     /// A message of the open channel changed (edited or deleted); if the
     /// list previews it, the preview follows.
@@ -100,7 +106,16 @@ pub fn apply_update(
         ListUpdate::Read {
             channel_id,
             last_read_seq,
-        } => apply_read(list, channel_id, last_read_seq),
+            unread_mentions,
+        } => {
+            apply_read(list, channel_id, last_read_seq);
+            if let (Some(n), Some(c)) = (
+                unread_mentions,
+                list.iter_mut().find(|c| c.id == channel_id),
+            ) {
+                c.unread_mentions = n.max(0);
+            }
+        }
         ListUpdate::Changed {
             channel_id,
             message_id,
@@ -182,6 +197,9 @@ pub fn apply_activity(
         channel.last_sender_name = a.sender_name.clone();
         if a.user_id != me && open != Some(a.channel_id) {
             channel.unread_count += 1;
+            if let Some(n) = a.unread_mentions {
+                channel.unread_mentions = n.max(0);
+            }
         }
         list.insert(0, channel);
     } else {
@@ -195,6 +213,7 @@ pub fn apply_read(list: &mut [ChannelSummary], channel_id: ChannelId, last_read_
         c.last_read_seq = c.last_read_seq.max(last_read_seq);
         if c.last_read_seq >= c.head_seq {
             c.unread_count = 0;
+            c.unread_mentions = 0;
         }
     }
 }
@@ -217,6 +236,7 @@ mod tests {
             head_rev: crate::protocol::Rev::ZERO,
             read_receipts: true,
             unread_threads: 0,
+            unread_mentions: 0,
         }
     }
 
@@ -229,6 +249,7 @@ mod tests {
             sender_name: Some("Alice".into()),
             preview: "hi".into(),
             created_at: Timestamp::from_micros(1_764_000_000_000_000),
+            unread_mentions: None,
         }
     }
 
@@ -318,6 +339,7 @@ mod tests {
         let read = ListUpdate::Read {
             channel_id: design.id,
             last_read_seq: Seq::new(7),
+            unread_mentions: None,
         };
         apply_update(&mut list, &names, read, me, None);
         assert_eq!(list[0].unread_count, 0);

@@ -555,6 +555,7 @@ mod tests {
                 text: "sending".into(),
                 reply_to: None,
                 thread: None,
+                mentions: Vec::new(),
                 state: PendingState::Sending,
             },
             Pending {
@@ -562,6 +563,7 @@ mod tests {
                 text: "refused".into(),
                 reply_to: None,
                 thread: None,
+                mentions: Vec::new(),
                 state: PendingState::Failed("rate limited".into()),
             },
         ];

@@ -5,7 +5,7 @@
 //! reconnect) sends it again with the same `clientId`, so the server stores
 //! it once whatever happened to the first attempt.
 
-use crate::protocol::{ClientFrame, ClientId, MessageId};
+use crate::protocol::{ClientFrame, ClientId, MessageId, UserId};
 use uuid::Uuid;
 
 /// Where a pending message stands.
@@ -28,6 +28,8 @@ pub struct Pending {
     pub reply_to: Option<MessageId>,
     /// For a thread reply: its thread.
     pub thread: Option<ThreadTarget>,
+    /// The members it mentions.
+    pub mentions: Vec<UserId>,
     /// Where it stands.
     pub state: PendingState,
 }
@@ -51,6 +53,7 @@ impl Pending {
             reply_to: self.reply_to,
             parent_id: self.thread.map(|t| t.parent_id),
             show_in_channel: self.thread.is_some_and(|t| t.show_in_channel),
+            mentions: self.mentions.clone(),
         }
     }
 
@@ -74,25 +77,28 @@ pub struct Outbox {
 impl Outbox {
     /// Queues `text` under a fresh client id and returns that id.
     pub fn add(&mut self, text: String) -> ClientId {
-        match self.add_send(text, None, None) {
+        match self.add_send(text, None, None, Vec::new()) {
             ClientFrame::MessageSend { client_id, .. } => client_id,
             _ => unreachable!("add_send gives a message.send"),
         }
     }
 
-    /// Queues `text` (quoting `reply_to`, in `thread`) under a fresh
-    /// client id and returns the frame that sends it.
+    /// Queues `text` (quoting `reply_to`, in `thread`, mentioning
+    /// `mentions`) under a fresh client id and returns the frame that
+    /// sends it.
     pub fn add_send(
         &mut self,
         text: String,
         reply_to: Option<MessageId>,
         thread: Option<ThreadTarget>,
+        mentions: Vec<UserId>,
     ) -> ClientFrame {
         let pending = Pending {
             client_id: ClientId::new(Uuid::new_v4().to_string()),
             text,
             reply_to,
             thread,
+            mentions,
             state: PendingState::Sending,
         };
         let frame = pending.frame();
@@ -195,7 +201,7 @@ mod tests {
             parent_id: parent,
             show_in_channel: false,
         };
-        let frame = o.add_send("in the thread".into(), None, Some(thread));
+        let frame = o.add_send("in the thread".into(), None, Some(thread), Vec::new());
         assert_eq!(o.to_resend(), std::slice::from_ref(&frame));
         let ClientFrame::MessageSend {
             parent_id,

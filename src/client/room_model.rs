@@ -257,6 +257,7 @@ pub fn apply(model: &mut RoomModel, frame: ServerFrame, cx: &FrameContext<'_>) -
             user_id,
             preview,
             created_at,
+            unread_mentions,
             ..
         } => effects.push(RoomEffect::List(ListUpdate::Activity(Activity {
             channel_id,
@@ -266,13 +267,16 @@ pub fn apply(model: &mut RoomModel, frame: ServerFrame, cx: &FrameContext<'_>) -
             sender_name: None,
             preview,
             created_at,
+            unread_mentions,
         }))),
         ServerFrame::ReadUpdated {
             channel_id,
             last_read_seq,
+            unread_mentions,
         } => effects.push(RoomEffect::List(ListUpdate::Read {
             channel_id,
             last_read_seq,
+            unread_mentions: Some(unread_mentions),
         })),
         ServerFrame::Error {
             code,
@@ -454,6 +458,7 @@ mod tests {
             head_rev: crate::protocol::Rev::ZERO,
             read_receipts: true,
             unread_threads: 0,
+            unread_mentions: 0,
         }
     }
 
@@ -631,6 +636,7 @@ mod tests {
                 reply_to: None,
                 parent_id: None,
                 show_in_channel: false,
+                mentions: Vec::new(),
             }]
         );
         let mut said = Vec::new();
@@ -681,6 +687,7 @@ mod tests {
                 reply_to: None,
                 parent_id: None,
                 show_in_channel: false,
+                mentions: Vec::new(),
             }]
         );
         // Refused for membership: that send fails; the room stays usable.
@@ -813,6 +820,7 @@ mod tests {
         let before = f.model.clone();
         let step = f.apply(ServerFrame::ChannelActivity {
             parent_id: None,
+            unread_mentions: None,
             channel_id: other,
             seq: Seq::new(8),
             message_id: MessageId::new_random(),
@@ -846,6 +854,7 @@ mod tests {
         let names = HashMap::new();
         for (seq, cursor, unread) in [(8, 8, 6), (3, 8, 6), (10, 10, 0), (9, 10, 0)] {
             let step = f.apply(ServerFrame::ReadUpdated {
+                unread_mentions: 0,
                 channel_id: f.channel,
                 last_read_seq: Seq::new(seq),
             });
@@ -886,6 +895,7 @@ mod tests {
                     reply_to: None,
                     parent_id: None,
                     show_in_channel: false,
+                    mentions: Vec::new(),
                 }),
                 RoomEffect::Send(ClientFrame::MessageSend {
                     text: "two".into(),
@@ -893,6 +903,7 @@ mod tests {
                     reply_to: None,
                     parent_id: None,
                     show_in_channel: false,
+                    mentions: Vec::new(),
                 }),
             ]
         );

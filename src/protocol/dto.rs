@@ -55,6 +55,10 @@ pub struct Message {
     /// For a message that has or had replies: its thread's summary.
     #[serde(default)]
     pub thread: Option<ThreadInfo>,
+    /// The members it mentions, as kept by the server (PROTOCOL.md
+    /// "Mentions"); left out when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mentions: Vec<UserId>,
 }
 
 impl Message {
@@ -87,6 +91,7 @@ impl Message {
             parent_id: None,
             show_in_channel: false,
             thread: None,
+            mentions: Vec::new(),
         }
     }
 
@@ -271,6 +276,9 @@ pub struct ChannelSummary {
     /// Threads of the caller's in this channel with unread replies.
     #[serde(default)]
     pub unread_threads: i64,
+    /// Unread messages that mention the caller.
+    #[serde(default)]
+    pub unread_mentions: i64,
 }
 
 fn default_true() -> bool {
@@ -372,6 +380,9 @@ pub struct UnreadEntry {
     pub channel_id: ChannelId,
     /// How many (never counting the caller's own messages).
     pub unread_count: i64,
+    /// How many of them mention the caller.
+    #[serde(default)]
+    pub unread_mentions: i64,
 }
 
 /// A channel member, so the UI can put names on user ids.
@@ -404,6 +415,9 @@ pub enum ChangeRequest {
         /// The rev the editor saw.
         #[serde(default)]
         if_rev: Option<Rev>,
+        /// The members the new text mentions (`None`: the mentions stay).
+        #[serde(default)]
+        mentions: Option<Vec<UserId>>,
     },
     /// Delete to a tombstone (author only).
     Delete,

@@ -32,6 +32,10 @@ pub enum ClientFrame {
         /// A reply also sent to the channel (only with `parentId`).
         #[serde(rename = "showInChannel", default, skip_serializing_if = "is_false")]
         show_in_channel: bool,
+        /// The members the text mentions (the server keeps members only,
+        /// at most 25).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        mentions: Vec<UserId>,
     },
     /// New text for one of the user's messages (the send rules apply).
     #[serde(rename = "message.edit")]
@@ -43,6 +47,9 @@ pub enum ClientFrame {
         /// Refuse (`CONFLICT`) unless the message is still at this rev.
         #[serde(rename = "ifRev", default, skip_serializing_if = "Option::is_none")]
         if_rev: Option<Rev>,
+        /// The members the new text mentions (absent: they stay).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        mentions: Option<Vec<UserId>>,
         /// The client's key for this request, echoed in an error.
         #[serde(rename = "clientId", default, skip_serializing_if = "Option::is_none")]
         client_id: Option<ClientId>,
@@ -364,6 +371,10 @@ pub enum ServerFrame {
         /// For a reply also sent to the channel: its parent.
         #[serde(rename = "parentId", default, skip_serializing_if = "Option::is_none")]
         parent_id: Option<MessageId>,
+        /// For a message that mentions the receiver: their unread
+        /// mentions in that channel after it.
+        #[serde(rename = "unreadMentions", default, skip_serializing_if = "Option::is_none")]
+        unread_mentions: Option<i64>,
     },
     /// The user's read cursor moved (any of their tabs or devices).
     #[serde(rename = "read.updated")]
@@ -374,6 +385,9 @@ pub enum ServerFrame {
         /// The new cursor.
         #[serde(rename = "lastReadSeq")]
         last_read_seq: Seq,
+        /// The user's unread mentions in the channel after the move.
+        #[serde(rename = "unreadMentions", default)]
+        unread_mentions: i64,
     },
     /// End of a resume replay.
     #[serde(rename = "resume.done")]
@@ -479,6 +493,9 @@ pub struct WireMessage {
     /// The thread summary of a message that has or had replies.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thread: Option<WireThread>,
+    /// The members it mentions.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mentions: Vec<UserId>,
 }
 
 /// [`ThreadInfo`] with camelCase names.
@@ -604,6 +621,7 @@ impl From<&Message> for WireMessage {
             parent_id: m.parent_id,
             show_in_channel: m.show_in_channel,
             thread: m.thread.as_ref().map(WireThread::from),
+            mentions: m.mentions.clone(),
         }
     }
 }
@@ -642,6 +660,7 @@ impl From<WireMessage> for Message {
             parent_id: w.parent_id,
             show_in_channel: w.show_in_channel,
             thread: w.thread.map(ThreadInfo::from),
+            mentions: w.mentions,
         }
     }
 }
@@ -684,6 +703,7 @@ mod tests {
                 reply_to: None,
                 parent_id: None,
                 show_in_channel: false,
+                mentions: Vec::new(),
             })
         );
         assert_eq!(

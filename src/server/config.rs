@@ -230,6 +230,9 @@ settings! {
         /// Largest page of search results.
         search_max_limit: u32 = 50;
             file "search_max_limit", env "CHAT_SEARCH_MAX_LIMIT", read Parsed;
+        /// Members one message may mention; more are dropped.
+        max_mentions: usize = 25;
+            file "max_mentions", env "CHAT_MAX_MENTIONS", read Parsed;
         /// Per-connection WebSocket read buffer in bytes; small keeps idle
         /// sockets cheap.
         ws_read_buffer: usize = 1024;
@@ -469,6 +472,7 @@ impl Settings {
             ("limits.login_per_minute", l.login_per_minute as usize),
             ("limits.history_max_limit", l.history_max_limit as usize),
             ("limits.search_max_limit", l.search_max_limit as usize),
+            ("limits.max_mentions", l.max_mentions),
             ("limits.room_buffer", l.room_buffer),
             ("limits.db_connections", l.db_connections),
             ("limits.write_batch", l.write_batch),

@@ -91,11 +91,11 @@ pub fn Composer() -> impl IntoView {
             return;
         };
         if room.editing.get_untracked().is_some() {
-            room.save_edit(text.as_str().to_string());
+            room.save_edit(text.as_str().to_string(), Vec::new());
             draft.set(String::new());
             return;
         }
-        room.send_text(text.as_str().to_string());
+        room.send_text(text.as_str().to_string(), Vec::new());
         draft.set(String::new());
         // The server ends typing on send by itself; just reset the throttle.
         throttle.update_value(|t| {

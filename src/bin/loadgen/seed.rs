@@ -170,6 +170,7 @@ pub async fn bulk_messages(
                 created_at: Utc::now(),
                 reply_to: None,
                 thread: None,
+                mentions: Vec::new(),
             })
             .collect();
         for r in store.insert_messages(&batch).await {

@@ -303,7 +303,7 @@ impl Follower {
                 };
                 send_thread_read(&self.users, u, p, read);
             }
-            BusEvent::Read { c, u, s } => {
+            BusEvent::Read { c, u, s, m } => {
                 self.users.send(
                     u,
                     Arc::new(UserEvent {
@@ -312,6 +312,7 @@ impl Follower {
                         json: frame_json(&ServerFrame::ReadUpdated {
                             channel_id: c,
                             last_read_seq: s,
+                            unread_mentions: m,
                         }),
                     }),
                 );

@@ -67,6 +67,9 @@ pub enum BusEvent {
         u: UserId,
         /// The cursor.
         s: Seq,
+        /// The user's unread mentions in the channel after the move.
+        #[serde(default)]
+        m: i64,
     },
     /// A user's thread cursor moved (their other tabs follow).
     #[serde(rename = "thread.read")]

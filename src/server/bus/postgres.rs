@@ -294,6 +294,7 @@ mod tests {
         assert_eq!(
             read.event,
             BusEvent::Read {
+                m: 0,
                 c,
                 u,
                 s: Seq::new(9)

@@ -93,7 +93,7 @@ pub fn spawn(
                     }
                 },
             };
-            let json = frame_json(&ServerFrame::ChannelActivity {
+            let shared = ServerFrame::ChannelActivity {
                 channel_id: m.channel_id,
                 seq: m.seq,
                 message_id: m.id,
@@ -101,15 +101,49 @@ pub fn spawn(
                 preview: preview(&m.text),
                 created_at: m.created_at,
                 parent_id: m.parent_id,
-            });
-            // One event, shared by every member's connections.
+                unread_mentions: None,
+            };
+            let frame = move |count: Option<i64>| {
+                let mut f = shared.clone();
+                if let ServerFrame::ChannelActivity {
+                    unread_mentions, ..
+                } = &mut f
+                {
+                    *unread_mentions = count;
+                }
+                f
+            };
+            // One event, shared by every member's connections; a member the
+            // message mentions gets one of their own, with their count.
             let event = Arc::new(UserEvent {
                 channel_id: m.channel_id,
                 is_activity: true,
-                json,
+                json: frame_json(&frame(None)),
             });
-            for member in list.iter() {
+            let mentioned = |u: &UserId| *u != m.user_id && m.mentions.contains(u);
+            for member in list.iter().filter(|u| !mentioned(u)) {
                 users.send(*member, event.clone());
+            }
+            let to_count: Vec<UserId> = list
+                .iter()
+                .copied()
+                .filter(|u| mentioned(u) && users.is_online(*u))
+                .collect();
+            if !to_count.is_empty() {
+                let (store, users, channel_id) = (store.clone(), users.clone(), m.channel_id);
+                tokio::spawn(async move {
+                    for user in to_count {
+                        let count = store.unread_mentions(user, channel_id).await.ok();
+                        users.send(
+                            user,
+                            Arc::new(UserEvent {
+                                channel_id,
+                                is_activity: true,
+                                json: frame_json(&frame(count)),
+                            }),
+                        );
+                    }
+                });
             }
         }
     })

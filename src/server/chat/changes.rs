@@ -32,7 +32,14 @@ impl Chat {
         message_id: MessageId,
         request: ChangeRequest,
     ) -> Result<Message, AppError> {
-        let kind = self.change_kind(request)?;
+        let mut kind = self.change_kind(request)?;
+        if let ChangeKind::Edit {
+            mentions: Some(mentions),
+            ..
+        } = &mut kind
+        {
+            *mentions = self.keep_mentions(channel_id, std::mem::take(mentions)).await?;
+        }
         // Membership is checked inside the change's transaction (a missing
         // channel or message is 404, no access 403), not here as well: a
         // reaction storm would pay a second query per change.
@@ -135,11 +142,16 @@ impl Chat {
     /// Checks a request's input and turns it into the store's change.
     fn change_kind(&self, request: ChangeRequest) -> Result<ChangeKind, AppError> {
         Ok(match request {
-            ChangeRequest::Edit { text, if_rev } => ChangeKind::Edit {
+            ChangeRequest::Edit {
+                text,
+                if_rev,
+                mentions,
+            } => ChangeKind::Edit {
                 text: MessageText::parse(&text, self.limits.max_text_chars)
                     .map_err(text_error)?
                     .into_string(),
                 if_rev,
+                mentions,
             },
             ChangeRequest::Delete => ChangeKind::Delete { hard: false },
             ChangeRequest::ReactionAdd { emoji } => ChangeKind::ReactionAdd {

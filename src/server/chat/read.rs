@@ -27,6 +27,11 @@ impl Chat {
             .mark_read(user_id, channel_id, seq)
             .await
             .map_err(|e| internal("mark read failed", e))?;
+        let unread_mentions = self
+            .store
+            .unread_mentions(user_id, channel_id)
+            .await
+            .map_err(|e| internal("unread mentions read failed", e))?;
         self.users.send(
             user_id,
             std::sync::Arc::new(UserEvent {
@@ -35,6 +40,7 @@ impl Chat {
                 json: frame_json(&ServerFrame::ReadUpdated {
                     channel_id,
                     last_read_seq: cursor,
+                    unread_mentions,
                 }),
             }),
         );
@@ -42,6 +48,7 @@ impl Chat {
             c: channel_id,
             u: user_id,
             s: cursor,
+            m: unread_mentions,
         });
         self.announce_member_read(channel_id, user_id, cursor).await;
         Ok(cursor)

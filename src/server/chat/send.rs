@@ -90,6 +90,18 @@ impl From<SendError> for AppError {
     }
 }
 
+/// What a message may carry besides its text (the `message.send` frame's
+/// optional fields), unchecked: the rule book checks each.
+#[derive(Debug, Clone, Default)]
+pub struct SendExtras {
+    /// The message it quotes.
+    pub reply_to: Option<MessageId>,
+    /// The thread it replies in.
+    pub thread: Option<ReplyThread>,
+    /// The members it mentions, as declared.
+    pub mentions: Vec<UserId>,
+}
+
 impl Chat {
     /// Validates, rate-limits and stores a message. A new message is
     /// published to the room before this returns; a duplicate `clientId`
@@ -100,10 +112,9 @@ impl Chat {
         channel_id: ChannelId,
         raw_text: &str,
         client_id: ClientId,
-        reply_to: Option<MessageId>,
-        thread: Option<ReplyThread>,
+        extras: SendExtras,
     ) -> Result<InsertOutcome, SendError> {
-        self.submit(user_id, channel_id, raw_text, client_id, reply_to, thread)
+        self.submit(user_id, channel_id, raw_text, client_id, extras)
             .await?
             .outcome()
             .await
@@ -120,8 +131,11 @@ impl Chat {
         channel_id: ChannelId,
         raw_text: &str,
         client_id: ClientId,
-        reply_to: Option<MessageId>,
-        thread: Option<ReplyThread>,
+        SendExtras {
+            reply_to,
+            thread,
+            mentions,
+        }: SendExtras,
     ) -> Result<PendingSend, SendError> {
         let text =
             MessageText::parse(raw_text, self.limits.max_text_chars).map_err(SendError::Text)?;
@@ -135,6 +149,10 @@ impl Chat {
         if let Some(thread) = thread {
             self.check_parent(channel_id, thread.parent_id).await?;
         }
+        let mentions = self
+            .keep_mentions(channel_id, mentions)
+            .await
+            .map_err(|_| SendError::PersistFailed)?;
         self.writer
             .enqueue(NewMessage {
                 // Time-ordered (v7): the id index grows at its end instead
@@ -147,6 +165,7 @@ impl Chat {
                 created_at: Utc::now(),
                 reply_to,
                 thread,
+                mentions,
             })
             .await
             .map(PendingSend)

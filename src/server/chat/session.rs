@@ -26,7 +26,7 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tokio_util::sync::CancellationToken;
 
-use super::send::SendError;
+use super::send::{SendError, SendExtras};
 use super::Chat;
 use crate::protocol::ws::FrameDecodeError;
 use crate::protocol::{
@@ -461,6 +461,7 @@ impl Session {
                 reply_to,
                 parent_id,
                 show_in_channel,
+                mentions,
             } => {
                 self.stop_typing();
                 let thread = match (parent_id, show_in_channel) {
@@ -480,8 +481,11 @@ impl Session {
                         self.channel_id,
                         &text,
                         client_id.clone(),
-                        reply_to,
-                        thread,
+                        SendExtras {
+                            reply_to,
+                            thread,
+                            mentions,
+                        },
                     )
                     .await
                 {
@@ -529,9 +533,14 @@ impl Session {
                 id,
                 text,
                 if_rev,
+                mentions,
                 client_id,
             } => {
-                let request = ChangeRequest::Edit { text, if_rev };
+                let request = ChangeRequest::Edit {
+                    text,
+                    if_rev,
+                    mentions,
+                };
                 self.change(sink, id, request, client_id).await
             }
             ClientFrame::MessageDelete { id, client_id } => {
@@ -1187,8 +1196,7 @@ mod tests {
                     DEMO_CHANNELS[0].0,
                     &format!("m{i}"),
                     ClientId::new(format!("{user}-{i}-{}", uuid::Uuid::new_v4())),
-                    None,
-                    None,
+                    SendExtras::default(),
                 )
                 .await
                 .unwrap();

@@ -21,6 +21,8 @@ pub struct EditBody {
     text: String,
     #[serde(rename = "ifRev", default)]
     if_rev: Option<Rev>,
+    #[serde(default)]
+    mentions: Option<Vec<UserId>>,
 }
 
 /// Applies a member's change and answers the message's state after it.
@@ -37,7 +39,8 @@ async fn change(
     Ok(named("message", message))
 }
 
-/// `PATCH /chat/channels/{c}/messages/{m}` with `{"text", "ifRev"?}`.
+/// `PATCH /chat/channels/{c}/messages/{m}` with `{"text", "ifRev"?,
+/// "mentions"?}`.
 pub async fn edit_route(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -47,6 +50,7 @@ pub async fn edit_route(
     let request = ChangeRequest::Edit {
         text: body.text,
         if_rev: body.if_rev,
+        mentions: body.mentions,
     };
     change(&state, &user, path, request).await
 }

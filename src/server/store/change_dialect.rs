@@ -43,6 +43,13 @@ pub(super) struct ChangeQueries {
     pub set_deleted: &'static str,
     /// `message`: takes it out of the search index.
     pub unindex: &'static str,
+    /// `message, mentions JSON or null`: the `mentions` column.
+    pub set_mentions: &'static str,
+    /// `message`: drops its rows of unread mentions.
+    pub drop_mentions: &'static str,
+    /// `message, mentions JSON`: its rows of unread mentions, when it is in
+    /// the main timeline (not for its own author).
+    pub add_mentions: &'static str,
     /// `message`: drops its reaction rows.
     pub drop_reactions: &'static str,
     /// `message`: wipes the stored text (hard delete).
@@ -168,7 +175,24 @@ macro_rules! define_apply_change {
             let at = Timestamp::from(change.at);
             let id = change.message_id;
             match &change.kind {
-                ChangeKind::Edit { text, .. } => {
+                ChangeKind::Edit { text, mentions, .. } => {
+                    if let Some(mentions) = mentions {
+                        let json = (!mentions.is_empty())
+                            .then(|| serde_json::to_string(mentions).unwrap_or_default());
+                        sqlx::query(q.set_mentions)
+                            .bind(id)
+                            .bind(json.clone())
+                            .execute(&mut *conn)
+                            .await?;
+                        sqlx::query(q.drop_mentions).bind(id).execute(&mut *conn).await?;
+                        if let Some(json) = json {
+                            sqlx::query(q.add_mentions)
+                                .bind(id)
+                                .bind(json)
+                                .execute(&mut *conn)
+                                .await?;
+                        }
+                    }
                     sqlx::query(q.keep_old_text)
                         .bind(id)
                         .bind(rev)
@@ -196,6 +220,7 @@ macro_rules! define_apply_change {
                         .execute(&mut *conn)
                         .await?;
                     sqlx::query(q.unindex).bind(id).execute(&mut *conn).await?;
+                    sqlx::query(q.drop_mentions).bind(id).execute(&mut *conn).await?;
                     sqlx::query(q.drop_reactions)
                         .bind(id)
                         .execute(&mut *conn)

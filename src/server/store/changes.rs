@@ -30,6 +30,9 @@ pub enum ChangeKind {
         text: String,
         /// The rev the editor saw.
         if_rev: Option<Rev>,
+        /// The members the new text mentions, as kept by the rule book
+        /// (`None`: the mentions stay).
+        mentions: Option<Vec<UserId>>,
     },
     /// Soft delete to a tombstone; `hard` also wipes the stored text and
     /// the edit history (host app only).
@@ -154,6 +157,8 @@ pub struct TargetRow {
     pub pinned: bool,
     /// Its reactions summary (JSON).
     pub reactions: Option<String>,
+    /// The members it mentions (JSON).
+    pub mentions: Option<String>,
     /// Whether the acting member reacted with the change's emoji (false
     /// for other changes and for the host app).
     pub reacted: bool,
@@ -201,7 +206,11 @@ pub fn decide(change: &Change, facts: &ChangeFacts, limits: ChangeLimits) -> Dec
         Actor::HostApp => true,
     };
     match &change.kind {
-        Edit { text, if_rev } => {
+        Edit {
+            text,
+            if_rev,
+            mentions,
+        } => {
             if !is_author || change.actor == Actor::HostApp {
                 return Decision::Refuse(ChangeRefused::NotAuthor);
             }
@@ -213,7 +222,10 @@ pub fn decide(change: &Change, facts: &ChangeFacts, limits: ChangeLimits) -> Dec
                     current: target.rev,
                 });
             }
-            if *text == target.text {
+            let same_mentions = mentions.as_ref().is_none_or(|m| {
+                *m == super::rows::decode_user_ids(target.mentions.as_deref())
+            });
+            if *text == target.text && same_mentions {
                 return Decision::Unchanged;
             }
             Decision::Apply
@@ -343,6 +355,7 @@ mod tests {
                 hidden: false,
                 pinned: false,
                 reactions: None,
+                mentions: None,
                 reacted: false,
             }),
             member: true,
@@ -360,6 +373,7 @@ mod tests {
         ChangeKind::Edit {
             text: text.into(),
             if_rev: if_rev.map(Rev::new),
+            mentions: None,
         }
     }
 

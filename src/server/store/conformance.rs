@@ -184,6 +184,7 @@ fn message_at(channel: ChannelId, user: UserId, key: &str, at: DateTime<Utc>) ->
         created_at: at,
         reply_to: None,
         thread: None,
+        mentions: Vec::new(),
     }
 }
 
@@ -1598,6 +1599,7 @@ fn edit(text: &str) -> ChangeKind {
     ChangeKind::Edit {
         text: text.into(),
         if_rev: None,
+        mentions: None,
     }
 }
 
@@ -1605,6 +1607,7 @@ fn edit_if(text: &str, rev: i64) -> ChangeKind {
     ChangeKind::Edit {
         text: text.into(),
         if_rev: Some(Rev::new(rev)),
+        mentions: None,
     }
 }
 
@@ -1949,6 +1952,7 @@ pub(super) async fn edits_keep_each_earlier_text_oldest_first(b: &impl Backend) 
             ChangeKind::Edit {
                 text: text.into(),
                 if_rev: if_rev.map(Rev::new),
+                mentions: None,
             },
             at(seconds),
         )

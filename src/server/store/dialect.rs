@@ -65,6 +65,8 @@ pub(super) struct Queries {
     pub mark_read: &'static str,
     /// `user` → an [`UnreadRow`] per channel of the user.
     pub unread_for: &'static str,
+    /// `user, channel` → the user's unread mentions there.
+    pub unread_mentions: &'static str,
     /// `key` → its value.
     pub get_meta: &'static str,
     /// `key, value`: writes a flag.
@@ -95,6 +97,7 @@ where
     for<'r> UnreadRow: FromRow<'r, Self::Row>,
     for<'r> MembershipRow: FromRow<'r, Self::Row>,
     for<'r> (Seq,): FromRow<'r, Self::Row>,
+    for<'r> (i64,): FromRow<'r, Self::Row>,
     for<'r> (UserId,): FromRow<'r, Self::Row>,
     for<'r> (String,): FromRow<'r, Self::Row>,
 {
@@ -287,6 +290,20 @@ where
             .fetch_all(db)
             .await?;
         Ok(rows.into_iter().filter_map(UnreadRow::into_entry).collect())
+    }
+
+    /// The user's unread mentions in a channel (0 for a missing one).
+    async fn unread_mentions<'c>(
+        db: impl Executor<'c, Database = Self>,
+        user_id: UserId,
+        channel_id: ChannelId,
+    ) -> StoreResult<i64> {
+        let n: Option<i64> = sqlx::query_scalar(Self::SQL.unread_mentions)
+            .bind(user_id)
+            .bind(channel_id)
+            .fetch_optional(db)
+            .await?;
+        Ok(n.unwrap_or(0))
     }
 
     /// A flag's value.

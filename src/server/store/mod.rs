@@ -216,6 +216,13 @@ pub struct NewMessage {
     /// book before the send is queued, and again in the insert's
     /// transaction, which refuses a reply to a parent deleted meanwhile).
     pub thread: Option<ReplyThread>,
+    /// The members it mentions, as kept by the rule book.
+    pub mentions: Vec<UserId>,
+}
+
+/// Mentions as JSON text for the `mentions` column (`None`: none).
+pub fn mentions_json(mentions: &[UserId]) -> Option<String> {
+    (!mentions.is_empty()).then(|| serde_json::to_string(mentions).unwrap_or_default())
 }
 
 /// The thread a reply goes to.
@@ -244,7 +251,13 @@ impl NewMessage {
             m.parent_id = Some(thread.parent_id);
             m.show_in_channel = thread.show_in_channel;
         }
+        m.mentions = self.mentions.clone();
         m
+    }
+
+    /// Its mentions as JSON text for the `mentions` column (`None`: none).
+    pub fn mentions_json(&self) -> Option<String> {
+        mentions_json(&self.mentions)
     }
 
     /// The quoted message's id, as stored.
@@ -517,6 +530,8 @@ pub trait ReadStore: Send + Sync {
     ) -> StoreResult<Seq>;
     /// Unread counts of every channel of the user with unread > 0, one query.
     async fn unread_for(&self, user_id: UserId) -> StoreResult<Vec<UnreadEntry>>;
+    /// The user's unread mentions in one channel.
+    async fn unread_mentions(&self, user_id: UserId, channel_id: ChannelId) -> StoreResult<i64>;
 }
 
 /// The server's own flags and health.

@@ -18,7 +18,7 @@ use super::change_dialect::{define_apply_change, ChangeDialect, ChangeQueries};
 use super::dialect::{all_failed, around_before_limit, around_seq, channels_of, Dialect, Queries};
 use super::rows::{message_columns, HeadRow, MessageRow};
 use super::thread_dialect::{define_thread_steps, ThreadDialect, ThreadQueries};
-use super::CommitNotice;
+use super::{mentions_json, CommitNotice};
 use super::{
     Change, ChangeLimits, ChangeResult, ChangeStore, ChannelStore, HistoryCursor, InsertOutcome,
     Membership, MessageStore, MetaStore, NewMessage, ReadStore, SearchStore, StoreError,
@@ -49,9 +49,9 @@ const FIND_BY_CLIENT_ID: &str = concat!(
 /// (`search_text::index_words`), made a `tsvector` without parsing.
 const INSERT_MESSAGE: &str = "INSERT INTO messages \
      (id, channel_id, seq, user_id, client_id, text, created_at, reply_to, search, \
-      parent_id, thread_only) \
+      parent_id, thread_only, mentions) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, array_to_tsvector(string_to_array($9, ' ')), \
-       $10, $11)";
+       $10, $11, $12)";
 /// The fast path, step 1: lock the batch's channel rows (in id order, so
 /// two servers never deadlock) and read their heads. The lock is held to
 /// commit, so the key lookup that follows sees every earlier commit.
@@ -75,12 +75,13 @@ const ACTIVE_SENDERS: &str = "SELECT tablo_id, user_id FROM tablo_access \
 /// other servers' wake-up, in one statement.
 const WRITE_BATCH: &str = "WITH inserted AS ( \
        INSERT INTO messages (id, channel_id, seq, user_id, client_id, text, created_at, \
-         reply_to, search) \
+         reply_to, search, mentions) \
        SELECT id, channel_id, seq, user_id, client_id, text, created_at, reply_to, \
-         array_to_tsvector(string_to_array(words, ' ')) \
+         array_to_tsvector(string_to_array(words, ' ')), mentions \
        FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::uuid[], \
-         $5::text[], $6::text[], $7::timestamptz[], $13::uuid[], $14::text[]) \
-         AS n(id, channel_id, seq, user_id, client_id, text, created_at, reply_to, words)), \
+         $5::text[], $6::text[], $7::timestamptz[], $13::uuid[], $14::text[], $15::text[]) \
+         AS n(id, channel_id, seq, user_id, client_id, text, created_at, reply_to, words, \
+           mentions)), \
      bumped AS ( \
        UPDATE tablos t SET last_seq = h.last_seq, last_message_at = h.last_at \
        FROM unnest($8::uuid[], $9::bigint[], $10::timestamptz[]) AS h(id, last_seq, last_at) \
@@ -224,6 +225,17 @@ macro_rules! unread_count {
                 AND (m.deleted_at IS NOT NULL OR m.thread_only))) AS unread_count"
     };
 }
+/// The caller's (`$1`) unread mentions in channel `t` with read state
+/// `r`: their rows after the cursor (one index range), of messages still
+/// shown.
+macro_rules! unread_mentions {
+    () => {
+        "(SELECT COUNT(*) FROM message_mentions mm WHERE mm.user_id = $1 \
+           AND mm.channel_id = t.id AND mm.seq > COALESCE(r.last_read_seq, 0) \
+           AND EXISTS (SELECT 1 FROM messages x WHERE x.id = mm.message_id \
+             AND x.deleted_at IS NULL)) AS unread_mentions"
+    };
+}
 const CHANNELS_FOR: &str = concat!(
     "SELECT t.id AS tablo_id, t.name, t.color, t.last_seq AS head_seq, \
                t.last_rev AS head_rev, t.read_receipts, \
@@ -236,6 +248,8 @@ const CHANNELS_FOR: &str = concat!(
                       AND x.user_id <> $1 AND x.deleted_at IS NULL)) AS unread_threads, \
                ",
     unread_count!(),
+    ", ",
+    unread_mentions!(),
     ", ",
     message_columns!(postgres, "lm"),
     ", lu.display_name AS last_sender_name \
@@ -253,6 +267,8 @@ const UNREAD_FOR: &str = concat!(
     "SELECT a.tablo_id AS channel_id, \
                ",
     unread_count!(),
+    ", ",
+    unread_mentions!(),
     " \
              FROM tablo_access a \
              JOIN tablos t ON t.id = a.tablo_id \
@@ -304,6 +320,13 @@ const PINS: &str = concat!(
     " FROM messages WHERE channel_id = $1 AND pinned_at IS NOT NULL \
      ORDER BY pinned_at DESC LIMIT $2"
 );
+/// One user's (`$1`) unread mentions in one channel (`$2`).
+const UNREAD_MENTIONS: &str = concat!(
+    "SELECT ",
+    unread_mentions!(),
+    " FROM tablos t LEFT JOIN channel_read_state r ON r.user_id = $1 AND r.channel_id = t.id \
+     WHERE t.id = $2"
+);
 /// One user's (`$1`) unread count in one channel (`$2`).
 const UNREAD_COUNT: &str = concat!(
     "SELECT ",
@@ -332,6 +355,7 @@ impl Dialect for Postgres {
         find_by_client_id: FIND_BY_CLIENT_ID,
         mark_read: MARK_READ,
         unread_for: UNREAD_FOR,
+        unread_mentions: UNREAD_MENTIONS,
         get_meta: "SELECT value FROM meta WHERE key = $1",
         set_meta: "INSERT INTO meta (key, value) VALUES ($1, $2) \
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -391,7 +415,7 @@ impl ChangeDialect for Postgres {
              FOR UPDATE OF t",
         target: "SELECT channel_id, user_id, text, rev, deleted_at IS NOT NULL AS deleted, \
              (deleted_at IS NOT NULL AND rev = 0) AS hidden, pinned_at IS NOT NULL AS pinned, \
-             reactions, EXISTS (SELECT 1 FROM reactions r WHERE r.message_id = messages.id \
+             reactions, mentions, EXISTS (SELECT 1 FROM reactions r WHERE r.message_id = messages.id \
                AND r.emoji = $2 AND r.user_id = $3) AS reacted \
              FROM messages WHERE id = $1",
         pin_count: "SELECT COUNT(*) FROM messages \
@@ -404,6 +428,13 @@ impl ChangeDialect for Postgres {
         index_text: "UPDATE messages SET search = array_to_tsvector(string_to_array($2, ' ')) \
              WHERE id = $1",
         unindex: "UPDATE messages SET search = NULL WHERE id = $1",
+        set_mentions: "UPDATE messages SET mentions = $2 WHERE id = $1",
+        drop_mentions: "DELETE FROM message_mentions WHERE message_id = $1",
+        add_mentions: "INSERT INTO message_mentions (user_id, channel_id, seq, message_id) \
+             SELECT j.value::uuid, m.channel_id, m.seq, m.id \
+             FROM messages m, json_array_elements_text($2::json) AS j(value) \
+             WHERE m.id = $1 AND NOT m.thread_only AND j.value::uuid <> m.user_id \
+             ON CONFLICT DO NOTHING",
         set_deleted: "UPDATE messages SET deleted_at = COALESCE(deleted_at, $2), \
              reactions = NULL, pinned_by = NULL, pinned_at = NULL, rev = $3 WHERE id = $1",
         drop_reactions: "DELETE FROM reactions WHERE message_id = $1",
@@ -523,8 +554,10 @@ impl PgStore {
             .bind(index_words(&m.text))
             .bind(m.thread.map(|t| t.parent_id))
             .bind(m.thread.is_some_and(|t| !t.show_in_channel))
+            .bind(m.mentions_json())
             .execute(&mut **tx)
             .await?;
+        add_mentions(tx, m.id, &m.mentions).await?;
         let parent = match m.thread {
             Some(thread) => Some(Box::new(
                 reply_step_in(tx, m, thread, seq, Timestamp::from(created_at)).await?,
@@ -715,8 +748,12 @@ impl MessageStore for PgStore {
             .bind(&notifications)
             .bind(&rows.reply_tos)
             .bind(&rows.words)
+            .bind(&rows.mentions)
             .execute(&mut *tx)
             .await?;
+        for m in &plan.new {
+            add_mentions(&mut tx, m.id, &m.mentions).await?;
+        }
         tx.commit().await?;
         Ok(plan.results)
     }
@@ -994,6 +1031,10 @@ impl ReadStore for PgStore {
     async fn unread_for(&self, user_id: UserId) -> StoreResult<Vec<UnreadEntry>> {
         Postgres::unread_for(&self.pool, user_id).await
     }
+
+    async fn unread_mentions(&self, user_id: UserId, channel_id: ChannelId) -> StoreResult<i64> {
+        Postgres::unread_mentions(&self.pool, user_id, channel_id).await
+    }
 }
 
 #[async_trait]
@@ -1063,6 +1104,23 @@ impl MetaStore for PgStore {
     }
 }
 
+/// A stored message's rows of unread mentions (none for a thread-only
+/// reply or the author).
+async fn add_mentions(
+    tx: &mut Transaction<'_, Postgres>,
+    id: MessageId,
+    mentions: &[UserId],
+) -> StoreResult<()> {
+    if let Some(json) = mentions_json(mentions) {
+        sqlx::query(<Postgres as ChangeDialect>::CHANGES.add_mentions)
+            .bind(id)
+            .bind(json)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
 /// The new rows of a batch as parallel columns: the shape `unnest` takes,
 /// so a batch of any size is inserted by one statement.
 #[derive(Default)]
@@ -1077,6 +1135,8 @@ struct NewRows {
     reply_tos: Vec<Option<MessageId>>,
     /// Each message's words for search.
     words: Vec<String>,
+    /// Each message's mentions (JSON), if any.
+    mentions: Vec<Option<String>>,
 }
 
 impl NewRows {
@@ -1092,6 +1152,7 @@ impl NewRows {
             rows.created_ats.push(m.created_at.into());
             rows.reply_tos.push(m.reply_to.as_ref().map(|q| q.id));
             rows.words.push(index_words(&m.text));
+            rows.mentions.push(mentions_json(&m.mentions));
         }
         rows
     }

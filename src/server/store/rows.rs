@@ -43,7 +43,8 @@ macro_rules! message_columns {
             message_columns!(@plain [$table]
                 id, channel_id, seq, user_id, text, created_at, updated_at, client_id),
             ", CASE WHEN ", $table, ".rev > 0 OR ", $table, ".reply_to IS NOT NULL OR ",
-            $table, ".deleted_at IS NOT NULL OR ", $table, ".parent_id IS NOT NULL THEN ",
+            $table, ".deleted_at IS NOT NULL OR ", $table, ".parent_id IS NOT NULL OR ",
+            $table, ".mentions IS NOT NULL THEN ",
             message_columns!(@changes $dialect $table),
             " END AS changes"
         )
@@ -64,7 +65,7 @@ macro_rules! message_columns {
              ELSE json((SELECT json_array(q.seq, hex(q.user_id), substr(q.text, 1, 140), \
              q.deleted_at IS NOT NULL) FROM messages q WHERE q.id = ", $t, ".reply_to)) END, ",
             "nullif(hex(", $t, ".parent_id), ''), ", $t, ".thread_only, ", $t, ".reply_count, ",
-            $t, ".last_reply_at, ", $t, ".thread_participants)"
+            $t, ".last_reply_at, ", $t, ".thread_participants, ", $t, ".mentions)"
         )
     };
     (@changes postgres $t:literal) => {
@@ -78,7 +79,7 @@ macro_rules! message_columns {
              q.deleted_at IS NOT NULL) FROM messages q WHERE q.id = ", $t, ".reply_to) END, ",
             $t, ".parent_id, ", $t, ".thread_only, ", $t, ".reply_count, ",
             "(extract(epoch FROM ", $t, ".last_reply_at) * 1000000)::bigint, ",
-            $t, ".thread_participants)::text"
+            $t, ".thread_participants, ", $t, ".mentions)::text"
         )
     };
 }
@@ -139,8 +140,10 @@ struct ChangeColumns {
     /// A parent's newest reply time, microseconds since the epoch (`None`:
     /// never had replies).
     last_reply_at: Option<i64>,
-    /// A parent's participants, JSON text (see [`decode_participants`]).
+    /// A parent's participants, JSON text (see [`decode_user_ids`]).
     thread_participants: Option<String>,
+    /// The mentioned members, JSON text (read like participants).
+    mentions: Option<String>,
 }
 
 /// The quoted message's part of [`ChangeColumns`].
@@ -170,14 +173,14 @@ impl Flag {
     }
 }
 
-/// Reads a stored participants list (the `thread_participants` column); one
-/// that does not decode is logged and shown as empty rather than failing
-/// the whole read.
-pub(super) fn decode_participants(json: Option<&str>) -> Vec<UserId> {
+/// Reads a stored list of user ids (the `thread_participants` and
+/// `mentions` columns); one that does not decode is logged and shown as
+/// empty rather than failing the whole read.
+pub(super) fn decode_user_ids(json: Option<&str>) -> Vec<UserId> {
     match json {
         None | Some("") => Vec::new(),
         Some(json) => serde_json::from_str(json).unwrap_or_else(|e| {
-            tracing::error!(error = %e, "a stored thread participants list does not decode");
+            tracing::error!(error = %e, "a stored list of user ids does not decode");
             Vec::new()
         }),
     }
@@ -223,7 +226,7 @@ impl From<MessageRow> for Message {
         message.thread = changes.last_reply_at.map(|at| ThreadInfo {
             reply_count: changes.reply_count,
             last_reply_at: Timestamp::from_micros(at),
-            participants: decode_participants(changes.thread_participants.as_deref()),
+            participants: decode_user_ids(changes.thread_participants.as_deref()),
         });
         if changes.deleted.is_set() {
             message.deleted = true;
@@ -231,6 +234,7 @@ impl From<MessageRow> for Message {
             return message;
         }
         message.reactions = decode_reactions(changes.reactions.as_deref());
+        message.mentions = decode_user_ids(changes.mentions.as_deref());
         message.reply_to = match (changes.reply_to, changes.quote) {
             (Some(id), Some(quote)) => {
                 let deleted = quote.deleted.is_set();
@@ -295,6 +299,7 @@ pub(super) struct ChannelSummaryRow {
     head_rev: Rev,
     read_receipts: bool,
     unread_threads: i64,
+    unread_mentions: i64,
     #[sqlx(flatten)]
     last_message: LastMessage,
     last_sender_name: Option<String>,
@@ -313,6 +318,7 @@ impl From<ChannelSummaryRow> for ChannelSummary {
             head_rev,
             read_receipts,
             unread_threads,
+            unread_mentions,
             last_message: LastMessage(last_message),
             last_sender_name,
         } = row;
@@ -329,6 +335,7 @@ impl From<ChannelSummaryRow> for ChannelSummary {
             head_rev,
             read_receipts,
             unread_threads,
+            unread_mentions,
         }
     }
 }
@@ -352,6 +359,7 @@ impl From<MemberRow> for Member {
 pub(super) struct UnreadRow {
     channel_id: ChannelId,
     unread_count: i64,
+    unread_mentions: i64,
 }
 
 impl UnreadRow {
@@ -361,6 +369,7 @@ impl UnreadRow {
         (self.unread_count > 0).then_some(UnreadEntry {
             channel_id: self.channel_id,
             unread_count: self.unread_count,
+            unread_mentions: self.unread_mentions,
         })
     }
 }

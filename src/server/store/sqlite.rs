@@ -22,6 +22,7 @@ use sqlx::Sqlite;
 use uuid::Uuid;
 
 use super::batch::{self, BatchFacts};
+use super::mentions_json;
 use super::change_dialect::{define_apply_change, ChangeDialect, ChangeQueries};
 use super::dialect::{all_failed, around_before_limit, around_seq, channels_of, Dialect, Queries};
 use super::rows::{message_columns, HeadRow, MessageRow};
@@ -76,12 +77,13 @@ const BATCH_EXISTING: &str = concat!(
        AND m.client_id = k.value ->> 2"
 );
 /// Step 4: the new rows (`[[id, channel, seq, user, clientId, text, micros,
-/// replyTo], ...]`), each with the next search key after the stored ones,
-/// in batch order (the subquery is read once, before the first row).
+/// replyTo, mentions], ...]`), each with the next search key after the
+/// stored ones, in batch order (the subquery is read once, before the
+/// first row).
 const BATCH_INSERT: &str = "INSERT INTO messages \
-     (id, channel_id, seq, user_id, client_id, text, created_at, reply_to, search_key) \
+     (id, channel_id, seq, user_id, client_id, text, created_at, reply_to, mentions, search_key) \
      SELECT unhex(value ->> 0), unhex(value ->> 1), value ->> 2, unhex(value ->> 3), \
-       value ->> 4, value ->> 5, value ->> 6, unhex(value ->> 7), \
+       value ->> 4, value ->> 5, value ->> 6, unhex(value ->> 7), value ->> 8, \
        COALESCE((SELECT search_key FROM messages WHERE search_key IS NOT NULL \
          ORDER BY search_key DESC LIMIT 1), 0) + key + 1 FROM json_each(?1)";
 /// Step 5: the channels' new heads (`[["<channel>", seq, micros], ...]`).
@@ -90,8 +92,8 @@ const BATCH_BUMP: &str = "UPDATE tablos SET last_seq = k.value ->> 1, \
      FROM json_each(?1) AS k WHERE tablos.id = unhex(k.value ->> 0)";
 const INSERT_MESSAGE: &str = "INSERT INTO messages \
      (id, channel_id, seq, user_id, client_id, text, created_at, reply_to, parent_id, \
-      thread_only, search_key) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, COALESCE((SELECT search_key FROM messages \
+      thread_only, mentions, search_key) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, COALESCE((SELECT search_key FROM messages \
        WHERE search_key IS NOT NULL ORDER BY search_key DESC LIMIT 1), 0) + 1)";
 /// Search, after the rows are in: the new messages' words under their keys
 /// (`[["<id>", "<channel>", "words"], ...]`).
@@ -221,6 +223,17 @@ macro_rules! unread_count {
                 AND (m.deleted_at IS NOT NULL OR m.thread_only = 1))) AS unread_count"
     };
 }
+/// The caller's (`?1`) unread mentions in channel `t` with read state
+/// `r`: their rows after the cursor (one index range), of messages still
+/// shown.
+macro_rules! unread_mentions {
+    () => {
+        "(SELECT COUNT(*) FROM message_mentions mm WHERE mm.user_id = ?1 \
+           AND mm.channel_id = t.id AND mm.seq > COALESCE(r.last_read_seq, 0) \
+           AND EXISTS (SELECT 1 FROM messages x WHERE x.id = mm.message_id \
+             AND x.deleted_at IS NULL)) AS unread_mentions"
+    };
+}
 /// The caller's channels with previews and unread counts (one query).
 const CHANNELS_FOR: &str = concat!(
     "SELECT t.id AS tablo_id, t.name, t.color, t.last_seq AS head_seq, \
@@ -234,6 +247,8 @@ const CHANNELS_FOR: &str = concat!(
                       AND x.user_id <> ?1 AND x.deleted_at IS NULL)) AS unread_threads, \
                ",
     unread_count!(),
+    ", ",
+    unread_mentions!(),
     ", ",
     message_columns!(sqlite, "lm"),
     ", lu.display_name AS last_sender_name \
@@ -253,6 +268,8 @@ const UNREAD_FOR: &str = concat!(
     "SELECT a.tablo_id AS channel_id, \
                ",
     unread_count!(),
+    ", ",
+    unread_mentions!(),
     " \
              FROM tablo_access a \
              JOIN tablos t ON t.id = a.tablo_id \
@@ -304,6 +321,13 @@ const PINS: &str = concat!(
     " FROM messages WHERE channel_id = ?1 AND pinned_at IS NOT NULL \
      ORDER BY pinned_at DESC LIMIT ?2"
 );
+/// One user's (`?1`) unread mentions in one channel (`?2`).
+const UNREAD_MENTIONS: &str = concat!(
+    "SELECT ",
+    unread_mentions!(),
+    " FROM tablos t LEFT JOIN channel_read_state r ON r.user_id = ?1 AND r.channel_id = t.id \
+     WHERE t.id = ?2"
+);
 /// One user's (`?1`) unread count in one channel (`?2`).
 const UNREAD_COUNT: &str = concat!(
     "SELECT ",
@@ -332,6 +356,7 @@ impl Dialect for Sqlite {
         find_by_client_id: FIND_BY_CLIENT_ID,
         mark_read: MARK_READ,
         unread_for: UNREAD_FOR,
+        unread_mentions: UNREAD_MENTIONS,
         get_meta: "SELECT value FROM meta WHERE key = ?1",
         set_meta: "INSERT INTO meta (key, value) VALUES (?1, ?2) \
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -389,7 +414,7 @@ impl ChangeDialect for Sqlite {
              WHERE a.tablo_id = t.id AND a.user_id = ?2) AS is_active FROM tablos t WHERE t.id = ?1",
         target: "SELECT channel_id, user_id, text, rev, deleted_at IS NOT NULL AS deleted, \
              (deleted_at IS NOT NULL AND rev = 0) AS hidden, pinned_at IS NOT NULL AS pinned, \
-             reactions, EXISTS (SELECT 1 FROM reactions r WHERE r.message_id = messages.id \
+             reactions, mentions, EXISTS (SELECT 1 FROM reactions r WHERE r.message_id = messages.id \
                AND r.emoji = ?2 AND r.user_id = ?3) AS reacted \
              FROM messages WHERE id = ?1",
         pin_count: "SELECT COUNT(*) FROM messages \
@@ -404,6 +429,12 @@ impl ChangeDialect for Sqlite {
              WHERE id = ?1 AND search_key IS NOT NULL",
         unindex: "DELETE FROM message_search \
              WHERE rowid = (SELECT search_key FROM messages WHERE id = ?1)",
+        set_mentions: "UPDATE messages SET mentions = ?2 WHERE id = ?1",
+        drop_mentions: "DELETE FROM message_mentions WHERE message_id = ?1",
+        add_mentions: "INSERT OR IGNORE INTO message_mentions (user_id, channel_id, seq, message_id) \
+             SELECT unhex(replace(j.value, '-', '')), m.channel_id, m.seq, m.id \
+             FROM messages m, json_each(?2) AS j \
+             WHERE m.id = ?1 AND m.thread_only = 0 AND unhex(replace(j.value, '-', '')) <> m.user_id",
         set_deleted: "UPDATE messages SET deleted_at = COALESCE(deleted_at, ?2), \
              reactions = NULL, pinned_by = NULL, pinned_at = NULL, rev = ?3 WHERE id = ?1",
         drop_reactions: "DELETE FROM reactions WHERE message_id = ?1",
@@ -591,7 +622,8 @@ impl SqliteStore {
                         m.client_id,
                         m.text,
                         m.created_at.micros(),
-                        m.reply_to.as_ref().map(|q| hex(q.id.uuid()))
+                        m.reply_to.as_ref().map(|q| hex(q.id.uuid())),
+                        mentions_json(&m.mentions)
                     ])
                 })
                 .collect();
@@ -606,6 +638,9 @@ impl SqliteStore {
                     .map(|m| (m.id, m.channel_id, m.text.as_str())),
             )
             .await?;
+            for m in &plan.new {
+                Self::add_mentions(tx, m.id, &m.mentions).await?;
+            }
             let bumps: Vec<serde_json::Value> = plan
                 .heads
                 .iter()
@@ -619,6 +654,23 @@ impl SqliteStore {
                 .await?;
         }
         Ok(plan.results)
+    }
+
+    /// A stored message's rows of unread mentions (none for a thread-only
+    /// reply or the author).
+    async fn add_mentions(
+        tx: &mut SqliteConnection,
+        id: MessageId,
+        mentions: &[UserId],
+    ) -> StoreResult<()> {
+        if let Some(json) = mentions_json(mentions) {
+            sqlx::query(<Sqlite as ChangeDialect>::CHANGES.add_mentions)
+                .bind(id)
+                .bind(json)
+                .execute(&mut *tx)
+                .await?;
+        }
+        Ok(())
     }
 
     /// Adds new messages (stored with their keys) to the search index, in
@@ -694,9 +746,11 @@ impl SqliteStore {
             .bind(m.reply_to_id())
             .bind(m.thread.map(|t| t.parent_id))
             .bind(m.thread.is_some_and(|t| !t.show_in_channel))
+            .bind(m.mentions_json())
             .execute(&mut *tx)
             .await?;
         Self::index_new(tx, [(m.id, m.channel_id, m.text.as_str())]).await?;
+        Self::add_mentions(tx, m.id, &m.mentions).await?;
         let parent = match m.thread {
             Some(thread) => Some(Box::new(
                 reply_step_in(tx, m, thread, seq, created_at).await?,
@@ -1112,6 +1166,10 @@ impl ReadStore for SqliteStore {
     async fn unread_for(&self, user_id: UserId) -> StoreResult<Vec<UnreadEntry>> {
         Sqlite::unread_for(&self.read, user_id).await
     }
+
+    async fn unread_mentions(&self, user_id: UserId, channel_id: ChannelId) -> StoreResult<i64> {
+        Sqlite::unread_mentions(&self.read, user_id, channel_id).await
+    }
 }
 
 #[async_trait]
@@ -1457,6 +1515,7 @@ mod tests {
                 created_at: Utc::now(),
                 reply_to: None,
                 thread: None,
+                mentions: Vec::new(),
             })
             .collect();
         for r in store.insert_messages(&batch).await {

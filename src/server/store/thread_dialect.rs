@@ -107,7 +107,7 @@ pub(super) fn participants_after(
     author: UserId,
     replier: UserId,
 ) -> Vec<UserId> {
-    let mut list = super::rows::decode_participants(stored);
+    let mut list = super::rows::decode_user_ids(stored);
     if list.is_empty() {
         list.push(author);
     }
@@ -169,10 +169,19 @@ macro_rules! define_thread_steps {
                 .bind(rev)
                 .execute(&mut *conn)
                 .await?;
-            for (user, read) in [
+            // Whom the reply mentions take part from this reply on.
+            let mentioned = reply
+                .mentions
+                .iter()
+                .filter(|u| **u != reply.user_id)
+                .map(|u| (*u, seq.prev()));
+            let joining = [
                 (parent.user_id, $crate::protocol::Seq::ZERO),
                 (reply.user_id, seq),
-            ] {
+            ]
+            .into_iter()
+            .chain(mentioned);
+            for (user, read) in joining {
                 sqlx::query(q.join)
                     .bind(user)
                     .bind(thread.parent_id)
@@ -328,7 +337,7 @@ mod tests {
             let list = participants_after(json.as_deref(), author, UserId::new_random());
             json = Some(serde_json::to_string(&list).unwrap());
         }
-        let list = super::super::rows::decode_participants(json.as_deref());
+        let list = super::super::rows::decode_user_ids(json.as_deref());
         assert_eq!(list.len(), ThreadInfo::MAX_PARTICIPANTS);
         assert_eq!(list[0], author);
     }

@@ -73,6 +73,7 @@ impl ChannelsState {
         self.apply(ListUpdate::Read {
             channel_id,
             last_read_seq,
+            unread_mentions: None,
         });
     }
 

@@ -225,10 +225,10 @@ impl RoomState {
     /// Shows `text` at once as pending and sends it (quoting the message
     /// being replied to, if any); if the socket is down it goes out after
     /// the reconnect.
-    pub fn send_text(&self, text: String) {
+    pub fn send_text(&self, text: String, mentions: Vec<UserId>) {
         let reply_to = self.replying.get_untracked();
         self.replying.set(None);
-        self.send_new(text, reply_to, None);
+        self.send_new(text, reply_to, None, mentions);
     }
 
     /// Queues a new message in the outbox (shown at once as pending) and
@@ -238,10 +238,11 @@ impl RoomState {
         text: String,
         reply_to: Option<MessageId>,
         thread: Option<ThreadTarget>,
+        mentions: Vec<UserId>,
     ) {
         let mut frame = None;
         self.outbox
-            .update(|o| frame = Some(o.add_send(text, reply_to, thread)));
+            .update(|o| frame = Some(o.add_send(text, reply_to, thread, mentions)));
         if let Some(frame) = frame {
             self.send_frame(&frame);
         }
@@ -350,10 +351,17 @@ impl RoomState {
 
     /// Saves the composer's text as the new text of the message being
     /// edited (unchanged text changes nothing).
-    pub fn save_edit(&self, text: String) {
+    pub fn save_edit(&self, text: String, mentions: Vec<UserId>) {
         if let Some(id) = self.editing.get_untracked() {
             self.editing.set(None);
-            self.change(id, ChangeRequest::Edit { text, if_rev: None });
+            self.change(
+                id,
+                ChangeRequest::Edit {
+                    text,
+                    if_rev: None,
+                    mentions: Some(mentions),
+                },
+            );
         }
     }
 

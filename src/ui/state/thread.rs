@@ -87,7 +87,7 @@ impl ThreadState {
             show_in_channel: self.also_to_channel.get_untracked(),
         };
         self.also_to_channel.set(false);
-        room.send_new(text, None, Some(target));
+        room.send_new(text, None, Some(target), Vec::new());
     }
 
     /// Moves my thread cursor to the newest reply shown, when the reader
