@@ -373,7 +373,11 @@ pub enum ServerFrame {
         parent_id: Option<MessageId>,
         /// For a message that mentions the receiver: their unread
         /// mentions in that channel after it.
-        #[serde(rename = "unreadMentions", default, skip_serializing_if = "Option::is_none")]
+        #[serde(
+            rename = "unreadMentions",
+            default,
+            skip_serializing_if = "Option::is_none"
+        )]
         unread_mentions: Option<i64>,
     },
     /// The user's read cursor moved (any of their tabs or devices).

@@ -38,7 +38,9 @@ impl Chat {
             ..
         } = &mut kind
         {
-            *mentions = self.keep_mentions(channel_id, std::mem::take(mentions)).await?;
+            *mentions = self
+                .keep_mentions(channel_id, std::mem::take(mentions))
+                .await?;
         }
         // Membership is checked inside the change's transaction (a missing
         // channel or message is 404, no access 403), not here as well: a

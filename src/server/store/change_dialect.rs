@@ -184,7 +184,10 @@ macro_rules! define_apply_change {
                             .bind(json.clone())
                             .execute(&mut *conn)
                             .await?;
-                        sqlx::query(q.drop_mentions).bind(id).execute(&mut *conn).await?;
+                        sqlx::query(q.drop_mentions)
+                            .bind(id)
+                            .execute(&mut *conn)
+                            .await?;
                         if let Some(json) = json {
                             sqlx::query(q.add_mentions)
                                 .bind(id)
@@ -220,7 +223,10 @@ macro_rules! define_apply_change {
                         .execute(&mut *conn)
                         .await?;
                     sqlx::query(q.unindex).bind(id).execute(&mut *conn).await?;
-                    sqlx::query(q.drop_mentions).bind(id).execute(&mut *conn).await?;
+                    sqlx::query(q.drop_mentions)
+                        .bind(id)
+                        .execute(&mut *conn)
+                        .await?;
                     sqlx::query(q.drop_reactions)
                         .bind(id)
                         .execute(&mut *conn)

@@ -222,9 +222,9 @@ pub fn decide(change: &Change, facts: &ChangeFacts, limits: ChangeLimits) -> Dec
                     current: target.rev,
                 });
             }
-            let same_mentions = mentions.as_ref().is_none_or(|m| {
-                *m == super::rows::decode_user_ids(target.mentions.as_deref())
-            });
+            let same_mentions = mentions
+                .as_ref()
+                .is_none_or(|m| *m == super::rows::decode_user_ids(target.mentions.as_deref()));
             if *text == target.text && same_mentions {
                 return Decision::Unchanged;
             }

@@ -122,6 +122,7 @@ macro_rules! conformance_suite {
             threads_refuse_bad_parents_alone,
             threads_read_state_counts_others_replies,
             threads_page_both_ways,
+            mentions_are_kept_and_counted_until_read,
         );
     };
     (@each $backend:ty; $($test:ident),* $(,)?) => {
@@ -3331,5 +3332,141 @@ pub(super) async fn threads_page_both_ways(b: &impl Backend) {
     assert_eq!(
         (around.has_more_before, around.has_more_after),
         (Some(true), Some(true))
+    );
+}
+
+// Mentions.
+
+/// A message mentioning `mentions`.
+fn mentioning(channel: ChannelId, user: UserId, key: &str, mentions: &[UserId]) -> NewMessage {
+    let mut m = message(channel, user, key);
+    m.mentions = mentions.to_vec();
+    m
+}
+
+/// The unread mentions of `user` in `channel` from the list, the summary
+/// and the single count, which must agree.
+async fn mentions_of(s: &dyn Store, user: UserId, channel: ChannelId) -> i64 {
+    let listed = s.channels_for(user).await.unwrap();
+    let from_list = listed
+        .iter()
+        .find(|c| c.id == channel)
+        .unwrap()
+        .unread_mentions;
+    let from_summary = s
+        .unread_for(user)
+        .await
+        .unwrap()
+        .iter()
+        .find(|e| e.channel_id == channel)
+        .map_or(0, |e| e.unread_mentions);
+    let single = s.unread_mentions(user, channel).await.unwrap();
+    assert_eq!(
+        (from_list, from_summary),
+        (single, single),
+        "counts disagree"
+    );
+    single
+}
+
+/// A message keeps its mentions (on both insert paths); each mentioned
+/// member but its author counts it as an unread mention until they read
+/// past it; an edit with mentions replaces them (one without keeps them),
+/// a delete takes it out of the counts, and a thread-only reply's mention
+/// counts in the thread instead.
+pub(super) async fn mentions_are_kept_and_counted_until_read(b: &impl Backend) {
+    let s = b.store();
+    let s = s.as_ref();
+    let ann = add_user(s, 1, "ann").await;
+    let bob = add_user(s, 2, "bob").await;
+    let cat = add_user(s, 3, "cat").await;
+    let c = add_channel(s, 10, "c", &[ann, bob, cat]).await;
+    let fast = stored(
+        &Path::Fast
+            .insert(s, &[mentioning(c, ann, "f", &[bob, cat, ann])])
+            .await[0],
+    );
+    let careful = stored(
+        &Path::Careful
+            .insert(s, &[mentioning(c, ann, "k", &[bob])])
+            .await[0],
+    );
+    assert_eq!(fast.mentions, [bob, cat, ann]);
+    assert_eq!(
+        s.message(c, fast.id).await.unwrap().unwrap().mentions,
+        [bob, cat, ann]
+    );
+    assert_eq!(
+        s.message(c, careful.id).await.unwrap().unwrap().mentions,
+        [bob]
+    );
+    let page = s.history(c, HistoryCursor::Latest, 10).await.unwrap();
+    assert_eq!(page.messages[0].mentions, [bob, cat, ann]);
+    assert_eq!(
+        (
+            mentions_of(s, bob, c).await,
+            mentions_of(s, cat, c).await,
+            mentions_of(s, ann, c).await
+        ),
+        (2, 1, 0),
+        "not one's own"
+    );
+
+    // An edit with mentions replaces them; one without keeps them.
+    let edit_to = |mentions: Option<Vec<UserId>>, text: &str| ChangeKind::Edit {
+        text: text.into(),
+        if_rev: None,
+        mentions,
+    };
+    let me = Actor::Member(ann);
+    let edited = changed(
+        s,
+        change(c, fast.id, me, edit_to(Some(vec![cat]), "text of f")),
+    )
+    .await;
+    assert_eq!(edited.mentions, [cat], "same text, new mentions: a change");
+    assert_eq!(
+        (mentions_of(s, bob, c).await, mentions_of(s, cat, c).await),
+        (1, 1)
+    );
+    let kept = changed(s, change(c, fast.id, me, edit_to(None, "new text"))).await;
+    assert_eq!(kept.mentions, [cat]);
+    let same = apply_with(
+        s,
+        change(c, fast.id, me, edit_to(Some(vec![cat]), "new text")),
+        LIMITS,
+    )
+    .await;
+    assert!(matches!(same, Ok(ChangeOutcome::Unchanged(_))), "{same:?}");
+
+    // Reading and deleting.
+    s.mark_read(bob, c, Some(careful.seq)).await.unwrap();
+    assert_eq!(mentions_of(s, bob, c).await, 0);
+    changed(s, change(c, fast.id, me, SOFT)).await;
+    assert_eq!(
+        mentions_of(s, cat, c).await,
+        0,
+        "a deleted message mentions nobody"
+    );
+
+    // A thread-only reply's mention: counted in the thread, not the channel.
+    let (r, _) = send_reply(s, {
+        let mut m = reply(c, ann, "r", careful.id, false);
+        m.mentions = vec![cat];
+        m
+    })
+    .await;
+    assert_eq!(mentions_of(s, cat, c).await, 0);
+    let reads: BTreeMap<UserId, (Seq, i64)> = s
+        .thread_reads(careful.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(u, read)| (u, (read.last_read_seq, read.unread_count)))
+        .collect();
+    assert_eq!(
+        reads.get(&cat),
+        Some(&(r.seq.prev(), 1)),
+        "cat takes part from the reply on"
     );
 }

@@ -1170,7 +1170,7 @@ mod tests {
     const THREADS: ThreadQueries = <Postgres as ThreadDialect>::THREADS;
 
     /// Every query on the hot path, by name.
-    const HOT_QUERIES: [(&str, &str); 58] = [
+    const HOT_QUERIES: [(&str, &str); 62] = [
         ("NEXT_SEQ", NEXT_SEQ),
         ("LOCK_CHANNELS", LOCK_CHANNELS),
         ("ACTIVE_SENDERS", ACTIVE_SENDERS),
@@ -1231,6 +1231,11 @@ mod tests {
         ("THREADS.unread", THREADS.unread),
         ("THREADS.readers", THREADS.readers),
         ("THREADS.threads_for", THREADS.threads_for),
+        // Mentions.
+        ("UNREAD_MENTIONS", UNREAD_MENTIONS),
+        ("CHANGES.set_mentions", CHANGES.set_mentions),
+        ("CHANGES.drop_mentions", CHANGES.drop_mentions),
+        ("CHANGES.add_mentions", CHANGES.add_mentions),
     ];
 
     /// A new database of the test command's throwaway cluster
@@ -1355,7 +1360,8 @@ mod tests {
                 "HISTORY_BEFORE_TIME" => "uuid, timestamptz, bigint, boolean",
                 "HISTORY_LATEST" => "uuid, bigint, boolean",
                 "HISTORY_BEFORE_SEQ" | "HISTORY_AFTER_SEQ" => "uuid, bigint, bigint, boolean",
-                "THREADS.parent" => "uuid, uuid",
+                "THREADS.parent" | "UNREAD_MENTIONS" => "uuid, uuid",
+                "CHANGES.set_mentions" | "CHANGES.add_mentions" => "uuid, text",
                 "THREADS.add_reply" => "uuid, timestamptz, text, bigint",
                 "THREADS.join" => "uuid, uuid, uuid, bigint",
                 "THREADS.mark_read" | "THREADS.unread" => "uuid, uuid, bigint",

@@ -22,9 +22,9 @@ use sqlx::Sqlite;
 use uuid::Uuid;
 
 use super::batch::{self, BatchFacts};
-use super::mentions_json;
 use super::change_dialect::{define_apply_change, ChangeDialect, ChangeQueries};
 use super::dialect::{all_failed, around_before_limit, around_seq, channels_of, Dialect, Queries};
+use super::mentions_json;
 use super::rows::{message_columns, HeadRow, MessageRow};
 use super::thread_dialect::{define_thread_steps, ThreadDialect, ThreadQueries};
 use super::{
@@ -1269,7 +1269,7 @@ mod tests {
     const THREADS: ThreadQueries = <Sqlite as ThreadDialect>::THREADS;
 
     /// Every query on the hot path, by name.
-    const HOT_QUERIES: [(&str, &str); 61] = [
+    const HOT_QUERIES: [(&str, &str); 65] = [
         ("FIND_BY_CLIENT_ID", FIND_BY_CLIENT_ID),
         ("BATCH_INSERT", BATCH_INSERT),
         ("INSERT_MESSAGE", INSERT_MESSAGE),
@@ -1333,6 +1333,11 @@ mod tests {
         ("THREADS.unread", THREADS.unread),
         ("THREADS.readers", THREADS.readers),
         ("THREADS.threads_for", THREADS.threads_for),
+        // Mentions.
+        ("UNREAD_MENTIONS", UNREAD_MENTIONS),
+        ("CHANGES.set_mentions", CHANGES.set_mentions),
+        ("CHANGES.drop_mentions", CHANGES.drop_mentions),
+        ("CHANGES.add_mentions", CHANGES.add_mentions),
     ];
 
     fn parameter_count(sql: &str) -> usize {
