@@ -13,6 +13,7 @@ mod cluster;
 mod connection_limit;
 mod helpers;
 mod http_edges;
+mod mentions;
 mod message_changes;
 mod operations;
 mod persistence;
