@@ -107,6 +107,11 @@ pub struct MessageRow {
     pub also_in_channel: bool,
     /// Its thread, when it has or had replies.
     pub thread: Option<ThreadRow>,
+    /// It mentions the viewer (marked in the list).
+    pub mentions_me: bool,
+    /// The names of the members it mentions, each with whether it is the
+    /// viewer (highlighted in the text).
+    pub mention_names: Vec<(String, bool)>,
 }
 
 /// A thread's summary under its parent: "3 replies", the last reply's
@@ -328,6 +333,12 @@ pub fn layout<'m>(
             pinned_at: m.pinned.map(|p| short_time(p.at.local(offset), today)),
             seen_by,
             parent_id: m.parent_id,
+            mentions_me: m.mentions.contains(&cx.me) && m.user_id != cx.me,
+            mention_names: m
+                .mentions
+                .iter()
+                .filter_map(|u| (cx.name_of)(*u).map(|n| (n, *u == cx.me)))
+                .collect(),
             also_in_channel: m.parent_id.is_some() && m.show_in_channel,
             thread: m.thread.as_ref().map(|t| ThreadRow {
                 replies: match t.reply_count {

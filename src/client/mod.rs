@@ -16,6 +16,7 @@ pub mod channel_list;
 pub mod clock;
 pub mod format;
 pub mod linkify;
+pub mod mentions;
 pub mod message_rows;
 pub mod outbox;
 pub mod room_model;

@@ -65,6 +65,20 @@ pub fn ChannelPreview(
         .as_ref()
         .map(|b| format!("{b} unread"))
         .unwrap_or_default();
+    // Mentions of me apart from the unread count.
+    let mentions = (channel.unread_mentions > 0).then(|| {
+        let n = channel.unread_mentions;
+        let label = if n == 1 {
+            "1 mention of you".to_string()
+        } else {
+            format!("{n} mentions of you")
+        };
+        view! {
+            <span class="mention-badge" data-testid="mention-badge" aria-label=label>
+                {format!("@{}", unread_badge(n).unwrap_or_default())}
+            </span>
+        }
+    });
     view! {
         <li class="channel-preview" class:active=is_open>
             <a href=href aria-current=move || is_open().then_some("page")>
@@ -75,9 +89,12 @@ pub fn ChannelPreview(
                 </span>
                 <span class="channel-meta">
                     <time class="channel-time">{time}</time>
-                    {badge.map(|b| view! {
-                        <span class="unread" data-testid="unread-badge" aria-label=unread_label>{b}</span>
-                    })}
+                    <span class="channel-badges">
+                        {mentions}
+                        {badge.map(|b| view! {
+                            <span class="unread" data-testid="unread-badge" aria-label=unread_label>{b}</span>
+                        })}
+                    </span>
                 </span>
             </a>
         </li>

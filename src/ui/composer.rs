@@ -9,12 +9,30 @@
 use leptos::prelude::*;
 
 use crate::client::clock::now_ms;
+use crate::client::format::initials;
+use crate::client::mentions::{
+    byte_to_utf16, candidates, complete, mention_query, mentioned_ids, utf16_to_byte,
+};
 use crate::client::typing::{TypingSignal, TypingThrottle};
-use crate::protocol::{ClientFrame, MessageText, TextError};
+use crate::protocol::{ClientFrame, MessageText, TextError, UserId};
+use crate::ui::badge::Avatar;
 use crate::ui::state::room::RoomState;
 
 /// Show the character count once the text is this close to the limit.
 const COUNT_FROM_FRACTION: f64 = 0.8;
+
+/// Members the mention suggestions list at most.
+const SUGGESTIONS: usize = 6;
+
+/// The open mention suggestions: where the `@word` starts and ends (bytes),
+/// the members it may mean, and the highlighted one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Suggestions {
+    at: usize,
+    caret: usize,
+    members: Vec<(UserId, String)>,
+    index: usize,
+}
 
 /// The composer of the open conversation.
 #[component]
@@ -24,6 +42,48 @@ pub fn Composer() -> impl IntoView {
     let draft = RwSignal::new(String::new());
     let throttle = StoredValue::new(TypingThrottle::default());
     let textarea = NodeRef::<leptos::html::Textarea>::new();
+    // Mentions: the members chosen from the suggestions while writing.
+    let chosen = RwSignal::new(Vec::<(UserId, String)>::new());
+    let suggestions = RwSignal::new(None::<Suggestions>);
+    let suggest = move |text: &str| {
+        let caret = textarea
+            .get_untracked()
+            .and_then(|el| el.selection_start().ok().flatten())
+            .map_or(text.len(), |units| utf16_to_byte(text, units));
+        let next = mention_query(text, caret).and_then(|(at, query)| {
+            let members: Vec<(UserId, String)> = room
+                .names
+                .with_untracked(|n| n.iter().map(|(id, name)| (*id, name.clone())).collect());
+            let members = candidates(&members, &query, room.me, SUGGESTIONS);
+            (!members.is_empty()).then_some(Suggestions {
+                at,
+                caret,
+                members,
+                index: 0,
+            })
+        });
+        suggestions.set(next);
+    };
+    let pick = move |index: usize| {
+        let Some(s) = suggestions.get_untracked() else {
+            return;
+        };
+        let Some((id, name)) = s.members.get(index).cloned() else {
+            return;
+        };
+        let (text, caret) = draft.with_untracked(|d| complete(d, s.at, s.caret, &name));
+        let units = byte_to_utf16(&text, caret);
+        draft.set(text);
+        chosen.update(|c| c.push((id, name)));
+        suggestions.set(None);
+        if let Some(el) = textarea.get_untracked() {
+            // The value is set by the draft's effect first.
+            request_animation_frame(move || {
+                let _ = el.focus();
+                let _ = el.set_selection_range(units, units);
+            });
+        }
+    };
 
     let signal_typing = move |signal: Option<TypingSignal>| match signal {
         Some(TypingSignal::Start) => {
@@ -73,7 +133,17 @@ pub fn Composer() -> impl IntoView {
     Effect::new(move |was_editing: Option<bool>| {
         let editing = room.editing.get();
         match editing.and_then(|id| room.message(id)) {
-            Some(m) => draft.set(m.text),
+            Some(m) => {
+                // Its mentions stay unless their names leave the text.
+                let names: Vec<(UserId, String)> = m
+                    .mentions
+                    .iter()
+                    .map(|id| (*id, room.name_or(*id, "", "")))
+                    .filter(|(_, name)| !name.is_empty())
+                    .collect();
+                chosen.set(names);
+                draft.set(m.text);
+            }
             None if was_editing == Some(true) => draft.set(String::new()),
             None => {}
         }
@@ -90,12 +160,15 @@ pub fn Composer() -> impl IntoView {
         let Ok(text) = checked.get_untracked() else {
             return;
         };
+        let mentions = chosen.with_untracked(|c| mentioned_ids(text.as_str(), c));
+        chosen.set(Vec::new());
+        suggestions.set(None);
         if room.editing.get_untracked().is_some() {
-            room.save_edit(text.as_str().to_string(), Vec::new());
+            room.save_edit(text.as_str().to_string(), mentions);
             draft.set(String::new());
             return;
         }
-        room.send_text(text.as_str().to_string(), Vec::new());
+        room.send_text(text.as_str().to_string(), mentions);
         draft.set(String::new());
         // The server ends typing on send by itself; just reset the throttle.
         throttle.update_value(|t| {
@@ -107,6 +180,33 @@ pub fn Composer() -> impl IntoView {
     };
     let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
         let key = ev.key();
+        // The mention suggestions take the arrows, Enter, Tab and Escape.
+        if let Some(s) = suggestions.get_untracked() {
+            let n = s.members.len();
+            match key.as_str() {
+                "ArrowDown" | "ArrowUp" => {
+                    ev.prevent_default();
+                    let index = if key == "ArrowDown" {
+                        (s.index + 1) % n
+                    } else {
+                        (s.index + n - 1) % n
+                    };
+                    suggestions.set(Some(Suggestions { index, ..s }));
+                    return;
+                }
+                "Enter" | "Tab" if !ev.is_composing() => {
+                    ev.prevent_default();
+                    pick(s.index);
+                    return;
+                }
+                "Escape" => {
+                    ev.prevent_default();
+                    suggestions.set(None);
+                    return;
+                }
+                _ => {}
+            }
+        }
         if key == "Enter" && !ev.shift_key() && !ev.is_composing() {
             ev.prevent_default();
             send();
@@ -173,6 +273,40 @@ pub fn Composer() -> impl IntoView {
             send();
         }>
             {context}
+            {move || {
+                suggestions
+                    .get()
+                    .map(|s| {
+                        let items = s
+                            .members
+                            .iter()
+                            .enumerate()
+                            .map(|(i, (id, name))| {
+                                let selected = i == s.index;
+                                view! {
+                                    <li
+                                        role="option"
+                                        id=format!("mention-option-{i}")
+                                        aria-selected=selected.to_string()
+                                        class:selected=selected
+                                        on:mousedown=move |ev| {
+                                            ev.prevent_default();
+                                            pick(i);
+                                        }
+                                    >
+                                        <Avatar user_id=*id initials=initials(name)/>
+                                        <span>{name.clone()}</span>
+                                    </li>
+                                }
+                            })
+                            .collect_view();
+                        view! {
+                            <ul class="mention-suggestions" id="mention-suggestions" role="listbox" aria-label="Members to mention">
+                                {items}
+                            </ul>
+                        }
+                    })
+            }}
             <label for="composer-text" class="visually-hidden">"Message"</label>
             <textarea
                 id="composer-text"
@@ -181,9 +315,18 @@ pub fn Composer() -> impl IntoView {
                 placeholder="Write a message (Enter to send, Shift+Enter for a new line)"
                 aria-invalid=move || too_long().to_string()
                 aria-describedby="composer-count"
+                aria-autocomplete="list"
+                aria-controls="mention-suggestions"
+                aria-expanded=move || suggestions.with(|s| s.is_some()).to_string()
+                aria-activedescendant=move || {
+                    suggestions.with(|s| s.as_ref().map(|s| format!("mention-option-{}", s.index)))
+                }
+                on:blur=move |_| suggestions.set(None)
                 prop:value=move || draft.get()
                 on:input=move |ev| {
-                    draft.set(event_target_value(&ev));
+                    let text = event_target_value(&ev);
+                    suggest(&text);
+                    draft.set(text);
                     let mut signal = None;
                     throttle.update_value(|t| signal = t.keystroke(now_ms()));
                     signal_typing(signal);

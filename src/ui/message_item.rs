@@ -172,6 +172,7 @@ pub fn StoredMessage(
             class:mine=m.mine
             class:first=m.first_in_group
             class:deleted=m.deleted
+            class:mentions-me=m.mentions_me
             class:highlighted=move || room.highlight.get() == Some(seq)
             data-seq=seq.get()
             data-id=id.to_string()
