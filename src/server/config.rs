@@ -135,6 +135,14 @@ settings! {
         /// admin API. An empty variable leaves it unset.
         admin_key: Option<SecretString> = None;
             env_only "admin_key", env "CHAT_ADMIN_KEY", read Maybe<Secret>, empty_unsets;
+        /// The host app's URL for webhook events (PROTOCOL.md
+        /// "Notifications"); `None` turns them off.
+        webhook_url: Option<String> = None;
+            file "webhook_url", env "CHAT_WEBHOOK_URL", read NonEmpty;
+        /// The key that signs webhook events (needed with `webhook_url`).
+        /// An empty variable leaves it unset.
+        webhook_secret: Option<SecretString> = None;
+            env_only "webhook_secret", env "CHAT_WEBHOOK_SECRET", read Maybe<Secret>, empty_unsets;
         /// Required `iss` claim; also the issuer of our own tokens. Empty
         /// means none.
         jwt_issuer: Option<String> = None;
@@ -230,6 +238,23 @@ settings! {
         /// Largest page of search results.
         search_max_limit: u32 = 50;
             file "search_max_limit", env "CHAT_SEARCH_MAX_LIMIT", read Parsed;
+        /// One webhook attempt's time-out (in milliseconds).
+        webhook_timeout: Duration = Duration::from_secs(5);
+            file "webhook_timeout_ms", env "CHAT_WEBHOOK_TIMEOUT_MS", read Millis;
+        /// Attempts per webhook event, the first included.
+        webhook_max_attempts: u32 = 5;
+            file "webhook_max_attempts", env "CHAT_WEBHOOK_MAX_ATTEMPTS", read Parsed;
+        /// The wait before a webhook event's second attempt (in
+        /// milliseconds); each later wait doubles it.
+        webhook_retry: Duration = Duration::from_secs(1);
+            file "webhook_retry_ms", env "CHAT_WEBHOOK_RETRY_MS", read Millis;
+        /// Webhook events waiting for delivery at most; more are dropped.
+        webhook_queue: usize = 10_000;
+            file "webhook_queue", env "CHAT_WEBHOOK_QUEUE", read Parsed;
+        /// How long a member stays offline with unread messages before the
+        /// `unread.reminder` event (in seconds).
+        webhook_reminder_after: Duration = Duration::from_secs(300);
+            file "webhook_reminder_after_s", env "CHAT_WEBHOOK_REMINDER_AFTER_S", read Secs;
         /// Members one message may mention; more are dropped.
         max_mentions: usize = 25;
             file "max_mentions", env "CHAT_MAX_MENTIONS", read Parsed;
@@ -473,6 +498,11 @@ impl Settings {
             ("limits.history_max_limit", l.history_max_limit as usize),
             ("limits.search_max_limit", l.search_max_limit as usize),
             ("limits.max_mentions", l.max_mentions),
+            (
+                "limits.webhook_max_attempts",
+                l.webhook_max_attempts as usize,
+            ),
+            ("limits.webhook_queue", l.webhook_queue),
             ("limits.room_buffer", l.room_buffer),
             ("limits.db_connections", l.db_connections),
             ("limits.write_batch", l.write_batch),
@@ -482,6 +512,24 @@ impl Settings {
         for (key, value) in positive {
             if value == 0 {
                 return Err(config_error(named(key), "must be at least 1"));
+            }
+        }
+        if let Some(url) = &self.webhook_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(config_error(
+                    named("webhook_url"),
+                    "must be an http or https URL",
+                ));
+            }
+            if self
+                .webhook_secret
+                .as_ref()
+                .is_none_or(|k| k.expose_secret().len() < 16)
+            {
+                return Err(config_error(
+                    named("webhook_secret"),
+                    "must be set, at least 16 characters, when webhook_url is",
+                ));
             }
         }
         if self

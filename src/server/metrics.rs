@@ -40,6 +40,8 @@ pub struct Metrics {
     /// Connections closed because the client took no frame within the
     /// slow-consumer cap (`limits.ws_send_timeout`).
     pub slow_consumers_closed: Counter,
+    /// Webhook events dropped because the delivery queue was full.
+    pub webhook_dropped: Counter,
     /// Tasks alive on the runtime, read when the metrics are rendered: a
     /// number that keeps growing while connections come and go is a leak.
     pub tasks: Gauge,
@@ -64,6 +66,7 @@ impl Metrics {
         let rate_limited = Counter::default();
         let errors = Family::<CodeLabel, Counter>::default();
         let slow_consumers_closed = Counter::default();
+        let webhook_dropped = Counter::default();
         let tasks = Gauge::default();
         registry.register(
             "connections",
@@ -94,6 +97,11 @@ impl Metrics {
             slow_consumers_closed.clone(),
         );
         registry.register(
+            "webhook_dropped",
+            "Webhook events dropped because the delivery queue was full",
+            webhook_dropped.clone(),
+        );
+        registry.register(
             "tasks",
             "Tasks alive on the runtime (read at each scrape)",
             tasks.clone(),
@@ -108,6 +116,7 @@ impl Metrics {
             rate_limited,
             errors,
             slow_consumers_closed,
+            webhook_dropped,
             tasks,
         }
     }

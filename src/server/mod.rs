@@ -12,6 +12,7 @@ pub mod error;
 pub mod http;
 pub mod huge_pages;
 pub mod metrics;
+pub mod notify;
 pub mod rooms;
 pub mod search_text;
 pub mod secret;

@@ -14,6 +14,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::protocol::Message;
 use crate::server::auth::JwtKeys;
 use crate::server::bus::follower::Follower;
 use crate::server::bus::local::LocalBus;
@@ -27,6 +28,8 @@ use crate::server::http::router;
 use crate::server::http::serve::{serve, ConnectionSettings};
 use crate::server::http::site_files::SiteFiles;
 use crate::server::metrics::Metrics;
+use crate::server::notify::notifier::Notifier;
+use crate::server::notify::webhook::{Webhook, WebhookConfig};
 use crate::server::rooms::{Rooms, UserHub};
 use crate::server::state::AppState;
 use crate::server::store::postgres::PgStore;
@@ -78,6 +81,8 @@ pub struct Application {
     /// Follows the other servers on the bus (ends at once when there are
     /// none).
     follower_task: JoinHandle<()>,
+    /// The webhook's notifier and delivery (none unless configured).
+    notify_tasks: Vec<JoinHandle<()>>,
 }
 
 impl Application {
@@ -125,10 +130,36 @@ impl Application {
         let (activity_tx, activity_rx) = mpsc::unbounded_channel();
         let shutdown = CancellationToken::new();
         let metrics = Arc::new(Metrics::new());
+        let member_cache = Arc::new(activity::MemberCache::default());
+        // With a webhook, what this server stores also goes to the notifier.
+        let (stored_tx, notify_tasks) = match webhook_config(&settings) {
+            None => (activity_tx.clone(), Vec::new()),
+            Some(config) => {
+                let (webhook, delivery) = Webhook::spawn(config, metrics.clone(), shutdown.clone());
+                let (notify_tx, notifier) = Notifier {
+                    store: store.clone(),
+                    users: users.clone(),
+                    rooms: rooms.clone(),
+                    members: member_cache.clone(),
+                    webhook,
+                    reminder_after: limits.webhook_reminder_after,
+                }
+                .spawn(shutdown.clone());
+                let (tee_tx, mut tee_rx) = mpsc::unbounded_channel::<Message>();
+                let activity = activity_tx.clone();
+                let tee = tokio::spawn(async move {
+                    while let Some(m) = tee_rx.recv().await {
+                        let _ = notify_tx.send(m.clone());
+                        let _ = activity.send(m);
+                    }
+                });
+                (tee_tx, vec![delivery, notifier, tee])
+            }
+        };
         let (writer, writer_task) = MessageWriter::spawn(
             store.clone(),
             rooms.clone(),
-            activity_tx.clone(),
+            stored_tx,
             bus.clone(),
             limits.write_batch,
             metrics.clone(),
@@ -149,7 +180,6 @@ impl Application {
             },
             shutdown.clone(),
         );
-        let member_cache = Arc::new(activity::MemberCache::default());
         let follower_task = Follower {
             bus: bus.clone(),
             store: store.clone(),
@@ -231,6 +261,7 @@ impl Application {
             change_task,
             activity_task,
             follower_task,
+            notify_tasks,
         })
     }
 
@@ -261,6 +292,7 @@ impl Application {
             change_task,
             activity_task,
             follower_task,
+            notify_tasks,
         } = self;
         let token = state.shutdown.clone();
         let tasks = state.tasks.clone();
@@ -328,8 +360,27 @@ impl Application {
         }
         let _ = tokio::time::timeout(Duration::from_secs(1), follower_task).await;
         let _ = tokio::time::timeout(Duration::from_secs(1), activity_task).await;
+        for task in notify_tasks {
+            let _ = tokio::time::timeout(Duration::from_secs(1), task).await;
+        }
         Ok(())
     }
+}
+
+/// The webhook's delivery settings, when a URL (and its secret: checked by
+/// `Settings::validate`) is configured.
+fn webhook_config(settings: &Settings) -> Option<WebhookConfig> {
+    let url = settings.webhook_url.clone()?;
+    let secret = settings.webhook_secret.clone()?;
+    let l = &settings.limits;
+    Some(WebhookConfig {
+        url,
+        secret,
+        timeout: l.webhook_timeout,
+        max_attempts: l.webhook_max_attempts,
+        retry_base: l.webhook_retry,
+        queue: l.webhook_queue,
+    })
 }
 
 /// Pending connections the kernel queues for `accept` (it caps this at

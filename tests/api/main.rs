@@ -26,6 +26,7 @@ mod slow_consumer;
 mod threads;
 mod timeouts;
 mod upgrade;
+mod webhook;
 mod ws_errors;
 mod ws_fuzz;
 mod ws_messages;

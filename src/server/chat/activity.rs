@@ -52,6 +52,29 @@ impl MemberCache {
         self.0.lock().insert(channel_id, (Instant::now(), list));
     }
 
+    /// A channel's active members: the kept list while fresh, else read
+    /// (and kept). `None` when the read failed (logged).
+    pub async fn members(
+        &self,
+        store: &dyn Store,
+        channel_id: ChannelId,
+    ) -> Option<Arc<Vec<UserId>>> {
+        if let Some(list) = self.fresh(channel_id) {
+            return Some(list);
+        }
+        match store.member_ids(channel_id).await {
+            Ok(ids) => {
+                let list = Arc::new(ids);
+                self.keep(channel_id, list.clone());
+                Some(list)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "member list failed");
+                None
+            }
+        }
+    }
+
     /// Drops a channel's list (access changed).
     pub fn forget(&self, channel_id: ChannelId) {
         self.0.lock().remove(&channel_id);
