@@ -7,12 +7,12 @@
 
 use leptos::prelude::*;
 
-use crate::client::linkify::{segments, Segment};
 use crate::client::message_rows::{who_reacted, MessageRow, QuoteRow, ReactionChip};
 use crate::protocol::{ChangeRequest, MessageId, UserId};
 use crate::server_fns::messages::load_reactors;
 use crate::ui::badge::Avatar;
 use crate::ui::message_actions::{DeleteConfirm, MessageActions};
+use crate::ui::message_text::MessageText;
 use crate::ui::state::room::{ActionsView, RoomState};
 
 /// How long a touch must stay down to open the actions menu.
@@ -290,24 +290,4 @@ fn QuoteButton(q: QuoteRow) -> impl IntoView {
             {preview}
         </button>
     }
-}
-
-/// Message text as text (never markup), line breaks kept by CSS, and
-/// http(s) URLs as links that open a new tab without a referrer or opener.
-#[component]
-pub fn MessageText(
-    /// The text.
-    text: String,
-) -> impl IntoView {
-    let parts = segments(&text)
-        .into_iter()
-        .map(|segment| match segment {
-            Segment::Text(t) => t.into_any(),
-            Segment::Link(url) => view! {
-                <a href=url.clone() target="_blank" rel="noopener noreferrer">{url.clone()}</a>
-            }
-            .into_any(),
-        })
-        .collect_view();
-    view! { <span class="text">{parts}</span> }
 }
