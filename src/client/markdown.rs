@@ -116,6 +116,73 @@ pub fn allowed_href(href: &str) -> bool {
         .any(|allowed| scheme.eq_ignore_ascii_case(allowed))
 }
 
+/// A piece of a text node once mentions are found in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TextPiece {
+    /// Text that mentions nobody.
+    Plain(String),
+    /// `@Display Name` of someone in the list given to [`mentions`].
+    Mention {
+        /// The mention as written, `@` included.
+        text: String,
+        /// Whether it names the reader (drawn apart from the others).
+        me: bool,
+    },
+}
+
+/// Finds `@name` mentions in a text node's text. `names` are display names,
+/// each with whether it is the reader. A mention starts the text or follows
+/// a character that is not a letter or digit, and ends the text or comes
+/// before one that is not, so `@Ann` is not found in `@Anna` or
+/// `me@Ann`; names match without regard to ASCII case, and the longest
+/// name wins (`@Ann Lee` over `@Ann`). Code is never a text node, so
+/// mentions in code stay code.
+pub fn mentions(text: &str, names: &[(String, bool)]) -> Vec<TextPiece> {
+    let mut pieces = Vec::new();
+    let mut plain_from = 0;
+    let mut at = 0;
+    while let Some(found) = text[at..].find('@') {
+        let start = at + found;
+        let after_at = start + 1;
+        let starts_word = !text[..start]
+            .chars()
+            .next_back()
+            .is_some_and(char::is_alphanumeric);
+        let best = names
+            .iter()
+            .filter(|(name, _)| !name.is_empty() && starts_word)
+            .filter(|(name, _)| {
+                let end = after_at + name.len();
+                text.get(after_at..end)
+                    .is_some_and(|written| written.eq_ignore_ascii_case(name))
+                    && !text[end..]
+                        .chars()
+                        .next()
+                        .is_some_and(char::is_alphanumeric)
+            })
+            .max_by_key(|(name, _)| name.len());
+        match best {
+            Some((name, me)) => {
+                let end = after_at + name.len();
+                if plain_from < start {
+                    pieces.push(TextPiece::Plain(text[plain_from..start].to_owned()));
+                }
+                pieces.push(TextPiece::Mention {
+                    text: text[start..end].to_owned(),
+                    me: *me,
+                });
+                plain_from = end;
+                at = end;
+            }
+            None => at = after_at,
+        }
+    }
+    if plain_from < text.len() {
+        pieces.push(TextPiece::Plain(text[plain_from..].to_owned()));
+    }
+    pieces
+}
+
 /// What an open element will become when its end event comes.
 #[derive(Debug)]
 enum Kind {
@@ -755,6 +822,56 @@ mod tests {
             parse(r"\*not italic\* &lt;b&gt;"),
             one(vec![text("*not italic* <b>")])
         );
+    }
+
+    fn plain(s: &str) -> TextPiece {
+        TextPiece::Plain(s.into())
+    }
+    fn mention(s: &str, me: bool) -> TextPiece {
+        TextPiece::Mention { text: s.into(), me }
+    }
+    fn names() -> Vec<(String, bool)> {
+        vec![
+            ("Ann".into(), false),
+            ("Ann Lee".into(), true),
+            ("Bob".into(), false),
+            ("Zoë".into(), false),
+        ]
+    }
+
+    #[test]
+    fn mentions_of_known_names_are_found_the_longest_first() {
+        assert_eq!(
+            mentions("hi @Ann Lee and @bob, and @Ann.", &names()),
+            vec![
+                plain("hi "),
+                mention("@Ann Lee", true),
+                plain(" and "),
+                mention("@bob", false),
+                plain(", and "),
+                mention("@Ann", false),
+                plain("."),
+            ]
+        );
+        assert_eq!(
+            mentions("@Zoë!", &names()),
+            vec![mention("@Zoë", false), plain("!")]
+        );
+    }
+
+    #[test]
+    fn a_mention_is_a_whole_name_after_a_word_break() {
+        for text in ["@Anna", "me@Ann", "@Bobby", "@ Bob", "@Zoëy", "@"] {
+            assert_eq!(mentions(text, &names()), vec![plain(text)], "{text}");
+        }
+        assert_eq!(mentions("", &names()), vec![]);
+        assert_eq!(mentions("@Ann", &[]), vec![plain("@Ann")]);
+    }
+
+    #[test]
+    fn mentions_in_code_stay_code() {
+        // Code is never a text node: the renderer only looks in `Text`.
+        assert_eq!(parse("`@Ann`"), one(vec![Code("@Ann".into())]));
     }
 
     #[test]
