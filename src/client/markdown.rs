@@ -78,7 +78,7 @@ pub fn parse(text: &str) -> Vec<Node> {
     while let Some((event, range)) = events.next() {
         match event {
             Event::Start(tag) => tree.start(tag, range, text, &mut events),
-            Event::End(end) => tree.end(end),
+            Event::End(end) => tree.end_shown(end, &text[range]),
             Event::Text(t) => tree.text(&t),
             Event::Code(t) => tree.push(Node::Code(t.into_string())),
             Event::SoftBreak | Event::HardBreak => tree.push(Node::LineBreak),
@@ -311,6 +311,24 @@ impl Builder {
         };
         self.flush();
         self.stack.push(Frame::new(kind));
+    }
+
+    /// An element ends, `source` its text as typed: a quote or a list with
+    /// nothing in it (a message of just `>`, `-` or `1.`) is shown as typed
+    /// rather than as an empty bar or bullet.
+    fn end_shown(&mut self, end: TagEnd, source: &str) {
+        self.flush();
+        let empty = self.stack.last().is_some_and(|frame| match frame.kind {
+            Kind::Quote => frame.children.is_empty(),
+            Kind::List(_) => frame.items.iter().all(Vec::is_empty),
+            _ => false,
+        });
+        if empty {
+            self.stack.pop();
+            self.source_paragraph(source);
+        } else {
+            self.end(end);
+        }
     }
 
     /// An element the subset has ends: close it into its parent.
@@ -790,6 +808,28 @@ mod tests {
                     text("    more"),
                 ]),
             ]
+        );
+    }
+
+    #[test]
+    fn an_empty_quote_or_list_is_text_as_typed() {
+        for source in [">", "-", "1.", "-\n-"] {
+            let mut expected = Vec::new();
+            for (i, line) in source.lines().enumerate() {
+                if i > 0 {
+                    expected.push(LineBreak);
+                }
+                expected.push(text(line));
+            }
+            assert_eq!(parse(source), one(expected), "{source:?}");
+        }
+        // A list with one empty item among others stays a list.
+        assert_eq!(
+            parse("- a\n-"),
+            vec![List {
+                start: None,
+                items: vec![vec![text("a")], vec![]],
+            }]
         );
     }
 
