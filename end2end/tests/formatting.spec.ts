@@ -78,6 +78,8 @@ test("formatted messages look the same live and after a reload, and unsafe Markd
       const s = bubbleWith(page, styled);
       await expect(s).toHaveCount(1);
       await expect(s.locator(".text strong")).toHaveText("bold");
+      // Plain text stays plain (a stray rule once made every block bold).
+      expect(await s.locator(".text > p").first().evaluate((el) => getComputedStyle(el).fontWeight)).toBe("400");
       await expect(s.locator(".text em")).toHaveText("italic");
       await expect(s.locator(".text del")).toHaveText("strike");
       await expect(s.locator(".text code")).toHaveText("a*b*c");
