@@ -8,8 +8,12 @@ test("a refused send is marked failed, and Retry stores it once with the same cl
   const server = await OwnServer.start({ CHAT_RATE_BURST: "3", CHAT_RATE_PER_SECOND: "1" });
   const { pages: [alice, bob], close } = await loggedIn(browser, ["alice@example.com", "bob@example.com"], server.baseURL);
   try {
-    await openChannel(alice, "General");
+    // Bob first: alice's resume then comes right before her three sends.
+    // The limit refills one send a second, so the third is refused only if
+    // it leaves less than a second after the resume; with bob opening in
+    // between, a busy machine took longer than that.
     await openChannel(bob, "General");
+    await openChannel(alice, "General");
 
     const texts = [unique("quick 1"), unique("quick 2"), unique("quick 3")];
     for (const text of texts) await sendWithEnter(alice, text);

@@ -1,6 +1,7 @@
 //! Splits message text into plain text and links. Only `http://` and
 //! `https://` URLs become links; everything else stays text (rendered as a
-//! text node, never as markup).
+//! text node, never as markup). `client::markdown` runs it over the text
+//! outside links and code, for the bare URLs people paste.
 
 /// A piece of a message.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,9 +1,9 @@
 //! Mentions in the composer and in the text, as pure functions: the `@word`
 //! being typed at the caret, the members it may mean, putting the chosen
-//! name in the text, which chosen members the text still mentions when it
-//! is sent, and where a message's text names the members it mentions (for
-//! highlighting). Indexes are byte offsets into the text; the browser's
-//! caret counts UTF-16 units ([`utf16_to_byte`], [`byte_to_utf16`]).
+//! name in the text, and which chosen members the text still mentions when
+//! it is sent (the text's `@name`s are highlighted by `markdown`'s
+//! renderer). Indexes are byte offsets into the text; the browser's caret
+//! counts UTF-16 units ([`utf16_to_byte`], [`byte_to_utf16`]).
 
 use crate::protocol::UserId;
 
@@ -81,55 +81,6 @@ pub fn mentioned_ids(text: &str, chosen: &[(UserId, String)]) -> Vec<UserId> {
         }
     }
     ids
-}
-
-/// A piece of a text for highlighting mentions.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum MentionPiece {
-    /// Plain text.
-    Text(String),
-    /// `@name` of a mentioned member; `true` when it is the viewer.
-    Mention(String, bool),
-}
-
-/// Splits `text` at each `@name` of a mentioned member (`names`: each
-/// mentioned member's name and whether it is the viewer), longest names
-/// first where two could match.
-pub fn mention_pieces(text: &str, names: &[(String, bool)]) -> Vec<MentionPiece> {
-    let mut names: Vec<&(String, bool)> = names.iter().filter(|(n, _)| !n.is_empty()).collect();
-    names.sort_by_key(|(n, _)| std::cmp::Reverse(n.len()));
-    let mut pieces = Vec::new();
-    let mut plain = String::new();
-    let mut rest = text;
-    while let Some(at) = rest.find('@') {
-        let after = &rest[at + 1..];
-        let hit = names.iter().find(|(n, _)| {
-            after.starts_with(n.as_str())
-                && after[n.len()..]
-                    .chars()
-                    .next()
-                    .is_none_or(|c| !c.is_alphanumeric())
-        });
-        match hit {
-            Some((name, me)) => {
-                plain.push_str(&rest[..at]);
-                if !plain.is_empty() {
-                    pieces.push(MentionPiece::Text(std::mem::take(&mut plain)));
-                }
-                pieces.push(MentionPiece::Mention(format!("@{name}"), *me));
-                rest = &after[name.len()..];
-            }
-            None => {
-                plain.push_str(&rest[..=at]);
-                rest = after;
-            }
-        }
-    }
-    plain.push_str(rest);
-    if !plain.is_empty() {
-        pieces.push(MentionPiece::Text(plain));
-    }
-    pieces
 }
 
 /// The byte index of the `units`-th UTF-16 unit of `text` (the browser's
@@ -214,25 +165,6 @@ mod tests {
         assert_eq!(mentioned_ids("thanks @Alice", &chosen), [a]);
         assert_eq!(mentioned_ids("@Bob and @Alice", &chosen), [a, b]);
         assert!(mentioned_ids("nobody", &chosen).is_empty());
-    }
-
-    #[test]
-    fn mentions_are_split_out_for_highlighting() {
-        let names = vec![("Bob".to_string(), true), ("Bob Ross".to_string(), false)];
-        assert_eq!(
-            mention_pieces("hey @Bob Ross and @Bob, not @Bobby or a@b", &names),
-            [
-                MentionPiece::Text("hey ".into()),
-                MentionPiece::Mention("@Bob Ross".into(), false),
-                MentionPiece::Text(" and ".into()),
-                MentionPiece::Mention("@Bob".into(), true),
-                MentionPiece::Text(", not @Bobby or a@b".into()),
-            ]
-        );
-        assert_eq!(
-            mention_pieces("plain", &[]),
-            [MentionPiece::Text("plain".into())]
-        );
     }
 
     #[test]

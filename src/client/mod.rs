@@ -4,9 +4,9 @@
 //! [`browser`] is pure and tested natively (backoff, the seq-keyed
 //! timeline, the outbox of unconfirmed sends and changes, the open room's frame
 //! reducer, message-list layout, scroll rules, typing throttle, link
-//! splitting, channel-list updates, display formats); [`socket`] and
-//! [`browser`] are the browser-specific parts and do nothing on the
-//! server. Nothing here holds signals: `ui::state` keeps the page's state
+//! splitting, message formatting, channel-list updates, display formats);
+//! [`socket`] and [`browser`] are the browser-specific parts and do nothing
+//! on the server. Nothing here holds signals: `ui::state` keeps the page's state
 //! in signals and runs these rules over it.
 
 pub mod backoff;
@@ -16,6 +16,7 @@ pub mod channel_list;
 pub mod clock;
 pub mod format;
 pub mod linkify;
+pub mod markdown;
 pub mod mentions;
 pub mod message_rows;
 pub mod outbox;

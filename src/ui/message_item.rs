@@ -7,12 +7,12 @@
 
 use leptos::prelude::*;
 
-use crate::client::linkify::{segments, Segment};
 use crate::client::message_rows::{who_reacted, MessageRow, QuoteRow, ReactionChip, ThreadRow};
 use crate::protocol::{ChangeRequest, MessageId, UserId};
 use crate::server_fns::messages::load_reactors;
 use crate::ui::badge::Avatar;
 use crate::ui::message_actions::{DeleteConfirm, MessageActions};
+use crate::ui::message_text::MessageText;
 use crate::ui::state::channels::ChannelsState;
 use crate::ui::state::room::{ActionsView, RoomState};
 use crate::ui::thread_panel::InThreadPanel;
@@ -61,7 +61,7 @@ pub fn StoredMessage(
     let body = if m.deleted {
         view! { <em class="tombstone">"Message deleted"</em> }.into_any()
     } else {
-        view! { <MessageText text=m.text.clone()/> }.into_any()
+        view! { <MessageText text=m.text.clone() mentions=m.mention_names.clone()/> }.into_any()
     };
     let edited = m.edited.clone().map(|label| {
         view! { <span class="edited" title=label>" (edited)"</span> }
@@ -344,24 +344,4 @@ fn QuoteButton(q: QuoteRow) -> impl IntoView {
             {preview}
         </button>
     }
-}
-
-/// Message text as text (never markup), line breaks kept by CSS, and
-/// http(s) URLs as links that open a new tab without a referrer or opener.
-#[component]
-pub fn MessageText(
-    /// The text.
-    text: String,
-) -> impl IntoView {
-    let parts = segments(&text)
-        .into_iter()
-        .map(|segment| match segment {
-            Segment::Text(t) => t.into_any(),
-            Segment::Link(url) => view! {
-                <a href=url.clone() target="_blank" rel="noopener noreferrer">{url.clone()}</a>
-            }
-            .into_any(),
-        })
-        .collect_view();
-    view! { <span class="text">{parts}</span> }
 }

@@ -13,6 +13,7 @@ pub mod login;
 pub mod message_actions;
 pub mod message_item;
 pub mod message_list;
+pub mod message_text;
 pub mod pins_panel;
 pub mod room;
 pub mod scroll_anchor;
