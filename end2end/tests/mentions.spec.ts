@@ -45,3 +45,27 @@ test("a mention is chosen by keyboard and counted for the one mentioned", async 
     await close();
   }
 });
+
+// The page title and icon carry the unread count, so a tab in the
+// background shows it; reading brings them back.
+test("the title and icon show the unread count", async ({ browser }) => {
+  const { pages: [alice, bob], close } = await loggedIn(browser, ["alice@example.com", "bob@example.com"]);
+  try {
+    await openChannel(bob, "General");
+    await openChannel(alice, "Design");
+    await expect(bob).toHaveTitle("Chat");
+    const plainIcon = await bob.locator("link[rel=icon]").getAttribute("href");
+    const text = unique("title count");
+    const box = alice.getByRole("textbox", { name: "Message", exact: true });
+    await box.fill(text);
+    await box.press("Enter");
+    await expect(bubbleWith(alice, text)).toHaveCount(1);
+    await expect(bob).toHaveTitle("(1) Chat");
+    await expect(bob.locator("link[rel=icon]")).toHaveAttribute("href", /^data:image\/svg\+xml,.*>1<\/text>/);
+    await openChannel(bob, "Design");
+    await expect(bob).toHaveTitle("Chat");
+    await expect(bob.locator("link[rel=icon]")).toHaveAttribute("href", plainIcon ?? "");
+  } finally {
+    await close();
+  }
+});

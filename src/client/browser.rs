@@ -79,6 +79,29 @@ pub fn set_root_attribute(name: &str, value: Option<&str>) {
     }
 }
 
+/// Points the page's icon (`<link rel="icon">`) at `href`, keeping the
+/// first one as the page was served (`data-plain`) so `None` goes back.
+pub fn set_icon(href: Option<&str>) {
+    if is_server() {
+        return;
+    }
+    let Ok(Some(link)) = document().query_selector("link[rel=icon]") else {
+        return;
+    };
+    if link.get_attribute("data-plain").is_none() {
+        if let Some(plain) = link.get_attribute("href") {
+            let _ = link.set_attribute("data-plain", &plain);
+        }
+    }
+    let target = match href {
+        Some(h) => Some(h.to_string()),
+        None => link.get_attribute("data-plain"),
+    };
+    if let Some(target) = target {
+        let _ = link.set_attribute("href", &target);
+    }
+}
+
 /// Copies `text` to the clipboard (the "Copy text" action); a refusal
 /// (no permission, insecure page) is ignored.
 pub fn copy_text(text: &str) {

@@ -77,6 +77,30 @@ pub fn unread_badge(count: i64) -> Option<String> {
     }
 }
 
+/// The page title with the unread count in front when there is any:
+/// "(3) Chat".
+pub fn title_with_unread(count: i64) -> String {
+    match unread_badge(count) {
+        Some(badge) => format!("({badge}) Chat"),
+        None => "Chat".to_string(),
+    }
+}
+
+/// The page icon with the unread count on a red badge, as a `data:` URL
+/// of an SVG (the plain icon's speech bubble, drawn the same).
+pub fn icon_with_unread(count: i64) -> Option<String> {
+    let badge = unread_badge(count)?;
+    let size = if badge.len() > 2 { 9 } else { 12 };
+    let svg = format!(
+        "<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 32 32'>\
+         <path fill='%234f46e5' d='M6 4h20a4 4 0 0 1 4 4v12a4 4 0 0 1-4 4H14l-7 6v-6H6a4 4 0 0 1-4-4V8a4 4 0 0 1 4-4z'/>\
+         <circle cx='23' cy='9' r='9' fill='%23dc2626'/>\
+         <text x='23' y='13' font-size='{size}' font-family='sans-serif' font-weight='700' \
+         text-anchor='middle' fill='white'>{badge}</text></svg>"
+    );
+    Some(format!("data:image/svg+xml,{svg}"))
+}
+
 /// Up to two initials for a badge or avatar: "Product Team" -> "PT",
 /// "alice" -> "A", "" -> "?".
 pub fn initials(name: &str) -> String {
@@ -109,6 +133,17 @@ pub fn typing_text(names: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_title_and_icon_carry_the_unread_count() {
+        assert_eq!(title_with_unread(0), "Chat");
+        assert_eq!(title_with_unread(3), "(3) Chat");
+        assert_eq!(title_with_unread(250), "(99+) Chat");
+        assert_eq!(icon_with_unread(0), None);
+        let icon = icon_with_unread(7).unwrap();
+        assert!(icon.starts_with("data:image/svg+xml,<svg"), "{icon}");
+        assert!(icon.contains(">7</text>") && !icon.contains('#'), "{icon}");
+    }
 
     fn t(y: i32, mo: u8, d: u8, h: u8, mi: u8, s: u8) -> Timestamp {
         Timestamp::at_utc(CivilDate::new(y, mo, d).unwrap(), h, mi, s)

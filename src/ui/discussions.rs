@@ -22,6 +22,7 @@ use crate::ui::sidebar::{SidebarState, SidebarToggle};
 use crate::ui::state::channels::ChannelsState;
 use crate::ui::theme_toggle::ThemeToggle;
 use crate::ui::threads_view::{ThreadsButton, ThreadsList, ThreadsViewState};
+use crate::ui::unread_title::UnreadTitle;
 
 /// A window focus refreshes the channel list when it is older than this
 /// (a backstop for frames missed while the socket was down; live frames
@@ -118,6 +119,7 @@ fn DiscussionsLayout(
             class:drawer-open=move || sidebar.drawer_open.get()
             class:has-channel=move || channel_id.get().is_some()
         >
+            <UnreadTitle/>
             <nav id="sidebar" class="sidebar" aria-label="Channels">
                 <header class="sidebar-header">
                     <span class="me-name" title=user.email.clone()>{user.display_name.clone()}</span>

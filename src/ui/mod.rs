@@ -24,3 +24,4 @@ pub mod theme_toggle;
 pub mod thread_panel;
 pub mod threads_view;
 pub mod typing_indicator;
+pub mod unread_title;
