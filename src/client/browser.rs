@@ -102,6 +102,70 @@ pub fn set_icon(href: Option<&str>) {
     }
 }
 
+/// Whether the viewer allowed notifications ("granted"), refused them
+/// ("denied") or was not asked yet ("default"); "unsupported" without the
+/// API (and on the server).
+pub fn notification_permission() -> &'static str {
+    if is_server() {
+        return "unsupported";
+    }
+    let supported = js_sys_has(&window(), "Notification");
+    if !supported {
+        return "unsupported";
+    }
+    match leptos::web_sys::Notification::permission() {
+        leptos::web_sys::NotificationPermission::Granted => "granted",
+        leptos::web_sys::NotificationPermission::Denied => "denied",
+        _ => "default",
+    }
+}
+
+/// Asks the viewer for permission to notify (only ever from a click), then
+/// calls `then` with whether it was granted.
+pub fn request_notification_permission(then: impl FnOnce(bool) + 'static) {
+    if notification_permission() == "unsupported" {
+        then(false);
+        return;
+    }
+    let Ok(promise) = leptos::web_sys::Notification::request_permission() else {
+        then(false);
+        return;
+    };
+    let answered =
+        leptos::wasm_bindgen::closure::Closure::once(move |v: leptos::wasm_bindgen::JsValue| {
+            then(v.as_string().as_deref() == Some("granted"));
+        });
+    let _ = promise.then(&answered);
+    answered.forget();
+}
+
+/// Shows a system notification (when allowed); a click brings the page to
+/// the front and opens `href`.
+pub fn show_notification(title: &str, body: &str, tag: &str, href: &str) {
+    use leptos::wasm_bindgen::closure::Closure;
+    use leptos::wasm_bindgen::JsCast;
+    if notification_permission() != "granted" {
+        return;
+    }
+    let options = leptos::web_sys::NotificationOptions::new();
+    options.set_body(body);
+    options.set_tag(tag);
+    let Ok(notification) = leptos::web_sys::Notification::new_with_options(title, &options) else {
+        return;
+    };
+    let href = href.to_string();
+    let on_click = Closure::once_into_js(move || {
+        let _ = window().focus();
+        let _ = window().location().set_href(&href);
+    });
+    notification.set_onclick(Some(on_click.unchecked_ref()));
+}
+
+/// Whether `target` has a property named `name`.
+fn js_sys_has(target: &leptos::web_sys::Window, name: &str) -> bool {
+    leptos::web_sys::js_sys::Reflect::has(target, &name.into()).unwrap_or(false)
+}
+
 /// Copies `text` to the clipboard (the "Copy text" action); a refusal
 /// (no permission, insecure page) is ignored.
 pub fn copy_text(text: &str) {

@@ -9,6 +9,7 @@
 //! on the server. Nothing here holds signals: `ui::state` keeps the page's state
 //! in signals and runs these rules over it.
 
+pub mod alerts;
 pub mod backoff;
 pub mod browser;
 pub mod changes;

@@ -16,6 +16,7 @@ use crate::server_fns::auth::{me, Logout};
 use crate::server_fns::channels::list_channels;
 use crate::server_fns::settings::get_client_settings;
 use crate::ui::channel_list::ChannelList;
+use crate::ui::notify_toggle::NotifyToggle;
 use crate::ui::room::ChannelRoom;
 use crate::ui::search::{SearchBox, SearchResults, SearchState};
 use crate::ui::sidebar::{SidebarState, SidebarToggle};
@@ -123,6 +124,7 @@ fn DiscussionsLayout(
             <nav id="sidebar" class="sidebar" aria-label="Channels">
                 <header class="sidebar-header">
                     <span class="me-name" title=user.email.clone()>{user.display_name.clone()}</span>
+                    <NotifyToggle/>
                     <ThemeToggle/>
                     <ActionForm action=logout attr:class="logout-form">
                         <button type="submit" class="ghost">"Log out"</button>

@@ -14,6 +14,7 @@ pub mod message_actions;
 pub mod message_item;
 pub mod message_list;
 pub mod message_text;
+pub mod notify_toggle;
 pub mod pins_panel;
 pub mod room;
 pub mod scroll_anchor;

@@ -11,7 +11,8 @@ use std::rc::Rc;
 
 use leptos::prelude::*;
 
-use crate::client::browser::{focus_by_id, page_is_attended, page_is_visible};
+use crate::client::alerts::{alert_for, alerts_hide_text, alerts_on, AlertContext};
+use crate::client::browser::{focus_by_id, page_is_attended, page_is_visible, show_notification};
 use crate::client::changes::PendingChanges;
 use crate::client::clock::now_ms;
 use crate::client::outbox::{Outbox, ThreadTarget};
@@ -518,6 +519,7 @@ impl RoomState {
 
     /// A server frame for this room.
     fn on_frame(&self, frame: ServerFrame) {
+        self.alert_if_away(&frame);
         if let Some(thread) = self.thread.get_untracked() {
             thread.on_frame(*self, &frame);
         }
@@ -549,6 +551,35 @@ impl RoomState {
             )
         });
         self.finish(model, step.unwrap_or_default());
+    }
+
+    /// While the page is in the background and the viewer turned
+    /// notifications on: a mention of them, or a new reply in one of their
+    /// threads, becomes a system notification.
+    fn alert_if_away(&self, frame: &ServerFrame) {
+        if page_is_attended() || !alerts_on() {
+            return;
+        }
+        let before = match frame {
+            ServerFrame::ThreadReadUpdated { parent_id, .. } => self
+                .channels
+                .thread_unread
+                .with_untracked(|known| known.get(parent_id).map_or(0, |(_, n)| *n)),
+            _ => 0,
+        };
+        let channels = self.channels;
+        let channel_name = move |id| channels.summary(id).map(|c| c.name);
+        let user_name = move |id| channels.names.with_untracked(|n| n.get(&id).cloned());
+        let cx = AlertContext {
+            me: self.me,
+            channel_name: &channel_name,
+            user_name: &user_name,
+            thread_unread_before: before,
+            hide_text: alerts_hide_text(),
+        };
+        if let Some(alert) = alert_for(frame, &cx) {
+            show_notification(&alert.title, &alert.body, &alert.tag, &alert.href);
+        }
     }
 
     /// The socket's state changed.
