@@ -24,17 +24,7 @@ pub async fn load_history(
 
     use crate::server::http::server_fn::{server_fn_user, with_status};
     let (state, user) = with_status(server_fn_user())?;
-    let cursor = match (before_seq, after_seq, around_seq) {
-        (None, None, None) => HistoryCursor::Latest,
-        (Some(seq), None, None) => HistoryCursor::BeforeSeq(seq),
-        (None, Some(seq), None) => HistoryCursor::AfterSeq(seq),
-        (None, None, Some(seq)) => HistoryCursor::AroundSeq(seq),
-        _ => {
-            return with_status(Err(AppError::BadRequest(
-                "use at most one of before_seq, after_seq, around_seq".into(),
-            )))
-        }
-    };
+    let cursor = with_status(HistoryCursor::from_seqs(before_seq, after_seq, around_seq))?;
     let query = HistoryQuery {
         cursor,
         limit: DEFAULT_LIMIT,

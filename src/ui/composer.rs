@@ -14,7 +14,7 @@ use crate::client::mentions::{
     byte_to_utf16, candidates, complete, mention_query, mentioned_ids, utf16_to_byte,
 };
 use crate::client::typing::{TypingSignal, TypingThrottle};
-use crate::protocol::{ClientFrame, MessageText, TextError, UserId};
+use crate::protocol::{ClientFrame, MessageId, MessageText, TextError, UserId};
 use crate::ui::badge::Avatar;
 use crate::ui::state::room::RoomState;
 
@@ -34,13 +34,82 @@ struct Suggestions {
     index: usize,
 }
 
+/// A composer's typing announcements, as the seed made them: start once,
+/// stop after 2 s without a keystroke; in the channel (`parent_id` none)
+/// or in a thread. A send needs no stop (the server ends typing on send).
+#[derive(Clone, Copy)]
+pub struct TypingAnnouncer {
+    throttle: StoredValue<TypingThrottle>,
+    room: RoomState,
+    parent_id: Option<MessageId>,
+}
+
+impl TypingAnnouncer {
+    /// Starts the half-second check that stops a pause (browser only).
+    pub fn new(room: RoomState, parent_id: Option<MessageId>) -> Self {
+        let typing = TypingAnnouncer {
+            throttle: StoredValue::new(TypingThrottle::default()),
+            room,
+            parent_id,
+        };
+        Effect::new(move |_| {
+            let tick = set_interval_with_handle(
+                move || {
+                    let mut signal = None;
+                    if typing
+                        .throttle
+                        .try_update_value(|t| signal = t.tick(now_ms()))
+                        .is_some()
+                    {
+                        typing.announce(signal);
+                    }
+                },
+                std::time::Duration::from_millis(500),
+            );
+            if let Ok(handle) = tick {
+                on_cleanup(move || handle.clear());
+            }
+        });
+        typing
+    }
+
+    /// A keystroke in the box.
+    pub fn keystroke(&self) {
+        let mut signal = None;
+        self.throttle
+            .update_value(|t| signal = t.keystroke(now_ms()));
+        self.announce(signal);
+    }
+
+    /// The text was sent.
+    pub fn sent(&self) {
+        self.throttle.update_value(|t| {
+            t.sent();
+        });
+    }
+
+    fn announce(&self, signal: Option<TypingSignal>) {
+        let parent_id = self.parent_id;
+        match signal {
+            Some(TypingSignal::Start) => {
+                self.room
+                    .send_frame(&ClientFrame::TypingStart { parent_id });
+            }
+            Some(TypingSignal::Stop) => {
+                self.room.send_frame(&ClientFrame::TypingStop { parent_id });
+            }
+            None => {}
+        }
+    }
+}
+
 /// The composer of the open conversation.
 #[component]
 pub fn Composer() -> impl IntoView {
     let room = expect_context::<RoomState>();
     let max = room.max_text_chars;
     let draft = RwSignal::new(String::new());
-    let throttle = StoredValue::new(TypingThrottle::default());
+    let typing = TypingAnnouncer::new(room, None);
     let textarea = NodeRef::<leptos::html::Textarea>::new();
     // Mentions: the members chosen from the suggestions while writing.
     let chosen = RwSignal::new(Vec::<(UserId, String)>::new());
@@ -84,34 +153,6 @@ pub fn Composer() -> impl IntoView {
             });
         }
     };
-
-    let signal_typing = move |signal: Option<TypingSignal>| match signal {
-        Some(TypingSignal::Start) => {
-            room.send_frame(&ClientFrame::TypingStart { parent_id: None });
-        }
-        Some(TypingSignal::Stop) => {
-            room.send_frame(&ClientFrame::TypingStop { parent_id: None });
-        }
-        None => {}
-    };
-    // Stop typing after 2 s without a keystroke.
-    Effect::new(move |_| {
-        let tick = set_interval_with_handle(
-            move || {
-                let mut signal = None;
-                if throttle
-                    .try_update_value(|t| signal = t.tick(now_ms()))
-                    .is_some()
-                {
-                    signal_typing(signal);
-                }
-            },
-            std::time::Duration::from_millis(500),
-        );
-        if let Ok(handle) = tick {
-            on_cleanup(move || handle.clear());
-        }
-    });
 
     let checked = Memo::new(move |_| draft.with(|d| MessageText::parse(d, max)));
     let length = Memo::new(move |_| draft.with(|d| d.trim().chars().count()));
@@ -170,10 +211,7 @@ pub fn Composer() -> impl IntoView {
         }
         room.send_text(text.as_str().to_string(), mentions);
         draft.set(String::new());
-        // The server ends typing on send by itself; just reset the throttle.
-        throttle.update_value(|t| {
-            t.sent();
-        });
+        typing.sent();
         if let Some(el) = textarea.get_untracked() {
             let _ = el.focus();
         }
@@ -327,9 +365,7 @@ pub fn Composer() -> impl IntoView {
                     let text = event_target_value(&ev);
                     suggest(&text);
                     draft.set(text);
-                    let mut signal = None;
-                    throttle.update_value(|t| signal = t.keystroke(now_ms()));
-                    signal_typing(signal);
+                    typing.keystroke();
                 }
                 on:keydown=on_keydown
             ></textarea>

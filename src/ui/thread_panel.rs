@@ -6,11 +6,10 @@
 use leptos::prelude::*;
 
 use crate::client::browser::utc_offset_minutes;
-use crate::client::clock::now_ms;
 use crate::client::format::typing_text;
 use crate::client::message_rows::{layout, RowContext};
-use crate::client::typing::{TypingSignal, TypingThrottle};
-use crate::protocol::{ClientFrame, MessageText, Timestamp};
+use crate::protocol::{MessageText, Timestamp};
+use crate::ui::composer::TypingAnnouncer;
 use crate::ui::message_list::MessageRowView;
 use crate::ui::state::channels::ChannelsState;
 use crate::ui::state::room::RoomState;
@@ -150,38 +149,7 @@ fn ThreadComposer(thread: ThreadState) -> impl IntoView {
     let room = expect_context::<RoomState>();
     let max = room.max_text_chars;
     let draft = RwSignal::new(String::new());
-    let throttle = StoredValue::new(TypingThrottle::default());
-    let parent_id = thread.parent_id;
-    let signal_typing = move |signal: Option<TypingSignal>| match signal {
-        Some(TypingSignal::Start) => {
-            room.send_frame(&ClientFrame::TypingStart {
-                parent_id: Some(parent_id),
-            });
-        }
-        Some(TypingSignal::Stop) => {
-            room.send_frame(&ClientFrame::TypingStop {
-                parent_id: Some(parent_id),
-            });
-        }
-        None => {}
-    };
-    Effect::new(move |_| {
-        let tick = set_interval_with_handle(
-            move || {
-                let mut signal = None;
-                if throttle
-                    .try_update_value(|t| signal = t.tick(now_ms()))
-                    .is_some()
-                {
-                    signal_typing(signal);
-                }
-            },
-            std::time::Duration::from_millis(500),
-        );
-        if let Ok(handle) = tick {
-            on_cleanup(move || handle.clear());
-        }
-    });
+    let typing = TypingAnnouncer::new(room, Some(thread.parent_id));
     let checked = Memo::new(move |_| draft.with(|d| MessageText::parse(d, max)));
     let send = move || {
         let Ok(text) = checked.get_untracked() else {
@@ -189,9 +157,7 @@ fn ThreadComposer(thread: ThreadState) -> impl IntoView {
         };
         thread.send(room, text.as_str().to_string());
         draft.set(String::new());
-        throttle.update_value(|t| {
-            t.sent();
-        });
+        typing.sent();
     };
     let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
         if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
@@ -212,9 +178,7 @@ fn ThreadComposer(thread: ThreadState) -> impl IntoView {
                 prop:value=move || draft.get()
                 on:input=move |ev| {
                     draft.set(event_target_value(&ev));
-                    let mut signal = None;
-                    throttle.update_value(|t| signal = t.keystroke(now_ms()));
-                    signal_typing(signal);
+                    typing.keystroke();
                 }
                 on:keydown=on_keydown
             ></textarea>

@@ -87,6 +87,27 @@ impl HistoryQuery {
     }
 }
 
+impl HistoryCursor {
+    /// The cursor of the server functions' optional `before_seq`,
+    /// `after_seq` and `around_seq` (none: the newest page; more than one
+    /// is refused).
+    pub fn from_seqs(
+        before_seq: Option<Seq>,
+        after_seq: Option<Seq>,
+        around_seq: Option<Seq>,
+    ) -> Result<Self, AppError> {
+        match (before_seq, after_seq, around_seq) {
+            (None, None, None) => Ok(HistoryCursor::Latest),
+            (Some(seq), None, None) => Ok(HistoryCursor::BeforeSeq(seq)),
+            (None, Some(seq), None) => Ok(HistoryCursor::AfterSeq(seq)),
+            (None, None, Some(seq)) => Ok(HistoryCursor::AroundSeq(seq)),
+            _ => Err(AppError::BadRequest(
+                "use at most one of before_seq, after_seq, around_seq".into(),
+            )),
+        }
+    }
+}
+
 impl Chat {
     /// One page of a channel's history, oldest first.
     pub async fn history(

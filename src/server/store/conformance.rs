@@ -3026,27 +3026,32 @@ async fn timeline_seqs(s: &dyn Store, channel: ChannelId, timeline: Timeline) ->
     seqs(&page)
 }
 
-/// The unread count of `user` in `channel` from the list, the summary and
-/// the single count, which must agree.
-async fn unread_of(s: &dyn Store, user: UserId, channel: ChannelId) -> i64 {
+/// The unread count and unread mentions of `user` in `channel` from the
+/// list, the summary and the single counts, which must agree.
+async fn counts_of(s: &dyn Store, user: UserId, channel: ChannelId) -> (i64, i64) {
     let listed = s.channels_for(user).await.unwrap();
-    let from_list = listed
-        .iter()
-        .find(|c| c.id == channel)
-        .unwrap()
-        .unread_count;
+    let listed = listed.iter().find(|c| c.id == channel).unwrap();
     let summary = s.unread_for(user).await.unwrap();
     let from_summary = summary
         .iter()
         .find(|e| e.channel_id == channel)
-        .map_or(0, |e| e.unread_count);
-    let single = s.unread_count(user, channel).await.unwrap();
-    assert_eq!(
-        (from_list, from_summary),
-        (single, single),
-        "counts disagree"
+        .map_or((0, 0), |e| (e.unread_count, e.unread_mentions));
+    let single = (
+        s.unread_count(user, channel).await.unwrap(),
+        s.unread_mentions(user, channel).await.unwrap(),
     );
+    assert_eq!(
+        (listed.unread_count, listed.unread_mentions),
+        single,
+        "list"
+    );
+    assert_eq!(from_summary, single, "summary");
     single
+}
+
+/// The unread count of `user` in `channel` (see [`counts_of`]).
+async fn unread_of(s: &dyn Store, user: UserId, channel: ChannelId) -> i64 {
+    counts_of(s, user, channel).await.0
 }
 
 /// A reply takes the channel's next seq; its parent changes in the same
@@ -3344,29 +3349,9 @@ fn mentioning(channel: ChannelId, user: UserId, key: &str, mentions: &[UserId]) 
     m
 }
 
-/// The unread mentions of `user` in `channel` from the list, the summary
-/// and the single count, which must agree.
+/// The unread mentions of `user` in `channel` (see [`counts_of`]).
 async fn mentions_of(s: &dyn Store, user: UserId, channel: ChannelId) -> i64 {
-    let listed = s.channels_for(user).await.unwrap();
-    let from_list = listed
-        .iter()
-        .find(|c| c.id == channel)
-        .unwrap()
-        .unread_mentions;
-    let from_summary = s
-        .unread_for(user)
-        .await
-        .unwrap()
-        .iter()
-        .find(|e| e.channel_id == channel)
-        .map_or(0, |e| e.unread_mentions);
-    let single = s.unread_mentions(user, channel).await.unwrap();
-    assert_eq!(
-        (from_list, from_summary),
-        (single, single),
-        "counts disagree"
-    );
-    single
+    counts_of(s, user, channel).await.1
 }
 
 /// A message keeps its mentions (on both insert paths); each mentioned
