@@ -15,7 +15,11 @@ use crate::ui::message_actions::{DeleteConfirm, MessageActions};
 use crate::ui::message_text::MessageText;
 use crate::ui::state::channels::ChannelsState;
 use crate::ui::state::room::{ActionsView, RoomState};
-use crate::ui::thread_panel::InThreadPanel;
+
+/// Context marker: the messages drawn inside the thread panel (they offer
+/// no thread of their own, and their summary would repeat the panel).
+#[derive(Clone, Copy)]
+pub struct InThreadPanel;
 
 /// How long a touch must stay down to open the actions menu.
 const LONG_PRESS_MS: u64 = 500;

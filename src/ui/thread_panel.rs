@@ -10,15 +10,11 @@ use crate::client::format::typing_text;
 use crate::client::message_rows::{layout, RowContext};
 use crate::protocol::{MessageText, Timestamp};
 use crate::ui::composer::TypingAnnouncer;
+use crate::ui::message_item::InThreadPanel;
 use crate::ui::message_list::MessageRowView;
 use crate::ui::state::channels::ChannelsState;
 use crate::ui::state::room::RoomState;
 use crate::ui::state::thread::ThreadState;
-
-/// Context marker: the messages drawn inside the thread panel (they offer
-/// no thread of their own).
-#[derive(Clone, Copy)]
-pub struct InThreadPanel;
 
 /// The panel of the open thread; drawn only while one is open.
 #[component]
@@ -122,7 +118,7 @@ pub fn ThreadPanel(
                                 type="button"
                                 class="ghost thread-older"
                                 disabled=move || thread.loading.get()
-                                on:click=move |_| thread.load_older(room)
+                                on:click=move |_| thread.load_older()
                             >
                                 "Show older replies"
                             </button>
@@ -155,7 +151,7 @@ fn ThreadComposer(thread: ThreadState) -> impl IntoView {
         let Ok(text) = checked.get_untracked() else {
             return;
         };
-        thread.send(room, text.as_str().to_string());
+        room.send_in_thread(thread, text.as_str().to_string());
         draft.set(String::new());
         typing.sent();
     };

@@ -29,7 +29,7 @@ use super::{Bus, BusEvent, BusSubscription, Heard};
 use crate::protocol::{ChannelId, MemberRead, Message, Rev, Seq, ServerFrame};
 use crate::server::chat::activity::MemberCache;
 use crate::server::chat::change_writer::announce_unread_after_deletes;
-use crate::server::chat::threads::send_thread_read;
+use crate::server::chat::thread_reads::send_thread_read;
 use crate::server::rooms::room::frame_json;
 use crate::server::rooms::users::UserEvent;
 use crate::server::rooms::{RoomEvent, Rooms, UserHub};

@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::protocol::{Message, ServerFrame};
-use crate::server::chat::threads::announce_thread_reads;
+use crate::server::chat::thread_reads::announce_thread_reads;
 use crate::server::rooms::room::frame_json;
 use crate::server::rooms::users::UserEvent;
 use crate::server::rooms::UserHub;

@@ -16,7 +16,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::threads::announce_thread_reads;
+use super::thread_reads::announce_thread_reads;
 use super::write_queue::WriteQueue;
 
 use crate::protocol::{ChannelId, Message, MessageId, Rev, ServerFrame};

@@ -17,6 +17,7 @@ pub mod search;
 pub mod search_backlog;
 pub mod send;
 pub mod session;
+pub mod thread_reads;
 pub mod threads;
 pub mod write_queue;
 pub mod writer;

@@ -4,18 +4,15 @@
 //! reply's transaction).
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use super::history::HistoryQuery;
+use super::thread_reads::send_thread_read;
 use super::{internal, Chat};
 use crate::protocol::{
-    AppError, ChannelId, MessageId, RepliesPage, Seq, ServerFrame, ThreadList, Timestamp, UserId,
+    AppError, ChannelId, MessageId, RepliesPage, Seq, ThreadList, Timestamp, UserId,
 };
 use crate::server::bus::BusEvent;
-use crate::server::rooms::room::frame_json;
-use crate::server::rooms::users::UserEvent;
-use crate::server::rooms::UserHub;
-use crate::server::store::{HistoryCursor, Store, ThreadRead, Timeline};
+use crate::server::store::{HistoryCursor, Timeline};
 
 /// Threads `GET /chat/threads` lists when no `limit` is given, and at most.
 pub const THREADS_MAX_LIMIT: u32 = 50;
@@ -143,44 +140,4 @@ pub fn threads_params(
         })
         .transpose()?;
     Ok((before, limit))
-}
-
-/// Sends `thread.read.updated` to the user's connections on this server.
-pub fn send_thread_read(users: &UserHub, user_id: UserId, parent_id: MessageId, read: ThreadRead) {
-    users.send(
-        user_id,
-        Arc::new(UserEvent {
-            channel_id: read.channel_id,
-            is_activity: false,
-            json: frame_json(&ServerFrame::ThreadReadUpdated {
-                channel_id: read.channel_id,
-                parent_id,
-                last_read_seq: read.last_read_seq,
-                unread_count: read.unread_count,
-            }),
-        }),
-    );
-}
-
-/// After a reply is stored or deleted: everyone who takes part in its
-/// thread and is connected to this server gets `thread.read.updated` with
-/// their unread count of it. Every server does this for its own users
-/// (the follower, for replies stored elsewhere).
-pub async fn announce_thread_reads(
-    store: Arc<dyn Store>,
-    users: Arc<UserHub>,
-    parent_id: MessageId,
-) {
-    let reads = match store.thread_reads(parent_id).await {
-        Ok(reads) => reads,
-        Err(e) => {
-            tracing::warn!(error = %e, "thread readers not read");
-            return;
-        }
-    };
-    for (user_id, read) in reads {
-        if users.is_online(user_id) {
-            send_thread_read(&users, user_id, parent_id, read);
-        }
-    }
 }

@@ -503,13 +503,18 @@ impl RoomState {
             return;
         }
         self.pins_open.set(false);
-        let room = *self;
-        let open = move || ThreadState::open(room, parent_id);
+        let (channel_id, me, socket) = (self.channel_id, self.me, self.socket());
+        let open = move || ThreadState::open(channel_id, me, socket, parent_id);
         let thread = match self.owner.get_value() {
             Some(owner) => owner.with(open),
             None => open(),
         };
         self.thread.set(Some(thread));
+    }
+
+    /// Sends a reply in `thread` (shown at once as pending in its panel).
+    pub fn send_in_thread(&self, thread: ThreadState, text: String) {
+        self.send_new(text, None, Some(thread.next_target()), Vec::new());
     }
 
     /// Closes the thread panel.
@@ -521,7 +526,7 @@ impl RoomState {
     fn on_frame(&self, frame: ServerFrame) {
         self.alert_if_away(&frame);
         if let Some(thread) = self.thread.get_untracked() {
-            thread.on_frame(*self, &frame);
+            thread.on_frame(&frame);
         }
         if let ServerFrame::ThreadReadUpdated {
             channel_id,

@@ -1,22 +1,29 @@
 //! [`ThreadState`]: the open thread panel in signals: the thread's data
 //! (`client::thread_model`, which decides what each frame does), loading
-//! its pages, sending replies through the room's outbox, and reading the
-//! thread while the reader looks at it.
+//! its pages, where the next reply goes, and reading the thread while the
+//! reader looks at it. The room holds it, gives it its frames and sends
+//! its replies through the room's outbox.
 
 use leptos::prelude::*;
 
 use crate::client::browser::page_is_attended;
 use crate::client::outbox::ThreadTarget;
 use crate::client::thread_model::ThreadModel;
-use crate::protocol::{ClientFrame, MessageId, Seq, ServerFrame};
+use crate::client::SocketSender;
+use crate::protocol::{ChannelId, ClientFrame, MessageId, Seq, ServerFrame, UserId};
 use crate::server_fns::threads::load_replies;
-use crate::ui::state::room::RoomState;
 
 /// One open thread; the room holds it while its panel shows.
 #[derive(Clone, Copy)]
 pub struct ThreadState {
     /// The thread's parent.
     pub parent_id: MessageId,
+    /// Its channel.
+    channel_id: ChannelId,
+    /// The viewer.
+    me: UserId,
+    /// The room's socket (thread read cursors go out on it).
+    socket: Option<SocketSender>,
     /// The parent, the replies shown and who is typing.
     pub model: RwSignal<ThreadModel>,
     /// A page is on its way.
@@ -28,23 +35,31 @@ pub struct ThreadState {
 }
 
 impl ThreadState {
-    /// Opens the thread of `parent_id` in `room`: loads its newest replies
-    /// and reads it.
-    pub fn open(room: RoomState, parent_id: MessageId) -> Self {
+    /// Opens the thread of `parent_id` in `channel_id` for `me`: loads its
+    /// newest replies and reads it (on the room's `socket`).
+    pub fn open(
+        channel_id: ChannelId,
+        me: UserId,
+        socket: Option<SocketSender>,
+        parent_id: MessageId,
+    ) -> Self {
         let thread = ThreadState {
             parent_id,
+            channel_id,
+            me,
+            socket,
             model: RwSignal::new(ThreadModel::new(parent_id)),
             loading: RwSignal::new(true),
             error: RwSignal::new(None),
             also_to_channel: RwSignal::new(false),
         };
         leptos::task::spawn_local(async move {
-            match load_replies(room.channel_id, parent_id, None, None, None).await {
+            match load_replies(channel_id, parent_id, None, None, None).await {
                 Ok(page) => {
                     let _ = thread.model.try_update(|t| {
                         t.load(page.parent, page.page.messages, Some(page.page.has_more))
                     });
-                    thread.read(room);
+                    thread.read();
                 }
                 Err(e) => {
                     let _ = thread
@@ -58,7 +73,7 @@ impl ThreadState {
     }
 
     /// Loads the replies before the first one shown.
-    pub fn load_older(&self, room: RoomState) {
+    pub fn load_older(&self) {
         if self.loading.get_untracked() || !self.model.with_untracked(|t| t.has_older) {
             return;
         }
@@ -69,7 +84,7 @@ impl ThreadState {
         let thread = *self;
         leptos::task::spawn_local(async move {
             if let Ok(page) =
-                load_replies(room.channel_id, thread.parent_id, Some(first), None, None).await
+                load_replies(thread.channel_id, thread.parent_id, Some(first), None, None).await
             {
                 let _ = thread.model.try_update(|t| {
                     t.load(page.parent, page.page.messages, Some(page.page.has_more))
@@ -79,26 +94,26 @@ impl ThreadState {
         });
     }
 
-    /// Sends a reply (also to the channel when asked), shown at once as
-    /// pending through the room's outbox.
-    pub fn send(&self, room: RoomState, text: String) {
+    /// Where the next reply goes (also to the channel when asked; the
+    /// choice is then cleared).
+    pub fn next_target(&self) -> ThreadTarget {
         let target = ThreadTarget {
             parent_id: self.parent_id,
             show_in_channel: self.also_to_channel.get_untracked(),
         };
         self.also_to_channel.set(false);
-        room.send_new(text, None, Some(target), Vec::new());
+        target
     }
 
     /// Moves my thread cursor to the newest reply shown, when the reader
     /// is looking.
-    pub fn read(&self, room: RoomState) {
+    pub fn read(&self) {
         if !page_is_attended() {
             return;
         }
         let newest = self.model.with_untracked(|t| t.replies.last_seq());
-        if newest > Seq::ZERO {
-            room.send_frame(&ClientFrame::ThreadRead {
+        if let (true, Some(socket)) = (newest > Seq::ZERO, self.socket) {
+            socket.send(&ClientFrame::ThreadRead {
                 parent_id: self.parent_id,
                 seq: Some(newest),
             });
@@ -107,15 +122,15 @@ impl ThreadState {
 
     /// A frame of the room's socket: the thread takes those about itself;
     /// a reply by someone else is read at once when the reader looks.
-    pub fn on_frame(&self, room: RoomState, frame: &ServerFrame) {
+    pub fn on_frame(&self, frame: &ServerFrame) {
         let mut step = None;
         let _ = self.model.try_maybe_update(|t| {
-            let s = t.apply(frame, room.me);
+            let s = t.apply(frame, self.me);
             step = Some(s);
             (s.changed, ())
         });
         if step.is_some_and(|s| s.incoming.is_some()) {
-            self.read(room);
+            self.read();
         }
     }
 }
