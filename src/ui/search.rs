@@ -3,7 +3,8 @@
 //! newest first, each with its conversation, sender, time and the snippet
 //! with the words found marked. Choosing a result opens its conversation
 //! at the message (`/chat/{channel}?at={seq}`, loading the page around it
-//! when it is not loaded).
+//! when it is not loaded); a thread-only reply opens its thread
+//! (`?thread={parent}`).
 
 use leptos::prelude::*;
 
@@ -204,7 +205,11 @@ fn SearchResult(hit: SearchHit) -> impl IntoView {
         at.hour,
         at.minute
     );
-    let href = format!("/chat/{}?at={}", m.channel_id, m.seq);
+    // A thread-only reply is not in the channel's list: its thread opens.
+    let href = match m.parent_id.filter(|_| !m.in_main_timeline()) {
+        Some(parent) => format!("/chat/{}?thread={parent}", m.channel_id),
+        None => format!("/chat/{}?at={}", m.channel_id, m.seq),
+    };
     let parts = hit
         .snippet
         .into_iter()
