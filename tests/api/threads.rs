@@ -37,12 +37,28 @@ impl WsClient {
         .await
     }
 
-    /// The next `thread.read.updated` of the thread `parent`.
-    async fn next_thread_read(&mut self, parent: &str) -> Value {
-        self.next_frame_matching("thread.read.updated", WAIT, |v| {
-            v["type"] == "thread.read.updated" && v["parentId"] == parent
-        })
-        .await
+    /// One frame for each predicate, in whichever order they come (they
+    /// travel different paths: the room, the follower, the user's own
+    /// events), each returned at its predicate's place.
+    async fn frames_in_any_order(&mut self, wanted: &[&dyn Fn(&Value) -> bool]) -> Vec<Value> {
+        let mut got: Vec<Option<Value>> = vec![None; wanted.len()];
+        while got.iter().any(Option::is_none) {
+            let v = self
+                .next_frame_matching("an awaited frame", WAIT, |v| {
+                    wanted
+                        .iter()
+                        .zip(&got)
+                        .any(|(want, seen)| seen.is_none() && want(v))
+                })
+                .await;
+            let slot = wanted
+                .iter()
+                .zip(&got)
+                .position(|(want, seen)| seen.is_none() && want(&v))
+                .unwrap();
+            got[slot] = Some(v);
+        }
+        got.into_iter().map(Option::unwrap).collect()
     }
 }
 
@@ -118,10 +134,18 @@ async fn a_reply_goes_to_its_thread_and_its_parent_changes() {
         (r1["parentId"].as_str(), r1["showInChannel"].as_bool()),
         (Some(pid.as_str()), None)
     );
-    let on_a = p.a.next_frame_of_type("message.new", WAIT).await;
-    assert_eq!(on_a["id"], r1["id"]);
-    for ws in [&mut p.a, &mut p.b] {
-        let updated = ws.next_update_of(&pid).await;
+    // The parent's author takes part: her unread reply count of it.
+    let reply = |v: &Value| v["type"] == "message.new" && v["id"] == r1["id"];
+    let update = |v: &Value| v["type"] == "message.updated" && v["id"] == pid.as_str();
+    let thread_read =
+        |v: &Value| v["type"] == "thread.read.updated" && v["parentId"] == pid.as_str();
+    let mut got =
+        p.a.frames_in_any_order(&[&reply, &update, &thread_read])
+            .await;
+    let read = got.pop().unwrap();
+    let on_a = got.pop().unwrap();
+    let on_b = p.b.next_update_of(&pid).await;
+    for updated in [on_a, on_b] {
         assert_eq!(updated["thread"]["replyCount"], 1);
         assert_eq!(updated["thread"]["lastReplyAt"], r1["createdAt"]);
         assert_eq!(
@@ -130,8 +154,6 @@ async fn a_reply_goes_to_its_thread_and_its_parent_changes() {
         );
         assert!(updated["rev"].as_i64().unwrap() > 0);
     }
-    // The parent's author takes part: her unread reply count of it.
-    let read = p.a.next_thread_read(&pid).await;
     assert_eq!(
         (read["unreadCount"].as_i64(), read["lastReadSeq"].as_i64()),
         (Some(1), Some(0))
@@ -451,12 +473,17 @@ async fn a_reply_on_one_server_reaches_the_thread_on_the_other() {
     on_b.next_frame_of_type("message.new", WAIT).await;
 
     let r = on_b.reply_ok("reply on b", &pid, false).await;
-    let there = on_a.next_frame_of_type("message.new", WAIT).await;
-    assert_eq!((&there["id"], &there["parentId"]), (&r["id"], &json!(pid)));
-    let updated = on_a.next_update_of(&pid).await;
+    let reply = |v: &Value| v["type"] == "message.new" && v["id"] == r["id"];
+    let update = |v: &Value| v["type"] == "message.updated" && v["id"] == pid.as_str();
+    let thread_read =
+        |v: &Value| v["type"] == "thread.read.updated" && v["parentId"] == pid.as_str();
+    let got = on_a
+        .frames_in_any_order(&[&reply, &update, &thread_read])
+        .await;
+    let (there, updated, read) = (&got[0], &got[1], &got[2]);
+    assert_eq!(there["parentId"], json!(pid));
     assert_eq!(updated["thread"]["replyCount"], 1);
     assert_eq!(updated["thread"]["participants"], json!([alice_id, bob_id]));
-    let read = on_a.next_thread_read(&pid).await;
     assert_eq!(read["unreadCount"], 1);
     // Reading on a reaches her socket on b.
     let mut alice_on_b = b.ws_join(&alice, &general).await;
