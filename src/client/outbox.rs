@@ -77,10 +77,11 @@ pub struct Outbox {
 impl Outbox {
     /// Queues `text` under a fresh client id and returns that id.
     pub fn add(&mut self, text: String) -> ClientId {
-        match self.add_send(text, None, None, Vec::new()) {
-            ClientFrame::MessageSend { client_id, .. } => client_id,
-            _ => unreachable!("add_send gives a message.send"),
-        }
+        self.add_send(text, None, None, Vec::new());
+        self.items
+            .last()
+            .map(|p| p.client_id.clone())
+            .unwrap_or_default()
     }
 
     /// Queues `text` (quoting `reply_to`, in `thread`, mentioning

@@ -81,6 +81,21 @@ impl MemberCache {
     }
 }
 
+/// The `channel.activity` frame of `m`, with the receiver's unread
+/// mentions when it mentions them.
+fn activity_frame(m: &Message, unread_mentions: Option<i64>) -> ServerFrame {
+    ServerFrame::ChannelActivity {
+        channel_id: m.channel_id,
+        seq: m.seq,
+        message_id: m.id,
+        user_id: m.user_id,
+        preview: preview(&m.text),
+        created_at: m.created_at,
+        parent_id: m.parent_id,
+        unread_mentions,
+    }
+}
+
 /// Starts the task that turns stored messages into activity frames.
 pub fn spawn(
     store: Arc<dyn Store>,
@@ -102,46 +117,15 @@ pub fn spawn(
                     continue;
                 }
             }
-            let list = match members.fresh(m.channel_id) {
-                Some(list) => list,
-                None => match store.member_ids(m.channel_id).await {
-                    Ok(ids) => {
-                        let list = Arc::new(ids);
-                        members.keep(m.channel_id, list.clone());
-                        list
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "member list for activity failed");
-                        continue;
-                    }
-                },
-            };
-            let shared = ServerFrame::ChannelActivity {
-                channel_id: m.channel_id,
-                seq: m.seq,
-                message_id: m.id,
-                user_id: m.user_id,
-                preview: preview(&m.text),
-                created_at: m.created_at,
-                parent_id: m.parent_id,
-                unread_mentions: None,
-            };
-            let frame = move |count: Option<i64>| {
-                let mut f = shared.clone();
-                if let ServerFrame::ChannelActivity {
-                    unread_mentions, ..
-                } = &mut f
-                {
-                    *unread_mentions = count;
-                }
-                f
+            let Some(list) = members.members(store.as_ref(), m.channel_id).await else {
+                continue;
             };
             // One event, shared by every member's connections; a member the
             // message mentions gets one of their own, with their count.
             let event = Arc::new(UserEvent {
                 channel_id: m.channel_id,
                 is_activity: true,
-                json: frame_json(&frame(None)),
+                json: frame_json(&activity_frame(&m, None)),
             });
             let mentioned = |u: &UserId| *u != m.user_id && m.mentions.contains(u);
             for member in list.iter().filter(|u| !mentioned(u)) {
@@ -153,16 +137,16 @@ pub fn spawn(
                 .filter(|u| mentioned(u) && users.is_online(*u))
                 .collect();
             if !to_count.is_empty() {
-                let (store, users, channel_id) = (store.clone(), users.clone(), m.channel_id);
+                let (store, users, m) = (store.clone(), users.clone(), m.clone());
                 tokio::spawn(async move {
                     for user in to_count {
-                        let count = store.unread_mentions(user, channel_id).await.ok();
+                        let count = store.unread_mentions(user, m.channel_id).await.ok();
                         users.send(
                             user,
                             Arc::new(UserEvent {
-                                channel_id,
+                                channel_id: m.channel_id,
                                 is_activity: true,
-                                json: frame_json(&frame(count)),
+                                json: frame_json(&activity_frame(&m, count)),
                             }),
                         );
                     }
