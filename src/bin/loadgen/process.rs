@@ -254,6 +254,25 @@ impl ServerProcess {
         (ticks(11) + ticks(12)) as f64 / per_second
     }
 
+    /// Bytes the server process has caused to be written to storage so far
+    /// (`write_bytes` of `/proc/<pid>/io`: counted when a page is dirtied,
+    /// so it does not depend on when the kernel flushes; sockets are not
+    /// storage); 0 when stopped. With SQLite this is the WAL and the
+    /// checkpoints into the database file: the difference over a phase is
+    /// what its writes cost in pages, a measure that does not move with
+    /// the machine's load as wall-clock rates do.
+    pub fn storage_written_bytes(&self) -> u64 {
+        let Some(child) = &self.child else { return 0 };
+        std::fs::read_to_string(format!("/proc/{}/io", child.id()))
+            .ok()
+            .and_then(|io| {
+                io.lines()
+                    .find_map(|line| line.strip_prefix("write_bytes:"))
+                    .and_then(|v| v.trim().parse().ok())
+            })
+            .unwrap_or(0)
+    }
+
     /// Threads of the server process (tokio workers and blocking threads).
     pub fn threads(&self) -> u64 {
         self.proc_status("Threads:")

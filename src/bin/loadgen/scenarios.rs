@@ -560,7 +560,23 @@ pub async fn writes(ctx: &Ctx, backend: &Backend) -> Result<Vec<Row>> {
         padding: 60,
         edits: None,
     };
-    let (r, _) = room_load(server, &population, &plan).await?;
+    let (sockets, connect) =
+        load::open_peers(&server, &population, CONNECT_CONCURRENCY, None).await;
+    if connect.failed > 0 {
+        server.stop().await;
+        return Err(format!("{} of the connects failed", connect.failed).into());
+    }
+    // What the writes cost the server, apart from how fast the machine was
+    // this hour: its CPU time and the bytes it wrote, per message stored.
+    let cpu_before = server.cpu_seconds();
+    let disk_before = server.storage_written_bytes();
+    let wal_before = server.postgres_wal_bytes().await;
+    let r = load::run(sockets, &population, vec![0], &plan).await;
+    let cpu = server.cpu_seconds() - cpu_before;
+    let disk = server.storage_written_bytes().saturating_sub(disk_before);
+    let wal = server.postgres_wal_bytes().await;
+    server.stop().await;
+    let per_message = |v: f64| v / (r.acked.max(1) as f64);
     let mut rows = vec![
         Row::info(&name, "messages stored", r.acked as f64, Unit::Count),
         Row::info(
@@ -570,7 +586,27 @@ pub async fn writes(ctx: &Ctx, backend: &Backend) -> Result<Vec<Row>> {
             Unit::PerSecond,
         )
         .with_goal(ctx.goal(Goal::AtLeast(5000.0))),
+        Row::info(
+            &name,
+            "server CPU per 1,000 messages",
+            per_message(cpu * 1e9),
+            Unit::Millis,
+        ),
     ];
+    match (wal_before, wal) {
+        (Some(before), Some(after)) => rows.push(Row::info(
+            &name,
+            "WAL bytes per message (whole cluster)",
+            per_message(after.saturating_sub(before) as f64),
+            Unit::Count,
+        )),
+        _ => rows.push(Row::info(
+            &name,
+            "bytes written to storage per message",
+            per_message(disk as f64),
+            Unit::Count,
+        )),
+    }
     rows.extend(latency_rows(&name, "send→ack", &r.latency, None));
     rows.extend(exact_rows(&name, &r));
     Ok(rows)

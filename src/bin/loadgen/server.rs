@@ -120,6 +120,23 @@ impl Server {
         )
     }
 
+    /// Bytes of write-ahead log the Postgres cluster has written so far
+    /// (its WAL position); `None` on SQLite, or when the cluster does not
+    /// answer. The whole cluster's, so a phase's difference is the
+    /// server's only when nothing else writes to it, as in a benchmark run.
+    pub async fn postgres_wal_bytes(&self) -> Option<u64> {
+        use sqlx::Connection;
+        let (admin_url, _) = self.prepared.as_ref()?.postgres.as_ref()?;
+        let mut conn = sqlx::PgConnection::connect(admin_url).await.ok()?;
+        let bytes: i64 =
+            sqlx::query_scalar("SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::bigint")
+                .fetch_one(&mut conn)
+                .await
+                .ok()?;
+        let _ = conn.close().await;
+        u64::try_from(bytes).ok()
+    }
+
     /// Stops the server and removes its data.
     pub async fn stop(mut self) {
         self.process.terminate();
