@@ -158,6 +158,11 @@ settings! {
         /// Seed the demo users and channels once.
         demo_data: bool = false;
             file "demo_data", env "CHAT_DEMO_DATA", read Flag;
+        /// Keep the search index (PROTOCOL.md "Search"); off stores new
+        /// messages without their words and refuses searches, for a host
+        /// that does not want the index's cost in writes and disk.
+        search: bool = true;
+            file "search", env "CHAT_SEARCH", read Flag;
         /// Force the cookie's `Secure` flag; `None` sets it when the request
         /// came over https (`X-Forwarded-Proto`).
         cookie_secure: Option<bool> = None;

@@ -108,11 +108,16 @@ impl Application {
         let server_id = ServerId::new_random();
         // Several servers share a Postgres database; a SQLite file has one.
         let (store, bus): (Arc<dyn Store>, Arc<dyn Bus>) = if url.starts_with("sqlite:") {
-            let store = SqliteStore::connect(url, connections).await?;
+            let store = SqliteStore::connect(url, connections)
+                .await?
+                .with_search_index(settings.search)
+                .await?;
             (Arc::new(store), Arc::new(LocalBus::new(server_id)))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let notice = Arc::new(PgCommitNotice { id: server_id });
-            let pg = PgStore::connect(url, connections, Some(notice)).await?;
+            let pg = PgStore::connect(url, connections, Some(notice))
+                .await?
+                .with_search_index(settings.search);
             let bus = PgBus::new(server_id, pg.pool());
             (Arc::new(pg), bus)
         } else {
@@ -218,6 +223,7 @@ impl Application {
             metrics,
             known_users: Default::default(),
             member_cache: member_cache.clone(),
+            search_on: settings.search,
         });
 
         let listener = bind(settings.listen_addr).map_err(|source| StartupError::Bind {

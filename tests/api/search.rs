@@ -330,3 +330,96 @@ async fn messages_stored_before_search_are_found_after_a_restart() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
+
+/// With search turned off (`CHAT_SEARCH=false`) every query is refused
+/// with 404 and new messages are stored without their words; edits and
+/// deletes still keep the indexed messages' words current. Turned on
+/// again, the messages stored meanwhile are indexed in the background and
+/// found, each by its current text only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_turned_off_refuses_queries_and_catches_up_when_on_again() {
+    let app = app().await;
+    let mut p = app.alice_and_bob_in("General").await;
+    let indexed = p.a.send_ok("narwhal before the pause").await;
+    let doomed = p.a.send_ok("narwhal to delete while off").await;
+    assert_eq!(app.found(&p.bob, &[("q", "narwhal")]).await.len(), 2);
+    drop(p);
+    let id = |m: &Value| m["id"].as_str().unwrap().to_string();
+
+    let dir = app.stop().await;
+    let app = spawn_app_in(dir, |s| {
+        s.admin_key = Some(ADMIN_KEY.into());
+        s.search = false;
+    })
+    .await;
+    let mut p = app.alice_and_bob_in("General").await;
+    let (status, body) = app.search(Some(&p.bob), &[("q", "narwhal")]).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (404, Some("NOT_FOUND")),
+        "{body}"
+    );
+    assert!(
+        body["error"].as_str().unwrap_or("").contains("turned off"),
+        "{body}"
+    );
+    // Even a query that would be refused as input gets the same answer.
+    let (status, _) = app.search(Some(&p.bob), &[("q", "")]).await;
+    assert_eq!(status, 404);
+    let cookie = app.login_cookie(BOB).await;
+    let (status, _) = app
+        .server_fn("search_messages", Some(&cookie), &[("q", "narwhal")])
+        .await;
+    assert_eq!(status, 404);
+
+    p.a.send_ok("narwhal while search is off").await;
+    let edited_off = p.a.send_ok("narwhal stored off, walrus draft").await;
+    for (message, text) in [
+        (&indexed, "narwhal renamed tusk"),
+        (&edited_off, "narwhal stored off, final pod"),
+    ] {
+        let (status, body) = app
+            .edit(&p.alice, &p.channel, &id(message), json!({ "text": text }))
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let (status, _) = app.delete(&p.alice, &p.channel, &id(&doomed)).await;
+    assert_eq!(status, 200);
+    drop(p);
+
+    let dir = app.stop().await;
+    let app = spawn_app_in(dir, |s| {
+        s.admin_key = Some(ADMIN_KEY.into());
+    })
+    .await;
+    let (bob, _) = app.login(BOB).await;
+    let expected = [
+        "narwhal stored off, final pod",
+        "narwhal while search is off",
+        "narwhal renamed tusk",
+    ];
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let found = app.found(&bob, &[("q", "narwhal")]).await;
+        if found == expected {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the messages stored while search was off were not indexed: {found:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // Current words only: the old ones of both edits find nothing.
+    for old in ["pause", "walrus", "delete"] {
+        assert_eq!(
+            app.found(&bob, &[("q", old)]).await,
+            Vec::<String>::new(),
+            "{old}"
+        );
+    }
+    assert_eq!(
+        app.found(&bob, &[("q", "tusk")]).await,
+        ["narwhal renamed tusk"]
+    );
+}

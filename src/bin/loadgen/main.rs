@@ -46,6 +46,7 @@ const ALL: &[&str] = &[
     "many-rooms-edits",
     "reactions",
     "writes",
+    "search-writes",
     "history",
     "unread",
     "search",
@@ -60,7 +61,7 @@ struct Cli {
     /// `all`, `smoke` (small, correctness only: fails on any lost,
     /// duplicated or reordered message), or scenarios separated by commas:
     /// idle, storm, one-room, many-rooms, many-rooms-edits, reactions,
-    /// writes, history, unread, search, slow-consumer, soak.
+    /// writes, search-writes, history, unread, search, slow-consumer, soak.
     #[arg(default_value = "all")]
     scenarios: String,
     /// Small sizes: seconds per scenario; speed targets are not claimed.
@@ -115,6 +116,7 @@ async fn main() -> ExitCode {
             "many-rooms-edits",
             "reactions",
             "writes",
+            "search-writes",
             "search",
             "slow-consumer",
             "soak",
@@ -204,6 +206,13 @@ async fn run_scenario(ctx: &Ctx, name: &str) -> Result<Vec<Row>> {
             let mut rows = scenarios::writes(ctx, &Backend::Sqlite).await?;
             if let Some(pg) = &ctx.postgres {
                 rows.extend(scenarios::writes(ctx, pg).await?);
+            }
+            Ok(rows)
+        }
+        "search-writes" => {
+            let mut rows = scenarios::search_writes(ctx, &Backend::Sqlite).await?;
+            if let Some(pg) = &ctx.postgres {
+                rows.extend(scenarios::search_writes(ctx, pg).await?);
             }
             Ok(rows)
         }

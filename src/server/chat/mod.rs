@@ -70,6 +70,9 @@ pub struct Chat {
     pub known_users: identity::KnownUsers,
     /// Member lists of the activity feed (forgotten on revocation).
     pub member_cache: Arc<activity::MemberCache>,
+    /// Whether search is on (the `search` setting): off refuses every
+    /// query (PROTOCOL.md "Search"), as the store then keeps no words.
+    pub search_on: bool,
 }
 
 impl std::fmt::Debug for Chat {

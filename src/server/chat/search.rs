@@ -67,14 +67,19 @@ impl Chat {
     /// first, each with its snippet.
     ///
     /// # Errors
-    /// `INVALID_QUERY` (400) for a query without words or over 200
-    /// characters; 400 for a bad cursor; 403/404 for a `channel_id` the
+    /// 404 when search is turned off; `INVALID_QUERY` (400) for a query
+    /// without words or over 200 characters; 400 for a bad cursor; 403/404 for a `channel_id` the
     /// caller may not use.
     pub async fn search(
         &self,
         user_id: UserId,
         request: SearchRequest,
     ) -> Result<SearchPage, AppError> {
+        if !self.search_on {
+            return Err(AppError::NotFound(
+                "search is turned off on this server".into(),
+            ));
+        }
         let query =
             SearchQuery::parse(&request.q).map_err(|e| AppError::InvalidQuery(e.to_string()))?;
         let after = request.cursor.as_deref().map(parse_cursor).transpose()?;

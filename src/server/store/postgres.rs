@@ -476,6 +476,9 @@ pub struct PgStore {
     /// What each message commit notifies (the bus's wake-ups for the other
     /// servers), inside its transaction.
     notice: Option<Arc<dyn CommitNotice>>,
+    /// Whether new messages' words go into the search index (the `search`
+    /// setting; see [`PgStore::with_search_index`]).
+    search_index: bool,
 }
 
 impl PgStore {
@@ -496,7 +499,25 @@ impl PgStore {
             .connect(url)
             .await?;
         MIGRATOR.run(&pool).await?;
-        Ok(PgStore { pool, notice })
+        Ok(PgStore {
+            pool,
+            notice,
+            search_index: true,
+        })
+    }
+
+    /// The store with the search index kept (`true`, as [`connect`] opens
+    /// it) or not (the `search` setting, PROTOCOL.md "Search"). Off: new
+    /// messages are stored without their words (`search` NULL; edits and
+    /// deletes still keep the words of indexed messages current) and the
+    /// backlog does nothing. Once it is on again, the backlog finds the
+    /// messages stored meanwhile by their NULL words, as it finds those
+    /// stored before search existed.
+    ///
+    /// [`connect`]: PgStore::connect
+    pub fn with_search_index(mut self, on: bool) -> Self {
+        self.search_index = on;
+        self
     }
 
     /// The pool, for the bus's listener and events.
@@ -520,6 +541,7 @@ impl PgStore {
     async fn insert_one(
         tx: &mut Transaction<'_, Postgres>,
         m: &NewMessage,
+        search_index: bool,
     ) -> StoreResult<InsertOutcome> {
         let next: Option<(Seq, DateTime<Utc>)> = sqlx::query_as(NEXT_SEQ)
             .bind(m.channel_id)
@@ -551,7 +573,7 @@ impl PgStore {
             .bind(&m.text)
             .bind(created_at)
             .bind(m.reply_to_id())
-            .bind(index_words(&m.text))
+            .bind(search_index.then(|| index_words(&m.text)))
             .bind(m.thread.map(|t| t.parent_id))
             .bind(m.thread.is_some_and(|t| !t.show_in_channel))
             .bind(m.mentions_json())
@@ -724,7 +746,7 @@ impl MessageStore for PgStore {
             tx.commit().await?;
             return Ok(plan.results);
         }
-        let rows = NewRows::of(&plan.new);
+        let rows = NewRows::of(&plan.new, self.search_index);
         // Wake the other servers inside the transaction: the notification
         // is delivered exactly when (and only if) the batch commits.
         let (notify_channel, notifications) = self.notifications(&plan.new);
@@ -775,7 +797,7 @@ impl MessageStore for PgStore {
             if let Err(e) = sqlx::query("SAVEPOINT one_message").execute(&mut *tx).await {
                 return fail_all("savepoint", e);
             }
-            let outcome = Self::insert_one(&mut tx, m).await;
+            let outcome = Self::insert_one(&mut tx, m, self.search_index).await;
             // A duplicate or a failure leaves nothing behind (not even the
             // seq bump); a stored message is kept.
             let keep = matches!(outcome, Ok(InsertOutcome::Stored(..)));
@@ -1069,6 +1091,9 @@ impl SearchStore for PgStore {
     }
 
     async fn index_backlog(&self, limit: u32) -> StoreResult<usize> {
+        if !self.search_index {
+            return Ok(0);
+        }
         let rows: Vec<(MessageId, String)> = sqlx::query_as(BACKLOG)
             .bind(i64::from(limit))
             .fetch_all(&self.pool)
@@ -1133,14 +1158,14 @@ struct NewRows {
     texts: Vec<String>,
     created_ats: Vec<DateTime<Utc>>,
     reply_tos: Vec<Option<MessageId>>,
-    /// Each message's words for search.
-    words: Vec<String>,
+    /// Each message's words for search (NULL with the index off).
+    words: Vec<Option<String>>,
     /// Each message's mentions (JSON), if any.
     mentions: Vec<Option<String>>,
 }
 
 impl NewRows {
-    fn of(messages: &[Message]) -> Self {
+    fn of(messages: &[Message], search_index: bool) -> Self {
         let mut rows = NewRows::default();
         for m in messages {
             rows.ids.push(m.id);
@@ -1151,7 +1176,7 @@ impl NewRows {
             rows.texts.push(m.text.clone());
             rows.created_ats.push(m.created_at.into());
             rows.reply_tos.push(m.reply_to.as_ref().map(|q| q.id));
-            rows.words.push(index_words(&m.text));
+            rows.words.push(search_index.then(|| index_words(&m.text)));
             rows.mentions.push(mentions_json(&m.mentions));
         }
         rows

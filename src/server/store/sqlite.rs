@@ -482,6 +482,9 @@ pub struct SqliteStore {
     write: SqlitePool,
     /// The checkpoint task, stopped with the last clone of the store.
     _checkpointer: Arc<Checkpointer>,
+    /// Whether new messages' words go into the search index (the `search`
+    /// setting; see [`SqliteStore::with_search_index`]).
+    search_index: bool,
 }
 
 /// Owns the checkpoint task; aborts it when dropped.
@@ -544,7 +547,62 @@ impl SqliteStore {
             read,
             write,
             _checkpointer: Arc::new(Checkpointer(task)),
+            search_index: true,
         })
+    }
+
+    /// The store with the search index kept (`true`, as [`connect`] opens
+    /// it) or not (the `search` setting, PROTOCOL.md "Search"). Off: new
+    /// messages are stored without their words (edits and deletes still
+    /// keep the words of indexed messages current) and the backlog does
+    /// nothing. The first start with it off remembers the last key indexed;
+    /// the next start with it on hands the keys stored since to the
+    /// backlog, which indexes them in the background.
+    ///
+    /// # Errors
+    /// The database could not be read or written.
+    ///
+    /// [`connect`]: SqliteStore::connect
+    pub async fn with_search_index(mut self, on: bool) -> StoreResult<Self> {
+        let mut conn = self.begin_write().await?;
+        let step = async {
+            if !on {
+                // The earliest pause is kept: every key after it may lack
+                // its words.
+                sqlx::query(
+                    "INSERT OR IGNORE INTO meta (key, value) SELECT ?1, \
+                     CAST(COALESCE(MAX(search_key), 0) AS TEXT) FROM messages",
+                )
+                .bind(PAUSED_AFTER)
+                .execute(&mut *conn)
+                .await?;
+                return StoreResult::Ok(());
+            }
+            let number = |v: Option<String>| v.and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
+            let Some(paused) = Sqlite::get_meta(&mut *conn, PAUSED_AFTER).await? else {
+                return Ok(());
+            };
+            let paused = number(Some(paused));
+            let upto = number(Sqlite::get_meta(&mut *conn, BACKLOG_UPTO).await?);
+            let done = number(Sqlite::get_meta(&mut *conn, BACKLOG_DONE).await?);
+            // An unfinished backlog goes on from where it was (its range
+            // ends before the pause); a finished one starts after the pause.
+            let from = if done < upto { done } else { paused };
+            let last: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(search_key), 0) FROM messages")
+                .fetch_one(&mut *conn)
+                .await?;
+            Sqlite::set_meta(&mut *conn, BACKLOG_DONE, &from.to_string()).await?;
+            Sqlite::set_meta(&mut *conn, BACKLOG_UPTO, &last.max(from).to_string()).await?;
+            sqlx::query("DELETE FROM meta WHERE key = ?1")
+                .bind(PAUSED_AFTER)
+                .execute(&mut *conn)
+                .await?;
+            Ok(())
+        }
+        .await;
+        settle(conn, step).await?;
+        self.search_index = on;
+        Ok(self)
     }
 
     /// The writer connection inside `BEGIN IMMEDIATE` (the write lock
@@ -572,6 +630,7 @@ impl SqliteStore {
     async fn insert_batch_fast_in(
         tx: &mut SqliteConnection,
         batch: &[NewMessage],
+        search_index: bool,
     ) -> Result<Vec<StoreResult<InsertOutcome>>, StoreError> {
         let hex = |id: Uuid| id.simple().to_string();
         let channels = channels_of(batch);
@@ -631,13 +690,15 @@ impl SqliteStore {
                 .bind(encode(&new_rows)?)
                 .execute(&mut *tx)
                 .await?;
-            Self::index_new(
-                tx,
-                plan.new
-                    .iter()
-                    .map(|m| (m.id, m.channel_id, m.text.as_str())),
-            )
-            .await?;
+            if search_index {
+                Self::index_new(
+                    tx,
+                    plan.new
+                        .iter()
+                        .map(|m| (m.id, m.channel_id, m.text.as_str())),
+                )
+                .await?;
+            }
             for m in &plan.new {
                 Self::add_mentions(tx, m.id, &m.mentions).await?;
             }
@@ -699,11 +760,12 @@ impl SqliteStore {
     async fn insert_one_alone(
         tx: &mut SqliteConnection,
         m: &NewMessage,
+        search_index: bool,
     ) -> StoreResult<InsertOutcome> {
         sqlx::query("SAVEPOINT one_message")
             .execute(&mut *tx)
             .await?;
-        let outcome = Self::insert_one(tx, m).await;
+        let outcome = Self::insert_one(tx, m, search_index).await;
         if outcome.is_err() {
             sqlx::query("ROLLBACK TO one_message")
                 .execute(&mut *tx)
@@ -715,8 +777,13 @@ impl SqliteStore {
 
     /// One message the careful way: the sender's access, then the key,
     /// then the next seq and time, then the row (the writer's lock is held
-    /// throughout, so nothing changes in between).
-    async fn insert_one(tx: &mut SqliteConnection, m: &NewMessage) -> StoreResult<InsertOutcome> {
+    /// throughout, so nothing changes in between), and its words unless
+    /// the search index is off.
+    async fn insert_one(
+        tx: &mut SqliteConnection,
+        m: &NewMessage,
+        search_index: bool,
+    ) -> StoreResult<InsertOutcome> {
         // Refuses a message whose sender is not an active member of its
         // channel, inside the insert's transaction.
         if !matches!(
@@ -749,7 +816,9 @@ impl SqliteStore {
             .bind(m.mentions_json())
             .execute(&mut *tx)
             .await?;
-        Self::index_new(tx, [(m.id, m.channel_id, m.text.as_str())]).await?;
+        if search_index {
+            Self::index_new(tx, [(m.id, m.channel_id, m.text.as_str())]).await?;
+        }
         Self::add_mentions(tx, m.id, &m.mentions).await?;
         let parent = match m.thread {
             Some(thread) => Some(Box::new(
@@ -950,7 +1019,7 @@ impl MessageStore for SqliteStore {
         batch: &[NewMessage],
     ) -> Result<Vec<StoreResult<InsertOutcome>>, StoreError> {
         let mut conn = self.begin_write().await?;
-        let outcome = Self::insert_batch_fast_in(&mut conn, batch).await;
+        let outcome = Self::insert_batch_fast_in(&mut conn, batch, self.search_index).await;
         settle(conn, outcome).await
     }
 
@@ -966,7 +1035,7 @@ impl MessageStore for SqliteStore {
         };
         let mut results = Vec::with_capacity(batch.len());
         for m in batch {
-            match Self::insert_one_alone(&mut tx, m).await {
+            match Self::insert_one_alone(&mut tx, m, self.search_index).await {
                 // A refusal or a statement's own error is this message's
                 // outcome. A full disk, an I/O error or a busy database is
                 // not: SQLite may have rolled the whole transaction back
@@ -1200,6 +1269,9 @@ impl SearchStore for SqliteStore {
     /// key order, remembering how far it got in `meta` (in the same write
     /// transaction as the words, so a restart resumes where it stopped).
     async fn index_backlog(&self, limit: u32) -> StoreResult<usize> {
+        if !self.search_index {
+            return Ok(0);
+        }
         let mut conn = self.begin_write().await?;
         let step = async {
             let number = |v: Option<String>| v.and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
@@ -1240,6 +1312,9 @@ impl SearchStore for SqliteStore {
 const BACKLOG_UPTO: &str = "search_backlog_upto";
 /// `meta` key: the last older message's key indexed so far.
 const BACKLOG_DONE: &str = "search_backlog_done";
+/// `meta` key, while the search index is off: the last key stored before it
+/// was turned off (every later one may lack its words).
+const PAUSED_AFTER: &str = "search_paused_after";
 
 #[async_trait]
 impl MetaStore for SqliteStore {
