@@ -60,8 +60,40 @@ fn normal_word(word: &str) -> String {
         .collect()
 }
 
+/// Marks the channel's word in the SQLite index: a private-use character,
+/// which is never part of a word of a text or a query (only letters and
+/// digits are), so no message can hold another channel's word.
+const CHANNEL_MARK: char = '\u{E000}';
+
+/// The word that puts a message in its channel in the SQLite index (the
+/// mark and the channel id's lowercase hex digits), so a search in one
+/// channel is an AND of two lists the index walks together rather than a
+/// walk through every channel's newer hits.
+pub fn channel_word(channel_hex: &str) -> String {
+    let mut word = String::with_capacity(channel_hex.len() + 3);
+    word.push(CHANNEL_MARK);
+    word.extend(channel_hex.chars().map(|c| c.to_ascii_lowercase()));
+    word
+}
+
+/// What the SQLite index holds for a message: its [`channel_word`], then
+/// its [`index_words`].
+pub fn sqlite_index_entry(channel_hex: &str, text: &str) -> String {
+    let mut entry = channel_word(channel_hex);
+    let words = index_words(text);
+    if !words.is_empty() {
+        entry.push(' ');
+        entry.push_str(&words);
+    }
+    entry
+}
+
 /// The words a message is indexed by, each once, space-separated (the
 /// form both backends store; empty when the text has no word).
+///
+/// SQLite takes a message out of its index by cutting its stored text
+/// again: a change to how words are cut needs a migration that indexes
+/// every message again (as `20261205000001_search_lean_index.sql` does).
 pub fn index_words(text: &str) -> String {
     let mut seen = std::collections::HashSet::new();
     let mut out = String::new();
@@ -125,16 +157,15 @@ impl SearchQuery {
         &self.words
     }
 
-    /// The query in FTS5's syntax for the index's `words` column (and, for
-    /// a search in one channel, its `channel` column): each word a quoted
-    /// string, all required (words hold no `"`, so no quote can close
-    /// early; a channel is hex digits).
+    /// The query in FTS5's syntax: each word a quoted string, all required
+    /// (words hold no `"`, so no quote can close early), and for a search
+    /// in one channel its [`channel_word`] too.
     pub fn fts5(&self, channel_hex: Option<&str>) -> String {
         let mut terms: Vec<String> = Vec::new();
         if let Some(channel) = channel_hex {
-            terms.push(format!("channel : \"{channel}\""));
+            terms.push(format!("\"{}\"", channel_word(channel)));
         }
-        terms.extend(self.words.iter().map(|w| format!("words : \"{w}\"")));
+        terms.extend(self.words.iter().map(|w| format!("\"{w}\"")));
         terms.join(" AND ")
     }
 
@@ -266,8 +297,15 @@ mod tests {
             SearchQuery::parse("Hello hello")
                 .unwrap()
                 .fts5(Some("ab12")),
-            "channel : \"ab12\" AND words : \"hello\""
+            "\"\u{E000}ab12\" AND \"hello\""
         );
+        assert_eq!(
+            sqlite_index_entry("AB12", "Hi, hi! ok"),
+            "\u{E000}ab12 hi ok"
+        );
+        assert_eq!(sqlite_index_entry("ab12", "!!"), "\u{E000}ab12");
+        // No text can make a word that looks like a channel's.
+        assert!(!index_words("\u{E000}ab12 x").contains('\u{E000}'));
         assert_eq!(SearchQuery::parse("a b").unwrap().tsquery(), "'a' & 'b'");
     }
 

@@ -2,6 +2,9 @@
 //! function: words, order, snippets, paging, scope, what is never found,
 //! and every bad input. Runs on SQLite and again on Postgres.
 
+use std::collections::BTreeMap;
+
+use chat::server::search_text::sqlite_index_entry;
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -35,6 +38,46 @@ impl TestApp {
         assert_eq!(status, 200, "{params:?}: {body}");
         texts(&body)
     }
+}
+
+/// On SQLite, the search index holds exactly the words of the shown
+/// messages, each message once, by its current text: the index's own
+/// vocabulary (each word with its number of messages) against the words
+/// cut from the stored texts. Words taken out by the wrong text, or a
+/// message put in twice, show here. (Postgres keeps the words in the
+/// message's row, so there is nothing to drift apart.)
+async fn assert_index_matches_messages(app: &TestApp) {
+    let mut db = app.db().await;
+    if !matches!(db, TestDb::Sqlite(_)) {
+        return;
+    }
+    db.execute(
+        "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_vocab \
+         USING fts5vocab(main, message_search, 'row')",
+        vec![],
+    )
+    .await;
+    let index: BTreeMap<String, i64> = db
+        .int_text_rows("SELECT doc, term FROM temp.search_vocab WHERE doc > 0")
+        .await
+        .into_iter()
+        .map(|(n, term)| (term, n))
+        .collect();
+    let mut expected: BTreeMap<String, i64> = BTreeMap::new();
+    let shown = db
+        .int_text_rows(
+            "SELECT search_key, lower(hex(channel_id)) || ' ' || text \
+             FROM messages WHERE deleted_at IS NULL",
+        )
+        .await;
+    for (_, row) in &shown {
+        let (channel, text) = row.split_once(' ').unwrap();
+        for word in sqlite_index_entry(channel, text).split(' ') {
+            *expected.entry(word.to_string()).or_default() += 1;
+        }
+    }
+    assert!(!expected.is_empty());
+    assert_eq!(index, expected, "the index's words against the messages'");
 }
 
 fn texts(page: &Value) -> Vec<String> {
@@ -186,6 +229,26 @@ async fn search_follows_edits_deletes_and_revocation() {
         ["quokka fixed wording"]
     );
 
+    // A hard delete of the tombstone (its words already left the index).
+    let hard = format!(
+        "/admin/tablos/{}/messages/{}?hard=true",
+        p.channel,
+        id(&second)
+    );
+    let (status, body) = app.admin_call(Method::DELETE, &hard, None).await;
+    assert_eq!(status, 200, "{body}");
+    // A deleted channel's words leave the index with it.
+    let random = app.channel_id(&p.alice, "Random").await;
+    let mut r = app.ws_join(&p.alice, &random).await;
+    r.send_ok("quokka in a channel about to go").await;
+    assert_eq!(app.found(&p.bob, &[("q", "quokka")]).await.len(), 2);
+    drop(r);
+    let (status, body) = app
+        .admin_call(Method::DELETE, &format!("/admin/tablos/{random}"), None)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_index_matches_messages(&app).await;
+
     let revoke = format!("/admin/tablos/{}/members/{}", p.channel, p.bob_id);
     let (status, _) = app.admin_call(Method::DELETE, &revoke, None).await;
     assert_eq!(status, 200);
@@ -329,6 +392,7 @@ async fn messages_stored_before_search_are_found_after_a_restart() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+    assert_index_matches_messages(&app).await;
 }
 
 /// With search turned off (`CHAT_SEARCH=false`) every query is refused
@@ -422,4 +486,5 @@ async fn search_turned_off_refuses_queries_and_catches_up_when_on_again() {
         app.found(&bob, &[("q", "tusk")]).await,
         ["narwhal renamed tusk"]
     );
+    assert_index_matches_messages(&app).await;
 }

@@ -144,7 +144,9 @@ impl Row {
 }
 
 fn trim_number(v: f64) -> String {
-    if v.fract() == 0.0 {
+    if v.fract() == 0.0 && v < 0.0 {
+        format!("-{}", thousands(v.abs() as u64))
+    } else if v.fract() == 0.0 {
         thousands(v as u64)
     } else {
         format!("{v}")

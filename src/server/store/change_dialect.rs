@@ -35,14 +35,9 @@ pub(super) struct ChangeQueries {
     pub keep_old_text: &'static str,
     /// `message, text, time, rev`: the edit.
     pub set_text: &'static str,
-    /// `message, words`: the edited text's words in the search index
-    /// (`search_text::index_words`).
-    pub index_text: &'static str,
     /// `message, time, rev`: the tombstone (deleted, reactions and pin
     /// cleared).
     pub set_deleted: &'static str,
-    /// `message`: takes it out of the search index.
-    pub unindex: &'static str,
     /// `message, mentions JSON or null`: the `mentions` column.
     pub set_mentions: &'static str,
     /// `message`: drops its rows of unread mentions.
@@ -97,9 +92,11 @@ pub(super) struct ChangeQueries {
 /// the channel's next rev; a refusal or no-op writes nothing. A macro
 /// rather than a default method: a generic `&mut Connection` executor in
 /// an `async_trait` future hits rustc's higher-ranked lifetime limitation
-/// (rust-lang/rust#100013), while the concrete types compile.
+/// (rust-lang/rust#100013), while the concrete types compile. `$reindex`
+/// is the backend's search index part of an edit or a delete:
+/// `(conn, message, channel, old text, Some(new text) | None)`.
 macro_rules! define_apply_change {
-    ($db:ty, $conn:ty) => {
+    ($db:ty, $conn:ty, $reindex:path) => {
         /// One change inside the caller's transaction (and savepoint): reads
         /// the facts, decides, and writes the decision with the channel's next
         /// rev. A refusal or no-op writes nothing. Returns the outcome.
@@ -209,11 +206,10 @@ macro_rules! define_apply_change {
                         .bind(rev)
                         .execute(&mut *conn)
                         .await?;
-                    sqlx::query(q.index_text)
-                        .bind(id)
-                        .bind($crate::server::search_text::index_words(text))
-                        .execute(&mut *conn)
-                        .await?;
+                    if let Some(target) = &facts.target {
+                        $reindex(&mut *conn, id, change.channel_id, &target.text, Some(text))
+                            .await?;
+                    }
                 }
                 ChangeKind::Delete { hard } => {
                     sqlx::query(q.set_deleted)
@@ -222,7 +218,10 @@ macro_rules! define_apply_change {
                         .bind(rev)
                         .execute(&mut *conn)
                         .await?;
-                    sqlx::query(q.unindex).bind(id).execute(&mut *conn).await?;
+                    // A tombstone's words left the index when it was made.
+                    if let Some(target) = facts.target.as_ref().filter(|t| !t.deleted) {
+                        $reindex(&mut *conn, id, change.channel_id, &target.text, None).await?;
+                    }
                     sqlx::query(q.drop_mentions)
                         .bind(id)
                         .execute(&mut *conn)

@@ -37,7 +37,7 @@ use crate::protocol::{
     ChannelId, ChannelSummary, HistoryPage, Message, MessageId, Rev, Seq, ThreadSummary, Timestamp,
     UnreadEntry, UserId,
 };
-use crate::server::search_text::{index_words, SearchQuery};
+use crate::server::search_text::{sqlite_index_entry, SearchQuery};
 
 /// Migrations embedded in the binary, applied at start-up.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -95,10 +95,11 @@ const INSERT_MESSAGE: &str = "INSERT INTO messages \
       thread_only, mentions, search_key) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, COALESCE((SELECT search_key FROM messages \
        WHERE search_key IS NOT NULL ORDER BY search_key DESC LIMIT 1), 0) + 1)";
-/// Search, after the rows are in: the new messages' words under their keys
-/// (`[["<id>", "<channel>", "words"], ...]`).
-const INDEX_WORDS: &str = "INSERT INTO message_search (rowid, channel, words) \
-     SELECT m.search_key, j.value ->> 1, j.value ->> 2 FROM json_each(?1) AS j \
+/// Search, after the rows are in: the new messages' entries
+/// (`search_text::sqlite_index_entry`) under their keys
+/// (`[["<id>", "entry"], ...]`).
+const INDEX_WORDS: &str = "INSERT INTO message_search (rowid, words) \
+     SELECT m.search_key, j.value ->> 1 FROM json_each(?1) AS j \
      JOIN messages m ON m.id = unhex(j.value ->> 0)";
 /// Search: the hits of a query (`fts5 query, user, limit`), newest first,
 /// in the user's channels (a search in one channel names it in the
@@ -129,9 +130,10 @@ const SEARCH_AFTER: &str = concat!(
 const BACKLOG: &str = "SELECT search_key AS key, hex(channel_id) AS channel, text \
      FROM messages WHERE search_key > ?1 AND search_key <= ?2 AND deleted_at IS NULL \
      ORDER BY search_key LIMIT ?3";
-/// Indexes (or re-indexes) keys' words (`[[key, "channel", "words"], ...]`).
-const BACKLOG_WORDS: &str = "INSERT OR REPLACE INTO message_search (rowid, channel, words) \
-     SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?1)";
+/// Indexes keys' entries (`[[key, "entry"], ...]`), none of them in the
+/// index yet.
+const BACKLOG_WORDS: &str = "INSERT INTO message_search (rowid, words) \
+     SELECT value ->> 0, value ->> 1 FROM json_each(?1)";
 /// History: the newest page.
 const HISTORY_LATEST: &str = concat!(
     "SELECT ",
@@ -424,11 +426,6 @@ impl ChangeDialect for Sqlite {
              SELECT id, ?2, text, ?3 FROM messages WHERE id = ?1",
         set_text: "UPDATE messages SET text = ?2, edited_at = ?3, updated_at = ?3, rev = ?4 \
              WHERE id = ?1",
-        index_text: "INSERT OR REPLACE INTO message_search (rowid, channel, words) \
-             SELECT search_key, hex(channel_id), ?2 FROM messages \
-             WHERE id = ?1 AND search_key IS NOT NULL",
-        unindex: "DELETE FROM message_search \
-             WHERE rowid = (SELECT search_key FROM messages WHERE id = ?1)",
         set_mentions: "UPDATE messages SET mentions = ?2 WHERE id = ?1",
         drop_mentions: "DELETE FROM message_mentions WHERE message_id = ?1",
         add_mentions: "INSERT OR IGNORE INTO message_mentions (user_id, channel_id, seq, message_id) \
@@ -467,7 +464,73 @@ impl ChangeDialect for Sqlite {
     };
 }
 
-define_apply_change!(Sqlite, SqliteConnection);
+define_apply_change!(Sqlite, SqliteConnection, reindex_message);
+
+/// Whether a message row's words are in the search index: search is on
+/// (not paused) and its key is not among those the backlog has still to
+/// index. With a contentless index this is the store's to know: a message
+/// leaves the index only by the words it was indexed by, and must not be
+/// added twice.
+macro_rules! indexed_message {
+    () => {
+        "search_key IS NOT NULL \
+         AND NOT EXISTS (SELECT 1 FROM meta WHERE key = 'search_paused') \
+         AND NOT (search_key > COALESCE((SELECT CAST(value AS INTEGER) FROM meta \
+                    WHERE key = 'search_backlog_done'), 0) \
+              AND search_key <= COALESCE((SELECT CAST(value AS INTEGER) FROM meta \
+                    WHERE key = 'search_backlog_upto'), 0))"
+    };
+}
+/// Search, a message out of the index (`message, its indexed entry`), if
+/// it is in.
+const UNINDEX_MESSAGE: &str = concat!(
+    "INSERT INTO message_search (message_search, rowid, words) \
+     SELECT 'delete', search_key, ?2 FROM messages WHERE id = ?1 AND ",
+    indexed_message!()
+);
+/// Search, a message's new entry (`message, entry`), if its words belong
+/// in the index (after [`UNINDEX_MESSAGE`] took the old ones out).
+const INDEX_MESSAGE: &str = concat!(
+    "INSERT INTO message_search (rowid, words) \
+     SELECT search_key, ?2 FROM messages WHERE id = ?1 AND ",
+    indexed_message!()
+);
+/// Search, the indexed messages of a channel about to be deleted (`channel`):
+/// key and text, to take their words out.
+const INDEXED_OF_CHANNEL: &str = concat!(
+    "SELECT search_key, text FROM messages \
+     WHERE channel_id = ?1 AND deleted_at IS NULL AND ",
+    indexed_message!()
+);
+/// Search, entries out of the index (`[[key, entry], ...]`).
+const UNINDEX_ENTRIES: &str = "INSERT INTO message_search (message_search, rowid, words) \
+     SELECT 'delete', value ->> 0, value ->> 1 FROM json_each(?1)";
+
+/// The search index's part of an edit (`new_text`) or a delete (`None`) of
+/// a message whose text was `old_text`: its old entry out and its new one
+/// in, when its words are in the index ([`indexed_message!`]).
+async fn reindex_message(
+    conn: &mut SqliteConnection,
+    id: MessageId,
+    channel: ChannelId,
+    old_text: &str,
+    new_text: Option<&str>,
+) -> StoreResult<()> {
+    let channel = channel.uuid().simple().to_string();
+    sqlx::query(UNINDEX_MESSAGE)
+        .bind(id)
+        .bind(sqlite_index_entry(&channel, old_text))
+        .execute(&mut *conn)
+        .await?;
+    if let Some(text) = new_text {
+        sqlx::query(INDEX_MESSAGE)
+            .bind(id)
+            .bind(sqlite_index_entry(&channel, text))
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
 
 /// How often the WAL is checkpointed (PASSIVE: never blocks the writer or
 /// readers).
@@ -552,12 +615,12 @@ impl SqliteStore {
     }
 
     /// The store with the search index kept (`true`, as [`connect`] opens
-    /// it) or not (the `search` setting, PROTOCOL.md "Search"). Off: new
-    /// messages are stored without their words (edits and deletes still
-    /// keep the words of indexed messages current) and the backlog does
-    /// nothing. The first start with it off remembers the last key indexed;
-    /// the next start with it on hands the keys stored since to the
-    /// backlog, which indexes them in the background.
+    /// it) or not (the `search` setting, PROTOCOL.md "Search"). Off (marked
+    /// in `meta`, so edits and deletes see it too): nothing is written to
+    /// the index, not a new message's words nor an edit's, and the backlog
+    /// does nothing. The first start with it on again empties the index and
+    /// hands every message to the backlog, which indexes them in the
+    /// background, oldest first.
     ///
     /// # Errors
     /// The database could not be read or written.
@@ -567,34 +630,22 @@ impl SqliteStore {
         let mut conn = self.begin_write().await?;
         let step = async {
             if !on {
-                // The earliest pause is kept: every key after it may lack
-                // its words.
-                sqlx::query(
-                    "INSERT OR IGNORE INTO meta (key, value) SELECT ?1, \
-                     CAST(COALESCE(MAX(search_key), 0) AS TEXT) FROM messages",
-                )
-                .bind(PAUSED_AFTER)
-                .execute(&mut *conn)
-                .await?;
+                Sqlite::set_meta(&mut *conn, PAUSED, "1").await?;
                 return StoreResult::Ok(());
             }
-            let number = |v: Option<String>| v.and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
-            let Some(paused) = Sqlite::get_meta(&mut *conn, PAUSED_AFTER).await? else {
+            if Sqlite::get_meta(&mut *conn, PAUSED).await?.is_none() {
                 return Ok(());
-            };
-            let paused = number(Some(paused));
-            let upto = number(Sqlite::get_meta(&mut *conn, BACKLOG_UPTO).await?);
-            let done = number(Sqlite::get_meta(&mut *conn, BACKLOG_DONE).await?);
-            // An unfinished backlog goes on from where it was (its range
-            // ends before the pause); a finished one starts after the pause.
-            let from = if done < upto { done } else { paused };
+            }
+            sqlx::query("INSERT INTO message_search (message_search) VALUES ('delete-all')")
+                .execute(&mut *conn)
+                .await?;
             let last: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(search_key), 0) FROM messages")
                 .fetch_one(&mut *conn)
                 .await?;
-            Sqlite::set_meta(&mut *conn, BACKLOG_DONE, &from.to_string()).await?;
-            Sqlite::set_meta(&mut *conn, BACKLOG_UPTO, &last.max(from).to_string()).await?;
+            Sqlite::set_meta(&mut *conn, BACKLOG_DONE, "0").await?;
+            Sqlite::set_meta(&mut *conn, BACKLOG_UPTO, &last.to_string()).await?;
             sqlx::query("DELETE FROM meta WHERE key = ?1")
-                .bind(PAUSED_AFTER)
+                .bind(PAUSED)
                 .execute(&mut *conn)
                 .await?;
             Ok(())
@@ -741,9 +792,14 @@ impl SqliteStore {
         messages: impl IntoIterator<Item = (MessageId, ChannelId, &'a str)>,
     ) -> StoreResult<()> {
         let hex = |id: Uuid| id.simple().to_string();
-        let rows: Vec<[String; 3]> = messages
+        let rows: Vec<[String; 2]> = messages
             .into_iter()
-            .map(|(id, channel, text)| [hex(id.uuid()), hex(channel.uuid()), index_words(text)])
+            .map(|(id, channel, text)| {
+                [
+                    hex(id.uuid()),
+                    sqlite_index_entry(&hex(channel.uuid()), text),
+                ]
+            })
             .collect();
         if rows.is_empty() {
             return Ok(());
@@ -929,13 +985,21 @@ impl ChannelStore for SqliteStore {
     async fn delete_channel(&self, id: ChannelId) -> StoreResult<bool> {
         let mut conn = self.begin_write().await?;
         let deleted = async {
-            sqlx::query(
-                "DELETE FROM message_search WHERE rowid IN (SELECT search_key FROM messages \
-                 WHERE channel_id = ?1 AND search_key IS NOT NULL)",
-            )
-            .bind(id)
-            .execute(&mut *conn)
-            .await?;
+            let indexed: Vec<(i64, String)> = sqlx::query_as(INDEXED_OF_CHANNEL)
+                .bind(id)
+                .fetch_all(&mut *conn)
+                .await?;
+            let channel = id.uuid().simple().to_string();
+            let entries: Vec<(i64, String)> = indexed
+                .iter()
+                .map(|(key, text)| (*key, sqlite_index_entry(&channel, text)))
+                .collect();
+            if !entries.is_empty() {
+                sqlx::query(UNINDEX_ENTRIES)
+                    .bind(encode(&entries)?)
+                    .execute(&mut *conn)
+                    .await?;
+            }
             let done = sqlx::query("DELETE FROM tablos WHERE id = ?1")
                 .bind(id)
                 .execute(&mut *conn)
@@ -1286,11 +1350,11 @@ impl SearchStore for SqliteStore {
                 .bind(i64::from(limit))
                 .fetch_all(&mut *conn)
                 .await?;
-            let words: Vec<(i64, &str, String)> = rows
+            let words: Vec<(i64, String)> = rows
                 .iter()
                 .filter_map(|(key, channel, text)| {
                     text.as_deref()
-                        .map(|t| (*key, channel.as_str(), index_words(t)))
+                        .map(|t| (*key, sqlite_index_entry(channel, t)))
                 })
                 .collect();
             if !words.is_empty() {
@@ -1312,9 +1376,9 @@ impl SearchStore for SqliteStore {
 const BACKLOG_UPTO: &str = "search_backlog_upto";
 /// `meta` key: the last older message's key indexed so far.
 const BACKLOG_DONE: &str = "search_backlog_done";
-/// `meta` key, while the search index is off: the last key stored before it
-/// was turned off (every later one may lack its words).
-const PAUSED_AFTER: &str = "search_paused_after";
+/// `meta` key, present while the search index is off (see
+/// [`indexed_message!`]).
+const PAUSED: &str = "search_paused";
 
 #[async_trait]
 impl MetaStore for SqliteStore {
@@ -1344,7 +1408,7 @@ mod tests {
     const THREADS: ThreadQueries = <Sqlite as ThreadDialect>::THREADS;
 
     /// Every query on the hot path, by name.
-    const HOT_QUERIES: [(&str, &str); 65] = [
+    const HOT_QUERIES: [(&str, &str); 66] = [
         ("FIND_BY_CLIENT_ID", FIND_BY_CLIENT_ID),
         ("BATCH_INSERT", BATCH_INSERT),
         ("INSERT_MESSAGE", INSERT_MESSAGE),
@@ -1376,8 +1440,9 @@ mod tests {
         ("CHANGES.keep_old_text", CHANGES.keep_old_text),
         ("CHANGES.set_text", CHANGES.set_text),
         ("CHANGES.set_deleted", CHANGES.set_deleted),
-        ("CHANGES.index_text", CHANGES.index_text),
-        ("CHANGES.unindex", CHANGES.unindex),
+        ("UNINDEX_MESSAGE", UNINDEX_MESSAGE),
+        ("INDEX_MESSAGE", INDEX_MESSAGE),
+        ("INDEXED_OF_CHANNEL", INDEXED_OF_CHANNEL),
         ("SEARCH", SEARCH),
         ("SEARCH_AFTER", SEARCH_AFTER),
         ("BACKLOG", BACKLOG),
