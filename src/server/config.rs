@@ -243,6 +243,11 @@ settings! {
         /// Largest page of search results.
         search_max_limit: u32 = 50;
             file "search_max_limit", env "CHAT_SEARCH_MAX_LIMIT", read Parsed;
+        /// Postgres: how often the search index's pending entries are
+        /// merged into it, in the background rather than inside a send
+        /// (BENCHMARKS.md "Search"); searches read what is pending.
+        search_flush_interval: Duration = Duration::from_millis(100);
+            file "search_flush_ms", env "CHAT_SEARCH_FLUSH_MS", read Millis;
         /// One webhook attempt's time-out (in milliseconds).
         webhook_timeout: Duration = Duration::from_secs(5);
             file "webhook_timeout_ms", env "CHAT_WEBHOOK_TIMEOUT_MS", read Millis;

@@ -325,6 +325,11 @@ impl Application {
             state.chat.store.clone(),
             token.clone(),
         ));
+        let flusher = tokio::spawn(crate::server::chat::search_flush::run(
+            state.chat.store.clone(),
+            state.settings.limits.search_flush_interval,
+            token.clone(),
+        ));
 
         tracing::info!(addr = %state.leptos_options.site_addr, "chat server listening");
         let connection_settings = ConnectionSettings {
@@ -350,6 +355,7 @@ impl Application {
         }
         let _ = janitor.await;
         let _ = backlog.await;
+        let _ = flusher.await;
         // The writer saw the shutdown: it closed its queue, commits what is
         // queued, and stops.
         if tokio::time::timeout(WRITER_DRAIN, writer_task)

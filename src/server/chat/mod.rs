@@ -15,6 +15,7 @@ pub mod rate_limit;
 pub mod read;
 pub mod search;
 pub mod search_backlog;
+pub mod search_flush;
 pub mod send;
 pub mod session;
 pub mod thread_reads;

@@ -476,6 +476,13 @@ pub trait SearchStore: Send + Sync {
     /// before search existed, or by a server of an earlier release);
     /// returns how many it looked at, 0 when none is left.
     async fn index_backlog(&self, limit: u32) -> StoreResult<usize>;
+    /// Moves the index's pending entries into it, where a backend keeps
+    /// such a list (Postgres: the GIN index's pending list), so that work
+    /// runs beside the sends instead of inside one; returns how much it
+    /// moved (pages), 0 when there was nothing (and always on SQLite).
+    async fn flush_search_index(&self) -> StoreResult<u64> {
+        Ok(0)
+    }
 }
 
 /// Thread read cursors (PROTOCOL.md "Thread read state"). The cursors are

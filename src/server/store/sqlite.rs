@@ -1633,6 +1633,10 @@ mod tests {
                     .await
                     .unwrap();
             }
+
+            fn keeps_pending_search_entries(&self) -> bool {
+                false
+            }
         }
 
         conformance_suite!(SqliteBackend);

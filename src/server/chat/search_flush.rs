@@ -1,0 +1,33 @@
+//! Merges the search index's pending entries into it in the background
+//! (Postgres: the GIN index's pending list), every `search_flush_ms`, so
+//! that work does not land inside a send that happens to fill the list.
+//! Nothing to do on SQLite, whose store answers at once.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::server::store::Store;
+
+/// How long to wait after a failure before trying again (and logging
+/// again), so a lasting failure (a database role that may not run the
+/// merge) does not flood the log.
+const AFTER_FAILURE: Duration = Duration::from_secs(60);
+
+/// Runs until `shutdown`: one merge every `every`.
+pub async fn run(store: Arc<dyn Store>, every: Duration, shutdown: CancellationToken) {
+    loop {
+        let pause = match store.flush_search_index().await {
+            Ok(_) => every,
+            Err(e) => {
+                tracing::warn!(error = %e, "merging the search index's pending entries failed; retrying later");
+                AFTER_FAILURE
+            }
+        };
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(pause) => {}
+        }
+    }
+}
