@@ -396,10 +396,10 @@ async fn messages_stored_before_search_are_found_after_a_restart() {
 }
 
 /// With search turned off (`CHAT_SEARCH=false`) every query is refused
-/// with 404 and new messages are stored without their words; edits and
-/// deletes still keep the indexed messages' words current. Turned on
-/// again, the messages stored meanwhile are indexed in the background and
-/// found, each by its current text only.
+/// with 404 and new messages are stored without their words. Turned on
+/// again, the index catches up in the background: the messages stored,
+/// edited and deleted meanwhile are found (or not) by their current text
+/// only.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn search_turned_off_refuses_queries_and_catches_up_when_on_again() {
     let app = app().await;

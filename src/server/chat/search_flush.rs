@@ -1,7 +1,7 @@
 //! Merges the search index's pending entries into it in the background
 //! (Postgres: the GIN index's pending list), every `search_flush_ms`, so
 //! that work does not land inside a send that happens to fill the list.
-//! Nothing to do on SQLite, whose store answers at once.
+//! Nothing to do on SQLite, or with search off: the task ends at once.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,8 +15,12 @@ use crate::server::store::Store;
 /// merge) does not flood the log.
 const AFTER_FAILURE: Duration = Duration::from_secs(60);
 
-/// Runs until `shutdown`: one merge every `every`.
+/// Runs until `shutdown`: one merge every `every`, where the store keeps
+/// a pending list at all.
 pub async fn run(store: Arc<dyn Store>, every: Duration, shutdown: CancellationToken) {
+    if !store.keeps_pending_search_entries() {
+        return;
+    }
     loop {
         let pause = match store.flush_search_index().await {
             Ok(_) => every,

@@ -483,6 +483,12 @@ pub trait SearchStore: Send + Sync {
     async fn flush_search_index(&self) -> StoreResult<u64> {
         Ok(0)
     }
+    /// Whether new messages' search entries wait in a pending list until
+    /// [`SearchStore::flush_search_index`] merges them (Postgres with search
+    /// on), so the server runs the merge only where there is one.
+    fn keeps_pending_search_entries(&self) -> bool {
+        false
+    }
 }
 
 /// Thread read cursors (PROTOCOL.md "Thread read state"). The cursors are

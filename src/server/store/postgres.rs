@@ -1126,6 +1126,10 @@ impl SearchStore for PgStore {
     /// `gin_clean_pending_list`: a cleanup already running elsewhere (another
     /// server, or an insert that found the list full) makes this one return
     /// at once.
+    fn keeps_pending_search_entries(&self) -> bool {
+        self.search_index
+    }
+
     async fn flush_search_index(&self) -> StoreResult<u64> {
         if !self.search_index {
             return Ok(0);
@@ -1393,10 +1397,6 @@ mod tests {
                     .execute(&self.store.pool)
                     .await
                     .unwrap();
-            }
-
-            fn keeps_pending_search_entries(&self) -> bool {
-                true
             }
         }
 

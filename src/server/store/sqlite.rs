@@ -506,6 +506,23 @@ const INDEXED_OF_CHANNEL: &str = concat!(
 const UNINDEX_ENTRIES: &str = "INSERT INTO message_search (message_search, rowid, words) \
      SELECT 'delete', value ->> 0, value ->> 1 FROM json_each(?1)";
 
+/// Runs one of the statements that take index entries by key
+/// (`[[key, entry], ...]`: [`BACKLOG_WORDS`], [`UNINDEX_ENTRIES`]), once for
+/// all of them; nothing when there are none.
+async fn write_entries(
+    conn: &mut SqliteConnection,
+    sql: &str,
+    entries: &[(i64, String)],
+) -> StoreResult<()> {
+    if !entries.is_empty() {
+        sqlx::query(sql)
+            .bind(encode(&entries)?)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
 /// The search index's part of an edit (`new_text`) or a delete (`None`) of
 /// a message whose text was `old_text`: its old entry out and its new one
 /// in, when its words are in the index ([`indexed_message!`]).
@@ -994,12 +1011,7 @@ impl ChannelStore for SqliteStore {
                 .iter()
                 .map(|(key, text)| (*key, sqlite_index_entry(&channel, text)))
                 .collect();
-            if !entries.is_empty() {
-                sqlx::query(UNINDEX_ENTRIES)
-                    .bind(encode(&entries)?)
-                    .execute(&mut *conn)
-                    .await?;
-            }
+            write_entries(&mut conn, UNINDEX_ENTRIES, &entries).await?;
             let done = sqlx::query("DELETE FROM tablos WHERE id = ?1")
                 .bind(id)
                 .execute(&mut *conn)
@@ -1357,12 +1369,7 @@ impl SearchStore for SqliteStore {
                         .map(|t| (*key, sqlite_index_entry(channel, t)))
                 })
                 .collect();
-            if !words.is_empty() {
-                sqlx::query(BACKLOG_WORDS)
-                    .bind(encode(&words)?)
-                    .execute(&mut *conn)
-                    .await?;
-            }
+            write_entries(&mut conn, BACKLOG_WORDS, &words).await?;
             let reached = rows.last().map_or(upto, |(key, _, _)| *key);
             Sqlite::set_meta(&mut *conn, BACKLOG_DONE, &reached.to_string()).await?;
             Ok(rows.len())
@@ -1632,10 +1639,6 @@ mod tests {
                     .execute(&s.write)
                     .await
                     .unwrap();
-            }
-
-            fn keeps_pending_search_entries(&self) -> bool {
-                false
             }
         }
 
