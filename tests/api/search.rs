@@ -45,12 +45,21 @@ impl TestApp {
 /// vocabulary (each word with its number of messages) against the words
 /// cut from the stored texts. Words taken out by the wrong text, or a
 /// message put in twice, show here. (Postgres keeps the words in the
-/// message's row, so there is nothing to drift apart.)
+/// message's row, so there is nothing to drift apart.) New messages reach
+/// the index in the background or before a search, so a search must have
+/// run since the last send.
 async fn assert_index_matches_messages(app: &TestApp) {
     let mut db = app.db().await;
     if !matches!(db, TestDb::Sqlite(_)) {
         return;
     }
+    let waiting = db
+        .int_text_rows(
+            "SELECT COUNT(*), 'waiting' FROM messages WHERE search_key > \
+             (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'search_indexed_upto')",
+        )
+        .await;
+    assert_eq!(waiting[0].0, 0, "messages not yet indexed: search first");
     db.execute(
         "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_vocab \
          USING fts5vocab(main, message_search, 'row')",

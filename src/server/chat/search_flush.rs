@@ -1,7 +1,8 @@
-//! Merges the search index's pending entries into it in the background
-//! (Postgres: the GIN index's pending list), every `search_flush_ms`, so
-//! that work does not land inside a send that happens to fill the list.
-//! Nothing to do on SQLite, or with search off: the task ends at once.
+//! Merges the search index's pending entries into it in the background,
+//! every `search_flush_ms`, so that work does not land inside sends:
+//! Postgres merges the GIN index's pending list (which a send would merge
+//! when it fills it), SQLite indexes the messages stored since the last
+//! time, many to a transaction. With search off the task ends at once.
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -477,15 +477,17 @@ pub trait SearchStore: Send + Sync {
     /// returns how many it looked at, 0 when none is left.
     async fn index_backlog(&self, limit: u32) -> StoreResult<usize>;
     /// Moves the index's pending entries into it, where a backend keeps
-    /// such a list (Postgres: the GIN index's pending list), so that work
-    /// runs beside the sends instead of inside one; returns how much it
-    /// moved (pages), 0 when there was nothing (and always on SQLite).
+    /// them (Postgres: the GIN index's pending list; SQLite: the messages
+    /// stored since the index last caught up), so that work runs beside
+    /// the sends instead of inside them; returns how much it moved
+    /// (Postgres: pages, SQLite: messages), 0 when there was nothing.
+    /// Searches find pending entries either way.
     async fn flush_search_index(&self) -> StoreResult<u64> {
         Ok(0)
     }
-    /// Whether new messages' search entries wait in a pending list until
-    /// [`SearchStore::flush_search_index`] merges them (Postgres with search
-    /// on), so the server runs the merge only where there is one.
+    /// Whether new messages' search entries wait until
+    /// [`SearchStore::flush_search_index`] merges them (either backend with
+    /// search on), so the server runs the merge only where there is one.
     fn keeps_pending_search_entries(&self) -> bool {
         false
     }

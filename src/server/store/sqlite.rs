@@ -58,6 +58,18 @@ const NEXT_SEQ: &str = "UPDATE tablos SET last_seq = last_seq + 1, \
 /// each given the batch as one JSON array (ids as hex, unhexed in SQL): a
 /// statement is a round trip to the connection's thread, and a round trip
 /// per message was most of a batch's time on a busy machine.
+/// The last search key given out: the greatest stored, or the index's and
+/// the backlog's marks if greater (the messages above them may have left
+/// with a deleted channel), so a new message never takes a key the index
+/// counts as done.
+macro_rules! last_search_key {
+    () => {
+        "MAX(COALESCE((SELECT search_key FROM messages WHERE search_key IS NOT NULL \
+           ORDER BY search_key DESC LIMIT 1), 0), \
+         (SELECT COALESCE(MAX(CAST(value AS INTEGER)), 0) FROM meta \
+           WHERE key IN ('search_indexed_upto', 'search_backlog_upto')))"
+    };
+}
 /// Step 1: the heads of the batch's channels (`["<channel hex>", ...]`).
 const BATCH_HEADS: &str = "SELECT t.id AS id, t.last_seq AS last_seq, \
      t.last_message_at AS last_message_at \
@@ -77,30 +89,40 @@ const BATCH_EXISTING: &str = concat!(
        AND m.client_id = k.value ->> 2"
 );
 /// Step 4: the new rows (`[[id, channel, seq, user, clientId, text, micros,
-/// replyTo, mentions], ...]`), each with the next search key after the
-/// stored ones, in batch order (the subquery is read once, before the
-/// first row).
-const BATCH_INSERT: &str = "INSERT INTO messages \
+/// replyTo, mentions], ...]`), each with the next search key
+/// ([`last_search_key!`]), in batch order (the subquery is read once,
+/// before the first row).
+const BATCH_INSERT: &str = concat!(
+    "INSERT INTO messages \
      (id, channel_id, seq, user_id, client_id, text, created_at, reply_to, mentions, search_key) \
      SELECT unhex(value ->> 0), unhex(value ->> 1), value ->> 2, unhex(value ->> 3), \
-       value ->> 4, value ->> 5, value ->> 6, unhex(value ->> 7), value ->> 8, \
-       COALESCE((SELECT search_key FROM messages WHERE search_key IS NOT NULL \
-         ORDER BY search_key DESC LIMIT 1), 0) + key + 1 FROM json_each(?1)";
+       value ->> 4, value ->> 5, value ->> 6, unhex(value ->> 7), value ->> 8, ",
+    last_search_key!(),
+    " + key + 1 FROM json_each(?1)"
+);
 /// Step 5: the channels' new heads (`[["<channel>", seq, micros], ...]`).
 const BATCH_BUMP: &str = "UPDATE tablos SET last_seq = k.value ->> 1, \
      last_message_at = k.value ->> 2 \
      FROM json_each(?1) AS k WHERE tablos.id = unhex(k.value ->> 0)";
-const INSERT_MESSAGE: &str = "INSERT INTO messages \
+const INSERT_MESSAGE: &str = concat!(
+    "INSERT INTO messages \
      (id, channel_id, seq, user_id, client_id, text, created_at, reply_to, parent_id, \
       thread_only, mentions, search_key) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, COALESCE((SELECT search_key FROM messages \
-       WHERE search_key IS NOT NULL ORDER BY search_key DESC LIMIT 1), 0) + 1)";
-/// Search, after the rows are in: the new messages' entries
-/// (`search_text::sqlite_index_entry`) under their keys
-/// (`[["<id>", "entry"], ...]`).
-const INDEX_WORDS: &str = "INSERT INTO message_search (rowid, words) \
-     SELECT m.search_key, j.value ->> 1 FROM json_each(?1) AS j \
-     JOIN messages m ON m.id = unhex(j.value ->> 0)";
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ",
+    last_search_key!(),
+    " + 1)"
+);
+/// Search, the messages stored since the index last caught up (keys
+/// after `?1`), the next `?2` in key order: key, channel, and the text
+/// of each that is still shown (`NULL` for a deleted one, which is only
+/// stepped over).
+const UNINDEXED_TAIL: &str = "SELECT search_key AS key, hex(channel_id) AS channel, \
+     CASE WHEN deleted_at IS NULL THEN text END AS text \
+     FROM messages WHERE search_key > ?1 ORDER BY search_key LIMIT ?2";
+/// Search, whether any message waits for the index (a key after the
+/// last one indexed): a search first lets the index catch up.
+const INDEX_BEHIND: &str = "SELECT EXISTS (SELECT 1 FROM messages WHERE search_key > \
+     COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'search_indexed_upto'), 0))";
 /// Search: the hits of a query (`fts5 query, user, limit`), newest first,
 /// in the user's channels (a search in one channel names it in the
 /// query). The index is walked backwards by key and stops at `limit`.
@@ -467,14 +489,17 @@ impl ChangeDialect for Sqlite {
 define_apply_change!(Sqlite, SqliteConnection, reindex_message);
 
 /// Whether a message row's words are in the search index: search is on
-/// (not paused) and its key is not among those the backlog has still to
-/// index. With a contentless index this is the store's to know: a message
-/// leaves the index only by the words it was indexed by, and must not be
-/// added twice.
+/// (not paused), the index has caught up to its key
+/// ([`SqliteStore::index_tail`]), and its key is not among those the
+/// backlog has still to index. With a contentless index this is the
+/// store's to know: a message leaves the index only by the words it was
+/// indexed by, and must not be added twice.
 macro_rules! indexed_message {
     () => {
         "search_key IS NOT NULL \
          AND NOT EXISTS (SELECT 1 FROM meta WHERE key = 'search_paused') \
+         AND search_key <= COALESCE((SELECT CAST(value AS INTEGER) FROM meta \
+                    WHERE key = 'search_indexed_upto'), 0) \
          AND NOT (search_key > COALESCE((SELECT CAST(value AS INTEGER) FROM meta \
                     WHERE key = 'search_backlog_done'), 0) \
               AND search_key <= COALESCE((SELECT CAST(value AS INTEGER) FROM meta \
@@ -661,6 +686,7 @@ impl SqliteStore {
                 .await?;
             Sqlite::set_meta(&mut *conn, BACKLOG_DONE, "0").await?;
             Sqlite::set_meta(&mut *conn, BACKLOG_UPTO, &last.to_string()).await?;
+            Sqlite::set_meta(&mut *conn, INDEXED_UPTO, &last.to_string()).await?;
             sqlx::query("DELETE FROM meta WHERE key = ?1")
                 .bind(PAUSED)
                 .execute(&mut *conn)
@@ -671,6 +697,46 @@ impl SqliteStore {
         settle(conn, step).await?;
         self.search_index = on;
         Ok(self)
+    }
+
+    /// Takes into the search index the words of up to `limit` messages
+    /// stored since it last caught up, in key order, and remembers how far
+    /// it got (in the same transaction as the words, so a crash loses
+    /// neither). New messages are indexed this way, many to a transaction,
+    /// rather than one send batch at a time: FTS5 writes a segment per
+    /// transaction and merges them, which cost a send batch about as much
+    /// as its words (BENCHMARKS.md "Search"). The background task
+    /// (`search_flush`) runs it every `search_flush_ms`, and a search
+    /// runs it first when anything waits, so what a sender saw
+    /// acknowledged is found. Returns how many messages it looked at.
+    async fn index_tail(&self, limit: u32) -> StoreResult<usize> {
+        let mut conn = self.begin_write().await?;
+        let step = async {
+            let upto = Sqlite::get_meta(&mut *conn, INDEXED_UPTO)
+                .await?
+                .and_then(|v| v.parse::<i64>().ok())
+                .unwrap_or(0);
+            let rows: Vec<(i64, String, Option<String>)> = sqlx::query_as(UNINDEXED_TAIL)
+                .bind(upto)
+                .bind(i64::from(limit))
+                .fetch_all(&mut *conn)
+                .await?;
+            let Some((reached, _, _)) = rows.last() else {
+                return StoreResult::Ok(0);
+            };
+            let words: Vec<(i64, String)> = rows
+                .iter()
+                .filter_map(|(key, channel, text)| {
+                    text.as_deref()
+                        .map(|t| (*key, sqlite_index_entry(channel, t)))
+                })
+                .collect();
+            write_entries(&mut conn, BACKLOG_WORDS, &words).await?;
+            Sqlite::set_meta(&mut *conn, INDEXED_UPTO, &reached.to_string()).await?;
+            Ok(rows.len())
+        }
+        .await;
+        settle(conn, step).await
     }
 
     /// The writer connection inside `BEGIN IMMEDIATE` (the write lock
@@ -698,7 +764,6 @@ impl SqliteStore {
     async fn insert_batch_fast_in(
         tx: &mut SqliteConnection,
         batch: &[NewMessage],
-        search_index: bool,
     ) -> Result<Vec<StoreResult<InsertOutcome>>, StoreError> {
         let hex = |id: Uuid| id.simple().to_string();
         let channels = channels_of(batch);
@@ -758,15 +823,6 @@ impl SqliteStore {
                 .bind(encode(&new_rows)?)
                 .execute(&mut *tx)
                 .await?;
-            if search_index {
-                Self::index_new(
-                    tx,
-                    plan.new
-                        .iter()
-                        .map(|m| (m.id, m.channel_id, m.text.as_str())),
-                )
-                .await?;
-            }
             for m in &plan.new {
                 Self::add_mentions(tx, m.id, &m.mentions).await?;
             }
@@ -802,43 +858,16 @@ impl SqliteStore {
         Ok(())
     }
 
-    /// Adds new messages (stored with their keys) to the search index, in
-    /// one statement whatever their number.
-    async fn index_new<'a>(
-        tx: &mut SqliteConnection,
-        messages: impl IntoIterator<Item = (MessageId, ChannelId, &'a str)>,
-    ) -> StoreResult<()> {
-        let hex = |id: Uuid| id.simple().to_string();
-        let rows: Vec<[String; 2]> = messages
-            .into_iter()
-            .map(|(id, channel, text)| {
-                [
-                    hex(id.uuid()),
-                    sqlite_index_entry(&hex(channel.uuid()), text),
-                ]
-            })
-            .collect();
-        if rows.is_empty() {
-            return Ok(());
-        }
-        sqlx::query(INDEX_WORDS)
-            .bind(encode(&rows)?)
-            .execute(&mut *tx)
-            .await?;
-        Ok(())
-    }
-
     /// [`SqliteStore::insert_one`] inside a savepoint, undone alone when
     /// the message is refused or its statement fails.
     async fn insert_one_alone(
         tx: &mut SqliteConnection,
         m: &NewMessage,
-        search_index: bool,
     ) -> StoreResult<InsertOutcome> {
         sqlx::query("SAVEPOINT one_message")
             .execute(&mut *tx)
             .await?;
-        let outcome = Self::insert_one(tx, m, search_index).await;
+        let outcome = Self::insert_one(tx, m).await;
         if outcome.is_err() {
             sqlx::query("ROLLBACK TO one_message")
                 .execute(&mut *tx)
@@ -850,13 +879,9 @@ impl SqliteStore {
 
     /// One message the careful way: the sender's access, then the key,
     /// then the next seq and time, then the row (the writer's lock is held
-    /// throughout, so nothing changes in between), and its words unless
-    /// the search index is off.
-    async fn insert_one(
-        tx: &mut SqliteConnection,
-        m: &NewMessage,
-        search_index: bool,
-    ) -> StoreResult<InsertOutcome> {
+    /// throughout, so nothing changes in between). Its words go into the
+    /// search index later ([`SqliteStore::index_tail`]).
+    async fn insert_one(tx: &mut SqliteConnection, m: &NewMessage) -> StoreResult<InsertOutcome> {
         // Refuses a message whose sender is not an active member of its
         // channel, inside the insert's transaction.
         if !matches!(
@@ -889,9 +914,6 @@ impl SqliteStore {
             .bind(m.mentions_json())
             .execute(&mut *tx)
             .await?;
-        if search_index {
-            Self::index_new(tx, [(m.id, m.channel_id, m.text.as_str())]).await?;
-        }
         Self::add_mentions(tx, m.id, &m.mentions).await?;
         let parent = match m.thread {
             Some(thread) => Some(Box::new(
@@ -1095,7 +1117,7 @@ impl MessageStore for SqliteStore {
         batch: &[NewMessage],
     ) -> Result<Vec<StoreResult<InsertOutcome>>, StoreError> {
         let mut conn = self.begin_write().await?;
-        let outcome = Self::insert_batch_fast_in(&mut conn, batch, self.search_index).await;
+        let outcome = Self::insert_batch_fast_in(&mut conn, batch).await;
         settle(conn, outcome).await
     }
 
@@ -1111,7 +1133,7 @@ impl MessageStore for SqliteStore {
         };
         let mut results = Vec::with_capacity(batch.len());
         for m in batch {
-            match Self::insert_one_alone(&mut tx, m, self.search_index).await {
+            match Self::insert_one_alone(&mut tx, m).await {
                 // A refusal or a statement's own error is this message's
                 // outcome. A full disk, an I/O error or a busy database is
                 // not: SQLite may have rolled the whole transaction back
@@ -1327,6 +1349,15 @@ impl SearchStore for SqliteStore {
         after: Option<MessageId>,
         limit: u32,
     ) -> StoreResult<Vec<Message>> {
+        // Read your writes: what was acknowledged before this search is
+        // found by it.
+        if self.search_index
+            && sqlx::query_scalar(INDEX_BEHIND)
+                .fetch_one(&self.read)
+                .await?
+        {
+            self.flush_search_index().await?;
+        }
         let rows: Vec<MessageRow> = sqlx::query_as(if after.is_some() {
             SEARCH_AFTER
         } else {
@@ -1377,6 +1408,27 @@ impl SearchStore for SqliteStore {
         .await;
         settle(conn, step).await
     }
+
+    /// Indexes the messages stored since the last time, [`TAIL_STEP`] per
+    /// transaction until none is left; returns how many it looked at.
+    async fn flush_search_index(&self) -> StoreResult<u64> {
+        if !self.search_index {
+            return Ok(0);
+        }
+        let mut total = 0u64;
+        loop {
+            let n = self.index_tail(TAIL_STEP).await?;
+            total += n as u64;
+            if n < TAIL_STEP as usize {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// On: new messages' words wait for [`SqliteStore::index_tail`].
+    fn keeps_pending_search_entries(&self) -> bool {
+        self.search_index
+    }
 }
 
 /// `meta` key: the last key the migration gave an older message.
@@ -1386,6 +1438,14 @@ const BACKLOG_DONE: &str = "search_backlog_done";
 /// `meta` key, present while the search index is off (see
 /// [`indexed_message!`]).
 const PAUSED: &str = "search_paused";
+/// `meta` key: the last key whose message the index has taken in (or
+/// stepped over); the messages after it wait for
+/// [`SqliteStore::index_tail`].
+const INDEXED_UPTO: &str = "search_indexed_upto";
+/// Messages [`SqliteStore::index_tail`] indexes per transaction: many, as
+/// a segment per transaction and its merges are most of an FTS5 insert's
+/// cost, yet a bounded stop for the sends queued behind it.
+const TAIL_STEP: u32 = 2_000;
 
 #[async_trait]
 impl MetaStore for SqliteStore {
@@ -1415,7 +1475,7 @@ mod tests {
     const THREADS: ThreadQueries = <Sqlite as ThreadDialect>::THREADS;
 
     /// Every query on the hot path, by name.
-    const HOT_QUERIES: [(&str, &str); 66] = [
+    const HOT_QUERIES: [(&str, &str); 67] = [
         ("FIND_BY_CLIENT_ID", FIND_BY_CLIENT_ID),
         ("BATCH_INSERT", BATCH_INSERT),
         ("INSERT_MESSAGE", INSERT_MESSAGE),
@@ -1453,7 +1513,8 @@ mod tests {
         ("SEARCH", SEARCH),
         ("SEARCH_AFTER", SEARCH_AFTER),
         ("BACKLOG", BACKLOG),
-        ("INDEX_WORDS", INDEX_WORDS),
+        ("UNINDEXED_TAIL", UNINDEXED_TAIL),
+        ("INDEX_BEHIND", INDEX_BEHIND),
         ("CHANGES.drop_reactions", CHANGES.drop_reactions),
         ("CHANGES.wipe_text", CHANGES.wipe_text),
         ("CHANGES.drop_edits", CHANGES.drop_edits),
@@ -1621,20 +1682,24 @@ mod tests {
             }
 
             async fn forget_search(&self) {
-                // As the migration leaves a database: every message keyed,
-                // no words, the backlog up to the last key.
+                // As the migrations leave a database: every message keyed,
+                // no words, the backlog up to the last key (and the index's
+                // mark there too: newer messages are the index's own).
                 let s = &self.store;
                 sqlx::query("INSERT INTO message_search (message_search) VALUES ('delete-all')")
                     .execute(&s.write)
                     .await
                     .unwrap();
-                sqlx::query(
-                    "INSERT OR REPLACE INTO meta (key, value) SELECT 'search_backlog_upto', \
-                     CAST(COALESCE(MAX(search_key), 0) AS TEXT) FROM messages",
-                )
-                .execute(&s.write)
-                .await
-                .unwrap();
+                for key in ["search_backlog_upto", "search_indexed_upto"] {
+                    sqlx::query(
+                        "INSERT OR REPLACE INTO meta (key, value) SELECT ?1, \
+                         CAST(COALESCE(MAX(search_key), 0) AS TEXT) FROM messages",
+                    )
+                    .bind(key)
+                    .execute(&s.write)
+                    .await
+                    .unwrap();
+                }
                 sqlx::query("DELETE FROM meta WHERE key = 'search_backlog_done'")
                     .execute(&s.write)
                     .await
