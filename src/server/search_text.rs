@@ -33,20 +33,40 @@ fn is_word_char(c: char) -> bool {
 }
 
 /// The words of a text with their byte ranges in it, as found (not
-/// lowercased).
+/// lowercased). ASCII is classified by byte; other characters decoded.
 fn word_spans(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
-    let mut chars = text.char_indices().peekable();
+    let bytes = text.as_bytes();
+    let mut at = 0;
+    // Whether the character at `i` is a word character, and its length.
+    let class = move |i: usize| -> (bool, usize) {
+        let b = bytes[i];
+        if b.is_ascii() {
+            (b.is_ascii_alphanumeric(), 1)
+        } else {
+            let c = text[i..].chars().next().unwrap_or(' ');
+            (is_word_char(c), c.len_utf8())
+        }
+    };
     std::iter::from_fn(move || {
-        let (start, _) = chars.by_ref().find(|(_, c)| is_word_char(*c))?;
-        let mut end = text.len();
-        while let Some(&(i, c)) = chars.peek() {
-            if !is_word_char(c) {
-                end = i;
+        while at < bytes.len() {
+            let (word, len) = class(at);
+            if word {
                 break;
             }
-            chars.next();
+            at += len;
         }
-        Some((start, end))
+        if at >= bytes.len() {
+            return None;
+        }
+        let start = at;
+        while at < bytes.len() {
+            let (word, len) = class(at);
+            if !word {
+                break;
+            }
+            at += len;
+        }
+        Some((start, at))
     })
 }
 
@@ -80,33 +100,112 @@ pub fn channel_word(channel_hex: &str) -> String {
 /// its [`index_words`].
 pub fn sqlite_index_entry(channel_hex: &str, text: &str) -> String {
     let mut entry = channel_word(channel_hex);
-    let words = index_words(text);
-    if !words.is_empty() {
-        entry.push(' ');
-        entry.push_str(&words);
+    entry.reserve(text.len() + 1);
+    entry.push(' ');
+    let words_start = entry.len();
+    push_index_words(text, &mut entry);
+    if entry.len() == words_start {
+        entry.pop();
     }
     entry
 }
 
 /// The words a message is indexed by, each once, space-separated (the
-/// form both backends store; empty when the text has no word).
-///
-/// SQLite takes a message out of its index by cutting its stored text
-/// again: a change to how words are cut needs a migration that indexes
-/// every message again (as `20261205000001_search_lean_index.sql` does).
+/// form both backends store; empty when the text has no word). A change
+/// to how words are cut needs a migration that indexes every message
+/// again.
 pub fn index_words(text: &str) -> String {
-    let mut seen = std::collections::HashSet::new();
-    let mut out = String::new();
-    for (start, end) in word_spans(text) {
-        let word = normal_word(&text[start..end]);
-        if seen.insert(word.clone()) {
-            if !out.is_empty() {
-                out.push(' ');
-            }
-            out.push_str(&word);
+    let mut out = String::with_capacity(text.len());
+    push_index_words(text, &mut out);
+    out
+}
+
+/// Calls `each` with every word of `text` as it is indexed (normalized,
+/// repeats included) and its byte range in `text`, until `each` returns
+/// `false`; a text that starts with a [`channel_word`] gives that word
+/// first, whole (as written: channel words are made lowercase). The SQLite
+/// index's tokenizer (`store::sqlite_words`), so the index cuts words
+/// exactly as [`sqlite_index_entry`] and [`SearchQuery`] do. It runs for
+/// every message stored: a word that is already in its indexed form (most
+/// are) is handed over in place, without a copy.
+pub fn each_index_word(text: &str, mut each: impl FnMut(&str, usize, usize) -> bool) {
+    let mut rest_start = 0;
+    if text.starts_with(CHANNEL_MARK) {
+        let end = text.find(' ').unwrap_or(text.len());
+        if !each(&text[..end], 0, end) {
+            return;
+        }
+        rest_start = end;
+    }
+    let rest = &text[rest_start..];
+    let mut word = String::new();
+    for (start, end) in word_spans(rest) {
+        let found = &rest[start..end];
+        let normal = if found.len() <= MAX_WORD_CHARS
+            && found
+                .bytes()
+                .all(|b| b.is_ascii() && !b.is_ascii_uppercase())
+        {
+            found
+        } else {
+            word.clear();
+            push_normal_word(found, &mut word);
+            word.as_str()
+        };
+        if !each(normal, rest_start + start, rest_start + end) {
+            return;
         }
     }
-    out
+}
+
+/// Below this many words a repeat is found by comparing with each earlier
+/// word (cheaper than hashing for a chat message's few words); from it on,
+/// by a set.
+const WORDS_COMPARED_ONE_BY_ONE: usize = 32;
+
+/// Appends [`index_words`] of `text` to `out`, written in place: this runs
+/// for every message stored, so it allocates only for long texts.
+fn push_index_words(text: &str, out: &mut String) {
+    let base = out.len();
+    let mut taken: Vec<(usize, usize)> = Vec::new();
+    let mut seen: Option<std::collections::HashSet<String>> = None;
+    for (start, end) in word_spans(text) {
+        let before = out.len();
+        if before > base {
+            out.push(' ');
+        }
+        let word_start = out.len();
+        push_normal_word(&text[start..end], out);
+        let word = &out[word_start..];
+        let repeat = match &mut seen {
+            Some(seen) => !seen.insert(word.to_string()),
+            None => taken.iter().any(|&(s, e)| &out[s..e] == word),
+        };
+        if repeat {
+            out.truncate(before);
+            continue;
+        }
+        taken.push((word_start, out.len()));
+        if seen.is_none() && taken.len() >= WORDS_COMPARED_ONE_BY_ONE {
+            seen = Some(taken.iter().map(|&(s, e)| out[s..e].to_string()).collect());
+        }
+    }
+}
+
+/// Appends [`normal_word`] of `word` to `out` (ASCII words lowercased in
+/// place, without a char-by-char walk).
+fn push_normal_word(word: &str, out: &mut String) {
+    if word.is_ascii() {
+        let start = out.len();
+        out.push_str(&word[..word.len().min(MAX_WORD_CHARS)]);
+        out[start..].make_ascii_lowercase();
+    } else {
+        out.extend(
+            word.chars()
+                .flat_map(char::to_lowercase)
+                .take(MAX_WORD_CHARS),
+        );
+    }
 }
 
 /// A parsed search query: its distinct words, in the order typed.
@@ -272,6 +371,110 @@ mod tests {
         );
         assert_eq!(index_words("   ...!!! "), "");
         assert_eq!(index_words("mail bob@example.com"), "mail bob example com");
+    }
+
+    /// The in-place cutting gives what the plain definition gives: each
+    /// word once in first-seen order, lowercased, cut; for short and long
+    /// texts (over [`WORDS_COMPARED_ONE_BY_ONE`] words), ASCII or not.
+    #[test]
+    fn words_written_in_place_match_the_definition() {
+        fn plain_spans(text: &str) -> Vec<(usize, usize)> {
+            let mut spans = Vec::new();
+            let mut start = None;
+            for (i, c) in text.char_indices() {
+                match (c.is_alphanumeric(), start) {
+                    (true, None) => start = Some(i),
+                    (false, Some(s)) => {
+                        spans.push((s, i));
+                        start = None;
+                    }
+                    _ => {}
+                }
+            }
+            if let Some(s) = start {
+                spans.push((s, text.len()));
+            }
+            spans
+        }
+        fn plain(text: &str) -> String {
+            let mut seen = std::collections::HashSet::new();
+            plain_spans(text)
+                .into_iter()
+                .map(|(s, e)| normal_word(&text[s..e]))
+                .filter(|w| seen.insert(w.clone()))
+                .collect::<Vec<_>>()
+                .join(" ")
+        }
+        let pieces = [
+            "Deploy",
+            "deploy",
+            "İstanbul",
+            "ÉCOLE",
+            "école",
+            "日本語",
+            "x_y",
+            "a1",
+            "A1",
+            "naïve",
+            "ß",
+            "Straße",
+            "word",
+            "WORD",
+            "e\u{301}",
+        ];
+        let long_word = "Q".repeat(70) + "é";
+        let mut texts = vec![
+            String::new(),
+            long_word.clone(),
+            format!("{long_word} {long_word}"),
+        ];
+        for n in [1usize, 5, 31, 32, 33, 100] {
+            let text: Vec<String> = (0..n)
+                .map(|i| format!("{}{}", pieces[(i * 7) % pieces.len()], i % 40))
+                .chain(pieces.iter().map(|p| p.to_string()))
+                .collect();
+            texts.push(text.join(", "));
+        }
+        texts.push("ends with a word".into());
+        texts.push("é日本 ①² x".into());
+        for text in &texts {
+            assert_eq!(word_spans(text).collect::<Vec<_>>(), plain_spans(text));
+            assert_eq!(index_words(text), plain(text), "{text}");
+            let entry = sqlite_index_entry("ab", text);
+            let words = plain(text);
+            let expected = if words.is_empty() {
+                channel_word("ab")
+            } else {
+                format!("{} {words}", channel_word("ab"))
+            };
+            assert_eq!(entry, expected);
+        }
+    }
+
+    /// The tokenizer's walk over what the index is given gives the words of
+    /// the entry, in order (repeats once each), the channel's word first,
+    /// with ranges inside the text.
+    #[test]
+    fn the_index_walk_gives_the_entry_words() {
+        for text in [
+            "Hi, hi! OK ok",
+            "",
+            "İstanbul café 日本語",
+            "\u{E000}ff in text",
+        ] {
+            let entry = sqlite_index_entry("AB12", text);
+            // What the index is given: the channel's word, then the text.
+            let raw = format!("{} {text}", channel_word("AB12"));
+            let mut walked: Vec<String> = Vec::new();
+            each_index_word(&raw, |w, s, e| {
+                assert!(e <= raw.len() && s < e, "{w} at {s}..{e}");
+                if !walked.iter().any(|x| x == w) {
+                    walked.push(w.to_string());
+                }
+                true
+            });
+            assert_eq!(walked.join(" "), entry, "{text}");
+        }
     }
 
     #[test]

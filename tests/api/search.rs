@@ -40,29 +40,46 @@ impl TestApp {
     }
 }
 
-/// On SQLite, the search index holds exactly the words of the shown
-/// messages, each message once, by its current text: the index's own
-/// vocabulary (each word with its number of messages) against the words
-/// cut from the stored texts. Words taken out by the wrong text, or a
-/// message put in twice, show here. (Postgres keeps the words in the
-/// message's row, so there is nothing to drift apart.) New messages reach
-/// the index in the background or before a search, so a search must have
-/// run since the last send.
+/// On SQLite, the search index (a file of its own beside the chat's)
+/// holds exactly the words of the shown messages, each message once, by
+/// its current text: the index's own vocabulary (each word with its number
+/// of messages) against the words cut from the stored texts. Words of an
+/// old text, or a message put in twice, show here. (Postgres keeps the
+/// words in the message's row, so there is nothing to drift apart.) New
+/// messages and changes reach the index in the background or before a
+/// search, so a search must have run since the last send or change.
 async fn assert_index_matches_messages(app: &TestApp) {
     let mut db = app.db().await;
-    if !matches!(db, TestDb::Sqlite(_)) {
+    let TestDb::Sqlite(conn) = &mut db else {
         return;
-    }
+    };
+    // The index cuts words with the chat's own tokenizer.
+    chat::server::store::sqlite_words::register(conn)
+        .await
+        .expect("register the tokenizer");
+    let index_file = app.data_dir.path().join("chat.db-search");
+    assert!(index_file.exists(), "no index file at {index_file:?}");
+    db.execute(
+        &format!("ATTACH DATABASE '{}' AS search", index_file.display()),
+        vec![],
+    )
+    .await;
     let waiting = db
         .int_text_rows(
-            "SELECT COUNT(*), 'waiting' FROM messages WHERE search_key > \
-             (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'search_indexed_upto')",
+            "SELECT (SELECT COUNT(*) FROM messages WHERE search_key > \
+               (SELECT value FROM search.index_marks WHERE key = 'indexed_upto')) \
+             + (SELECT COUNT(*) FROM search_changes WHERE seq > \
+               COALESCE((SELECT value FROM search.index_marks WHERE key = 'changes_upto'), 0)), \
+             'waiting'",
         )
         .await;
-    assert_eq!(waiting[0].0, 0, "messages not yet indexed: search first");
+    assert_eq!(
+        waiting[0].0, 0,
+        "messages or changes not yet indexed: search first"
+    );
     db.execute(
         "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_vocab \
-         USING fts5vocab(main, message_search, 'row')",
+         USING fts5vocab(search, message_search, 'row')",
         vec![],
     )
     .await;
@@ -256,6 +273,10 @@ async fn search_follows_edits_deletes_and_revocation() {
         .admin_call(Method::DELETE, &format!("/admin/tablos/{random}"), None)
         .await;
     assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        app.found(&p.bob, &[("q", "quokka")]).await,
+        ["quokka fixed wording"]
+    );
     assert_index_matches_messages(&app).await;
 
     let revoke = format!("/admin/tablos/{}/members/{}", p.channel, p.bob_id);
@@ -357,9 +378,11 @@ async fn bad_search_input_is_refused_clearly() {
     assert_eq!(status, 200);
 }
 
-/// Messages stored before search existed (the search migration leaves them
-/// keyed but without words) are found once the server has started and
-/// worked through them in the background.
+/// Messages the index does not hold (Postgres: stored before search
+/// existed, which the search migration leaves without words; SQLite: the
+/// index file removed, as after the upgrade that gave the index a file of
+/// its own) are found once the server has started and worked through them
+/// in the background.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn messages_stored_before_search_are_found_after_a_restart() {
     let app = app().await;
@@ -368,25 +391,32 @@ async fn messages_stored_before_search_are_found_after_a_restart() {
     p.a.send_ok("platypus two").await;
     assert_eq!(app.found(&p.bob, &[("q", "platypus")]).await.len(), 2);
     let mut db = app.db().await;
-    let forget: &[&str] = match db {
-        TestDb::Sqlite(_) => &[
-            "INSERT INTO message_search (message_search) VALUES ('delete-all')",
-            "INSERT OR REPLACE INTO meta (key, value) SELECT 'search_backlog_upto', \
-             CAST(COALESCE(MAX(search_key), 0) AS TEXT) FROM messages",
-            "DELETE FROM meta WHERE key = 'search_backlog_done'",
-        ],
-        TestDb::Postgres(_) => &["UPDATE messages SET search = NULL"],
-    };
-    for sql in forget {
-        db.execute(sql, vec![]).await;
+    let sqlite = matches!(db, TestDb::Sqlite(_));
+    if !sqlite {
+        // As a message stored before the search migration (or by a server
+        // of an earlier release during a rolling upgrade) is: no words.
+        db.execute("UPDATE messages SET search = NULL", vec![])
+            .await;
+        drop(db);
+        assert_eq!(
+            app.found(&p.bob, &[("q", "platypus")]).await,
+            Vec::<String>::new()
+        );
+    } else {
+        drop(db);
     }
-    drop(db);
-    assert_eq!(
-        app.found(&p.bob, &[("q", "platypus")]).await,
-        Vec::<String>::new()
-    );
     drop(p);
     let dir = app.stop().await;
+    if sqlite {
+        // As after the upgrade that moved the index into a file of its
+        // own, or with that file lost: the server builds it again.
+        for file in ["chat.db-search", "chat.db-search-wal", "chat.db-search-shm"] {
+            let path = dir.path().join(file);
+            if path.exists() {
+                std::fs::remove_file(&path).unwrap();
+            }
+        }
+    }
     let app = spawn_app_in(dir, |s| s.admin_key = Some(ADMIN_KEY.into())).await;
     let (bob, _) = app.login(BOB).await;
     let deadline = std::time::Instant::now() + WAIT;

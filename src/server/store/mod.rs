@@ -25,7 +25,8 @@
 //!
 //! The backend files keep the SQL, the connections and transactions, and
 //! the write path, whose shape really differs (one local writer against
-//! row locks taken by several servers).
+//! row locks taken by several servers). SQLite's search index lives in a
+//! file of its own with a writer of its own (`sqlite_search.rs`).
 //!
 //! # Adding a column
 //!
@@ -54,6 +55,8 @@ mod dialect;
 pub mod postgres;
 mod rows;
 pub mod sqlite;
+mod sqlite_search;
+pub mod sqlite_words;
 mod thread_dialect;
 
 pub use changes::{

@@ -8,6 +8,7 @@
 
 use std::collections::HashSet;
 use std::str::FromStr;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,6 +27,7 @@ use super::change_dialect::{define_apply_change, ChangeDialect, ChangeQueries};
 use super::dialect::{all_failed, around_before_limit, around_seq, channels_of, Dialect, Queries};
 use super::mentions_json;
 use super::rows::{message_columns, HeadRow, MessageRow};
+use super::sqlite_search::{SearchIndexFile, ATTACH_FOR_READING};
 use super::thread_dialect::{define_thread_steps, ThreadDialect, ThreadQueries};
 use super::{
     Change, ChangeLimits, ChangeResult, ChangeStore, ChannelStore, HistoryCursor, InsertOutcome,
@@ -37,7 +39,7 @@ use crate::protocol::{
     ChannelId, ChannelSummary, HistoryPage, Message, MessageId, Rev, Seq, ThreadSummary, Timestamp,
     UnreadEntry, UserId,
 };
-use crate::server::search_text::{sqlite_index_entry, SearchQuery};
+use crate::server::search_text::SearchQuery;
 
 /// Migrations embedded in the binary, applied at start-up.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -58,16 +60,15 @@ const NEXT_SEQ: &str = "UPDATE tablos SET last_seq = last_seq + 1, \
 /// each given the batch as one JSON array (ids as hex, unhexed in SQL): a
 /// statement is a round trip to the connection's thread, and a round trip
 /// per message was most of a batch's time on a busy machine.
-/// The last search key given out: the greatest stored, or the index's and
-/// the backlog's marks if greater (the messages above them may have left
-/// with a deleted channel), so a new message never takes a key the index
-/// counts as done.
+/// The last search key given out: the greatest stored, or the one kept in
+/// `meta` when the messages holding the greatest left with a deleted
+/// channel, so a new message never takes a key the search index has
+/// already passed.
 macro_rules! last_search_key {
     () => {
         "MAX(COALESCE((SELECT search_key FROM messages WHERE search_key IS NOT NULL \
            ORDER BY search_key DESC LIMIT 1), 0), \
-         (SELECT COALESCE(MAX(CAST(value AS INTEGER)), 0) FROM meta \
-           WHERE key IN ('search_indexed_upto', 'search_backlog_upto')))"
+         COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'search_last_key'), 0))"
     };
 }
 /// Step 1: the heads of the batch's channels (`["<channel hex>", ...]`).
@@ -112,50 +113,42 @@ const INSERT_MESSAGE: &str = concat!(
     last_search_key!(),
     " + 1)"
 );
-/// Search, the messages stored since the index last caught up (keys
-/// after `?1`), the next `?2` in key order: key, channel, and the text
-/// of each that is still shown (`NULL` for a deleted one, which is only
-/// stepped over).
-const UNINDEXED_TAIL: &str = "SELECT search_key AS key, hex(channel_id) AS channel, \
-     CASE WHEN deleted_at IS NULL THEN text END AS text \
-     FROM messages WHERE search_key > ?1 ORDER BY search_key LIMIT ?2";
-/// Search, whether any message waits for the index (a key after the
-/// last one indexed): a search first lets the index catch up.
-const INDEX_BEHIND: &str = "SELECT EXISTS (SELECT 1 FROM messages WHERE search_key > \
-     COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'search_indexed_upto'), 0))";
+/// Search, on a read connection (the index file attached as `search`,
+/// `sqlite_search.rs`): whether a hit's message has a change the index
+/// has not applied yet, so its indexed words may be stale; it is left out
+/// until they are current.
+macro_rules! change_not_applied {
+    () => {
+        "EXISTS (SELECT 1 FROM search_changes c WHERE c.search_key = m.search_key \
+           AND c.seq > COALESCE((SELECT value FROM search.index_marks \
+             WHERE key = 'changes_upto'), 0))"
+    };
+}
 /// Search: the hits of a query (`fts5 query, user, limit`), newest first,
 /// in the user's channels (a search in one channel names it in the
 /// query). The index is walked backwards by key and stops at `limit`.
 const SEARCH: &str = concat!(
     "SELECT ",
     message_columns!(sqlite, "m"),
-    " FROM message_search JOIN messages m ON m.search_key = message_search.rowid \
+    " FROM search.message_search JOIN messages m ON m.search_key = message_search.rowid \
      WHERE message_search MATCH ?1 \
        AND m.channel_id IN (SELECT tablo_id FROM tablo_access WHERE user_id = ?2 AND is_active = 1) \
-       AND m.deleted_at IS NULL \
-     ORDER BY message_search.rowid DESC LIMIT ?3"
+       AND m.deleted_at IS NULL AND NOT ",
+    change_not_applied!(),
+    " ORDER BY message_search.rowid DESC LIMIT ?3"
 );
 /// Search: the next page, after the hit `?4` (a message id).
 const SEARCH_AFTER: &str = concat!(
     "SELECT ",
     message_columns!(sqlite, "m"),
-    " FROM message_search JOIN messages m ON m.search_key = message_search.rowid \
+    " FROM search.message_search JOIN messages m ON m.search_key = message_search.rowid \
      WHERE message_search MATCH ?1 \
        AND message_search.rowid < (SELECT search_key FROM messages WHERE id = ?4) \
        AND m.channel_id IN (SELECT tablo_id FROM tablo_access WHERE user_id = ?2 AND is_active = 1) \
-       AND m.deleted_at IS NULL \
-     ORDER BY message_search.rowid DESC LIMIT ?3"
+       AND m.deleted_at IS NULL AND NOT ",
+    change_not_applied!(),
+    " ORDER BY message_search.rowid DESC LIMIT ?3"
 );
-/// The messages stored before search existed (keyed by the migration, up to
-/// `search_backlog_upto`): the next `limit` keys after `after`, with the
-/// channel and current text of each that is still shown.
-const BACKLOG: &str = "SELECT search_key AS key, hex(channel_id) AS channel, text \
-     FROM messages WHERE search_key > ?1 AND search_key <= ?2 AND deleted_at IS NULL \
-     ORDER BY search_key LIMIT ?3";
-/// Indexes keys' entries (`[[key, "entry"], ...]`), none of them in the
-/// index yet.
-const BACKLOG_WORDS: &str = "INSERT INTO message_search (rowid, words) \
-     SELECT value ->> 0, value ->> 1 FROM json_each(?1)";
 /// History: the newest page.
 const HISTORY_LATEST: &str = concat!(
     "SELECT ",
@@ -486,91 +479,36 @@ impl ChangeDialect for Sqlite {
     };
 }
 
-define_apply_change!(Sqlite, SqliteConnection, reindex_message);
+define_apply_change!(Sqlite, SqliteConnection, record_search_change);
 
-/// Whether a message row's words are in the search index: search is on
-/// (not paused), the index has caught up to its key
-/// ([`SqliteStore::index_tail`]), and its key is not among those the
-/// backlog has still to index. With a contentless index this is the
-/// store's to know: a message leaves the index only by the words it was
-/// indexed by, and must not be added twice.
-macro_rules! indexed_message {
-    () => {
-        "search_key IS NOT NULL \
-         AND NOT EXISTS (SELECT 1 FROM meta WHERE key = 'search_paused') \
-         AND search_key <= COALESCE((SELECT CAST(value AS INTEGER) FROM meta \
-                    WHERE key = 'search_indexed_upto'), 0) \
-         AND NOT (search_key > COALESCE((SELECT CAST(value AS INTEGER) FROM meta \
-                    WHERE key = 'search_backlog_done'), 0) \
-              AND search_key <= COALESCE((SELECT CAST(value AS INTEGER) FROM meta \
-                    WHERE key = 'search_backlog_upto'), 0))"
-    };
-}
-/// Search, a message out of the index (`message, its indexed entry`), if
-/// it is in.
-const UNINDEX_MESSAGE: &str = concat!(
-    "INSERT INTO message_search (message_search, rowid, words) \
-     SELECT 'delete', search_key, ?2 FROM messages WHERE id = ?1 AND ",
-    indexed_message!()
+/// Search, an edit or a delete of a message (`message`), for the index to
+/// apply (`sqlite_search.rs`).
+const RECORD_CHANGE: &str = "INSERT INTO search_changes (search_key) \
+     SELECT search_key FROM messages WHERE id = ?1 AND search_key IS NOT NULL";
+/// Search, every message of a channel about to be deleted (`channel`),
+/// for the index to take out; and the last key given out, kept.
+const RECORD_CHANNEL_CHANGES: &str = "INSERT INTO search_changes (search_key) \
+     SELECT search_key FROM messages WHERE channel_id = ?1 AND search_key IS NOT NULL";
+const KEEP_LAST_KEY: &str = concat!(
+    "INSERT OR REPLACE INTO meta (key, value) SELECT 'search_last_key', CAST(",
+    last_search_key!(),
+    " AS TEXT)"
 );
-/// Search, a message's new entry (`message, entry`), if its words belong
-/// in the index (after [`UNINDEX_MESSAGE`] took the old ones out).
-const INDEX_MESSAGE: &str = concat!(
-    "INSERT INTO message_search (rowid, words) \
-     SELECT search_key, ?2 FROM messages WHERE id = ?1 AND ",
-    indexed_message!()
-);
-/// Search, the indexed messages of a channel about to be deleted (`channel`):
-/// key and text, to take their words out.
-const INDEXED_OF_CHANNEL: &str = concat!(
-    "SELECT search_key, text FROM messages \
-     WHERE channel_id = ?1 AND deleted_at IS NULL AND ",
-    indexed_message!()
-);
-/// Search, entries out of the index (`[[key, entry], ...]`).
-const UNINDEX_ENTRIES: &str = "INSERT INTO message_search (message_search, rowid, words) \
-     SELECT 'delete', value ->> 0, value ->> 1 FROM json_each(?1)";
 
-/// Runs one of the statements that take index entries by key
-/// (`[[key, entry], ...]`: [`BACKLOG_WORDS`], [`UNINDEX_ENTRIES`]), once for
-/// all of them; nothing when there are none.
-async fn write_entries(
-    conn: &mut SqliteConnection,
-    sql: &str,
-    entries: &[(i64, String)],
-) -> StoreResult<()> {
-    if !entries.is_empty() {
-        sqlx::query(sql)
-            .bind(encode(&entries)?)
-            .execute(&mut *conn)
-            .await?;
-    }
-    Ok(())
-}
-
-/// The search index's part of an edit (`new_text`) or a delete (`None`) of
-/// a message whose text was `old_text`: its old entry out and its new one
-/// in, when its words are in the index ([`indexed_message!`]).
-async fn reindex_message(
+/// The search index's part of an edit or a delete: the change is recorded
+/// in its transaction, and the index file's writer applies it (taking the
+/// old words out by key, putting the current text in).
+async fn record_search_change(
     conn: &mut SqliteConnection,
     id: MessageId,
-    channel: ChannelId,
-    old_text: &str,
-    new_text: Option<&str>,
+    _channel: ChannelId,
+    _old_text: &str,
+    _new_text: Option<&str>,
 ) -> StoreResult<()> {
-    let channel = channel.uuid().simple().to_string();
-    sqlx::query(UNINDEX_MESSAGE)
+    sqlx::query(RECORD_CHANGE)
         .bind(id)
-        .bind(sqlite_index_entry(&channel, old_text))
         .execute(&mut *conn)
         .await?;
-    if let Some(text) = new_text {
-        sqlx::query(INDEX_MESSAGE)
-            .bind(id)
-            .bind(sqlite_index_entry(&channel, text))
-            .execute(&mut *conn)
-            .await?;
-    }
     Ok(())
 }
 
@@ -587,9 +525,13 @@ pub struct SqliteStore {
     write: SqlitePool,
     /// The checkpoint task, stopped with the last clone of the store.
     _checkpointer: Arc<Checkpointer>,
-    /// Whether new messages' words go into the search index (the `search`
-    /// setting; see [`SqliteStore::with_search_index`]).
+    /// The search index, in a file of its own with a writer of its own.
+    search: Arc<SearchIndexFile>,
+    /// Whether the search index is kept up (the `search` setting; see
+    /// [`SqliteStore::with_search_index`]).
     search_index: bool,
+    /// The last applied search change whose row the chat's writer dropped.
+    changes_trimmed: Arc<std::sync::atomic::AtomicI64>,
 }
 
 /// Owns the checkpoint task; aborts it when dropped.
@@ -622,6 +564,7 @@ impl SqliteStore {
             .connect_with(options.clone().pragma("wal_autocheckpoint", "0"))
             .await?;
         MIGRATOR.run(&write).await?;
+        let search = Arc::new(SearchIndexFile::open(options.get_filename()).await?);
         let checkpoint = SqlitePoolOptions::new()
             .max_connections(1)
             .test_before_acquire(false)
@@ -630,9 +573,22 @@ impl SqliteStore {
         // A result's rows cross from the connection's thread in one hand-off
         // instead of one per 50 (the default): a channel list of 500 rows
         // cost ten thread switches.
+        // Each sees the search index as `search`.
+        let index_file = search.path().to_string_lossy().into_owned();
         let read = SqlitePoolOptions::new()
             .max_connections(read_connections.max(1))
             .test_before_acquire(false)
+            .after_connect(move |conn, _| {
+                let index_file = index_file.clone();
+                Box::pin(async move {
+                    super::sqlite_words::register(conn).await?;
+                    sqlx::query(ATTACH_FOR_READING)
+                        .bind(index_file)
+                        .execute(conn)
+                        .await?;
+                    Ok(())
+                })
+            })
             .connect_with(options.read_only(true).row_buffer_size(1024))
             .await?;
         let task = tokio::spawn(async move {
@@ -652,91 +608,24 @@ impl SqliteStore {
             read,
             write,
             _checkpointer: Arc::new(Checkpointer(task)),
+            search,
             search_index: true,
+            changes_trimmed: Arc::default(),
         })
     }
 
-    /// The store with the search index kept (`true`, as [`connect`] opens
-    /// it) or not (the `search` setting, PROTOCOL.md "Search"). Off (marked
-    /// in `meta`, so edits and deletes see it too): nothing is written to
-    /// the index, not a new message's words nor an edit's, and the backlog
-    /// does nothing. The first start with it on again empties the index and
-    /// hands every message to the backlog, which indexes them in the
-    /// background, oldest first.
+    /// The store with the search index kept up (`true`, as [`connect`]
+    /// opens it) or not (the `search` setting, PROTOCOL.md "Search"). Off,
+    /// nothing is indexed (the index file's writer rests); on again, it
+    /// catches up from where it stopped, in the background.
     ///
     /// # Errors
-    /// The database could not be read or written.
+    /// None today; kept fallible like the Postgres store's.
     ///
     /// [`connect`]: SqliteStore::connect
     pub async fn with_search_index(mut self, on: bool) -> StoreResult<Self> {
-        let mut conn = self.begin_write().await?;
-        let step = async {
-            if !on {
-                Sqlite::set_meta(&mut *conn, PAUSED, "1").await?;
-                return StoreResult::Ok(());
-            }
-            if Sqlite::get_meta(&mut *conn, PAUSED).await?.is_none() {
-                return Ok(());
-            }
-            sqlx::query("INSERT INTO message_search (message_search) VALUES ('delete-all')")
-                .execute(&mut *conn)
-                .await?;
-            let last: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(search_key), 0) FROM messages")
-                .fetch_one(&mut *conn)
-                .await?;
-            Sqlite::set_meta(&mut *conn, BACKLOG_DONE, "0").await?;
-            Sqlite::set_meta(&mut *conn, BACKLOG_UPTO, &last.to_string()).await?;
-            Sqlite::set_meta(&mut *conn, INDEXED_UPTO, &last.to_string()).await?;
-            sqlx::query("DELETE FROM meta WHERE key = ?1")
-                .bind(PAUSED)
-                .execute(&mut *conn)
-                .await?;
-            Ok(())
-        }
-        .await;
-        settle(conn, step).await?;
         self.search_index = on;
         Ok(self)
-    }
-
-    /// Takes into the search index the words of up to `limit` messages
-    /// stored since it last caught up, in key order, and remembers how far
-    /// it got (in the same transaction as the words, so a crash loses
-    /// neither). New messages are indexed this way, many to a transaction,
-    /// rather than one send batch at a time: FTS5 writes a segment per
-    /// transaction and merges them, which cost a send batch about as much
-    /// as its words (BENCHMARKS.md "Search"). The background task
-    /// (`search_flush`) runs it every `search_flush_ms`, and a search
-    /// runs it first when anything waits, so what a sender saw
-    /// acknowledged is found. Returns how many messages it looked at.
-    async fn index_tail(&self, limit: u32) -> StoreResult<usize> {
-        let mut conn = self.begin_write().await?;
-        let step = async {
-            let upto = Sqlite::get_meta(&mut *conn, INDEXED_UPTO)
-                .await?
-                .and_then(|v| v.parse::<i64>().ok())
-                .unwrap_or(0);
-            let rows: Vec<(i64, String, Option<String>)> = sqlx::query_as(UNINDEXED_TAIL)
-                .bind(upto)
-                .bind(i64::from(limit))
-                .fetch_all(&mut *conn)
-                .await?;
-            let Some((reached, _, _)) = rows.last() else {
-                return StoreResult::Ok(0);
-            };
-            let words: Vec<(i64, String)> = rows
-                .iter()
-                .filter_map(|(key, channel, text)| {
-                    text.as_deref()
-                        .map(|t| (*key, sqlite_index_entry(channel, t)))
-                })
-                .collect();
-            write_entries(&mut conn, BACKLOG_WORDS, &words).await?;
-            Sqlite::set_meta(&mut *conn, INDEXED_UPTO, &reached.to_string()).await?;
-            Ok(rows.len())
-        }
-        .await;
-        settle(conn, step).await
     }
 
     /// The writer connection inside `BEGIN IMMEDIATE` (the write lock
@@ -880,7 +769,7 @@ impl SqliteStore {
     /// One message the careful way: the sender's access, then the key,
     /// then the next seq and time, then the row (the writer's lock is held
     /// throughout, so nothing changes in between). Its words go into the
-    /// search index later ([`SqliteStore::index_tail`]).
+    /// search index later (`sqlite_search.rs`).
     async fn insert_one(tx: &mut SqliteConnection, m: &NewMessage) -> StoreResult<InsertOutcome> {
         // Refuses a message whose sender is not an active member of its
         // channel, inside the insert's transaction.
@@ -943,7 +832,7 @@ async fn commit(mut conn: PoolConnection<Sqlite>) -> StoreResult<()> {
 /// Ends a failed write transaction: rolls back what may be left of it and
 /// closes the connection, so nothing a failed statement or rollback left
 /// behind reaches the next batch; the pool opens a new connection for it.
-async fn discard(mut conn: PoolConnection<Sqlite>) {
+pub(super) async fn discard(mut conn: PoolConnection<Sqlite>) {
     let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
     if let Err(e) = conn.close().await {
         tracing::warn!(error = %e, "closing the failed writer connection failed");
@@ -1019,21 +908,17 @@ impl ChannelStore for SqliteStore {
         Ok(())
     }
 
-    /// The channel's words leave the search index in the same transaction
-    /// (the index is contentless, so nothing cascades into it).
+    /// The channel's messages are handed to the search index to take out
+    /// (it lives in another file, so nothing cascades into it), in the
+    /// same transaction.
     async fn delete_channel(&self, id: ChannelId) -> StoreResult<bool> {
         let mut conn = self.begin_write().await?;
         let deleted = async {
-            let indexed: Vec<(i64, String)> = sqlx::query_as(INDEXED_OF_CHANNEL)
+            sqlx::query(KEEP_LAST_KEY).execute(&mut *conn).await?;
+            sqlx::query(RECORD_CHANNEL_CHANGES)
                 .bind(id)
-                .fetch_all(&mut *conn)
+                .execute(&mut *conn)
                 .await?;
-            let channel = id.uuid().simple().to_string();
-            let entries: Vec<(i64, String)> = indexed
-                .iter()
-                .map(|(key, text)| (*key, sqlite_index_entry(&channel, text)))
-                .collect();
-            write_entries(&mut conn, UNINDEX_ENTRIES, &entries).await?;
             let done = sqlx::query("DELETE FROM tablos WHERE id = ?1")
                 .bind(id)
                 .execute(&mut *conn)
@@ -1351,12 +1236,8 @@ impl SearchStore for SqliteStore {
     ) -> StoreResult<Vec<Message>> {
         // Read your writes: what was acknowledged before this search is
         // found by it.
-        if self.search_index
-            && sqlx::query_scalar(INDEX_BEHIND)
-                .fetch_one(&self.read)
-                .await?
-        {
-            self.flush_search_index().await?;
+        if self.search_index {
+            self.search.catch_up_for_search(&self.read).await?;
         }
         let rows: Vec<MessageRow> = sqlx::query_as(if after.is_some() {
             SEARCH_AFTER
@@ -1372,80 +1253,37 @@ impl SearchStore for SqliteStore {
         Ok(rows.into_iter().map(Message::from).collect())
     }
 
-    /// Works through the keys the migration gave the older messages, in
-    /// key order, remembering how far it got in `meta` (in the same write
-    /// transaction as the words, so a restart resumes where it stopped).
-    async fn index_backlog(&self, limit: u32) -> StoreResult<usize> {
-        if !self.search_index {
-            return Ok(0);
-        }
-        let mut conn = self.begin_write().await?;
-        let step = async {
-            let number = |v: Option<String>| v.and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
-            let upto = number(Sqlite::get_meta(&mut *conn, BACKLOG_UPTO).await?);
-            let done = number(Sqlite::get_meta(&mut *conn, BACKLOG_DONE).await?);
-            if done >= upto {
-                return StoreResult::Ok(0);
-            }
-            let rows: Vec<(i64, String, Option<String>)> = sqlx::query_as(BACKLOG)
-                .bind(done)
-                .bind(upto)
-                .bind(i64::from(limit))
-                .fetch_all(&mut *conn)
-                .await?;
-            let words: Vec<(i64, String)> = rows
-                .iter()
-                .filter_map(|(key, channel, text)| {
-                    text.as_deref()
-                        .map(|t| (*key, sqlite_index_entry(channel, t)))
-                })
-                .collect();
-            write_entries(&mut conn, BACKLOG_WORDS, &words).await?;
-            let reached = rows.last().map_or(upto, |(key, _, _)| *key);
-            Sqlite::set_meta(&mut *conn, BACKLOG_DONE, &reached.to_string()).await?;
-            Ok(rows.len())
-        }
-        .await;
-        settle(conn, step).await
+    /// Nothing: the index file's writer takes every message not indexed
+    /// yet, older ones included ([`SearchStore::flush_search_index`]).
+    async fn index_backlog(&self, _limit: u32) -> StoreResult<usize> {
+        Ok(0)
     }
 
-    /// Indexes the messages stored since the last time, [`TAIL_STEP`] per
-    /// transaction until none is left; returns how many it looked at.
+    /// Lets the index file's writer take every message and change waiting,
+    /// then drops the rows of the changes it applied (a small write on the
+    /// chat's writer, only after edits or deletes); returns how many
+    /// messages and changes it took.
     async fn flush_search_index(&self) -> StoreResult<u64> {
         if !self.search_index {
             return Ok(0);
         }
-        let mut total = 0u64;
-        loop {
-            let n = self.index_tail(TAIL_STEP).await?;
-            total += n as u64;
-            if n < TAIL_STEP as usize {
-                return Ok(total);
-            }
+        let taken = self.search.catch_up().await?;
+        let done = self.search.changes_done();
+        if done > self.changes_trimmed.load(Ordering::Acquire) {
+            sqlx::query("DELETE FROM search_changes WHERE seq <= ?1")
+                .bind(done)
+                .execute(&self.write)
+                .await?;
+            self.changes_trimmed.fetch_max(done, Ordering::AcqRel);
         }
+        Ok(taken)
     }
 
-    /// On: new messages' words wait for [`SqliteStore::index_tail`].
+    /// On: new messages and changes wait for the index file's writer.
     fn keeps_pending_search_entries(&self) -> bool {
         self.search_index
     }
 }
-
-/// `meta` key: the last key the migration gave an older message.
-const BACKLOG_UPTO: &str = "search_backlog_upto";
-/// `meta` key: the last older message's key indexed so far.
-const BACKLOG_DONE: &str = "search_backlog_done";
-/// `meta` key, present while the search index is off (see
-/// [`indexed_message!`]).
-const PAUSED: &str = "search_paused";
-/// `meta` key: the last key whose message the index has taken in (or
-/// stepped over); the messages after it wait for
-/// [`SqliteStore::index_tail`].
-const INDEXED_UPTO: &str = "search_indexed_upto";
-/// Messages [`SqliteStore::index_tail`] indexes per transaction: many, as
-/// a segment per transaction and its merges are most of an FTS5 insert's
-/// cost, yet a bounded stop for the sends queued behind it.
-const TAIL_STEP: u32 = 2_000;
 
 #[async_trait]
 impl MetaStore for SqliteStore {
@@ -1475,7 +1313,7 @@ mod tests {
     const THREADS: ThreadQueries = <Sqlite as ThreadDialect>::THREADS;
 
     /// Every query on the hot path, by name.
-    const HOT_QUERIES: [(&str, &str); 67] = [
+    const HOT_QUERIES: [(&str, &str); 64] = [
         ("FIND_BY_CLIENT_ID", FIND_BY_CLIENT_ID),
         ("BATCH_INSERT", BATCH_INSERT),
         ("INSERT_MESSAGE", INSERT_MESSAGE),
@@ -1507,14 +1345,11 @@ mod tests {
         ("CHANGES.keep_old_text", CHANGES.keep_old_text),
         ("CHANGES.set_text", CHANGES.set_text),
         ("CHANGES.set_deleted", CHANGES.set_deleted),
-        ("UNINDEX_MESSAGE", UNINDEX_MESSAGE),
-        ("INDEX_MESSAGE", INDEX_MESSAGE),
-        ("INDEXED_OF_CHANNEL", INDEXED_OF_CHANNEL),
+        ("RECORD_CHANGE", RECORD_CHANGE),
+        ("RECORD_CHANNEL_CHANGES", RECORD_CHANNEL_CHANGES),
+        ("KEEP_LAST_KEY", KEEP_LAST_KEY),
         ("SEARCH", SEARCH),
         ("SEARCH_AFTER", SEARCH_AFTER),
-        ("BACKLOG", BACKLOG),
-        ("UNINDEXED_TAIL", UNINDEXED_TAIL),
-        ("INDEX_BEHIND", INDEX_BEHIND),
         ("CHANGES.drop_reactions", CHANGES.drop_reactions),
         ("CHANGES.wipe_text", CHANGES.wipe_text),
         ("CHANGES.drop_edits", CHANGES.drop_edits),
@@ -1563,7 +1398,8 @@ mod tests {
             for _ in 0..parameter_count(sql) {
                 query = query.bind(None::<i64>);
             }
-            let rows = query.fetch_all(&store.write).await.unwrap();
+            // The read pool sees the search index file too.
+            let rows = query.fetch_all(&store.read).await.unwrap();
             let plan: Vec<String> = rows.iter().map(|r| r.get::<String, _>("detail")).collect();
             // Walking a batch's own JSON list is expected, and so is the
             // one row of a `SELECT (subquery)`; every table it joins must
@@ -1682,28 +1518,9 @@ mod tests {
             }
 
             async fn forget_search(&self) {
-                // As the migrations leave a database: every message keyed,
-                // no words, the backlog up to the last key (and the index's
-                // mark there too: newer messages are the index's own).
-                let s = &self.store;
-                sqlx::query("INSERT INTO message_search (message_search) VALUES ('delete-all')")
-                    .execute(&s.write)
-                    .await
-                    .unwrap();
-                for key in ["search_backlog_upto", "search_indexed_upto"] {
-                    sqlx::query(
-                        "INSERT OR REPLACE INTO meta (key, value) SELECT ?1, \
-                         CAST(COALESCE(MAX(search_key), 0) AS TEXT) FROM messages",
-                    )
-                    .bind(key)
-                    .execute(&s.write)
-                    .await
-                    .unwrap();
-                }
-                sqlx::query("DELETE FROM meta WHERE key = 'search_backlog_done'")
-                    .execute(&s.write)
-                    .await
-                    .unwrap();
+                // As a new index file: nothing indexed, every message
+                // waiting.
+                self.store.search.forget().await.unwrap();
             }
         }
 
@@ -1745,6 +1562,165 @@ mod tests {
                 "the database file did not grow: no checkpoint"
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Messages in `channel` from `user` with these texts, stored now.
+    async fn store_texts(
+        store: &SqliteStore,
+        channel: ChannelId,
+        user: UserId,
+        texts: &[&str],
+    ) -> Vec<MessageId> {
+        let batch: Vec<NewMessage> = texts
+            .iter()
+            .enumerate()
+            .map(|(i, text)| NewMessage {
+                id: MessageId::from_uuid(Uuid::now_v7()),
+                channel_id: channel,
+                user_id: user,
+                client_id: format!("t{i}-{}", Uuid::new_v4()).into(),
+                text: (*text).into(),
+                created_at: Utc::now(),
+                reply_to: None,
+                thread: None,
+                mentions: Vec::new(),
+            })
+            .collect();
+        for r in store.insert_messages(&batch).await {
+            r.unwrap();
+        }
+        batch.iter().map(|m| m.id).collect()
+    }
+
+    /// The texts a search finds (newest first).
+    async fn search_texts(store: &SqliteStore, user: UserId, q: &str) -> Vec<String> {
+        let query = SearchQuery::parse(q).unwrap();
+        store
+            .search(user, None, &query, None, 50)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|m| m.text)
+            .collect()
+    }
+
+    /// An edit the index file has not applied yet never shows a stale hit:
+    /// the message is found neither by its old words (still indexed) nor
+    /// by its new ones (not yet) until the index catches up. (A store with
+    /// search off searches without catching up first, as one does while
+    /// the index is being built again.)
+    #[tokio::test]
+    async fn a_hit_with_a_change_not_yet_applied_is_left_out() {
+        let (_dir, store) = fresh_store().await;
+        let (channel, user) = channel_and_user(&store).await;
+        let ids = store_texts(&store, channel, user, &["alpha one", "alpha two"]).await;
+        assert_eq!(store.flush_search_index().await.unwrap(), 2);
+        let resting = store.clone().with_search_index(false).await.unwrap();
+        let edit = Change {
+            channel_id: channel,
+            message_id: ids[0],
+            actor: super::super::Actor::Member(user),
+            kind: super::super::ChangeKind::Edit {
+                text: "beta one".into(),
+                if_rev: None,
+                mentions: None,
+            },
+            at: Utc::now(),
+        };
+        let limits = ChangeLimits {
+            max_reactions_per_message: 20,
+            max_pins_per_channel: 50,
+        };
+        for r in store.apply_changes(&[edit], limits).await {
+            r.unwrap().unwrap();
+        }
+        assert_eq!(search_texts(&resting, user, "alpha").await, ["alpha two"]);
+        assert_eq!(
+            search_texts(&resting, user, "one").await,
+            Vec::<String>::new()
+        );
+        assert_eq!(search_texts(&store, user, "one").await, ["beta one"]);
+        assert_eq!(search_texts(&resting, user, "alpha").await, ["alpha two"]);
+        // The applied change's row is dropped by the next merge.
+        store.flush_search_index().await.unwrap();
+        let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM search_changes")
+            .fetch_one(&store.read)
+            .await
+            .unwrap();
+        assert_eq!(left, 0);
+    }
+
+    /// The index file keeps what it took across a restart (nothing is
+    /// indexed twice), and is built again from the messages when it is
+    /// lost or of another format.
+    #[tokio::test]
+    async fn the_index_file_survives_restarts_and_is_rebuilt_when_lost() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("chat.db");
+        let url = format!("sqlite://{}", path.display());
+        let store = SqliteStore::connect(&url, 1).await.unwrap();
+        let (channel, user) = channel_and_user(&store).await;
+        store_texts(&store, channel, user, &["kept words", "more kept words"]).await;
+        assert_eq!(store.flush_search_index().await.unwrap(), 2);
+        drop(store);
+
+        let store = SqliteStore::connect(&url, 1).await.unwrap();
+        assert_eq!(store.flush_search_index().await.unwrap(), 0);
+        assert_eq!(search_texts(&store, user, "kept").await.len(), 2);
+        // Another format: emptied and built again.
+        sqlx::query("UPDATE index_marks SET value = 99 WHERE key = 'format'")
+            .execute(&store.search.write_pool())
+            .await
+            .unwrap();
+        drop(store);
+        let store = SqliteStore::connect(&url, 1).await.unwrap();
+        assert_eq!(store.flush_search_index().await.unwrap(), 2);
+        assert_eq!(search_texts(&store, user, "words").await.len(), 2);
+        drop(store);
+
+        for suffix in ["-search", "-search-wal", "-search-shm"] {
+            let file = dir.path().join(format!("chat.db{suffix}"));
+            if file.exists() {
+                std::fs::remove_file(file).unwrap();
+            }
+        }
+        let store = SqliteStore::connect(&url, 1).await.unwrap();
+        assert_eq!(
+            search_texts(&store, user, "more").await,
+            ["more kept words"]
+        );
+        assert_eq!(store.flush_search_index().await.unwrap(), 0);
+    }
+
+    /// The statements of the index file's writer search by an index too
+    /// (run where they run: the index file, with the chat's attached).
+    #[tokio::test]
+    async fn the_index_steps_search_by_an_index() {
+        let (_dir, store) = fresh_store().await;
+        use super::super::sqlite_search::{ADD_AGAIN, ADD_TAIL, CHANGED, TAIL};
+        for (name, sql) in [
+            ("TAIL", TAIL),
+            ("ADD_TAIL", ADD_TAIL),
+            ("CHANGED", CHANGED),
+            ("ADD_AGAIN", ADD_AGAIN),
+        ] {
+            let explain = format!("EXPLAIN QUERY PLAN {sql}");
+            let mut query = sqlx::query(&explain);
+            for _ in 0..parameter_count(sql) {
+                query = query.bind(None::<i64>);
+            }
+            let rows = query.fetch_all(&store.search.write_pool()).await.unwrap();
+            let plan: Vec<String> = rows.iter().map(|r| r.get::<String, _>("detail")).collect();
+            // Walking a subquery's own rows or a JSON list is expected.
+            for step in &plan {
+                assert!(
+                    !step.starts_with("SCAN ")
+                        || step.starts_with("SCAN (subquery")
+                        || step.contains("VIRTUAL TABLE"),
+                    "{name} scans instead of searching: {plan:#?}"
+                );
+            }
         }
     }
 }
