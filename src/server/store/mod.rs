@@ -55,6 +55,7 @@ mod dialect;
 pub mod postgres;
 mod rows;
 pub mod sqlite;
+mod sqlite_conn;
 mod sqlite_search;
 pub mod sqlite_words;
 mod thread_dialect;

@@ -27,6 +27,7 @@ use super::change_dialect::{define_apply_change, ChangeDialect, ChangeQueries};
 use super::dialect::{all_failed, around_before_limit, around_seq, channels_of, Dialect, Queries};
 use super::mentions_json;
 use super::rows::{message_columns, HeadRow, MessageRow};
+use super::sqlite_conn::discard;
 use super::sqlite_search::{SearchIndexFile, ATTACH_FOR_READING};
 use super::thread_dialect::{define_thread_steps, ThreadDialect, ThreadQueries};
 use super::{
@@ -826,16 +827,6 @@ async fn commit(mut conn: PoolConnection<Sqlite>) -> StoreResult<()> {
             discard(conn).await;
             Err(e.into())
         }
-    }
-}
-
-/// Ends a failed write transaction: rolls back what may be left of it and
-/// closes the connection, so nothing a failed statement or rollback left
-/// behind reaches the next batch; the pool opens a new connection for it.
-pub(super) async fn discard(mut conn: PoolConnection<Sqlite>) {
-    let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
-    if let Err(e) = conn.close().await {
-        tracing::warn!(error = %e, "closing the failed writer connection failed");
     }
 }
 

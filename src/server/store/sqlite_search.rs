@@ -38,7 +38,7 @@ use sqlx::sqlite::{
     SqliteSynchronous,
 };
 
-use super::sqlite::discard;
+use super::sqlite_conn::discard;
 use super::sqlite_words;
 use super::{StoreError, StoreResult};
 
