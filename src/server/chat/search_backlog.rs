@@ -1,7 +1,9 @@
-//! Indexes, in the background, the messages search does not know yet: those
-//! stored before the search migration, and (on Postgres, during a rolling
+//! Indexes, in the background, the messages Postgres' search does not know
+//! yet: those stored before the search migration, and (during a rolling
 //! upgrade) those stored by a server of an earlier release. New messages are
-//! indexed in their own transaction and never wait for this.
+//! indexed in their own transaction and never wait for this. (SQLite's index
+//! file takes every message it does not hold by itself, `search_flush`; its
+//! store has no backlog.)
 
 use std::sync::Arc;
 use std::time::Duration;
