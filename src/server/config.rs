@@ -243,10 +243,13 @@ settings! {
         /// Largest page of search results.
         search_max_limit: u32 = 50;
             file "search_max_limit", env "CHAT_SEARCH_MAX_LIMIT", read Parsed;
-        /// Postgres: how often the search index's pending entries are
-        /// merged into it, in the background rather than inside a send
-        /// (BENCHMARKS.md "Search"); searches read what is pending.
-        search_flush_interval: Duration = Duration::from_millis(100);
+        /// How often new messages and changes reach the search index in
+        /// the background (SQLite: the index file's writer takes them;
+        /// Postgres: the GIN pending list is merged), rather than inside a
+        /// send (BENCHMARKS.md "Search"). Longer means fewer, larger
+        /// index writes; searches still find everything (SQLite catches
+        /// up first, Postgres reads the pending list).
+        search_flush_interval: Duration = Duration::from_millis(500);
             file "search_flush_ms", env "CHAT_SEARCH_FLUSH_MS", read Millis;
         /// One webhook attempt's time-out (in milliseconds).
         webhook_timeout: Duration = Duration::from_secs(5);
