@@ -27,8 +27,9 @@ test("search finds a message by its words and jumps to it", async ({ browser }, 
     await openChannel(alice, "General");
     const results = alice.getByTestId("search-results");
     const hit = results.getByRole("link").filter({ hasText: "launch" });
-    // The server adds a message's words to the index moments after storing
-    // it: search again until it is found, as a person would.
+    // A message is found once its send is acknowledged (a search first
+    // lets the index catch up); the bubble may show before that, so search
+    // again until it is found, as a person would.
     await expect
       .poll(async () => {
         await search(alice, `${word.toUpperCase()} plan`);
