@@ -27,7 +27,7 @@ use super::change_dialect::{define_apply_change, ChangeDialect, ChangeQueries};
 use super::dialect::{all_failed, around_before_limit, around_seq, channels_of, Dialect, Queries};
 use super::mentions_json;
 use super::rows::{message_columns, HeadRow, MessageRow};
-use super::sqlite_conn::discard;
+use super::sqlite_conn::{discard, one_writer};
 use super::sqlite_search::{SearchIndexFile, ATTACH_FOR_READING};
 use super::thread_dialect::{define_thread_steps, ThreadDialect, ThreadQueries};
 use super::{
@@ -554,14 +554,7 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(5))
             .foreign_keys(true);
-        // Connections are local and never go stale: no ping before each
-        // use (a round trip to the connection's thread every query).
-        let write = SqlitePoolOptions::new()
-            .max_connections(1)
-            .min_connections(1)
-            .idle_timeout(None)
-            .max_lifetime(None)
-            .test_before_acquire(false)
+        let write = one_writer()
             .connect_with(options.clone().pragma("wal_autocheckpoint", "0"))
             .await?;
         MIGRATOR.run(&write).await?;

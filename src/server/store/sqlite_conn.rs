@@ -1,8 +1,22 @@
-//! How a failed SQLite write transaction ends, for both writers (the chat
-//! file's and the search index file's).
+//! What both SQLite writers share (the chat file's and the search index
+//! file's): how their one connection is kept, and how a failed write
+//! transaction ends.
 
 use sqlx::pool::PoolConnection;
+use sqlx::sqlite::SqlitePoolOptions;
 use sqlx::Sqlite;
+
+/// A writer's pool: one connection, opened at once and kept for good.
+/// Connections are local and never go stale: no ping before each use (a
+/// round trip to the connection's thread every query).
+pub(super) fn one_writer() -> SqlitePoolOptions {
+    SqlitePoolOptions::new()
+        .max_connections(1)
+        .min_connections(1)
+        .idle_timeout(None)
+        .max_lifetime(None)
+        .test_before_acquire(false)
+}
 
 /// Ends a failed write transaction: rolls back what may be left of it and
 /// closes the connection, so nothing a failed statement or rollback left

@@ -34,11 +34,10 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
-    SqliteSynchronous,
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqliteSynchronous,
 };
 
-use super::sqlite_conn::discard;
+use super::sqlite_conn::{discard, one_writer};
 use super::sqlite_words;
 use super::{StoreError, StoreResult};
 
@@ -160,12 +159,7 @@ impl SearchIndexFile {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(5));
         let chat_file = chat.to_string_lossy().into_owned();
-        let write = SqlitePoolOptions::new()
-            .max_connections(1)
-            .min_connections(1)
-            .idle_timeout(None)
-            .max_lifetime(None)
-            .test_before_acquire(false)
+        let write = one_writer()
             .after_connect(move |conn, _| {
                 let chat_file = chat_file.clone();
                 Box::pin(async move {
