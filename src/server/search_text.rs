@@ -74,10 +74,9 @@ fn word_spans(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
 /// [`MAX_WORD_CHARS`] characters. Lowercasing may add a combining mark
 /// (`İ` becomes `i̇`); the mark stays part of the word on both sides.
 fn normal_word(word: &str) -> String {
-    word.chars()
-        .flat_map(char::to_lowercase)
-        .take(MAX_WORD_CHARS)
-        .collect()
+    let mut out = String::with_capacity(word.len());
+    push_normal_word(word, &mut out);
+    out
 }
 
 /// Marks the channel's word in the SQLite index: a private-use character,
@@ -137,10 +136,19 @@ pub fn each_index_word(text: &str, mut each: impl FnMut(&str, usize, usize) -> b
         }
         rest_start = end;
     }
-    let rest = &text[rest_start..];
+    each_text_word(&text[rest_start..], |word, start, end| {
+        each(word, rest_start + start, rest_start + end)
+    });
+}
+
+/// Calls `each` with every word of `text` in its indexed form ([`normal_word`],
+/// repeats included) and its byte range, until `each` returns `false`. A
+/// word already in that form (most are) is handed over in place, without a
+/// copy.
+fn each_text_word(text: &str, mut each: impl FnMut(&str, usize, usize) -> bool) {
     let mut word = String::new();
-    for (start, end) in word_spans(rest) {
-        let found = &rest[start..end];
+    for (start, end) in word_spans(text) {
+        let found = &text[start..end];
         let normal = if found.len() <= MAX_WORD_CHARS
             && found
                 .bytes()
@@ -152,7 +160,7 @@ pub fn each_index_word(text: &str, mut each: impl FnMut(&str, usize, usize) -> b
             push_normal_word(found, &mut word);
             word.as_str()
         };
-        if !each(normal, rest_start + start, rest_start + end) {
+        if !each(normal, start, end) {
             return;
         }
     }
@@ -169,27 +177,24 @@ fn push_index_words(text: &str, out: &mut String) {
     let base = out.len();
     let mut taken: Vec<(usize, usize)> = Vec::new();
     let mut seen: Option<std::collections::HashSet<String>> = None;
-    for (start, end) in word_spans(text) {
-        let before = out.len();
-        if before > base {
-            out.push(' ');
-        }
-        let word_start = out.len();
-        push_normal_word(&text[start..end], out);
-        let word = &out[word_start..];
+    each_text_word(text, |word, _, _| {
         let repeat = match &mut seen {
             Some(seen) => !seen.insert(word.to_string()),
             None => taken.iter().any(|&(s, e)| &out[s..e] == word),
         };
-        if repeat {
-            out.truncate(before);
-            continue;
+        if !repeat {
+            if out.len() > base {
+                out.push(' ');
+            }
+            let start = out.len();
+            out.push_str(word);
+            taken.push((start, out.len()));
+            if seen.is_none() && taken.len() >= WORDS_COMPARED_ONE_BY_ONE {
+                seen = Some(taken.iter().map(|&(s, e)| out[s..e].to_string()).collect());
+            }
         }
-        taken.push((word_start, out.len()));
-        if seen.is_none() && taken.len() >= WORDS_COMPARED_ONE_BY_ONE {
-            seen = Some(taken.iter().map(|&(s, e)| out[s..e].to_string()).collect());
-        }
-    }
+        true
+    });
 }
 
 /// Appends [`normal_word`] of `word` to `out` (ASCII words lowercased in
@@ -400,7 +405,13 @@ mod tests {
             let mut seen = std::collections::HashSet::new();
             plain_spans(text)
                 .into_iter()
-                .map(|(s, e)| normal_word(&text[s..e]))
+                .map(|(s, e)| {
+                    text[s..e]
+                        .chars()
+                        .flat_map(char::to_lowercase)
+                        .take(MAX_WORD_CHARS)
+                        .collect::<String>()
+                })
                 .filter(|w| seen.insert(w.clone()))
                 .collect::<Vec<_>>()
                 .join(" ")

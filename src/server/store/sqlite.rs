@@ -27,7 +27,7 @@ use super::change_dialect::{define_apply_change, ChangeDialect, ChangeQueries};
 use super::dialect::{all_failed, around_before_limit, around_seq, channels_of, Dialect, Queries};
 use super::mentions_json;
 use super::rows::{message_columns, HeadRow, MessageRow};
-use super::sqlite_conn::{discard, one_writer};
+use super::sqlite_conn::{discard, encode, one_writer};
 use super::sqlite_search::{SearchIndexFile, ATTACH_FOR_READING};
 use super::thread_dialect::{define_thread_steps, ThreadDialect, ThreadQueries};
 use super::{
@@ -838,12 +838,6 @@ async fn settle<T>(conn: PoolConnection<Sqlite>, outcome: StoreResult<T>) -> Sto
     }
 }
 
-/// A batch as the JSON array its statement takes.
-fn encode<T: serde::Serialize>(value: &T) -> StoreResult<String> {
-    serde_json::to_string(value)
-        .map_err(|e| StoreError::Transaction(format!("batch encoding: {e}")))
-}
-
 // Reads go to the read pool, writes (and the flags, read at start-up
 // right after they are written) to the one writer.
 
@@ -1523,22 +1517,8 @@ mod tests {
         let (channel, user) = channel_and_user(&store).await;
         tokio::time::sleep(CHECKPOINT_EVERY * 2).await;
         let before = std::fs::metadata(&path).unwrap().len();
-        let batch: Vec<NewMessage> = (0..2000)
-            .map(|i| NewMessage {
-                id: MessageId::from_uuid(Uuid::now_v7()),
-                channel_id: channel,
-                user_id: user,
-                client_id: format!("k{i}").into(),
-                text: "x".repeat(200),
-                created_at: Utc::now(),
-                reply_to: None,
-                thread: None,
-                mentions: Vec::new(),
-            })
-            .collect();
-        for r in store.insert_messages(&batch).await {
-            r.unwrap();
-        }
+        let text = "x".repeat(200);
+        store_texts(&store, channel, user, &vec![text.as_str(); 2000]).await;
         let deadline = std::time::Instant::now() + CHECKPOINT_EVERY * 5;
         while std::fs::metadata(&path).unwrap().len() <= before {
             assert!(

@@ -1,10 +1,12 @@
 //! What both SQLite writers share (the chat file's and the search index
-//! file's): how their one connection is kept, and how a failed write
-//! transaction ends.
+//! file's): how their one connection is kept, how a failed write
+//! transaction ends, and how a list reaches a statement.
 
 use sqlx::pool::PoolConnection;
 use sqlx::sqlite::SqlitePoolOptions;
 use sqlx::Sqlite;
+
+use super::{StoreError, StoreResult};
 
 /// A writer's pool: one connection, opened at once and kept for good.
 /// Connections are local and never go stale: no ping before each use (a
@@ -27,4 +29,10 @@ pub(super) async fn discard(mut conn: PoolConnection<Sqlite>) {
     if let Err(e) = conn.close().await {
         tracing::warn!(error = %e, "closing the failed writer connection failed");
     }
+}
+
+/// A batch or list as the JSON array its statement takes (`json_each`).
+pub(super) fn encode<T: serde::Serialize>(value: &T) -> StoreResult<String> {
+    serde_json::to_string(value)
+        .map_err(|e| StoreError::Transaction(format!("batch encoding: {e}")))
 }

@@ -37,9 +37,9 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqliteSynchronous,
 };
 
-use super::sqlite_conn::{discard, one_writer};
+use super::sqlite_conn::{discard, encode, one_writer};
 use super::sqlite_words;
-use super::{StoreError, StoreResult};
+use super::StoreResult;
 
 /// The index file's format; another format found in the file is dropped
 /// and built again.
@@ -244,7 +244,8 @@ impl SearchIndexFile {
         loop {
             let n = self.step(STEP).await?;
             total += n as u64;
-            if n == 0 {
+            // Below a step's worth, neither list was full: nothing is left.
+            if n < STEP as usize {
                 return Ok(total);
             }
         }
@@ -341,10 +342,4 @@ impl SearchIndexFile {
         let taken = usize::try_from(new).unwrap_or(0) + changed.len();
         Ok((taken, new_changes))
     }
-}
-
-/// A list as the JSON array its statement takes.
-fn encode<T: serde::Serialize>(value: &T) -> StoreResult<String> {
-    serde_json::to_string(value)
-        .map_err(|e| StoreError::Transaction(format!("search index encoding: {e}")))
 }
