@@ -89,13 +89,23 @@ async fn metrics_count_what_happens() {
     ws.next_frame_matching("a rate-limit error", WAIT, |v| v["code"] == "RATE_LIMITED")
         .await;
 
-    let res = app.get("/metrics", None).await;
-    assert_eq!(res.status(), 200);
-    assert!(res.headers()["content-type"]
-        .to_str()
-        .unwrap()
-        .starts_with("text/plain"));
-    let text = res.text().await.unwrap();
+    // The refused send can be answered before the accepted one is stored, so
+    // wait (bounded) until the second store is counted.
+    let deadline = std::time::Instant::now() + WAIT;
+    let text = loop {
+        let res = app.get("/metrics", None).await;
+        assert_eq!(res.status(), 200);
+        assert!(res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain"));
+        let text = res.text().await.unwrap();
+        let stored = sample(&text, "chat_messages_stored_total").unwrap_or(0.0);
+        if stored >= 2.0 || std::time::Instant::now() > deadline {
+            break text;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
     let at_least = |name: &str, n: f64| {
         let v = sample(&text, name).unwrap_or_else(|| panic!("{name} missing:\n{text}"));
         assert!(v >= n, "{name} = {v}, expected >= {n}");
