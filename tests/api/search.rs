@@ -40,18 +40,21 @@ impl TestApp {
     }
 }
 
-/// On SQLite, the search index (a file of its own beside the chat's)
-/// holds exactly the words of the shown messages, each message once, by
-/// its current text: the index's own vocabulary (each word with its number
-/// of messages) against the words cut from the stored texts. Words of an
-/// old text, or a message put in twice, show here. (Postgres keeps the
-/// words in the message's row, so there is nothing to drift apart.) New
-/// messages and changes reach the index in the background or before a
-/// search, so a search must have run since the last send or change.
+/// The search index holds exactly the words of the shown messages, each
+/// message once, by its current text. On SQLite (a file of its own beside
+/// the chat's): the index's own vocabulary (each word with its number of
+/// messages) against the words cut from the stored texts. On Postgres
+/// (the table `message_words`, filled by the indexer): each message's row
+/// of words against its text, none for a message not stored, NULL for a
+/// deleted one. Words of an old text, or a message put in twice, show
+/// here. New messages and changes reach the index in the background or
+/// before a search, so a search must have run since the last send or
+/// change.
 async fn assert_index_matches_messages(app: &TestApp) {
     let mut db = app.db().await;
-    let TestDb::Sqlite(conn) = &mut db else {
-        return;
+    let conn = match &mut db {
+        TestDb::Sqlite(conn) => conn,
+        TestDb::Postgres(_) => return assert_words_table_matches_messages(&mut db).await,
     };
     // The index cuts words with the chat's own tokenizer.
     chat::server::store::sqlite_words::register(conn)
@@ -104,6 +107,67 @@ async fn assert_index_matches_messages(app: &TestApp) {
     }
     assert!(!expected.is_empty());
     assert_eq!(index, expected, "the index's words against the messages'");
+}
+
+/// [`assert_index_matches_messages`] on Postgres.
+async fn assert_words_table_matches_messages(db: &mut TestDb) {
+    let waiting = db
+        .int_text_rows(
+            "SELECT COUNT(*), 'waiting' FROM tablos t \
+             LEFT JOIN search_marks s ON s.channel_id = t.id \
+             WHERE t.last_seq > COALESCE(s.indexed_seq, 0)",
+        )
+        .await;
+    assert_eq!(waiting[0].0, 0, "channels not yet indexed: search first");
+    // Each message's text and its row's words, lexemes sorted; `-` for no
+    // row, `~` for a row of no words (NULL).
+    let rows = db
+        .int_text_rows(
+            "SELECT m.seq, m.channel_id::text || ' ' || \
+               CASE WHEN m.deleted_at IS NULL THEN 'shown' ELSE 'deleted' END || ' ' || \
+               CASE WHEN w.message_id IS NULL THEN '-' WHEN w.words IS NULL THEN '~' \
+                 ELSE array_to_string(ARRAY(SELECT unnest(tsvector_to_array(w.words)) \
+                   ORDER BY 1), ' ') END \
+               || '|' || m.text \
+             FROM messages m LEFT JOIN message_words w ON w.message_id = m.id",
+        )
+        .await;
+    assert!(!rows.is_empty());
+    for (seq, row) in rows {
+        let (facts, text) = row.split_once('|').unwrap();
+        let mut facts = facts.splitn(3, ' ');
+        let (channel, state, words) = (
+            facts.next().unwrap(),
+            facts.next().unwrap(),
+            facts.next().unwrap(),
+        );
+        let expected = if state == "shown" {
+            let mut words: Vec<String> = chat::server::search_text::index_words(text)
+                .split(' ')
+                .filter(|w| !w.is_empty())
+                .map(str::to_string)
+                .collect();
+            words.sort();
+            words.dedup();
+            words.join(" ")
+        } else {
+            "~ or -".to_string()
+        };
+        let ok = if state == "shown" {
+            words == expected
+        } else {
+            words == "~" || words == "-"
+        };
+        assert!(ok, "message {seq} of {channel} ({state}, {text:?}): words {words:?}, expected {expected:?}");
+    }
+    let strays = db
+        .int_text_rows(
+            "SELECT COUNT(*), 'strays' FROM message_words w \
+             LEFT JOIN messages m ON m.id = w.message_id \
+             WHERE m.id IS NULL OR m.channel_id <> w.channel_id OR m.seq <> w.seq",
+        )
+        .await;
+    assert_eq!(strays[0].0, 0, "rows of words with no message");
 }
 
 fn texts(page: &Value) -> Vec<String> {
@@ -378,11 +442,10 @@ async fn bad_search_input_is_refused_clearly() {
     assert_eq!(status, 200);
 }
 
-/// Messages the index does not hold (Postgres: stored before search
-/// existed, which the search migration leaves without words; SQLite: the
-/// index file removed, as after the upgrade that gave the index a file of
-/// its own) are found once the server has started and worked through them
-/// in the background.
+/// Messages the index does not hold (Postgres: the words table and the
+/// channels' marks emptied; SQLite: the index file removed, as after the
+/// upgrade that gave the index a file of its own) are found once the
+/// server has started and worked through them in the background.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn messages_stored_before_search_are_found_after_a_restart() {
     let app = app().await;
@@ -393,18 +456,13 @@ async fn messages_stored_before_search_are_found_after_a_restart() {
     let mut db = app.db().await;
     let sqlite = matches!(db, TestDb::Sqlite(_));
     if !sqlite {
-        // As a message stored before the search migration (or by a server
-        // of an earlier release during a rolling upgrade) is: no words.
-        db.execute("UPDATE messages SET search = NULL", vec![])
+        // As a database whose messages the indexer has not reached (search
+        // turned on after a while off, or the words lost): no words, and
+        // the channels' marks at the start.
+        db.execute("TRUNCATE message_words, search_marks", vec![])
             .await;
-        drop(db);
-        assert_eq!(
-            app.found(&p.bob, &[("q", "platypus")]).await,
-            Vec::<String>::new()
-        );
-    } else {
-        drop(db);
     }
+    drop(db);
     drop(p);
     let dir = app.stop().await;
     if sqlite {

@@ -549,7 +549,7 @@ pub async fn many_rooms_edits(ctx: &Ctx) -> Result<Vec<Row>> {
 /// Durable writes into one room as fast as acknowledgements come back.
 pub async fn writes(ctx: &Ctx, backend: &Backend) -> Result<Vec<Row>> {
     let name = format!("durable writes, one room ({})", backend.name());
-    let run = measure_writes(ctx, backend, &[], None).await?;
+    let run = measure_writes(ctx, backend, &[]).await?;
     let mut rows = vec![
         Row::info(
             &name,
@@ -578,11 +578,9 @@ pub async fn writes(ctx: &Ctx, backend: &Backend) -> Result<Vec<Row>> {
 /// run of each side first warms the machine and is not counted (the very
 /// first run was often the slowest, and it was always an "on" run).
 ///
-/// Without the index means without its structures too: on Postgres, with
-/// search off, the server still writes a NULL into the GIN index and lists
-/// the message among those to index later, so those two indexes are
-/// dropped for the "off" runs. (On SQLite, off writes nothing to the
-/// index; the search key column and its index stay, as they order
+/// Off, neither backend writes anything for the index: sends never do,
+/// and the indexer (SQLite's index file, Postgres' words table) does not
+/// run. (The SQLite search key column and its index stay, as they order
 /// results.)
 pub async fn search_writes(ctx: &Ctx, backend: &Backend) -> Result<Vec<Row>> {
     let name = format!("durable writes, search index on/off ({})", backend.name());
@@ -592,7 +590,7 @@ pub async fn search_writes(ctx: &Ctx, backend: &Backend) -> Result<Vec<Row>> {
     if !ctx.quick {
         for search in [false, true] {
             let env = [("CHAT_SEARCH", search.to_string())];
-            measure_writes(ctx, backend, &env, None).await?;
+            measure_writes(ctx, backend, &env).await?;
         }
     }
     for round in 0..rounds {
@@ -603,12 +601,7 @@ pub async fn search_writes(ctx: &Ctx, backend: &Backend) -> Result<Vec<Row>> {
         };
         for search in order {
             let env = [("CHAT_SEARCH", search.to_string())];
-            let drop = if search {
-                None
-            } else {
-                Some("DROP INDEX messages_search; DROP INDEX messages_unsearched")
-            };
-            let run = measure_writes(ctx, backend, &env, drop).await?;
+            let run = measure_writes(ctx, backend, &env).await?;
             eprintln!(
                 "loadgen: search {} round {}: {:.0}/s",
                 if search { "on" } else { "off" },
@@ -740,23 +733,14 @@ impl WriteRun {
     }
 }
 
-/// A fresh server on `backend` (with `env` added to the load settings, and
-/// `postgres_sql` run in its Postgres database once it has started), a
+/// A fresh server on `backend` (with `env` added to the load settings), a
 /// room of eight flooding senders, and the server's CPU time and bytes
 /// written over the run.
-async fn measure_writes(
-    ctx: &Ctx,
-    backend: &Backend,
-    env: &[(&str, String)],
-    postgres_sql: Option<&str>,
-) -> Result<WriteRun> {
+async fn measure_writes(ctx: &Ctx, backend: &Backend, env: &[(&str, String)]) -> Result<WriteRun> {
     let senders = 8;
     let mut settings = load_env();
     settings.extend(env.iter().cloned());
     let server = ctx.server(backend, &settings).await?;
-    if let Some(sql) = postgres_sql {
-        server.postgres_sql(sql).await?;
-    }
     let population = seed::populate(&server, 1, senders).await?;
     let plan = SendPlan {
         senders_per_channel: senders,

@@ -79,10 +79,11 @@ pub async fn search(ctx: &Ctx, backend: &Backend) -> Result<Vec<Row>> {
             })
             .await?;
         }
-        // The server merges the index's pending entries (Postgres' GIN
-        // list) every 100 ms, so searches meet a short list; a load that
-        // bypasses it leaves up to the 4 MB backstop. Merged here as the
-        // server would have during the load.
+        // The server's indexer takes new messages in every
+        // `search_flush_ms` (SQLite's index file, Postgres' words table and
+        // then its GIN pending list), so searches meet a short list; a
+        // load that bypasses the server is taken in here, as the server
+        // would have during the load.
         store.flush_search_index().await?;
     }
     if let Backend::Postgres { .. } = backend {
@@ -91,7 +92,9 @@ pub async fn search(ctx: &Ctx, backend: &Backend) -> Result<Vec<Row>> {
         // channel's seq index.
         use sqlx::Connection;
         let mut conn = sqlx::PgConnection::connect(&prepared.database_url).await?;
-        sqlx::query("ANALYZE messages").execute(&mut conn).await?;
+        sqlx::query("ANALYZE messages, message_words")
+            .execute(&mut conn)
+            .await?;
         conn.close().await?;
     }
     let stored = big + 4 * small;

@@ -137,22 +137,6 @@ impl Server {
         u64::try_from(bytes).ok()
     }
 
-    /// Runs `sql` in the run's own Postgres database (for a scenario that
-    /// changes the schema under the server); nothing on SQLite.
-    ///
-    /// # Errors
-    /// The database refused the statement.
-    pub async fn postgres_sql(&self, sql: &str) -> Result<()> {
-        use sqlx::Connection;
-        let Some(p) = self.prepared.as_ref().filter(|p| p.postgres.is_some()) else {
-            return Ok(());
-        };
-        let mut conn = sqlx::PgConnection::connect(&p.database_url).await?;
-        sqlx::raw_sql(sql).execute(&mut conn).await?;
-        conn.close().await?;
-        Ok(())
-    }
-
     /// Stops the server and removes its data.
     pub async fn stop(mut self) {
         self.process.terminate();

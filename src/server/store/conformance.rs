@@ -120,6 +120,7 @@ macro_rules! conformance_suite {
             search_backlog_indexes_older_messages,
             search_index_flush_moves_pending_entries,
             search_indexes_what_changed_before_it_caught_up,
+            search_index_is_shared_by_two_servers,
             threads_replies_take_the_seq_and_change_the_parent,
             threads_refuse_bad_parents_alone,
             threads_read_state_counts_others_replies,
@@ -3061,6 +3062,91 @@ pub(super) async fn search_index_flush_moves_pending_entries(b: &impl Backend) {
     let after = found(s, ann, Some(c), "entry").await;
     assert_eq!(after.len(), 30);
     assert_eq!(after[15..], before[..]);
+}
+
+/// Two servers on one database take the index in side by side while
+/// messages keep arriving on both (Postgres: each step holds its
+/// channel's mark, the other server moves on or waits; SQLite: one writer
+/// of the index file at a time): every message is found exactly once, in
+/// order, and a message changed meanwhile by its current text only.
+pub(super) async fn search_index_is_shared_by_two_servers(b: &impl Backend) {
+    let stores = [b.store(), b.another().await];
+    let s = stores[0].as_ref();
+    let ann = add_user(s, 1, "ann").await;
+    let channels = [
+        add_channel(s, 10, "one", &[ann]).await,
+        add_channel(s, 11, "two", &[ann]).await,
+    ];
+    let sending = async {
+        let mut sent = Vec::new();
+        for round in 0..30 {
+            for (i, channel) in channels.iter().enumerate() {
+                let store = stores[(round + i) % 2].as_ref();
+                let texts: Vec<String> =
+                    (0..5).map(|k| format!("shared word {round} {k}")).collect();
+                let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+                sent.extend(say(store, *channel, ann, &refs, Utc::now()).await);
+            }
+            if round % 10 == 9 {
+                // One message of each channel (this round's, 5 each).
+                for back in [3, 8] {
+                    let m = sent[sent.len() - back].clone();
+                    let edit_on = stores[round % 2].as_ref();
+                    let to = edit("changed meanwhile");
+                    changed(edit_on, change(m.channel_id, m.id, Actor::Member(ann), to)).await;
+                }
+            }
+        }
+        sent
+    };
+    let (sent, (), ()) = tokio::join!(
+        sending,
+        indexing(stores[0].as_ref()),
+        indexing(stores[1].as_ref())
+    );
+    for store in &stores {
+        store.flush_search_index().await.unwrap();
+    }
+    for (i, channel) in channels.iter().enumerate() {
+        let store = stores[i].as_ref();
+        let query = crate::server::search_text::SearchQuery::parse("shared").unwrap();
+        let mut hits = Vec::new();
+        let mut after = None;
+        loop {
+            let page = store
+                .search(ann, Some(*channel), &query, after, 40)
+                .await
+                .unwrap();
+            let Some(last) = page.last() else { break };
+            after = Some(last.id);
+            hits.extend(page);
+        }
+        let got: Vec<i64> = hits.iter().map(|m| m.seq.get()).collect();
+        let mut expected: Vec<i64> = sent
+            .iter()
+            .filter(|m| m.channel_id == *channel)
+            .map(|m| m.seq.get())
+            .collect();
+        expected.reverse();
+        // Three messages of each channel were edited away from the word.
+        assert_eq!(got.len(), expected.len() - 3, "channel {i}");
+        assert!(got.windows(2).all(|w| w[0] > w[1]), "channel {i}: {got:?}");
+        assert!(got.iter().all(|seq| expected.contains(seq)));
+        assert_eq!(
+            found(store, ann, Some(*channel), "meanwhile").await.len(),
+            3,
+            "channel {i}"
+        );
+    }
+}
+
+/// Steps the index again and again (a server's background indexer, with
+/// no pause), for [`search_index_is_shared_by_two_servers`].
+async fn indexing(store: &dyn Store) {
+    for _ in 0..40 {
+        store.flush_search_index().await.unwrap();
+        tokio::task::yield_now().await;
+    }
 }
 
 // Threads.

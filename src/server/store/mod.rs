@@ -53,6 +53,7 @@ pub mod commit_notice;
 mod conformance;
 mod dialect;
 pub mod postgres;
+mod postgres_search;
 mod rows;
 pub mod sqlite;
 mod sqlite_conn;

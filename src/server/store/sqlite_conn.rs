@@ -1,6 +1,7 @@
 //! What both SQLite writers share (the chat file's and the search index
 //! file's): how their one connection is kept, how a failed write
-//! transaction ends, and how a list reaches a statement.
+//! transaction ends, how a lost race for a file's write lock is told
+//! apart, and how a list reaches a statement.
 
 use sqlx::pool::PoolConnection;
 use sqlx::sqlite::SqlitePoolOptions;
@@ -29,6 +30,20 @@ pub(super) async fn discard(mut conn: PoolConnection<Sqlite>) {
     if let Err(e) = conn.close().await {
         tracing::warn!(error = %e, "closing the failed writer connection failed");
     }
+}
+
+/// Whether `e` is SQLite's `SQLITE_BUSY` (any of its extended codes): a
+/// deferred transaction that read first found that another connection
+/// wrote the file since, so it may not write now (no busy timeout helps:
+/// its snapshot is old); the transaction can only be begun again.
+pub(super) fn is_busy(e: &StoreError) -> bool {
+    const SQLITE_BUSY: i64 = 5;
+    let StoreError::Database(sqlx::Error::Database(e)) = e else {
+        return false;
+    };
+    e.code()
+        .and_then(|code| code.parse::<i64>().ok())
+        .is_some_and(|code| code & 0xff == SQLITE_BUSY)
 }
 
 /// A batch or list as the JSON array its statement takes (`json_each`).

@@ -37,7 +37,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqliteSynchronous,
 };
 
-use super::sqlite_conn::{discard, encode, one_writer};
+use super::sqlite_conn::{discard, encode, is_busy, one_writer};
 use super::sqlite_words;
 use super::StoreResult;
 
@@ -57,6 +57,13 @@ pub(super) const STEP: u32 = 10_000;
 /// waits only while the index is built again (after an upgrade, or with
 /// its file removed); a search then finds what is indexed so far.
 const CATCH_UP_LIMIT: i64 = 20_000;
+
+/// How many times a step is begun again after losing the index file's
+/// write lock to another connection.
+const BUSY_RETRIES: u32 = 10;
+/// The pause before the first new attempt, growing by as much each time
+/// (all [`BUSY_RETRIES`] wait 0.55 s in all).
+const BUSY_PAUSE: Duration = Duration::from_millis(10);
 
 /// The index file's schema: its marks, and the contentless FTS5 table:
 /// one `words` column given the message's channel as a word of its own
@@ -264,7 +271,26 @@ impl SearchIndexFile {
     /// One step: up to `limit` new messages in, up to `limit` changes
     /// applied, in one transaction of the index file that reads the chat
     /// file in one snapshot. Returns how many messages and changes it took.
+    ///
+    /// Begun again when another connection wrote the index file between
+    /// this one's first read and its first write (two servers on one
+    /// file: the transaction is deferred, see [`SearchIndexFile::try_step`],
+    /// so it cannot wait for the lock), at most [`BUSY_RETRIES`] times.
     pub(super) async fn step(&self, limit: u32) -> StoreResult<usize> {
+        let mut attempt = 0;
+        loop {
+            match self.try_step(limit).await {
+                Err(e) if is_busy(&e) && attempt < BUSY_RETRIES => {
+                    attempt += 1;
+                    tokio::time::sleep(BUSY_PAUSE * attempt).await;
+                }
+                done => return done,
+            }
+        }
+    }
+
+    /// One attempt at [`SearchIndexFile::step`].
+    async fn try_step(&self, limit: u32) -> StoreResult<usize> {
         let mut conn = self.write.acquire().await?;
         // Deferred: `BEGIN IMMEDIATE` would take the write lock of every
         // attached file, the chat's included.
