@@ -6,8 +6,9 @@
 -- derived data, and a step lost in a crash is taken again). A send writes
 -- no words at all.
 --
--- message_words: one row per message the index has taken in, keyed like
--- the message's place in its channel. `words` is NULL once the message is
+-- message_words: one row per message the index has taken in, keyed by
+-- the message's place in its channel (which never changes, and is how a
+-- hit finds its message). `words` is NULL once the message is
 -- deleted. Edits and deletes write their row in their own transaction
 -- (an upsert), so the indexer, which never overwrites a row, cannot put
 -- back words that a change has replaced. No foreign keys: a key check
@@ -16,7 +17,6 @@
 CREATE TABLE message_words (
     channel_id uuid NOT NULL,
     seq        bigint NOT NULL,
-    message_id uuid NOT NULL,
     words      tsvector,
     PRIMARY KEY (channel_id, seq)
 );
@@ -34,8 +34,8 @@ CREATE TABLE search_marks (
 -- What the messages rows already hold moves over (a database of an earlier
 -- release), and each channel's mark stops before its first message still
 -- without words (stored while search was off), or at its newest message.
-INSERT INTO message_words (channel_id, seq, message_id, words)
-    SELECT channel_id, seq, id, search FROM messages
+INSERT INTO message_words (channel_id, seq, words)
+    SELECT channel_id, seq, search FROM messages
     WHERE search IS NOT NULL AND deleted_at IS NULL;
 INSERT INTO search_marks (channel_id, indexed_seq)
     SELECT t.id, COALESCE(u.first_unindexed - 1, t.last_seq)

@@ -125,11 +125,12 @@ async fn assert_words_table_matches_messages(db: &mut TestDb) {
         .int_text_rows(
             "SELECT m.seq, m.channel_id::text || ' ' || \
                CASE WHEN m.deleted_at IS NULL THEN 'shown' ELSE 'deleted' END || ' ' || \
-               CASE WHEN w.message_id IS NULL THEN '-' WHEN w.words IS NULL THEN '~' \
+               CASE WHEN w.seq IS NULL THEN '-' WHEN w.words IS NULL THEN '~' \
                  ELSE array_to_string(ARRAY(SELECT unnest(tsvector_to_array(w.words)) \
                    ORDER BY 1), ' ') END \
                || '|' || m.text \
-             FROM messages m LEFT JOIN message_words w ON w.message_id = m.id",
+             FROM messages m LEFT JOIN message_words w \
+               ON w.channel_id = m.channel_id AND w.seq = m.seq",
         )
         .await;
     assert!(!rows.is_empty());
@@ -163,8 +164,8 @@ async fn assert_words_table_matches_messages(db: &mut TestDb) {
     let strays = db
         .int_text_rows(
             "SELECT COUNT(*), 'strays' FROM message_words w \
-             LEFT JOIN messages m ON m.id = w.message_id \
-             WHERE m.id IS NULL OR m.channel_id <> w.channel_id OR m.seq <> w.seq",
+             LEFT JOIN messages m ON m.channel_id = w.channel_id AND m.seq = w.seq \
+             WHERE m.id IS NULL",
         )
         .await;
     assert_eq!(strays[0].0, 0, "rows of words with no message");

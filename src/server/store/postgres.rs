@@ -92,7 +92,8 @@ const WRITE_BATCH: &str = "WITH inserted AS ( \
 macro_rules! channel_hits {
     ($channel:literal, $after:literal) => {
         concat!(
-            "SELECT m.* FROM message_words w JOIN messages m ON m.id = w.message_id \
+            "SELECT m.* FROM message_words w \
+             JOIN messages m ON m.channel_id = w.channel_id AND m.seq = w.seq \
              WHERE w.channel_id = ",
             $channel,
             " AND w.words @@ $1::tsquery AND m.deleted_at IS NULL",
@@ -1519,7 +1520,7 @@ mod tests {
                 "CHANGES.set_deleted" => "uuid, timestamptz, bigint",
                 "SET_WORDS" => "uuid, text",
                 "BEHIND_FOR_USER" => "uuid, uuid",
-                "ADD_WORDS" => "uuid, uuid[], bigint[], text[]",
+                "ADD_WORDS" => "uuid, bigint[], text[]",
                 "SEARCH_ONE" => "text, uuid, bigint, uuid",
                 "SEARCH_ONE_AFTER" => "text, uuid, bigint, uuid, uuid",
                 "CHANGES.add_reaction" => "uuid, text, uuid, timestamptz",

@@ -35,10 +35,11 @@ use super::StoreResult;
 use crate::protocol::{ChannelId, MessageId, Seq, UserId};
 use crate::server::search_text::index_words;
 
-/// Messages one step takes: enough that the indexer's per-transaction
-/// cost is spread thin at the benchmark's peak (about 6,000 messages per
-/// `search_flush_ms` of 500), yet a short transaction.
-pub(super) const STEP: i64 = 5_000;
+/// Messages one step takes: the GIN index costs less per message the
+/// more are merged at once (about 8 µs a message in steps of 5,000, 6 µs
+/// in steps of 20,000, no less beyond: BENCHMARKS.md "Search"), and the
+/// benchmark's peak brings about 13,000 per `search_flush_ms` of 500.
+pub(super) const STEP: i64 = 20_000;
 
 /// A search first catches its channels up when at most this many messages
 /// wait there (normally those of the last `search_flush_ms`). More waits
@@ -71,20 +72,20 @@ const LOCK_MARK_OR_SKIP: &str =
 const LOCK_MARK: &str = "SELECT indexed_seq FROM search_marks WHERE channel_id = $1 FOR UPDATE";
 /// The messages after the mark (`channel, mark, limit`), in seq order;
 /// the text of a deleted one is not needed.
-const AFTER_MARK: &str = "SELECT id, seq, CASE WHEN deleted_at IS NULL THEN text END \
+const AFTER_MARK: &str = "SELECT seq, CASE WHEN deleted_at IS NULL THEN text END \
      FROM messages WHERE channel_id = $1 AND seq > $2 ORDER BY seq LIMIT $3";
-/// Their words (`channel, ids, seqs, words`), each made a `tsvector`
-/// without parsing; a row an edit or delete wrote meanwhile stays.
-const ADD_WORDS: &str = "INSERT INTO message_words (channel_id, seq, message_id, words) \
-     SELECT $1, w.seq, w.id, array_to_tsvector(string_to_array(w.words, ' ')) \
-     FROM unnest($2::uuid[], $3::bigint[], $4::text[]) AS w(id, seq, words) \
+/// Their words (`channel, seqs, words`), each made a `tsvector` without
+/// parsing; a row an edit or delete wrote meanwhile stays.
+const ADD_WORDS: &str = "INSERT INTO message_words (channel_id, seq, words) \
+     SELECT $1, w.seq, array_to_tsvector(string_to_array(w.words, ' ')) \
+     FROM unnest($2::bigint[], $3::text[]) AS w(seq, words) \
      ON CONFLICT (channel_id, seq) DO NOTHING";
 /// The mark moved past the step (`channel, seq`).
 const MOVE_MARK: &str = "UPDATE search_marks SET indexed_seq = $2 WHERE channel_id = $1";
 /// An edit's or a delete's row of words (`message, words or NULL`),
 /// whether or not the indexer has reached the message.
-const SET_WORDS: &str = "INSERT INTO message_words (channel_id, seq, message_id, words) \
-     SELECT channel_id, seq, id, array_to_tsvector(string_to_array($2, ' ')) \
+const SET_WORDS: &str = "INSERT INTO message_words (channel_id, seq, words) \
+     SELECT channel_id, seq, array_to_tsvector(string_to_array($2, ' ')) \
      FROM messages WHERE id = $1 \
      ON CONFLICT (channel_id, seq) DO UPDATE SET words = excluded.words";
 /// Merges the GIN index's pending list into the index.
@@ -210,29 +211,26 @@ async fn step(
     let Some(mark) = mark else {
         return Ok(None);
     };
-    let rows: Vec<(MessageId, Seq, Option<String>)> = sqlx::query_as(AFTER_MARK)
+    let rows: Vec<(Seq, Option<String>)> = sqlx::query_as(AFTER_MARK)
         .bind(channel)
         .bind(mark)
         .bind(STEP)
         .fetch_all(&mut *tx)
         .await?;
-    let Some(&(_, last, _)) = rows.last() else {
+    let Some(&(last, _)) = rows.last() else {
         return Ok(Some((0, mark)));
     };
-    let mut ids = Vec::with_capacity(rows.len());
     let mut seqs = Vec::with_capacity(rows.len());
     let mut words = Vec::with_capacity(rows.len());
-    for (id, seq, text) in &rows {
+    for (seq, text) in &rows {
         if let Some(text) = text {
-            ids.push(*id);
             seqs.push(*seq);
             words.push(index_words(text));
         }
     }
-    if !ids.is_empty() {
+    if !seqs.is_empty() {
         sqlx::query(ADD_WORDS)
             .bind(channel)
-            .bind(&ids)
             .bind(&seqs)
             .bind(&words)
             .execute(&mut *tx)
