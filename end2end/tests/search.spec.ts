@@ -1,4 +1,4 @@
-import { test, expect, type Page } from "@playwright/test";
+import { test, expect, type Locator, type Page } from "@playwright/test";
 import { bubbleWith, loggedIn, openChannel, sendMany, sendWithEnter, shoot, unique } from "./helpers";
 
 // Message search from the sidebar, in two browser contexts: bob writes in
@@ -12,6 +12,20 @@ async function search(page: Page, words: string) {
   const box = page.getByRole("searchbox", { name: "Search messages" });
   await box.fill(words);
   await box.press("Enter");
+}
+
+/**
+ * Checks that `item` lies wholly inside the message list's visible box
+ * once the list has settled (no older page on its way, two frames drawn).
+ */
+async function expectFullyInList(page: Page, item: Locator) {
+  const list = page.locator(".message-scroll");
+  await expect(list).toHaveAttribute("aria-busy", "false");
+  await page.evaluate(() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done))));
+  const [outer, inner] = [await list.boundingBox(), await item.boundingBox()];
+  expect(outer && inner, "the list and the message are drawn").toBeTruthy();
+  const where = `message ${Math.round(inner!.y)}..${Math.round(inner!.y + inner!.height)}, list ${Math.round(outer!.y)}..${Math.round(outer!.y + outer!.height)}`;
+  expect(inner!.y >= outer!.y - 0.5 && inner!.y + inner!.height <= outer!.y + outer!.height + 0.5, where).toBe(true);
 }
 
 test("search finds a message by its words and jumps to it", async ({ browser }, info) => {
@@ -48,6 +62,9 @@ test("search finds a message by its words and jumps to it", async ({ browser }, 
     await expect(target).toBeVisible();
     await expect(target).toHaveClass(/highlighted/);
     await expect(alice.getByRole("button", { name: /Jump to the latest messages/ })).toBeVisible();
+    // The whole message is in view (its author line too), not cut at the
+    // top of the list, once the list has settled.
+    await expectFullyInList(alice, target);
     await shoot(alice, info, "search-jumped");
 
     // Words nobody wrote: a clear "nothing found"; Escape goes back to

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
 
 use super::batch::{self, BatchFacts};
@@ -512,13 +512,17 @@ impl PgStore {
         max_connections: u32,
         notice: Option<Arc<dyn CommitNotice>>,
     ) -> StoreResult<Self> {
+        // No JIT compilation: the chat's statements are short, and
+        // compiling one whose estimated cost passes `jit_above_cost` (a
+        // search across many channels can) takes longer than running it.
+        let options = url.parse::<PgConnectOptions>()?.options([("jit", "off")]);
         let pool = PgPoolOptions::new()
             .max_connections(max_connections.max(1))
             .acquire_timeout(Duration::from_secs(5))
             // No ping before every query (a round trip each); a broken
             // connection fails its query and leaves the pool.
             .test_before_acquire(false)
-            .connect(url)
+            .connect_with(options)
             .await?;
         MIGRATOR.run(&pool).await?;
         Ok(PgStore {
@@ -1374,6 +1378,20 @@ mod tests {
         }
 
         conformance_suite!(PgBackend);
+    }
+
+    /// The store's connections run without JIT compilation (see
+    /// [`PgStore::connect`]).
+    #[tokio::test]
+    async fn connections_run_without_jit() {
+        let Some(store) = fresh_store().await else {
+            return;
+        };
+        let jit: String = sqlx::query_scalar("SHOW jit")
+            .fetch_one(&store.pool)
+            .await
+            .unwrap();
+        assert_eq!(jit, "off");
     }
 
     /// A database of the release before the words table (the words in

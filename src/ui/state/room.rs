@@ -75,6 +75,11 @@ pub struct RoomState {
     /// Bumped when the list is replaced (a jump) or grows by paging newer:
     /// the scroll anchor does not count such messages as new.
     pub list_epoch: RwSignal<u32>,
+    /// Which list of messages is shown: bumped only when a jump replaces
+    /// it, so a page of older or newer messages asked for the list before
+    /// is dropped (added to the new window, it would leave a gap in it and
+    /// move the scroll position by a height measured in the old list).
+    window: StoredValue<u32>,
     /// The message whose text the composer is editing.
     pub editing: RwSignal<Option<MessageId>>,
     /// The message the next send quotes.
@@ -148,6 +153,7 @@ impl RoomState {
             detached: RwSignal::new(model.detached),
             loading_newer: RwSignal::new(false),
             list_epoch: RwSignal::new(0),
+            window: StoredValue::new(0),
             editing: RwSignal::new(None),
             replying: RwSignal::new(None),
             highlight: RwSignal::new(None),
@@ -393,6 +399,7 @@ impl RoomState {
             };
             let mut timeline = Timeline::default();
             timeline.extend(page.messages);
+            state.window.update_value(|w| *w += 1);
             let _ = state.list_epoch.try_update(|e| *e += 1);
             let _ = state.timeline.try_set(timeline);
             let _ = state
@@ -415,6 +422,7 @@ impl RoomState {
             };
             let mut timeline = Timeline::default();
             timeline.extend(page.messages);
+            state.window.update_value(|w| *w += 1);
             let _ = state.list_epoch.try_update(|e| *e += 1);
             let _ = state.timeline.try_set(timeline);
             let _ = state.has_older.try_set(page.has_more);
@@ -425,7 +433,8 @@ impl RoomState {
     }
 
     /// While detached: fetches the page after the last message shown; the
-    /// last page ends the detachment.
+    /// last page ends the detachment. (Dropped when a jump replaced the
+    /// list meanwhile.)
     pub fn load_newer(&self) {
         if !self.detached.get_untracked() || self.loading_newer.get_untracked() {
             return;
@@ -433,8 +442,11 @@ impl RoomState {
         let last = self.timeline.with_untracked(|t| t.last_seq());
         self.loading_newer.set(true);
         let state = *self;
+        let window = self.window.get_value();
         leptos::task::spawn_local(async move {
-            if let Ok(page) = load_history(state.channel_id, None, Some(last), None).await {
+            let result = load_history(state.channel_id, None, Some(last), None).await;
+            let same_window = state.window.try_get_value() == Some(window);
+            if let (Ok(page), true) = (result, same_window) {
                 let more = page.has_more;
                 let _ = state.list_epoch.try_update(|e| *e += 1);
                 let _ = state.timeline.try_update(|t| t.extend(page.messages));
@@ -461,7 +473,9 @@ impl RoomState {
     }
 
     /// Fetches the page before the first message shown and adds it; then
-    /// runs `after` (the list uses it to keep its scroll position).
+    /// runs `after` (the list uses it to keep its scroll position). When a
+    /// jump replaced the list meanwhile, the page is dropped and `after`
+    /// does not run.
     /// Returns at once if a page is already on its way or none is left.
     pub fn load_older(&self, after: impl FnOnce() + 'static) {
         if self.loading_older.get_untracked() || !self.has_older.get_untracked() {
@@ -472,9 +486,11 @@ impl RoomState {
         };
         self.loading_older.set(true);
         let state = *self;
+        let window = self.window.get_value();
         leptos::task::spawn_local(async move {
             let result = load_history(state.channel_id, Some(first), None, None).await;
-            if let Ok(page) = result {
+            let same_window = state.window.try_get_value() == Some(window);
+            if let (Ok(page), true) = (result, same_window) {
                 let _ = state.has_older.try_set(page.has_more);
                 let _ = state.timeline.try_update(|t| t.extend(page.messages));
                 after();
