@@ -121,6 +121,7 @@ macro_rules! conformance_suite {
             search_index_flush_moves_pending_entries,
             search_indexes_what_changed_before_it_caught_up,
             search_index_is_shared_by_two_servers,
+            search_across_many_channels,
             threads_replies_take_the_seq_and_change_the_parent,
             threads_refuse_bad_parents_alone,
             threads_read_state_counts_others_replies,
@@ -3138,6 +3139,47 @@ pub(super) async fn search_index_is_shared_by_two_servers(b: &impl Backend) {
             "channel {i}"
         );
     }
+}
+
+/// A search across many channels (more than Postgres plans one by one)
+/// finds the hits of all of them, newest first, paged without a hit twice
+/// or a hit left out, and none from a channel the searcher left.
+pub(super) async fn search_across_many_channels(b: &impl Backend) {
+    let s = b.store();
+    let s = s.as_ref();
+    let ann = add_user(s, 1, "ann").await;
+    let t0 = Utc::now() - Duration::hours(1);
+    let mut channels = Vec::new();
+    for i in 0..40u128 {
+        let c = add_channel(s, 100 + i, &format!("c{i}"), &[ann]).await;
+        let at = t0 + Duration::seconds(i as i64 * 10);
+        say(
+            s,
+            c,
+            ann,
+            &[&format!("many needle {i}"), "unrelated words"],
+            at,
+        )
+        .await;
+        channels.push(c);
+    }
+    s.set_access(channels[5], ann, false).await.unwrap();
+    let query = crate::server::search_text::SearchQuery::parse("needle").unwrap();
+    let mut got = Vec::new();
+    let mut after = None;
+    loop {
+        let page = s.search(ann, None, &query, after, 7).await.unwrap();
+        let Some(last) = page.last() else { break };
+        after = Some(last.id);
+        got.extend(page.into_iter().map(|m| m.text));
+        assert!(got.len() <= 40, "the pages do not end");
+    }
+    let expected: Vec<String> = (0..40)
+        .rev()
+        .filter(|i| *i != 5)
+        .map(|i| format!("many needle {i}"))
+        .collect();
+    assert_eq!(got, expected);
 }
 
 /// Steps the index again and again (a server's background indexer, with

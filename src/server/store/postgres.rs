@@ -127,6 +127,66 @@ const SEARCH_ALL_AFTER: &str = concat!(
     ),
     ") AS m ORDER BY m.created_at DESC, m.channel_id DESC, m.seq DESC LIMIT $3"
 );
+/// Search in all of the user's channels when they are few (at most
+/// [`CHANNELS_PLANNED_APART`]): one branch per channel, the channel's id
+/// written into it (`{channel}`), so each branch is planned for its own
+/// channel (walk a big channel backwards or read the GIN index for it, by
+/// the word's frequency) where [`SEARCH_ALL`]'s one plan serves every
+/// channel alike. The branches are joined by `UNION ALL` between
+/// [`SEARCH_EACH_HEAD`] and [`SEARCH_EACH_TAIL`]; arguments as
+/// [`SEARCH_ALL`]'s.
+const SEARCH_EACH_BRANCH: &str = concat!(
+    "(",
+    channel_hits!(
+        "'{channel}'",
+        " AND EXISTS (SELECT 1 FROM tablo_access \
+           WHERE tablo_id = w.channel_id AND user_id = $2 AND is_active)"
+    ),
+    ")"
+);
+/// [`SEARCH_EACH_BRANCH`] after the hit `$4` of an earlier page.
+const SEARCH_EACH_BRANCH_AFTER: &str = concat!(
+    "(",
+    channel_hits!(
+        "'{channel}'",
+        " AND EXISTS (SELECT 1 FROM tablo_access \
+           WHERE tablo_id = w.channel_id AND user_id = $2 AND is_active) \
+         AND (m.created_at, m.channel_id, m.seq) < \
+           (SELECT created_at, channel_id, seq FROM messages WHERE id = $4)"
+    ),
+    ")"
+);
+/// What comes before the branches of a search planned channel by channel.
+const SEARCH_EACH_HEAD: &str = concat!("SELECT ", message_columns!(postgres, "m"), " FROM (");
+/// What comes after them.
+const SEARCH_EACH_TAIL: &str =
+    ") AS m ORDER BY m.created_at DESC, m.channel_id DESC, m.seq DESC LIMIT $3";
+/// Up to this many channels a search across them is planned channel by
+/// channel ([`SEARCH_EACH_BRANCH`]); beyond, planning them all would cost
+/// more than it saves, and one plan serves them ([`SEARCH_ALL`]).
+const CHANNELS_PLANNED_APART: usize = 32;
+/// The channels a user may search.
+const SEARCHABLE_CHANNELS: &str =
+    "SELECT tablo_id FROM tablo_access WHERE user_id = $1 AND is_active ORDER BY tablo_id";
+
+/// The statement of a search across `channels`, planned channel by
+/// channel (after an earlier page's hit when `after`).
+fn search_each_sql(channels: &[ChannelId], after: bool) -> String {
+    let branch = if after {
+        SEARCH_EACH_BRANCH_AFTER
+    } else {
+        SEARCH_EACH_BRANCH
+    };
+    let branches: Vec<String> = channels
+        .iter()
+        .map(|c| branch.replace("{channel}", &c.to_string()))
+        .collect();
+    format!(
+        "{SEARCH_EACH_HEAD}{}{SEARCH_EACH_TAIL}",
+        branches.join(" UNION ALL ")
+    )
+}
+
 /// Search in one channel (`tsquery, user, limit, channel`), newest first.
 const SEARCH_ONE: &str = concat!(
     "SELECT ",
@@ -1110,11 +1170,27 @@ impl SearchStore for PgStore {
                 .bind(user_id)
                 .bind(i64::from(limit))
         };
-        let q = match (channel_id, after) {
-            (None, None) => with(SEARCH_ALL),
-            (None, Some(after)) => with(SEARCH_ALL_AFTER).bind(after),
-            (Some(channel), None) => with(SEARCH_ONE).bind(channel),
-            (Some(channel), Some(after)) => with(SEARCH_ONE_AFTER).bind(channel).bind(after),
+        let each = match channel_id {
+            Some(_) => None,
+            None => {
+                let channels: Vec<ChannelId> = sqlx::query_scalar(SEARCHABLE_CHANNELS)
+                    .bind(user_id)
+                    .fetch_all(&self.pool)
+                    .await?;
+                if channels.is_empty() {
+                    return Ok(Vec::new());
+                }
+                (channels.len() <= CHANNELS_PLANNED_APART)
+                    .then(|| search_each_sql(&channels, after.is_some()))
+            }
+        };
+        let q = match (channel_id, after, &each) {
+            (None, None, Some(sql)) => with(sql),
+            (None, Some(after), Some(sql)) => with(sql).bind(after),
+            (None, None, None) => with(SEARCH_ALL),
+            (None, Some(after), None) => with(SEARCH_ALL_AFTER).bind(after),
+            (Some(channel), None, _) => with(SEARCH_ONE).bind(channel),
+            (Some(channel), Some(after), _) => with(SEARCH_ONE_AFTER).bind(channel).bind(after),
         };
         // Planned afresh with the words each time (not a prepared
         // statement's generic plan): whether walking the channel's seq
