@@ -85,10 +85,28 @@ const WRITE_BATCH: &str = "WITH inserted AS ( \
        FROM unnest($8::uuid[], $9::bigint[], $10::timestamptz[]) AS h(id, last_seq, last_at) \
        WHERE t.id = h.id) \
      SELECT pg_notify($11, p) FROM unnest($12::text[]) AS p";
-/// The newest hits of one channel (`a.tablo_id`) for the tsquery `$1`,
-/// at most `$3`, with `$after` an extra condition on the words row `w`:
-/// the planner walks the channel's words backwards by seq when a word is
-/// common, or reads the GIN index when it is rare.
+/// The newest hits of one channel (`$channel`) for the tsquery `$1`, at
+/// most `$3`, found in the words table alone (the planner walks the
+/// channel's words backwards by seq when a word is common, or reads the
+/// GIN index when it is rare) and only then joined to their messages, with
+/// `$shown` an extra condition on the message `m`. A deleted message's
+/// words are NULL (`postgres_search`), so no hit is a deleted message.
+macro_rules! newest_hits {
+    ($channel:literal, $shown:literal) => {
+        concat!(
+            "SELECT m.* FROM (SELECT w.channel_id, w.seq FROM message_words w \
+               WHERE w.channel_id = ",
+            $channel,
+            " AND w.words @@ $1::tsquery ORDER BY w.seq DESC LIMIT $3) AS h \
+             JOIN messages m ON m.channel_id = h.channel_id AND m.seq = h.seq \
+             WHERE m.deleted_at IS NULL",
+            $shown
+        )
+    };
+}
+/// The hits of one channel (`a.tablo_id`) for the tsquery `$1` that pass
+/// `$after`, a condition on the message `m` (a later page), newest first,
+/// at most `$3`.
 macro_rules! channel_hits {
     ($channel:literal, $after:literal) => {
         concat!(
@@ -111,7 +129,7 @@ const SEARCH_ALL: &str = concat!(
     message_columns!(postgres, "m"),
     " FROM (SELECT tablo_id FROM tablo_access WHERE user_id = $2 AND is_active) AS a \
      CROSS JOIN LATERAL (",
-    channel_hits!("a.tablo_id", ""),
+    newest_hits!("a.tablo_id", ""),
     ") AS m ORDER BY m.created_at DESC, m.channel_id DESC, m.seq DESC LIMIT $3"
 );
 /// [`SEARCH_ALL`] after the hit `$4` of an earlier page.
@@ -137,10 +155,10 @@ const SEARCH_ALL_AFTER: &str = concat!(
 /// [`SEARCH_ALL`]'s.
 const SEARCH_EACH_BRANCH: &str = concat!(
     "(",
-    channel_hits!(
+    newest_hits!(
         "'{channel}'",
         " AND EXISTS (SELECT 1 FROM tablo_access \
-           WHERE tablo_id = w.channel_id AND user_id = $2 AND is_active)"
+           WHERE tablo_id = m.channel_id AND user_id = $2 AND is_active)"
     ),
     ")"
 );
@@ -192,7 +210,7 @@ const SEARCH_ONE: &str = concat!(
     "SELECT ",
     message_columns!(postgres, "m"),
     " FROM (",
-    channel_hits!(
+    newest_hits!(
         "$4",
         " AND EXISTS (SELECT 1 FROM tablo_access \
            WHERE tablo_id = $4 AND user_id = $2 AND is_active)"
