@@ -321,10 +321,6 @@ impl Application {
             }
         });
 
-        let backlog = tokio::spawn(crate::server::chat::search_backlog::run(
-            state.chat.store.clone(),
-            token.clone(),
-        ));
         let flusher = tokio::spawn(crate::server::chat::search_flush::run(
             state.chat.store.clone(),
             state.settings.limits.search_flush_interval,
@@ -354,7 +350,6 @@ impl Application {
             tracing::warn!("some WebSocket sessions did not close in time");
         }
         let _ = janitor.await;
-        let _ = backlog.await;
         let _ = flusher.await;
         // The writer saw the shutdown: it closed its queue, commits what is
         // queued, and stops.

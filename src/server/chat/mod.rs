@@ -14,7 +14,6 @@ pub mod mentions;
 pub mod rate_limit;
 pub mod read;
 pub mod search;
-pub mod search_backlog;
 pub mod search_flush;
 pub mod send;
 pub mod session;

@@ -1,8 +1,9 @@
-//! Merges the search index's pending entries into it in the background,
-//! every `search_flush_ms`, so that work does not land inside sends:
-//! Postgres merges the GIN index's pending list (which a send would merge
-//! when it fills it), SQLite indexes the messages stored since the last
-//! time, many to a transaction. With search off the task ends at once.
+//! Keeps the search index caught up in the background, every
+//! `search_flush_ms`, so that work does not land inside sends: SQLite's
+//! index file takes the messages, edits and deletes stored since the last
+//! time; Postgres' indexer takes each channel's new messages into the words
+//! table and merges the GIN pending list. Many messages go to a
+//! transaction either way. With search off the task ends at once.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,8 +17,8 @@ use crate::server::store::Store;
 /// merge) does not flood the log.
 const AFTER_FAILURE: Duration = Duration::from_secs(60);
 
-/// Runs until `shutdown`: one merge every `every`, where the store keeps
-/// a pending list at all.
+/// Runs until `shutdown`: one catch-up every `every`, where the store
+/// keeps a search index at all.
 pub async fn run(store: Arc<dyn Store>, every: Duration, shutdown: CancellationToken) {
     if !store.keeps_pending_search_entries() {
         return;
@@ -26,7 +27,7 @@ pub async fn run(store: Arc<dyn Store>, every: Duration, shutdown: CancellationT
         let pause = match store.flush_search_index().await {
             Ok(_) => every,
             Err(e) => {
-                tracing::warn!(error = %e, "merging the search index's pending entries failed; retrying later");
+                tracing::warn!(error = %e, "catching the search index up failed; retrying later");
                 AFTER_FAILURE
             }
         };

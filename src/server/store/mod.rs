@@ -460,9 +460,11 @@ pub trait ChangeStore: Send + Sync {
     async fn unread_count(&self, user_id: UserId, channel_id: ChannelId) -> StoreResult<i64>;
 }
 
-/// Search (PROTOCOL.md "Search"). The index is written with the messages
-/// (insert, edit, delete, in their transactions); this reads it, and fills
-/// it for messages stored before it existed.
+/// Search (PROTOCOL.md "Search"). The index is derived from the messages
+/// and written beside the sends, never inside them (SQLite:
+/// `sqlite_search`, a file of its own; Postgres: `postgres_search`, a
+/// table filled by each server's indexer); this reads it and keeps it
+/// caught up.
 #[async_trait]
 pub trait SearchStore: Send + Sync {
     /// The shown messages that hold every word of `query`, in the channels
@@ -477,22 +479,19 @@ pub trait SearchStore: Send + Sync {
         after: Option<MessageId>,
         limit: u32,
     ) -> StoreResult<Vec<Message>>;
-    /// Indexes up to `limit` messages that are not indexed yet (stored
-    /// before search existed, or by a server of an earlier release);
-    /// returns how many it looked at, 0 when none is left.
-    async fn index_backlog(&self, limit: u32) -> StoreResult<usize>;
-    /// Moves the index's pending entries into it, where a backend keeps
-    /// them (Postgres: the GIN index's pending list; SQLite: the messages
-    /// stored since the index last caught up), so that work runs beside
-    /// the sends instead of inside them; returns how much it moved
-    /// (Postgres: pages, SQLite: messages), 0 when there was nothing.
-    /// Searches find pending entries either way.
+    /// Takes into the index what it does not hold yet (the messages stored
+    /// since it last caught up, older ones it never held, and on SQLite the
+    /// edits and deletes since), so that work runs beside the sends instead
+    /// of inside them; returns how much it did (SQLite: messages and
+    /// changes; Postgres: messages and GIN pending-list pages merged), 0
+    /// when nothing waited. A search first lets the index catch up when
+    /// little waits, so it finds what was sent either way.
     async fn flush_search_index(&self) -> StoreResult<u64> {
         Ok(0)
     }
-    /// Whether new messages' search entries wait until
-    /// [`SearchStore::flush_search_index`] merges them (either backend with
-    /// search on), so the server runs the merge only where there is one.
+    /// Whether new messages wait for [`SearchStore::flush_search_index`]
+    /// (either backend with search on), so the server runs it only where
+    /// there is an index to keep.
     fn keeps_pending_search_entries(&self) -> bool {
         false
     }

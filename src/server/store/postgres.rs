@@ -1232,12 +1232,6 @@ impl SearchStore for PgStore {
         }
         postgres_search::catch_up(&self.pool).await
     }
-
-    /// No backlog apart from [`SearchStore::flush_search_index`]: the
-    /// channels' marks say what waits, whenever it was stored.
-    async fn index_backlog(&self, _limit: u32) -> StoreResult<usize> {
-        Ok(0)
-    }
 }
 
 #[async_trait]

@@ -1231,12 +1231,6 @@ impl SearchStore for SqliteStore {
         Ok(rows.into_iter().map(Message::from).collect())
     }
 
-    /// Nothing: the index file's writer takes every message not indexed
-    /// yet, older ones included ([`SearchStore::flush_search_index`]).
-    async fn index_backlog(&self, _limit: u32) -> StoreResult<usize> {
-        Ok(0)
-    }
-
     /// Lets the index file's writer take every message and change waiting,
     /// then drops the rows of the changes it applied (a small write on the
     /// chat's writer, only after edits or deletes); returns how many
