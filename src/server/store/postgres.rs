@@ -92,7 +92,7 @@ const WRITE_BATCH: &str = "WITH inserted AS ( \
 /// `$shown` an extra condition on the message `m`. A deleted message's
 /// words are NULL (`postgres_search`), so no hit is a deleted message.
 macro_rules! newest_hits {
-    ($channel:literal, $shown:literal) => {
+    ($channel:literal, $shown:expr) => {
         concat!(
             "SELECT m.* FROM (SELECT w.channel_id, w.seq FROM message_words w \
                WHERE w.channel_id = ",
@@ -104,11 +104,30 @@ macro_rules! newest_hits {
         )
     };
 }
+/// A search's condition that the searcher (`$2`) is an active member of
+/// `$channel`.
+macro_rules! searcher_is_member {
+    ($channel:literal) => {
+        concat!(
+            " AND EXISTS (SELECT 1 FROM tablo_access WHERE tablo_id = ",
+            $channel,
+            " AND user_id = $2 AND is_active)"
+        )
+    };
+}
+/// A search's condition that the message `m` comes after the hit `$4` of
+/// an earlier page, in the order of a search across channels.
+macro_rules! after_hit {
+    () => {
+        " AND (m.created_at, m.channel_id, m.seq) < \
+           (SELECT created_at, channel_id, seq FROM messages WHERE id = $4)"
+    };
+}
 /// The hits of one channel (`a.tablo_id`) for the tsquery `$1` that pass
 /// `$after`, a condition on the message `m` (a later page), newest first,
 /// at most `$3`.
 macro_rules! channel_hits {
-    ($channel:literal, $after:literal) => {
+    ($channel:literal, $after:expr) => {
         concat!(
             "SELECT m.* FROM message_words w \
              JOIN messages m ON m.channel_id = w.channel_id AND m.seq = w.seq \
@@ -138,11 +157,7 @@ const SEARCH_ALL_AFTER: &str = concat!(
     message_columns!(postgres, "m"),
     " FROM (SELECT tablo_id FROM tablo_access WHERE user_id = $2 AND is_active) AS a \
      CROSS JOIN LATERAL (",
-    channel_hits!(
-        "a.tablo_id",
-        " AND (m.created_at, m.channel_id, m.seq) < \
-           (SELECT created_at, channel_id, seq FROM messages WHERE id = $4)"
-    ),
+    channel_hits!("a.tablo_id", after_hit!()),
     ") AS m ORDER BY m.created_at DESC, m.channel_id DESC, m.seq DESC LIMIT $3"
 );
 /// Search in all of the user's channels when they are few (at most
@@ -155,11 +170,7 @@ const SEARCH_ALL_AFTER: &str = concat!(
 /// [`SEARCH_ALL`]'s.
 const SEARCH_EACH_BRANCH: &str = concat!(
     "(",
-    newest_hits!(
-        "'{channel}'",
-        " AND EXISTS (SELECT 1 FROM tablo_access \
-           WHERE tablo_id = m.channel_id AND user_id = $2 AND is_active)"
-    ),
+    newest_hits!("'{channel}'", searcher_is_member!("m.channel_id")),
     ")"
 );
 /// [`SEARCH_EACH_BRANCH`] after the hit `$4` of an earlier page.
@@ -167,10 +178,7 @@ const SEARCH_EACH_BRANCH_AFTER: &str = concat!(
     "(",
     channel_hits!(
         "'{channel}'",
-        " AND EXISTS (SELECT 1 FROM tablo_access \
-           WHERE tablo_id = w.channel_id AND user_id = $2 AND is_active) \
-         AND (m.created_at, m.channel_id, m.seq) < \
-           (SELECT created_at, channel_id, seq FROM messages WHERE id = $4)"
+        concat!(searcher_is_member!("m.channel_id"), after_hit!())
     ),
     ")"
 );
@@ -210,11 +218,7 @@ const SEARCH_ONE: &str = concat!(
     "SELECT ",
     message_columns!(postgres, "m"),
     " FROM (",
-    newest_hits!(
-        "$4",
-        " AND EXISTS (SELECT 1 FROM tablo_access \
-           WHERE tablo_id = $4 AND user_id = $2 AND is_active)"
-    ),
+    newest_hits!("$4", searcher_is_member!("$4")),
     ") AS m ORDER BY m.seq DESC"
 );
 /// [`SEARCH_ONE`] after the hit `$5` of an earlier page.
@@ -224,9 +228,10 @@ const SEARCH_ONE_AFTER: &str = concat!(
     " FROM (",
     channel_hits!(
         "$4",
-        " AND EXISTS (SELECT 1 FROM tablo_access \
-           WHERE tablo_id = $4 AND user_id = $2 AND is_active) \
-         AND w.seq < (SELECT seq FROM messages WHERE id = $5 AND channel_id = $4)"
+        concat!(
+            searcher_is_member!("$4"),
+            " AND w.seq < (SELECT seq FROM messages WHERE id = $5 AND channel_id = $4)"
+        )
     ),
     ") AS m ORDER BY m.seq DESC"
 );
@@ -1529,14 +1534,18 @@ mod tests {
         .unwrap();
 
         let store = PgStore::connect(&url, 2, None).await.unwrap();
-        let mark: i64 =
-            sqlx::query_scalar("SELECT indexed_seq FROM search_marks WHERE channel_id = $1")
-                .bind(channel)
-                .fetch_one(&pool)
-                .await
-                .unwrap();
+        let mark = || async {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT indexed_seq FROM search_marks WHERE channel_id = $1",
+            )
+            .bind(channel)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        };
         assert_eq!(
-            mark, 2,
+            mark().await,
+            2,
             "the mark stops before the first message without words"
         );
         let moved: Vec<String> = sqlx::query_scalar(
@@ -1565,13 +1574,7 @@ mod tests {
             ["alpha three", "alpha two", "alpha one"]
         );
         assert_eq!(search("indexed").await, ["alpha two"]);
-        let mark: i64 =
-            sqlx::query_scalar("SELECT indexed_seq FROM search_marks WHERE channel_id = $1")
-                .bind(channel)
-                .fetch_one(&pool)
-                .await
-                .unwrap();
-        assert_eq!(mark, 4);
+        assert_eq!(mark().await, 4);
     }
 
     /// No hot query needs a sequential scan: with sequential scans priced
