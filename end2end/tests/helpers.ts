@@ -123,6 +123,16 @@ export async function sendMany(page: Page, channelUrl: string, n: number, prefix
 /** Screenshots of `page` in both colour schemes, saved with the test's
  * results (test-results/.../<name>-light.png and -dark.png), for looking at. */
 export async function shoot(page: Page, info: TestInfo, name: string) {
+  // Let sliding drawers and fading panels end first (animations that
+  // repeat for ever, like a spinner, are not waited for).
+  await page.evaluate(async () => {
+    const ending = document
+      .getAnimations()
+      .filter((a) => a.playState === "running" && a.effect?.getComputedTiming().iterations !== Infinity)
+      .map((a) => a.finished.catch(() => undefined));
+    const atMost = new Promise((done) => setTimeout(done, 2000));
+    await Promise.race([Promise.all(ending), atMost]);
+  });
   for (const scheme of ["light", "dark"] as const) {
     await page.emulateMedia({ colorScheme: scheme });
     await page.screenshot({ path: info.outputPath(`${name}-${scheme}.png`) });
