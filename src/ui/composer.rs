@@ -142,16 +142,18 @@ pub fn Composer() -> impl IntoView {
         };
         let (text, caret) = draft.with_untracked(|d| complete(d, s.at, s.caret, &name));
         let units = byte_to_utf16(&text, caret);
+        if let Some(el) = textarea.get_untracked() {
+            // The value and the caret at once, before the next keystroke
+            // (the draft's effect then sets the same value, which leaves
+            // the caret alone). Moved later, in an animation frame, the
+            // caret went back before a letter typed meanwhile.
+            el.set_value(&text);
+            let _ = el.focus();
+            let _ = el.set_selection_range(units, units);
+        }
         draft.set(text);
         chosen.update(|c| c.push((id, name)));
         suggestions.set(None);
-        if let Some(el) = textarea.get_untracked() {
-            // The value is set by the draft's effect first.
-            request_animation_frame(move || {
-                let _ = el.focus();
-                let _ = el.set_selection_range(units, units);
-            });
-        }
     };
 
     let checked = Memo::new(move |_| draft.with(|d| MessageText::parse(d, max)));
