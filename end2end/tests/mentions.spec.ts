@@ -26,6 +26,14 @@ test("a mention is chosen by keyboard and counted for the one mentioned", async 
     await box.press("Enter");
     await expect(bubbleWith(alice, tail)).toHaveCount(1);
 
+    // Typing on at once after choosing: every letter lands after the name.
+    await box.pressSequentially("@bo", { delay: 20 });
+    await expect(list).toBeVisible();
+    await box.press("Enter");
+    await box.pressSequentially("quick words", { delay: 0 });
+    await expect(box).toHaveValue("@Bob quick words");
+    await box.fill("");
+
     // Escape closes the suggestions without choosing.
     await box.pressSequentially("@b", { delay: 20 });
     await expect(list).toBeVisible();
