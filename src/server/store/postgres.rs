@@ -89,15 +89,18 @@ const WRITE_BATCH: &str = "WITH inserted AS ( \
 /// most `$3`, found in the words table alone (the planner walks the
 /// channel's words backwards by seq when a word is common, or reads the
 /// GIN index when it is rare) and only then joined to their messages, with
-/// `$shown` an extra condition on the message `m`. A deleted message's
-/// words are NULL (`postgres_search`), so no hit is a deleted message.
+/// `$words` an extra condition on the words row `w` (a later page's seq
+/// cursor) and `$shown` one on the message `m`. A deleted message's words
+/// are NULL (`postgres_search`), so no hit is a deleted message.
 macro_rules! newest_hits {
-    ($channel:literal, $shown:expr) => {
+    ($channel:literal, $words:expr, $shown:expr) => {
         concat!(
             "SELECT m.* FROM (SELECT w.channel_id, w.seq FROM message_words w \
                WHERE w.channel_id = ",
             $channel,
-            " AND w.words @@ $1::tsquery ORDER BY w.seq DESC LIMIT $3) AS h \
+            " AND w.words @@ $1::tsquery",
+            $words,
+            " ORDER BY w.seq DESC LIMIT $3) AS h \
              JOIN messages m ON m.channel_id = h.channel_id AND m.seq = h.seq \
              WHERE m.deleted_at IS NULL",
             $shown
@@ -123,9 +126,11 @@ macro_rules! after_hit {
            (SELECT created_at, channel_id, seq FROM messages WHERE id = $4)"
     };
 }
-/// The hits of one channel (`a.tablo_id`) for the tsquery `$1` that pass
-/// `$after`, a condition on the message `m` (a later page), newest first,
-/// at most `$3`.
+/// The hits of one channel (`$channel`) for the tsquery `$1` that pass
+/// `$after`, a condition on the message `m`, newest first, at most `$3`:
+/// the later pages of a search across channels, whose cursor is the
+/// message's time and so needs the message before the limit (a later page
+/// in one channel keeps [`newest_hits`]' form, its cursor being a seq).
 macro_rules! channel_hits {
     ($channel:literal, $after:expr) => {
         concat!(
@@ -148,7 +153,7 @@ const SEARCH_ALL: &str = concat!(
     message_columns!(postgres, "m"),
     " FROM (SELECT tablo_id FROM tablo_access WHERE user_id = $2 AND is_active) AS a \
      CROSS JOIN LATERAL (",
-    newest_hits!("a.tablo_id", ""),
+    newest_hits!("a.tablo_id", "", ""),
     ") AS m ORDER BY m.created_at DESC, m.channel_id DESC, m.seq DESC LIMIT $3"
 );
 /// [`SEARCH_ALL`] after the hit `$4` of an earlier page.
@@ -170,7 +175,7 @@ const SEARCH_ALL_AFTER: &str = concat!(
 /// [`SEARCH_ALL`]'s.
 const SEARCH_EACH_BRANCH: &str = concat!(
     "(",
-    newest_hits!("'{channel}'", searcher_is_member!("m.channel_id")),
+    newest_hits!("'{channel}'", "", searcher_is_member!("m.channel_id")),
     ")"
 );
 /// [`SEARCH_EACH_BRANCH`] after the hit `$4` of an earlier page.
@@ -218,7 +223,7 @@ const SEARCH_ONE: &str = concat!(
     "SELECT ",
     message_columns!(postgres, "m"),
     " FROM (",
-    newest_hits!("$4", searcher_is_member!("$4")),
+    newest_hits!("$4", "", searcher_is_member!("$4")),
     ") AS m ORDER BY m.seq DESC"
 );
 /// [`SEARCH_ONE`] after the hit `$5` of an earlier page.
@@ -226,12 +231,10 @@ const SEARCH_ONE_AFTER: &str = concat!(
     "SELECT ",
     message_columns!(postgres, "m"),
     " FROM (",
-    channel_hits!(
+    newest_hits!(
         "$4",
-        concat!(
-            searcher_is_member!("$4"),
-            " AND w.seq < (SELECT seq FROM messages WHERE id = $5 AND channel_id = $4)"
-        )
+        " AND w.seq < (SELECT seq FROM messages WHERE id = $5 AND channel_id = $4)",
+        searcher_is_member!("$4")
     ),
     ") AS m ORDER BY m.seq DESC"
 );
@@ -1183,9 +1186,6 @@ impl SearchStore for PgStore {
         after: Option<MessageId>,
         limit: u32,
     ) -> StoreResult<Vec<Message>> {
-        if self.search_index {
-            postgres_search::catch_up_for_search(&self.pool, user_id, channel_id).await?;
-        }
         let tsquery = query.tsquery();
         let with = |sql| {
             sqlx::query_as::<_, MessageRow>(sql)
@@ -1193,20 +1193,24 @@ impl SearchStore for PgStore {
                 .bind(user_id)
                 .bind(i64::from(limit))
         };
-        let each = match channel_id {
-            Some(_) => None,
+        let channels: Vec<ChannelId> = match channel_id {
+            // Membership is checked by the search itself.
+            Some(channel) => vec![channel],
             None => {
-                let channels: Vec<ChannelId> = sqlx::query_scalar(SEARCHABLE_CHANNELS)
+                sqlx::query_scalar(SEARCHABLE_CHANNELS)
                     .bind(user_id)
                     .fetch_all(&self.pool)
-                    .await?;
-                if channels.is_empty() {
-                    return Ok(Vec::new());
-                }
-                (channels.len() <= CHANNELS_PLANNED_APART)
-                    .then(|| search_each_sql(&channels, after.is_some()))
+                    .await?
             }
         };
+        if channels.is_empty() {
+            return Ok(Vec::new());
+        }
+        if self.search_index {
+            postgres_search::catch_up_for_search(&self.pool, &channels).await?;
+        }
+        let each = (channel_id.is_none() && channels.len() <= CHANNELS_PLANNED_APART)
+            .then(|| search_each_sql(&channels, after.is_some()));
         let q = match (channel_id, after, &each) {
             (None, None, Some(sql)) => with(sql),
             (None, Some(after), Some(sql)) => with(sql).bind(after),
@@ -1628,7 +1632,7 @@ mod tests {
                 "CHANGES.set_text" => "uuid, text, timestamptz, bigint",
                 "CHANGES.set_deleted" => "uuid, timestamptz, bigint",
                 "SET_WORDS" => "uuid, text",
-                "BEHIND_FOR_USER" => "uuid, uuid",
+                "BEHIND_AMONG" => "uuid[]",
                 "ADD_WORDS" => "uuid, bigint[], text[]",
                 "SEARCH_ONE" => "text, uuid, bigint, uuid",
                 "SEARCH_ONE_AFTER" => "text, uuid, bigint, uuid, uuid",

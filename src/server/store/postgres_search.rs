@@ -32,7 +32,7 @@ use sqlx::postgres::PgPool;
 use sqlx::{PgConnection, Postgres, Transaction};
 
 use super::StoreResult;
-use crate::protocol::{ChannelId, MessageId, Seq, UserId};
+use crate::protocol::{ChannelId, MessageId, Seq};
 use crate::server::search_text::index_words;
 
 /// Messages one step takes: the GIN index costs less per message the
@@ -53,13 +53,10 @@ const CATCH_UP_LIMIT: i64 = 20_000;
 const BEHIND: &str = "SELECT t.id, s.indexed_seq, t.last_seq FROM tablos t \
      LEFT JOIN search_marks s ON s.channel_id = t.id \
      WHERE t.last_seq > COALESCE(s.indexed_seq, 0)";
-/// [`BEHIND`] among the channels `user` may search (only `channel` when
-/// given).
-const BEHIND_FOR_USER: &str = "SELECT t.id, s.indexed_seq, t.last_seq \
-     FROM tablo_access a JOIN tablos t ON t.id = a.tablo_id \
+/// [`BEHIND`] among the channels `$1` (those a search reads).
+const BEHIND_AMONG: &str = "SELECT t.id, s.indexed_seq, t.last_seq FROM tablos t \
      LEFT JOIN search_marks s ON s.channel_id = t.id \
-     WHERE a.user_id = $1 AND a.is_active AND ($2::uuid IS NULL OR a.tablo_id = $2) \
-       AND t.last_seq > COALESCE(s.indexed_seq, 0)";
+     WHERE t.id = ANY($1) AND t.last_seq > COALESCE(s.indexed_seq, 0)";
 /// A channel's first mark (none is taken in yet). From `tablos`, so a
 /// channel deleted meanwhile gets none.
 const ADD_MARK: &str = "INSERT INTO search_marks (channel_id, indexed_seq) \
@@ -144,16 +141,12 @@ pub(super) async fn catch_up(pool: &PgPool) -> StoreResult<u64> {
     Ok(done + u64::try_from(pages).unwrap_or(0))
 }
 
-/// Before a search by `user` (in `channel` when given): takes in what waits
-/// in the channels it reads, when that is little.
-pub(super) async fn catch_up_for_search(
-    pool: &PgPool,
-    user: UserId,
-    channel: Option<ChannelId>,
-) -> StoreResult<()> {
-    let behind: Vec<Behind> = sqlx::query_as(BEHIND_FOR_USER)
-        .bind(user)
-        .bind(channel)
+/// Before a search: takes in what waits in the `channels` it reads, when
+/// that is little. (The caller has the list already, so the user's
+/// channels are read once per search.)
+pub(super) async fn catch_up_for_search(pool: &PgPool, channels: &[ChannelId]) -> StoreResult<()> {
+    let behind: Vec<Behind> = sqlx::query_as(BEHIND_AMONG)
+        .bind(channels)
         .fetch_all(pool)
         .await?;
     let waiting: i64 = behind.iter().map(Behind::waiting).sum();
@@ -250,7 +243,7 @@ async fn step(
 /// them all and is left out.)
 #[cfg(test)]
 pub(super) const QUERIES: [(&str, &str); 8] = [
-    ("BEHIND_FOR_USER", BEHIND_FOR_USER),
+    ("BEHIND_AMONG", BEHIND_AMONG),
     ("ADD_MARK", ADD_MARK),
     ("LOCK_MARK_OR_SKIP", LOCK_MARK_OR_SKIP),
     ("LOCK_MARK", LOCK_MARK),
