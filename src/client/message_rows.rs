@@ -567,6 +567,7 @@ mod tests {
                 reply_to: None,
                 thread: None,
                 mentions: Vec::new(),
+                attachments: Vec::new(),
                 state: PendingState::Sending,
             },
             Pending {
@@ -575,6 +576,7 @@ mod tests {
                 reply_to: None,
                 thread: None,
                 mentions: Vec::new(),
+                attachments: Vec::new(),
                 state: PendingState::Failed("rate limited".into()),
             },
         ];

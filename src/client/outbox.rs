@@ -5,7 +5,7 @@
 //! reconnect) sends it again with the same `clientId`, so the server stores
 //! it once whatever happened to the first attempt.
 
-use crate::protocol::{ClientFrame, ClientId, MessageId, UserId};
+use crate::protocol::{Attachment, ClientFrame, ClientId, MessageId, UserId};
 use uuid::Uuid;
 
 /// Where a pending message stands.
@@ -30,6 +30,8 @@ pub struct Pending {
     pub thread: Option<ThreadTarget>,
     /// The members it mentions.
     pub mentions: Vec<UserId>,
+    /// The files it carries (uploaded already; sent by their ids).
+    pub attachments: Vec<Attachment>,
     /// Where it stands.
     pub state: PendingState,
 }
@@ -54,6 +56,7 @@ impl Pending {
             parent_id: self.thread.map(|t| t.parent_id),
             show_in_channel: self.thread.is_some_and(|t| t.show_in_channel),
             mentions: self.mentions.clone(),
+            attachments: self.attachments.iter().map(|a| a.id).collect(),
         }
     }
 
@@ -77,7 +80,7 @@ pub struct Outbox {
 impl Outbox {
     /// Queues `text` under a fresh client id and returns that id.
     pub fn add(&mut self, text: String) -> ClientId {
-        self.add_send(text, None, None, Vec::new());
+        self.add_send(text, None, None, Vec::new(), Vec::new());
         self.items
             .last()
             .map(|p| p.client_id.clone())
@@ -85,14 +88,15 @@ impl Outbox {
     }
 
     /// Queues `text` (quoting `reply_to`, in `thread`, mentioning
-    /// `mentions`) under a fresh client id and returns the frame that
-    /// sends it.
+    /// `mentions`, carrying `attachments`) under a fresh client id and
+    /// returns the frame that sends it.
     pub fn add_send(
         &mut self,
         text: String,
         reply_to: Option<MessageId>,
         thread: Option<ThreadTarget>,
         mentions: Vec<UserId>,
+        attachments: Vec<Attachment>,
     ) -> ClientFrame {
         let pending = Pending {
             client_id: ClientId::new(Uuid::new_v4().to_string()),
@@ -100,6 +104,7 @@ impl Outbox {
             reply_to,
             thread,
             mentions,
+            attachments,
             state: PendingState::Sending,
         };
         let frame = pending.frame();
@@ -202,7 +207,13 @@ mod tests {
             parent_id: parent,
             show_in_channel: false,
         };
-        let frame = o.add_send("in the thread".into(), None, Some(thread), Vec::new());
+        let frame = o.add_send(
+            "in the thread".into(),
+            None,
+            Some(thread),
+            Vec::new(),
+            Vec::new(),
+        );
         assert_eq!(o.to_resend(), std::slice::from_ref(&frame));
         let ClientFrame::MessageSend {
             parent_id,

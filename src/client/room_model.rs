@@ -637,6 +637,7 @@ mod tests {
                 parent_id: None,
                 show_in_channel: false,
                 mentions: Vec::new(),
+                attachments: Vec::new(),
             }]
         );
         let mut said = Vec::new();
@@ -688,6 +689,7 @@ mod tests {
                 parent_id: None,
                 show_in_channel: false,
                 mentions: Vec::new(),
+                attachments: Vec::new(),
             }]
         );
         // Refused for membership: that send fails; the room stays usable.
@@ -896,6 +898,7 @@ mod tests {
                     parent_id: None,
                     show_in_channel: false,
                     mentions: Vec::new(),
+                    attachments: Vec::new(),
                 }),
                 RoomEffect::Send(ClientFrame::MessageSend {
                     text: "two".into(),
@@ -904,6 +907,7 @@ mod tests {
                     parent_id: None,
                     show_in_channel: false,
                     mentions: Vec::new(),
+                    attachments: Vec::new(),
                 }),
             ]
         );

@@ -1,6 +1,7 @@
 //! JSON shapes of the REST API and the server functions, field for field as
 //! PROTOCOL.md names them (snake_case on REST, as in the seed).
 
+use super::files::Attachment;
 use super::ids::{ChannelId, ClientId, MessageId, Rev, Seq, UserId};
 use super::timestamp::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -59,6 +60,10 @@ pub struct Message {
     /// "Mentions"); left out when none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mentions: Vec<UserId>,
+    /// Its files (PROTOCOL.md "Files and images"), in the order sent;
+    /// left out when none (and always for a tombstone).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
 }
 
 impl Message {
@@ -92,6 +97,7 @@ impl Message {
             show_in_channel: false,
             thread: None,
             mentions: Vec::new(),
+            attachments: Vec::new(),
         }
     }
 

@@ -51,6 +51,19 @@ pub enum AppError {
     /// A search query without words or over the length limit (400).
     #[error("{0}")]
     InvalidQuery(String),
+    /// A send's upload ids that the sender may not attach (400).
+    #[error("{0}")]
+    InvalidAttachment(String),
+    /// An upload over the largest file size (413), stopped while it
+    /// streamed.
+    #[error("{0}")]
+    FileTooLarge(String),
+    /// An upload whose bytes are of no allowed type (415).
+    #[error("{0}")]
+    UnsupportedFileType(String),
+    /// An image whose dimensions pass the pixel limit (422).
+    #[error("{0}")]
+    ImageTooLarge(String),
     /// Our fault; details are in the server log (500).
     #[error("{0}")]
     Internal(String),
@@ -73,9 +86,12 @@ impl AppError {
             AppError::BadRequest(_)
             | AppError::InvalidReaction(_)
             | AppError::EmptyMessage(_)
-            | AppError::InvalidQuery(_) => 400,
+            | AppError::InvalidQuery(_)
+            | AppError::InvalidAttachment(_) => 400,
             AppError::Conflict(_) | AppError::LimitReached(_) => 409,
-            AppError::PayloadTooLarge(_) => 413,
+            AppError::PayloadTooLarge(_) | AppError::FileTooLarge(_) => 413,
+            AppError::UnsupportedFileType(_) => 415,
+            AppError::ImageTooLarge(_) => 422,
             AppError::RateLimited { .. } => 429,
             AppError::Internal(_) | AppError::Transport(_) => 500,
             AppError::Unavailable(_) => 503,
@@ -97,6 +113,10 @@ impl AppError {
             AppError::LimitReached(_) => ErrorCode::LimitReached,
             AppError::InvalidReaction(_) => ErrorCode::InvalidReaction,
             AppError::InvalidQuery(_) => ErrorCode::InvalidQuery,
+            AppError::InvalidAttachment(_) => ErrorCode::InvalidAttachment,
+            AppError::FileTooLarge(_) => ErrorCode::FileTooLarge,
+            AppError::UnsupportedFileType(_) => ErrorCode::UnsupportedFileType,
+            AppError::ImageTooLarge(_) => ErrorCode::ImageTooLarge,
             AppError::Internal(_) | AppError::Unavailable(_) => ErrorCode::PersistFailed,
             AppError::Unauthorized(_) | AppError::Transport(_) => return None,
         })

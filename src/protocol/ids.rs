@@ -79,6 +79,11 @@ uuid_id!(
     /// A stored message, assigned by the server.
     MessageId
 );
+uuid_id!(
+    /// A stored file (an upload), assigned by the server; a message's
+    /// attachments name their uploads by it.
+    UploadId
+);
 
 /// A message's position in its channel: 1, 2, 3, ... with no gaps; 0 means
 /// "before the first message" (an empty channel's head, a new reader's

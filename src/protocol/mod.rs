@@ -5,6 +5,7 @@
 pub mod dto;
 pub mod emoji;
 pub mod error;
+pub mod files;
 pub mod ids;
 pub mod text;
 pub mod timestamp;
@@ -16,7 +17,8 @@ pub use dto::{
     ThreadInfo, ThreadList, ThreadSummary, UnreadEntry, User,
 };
 pub use error::AppError;
-pub use ids::{ChannelId, ClientId, MessageId, Rev, Seq, UserId};
+pub use files::{Attachment, AttachmentKind, Upload, WireAttachment};
+pub use ids::{ChannelId, ClientId, MessageId, Rev, Seq, UploadId, UserId};
 pub use text::{MessageText, TextError};
 pub use timestamp::{CivilDate, LocalTime, Timestamp};
 pub use ws::{ClientFrame, ErrorCode, PresenceStatus, ServerFrame};

@@ -2,7 +2,8 @@
 //! frame, tagged by `type` (PROTOCOL.md, "WebSocket").
 
 use super::dto::{MemberRead, Message, Pin, Quote, Reaction, ThreadInfo};
-use super::ids::{ChannelId, ClientId, MessageId, Rev, Seq, UserId};
+use super::files::{Attachment, WireAttachment};
+use super::ids::{ChannelId, ClientId, MessageId, Rev, Seq, UploadId, UserId};
 use super::timestamp::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -36,6 +37,10 @@ pub enum ClientFrame {
         /// at most 25).
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         mentions: Vec<UserId>,
+        /// Uploads the message carries (at most 10, the sender's own, of
+        /// this channel, not yet taken); the text may then be empty.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        attachments: Vec<UploadId>,
     },
     /// New text for one of the user's messages (the send rules apply).
     #[serde(rename = "message.edit")]
@@ -262,6 +267,16 @@ pub enum ErrorCode {
     LimitReached,
     /// A search query that is empty, has no word, or is too long.
     InvalidQuery,
+    /// A send's upload ids: more than allowed, or one that is not the
+    /// sender's, of another channel, unknown or already taken.
+    InvalidAttachment,
+    /// An upload over the largest file size.
+    FileTooLarge,
+    /// An upload whose bytes are not of an allowed type.
+    UnsupportedFileType,
+    /// An image whose dimensions pass the pixel limit (a decompression
+    /// bomb).
+    ImageTooLarge,
 }
 
 /// A frame from server to client.
@@ -500,6 +515,9 @@ pub struct WireMessage {
     /// The members it mentions.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mentions: Vec<UserId>,
+    /// Its files.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<WireAttachment>,
 }
 
 /// [`ThreadInfo`] with camelCase names.
@@ -626,6 +644,7 @@ impl From<&Message> for WireMessage {
             show_in_channel: m.show_in_channel,
             thread: m.thread.as_ref().map(WireThread::from),
             mentions: m.mentions.clone(),
+            attachments: m.attachments.iter().map(WireAttachment::from).collect(),
         }
     }
 }
@@ -665,6 +684,7 @@ impl From<WireMessage> for Message {
             show_in_channel: w.show_in_channel,
             thread: w.thread.map(ThreadInfo::from),
             mentions: w.mentions,
+            attachments: w.attachments.into_iter().map(Attachment::from).collect(),
         }
     }
 }
@@ -708,6 +728,7 @@ mod tests {
                 parent_id: None,
                 show_in_channel: false,
                 mentions: Vec::new(),
+                attachments: Vec::new(),
             })
         );
         assert_eq!(

@@ -163,6 +163,16 @@ settings! {
         /// that does not want the index's cost in writes and disk.
         search: bool = true;
             file "search", env "CHAT_SEARCH", read Flag;
+        /// Where uploaded files go (PROTOCOL.md "Files and images"): a
+        /// `file://` directory, or `s3://bucket[/prefix]` with the usual
+        /// `AWS_*` variables (`AWS_ENDPOINT_URL` for a store other than
+        /// Amazon's). `None` means `file://<data_dir>/files`.
+        files_url: Option<String> = None;
+            file "files_url", env "CHAT_FILES_URL", read NonEmpty;
+        /// Fetch link previews for messages with links (off by default:
+        /// the server then makes requests to addresses people post).
+        link_previews: bool = false;
+            file "link_previews", env "CHAT_LINK_PREVIEWS", read Flag;
         /// Force the cookie's `Secure` flag; `None` sets it when the request
         /// came over https (`X-Forwarded-Proto`).
         cookie_secure: Option<bool> = None;
@@ -268,6 +278,40 @@ settings! {
         /// `unread.reminder` event (in seconds).
         webhook_reminder_after: Duration = Duration::from_secs(300);
             file "webhook_reminder_after_s", env "CHAT_WEBHOOK_REMINDER_AFTER_S", read Secs;
+        /// Largest uploaded file in bytes; a bigger upload is refused
+        /// (413) while it streams, nothing kept.
+        upload_max_bytes: u64 = 25 * 1024 * 1024;
+            file "upload_max_bytes", env "CHAT_UPLOAD_MAX_BYTES", read Parsed;
+        /// Bytes one user may upload in 24 hours.
+        upload_daily_bytes: u64 = 1024 * 1024 * 1024;
+            file "upload_daily_bytes", env "CHAT_UPLOAD_DAILY_BYTES", read Parsed;
+        /// The file types an upload may be, by the type its bytes show:
+        /// MIME types and `type/*`, comma separated, or `default` (images,
+        /// PDF, archives, office documents, audio, video and plain text).
+        /// Active types (SVG, HTML, XML, scripts) are never allowed.
+        upload_types: String = "default".into();
+            file "upload_types", env "CHAT_UPLOAD_TYPES", read Text;
+        /// Files one message may carry.
+        max_attachments: usize = 10;
+            file "max_attachments", env "CHAT_MAX_ATTACHMENTS", read Parsed;
+        /// An image thumbnail's long side in pixels.
+        thumb_max_px: u32 = 400;
+            file "thumb_max_px", env "CHAT_THUMB_MAX_PX", read Parsed;
+        /// The most pixels an uploaded image may have; a bigger one (a
+        /// decompression bomb among them) is refused (422).
+        image_max_pixels: u64 = 40_000_000;
+            file "image_max_pixels", env "CHAT_IMAGE_MAX_PIXELS", read Parsed;
+        /// How long an upload no message took is kept (in seconds).
+        upload_orphan_after: Duration = Duration::from_secs(24 * 3600);
+            file "upload_orphan_secs", env "CHAT_UPLOAD_ORPHAN_SECS", read Secs;
+        /// How often each server deletes the bytes of removed and orphaned
+        /// uploads (in seconds).
+        files_sweep_interval: Duration = Duration::from_secs(60);
+            file "files_sweep_secs", env "CHAT_FILES_SWEEP_SECS", read Secs;
+        /// How long a presigned download URL of object storage is valid
+        /// (in seconds).
+        files_url_ttl: Duration = Duration::from_secs(300);
+            file "files_url_ttl_secs", env "CHAT_FILES_URL_TTL_SECS", read Secs;
         /// Members one message may mention; more are dropped.
         max_mentions: usize = 25;
             file "max_mentions", env "CHAT_MAX_MENTIONS", read Parsed;
@@ -511,6 +555,10 @@ impl Settings {
             ("limits.history_max_limit", l.history_max_limit as usize),
             ("limits.search_max_limit", l.search_max_limit as usize),
             ("limits.max_mentions", l.max_mentions),
+            ("limits.max_attachments", l.max_attachments),
+            ("limits.thumb_max_px", l.thumb_max_px as usize),
+            ("limits.upload_max_bytes", l.upload_max_bytes as usize),
+            ("limits.image_max_pixels", l.image_max_pixels as usize),
             (
                 "limits.webhook_max_attempts",
                 l.webhook_max_attempts as usize,

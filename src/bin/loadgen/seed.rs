@@ -171,6 +171,7 @@ pub async fn bulk_messages(
                 reply_to: None,
                 thread: None,
                 mentions: Vec::new(),
+                attachments: Vec::new(),
             })
             .collect();
         for r in store.insert_messages(&batch).await {

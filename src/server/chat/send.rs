@@ -3,7 +3,7 @@
 //! is stored after a revoke, and a send costs no separate query).
 
 use crate::protocol::MessageId;
-use crate::protocol::{ChannelId, ClientId, UserId};
+use crate::protocol::{Attachment, ChannelId, ClientId, UploadId, UserId};
 use chrono::Utc;
 use uuid::Uuid;
 
@@ -35,6 +35,9 @@ pub enum SendError {
     BadParent,
     /// `parentId` names a deleted message.
     ParentDeleted,
+    /// `attachments` names an upload the sender may not attach, or too
+    /// many.
+    BadAttachment(String),
 }
 
 impl SendError {
@@ -50,6 +53,7 @@ impl SendError {
             SendError::QuoteDeleted => ErrorCode::Conflict,
             SendError::BadParent => ErrorCode::ParseError,
             SendError::ParentDeleted => ErrorCode::Conflict,
+            SendError::BadAttachment(_) => ErrorCode::InvalidAttachment,
         }
     }
 
@@ -70,6 +74,7 @@ impl SendError {
                  a reply (and showInChannel needs parentId)"
                 .into(),
             SendError::ParentDeleted => "the thread's parent message was deleted".into(),
+            SendError::BadAttachment(why) => why.clone(),
         }
     }
 }
@@ -86,6 +91,7 @@ impl From<SendError> for AppError {
             SendError::QuoteDeleted => AppError::Conflict(e.message()),
             SendError::BadParent => AppError::BadRequest(e.message()),
             SendError::ParentDeleted => AppError::Conflict(e.message()),
+            SendError::BadAttachment(_) => AppError::InvalidAttachment(e.message()),
         }
     }
 }
@@ -100,6 +106,8 @@ pub struct SendExtras {
     pub thread: Option<ReplyThread>,
     /// The members it mentions, as declared.
     pub mentions: Vec<UserId>,
+    /// The uploads it carries.
+    pub attachments: Vec<UploadId>,
 }
 
 impl Chat {
@@ -135,13 +143,26 @@ impl Chat {
             reply_to,
             thread,
             mentions,
+            attachments,
         }: SendExtras,
     ) -> Result<PendingSend, SendError> {
-        let text =
-            MessageText::parse(raw_text, self.limits.max_text_chars).map_err(SendError::Text)?;
+        if attachments.len() > self.limits.max_attachments {
+            return Err(SendError::BadAttachment(format!(
+                "a message carries at most {} files",
+                self.limits.max_attachments
+            )));
+        }
+        // A message of files may have no text.
+        let text = match MessageText::parse(raw_text, self.limits.max_text_chars) {
+            Err(TextError::Empty) if !attachments.is_empty() => String::new(),
+            parsed => parsed.map_err(SendError::Text)?.into_string(),
+        };
         self.limiter
             .check(&(user_id, channel_id))
             .map_err(|retry_after_ms| SendError::RateLimited { retry_after_ms })?;
+        let attachments = self
+            .attachments(user_id, channel_id, &client_id, &attachments)
+            .await?;
         let reply_to = match reply_to {
             None => None,
             Some(id) => Some(self.quote(channel_id, id).await?),
@@ -161,11 +182,12 @@ impl Chat {
                 channel_id,
                 user_id,
                 client_id,
-                text: text.into_string(),
+                text,
                 created_at: Utc::now(),
                 reply_to,
                 thread,
                 mentions,
+                attachments,
             })
             .await
             .map(PendingSend)
@@ -222,6 +244,62 @@ impl Chat {
     }
 }
 
+impl Chat {
+    /// A send's files: each upload must be the sender's, of this channel,
+    /// named once, and free (not removed, taken by no message) — or taken
+    /// by this very send's earlier attempt (same `clientId`), which the
+    /// insert then answers with the stored original. The insert's
+    /// transaction takes each upload again, so two sends racing for one
+    /// cannot both have it.
+    async fn attachments(
+        &self,
+        user_id: UserId,
+        channel_id: ChannelId,
+        client_id: &ClientId,
+        ids: &[UploadId],
+    ) -> Result<Vec<Attachment>, SendError> {
+        let failed = |e: StoreError| {
+            tracing::error!(error = %e, "reading a send's uploads failed");
+            SendError::PersistFailed
+        };
+        let mut attachments = Vec::with_capacity(ids.len());
+        for (i, id) in ids.iter().enumerate() {
+            let unknown =
+                || SendError::BadAttachment(format!("no upload {id} of yours in this channel"));
+            if ids[..i].contains(id) {
+                return Err(SendError::BadAttachment(format!(
+                    "upload {id} is named twice"
+                )));
+            }
+            let upload = self
+                .store
+                .upload(*id)
+                .await
+                .map_err(failed)?
+                .filter(|u| u.user_id == user_id && u.channel_id == channel_id)
+                .ok_or_else(unknown)?;
+            if upload.removed_at.is_some() {
+                return Err(unknown());
+            }
+            if let Some(taken_by) = upload.message_id {
+                let retry = self
+                    .store
+                    .message(channel_id, taken_by)
+                    .await
+                    .map_err(failed)?
+                    .is_some_and(|m| m.user_id == user_id && &m.client_id == client_id);
+                if !retry {
+                    return Err(SendError::BadAttachment(format!(
+                        "upload {id} is already attached to another message"
+                    )));
+                }
+            }
+            attachments.push(upload.attachment());
+        }
+        Ok(attachments)
+    }
+}
+
 /// A send that passed every check and waits for its commit.
 #[derive(Debug)]
 pub struct PendingSend(PendingWrite);
@@ -232,6 +310,9 @@ impl PendingSend {
         self.0.outcome().await.map_err(|e| match e {
             StoreError::NotMember => SendError::Forbidden,
             StoreError::ParentGone => SendError::ParentDeleted,
+            StoreError::AttachmentGone => SendError::BadAttachment(
+                "an attached upload was taken by another message or removed".into(),
+            ),
             _ => SendError::PersistFailed,
         })
     }

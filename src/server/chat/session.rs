@@ -87,6 +87,10 @@ impl From<AppError> for ServerFrame {
             AppError::LimitReached(_) => (ErrorCode::LimitReached, None),
             AppError::InvalidReaction(_) => (ErrorCode::InvalidReaction, None),
             AppError::InvalidQuery(_) => (ErrorCode::InvalidQuery, None),
+            AppError::InvalidAttachment(_) => (ErrorCode::InvalidAttachment, None),
+            AppError::FileTooLarge(_) => (ErrorCode::FileTooLarge, None),
+            AppError::UnsupportedFileType(_) => (ErrorCode::UnsupportedFileType, None),
+            AppError::ImageTooLarge(_) => (ErrorCode::ImageTooLarge, None),
             AppError::RateLimited { retry_after_ms } => {
                 (ErrorCode::RateLimited, Some(*retry_after_ms))
             }
@@ -462,6 +466,7 @@ impl Session {
                 parent_id,
                 show_in_channel,
                 mentions,
+                attachments,
             } => {
                 self.stop_typing();
                 let thread = match (parent_id, show_in_channel) {
@@ -485,6 +490,7 @@ impl Session {
                             reply_to,
                             thread,
                             mentions,
+                            attachments,
                         },
                     )
                     .await

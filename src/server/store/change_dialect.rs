@@ -230,6 +230,15 @@ macro_rules! define_apply_change {
                         .bind(id)
                         .execute(&mut *conn)
                         .await?;
+                    // Its files are to go (the janitor deletes the bytes).
+                    sqlx::query(
+                        <$db as $crate::server::store::upload_dialect::UploadDialect>::UPLOADS
+                            .remove_for_message,
+                    )
+                    .bind(at)
+                    .bind(id)
+                    .execute(&mut *conn)
+                    .await?;
                     if *hard {
                         sqlx::query(q.wipe_text)
                             .bind(id)

@@ -190,6 +190,7 @@ fn message_at(channel: ChannelId, user: UserId, key: &str, at: DateTime<Utc>) ->
         reply_to: None,
         thread: None,
         mentions: Vec::new(),
+        attachments: Vec::new(),
     }
 }
 

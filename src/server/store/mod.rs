@@ -60,13 +60,16 @@ mod sqlite_conn;
 mod sqlite_search;
 pub mod sqlite_words;
 mod thread_dialect;
+mod upload_dialect;
 
 pub use changes::{
     Actor, Change, ChangeKind, ChangeLimits, ChangeOutcome, ChangeRefused, ChangeResult,
 };
 pub use commit_notice::CommitNotice;
 
-use crate::protocol::{ChannelId, ClientId, MessageId, Rev, Seq, UserId};
+use crate::protocol::{
+    Attachment, ChannelId, ClientId, MessageId, Rev, Seq, Timestamp, UploadId, UserId,
+};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
@@ -100,6 +103,11 @@ pub enum StoreError {
     /// stored under a parent deleted after the rule book's check.
     #[error("the thread's parent is deleted")]
     ParentGone,
+    /// One of a message's uploads is no longer free for it (taken by
+    /// another message meanwhile, or removed): checked inside the insert's
+    /// transaction, so no upload is ever shared by two messages.
+    #[error("an attachment is no longer available")]
+    AttachmentGone,
 }
 
 impl StoreError {
@@ -223,6 +231,9 @@ pub struct NewMessage {
     pub thread: Option<ReplyThread>,
     /// The members it mentions, as kept by the rule book.
     pub mentions: Vec<UserId>,
+    /// Its files, read by the rule book from their uploads (the insert's
+    /// transaction takes each upload, refusing one no longer free).
+    pub attachments: Vec<Attachment>,
 }
 
 /// Mentions as JSON text for the `mentions` column (`None`: none).
@@ -257,7 +268,15 @@ impl NewMessage {
             m.show_in_channel = thread.show_in_channel;
         }
         m.mentions = self.mentions.clone();
+        m.attachments = self.attachments.clone();
         m
+    }
+
+    /// Its attachments as JSON text for the `attachments` column (`None`:
+    /// none).
+    pub fn attachments_json(&self) -> Option<String> {
+        (!self.attachments.is_empty())
+            .then(|| serde_json::to_string(&self.attachments).unwrap_or_default())
     }
 
     /// Its mentions as JSON text for the `mentions` column (`None`: none).
@@ -281,6 +300,68 @@ pub enum InsertOutcome {
     Duplicate(Message),
 }
 
+/// A stored upload's row (PROTOCOL.md "Files and images"): what the
+/// upload route answered, where its bytes are, and what became of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadRecord {
+    /// The upload.
+    pub id: UploadId,
+    /// The channel it was uploaded to.
+    pub channel_id: ChannelId,
+    /// Who uploaded it.
+    pub user_id: UserId,
+    /// The cleaned file name.
+    pub name: String,
+    /// Bytes.
+    pub size: u64,
+    /// Hex SHA-256.
+    pub sha256: String,
+    /// The type its bytes show.
+    pub mime_type: String,
+    /// A picture that decoded (has a size and a thumbnail).
+    pub is_image: bool,
+    /// Width as shown.
+    pub width: Option<u32>,
+    /// Height as shown.
+    pub height: Option<u32>,
+    /// Where the bytes are in the file storage.
+    pub storage_key: String,
+    /// Where the thumbnail is.
+    pub thumb_key: Option<String>,
+    /// When it was uploaded.
+    pub created_at: Timestamp,
+    /// The message that took it.
+    pub message_id: Option<MessageId>,
+    /// When it was marked to go (its message or channel deleted, or no
+    /// message took it in time); its bytes are deleted soon after.
+    pub removed_at: Option<Timestamp>,
+}
+
+impl UploadRecord {
+    /// What a message carrying it shows.
+    pub fn attachment(&self) -> Attachment {
+        Attachment {
+            id: self.id,
+            name: self.name.clone(),
+            size: self.size,
+            sha256: self.sha256.clone(),
+            mime_type: self.mime_type.clone(),
+            kind: if self.is_image {
+                crate::protocol::AttachmentKind::Image
+            } else {
+                crate::protocol::AttachmentKind::File
+            },
+            width: self.width,
+            height: self.height,
+            url: Attachment::url_of(self.id),
+            thumb_url: self
+                .thumb_key
+                .as_ref()
+                .map(|_| Attachment::thumb_url_of(self.id)),
+        }
+    }
+}
+
 /// Every read and write the chat needs, one object (callers hold an
 /// `Arc<dyn Store>`): the noun traits below, implemented together by each
 /// backend. Implementations must assign `seq` in the insert's transaction
@@ -293,6 +374,7 @@ pub trait Store:
     + ChangeStore
     + SearchStore
     + ThreadStore
+    + UploadStore
     + ReadStore
     + MetaStore
     + 'static
@@ -306,10 +388,28 @@ impl<T> Store for T where
         + ChangeStore
         + SearchStore
         + ThreadStore
+        + UploadStore
         + ReadStore
         + MetaStore
         + 'static
 {
+}
+
+/// Uploads: the rows of stored files (`upload_dialect.rs`).
+#[async_trait]
+pub trait UploadStore: Send + Sync {
+    /// Writes a new upload's row, before its bytes are stored.
+    async fn add_upload(&self, upload: &UploadRecord) -> StoreResult<()>;
+    /// One upload's row (removed ones too).
+    async fn upload(&self, id: UploadId) -> StoreResult<Option<UploadRecord>>;
+    /// Bytes `user` uploaded since `since`.
+    async fn uploaded_bytes_since(&self, user: UserId, since: Timestamp) -> StoreResult<u64>;
+    /// Marks uploads no message took before `created_before` to go.
+    async fn remove_orphan_uploads(&self, created_before: Timestamp) -> StoreResult<()>;
+    /// Up to `limit` uploads whose bytes are to go, oldest mark first.
+    async fn removed_uploads(&self, limit: u32) -> StoreResult<Vec<UploadRecord>>;
+    /// Drops the row of an upload whose bytes are gone (or never came).
+    async fn forget_upload(&self, id: UploadId) -> StoreResult<()>;
 }
 
 /// Users: login and host-app sync.
@@ -379,11 +479,15 @@ pub trait MessageStore: Send + Sync {
     /// per input in order. One bad message fails alone; a failed commit fails
     /// them all. Tries the fast path; if it fails (rolled back, nothing
     /// stored), redoes the batch the careful way.
-    /// A batch holding a thread reply goes the careful way at once: a reply
-    /// also changes its parent, and may be refused alone (its parent
-    /// deleted meanwhile).
+    /// A batch holding a thread reply or a message with files goes the
+    /// careful way at once: a reply also changes its parent, a message
+    /// with files takes its uploads, and either may be refused alone (its
+    /// parent deleted, an upload taken meanwhile).
     async fn insert_messages(&self, batch: &[NewMessage]) -> Vec<StoreResult<InsertOutcome>> {
-        if batch.iter().any(|m| m.thread.is_some()) {
+        if batch
+            .iter()
+            .any(|m| m.thread.is_some() || !m.attachments.is_empty())
+        {
             return self.insert_batch_carefully(batch).await;
         }
         match self.insert_batch_fast(batch).await {

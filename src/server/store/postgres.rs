@@ -18,16 +18,18 @@ use super::change_dialect::{define_apply_change, ChangeDialect, ChangeQueries};
 use super::dialect::{all_failed, around_before_limit, around_seq, channels_of, Dialect, Queries};
 use super::rows::{message_columns, HeadRow, MessageRow};
 use super::thread_dialect::{define_thread_steps, ThreadDialect, ThreadQueries};
+use super::upload_dialect::{define_upload_steps, UploadDialect, UploadQueries};
 use super::{mentions_json, postgres_search, CommitNotice};
 use super::{
     Change, ChangeLimits, ChangeResult, ChangeStore, ChannelStore, HistoryCursor, InsertOutcome,
     Membership, MessageStore, MetaStore, NewMessage, ReadStore, SearchStore, StoreError,
-    StoreResult, ThreadRead, ThreadStore, Timeline, UserRecord, UserStore,
+    StoreResult, ThreadRead, ThreadStore, Timeline, UploadRecord, UploadStore, UserRecord,
+    UserStore,
 };
 use crate::protocol::dto::{Member, MemberRead, MessageEdit};
 use crate::protocol::{
     ChannelId, ChannelSummary, ClientId, HistoryPage, Message, MessageId, Rev, Seq, ThreadSummary,
-    Timestamp, UnreadEntry, UserId,
+    Timestamp, UnreadEntry, UploadId, UserId,
 };
 use crate::server::search_text::SearchQuery;
 
@@ -503,6 +505,32 @@ impl ThreadDialect for Postgres {
 
 define_thread_steps!(Postgres, sqlx::PgConnection);
 
+/// The statements of uploads (`upload_dialect.rs`).
+impl UploadDialect for Postgres {
+    const UPLOADS: UploadQueries = UploadQueries {
+        add: "INSERT INTO uploads (id, channel_id, user_id, name, size, sha256, mime_type, \
+             kind, width, height, storage_key, thumb_key, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        get: "SELECT * FROM uploads WHERE id = $1",
+        bytes_since: "SELECT COALESCE(SUM(size), 0)::bigint FROM uploads \
+             WHERE user_id = $1 AND created_at > $2",
+        take: "UPDATE uploads SET message_id = $1 WHERE id = $2 AND channel_id = $3 \
+             AND user_id = $4 AND message_id IS NULL AND removed_at IS NULL",
+        set_attachments: "UPDATE messages SET attachments = $2 WHERE id = $1",
+        remove_for_message: "UPDATE uploads SET removed_at = $1 \
+             WHERE message_id = $2 AND removed_at IS NULL",
+        remove_for_channel: "UPDATE uploads SET removed_at = $1 \
+             WHERE channel_id = $2 AND removed_at IS NULL",
+        remove_orphans: "UPDATE uploads SET removed_at = $1 \
+             WHERE message_id IS NULL AND removed_at IS NULL AND created_at < $2",
+        removed: "SELECT * FROM uploads WHERE removed_at IS NOT NULL \
+             ORDER BY removed_at LIMIT $1",
+        forget: "DELETE FROM uploads WHERE id = $1",
+    };
+}
+
+define_upload_steps!(Postgres, sqlx::PgConnection);
+
 impl ChangeDialect for Postgres {
     const CHANGES: ChangeQueries = ChangeQueries {
         // Held to commit: changes of a channel take revs one at a time, in
@@ -689,6 +717,7 @@ impl PgStore {
             .execute(&mut **tx)
             .await?;
         add_mentions(tx, m.id, &m.mentions).await?;
+        take_uploads_in(tx, m).await?;
         let parent = match m.thread {
             Some(thread) => Some(Box::new(
                 reply_step_in(tx, m, thread, seq, Timestamp::from(created_at)).await?,
@@ -746,6 +775,12 @@ impl ChannelStore for PgStore {
     /// words that step wrote are gone too.
     async fn delete_channel(&self, id: ChannelId) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;
+        // Its files are to go (the janitor deletes the bytes).
+        sqlx::query(<Postgres as UploadDialect>::UPLOADS.remove_for_channel)
+            .bind(Utc::now())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         let done = sqlx::query("DELETE FROM tablos WHERE id = $1")
             .bind(id)
             .execute(&mut *tx)
@@ -967,6 +1002,38 @@ impl MessageStore for PgStore {
             return fail_all("commit", e);
         }
         results
+    }
+}
+
+#[async_trait]
+impl UploadStore for PgStore {
+    async fn add_upload(&self, upload: &UploadRecord) -> StoreResult<()> {
+        <Postgres as UploadDialect>::add_upload(&self.pool, upload).await
+    }
+
+    async fn upload(&self, id: UploadId) -> StoreResult<Option<UploadRecord>> {
+        <Postgres as UploadDialect>::upload(&self.pool, id).await
+    }
+
+    async fn uploaded_bytes_since(&self, user: UserId, since: Timestamp) -> StoreResult<u64> {
+        <Postgres as UploadDialect>::uploaded_bytes_since(&self.pool, user, since).await
+    }
+
+    async fn remove_orphan_uploads(&self, created_before: Timestamp) -> StoreResult<()> {
+        <Postgres as UploadDialect>::remove_orphans(
+            &self.pool,
+            Timestamp::from(Utc::now()),
+            created_before,
+        )
+        .await
+    }
+
+    async fn removed_uploads(&self, limit: u32) -> StoreResult<Vec<UploadRecord>> {
+        <Postgres as UploadDialect>::removed_uploads(&self.pool, limit).await
+    }
+
+    async fn forget_upload(&self, id: UploadId) -> StoreResult<()> {
+        <Postgres as UploadDialect>::forget_upload(&self.pool, id).await
     }
 }
 

@@ -17,8 +17,8 @@ use serde::Deserialize;
 use super::Membership;
 use crate::protocol::dto::Member;
 use crate::protocol::{
-    ChannelId, ChannelSummary, ClientId, Message, MessageId, Pin, Quote, Reaction, Rev, Seq,
-    ThreadInfo, Timestamp, UnreadEntry, UserId,
+    Attachment, ChannelId, ChannelSummary, ClientId, Message, MessageId, Pin, Quote, Reaction, Rev,
+    Seq, ThreadInfo, Timestamp, UnreadEntry, UserId,
 };
 
 /// The columns [`MessageRow`] reads, in one place for every message query
@@ -44,7 +44,7 @@ macro_rules! message_columns {
                 id, channel_id, seq, user_id, text, created_at, updated_at, client_id),
             ", CASE WHEN ", $table, ".rev > 0 OR ", $table, ".reply_to IS NOT NULL OR ",
             $table, ".deleted_at IS NOT NULL OR ", $table, ".parent_id IS NOT NULL OR ",
-            $table, ".mentions IS NOT NULL THEN ",
+            $table, ".mentions IS NOT NULL OR ", $table, ".attachments IS NOT NULL THEN ",
             message_columns!(@changes $dialect $table),
             " END AS changes"
         )
@@ -65,7 +65,8 @@ macro_rules! message_columns {
              ELSE json((SELECT json_array(q.seq, hex(q.user_id), substr(q.text, 1, 140), \
              q.deleted_at IS NOT NULL) FROM messages q WHERE q.id = ", $t, ".reply_to)) END, ",
             "nullif(hex(", $t, ".parent_id), ''), ", $t, ".thread_only, ", $t, ".reply_count, ",
-            $t, ".last_reply_at, ", $t, ".thread_participants, ", $t, ".mentions)"
+            $t, ".last_reply_at, ", $t, ".thread_participants, ", $t, ".mentions, ",
+            $t, ".attachments)"
         )
     };
     (@changes postgres $t:literal) => {
@@ -79,7 +80,7 @@ macro_rules! message_columns {
              q.deleted_at IS NOT NULL) FROM messages q WHERE q.id = ", $t, ".reply_to) END, ",
             $t, ".parent_id, ", $t, ".thread_only, ", $t, ".reply_count, ",
             "(extract(epoch FROM ", $t, ".last_reply_at) * 1000000)::bigint, ",
-            $t, ".thread_participants, ", $t, ".mentions)::text"
+            $t, ".thread_participants, ", $t, ".mentions, ", $t, ".attachments)::text"
         )
     };
 }
@@ -144,6 +145,9 @@ struct ChangeColumns {
     thread_participants: Option<String>,
     /// The mentioned members, JSON text (read like participants).
     mentions: Option<String>,
+    /// The files it carries, JSON text (see [`decode_attachments`]).
+    #[serde(default)]
+    attachments: Option<String>,
 }
 
 /// The quoted message's part of [`ChangeColumns`].
@@ -181,6 +185,19 @@ pub(super) fn decode_user_ids(json: Option<&str>) -> Vec<UserId> {
         None | Some("") => Vec::new(),
         Some(json) => serde_json::from_str(json).unwrap_or_else(|e| {
             tracing::error!(error = %e, "a stored list of user ids does not decode");
+            Vec::new()
+        }),
+    }
+}
+
+/// Reads a message's stored attachments (the `attachments` column); a
+/// list that does not decode is logged and shown as none rather than
+/// failing the whole read.
+pub(super) fn decode_attachments(json: Option<&str>) -> Vec<Attachment> {
+    match json {
+        None | Some("") => Vec::new(),
+        Some(json) => serde_json::from_str(json).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "a stored list of attachments does not decode");
             Vec::new()
         }),
     }
@@ -235,6 +252,7 @@ impl From<MessageRow> for Message {
         }
         message.reactions = decode_reactions(changes.reactions.as_deref());
         message.mentions = decode_user_ids(changes.mentions.as_deref());
+        message.attachments = decode_attachments(changes.attachments.as_deref());
         message.reply_to = match (changes.reply_to, changes.quote) {
             (Some(id), Some(quote)) => {
                 let deleted = quote.deleted.is_set();

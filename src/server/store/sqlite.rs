@@ -30,15 +30,17 @@ use super::rows::{message_columns, HeadRow, MessageRow};
 use super::sqlite_conn::{discard, encode, one_writer};
 use super::sqlite_search::{SearchIndexFile, ATTACH_FOR_READING};
 use super::thread_dialect::{define_thread_steps, ThreadDialect, ThreadQueries};
+use super::upload_dialect::{define_upload_steps, UploadDialect, UploadQueries};
 use super::{
     Change, ChangeLimits, ChangeResult, ChangeStore, ChannelStore, HistoryCursor, InsertOutcome,
     Membership, MessageStore, MetaStore, NewMessage, ReadStore, SearchStore, StoreError,
-    StoreResult, ThreadRead, ThreadStore, Timeline, UserRecord, UserStore,
+    StoreResult, ThreadRead, ThreadStore, Timeline, UploadRecord, UploadStore, UserRecord,
+    UserStore,
 };
 use crate::protocol::dto::{Member, MemberRead, MessageEdit};
 use crate::protocol::{
     ChannelId, ChannelSummary, HistoryPage, Message, MessageId, Rev, Seq, ThreadSummary, Timestamp,
-    UnreadEntry, UserId,
+    UnreadEntry, UploadId, UserId,
 };
 use crate::server::search_text::SearchQuery;
 
@@ -423,6 +425,32 @@ impl ThreadDialect for Sqlite {
 
 define_thread_steps!(Sqlite, SqliteConnection);
 
+/// The statements of uploads (`upload_dialect.rs`).
+impl UploadDialect for Sqlite {
+    const UPLOADS: UploadQueries = UploadQueries {
+        add: "INSERT INTO uploads (id, channel_id, user_id, name, size, sha256, mime_type, \
+             kind, width, height, storage_key, thumb_key, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        get: "SELECT * FROM uploads WHERE id = ?1",
+        bytes_since: "SELECT COALESCE(SUM(size), 0) FROM uploads \
+             WHERE user_id = ?1 AND created_at > ?2",
+        take: "UPDATE uploads SET message_id = ?1 WHERE id = ?2 AND channel_id = ?3 \
+             AND user_id = ?4 AND message_id IS NULL AND removed_at IS NULL",
+        set_attachments: "UPDATE messages SET attachments = ?2 WHERE id = ?1",
+        remove_for_message: "UPDATE uploads SET removed_at = ?1 \
+             WHERE message_id = ?2 AND removed_at IS NULL",
+        remove_for_channel: "UPDATE uploads SET removed_at = ?1 \
+             WHERE channel_id = ?2 AND removed_at IS NULL",
+        remove_orphans: "UPDATE uploads SET removed_at = ?1 \
+             WHERE message_id IS NULL AND removed_at IS NULL AND created_at < ?2",
+        removed: "SELECT * FROM uploads WHERE removed_at IS NOT NULL \
+             ORDER BY removed_at LIMIT ?1",
+        forget: "DELETE FROM uploads WHERE id = ?1",
+    };
+}
+
+define_upload_steps!(Sqlite, SqliteConnection);
+
 /// The statements of changes to messages (`change_dialect.rs`).
 impl ChangeDialect for Sqlite {
     const CHANGES: ChangeQueries = ChangeQueries {
@@ -798,6 +826,7 @@ impl SqliteStore {
             .execute(&mut *tx)
             .await?;
         Self::add_mentions(tx, m.id, &m.mentions).await?;
+        take_uploads_in(tx, m).await?;
         let parent = match m.thread {
             Some(thread) => Some(Box::new(
                 reply_step_in(tx, m, thread, seq, created_at).await?,
@@ -894,6 +923,12 @@ impl ChannelStore for SqliteStore {
         let deleted = async {
             sqlx::query(KEEP_LAST_KEY).execute(&mut *conn).await?;
             sqlx::query(RECORD_CHANNEL_CHANGES)
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+            // Its files are to go (the janitor deletes the bytes).
+            sqlx::query(<Sqlite as UploadDialect>::UPLOADS.remove_for_channel)
+                .bind(Timestamp::from(Utc::now()))
                 .bind(id)
                 .execute(&mut *conn)
                 .await?;
@@ -1013,6 +1048,38 @@ impl MessageStore for SqliteStore {
             return all_failed(batch, "commit", &e);
         }
         results
+    }
+}
+
+#[async_trait]
+impl UploadStore for SqliteStore {
+    async fn add_upload(&self, upload: &UploadRecord) -> StoreResult<()> {
+        <Sqlite as UploadDialect>::add_upload(&self.write, upload).await
+    }
+
+    async fn upload(&self, id: UploadId) -> StoreResult<Option<UploadRecord>> {
+        <Sqlite as UploadDialect>::upload(&self.read, id).await
+    }
+
+    async fn uploaded_bytes_since(&self, user: UserId, since: Timestamp) -> StoreResult<u64> {
+        <Sqlite as UploadDialect>::uploaded_bytes_since(&self.read, user, since).await
+    }
+
+    async fn remove_orphan_uploads(&self, created_before: Timestamp) -> StoreResult<()> {
+        <Sqlite as UploadDialect>::remove_orphans(
+            &self.write,
+            Timestamp::from(Utc::now()),
+            created_before,
+        )
+        .await
+    }
+
+    async fn removed_uploads(&self, limit: u32) -> StoreResult<Vec<UploadRecord>> {
+        <Sqlite as UploadDialect>::removed_uploads(&self.read, limit).await
+    }
+
+    async fn forget_upload(&self, id: UploadId) -> StoreResult<()> {
+        <Sqlite as UploadDialect>::forget_upload(&self.write, id).await
     }
 }
 
@@ -1543,6 +1610,7 @@ mod tests {
                 reply_to: None,
                 thread: None,
                 mentions: Vec::new(),
+                attachments: Vec::new(),
             })
             .collect();
         for r in store.insert_messages(&batch).await {

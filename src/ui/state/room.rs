@@ -249,7 +249,7 @@ impl RoomState {
     ) {
         let mut frame = None;
         self.outbox
-            .update(|o| frame = Some(o.add_send(text, reply_to, thread, mentions)));
+            .update(|o| frame = Some(o.add_send(text, reply_to, thread, mentions, Vec::new())));
         if let Some(frame) = frame {
             self.send_frame(&frame);
         }
