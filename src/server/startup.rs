@@ -22,8 +22,12 @@ use crate::server::bus::postgres::{PgBus, PgCommitNotice};
 use crate::server::bus::server_id::ServerId;
 use crate::server::bus::Bus;
 use crate::server::chat::change_writer::ChangeWriterParts;
+use crate::server::chat::uploads::Files;
 use crate::server::chat::{activity, ChangeWriter, Chat, MessageWriter, RateLimit, SendLimiter};
 use crate::server::config::Settings;
+use crate::server::files::sniff::AllowedTypes;
+use crate::server::files::spool;
+use crate::server::files::storage::FileStorage;
 use crate::server::http::router;
 use crate::server::http::serve::{serve, ConnectionSettings};
 use crate::server::http::site_files::SiteFiles;
@@ -60,6 +64,9 @@ pub enum StartupError {
     /// The database URL names a backend this build does not have.
     #[error("configuration error in DATABASE_URL: {0}")]
     Database(String),
+    /// The file storage or the upload settings.
+    #[error("configuration error in the file settings: {0}")]
+    Files(String),
     /// The listen address.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -128,6 +135,8 @@ impl Application {
         if settings.demo_data && demo::seed_once(store.as_ref()).await? {
             tracing::info!("demo data created: alice, bob, carol (password \"password\")");
         }
+
+        let files = Arc::new(files_from(&settings)?);
 
         let limits = settings.limits.clone();
         let rooms = Rooms::new(limits.room_buffer, limits.presence_batch);
@@ -224,6 +233,7 @@ impl Application {
             known_users: Default::default(),
             member_cache: member_cache.clone(),
             search_on: settings.search,
+            files,
         });
 
         let listener = bind(settings.listen_addr).map_err(|source| StartupError::Bind {
@@ -321,6 +331,12 @@ impl Application {
             }
         });
 
+        let file_sweeper = tokio::spawn(sweep_files(
+            state.chat.clone(),
+            state.settings.limits.files_sweep_interval,
+            token.clone(),
+        ));
+
         let flusher = tokio::spawn(crate::server::chat::search_flush::run(
             state.chat.store.clone(),
             state.settings.limits.search_flush_interval,
@@ -351,6 +367,7 @@ impl Application {
         }
         let _ = janitor.await;
         let _ = flusher.await;
+        let _ = file_sweeper.await;
         // The writer saw the shutdown: it closed its queue, commits what is
         // queued, and stops.
         if tokio::time::timeout(WRITER_DRAIN, writer_task)
@@ -371,6 +388,56 @@ impl Application {
             let _ = tokio::time::timeout(Duration::from_secs(1), task).await;
         }
         Ok(())
+    }
+}
+
+/// Where uploads go and what they may be (`files_url`, by default a
+/// folder `files` in the data directory; spooled in `uploads-tmp` there,
+/// where parts a stopped server left behind over an hour ago are removed
+/// now: younger ones may be another server's, sharing the folder).
+fn files_from(settings: &Settings) -> Result<Files, StartupError> {
+    let url = settings
+        .files_url
+        .clone()
+        .unwrap_or_else(|| format!("file://{}", settings.data_dir.join("files").display()));
+    let storage =
+        FileStorage::from_url(&url).map_err(|e| StartupError::Files(format!("{url}: {e}")))?;
+    let allowed = AllowedTypes::parse(&settings.limits.upload_types)
+        .map_err(|e| StartupError::Files(format!("upload_types: {e}")))?;
+    let spool_dir = settings.data_dir.join("uploads-tmp");
+    std::fs::create_dir_all(&spool_dir)
+        .map_err(|e| StartupError::Files(format!("{}: {e}", spool_dir.display())))?;
+    match spool::sweep_stale(&spool_dir, Duration::from_secs(3600)) {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(
+            parts = n,
+            "removed uploads a stopped server left half-received"
+        ),
+        Err(e) => tracing::warn!(error = %e, "could not clear the upload spool"),
+    }
+    Ok(Files {
+        storage,
+        spool_dir,
+        allowed,
+    })
+}
+
+/// Deletes the bytes of removed and orphaned uploads every `every`, until
+/// `shutdown` (PROTOCOL.md "Files and images").
+async fn sweep_files(chat: Arc<Chat>, every: Duration, shutdown: CancellationToken) {
+    /// Uploads removed per round at most; a longer backlog goes on in
+    /// the next rounds.
+    const PER_ROUND: u32 = 500;
+    loop {
+        match chat.sweep_files(PER_ROUND).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(files = n, "deleted removed files"),
+            Err(e) => tracing::warn!(error = %e, "deleting removed files failed; retried later"),
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(every) => {}
+        }
     }
 }
 

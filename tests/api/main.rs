@@ -11,6 +11,7 @@ mod auth;
 mod bad_input;
 mod cluster;
 mod connection_limit;
+mod files;
 mod helpers;
 mod http_edges;
 mod mentions;

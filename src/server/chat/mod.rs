@@ -19,6 +19,7 @@ pub mod send;
 pub mod session;
 pub mod thread_reads;
 pub mod threads;
+pub mod uploads;
 pub mod write_queue;
 pub mod writer;
 
@@ -73,6 +74,8 @@ pub struct Chat {
     /// Whether search is on (the `search` setting): off refuses every
     /// query (PROTOCOL.md "Search"), as the store then keeps no words.
     pub search_on: bool,
+    /// Where uploaded files go and what they may be.
+    pub files: Arc<uploads::Files>,
 }
 
 impl std::fmt::Debug for Chat {

@@ -2,9 +2,11 @@
 //! and the router that puts them beside the Leptos pages.
 
 pub mod admin;
+pub mod byte_ranges;
 pub mod connection_limit;
 pub mod embedded;
 pub mod extract;
+pub mod file_routes;
 pub mod json_body;
 pub mod login;
 pub mod message_routes;

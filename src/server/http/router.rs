@@ -16,6 +16,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::TraceLayer;
 
 use super::admin;
+use super::file_routes;
 use super::login::{login_route, logout_route};
 use super::message_routes;
 use super::rest::{
@@ -144,8 +145,10 @@ pub fn build(state: AppState) -> Router {
             move || shell(leptos_options.clone()),
         )
         // Pages and JSON, not the site's files (precompressed, see
-        // `site_files`) added below.
+        // `site_files`) nor uploaded files (served as stored, with
+        // ranges) added below.
         .layer(compression())
+        .merge(files(&state))
         .fallback(site_or_page)
         .layer(axum::middleware::from_fn(error_status))
         .layer(DefaultBodyLimit::max(state.settings.limits.max_body_bytes))
@@ -154,6 +157,22 @@ pub fn build(state: AppState) -> Router {
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
+}
+
+/// The file routes (PROTOCOL.md "Files and images"). The upload's body
+/// may be as large as the largest file (and its multipart framing); the
+/// rule book stops it at the file limit while it streams.
+fn files(state: &AppState) -> Router<AppState> {
+    let upload_body = usize::try_from(state.settings.limits.upload_max_bytes)
+        .unwrap_or(usize::MAX)
+        .saturating_add(1024 * 1024);
+    Router::new()
+        .route(
+            "/chat/channels/{channel_id}/uploads",
+            post(file_routes::upload_route).layer(DefaultBodyLimit::max(upload_body)),
+        )
+        .route("/chat/files/{id}", get(file_routes::file_route))
+        .route("/chat/files/{id}/thumb", get(file_routes::thumb_route))
 }
 
 /// The site's files (compiled in, or from `site_root`); anything else
