@@ -4,7 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{ChannelId, Timestamp, UploadId};
+use super::ids::{ChannelId, UploadId};
+use super::timestamp::Timestamp;
 
 /// What a client may do with a file: show an image inline (it has a size
 /// and a thumbnail), or offer anything else as a card to download.
