@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 
-use crate::protocol::{ClientId, MessageId, Rev, Seq, UserId};
+use crate::protocol::{Attachment, ClientId, MessageId, Rev, Seq, UserId};
 
 use crate::client::changes::PendingChanges;
 use crate::client::format::{initials, month_name, weekday_name};
@@ -112,6 +112,8 @@ pub struct MessageRow {
     /// The names of the members it mentions, each with whether it is the
     /// viewer (highlighted in the text).
     pub mention_names: Vec<(String, bool)>,
+    /// Its files (none once deleted).
+    pub attachments: Vec<Attachment>,
 }
 
 /// A thread's summary under its parent: "3 replies", the last reply's
@@ -184,6 +186,8 @@ pub struct PendingRow {
     pub client_id: ClientId,
     /// The text.
     pub text: String,
+    /// Its files (uploaded already).
+    pub attachments: Vec<Attachment>,
     /// Why it failed, when it did.
     pub failed: Option<String>,
 }
@@ -340,6 +344,11 @@ pub fn layout<'m>(
                 .filter_map(|u| (cx.name_of)(*u).map(|n| (n, *u == cx.me)))
                 .collect(),
             also_in_channel: m.parent_id.is_some() && m.show_in_channel,
+            attachments: if m.deleted {
+                Vec::new()
+            } else {
+                m.attachments.clone()
+            },
             thread: m.thread.as_ref().map(|t| ThreadRow {
                 replies: match t.reply_count {
                     1 => "1 reply".to_string(),
@@ -375,6 +384,7 @@ pub fn layout<'m>(
         Row::Pending(PendingRow {
             client_id: p.client_id.clone(),
             text: p.text.clone(),
+            attachments: p.attachments.clone(),
             failed: match &p.state {
                 PendingState::Sending => None,
                 PendingState::Failed(reason) => Some(reason.clone()),

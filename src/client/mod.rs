@@ -27,5 +27,6 @@ pub mod socket;
 pub mod thread_model;
 pub mod timeline;
 pub mod typing;
+pub mod upload;
 
 pub use socket::{use_chat_socket, ConnectionState, SocketSender};

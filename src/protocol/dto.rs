@@ -405,6 +405,12 @@ pub struct Member {
 pub struct ClientSettings {
     /// Longest message, in characters after trimming (`max_text_chars`).
     pub max_text_chars: usize,
+    /// Files one message may carry (`max_attachments`).
+    #[serde(default)]
+    pub max_attachments: usize,
+    /// Largest uploaded file in bytes (`upload_max_bytes`).
+    #[serde(default)]
+    pub upload_max_bytes: u64,
 }
 
 /// A change to a stored message, as the server functions and the rule book

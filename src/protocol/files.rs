@@ -9,7 +9,7 @@ use super::timestamp::Timestamp;
 
 /// What a client may do with a file: show an image inline (it has a size
 /// and a thumbnail), or offer anything else as a card to download.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AttachmentKind {
     /// PNG, JPEG, GIF or WebP that decoded: `width`, `height`, a thumbnail.
@@ -21,7 +21,7 @@ pub enum AttachmentKind {
 /// A file a message carries, as the JSON routes and server functions send
 /// it. The URLs are the server's own download routes, which check the
 /// reader's membership on every request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Attachment {
     /// The upload.
     pub id: UploadId,

@@ -11,5 +11,7 @@ pub async fn get_client_settings() -> Result<ClientSettings, AppError> {
     let (state, _user) = with_status(server_fn_user())?;
     Ok(ClientSettings {
         max_text_chars: state.settings.limits.max_text_chars,
+        max_attachments: state.settings.limits.max_attachments,
+        upload_max_bytes: state.settings.limits.upload_max_bytes,
     })
 }

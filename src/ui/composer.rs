@@ -17,6 +17,7 @@ use crate::client::typing::{TypingSignal, TypingThrottle};
 use crate::protocol::{ClientFrame, MessageId, MessageText, TextError, UserId};
 use crate::ui::badge::Avatar;
 use crate::ui::state::room::RoomState;
+use crate::ui::upload_tray::{UploadTray, UploadTrayView};
 
 /// Show the character count once the text is this close to the limit.
 const COUNT_FROM_FRACTION: f64 = 0.8;
@@ -107,9 +108,11 @@ impl TypingAnnouncer {
 #[component]
 pub fn Composer() -> impl IntoView {
     let room = expect_context::<RoomState>();
+    let tray = expect_context::<UploadTray>();
     let max = room.max_text_chars;
     let draft = RwSignal::new(String::new());
     let typing = TypingAnnouncer::new(room, None);
+    let file_input = NodeRef::<leptos::html::Input>::new();
     let textarea = NodeRef::<leptos::html::Textarea>::new();
     // Mentions: the members chosen from the suggestions while writing.
     let chosen = RwSignal::new(Vec::<(UserId, String)>::new());
@@ -159,7 +162,13 @@ pub fn Composer() -> impl IntoView {
     let checked = Memo::new(move |_| draft.with(|d| MessageText::parse(d, max)));
     let length = Memo::new(move |_| draft.with(|d| d.trim().chars().count()));
     let too_long = move || matches!(checked.get(), Err(TextError::TooLong { .. }));
-    let can_send = move || checked.with(|c| c.is_ok());
+    // Files may go without text; a message waits for its files.
+    let files_only = move || {
+        room.editing.get().is_none()
+            && tray.has_files()
+            && checked.with(|c| matches!(c, Err(TextError::Empty)))
+    };
+    let can_send = move || (checked.with(|c| c.is_ok()) || files_only()) && !tray.blocks_sending();
     let counter = move || {
         let n = length.get();
         (n as f64 >= max as f64 * COUNT_FROM_FRACTION).then(|| {
@@ -200,18 +209,22 @@ pub fn Composer() -> impl IntoView {
     };
 
     let send = move || {
-        let Ok(text) = checked.get_untracked() else {
+        if !can_send() {
             return;
-        };
+        }
+        let text = checked
+            .get_untracked()
+            .map(|t| t.as_str().to_string())
+            .unwrap_or_default();
         let mentions = chosen.with_untracked(|c| mentioned_ids(text.as_str(), c));
         chosen.set(Vec::new());
         suggestions.set(None);
         if room.editing.get_untracked().is_some() {
-            room.save_edit(text.as_str().to_string(), mentions);
+            room.save_edit(text, mentions);
             draft.set(String::new());
             return;
         }
-        room.send_text(text.as_str().to_string(), mentions);
+        room.send_text(text, mentions, tray.take());
         draft.set(String::new());
         typing.sent();
         if let Some(el) = textarea.get_untracked() {
@@ -308,7 +321,7 @@ pub fn Composer() -> impl IntoView {
     };
 
     view! {
-        <form class="composer" on:submit=move |ev| {
+        <form class="composer with-files" on:submit=move |ev| {
             ev.prevent_default();
             send();
         }>
@@ -347,6 +360,39 @@ pub fn Composer() -> impl IntoView {
                         }
                     })
             }}
+            <UploadTrayView tray/>
+            <input
+                type="file"
+                multiple
+                class="visually-hidden"
+                tabindex="-1"
+                aria-hidden="true"
+                data-testid="file-input"
+                node_ref=file_input
+                on:change=move |_| {
+                    if let Some(input) = file_input.get_untracked() {
+                        if let Some(files) = input.files() {
+                            tray.add_list(&files);
+                        }
+                        // The same file may be chosen again later.
+                        input.set_value("");
+                    }
+                }
+            />
+            <button
+                type="button"
+                class="icon-button attach-button"
+                aria-label="Attach files"
+                title="Attach files"
+                disabled=move || room.editing.get().is_some()
+                on:click=move |_| {
+                    if let Some(input) = file_input.get_untracked() {
+                        input.click();
+                    }
+                }
+            >
+                "📎"
+            </button>
             <label for="composer-text" class="visually-hidden">"Message"</label>
             <textarea
                 id="composer-text"
@@ -370,6 +416,16 @@ pub fn Composer() -> impl IntoView {
                     typing.keystroke();
                 }
                 on:keydown=on_keydown
+                on:paste=move |ev: leptos::ev::ClipboardEvent| {
+                    // Pasted files (a screenshot) join the message; pasted
+                    // text is left to the box.
+                    if let Some(files) = ev.clipboard_data().and_then(|d| d.files()) {
+                        if files.length() > 0 && room.editing.get_untracked().is_none() {
+                            ev.prevent_default();
+                            tray.add_list(&files);
+                        }
+                    }
+                }
             ></textarea>
             <span
                 id="composer-count"

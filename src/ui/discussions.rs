@@ -15,6 +15,7 @@ use crate::protocol::{AppError, ChannelSummary, ClientSettings, User};
 use crate::server_fns::auth::{me, Logout};
 use crate::server_fns::channels::list_channels;
 use crate::server_fns::settings::get_client_settings;
+use crate::ui::attachments::{Lightbox, LightboxState};
 use crate::ui::channel_list::ChannelList;
 use crate::ui::notify_toggle::NotifyToggle;
 use crate::ui::room::ChannelRoom;
@@ -81,6 +82,7 @@ fn DiscussionsLayout(
     provide_context(search);
     let threads_view = ThreadsViewState::new(state);
     provide_context(threads_view);
+    provide_context(LightboxState::new());
 
     // Choosing a conversation closes the drawer (narrow windows).
     Effect::new(move |_| {
@@ -121,6 +123,7 @@ fn DiscussionsLayout(
             class:has-channel=move || channel_id.get().is_some()
         >
             <UnreadTitle/>
+            <Lightbox/>
             <nav id="sidebar" class="sidebar" aria-label="Channels">
                 <header class="sidebar-header">
                     <span class="me-name" title=user.email.clone()>{user.display_name.clone()}</span>

@@ -10,6 +10,7 @@ use leptos::prelude::*;
 use crate::client::message_rows::{who_reacted, MessageRow, QuoteRow, ReactionChip, ThreadRow};
 use crate::protocol::{ChangeRequest, MessageId, UserId};
 use crate::server_fns::messages::load_reactors;
+use crate::ui::attachments::AttachmentList;
 use crate::ui::badge::Avatar;
 use crate::ui::message_actions::{DeleteConfirm, MessageActions};
 use crate::ui::message_text::MessageText;
@@ -67,6 +68,8 @@ pub fn StoredMessage(
     } else {
         view! { <MessageText text=m.text.clone() mentions=m.mention_names.clone()/> }.into_any()
     };
+    let attachments = (!m.attachments.is_empty())
+        .then(|| view! { <AttachmentList items=m.attachments.clone()/> });
     let edited = m.edited.clone().map(|label| {
         view! { <span class="edited" title=label>" (edited)"</span> }
     });
@@ -200,6 +203,7 @@ pub fn StoredMessage(
                     <div class="bubble">
                         {hidden_sender}
                         {body}
+                        {attachments}
                         {edited}
                         {hover_time}
                     </div>

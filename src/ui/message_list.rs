@@ -12,6 +12,7 @@ use crate::client::browser::{reveal_message, utc_offset_minutes};
 use crate::client::message_rows::{layout, PendingRow, Row, RowContext};
 use crate::client::scroll::unseen_label;
 use crate::protocol::Timestamp;
+use crate::ui::attachments::AttachmentList;
 use crate::ui::message_item::StoredMessage;
 use crate::ui::message_text::MessageText;
 use crate::ui::scroll_anchor::use_scroll_anchor;
@@ -175,6 +176,7 @@ fn PendingMessage(p: PendingRow) -> impl IntoView {
             <div class="message-body">
                 <div class="bubble">
                     <MessageText text=p.text/>
+                    {(!p.attachments.is_empty()).then(|| view! { <AttachmentList items=p.attachments.clone()/> })}
                 </div>
                 <div class="pending-line">{status}</div>
             </div>

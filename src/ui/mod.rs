@@ -4,6 +4,7 @@
 //! through `client::socket` and `client::browser`, which do nothing on the
 //! server.
 
+pub mod attachments;
 pub mod badge;
 pub mod channel_list;
 pub mod chat_header;
@@ -26,3 +27,4 @@ pub mod thread_panel;
 pub mod threads_view;
 pub mod typing_indicator;
 pub mod unread_title;
+pub mod upload_tray;

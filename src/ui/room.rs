@@ -22,6 +22,7 @@ use crate::ui::state::channels::ChannelsState;
 use crate::ui::state::room::RoomState;
 use crate::ui::thread_panel::ThreadPanel;
 use crate::ui::typing_indicator::TypingIndicator;
+use crate::ui::upload_tray::UploadTray;
 
 /// `/chat/{channelId}`: loads the first page and the members, then shows
 /// the live room, or a clear message when the channel cannot be opened.
@@ -102,10 +103,22 @@ fn LiveRoom(
         first,
         (has_older, first_rev),
         names,
-        settings.max_text_chars,
+        settings,
         channels,
     );
     provide_context(room);
+    let tray = UploadTray::new(
+        channel_id,
+        settings.max_attachments,
+        settings.upload_max_bytes,
+    );
+    provide_context(tray);
+    // Files dropped anywhere on the conversation go to the composer.
+    let dragging = RwSignal::new(false);
+    let has_files = |ev: &leptos::ev::DragEvent| {
+        ev.data_transfer()
+            .is_some_and(|d| d.types().includes(&"Files".into(), 0))
+    };
     // `?at={seq}` (a search result): show that message, loading the page
     // around it when it is not loaded.
     let query = use_query_map();
@@ -136,7 +149,34 @@ fn LiveRoom(
     });
 
     view! {
-        <main class="chat-room" data-connection=move || room.connection.get().as_str()>
+        <main
+            class="chat-room"
+            class:dragging=move || dragging.get()
+            data-connection=move || room.connection.get().as_str()
+            on:dragover=move |ev| {
+                if has_files(&ev) {
+                    ev.prevent_default();
+                    dragging.set(true);
+                }
+            }
+            on:dragleave=move |ev| {
+                // Only when the pointer leaves the room, not a child.
+                if ev.related_target().is_none() {
+                    dragging.set(false);
+                }
+            }
+            on:drop=move |ev| {
+                dragging.set(false);
+                if let Some(files) = ev.data_transfer().and_then(|d| d.files()) {
+                    if files.length() > 0 {
+                        ev.prevent_default();
+                        if !room.revoked.get_untracked() {
+                            tray.add_list(&files);
+                        }
+                    }
+                }
+            }
+        >
             <ChatHeader/>
             {move || {
                 room.revoked

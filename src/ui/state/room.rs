@@ -21,8 +21,8 @@ use crate::client::socket::SocketHandlers;
 use crate::client::timeline::Timeline;
 use crate::client::{use_chat_socket, ConnectionState, SocketSender};
 use crate::protocol::{
-    ChangeRequest, ChannelId, ClientFrame, ClientId, Message, MessageId, Rev, Seq, ServerFrame,
-    Timestamp, UserId,
+    Attachment, ChangeRequest, ChannelId, ClientFrame, ClientId, ClientSettings, Message,
+    MessageId, Rev, Seq, ServerFrame, Timestamp, UserId,
 };
 use crate::server_fns::history::{load_history, mark_read};
 use crate::server_fns::messages::load_reads;
@@ -61,6 +61,8 @@ pub struct RoomState {
     pub announcement: RwSignal<String>,
     /// Longest text the server accepts.
     pub max_text_chars: usize,
+    /// The server's limits (files a message may carry, largest file).
+    pub settings: ClientSettings,
     /// Our changes to messages the server has not confirmed.
     pub changes: RwSignal<PendingChanges>,
     /// Members' read cursors ("seen by").
@@ -125,7 +127,7 @@ impl RoomState {
         first: Timeline,
         (has_older, first_rev): (bool, Rev),
         names: HashMap<UserId, String>,
-        max_text_chars: usize,
+        settings: ClientSettings,
         channels: ChannelsState,
     ) -> Self {
         channels.learn_names(names.clone());
@@ -146,7 +148,8 @@ impl RoomState {
             unread_after_seq: channels.read_cursor(channel_id),
             revoked: RwSignal::new(model.revoked),
             announcement: RwSignal::new(String::new()),
-            max_text_chars,
+            max_text_chars: settings.max_text_chars,
+            settings,
             changes: RwSignal::new(model.changes),
             reads: RwSignal::new(model.reads),
             read_receipts,
@@ -232,10 +235,10 @@ impl RoomState {
     /// Shows `text` at once as pending and sends it (quoting the message
     /// being replied to, if any); if the socket is down it goes out after
     /// the reconnect.
-    pub fn send_text(&self, text: String, mentions: Vec<UserId>) {
+    pub fn send_text(&self, text: String, mentions: Vec<UserId>, attachments: Vec<Attachment>) {
         let reply_to = self.replying.get_untracked();
         self.replying.set(None);
-        self.send_new(text, reply_to, None, mentions);
+        self.send_new(text, reply_to, None, mentions, attachments);
     }
 
     /// Queues a new message in the outbox (shown at once as pending) and
@@ -246,10 +249,11 @@ impl RoomState {
         reply_to: Option<MessageId>,
         thread: Option<ThreadTarget>,
         mentions: Vec<UserId>,
+        attachments: Vec<Attachment>,
     ) {
         let mut frame = None;
         self.outbox
-            .update(|o| frame = Some(o.add_send(text, reply_to, thread, mentions, Vec::new())));
+            .update(|o| frame = Some(o.add_send(text, reply_to, thread, mentions, attachments)));
         if let Some(frame) = frame {
             self.send_frame(&frame);
         }
@@ -530,7 +534,13 @@ impl RoomState {
 
     /// Sends a reply in `thread` (shown at once as pending in its panel).
     pub fn send_in_thread(&self, thread: ThreadState, text: String) {
-        self.send_new(text, None, Some(thread.next_target()), Vec::new());
+        self.send_new(
+            text,
+            None,
+            Some(thread.next_target()),
+            Vec::new(),
+            Vec::new(),
+        );
     }
 
     /// Closes the thread panel.
