@@ -44,7 +44,7 @@ impl Activity {
             message_id: m.id,
             user_id: m.user_id,
             sender_name,
-            preview: m.text.chars().take(140).collect(),
+            preview: m.preview(),
             created_at: m.created_at,
             unread_mentions: None,
         }

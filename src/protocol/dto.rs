@@ -67,6 +67,29 @@ pub struct Message {
 }
 
 impl Message {
+    /// Characters of the text a one-line preview keeps.
+    pub const PREVIEW_CHARS: usize = 140;
+
+    /// The one-line preview of the message (channel list, activity): the
+    /// start of its text, or, for a message of files only, what it
+    /// carries ("📎 plan.pdf", "🖼 Picture", "📎 3 files").
+    pub fn preview(&self) -> String {
+        if !self.text.is_empty() || self.attachments.is_empty() {
+            return self.text.chars().take(Self::PREVIEW_CHARS).collect();
+        }
+        match self.attachments.as_slice() {
+            [one] if one.kind == super::files::AttachmentKind::Image => "🖼 Picture".into(),
+            [one] => format!("📎 {}", one.name),
+            many if many
+                .iter()
+                .all(|a| a.kind == super::files::AttachmentKind::Image) =>
+            {
+                format!("🖼 {} pictures", many.len())
+            }
+            many => format!("📎 {} files", many.len()),
+        }
+    }
+
     /// A new message's fields beyond the seed's (never changed, no
     /// reactions, no pin), for building messages in code.
     pub fn unchanged(

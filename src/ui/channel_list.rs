@@ -53,7 +53,7 @@ pub fn ChannelPreview(
                 .clone()
                 .unwrap_or_else(|| "Someone".into())
         };
-        format!("{who}: {}", m.text.lines().next().unwrap_or(""))
+        format!("{who}: {}", m.preview().lines().next().unwrap_or(""))
     });
     let at = channel.last_message.as_ref().map(|m| m.created_at);
     let time = move || {

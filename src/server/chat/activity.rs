@@ -22,14 +22,6 @@ use crate::server::store::Store;
 /// How long a channel's member list is reused before it is read again.
 const MEMBER_CACHE_TTL: Duration = Duration::from_secs(5);
 
-/// Characters of the text carried in `preview`.
-pub const PREVIEW_CHARS: usize = 140;
-
-/// The start of a message text for previews.
-pub fn preview(text: &str) -> String {
-    text.chars().take(PREVIEW_CHARS).collect()
-}
-
 /// Channel member lists reused for [`MEMBER_CACHE_TTL`]; a revocation
 /// forgets the channel's list at once, so a revoked user gets no further
 /// previews.
@@ -89,7 +81,7 @@ fn activity_frame(m: &Message, unread_mentions: Option<i64>) -> ServerFrame {
         seq: m.seq,
         message_id: m.id,
         user_id: m.user_id,
-        preview: preview(&m.text),
+        preview: m.preview(),
         created_at: m.created_at,
         parent_id: m.parent_id,
         unread_mentions,
