@@ -16,6 +16,12 @@ CARGO_LEPTOS_VERSION="0.3.10"
 KOSOKU_VERSION="0.1.0"
 export KOSOKU_VENV="${KOSOKU_VENV:-$HOME/.cache/chat-kosoku-venv}"
 
+# moto (PyPI) in its server mode is the S3-protocol server the file tests
+# store into (scripts/s3.sh): a real HTTP server speaking S3, started on
+# loopback by the test command. A venv of its own, like kosoku's.
+MOTO_VERSION="5.2.1"
+export MOTO_VENV="${MOTO_VENV:-$HOME/.cache/chat-moto-venv}"
+
 # wasm-opt for release builds (cargo-leptos runs it on the Wasm): binaryen's
 # npm package, which ships a wasm-opt that understands what wasm-bindgen
 # 0.2.130 emits. Debian's binaryen (108) finishes the build but corrupts the

@@ -20,6 +20,7 @@
 #     Cargo.lock
 #   - the Playwright test runner in end2end/node_modules (npm ci)
 #   - kosoku 0.1.0 (the Autobahn WebSocket cases) in a Python venv
+#   - moto (an S3-protocol server for the file tests) in a Python venv
 set -euo pipefail
 
 # shellcheck source=scripts/lib.sh
@@ -196,6 +197,20 @@ else
     python3 -m venv "$KOSOKU_VENV"
   fi
   "$KOSOKU_VENV/bin/pip" install -q --disable-pip-version-check "kosoku==$KOSOKU_VERSION"
+  changed=1
+fi
+
+# ------------------------------------------------------------------ moto ----
+if [ "$("$MOTO_VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("moto"))' 2>/dev/null)" = "$MOTO_VERSION" ]; then
+  log "moto $MOTO_VERSION present"
+else
+  log "Installing moto $MOTO_VERSION (S3-protocol test server) into $MOTO_VENV"
+  rm -rf "$MOTO_VENV"
+  if ! python3 -m venv "$MOTO_VENV" 2>/dev/null; then
+    "${SUDO[@]}" apt-get install -y -q --no-install-recommends python3-venv
+    python3 -m venv "$MOTO_VENV"
+  fi
+  "$MOTO_VENV/bin/pip" install -q --disable-pip-version-check "moto[server]==$MOTO_VERSION"
   changed=1
 fi
 

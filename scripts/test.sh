@@ -56,6 +56,14 @@ cargo clippy --lib --features hydrate --target wasm32-unknown-unknown -- -D warn
 begin "no import loops between files in src/"
 python3 scripts/import-loops.py
 
+# The S3-protocol server the file tests also store into (both passes):
+# moto on a free loopback port (scripts/s3.sh).
+s3_dir="$(mktemp -d "${TMPDIR:-/tmp}/chat-s3.XXXXXX")"
+stop_s3() { bash scripts/s3.sh stop "$s3_dir"; }
+trap 'rc=$?; stop_s3; (exit $rc); on_exit' EXIT
+CHAT_TEST_S3="$(bash scripts/s3.sh start "$s3_dir" "$(free_port)")"
+export CHAT_TEST_S3
+
 begin "cargo test --features ssr (SQLite)"
 cargo test --features ssr
 
@@ -65,11 +73,13 @@ begin "API tests on PostgreSQL"
 pg_dir="$(mktemp -d "${TMPDIR:-/tmp}/chat-pg.XXXXXX")"
 pg_port="$(free_port)"
 stop_pg() { bash scripts/pg.sh stop "$pg_dir"; }
-trap 'rc=$?; stop_pg; (exit $rc); on_exit' EXIT
+trap 'rc=$?; stop_pg; stop_s3; (exit $rc); on_exit' EXIT
 CHAT_TEST_POSTGRES="$(bash scripts/pg.sh start "$pg_dir" "$pg_port")"
 export CHAT_TEST_POSTGRES
 cargo test --features ssr --test api --test cluster_kill --test storage_faults
 cargo test --features ssr --lib store::postgres
+stop_s3
+unset CHAT_TEST_S3
 
 # The load generator, small: real server processes and sockets, checking
 # only that no receiver lost, repeated or reordered a message (timings are

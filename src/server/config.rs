@@ -201,6 +201,10 @@ settings! {
     /// The site compiled into the binary (`--features embed-site`), served
     /// instead of `site_root`.
     embedded_site: Option<EmbeddedSite> = None;
+    /// The `AWS_*` variables an `s3://` `files_url` is configured by;
+    /// `None` reads the process environment (as deployed). Tests give
+    /// their own, since they must not change the process's.
+    files_env: Option<Vec<(String, String)>> = None;
 }
 
 settings! {

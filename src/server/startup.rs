@@ -400,8 +400,11 @@ fn files_from(settings: &Settings) -> Result<Files, StartupError> {
         .files_url
         .clone()
         .unwrap_or_else(|| format!("file://{}", settings.data_dir.join("files").display()));
-    let storage =
-        FileStorage::from_url(&url).map_err(|e| StartupError::Files(format!("{url}: {e}")))?;
+    let storage = match &settings.files_env {
+        Some(env) => FileStorage::from_url_with_env(&url, env.clone()),
+        None => FileStorage::from_url(&url),
+    }
+    .map_err(|e| StartupError::Files(format!("{url}: {e}")))?;
     let allowed = AllowedTypes::parse(&settings.limits.upload_types)
         .map_err(|e| StartupError::Files(format!("upload_types: {e}")))?;
     let spool_dir = settings.data_dir.join("uploads-tmp");

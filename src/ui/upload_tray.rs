@@ -5,7 +5,9 @@
 //! and offers a retry. The message goes out once every file is stored,
 //! carrying their upload ids.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use leptos::prelude::*;
 use leptos::web_sys::{File, FileList, Url};
@@ -51,9 +53,23 @@ pub struct UploadTray {
     pub items: RwSignal<Vec<TrayItem>>,
     /// A note about files that could not be added (too many).
     pub note: RwSignal<Option<String>>,
-    next_key: StoredValue<u64>,
-    files: StoredValue<HashMap<u64, File>, LocalStorage>,
-    running: StoredValue<HashMap<u64, RunningUpload>, LocalStorage>,
+}
+
+thread_local! {
+    /// The chosen files, by item key, and their running uploads: browser
+    /// objects, which are not `Send` and so cannot live in the tray's
+    /// signals (a page rendered on the server would drop them on another
+    /// thread). Only the browser, on its one thread, ever fills these.
+    static FILES: RefCell<HashMap<u64, File>> = RefCell::new(HashMap::new());
+    static RUNNING: RefCell<HashMap<u64, RunningUpload>> = RefCell::new(HashMap::new());
+}
+
+/// Item keys, unique in the page (across trays).
+static NEXT_KEY: AtomicU64 = AtomicU64::new(0);
+
+/// The running upload of `key`, taken out of [`RUNNING`].
+fn take_running(key: u64) -> Option<RunningUpload> {
+    RUNNING.with(|r| r.borrow_mut().remove(&key))
 }
 
 impl UploadTray {
@@ -66,9 +82,6 @@ impl UploadTray {
             max_bytes,
             items: RwSignal::new(Vec::new()),
             note: RwSignal::new(None),
-            next_key: StoredValue::new(0),
-            files: StoredValue::new_local(HashMap::new()),
-            running: StoredValue::new_local(HashMap::new()),
         };
         on_cleanup(move || tray.clear());
         tray
@@ -96,8 +109,7 @@ impl UploadTray {
             self.note.set(None);
         }
         for file in files.into_iter().take(room) {
-            let key = self.next_key.get_value();
-            self.next_key.set_value(key + 1);
+            let key = NEXT_KEY.fetch_add(1, Ordering::Relaxed);
             let size = file.size().max(0.0) as u64;
             let preview = file
                 .type_()
@@ -113,16 +125,14 @@ impl UploadTray {
                     state: TrayState::Uploading(0.0),
                 })
             });
-            self.files.update_value(|f| {
-                f.insert(key, file);
-            });
+            FILES.with(|f| f.borrow_mut().insert(key, file));
             self.start(key);
         }
     }
 
     /// Starts (or restarts) the upload of the file under `key`.
     fn start(&self, key: u64) {
-        let Some(file) = self.files.with_value(|f| f.get(&key).cloned()) else {
+        let Some(file) = FILES.with(|f| f.borrow().get(&key).cloned()) else {
             return;
         };
         if self.max_bytes > 0 && file.size() > self.max_bytes as f64 {
@@ -138,7 +148,7 @@ impl UploadTray {
             move |share| tray.set_state(key, TrayState::Uploading(share)),
             move |end| {
                 // Its callbacks are running now: dropped a moment later.
-                let finished = tray.running.try_update_value(|r| r.remove(&key)).flatten();
+                let finished = take_running(key);
                 request_animation_frame(move || drop(finished));
                 match end {
                     UploadEnd::Stored(upload) => {
@@ -151,9 +161,7 @@ impl UploadTray {
             },
         );
         if let Some(running) = running {
-            self.running.update_value(|r| {
-                r.insert(key, running);
-            });
+            RUNNING.with(|r| r.borrow_mut().insert(key, running));
         }
     }
 
@@ -174,8 +182,7 @@ impl UploadTray {
     /// server then keeps nothing; a stored one no message takes is removed
     /// by the server after a while).
     pub fn remove(&self, key: u64) {
-        let running = self.running.try_update_value(|r| r.remove(&key)).flatten();
-        if let Some(upload) = running {
+        if let Some(upload) = take_running(key) {
             stop(upload);
         }
         self.forget(key);
@@ -190,24 +197,28 @@ impl UploadTray {
                 }
             }
         });
-        self.files.update_value(|f| {
-            f.remove(&key);
-        });
+        FILES.with(|f| f.borrow_mut().remove(&key));
         self.note.set(None);
     }
 
     /// Whether any file is still uploading or failed (the message waits).
+    /// (A view that outlives its room, while the page switches rooms,
+    /// reads a disposed tray as empty.)
     pub fn blocks_sending(&self) -> bool {
-        self.items.with(|items| {
-            items
-                .iter()
-                .any(|i| !matches!(i.state, TrayState::Stored(_)))
-        })
+        self.items
+            .try_with(|items| {
+                items
+                    .iter()
+                    .any(|i| !matches!(i.state, TrayState::Stored(_)))
+            })
+            .unwrap_or(false)
     }
 
-    /// Whether the tray holds any file.
+    /// Whether the tray holds any file (a disposed tray holds none).
     pub fn has_files(&self) -> bool {
-        self.items.with(|items| !items.is_empty())
+        self.items
+            .try_with(|items| !items.is_empty())
+            .unwrap_or(false)
     }
 
     /// The stored files, for the message being sent; the tray empties.
@@ -232,8 +243,7 @@ impl UploadTray {
             .try_with_untracked(|items| items.iter().map(|i| i.key).collect())
             .unwrap_or_default();
         for key in keys {
-            let running = self.running.try_update_value(|r| r.remove(&key)).flatten();
-            if let Some(upload) = running {
+            if let Some(upload) = take_running(key) {
                 stop(upload);
             }
             let _ = self.items.try_update(|items| {
@@ -243,7 +253,7 @@ impl UploadTray {
                     }
                 }
             });
-            self.files.try_update_value(|f| f.remove(&key));
+            FILES.with(|f| f.borrow_mut().remove(&key));
         }
         let _ = self.note.try_set(None);
     }
@@ -316,12 +326,12 @@ pub fn UploadTrayView(
         }
     };
     view! {
-        <Show when=move || tray.has_files() || tray.note.with(Option::is_some)>
+        <Show when=move || tray.has_files() || tray.note.try_with(Option::is_some).unwrap_or(false)>
             <div class="upload-tray">
                 <ul class="tray-items" aria-label="Files to send">
-                    <For each=move || tray.items.get() key=|i| (i.key, format!("{:?}", i.state)) children=item/>
+                    <For each=move || tray.items.try_get().unwrap_or_default() key=|i| (i.key, format!("{:?}", i.state)) children=item/>
                 </ul>
-                {move || tray.note.get().map(|n| view! { <p class="tray-note" role="status">{n}</p> })}
+                {move || tray.note.try_get().flatten().map(|n| view! { <p class="tray-note" role="status">{n}</p> })}
             </div>
         </Show>
     }

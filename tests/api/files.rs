@@ -699,3 +699,135 @@ where
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// The S3-protocol server the test command starts on loopback (moto's
+/// server mode), when `CHAT_TEST_S3` names it.
+fn s3_endpoint() -> Option<String> {
+    std::env::var("CHAT_TEST_S3").ok().filter(|v| !v.is_empty())
+}
+
+/// A new, empty bucket on the S3-protocol server.
+async fn new_bucket(endpoint: &str) -> String {
+    let bucket = format!("chat-test-{}", uuid::Uuid::new_v4().simple());
+    let resp = reqwest::Client::new()
+        .put(format!("{endpoint}/{bucket}"))
+        .send()
+        .await
+        .expect("create a bucket");
+    assert!(
+        resp.status().is_success(),
+        "creating {bucket}: {}",
+        resp.status()
+    );
+    bucket
+}
+
+/// The keys in a bucket (its listing, read without credentials: the test
+/// server allows it).
+async fn bucket_keys(endpoint: &str, bucket: &str) -> Vec<String> {
+    let xml = reqwest::get(format!("{endpoint}/{bucket}?list-type=2"))
+        .await
+        .expect("list a bucket")
+        .text()
+        .await
+        .unwrap();
+    xml.split("<Key>")
+        .skip(1)
+        .filter_map(|rest| rest.split("</Key>").next().map(str::to_owned))
+        .collect()
+}
+
+/// With files in an S3-compatible store: an upload lands in the bucket
+/// under the server's key, a download is a redirect (after the membership
+/// check) to a presigned URL that serves the bytes with their type, and
+/// a deleted message's file and thumbnail leave the bucket. Needs
+/// `CHAT_TEST_S3` (the test command starts moto's server); without it
+/// the test says so and checks nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3_uploads_download_by_presigned_url_and_leave_with_their_message() {
+    let Some(endpoint) = s3_endpoint() else {
+        eprintln!("CHAT_TEST_S3 is not set: the S3 test checks nothing");
+        return;
+    };
+    let bucket = new_bucket(&endpoint).await;
+    let env = vec![
+        ("AWS_ENDPOINT_URL".to_string(), endpoint.clone()),
+        ("AWS_ACCESS_KEY_ID".to_string(), "test".to_string()),
+        ("AWS_SECRET_ACCESS_KEY".to_string(), "test".to_string()),
+        ("AWS_REGION".to_string(), "us-east-1".to_string()),
+    ];
+    let url = format!("s3://{bucket}/chat");
+    let app = spawn_app_with(move |s| {
+        s.files_url = Some(url);
+        s.files_env = Some(env);
+        s.limits.files_sweep_interval = Duration::from_millis(200);
+    })
+    .await;
+    let Pair {
+        alice,
+        bob,
+        channel,
+        mut a,
+        ..
+    } = app.alice_and_bob_in("Product").await;
+    let (carol, _) = app.login(CAROL).await;
+    let png = picture(640, 480, image::ImageFormat::Png);
+    let up = app.upload_ok(&alice, &channel, "bucket.png", &png).await;
+    let id = up["id"].as_str().unwrap().to_string();
+    let keys = bucket_keys(&endpoint, &bucket).await;
+    assert_eq!(keys.len(), 2, "{keys:?}");
+    assert!(
+        keys.iter()
+            .all(|k| k.starts_with("chat/") && k.contains(&id)),
+        "{keys:?}"
+    );
+    // Nothing spooled is left behind on local disk.
+    assert!(files_under(&app, "uploads-tmp").is_empty());
+    let sent = send_files(&mut a, "in the bucket", &[&id]).await;
+
+    for (path, ty, bytes) in [
+        (format!("/chat/files/{id}"), "image/png", Some(png.clone())),
+        (format!("/chat/files/{id}/thumb"), "image/jpeg", None),
+    ] {
+        let resp = app.get(&path, Some(&bob)).await;
+        assert_eq!(resp.status(), 302, "{path}");
+        assert_eq!(resp.headers()["x-content-type-options"], "nosniff");
+        let location = resp.headers()["location"].to_str().unwrap().to_string();
+        assert!(location.starts_with(&endpoint), "{location}");
+        assert!(location.contains("X-Amz-Signature="), "{location}");
+        let object = reqwest::get(&location).await.unwrap();
+        assert_eq!(object.status(), 200, "{location}");
+        assert_eq!(object.headers()["content-type"], ty);
+        let body = object.bytes().await.unwrap();
+        match bytes {
+            Some(bytes) => assert_eq!(body.as_ref(), bytes.as_slice()),
+            None => assert!(image::load_from_memory(&body).is_ok()),
+        }
+    }
+    // The check comes before the redirect.
+    assert_eq!(
+        app.get(&format!("/chat/files/{id}"), Some(&carol))
+            .await
+            .status(),
+        403
+    );
+
+    a.send_json(&json!({"type": "message.delete", "id": sent["id"]}))
+        .await;
+    a.next_frame_of_type("message.updated", WAIT).await;
+    assert_eq!(
+        app.get(&format!("/chat/files/{id}"), Some(&bob))
+            .await
+            .status(),
+        404
+    );
+    let deadline = tokio::time::Instant::now() + WAIT * 2;
+    while !bucket_keys(&endpoint, &bucket).await.is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the bucket still holds the files"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(app.upload_rows().await, 0);
+}

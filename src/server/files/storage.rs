@@ -198,7 +198,11 @@ impl FileStorage {
 
     /// [`FileStorage::from_url`] with the environment given (for tests,
     /// which must not change the process's).
-    fn from_url_with_env(
+    ///
+    /// # Errors
+    ///
+    /// As [`FileStorage::from_url`].
+    pub fn from_url_with_env(
         url: &str,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, StorageError> {
