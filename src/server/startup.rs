@@ -418,11 +418,7 @@ fn files_from(settings: &Settings) -> Result<Files, StartupError> {
         ),
         Err(e) => tracing::warn!(error = %e, "could not clear the upload spool"),
     }
-    Ok(Files {
-        storage,
-        spool_dir,
-        allowed,
-    })
+    Ok(Files::new(storage, spool_dir, allowed))
 }
 
 /// Deletes the bytes of removed and orphaned uploads every `every`, until

@@ -36,6 +36,23 @@ pub struct Files {
     pub spool_dir: PathBuf,
     /// The types an upload may be.
     pub allowed: AllowedTypes,
+    /// Pictures decoded at once at most (one per core): a picture at the
+    /// pixel limit takes about 160 MB while it decodes, so many uploads
+    /// at once wait here rather than add up.
+    pub decoding: std::sync::Arc<tokio::sync::Semaphore>,
+}
+
+impl Files {
+    /// Files in `storage`, spooled in `spool_dir`, of the `allowed` types.
+    pub fn new(storage: FileStorage, spool_dir: PathBuf, allowed: AllowedTypes) -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Files {
+            storage,
+            spool_dir,
+            allowed,
+            decoding: std::sync::Arc::new(tokio::sync::Semaphore::new(cores)),
+        }
+    }
 }
 
 /// The longest file name kept, in bytes (a common file system limit).
@@ -186,7 +203,19 @@ impl Chat {
                 max_pixels: self.limits.image_max_pixels,
                 thumb_max_px: self.limits.thumb_max_px,
             };
-            let inspected = tokio::task::spawn_blocking(move || images::inspect(&path, limits))
+            // Held by the blocking task itself, so a request that goes away
+            // does not free its place while the picture still decodes.
+            let permit = self
+                .files
+                .decoding
+                .clone()
+                .acquire_owned()
+                .await
+                .map_err(|_| AppError::internal())?;
+            let inspected = tokio::task::spawn_blocking(move || {
+                let _permit = permit;
+                images::inspect(&path, limits)
+            })
                 .await
                 .map_err(|e| {
                     tracing::error!(error = %e, "the image task failed");
