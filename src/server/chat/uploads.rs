@@ -216,11 +216,11 @@ impl Chat {
                 let _permit = permit;
                 images::inspect(&path, limits)
             })
-                .await
-                .map_err(|e| {
-                    tracing::error!(error = %e, "the image task failed");
-                    AppError::internal()
-                })?;
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "the image task failed");
+                AppError::internal()
+            })?;
             match inspected {
                 Ok(info) => {
                     is_image = true;
