@@ -14,6 +14,7 @@ pub mod http;
 pub mod huge_pages;
 pub mod metrics;
 pub mod notify;
+pub mod previews;
 pub mod rooms;
 pub mod search_text;
 pub mod secret;
