@@ -79,22 +79,28 @@ test("a picture is attached, shown at its size for both, and opened in a lightbo
     await expect(item).toHaveCount(0);
 
     for (const page of [alice, bob]) {
-      const picture = page.locator("li.message .attachment-picture").last();
+      // The stored message (the pending copy it replaces shows the
+      // picture too).
+      const picture = page.locator("li.message:not(.pending) .attachment-picture").last();
       await expect(picture).toBeVisible();
-      // Its box is the picture's shape before the thumbnail arrives, and
-      // the same after.
-      const before = await picture.boundingBox();
+      await expect(picture.locator("img")).toHaveAttribute("width", "320");
+      await expect(picture.locator("img")).toHaveAttribute("height", "240");
+      // Its box is the picture's shape as soon as it is there (before the
+      // thumbnail arrives, when it is that quick), and the same after.
+      await expect.poll(() => picture.boundingBox()).not.toBeNull();
+      const before = (await picture.boundingBox())!;
       await expect(picture.locator("img")).toHaveJSProperty("complete", true);
       await expect
         .poll(() => picture.locator("img").evaluate((i: HTMLImageElement) => i.naturalWidth))
         .toBeGreaterThan(0);
       const after = await picture.boundingBox();
-      expect(after).toEqual(before);
-      expect(Math.round((before!.width / before!.height) * 100)).toBe(133);
+      // (The list may scroll meanwhile: the size is what must not move.)
+      expect({ w: after!.width, h: after!.height }).toEqual({ w: before.width, h: before.height });
+      expect(Math.round((before.width / before.height) * 100)).toBe(133);
     }
     await shoot(bob, info, "picture-in-list");
 
-    const picture = bob.locator("li.message .attachment-picture").last();
+    const picture = bob.locator("li.message:not(.pending) .attachment-picture").last();
     await picture.click();
     const box = bob.getByRole("dialog", { name: "sunrise.png" });
     await expect(box).toBeVisible();

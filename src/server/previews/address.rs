@@ -110,7 +110,7 @@ pub fn check_url(url: &url::Url) -> Result<(), Refused> {
         None => Err(Refused::Host),
         Some(url::Host::Ipv4(ip)) => public_or_refused(IpAddr::V4(ip)),
         Some(url::Host::Ipv6(ip)) => public_or_refused(IpAddr::V6(ip)),
-        Some(url::Host::Domain(name)) if name.is_empty() => Err(Refused::Host),
+        Some(url::Host::Domain("")) => Err(Refused::Host),
         Some(url::Host::Domain(_)) => Ok(()),
     }
 }
