@@ -61,7 +61,7 @@ use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::helpers::*;
-use crate::server_process::{free_port, ServerProcess};
+use crate::server_process::{crash_seed, free_port, ServerProcess};
 
 /// Sends a client keeps in flight (sent, echo not seen yet).
 const IN_FLIGHT: usize = 4;
@@ -598,16 +598,7 @@ fn uuid_text(row: &sqlx::sqlite::SqliteRow, column: usize) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_at_random_moments_loses_and_repeats_nothing() {
-    let seed = std::env::var("CHAT_CRASH_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-                | 1
-        });
+    let seed = crash_seed();
     let kills: usize = std::env::var("CHAT_CRASH_KILLS")
         .ok()
         .and_then(|s| s.parse().ok())

@@ -33,7 +33,7 @@ use tokio::net::TcpStream;
 use tokio::time::{sleep, timeout};
 
 use crate::helpers::*;
-use crate::server_process::{free_port, ServerProcess};
+use crate::server_process::{crash_seed, free_port, ServerProcess};
 
 /// Kills of the server during the run.
 const KILLS: usize = 4;
@@ -140,16 +140,7 @@ async fn send_in_messages(server: &ServerProcess, token: &str, channel: &str, up
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_kill_during_uploads_leaves_no_half_file_and_no_message_without_its_file() {
-    let seed = std::env::var("CHAT_CRASH_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-                | 1
-        });
+    let seed = crash_seed();
     eprintln!("upload crash test: seed {seed} (CHAT_CRASH_SEED={seed} replays it)");
     let mut rng = fastrand::Rng::with_seed(seed);
     let data = tempfile::tempdir().unwrap();

@@ -23,6 +23,19 @@ mod process;
 use process::Launch;
 pub use process::ServerProcess;
 
+/// The seed of a randomised crash test: `CHAT_CRASH_SEED` when set (to
+/// replay a run), else one from the clock.
+pub fn crash_seed() -> u64 {
+    std::env::var("CHAT_CRASH_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(1, |d| d.as_nanos() as u64 | 1)
+        })
+}
+
 /// A free loopback port (bound and released at once).
 pub fn free_port() -> u16 {
     process::free_port().expect("a free loopback port")
