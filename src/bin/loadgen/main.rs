@@ -20,6 +20,7 @@ mod scenarios;
 mod search;
 mod seed;
 mod server;
+mod uploads;
 mod words;
 
 use std::path::PathBuf;
@@ -51,6 +52,7 @@ const ALL: &[&str] = &[
     "search",
     "slow-consumer",
     "soak",
+    "uploads",
 ];
 
 /// Scenarios run only when named (they run others several times over):
@@ -64,8 +66,8 @@ struct Cli {
     /// `all`, `smoke` (small, correctness only: fails on any lost,
     /// duplicated or reordered message), or scenarios separated by commas:
     /// idle, storm, one-room, many-rooms, many-rooms-edits, reactions,
-    /// writes, history, unread, search, slow-consumer, soak; and, only
-    /// when named, search-writes.
+    /// writes, history, unread, search, slow-consumer, soak, uploads; and,
+    /// only when named, search-writes.
     #[arg(default_value = "all")]
     scenarios: String,
     /// Small sizes: seconds per scenario; speed targets are not claimed.
@@ -124,6 +126,7 @@ async fn main() -> ExitCode {
             "search",
             "slow-consumer",
             "soak",
+            "uploads",
         ]
         .map(String::from)
         .to_vec(),
@@ -235,6 +238,7 @@ async fn run_scenario(ctx: &Ctx, name: &str) -> Result<Vec<Row>> {
         }
         "slow-consumer" => scenarios::slow_consumer(ctx).await,
         "soak" => scenarios::soak(ctx).await,
+        "uploads" => uploads::uploads(ctx).await,
         other => Err(format!("unknown scenario {other}").into()),
     }
 }

@@ -27,8 +27,9 @@ use object_store::{
 };
 use tokio::io::AsyncReadExt;
 
-/// The size of one part of a multipart upload, and of the largest file
-/// sent in one request: the most file bytes held in memory at once.
+/// The size of one part of a multipart upload to a bucket, and of the
+/// largest file sent there in one request: the most file bytes one
+/// transfer holds in memory (S3 takes parts of at least 5 MiB).
 const PART_SIZE: u64 = 8 * 1024 * 1024;
 
 /// The size of the chunks a local file is streamed in.
@@ -41,7 +42,13 @@ const MAX_KEY_BYTES: usize = 1024;
 pub struct FileStorage {
     /// The store behind it.
     backend: Backend,
+    /// Turns to send a file to a bucket (see [`S3_TRANSFERS`]).
+    transfers: tokio::sync::Semaphore,
 }
+
+/// Files sent to a bucket at once at most: each holds one part (up to
+/// [`PART_SIZE`]) in memory while it goes, so this bounds that memory.
+const S3_TRANSFERS: usize = 4;
 
 /// The two kinds of store.
 enum Backend {
@@ -261,6 +268,7 @@ impl FileStorage {
         let store = LocalFileSystem::new_with_prefix(&root)?;
         Ok(FileStorage {
             backend: Backend::Local { store, root },
+            transfers: tokio::sync::Semaphore::new(S3_TRANSFERS),
         })
     }
 
@@ -299,6 +307,7 @@ impl FileStorage {
                 bucket: bucket.to_owned(),
                 prefix,
             },
+            transfers: tokio::sync::Semaphore::new(S3_TRANSFERS),
         })
     }
 
@@ -324,10 +333,33 @@ impl FileStorage {
         headers: &ObjectInfo,
     ) -> Result<(), StorageError> {
         let location = self.location(key)?;
+        if let Backend::Local { store, .. } = &self.backend {
+            // Copied by the kernel (no file bytes in this process's
+            // memory), then renamed into place: whole or not at all.
+            let dest = store.path_to_filesystem(&location)?;
+            let source = path.to_path_buf();
+            tokio::task::spawn_blocking(move || copy_into_place(&source, &dest))
+                .await
+                .map_err(|join| StorageError::Io {
+                    path: path.to_path_buf(),
+                    source: io::Error::other(join),
+                })??;
+            return self.sync_local(&location).await;
+        }
         let io_error = |source| StorageError::Io {
             path: path.to_path_buf(),
             source,
         };
+        // A bucket takes parts of at least 5 MiB, held in memory while they
+        // go: at most [`S3_TRANSFERS`] uploads send at once.
+        let _turn = self
+            .transfers
+            .acquire()
+            .await
+            .map_err(|_| StorageError::Io {
+                path: path.to_path_buf(),
+                source: io::Error::other("the storage is closing"),
+            })?;
         let mut file = tokio::fs::File::open(path).await.map_err(io_error)?;
         let size = file.metadata().await.map_err(io_error)?.len();
         let store = self.store();
@@ -575,6 +607,37 @@ impl FileStorage {
                 source: io::Error::other(join),
             })?
     }
+}
+
+/// Copies `source` to a new file beside `dest` (the kernel copies: no
+/// bytes pass through this process), syncs it and renames it to `dest`,
+/// so `dest` is never seen half written. Blocking.
+fn copy_into_place(source: &Path, dest: &Path) -> Result<(), StorageError> {
+    let io_error = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| StorageError::Io { path, source }
+    };
+    let dir = dest.parent().ok_or_else(|| StorageError::Io {
+        path: dest.to_path_buf(),
+        source: io::Error::other("no parent directory"),
+    })?;
+    std::fs::create_dir_all(dir).map_err(io_error(dir))?;
+    let name = dest
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let staging = dir.join(format!(
+        ".{name}.{}.incoming",
+        uuid::Uuid::new_v4().simple()
+    ));
+    let copied = std::fs::copy(source, &staging)
+        .and_then(|_| std::fs::File::open(&staging)?.sync_all())
+        .and_then(|()| std::fs::rename(&staging, dest));
+    if let Err(e) = copied {
+        let _ = std::fs::remove_file(&staging);
+        return Err(io_error(dest)(e));
+    }
+    Ok(())
 }
 
 /// Syncs `path` and each directory above it up to and including `root`.

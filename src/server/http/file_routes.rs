@@ -4,8 +4,7 @@
 //! with the headers that keep a file from ever running as a page.
 
 use axum::body::Body;
-use axum::extract::multipart::{Multipart, MultipartRejection};
-use axum::extract::{Path, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -13,6 +12,7 @@ use chrono::{DateTime, Utc};
 
 use super::byte_ranges::{parse_range, RangeAnswer};
 use super::extract::ChannelPath;
+use super::paced_body::{PacedBody, PacedPart, READ_AHEAD};
 use crate::protocol::files::UploadAnswer;
 use crate::protocol::{AppError, UploadId};
 use crate::server::auth::CurrentUser;
@@ -25,17 +25,34 @@ use crate::server::state::AppState;
 const FILE_CSP: &str = "default-src 'none'; sandbox";
 
 /// `POST /chat/channels/{channelId}/uploads`: exactly one file part,
-/// streamed to the rule book; other, non-file fields are read past.
+/// streamed to the rule book; other, non-file fields are read past. The
+/// parser reads at most [`READ_AHEAD`] bytes ahead of the file's writing
+/// (`paced_body`), and the whole body at most the largest file and 1 MiB
+/// of framing.
 pub async fn upload_route(
     State(state): State<AppState>,
     user: CurrentUser,
     ChannelPath(channel_id): ChannelPath,
-    multipart: Result<Multipart, MultipartRejection>,
+    request: Request,
 ) -> Result<Response, ApiError> {
-    let mut multipart = multipart
-        .map_err(|e| AppError::BadRequest(format!("the body must be multipart/form-data: {e}")))?;
+    let boundary = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|ct| multer::parse_boundary(ct).ok())
+        .ok_or_else(|| AppError::BadRequest("the body must be multipart/form-data".into()))?;
+    let whole = state
+        .chat
+        .limits
+        .upload_max_bytes
+        .saturating_add(1024 * 1024);
+    let (body, pace) = PacedBody::new(request.into_body().into_data_stream(), READ_AHEAD);
+    let constraints =
+        multer::Constraints::new().size_limit(multer::SizeLimit::new().whole_stream(whole));
+    let mut multipart = multer::Multipart::with_constraints(body, boundary, constraints);
     let mut stored = None;
     loop {
+        pace.next_part();
         let field = match multipart.next_field().await {
             Ok(Some(field)) => field,
             Ok(None) => break,
@@ -48,8 +65,8 @@ pub async fn upload_route(
         };
         if field.file_name().is_none() {
             // A plain form field: read past it, keep nothing.
-            let mut field = field;
-            while let Ok(Some(_)) = field.chunk().await {}
+            let mut field = PacedPart::new(field, pace.clone());
+            while let Some(Ok(_)) = futures_util::StreamExt::next(&mut field).await {}
             continue;
         }
         if let Some(upload) = stored.take() {
@@ -57,10 +74,11 @@ pub async fn upload_route(
             return Err(AppError::BadRequest("send one file per upload".into()).into());
         }
         let name = field.file_name().map(str::to_owned);
+        let data = PacedPart::new(field, pace.clone());
         stored = Some(
             state
                 .chat
-                .upload(user.id, channel_id, name.as_deref(), field)
+                .upload(user.id, channel_id, name.as_deref(), data)
                 .await?,
         );
     }
@@ -69,14 +87,12 @@ pub async fn upload_route(
 }
 
 /// A multipart body that broke off or passed the body limit.
-fn multipart_error(e: axum::extract::multipart::MultipartError) -> AppError {
-    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        AppError::FileTooLarge("the upload is over the size limit".into())
-    } else {
-        AppError::BadRequest(format!(
-            "the multipart body is malformed: {}",
-            e.body_text()
-        ))
+fn multipart_error(e: multer::Error) -> AppError {
+    match e {
+        multer::Error::StreamSizeExceeded { .. } | multer::Error::FieldSizeExceeded { .. } => {
+            AppError::FileTooLarge("the upload is over the size limit".into())
+        }
+        other => AppError::BadRequest(format!("the multipart body is malformed: {other}")),
     }
 }
 

@@ -10,6 +10,7 @@ pub mod file_routes;
 pub mod json_body;
 pub mod login;
 pub mod message_routes;
+pub mod paced_body;
 pub mod rest;
 pub mod router;
 pub mod serve;

@@ -148,7 +148,7 @@ pub fn build(state: AppState) -> Router {
         // `site_files`) nor uploaded files (served as stored, with
         // ranges) added below.
         .layer(compression())
-        .merge(files(&state))
+        .merge(files())
         .fallback(site_or_page)
         .layer(axum::middleware::from_fn(error_status))
         .layer(DefaultBodyLimit::max(state.settings.limits.max_body_bytes))
@@ -162,14 +162,13 @@ pub fn build(state: AppState) -> Router {
 /// The file routes (PROTOCOL.md "Files and images"). The upload's body
 /// may be as large as the largest file (and its multipart framing); the
 /// rule book stops it at the file limit while it streams.
-fn files(state: &AppState) -> Router<AppState> {
-    let upload_body = usize::try_from(state.settings.limits.upload_max_bytes)
-        .unwrap_or(usize::MAX)
-        .saturating_add(1024 * 1024);
+fn files() -> Router<AppState> {
     Router::new()
+        // The route bounds its body itself (the largest file and its
+        // framing) while it streams.
         .route(
             "/chat/channels/{channel_id}/uploads",
-            post(file_routes::upload_route).layer(DefaultBodyLimit::max(upload_body)),
+            post(file_routes::upload_route).layer(DefaultBodyLimit::disable()),
         )
         .route("/chat/files/{id}", get(file_routes::file_route))
         .route("/chat/files/{id}/thumb", get(file_routes::thumb_route))

@@ -39,6 +39,9 @@ pub struct ConnectionSettings {
     pub max_connections: usize,
 }
 
+/// A connection's HTTP/1 read buffer at most, in bytes.
+const READ_BUFFER_MAX: usize = 64 * 1024;
+
 /// Serves `app` on `listener` until `shutdown` completes, then waits for the
 /// requests in progress.
 pub async fn serve(
@@ -51,7 +54,12 @@ pub async fn serve(
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(settings.header_timeout);
+        .header_read_timeout(settings.header_timeout)
+        // The most a connection reads ahead of its request's handler (and
+        // the longest request head). hyper's default, about 400 KiB, made
+        // every upload in flight hold that much while its body streamed
+        // (BENCHMARKS.md "Files").
+        .max_buf_size(READ_BUFFER_MAX);
     builder.http2().timer(TokioTimer::new());
     let builder = std::sync::Arc::new(builder);
     let graceful = GracefulShutdown::new();
