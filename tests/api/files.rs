@@ -741,11 +741,18 @@ async fn bucket_keys(endpoint: &str, bucket: &str) -> Vec<String> {
 /// under the server's key, a download is a redirect (after the membership
 /// check) to a presigned URL that serves the bytes with their type, and
 /// a deleted message's file and thumbnail leave the bucket. Needs
-/// `CHAT_TEST_S3` (the test command starts moto's server); without it
-/// the test says so and checks nothing.
+/// `CHAT_TEST_S3` (the test command starts moto's server); without it the
+/// test fails in CI and, in a developer's partial run, says so and checks
+/// nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s3_uploads_download_by_presigned_url_and_leave_with_their_message() {
     let Some(endpoint) = s3_endpoint() else {
+        // The test command always starts one; only a developer's partial
+        // run may go without.
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CHAT_TEST_S3 must name an S3-protocol server in CI (scripts/s3.sh)"
+        );
         eprintln!("CHAT_TEST_S3 is not set: the S3 test checks nothing");
         return;
     };
