@@ -186,33 +186,28 @@ else
   changed=1
 fi
 
-# ---------------------------------------------------------------- kosoku ----
-if [ "$("$KOSOKU_VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("kosoku"))' 2>/dev/null)" = "$KOSOKU_VERSION" ]; then
-  log "kosoku $KOSOKU_VERSION present"
-else
-  log "Installing kosoku $KOSOKU_VERSION into $KOSOKU_VENV"
-  rm -rf "$KOSOKU_VENV"
-  if ! python3 -m venv "$KOSOKU_VENV" 2>/dev/null; then
-    "${SUDO[@]}" apt-get install -y -q --no-install-recommends python3-venv
-    python3 -m venv "$KOSOKU_VENV"
+# ------------------------------------------------- Python tools (venvs) ----
+# A Python tool in a venv of its own: the distribution DIST at VERSION,
+# installed (pip's REQUIREMENT) when the venv does not already have it.
+python_tool() {
+  local venv="$1" dist="$2" version="$3" requirement="$4" what="$5"
+  if [ "$("$venv/bin/python" -c "import importlib.metadata as m; print(m.version('$dist'))" 2>/dev/null)" = "$version" ]; then
+    log "$dist $version present"
+    return
   fi
-  "$KOSOKU_VENV/bin/pip" install -q --disable-pip-version-check "kosoku==$KOSOKU_VERSION"
-  changed=1
-fi
-
-# ------------------------------------------------------------------ moto ----
-if [ "$("$MOTO_VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("moto"))' 2>/dev/null)" = "$MOTO_VERSION" ]; then
-  log "moto $MOTO_VERSION present"
-else
-  log "Installing moto $MOTO_VERSION (S3-protocol test server) into $MOTO_VENV"
-  rm -rf "$MOTO_VENV"
-  if ! python3 -m venv "$MOTO_VENV" 2>/dev/null; then
+  log "Installing $dist $version ($what) into $venv"
+  rm -rf "$venv"
+  if ! python3 -m venv "$venv" 2>/dev/null; then
     "${SUDO[@]}" apt-get install -y -q --no-install-recommends python3-venv
-    python3 -m venv "$MOTO_VENV"
+    python3 -m venv "$venv"
   fi
-  "$MOTO_VENV/bin/pip" install -q --disable-pip-version-check "moto[server]==$MOTO_VERSION"
+  "$venv/bin/pip" install -q --disable-pip-version-check "$requirement"
   changed=1
-fi
+}
+python_tool "$KOSOKU_VENV" kosoku "$KOSOKU_VERSION" "kosoku==$KOSOKU_VERSION" \
+  "the Autobahn WebSocket cases"
+python_tool "$MOTO_VENV" moto "$MOTO_VERSION" "moto[server]==$MOTO_VERSION" \
+  "an S3-protocol test server"
 
 # Playwright drives Debian's Chromium; `npx playwright install` cannot
 # download browsers here.
