@@ -87,15 +87,28 @@ test("a picture is attached, shown at its size for both, and opened in a lightbo
       await expect(picture.locator("img")).toHaveAttribute("height", "240");
       // Its box is the picture's shape as soon as it is there (before the
       // thumbnail arrives, when it is that quick), and the same after.
-      await expect.poll(() => picture.boundingBox()).not.toBeNull();
-      const before = (await picture.boundingBox())!;
+      // (The row may be drawn again while it settles, e.g. when "seen
+      // by" arrives: the box is read when it is there.)
+      const seen: { box: { width: number; height: number } | null } = { box: null };
+      await expect
+        .poll(async () => {
+          seen.box = await picture.boundingBox();
+          return seen.box;
+        })
+        .not.toBeNull();
+      const before = seen.box!;
       await expect(picture.locator("img")).toHaveJSProperty("complete", true);
       await expect
         .poll(() => picture.locator("img").evaluate((i: HTMLImageElement) => i.naturalWidth))
         .toBeGreaterThan(0);
-      const after = await picture.boundingBox();
-      // (The list may scroll meanwhile: the size is what must not move.)
-      expect({ w: after!.width, h: after!.height }).toEqual({ w: before.width, h: before.height });
+      // (The list may scroll, and the row be drawn again, meanwhile: the
+      // size is what must not move.)
+      await expect
+        .poll(async () => {
+          const after = await picture.boundingBox();
+          return after && { w: after.width, h: after.height };
+        })
+        .toEqual({ w: before.width, h: before.height });
       expect(Math.round((before.width / before.height) * 100)).toBe(133);
     }
     await shoot(bob, info, "picture-in-list");
