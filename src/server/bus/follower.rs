@@ -232,12 +232,18 @@ impl Follower {
             let Ok(head) = self.store.head_seq(channel_id).await else {
                 continue;
             };
-            let published = room.published_head();
-            if published == Seq::ZERO {
-                // A new room: its connections caught up from storage at join.
+            // A room that published no message yet delivers from the oldest
+            // head one of its connections read before joining: a message
+            // committed since may be one whose wake-up is still on its way
+            // (repeats are skipped by the room and the connections).
+            let from = match room.published_head() {
+                Seq::ZERO => room.joined_seq().unwrap_or(head),
+                published => published,
+            };
+            if head > from {
+                self.deliver(channel_id, from, head, false).await;
+            } else if room.published_head() == Seq::ZERO {
                 room.seed_published_head(head);
-            } else if head > published {
-                self.deliver(channel_id, published, head, false).await;
             }
             let Ok(head_rev) = self.store.head_rev(channel_id).await else {
                 continue;
@@ -330,5 +336,78 @@ impl Follower {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::ClientId;
+    use crate::server::bus::local::LocalBus;
+    use crate::server::chat::send::SendExtras;
+    use crate::server::config::Settings;
+    use crate::server::demo::{DEMO_CHANNELS, DEMO_USERS};
+    use crate::server::startup::Application;
+    use crate::server::store::InsertOutcome;
+
+    /// A message another server stored after a connection here read the
+    /// head, and before this server heard its wake-up, reaches the room
+    /// through the sweep: the sweep never takes the stored head as
+    /// published for a room whose connection joined before it.
+    #[tokio::test]
+    async fn a_sweep_before_the_wake_up_delivers_what_came_after_the_join() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut settings = Settings::defaults_for(dir.path().to_path_buf());
+        settings.listen_addr = "127.0.0.1:0".parse().unwrap();
+        settings.demo_data = true;
+        let app = Application::build(settings).await.unwrap();
+        let chat = app.state().chat.clone();
+        let channel_id = DEMO_CHANNELS[0].0;
+        let (head, head_rev) = (
+            chat.store.head_seq(channel_id).await.unwrap(),
+            chat.store.head_rev(channel_id).await.unwrap(),
+        );
+
+        // "This server": rooms of its own, so the other server's writer
+        // (the application's) publishes nothing into them.
+        let rooms = Rooms::new(64, Duration::ZERO);
+        let (guard, mut events, _) = rooms.join(channel_id, DEMO_USERS[0].0);
+        guard.room.note_joined_at(head, head_rev);
+        let (activity, _activity_rx) = mpsc::unbounded_channel();
+        let follower = Follower {
+            bus: Arc::new(LocalBus::new(ServerId::new_random())),
+            store: chat.store.clone(),
+            rooms: rooms.clone(),
+            users: chat.users.clone(),
+            activity,
+            member_cache: chat.member_cache.clone(),
+            sweep: Duration::from_secs(3600),
+        };
+
+        let outcome = chat
+            .send(
+                DEMO_USERS[1].0,
+                channel_id,
+                "from the other server",
+                ClientId::from("other-1"),
+                SendExtras::default(),
+            )
+            .await
+            .unwrap();
+        let InsertOutcome::Stored(sent, _) = outcome else {
+            panic!("a new clientId is stored");
+        };
+        follower.sweep_rooms().await;
+        // The wake-up arrives after the sweep: nothing is sent twice.
+        follower.deliver(channel_id, head, sent.seq, true).await;
+
+        let mut seqs = Vec::new();
+        while let Ok(event) = events.try_recv() {
+            if let RoomEvent::Message { seq, .. } = &*event {
+                seqs.push(*seq);
+            }
+        }
+        assert_eq!(seqs, [sent.seq]);
+        drop(guard);
     }
 }

@@ -50,6 +50,8 @@ impl FrameSink for ClientSocket {
 pub struct WsSession {
     state: AppState,
     session: Session,
+    /// The channel's newest seq and rev read before joining its room.
+    heads: (Seq, Rev),
 }
 
 impl WsSession {
@@ -72,7 +74,11 @@ impl WsSession {
             after,
             state.shutdown.clone(),
         );
-        WsSession { state, session }
+        WsSession {
+            state,
+            session,
+            heads,
+        }
     }
 
     /// Runs the connection to its end.
@@ -82,7 +88,11 @@ impl WsSession {
     /// connection's task then holds the loop's own state, not the largest
     /// of those futures.
     pub async fn run(self, io: Io) {
-        let WsSession { state, mut session } = self;
+        let WsSession {
+            state,
+            mut session,
+            heads,
+        } = self;
         let limits = &state.settings.limits;
         let (mut socket, mut incoming) = ClientSocket::new(
             io,
@@ -108,13 +118,13 @@ impl WsSession {
         pings.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut last_heard = Instant::now();
 
+        // The oldest heads a connection of the room is known to hold: the
+        // follower's sweep of a room that has published nothing yet
+        // delivers what came after them (a missed or not yet heard
+        // wake-up), instead of taking the stored heads as published.
+        guard.room.note_joined_at(heads.0, heads.1);
         let published = (guard.room.published_head(), guard.room.published_rev());
         let greeted = Box::pin(session.greet(roster, published, &mut socket)).await;
-        // The oldest rev a connection of the room is known to hold: the
-        // follower's sweep of a room that has published no change yet
-        // delivers what came after it (a missed wake-up), instead of
-        // taking the stored head as published.
-        guard.room.note_joined_at_rev(session.last_rev());
         let end = if let Err(end) = greeted {
             end
         } else {

@@ -145,6 +145,10 @@ pub struct Room {
     /// The highest rev published here (0: none yet), as `published` for
     /// seqs.
     published_rev: AtomicI64,
+    /// The lowest head a connection read before it joined (`i64::MAX`:
+    /// none joined yet): where the sweep of a room that has published no
+    /// message starts delivering.
+    joined_seq: AtomicI64,
     /// The lowest rev a connection held when it joined (`i64::MAX`: none
     /// joined yet): where the sweep of a room that has published no change
     /// starts delivering.
@@ -167,6 +171,7 @@ impl Room {
             online: Mutex::new(HashMap::new()),
             published: AtomicI64::new(0),
             published_rev: AtomicI64::new(0),
+            joined_seq: AtomicI64::new(i64::MAX),
             joined_rev: AtomicI64::new(i64::MAX),
             pending_presence: Mutex::new(Vec::new()),
             pending_reads: Mutex::new(Vec::new()),
@@ -233,9 +238,19 @@ impl Room {
         self.published_rev.fetch_max(head.get(), Ordering::SeqCst);
     }
 
-    /// A connection joined holding every change up to `rev`.
-    pub fn note_joined_at_rev(&self, rev: Rev) {
+    /// A connection is joining that will hold every message up to `seq`
+    /// and every change up to `rev` once greeted (the heads it read before
+    /// subscribing). Noted before the greeting, so a sweep running meanwhile
+    /// never takes a later stored head as published.
+    pub fn note_joined_at(&self, seq: Seq, rev: Rev) {
+        self.joined_seq.fetch_min(seq.get(), Ordering::SeqCst);
         self.joined_rev.fetch_min(rev.get(), Ordering::SeqCst);
+    }
+
+    /// The lowest head a connection read before joining, if one joined.
+    pub fn joined_seq(&self) -> Option<Seq> {
+        let seq = self.joined_seq.load(Ordering::SeqCst);
+        (seq != i64::MAX).then_some(Seq::new(seq))
     }
 
     /// The lowest rev a connection held when it joined, if one joined.
