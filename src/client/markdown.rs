@@ -103,6 +103,42 @@ pub fn parse(text: &str) -> Vec<Node> {
     nodes
 }
 
+/// The `http(s)` targets of the links `text` shows, in order, each once:
+/// what a link preview may fetch (PROTOCOL.md "Link previews"). Links are
+/// found as the message is drawn, so a URL inside code, or one that is not
+/// a link on screen, is never fetched.
+pub fn http_links(text: &str) -> Vec<String> {
+    fn walk(nodes: &[Node], found: &mut Vec<String>) {
+        for node in nodes {
+            match node {
+                Node::Link { href, children } => {
+                    let lower = href.get(..8).unwrap_or(href).to_ascii_lowercase();
+                    if (lower.starts_with("http://") || lower.starts_with("https://"))
+                        && !found.contains(href)
+                    {
+                        found.push(href.clone());
+                    }
+                    walk(children, found);
+                }
+                Node::Paragraph(children)
+                | Node::Strong(children)
+                | Node::Emphasis(children)
+                | Node::Strikethrough(children)
+                | Node::Quote(children) => walk(children, found),
+                Node::List { items, .. } => {
+                    for item in items {
+                        walk(item, found);
+                    }
+                }
+                Node::Code(_) | Node::CodeBlock(_) | Node::Text(_) | Node::LineBreak => {}
+            }
+        }
+    }
+    let mut found = Vec::new();
+    walk(&parse(text), &mut found);
+    found
+}
+
 /// Whether `href` may be a link's target: `http:`, `https:` or `mailto:`,
 /// in any case. Anything else (`javascript:`, `data:`, relative paths)
 /// could run script or point inside our own site.
@@ -656,6 +692,24 @@ mod tests {
                 Emphasis(vec![link("http://x.io", vec![text("http://x.io")])]),
             ])
         );
+    }
+
+    #[test]
+    fn http_links_are_the_links_shown_in_order_once() {
+        assert_eq!(
+            http_links(
+                "see https://a.example/x, [b](https://b.example) and \
+                 `https://code.example` then https://a.example/x again \
+                 <http://c.example> [m](mailto:x@y.z)"
+            ),
+            [
+                "https://a.example/x",
+                "https://b.example",
+                "http://c.example"
+            ]
+        );
+        assert!(http_links("no links here").is_empty());
+        assert!(http_links("```\nhttps://in.code.example\n```").is_empty());
     }
 
     #[test]

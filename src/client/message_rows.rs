@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 
-use crate::protocol::{Attachment, ClientId, MessageId, Rev, Seq, UserId};
+use crate::protocol::{Attachment, ClientId, LinkPreview, MessageId, Rev, Seq, UserId};
 
 use crate::client::changes::PendingChanges;
 use crate::client::format::{initials, month_name, weekday_name};
@@ -114,6 +114,8 @@ pub struct MessageRow {
     pub mention_names: Vec<(String, bool)>,
     /// Its files (none once deleted).
     pub attachments: Vec<Attachment>,
+    /// What the pages it links to say (none once deleted).
+    pub previews: Vec<LinkPreview>,
 }
 
 /// A thread's summary under its parent: "3 replies", the last reply's
@@ -348,6 +350,11 @@ pub fn layout<'m>(
                 Vec::new()
             } else {
                 m.attachments.clone()
+            },
+            previews: if m.deleted {
+                Vec::new()
+            } else {
+                m.previews.clone()
             },
             thread: m.thread.as_ref().map(|t| ThreadRow {
                 replies: match t.reply_count {

@@ -64,6 +64,10 @@ pub struct Message {
     /// left out when none (and always for a tombstone).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<Attachment>,
+    /// What the pages it links to say (PROTOCOL.md "Link previews"), added
+    /// by the server as a change after it is stored; left out when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub previews: Vec<super::previews::LinkPreview>,
 }
 
 impl Message {
@@ -121,6 +125,7 @@ impl Message {
             thread: None,
             mentions: Vec::new(),
             attachments: Vec::new(),
+            previews: Vec::new(),
         }
     }
 

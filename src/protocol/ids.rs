@@ -84,6 +84,11 @@ uuid_id!(
     /// attachments name their uploads by it.
     UploadId
 );
+uuid_id!(
+    /// A link preview's stored picture (one per previewed URL, kept when
+    /// the preview is fetched again), assigned by the server.
+    PreviewImageId
+);
 
 /// A message's position in its channel: 1, 2, 3, ... with no gaps; 0 means
 /// "before the first message" (an empty channel's head, a new reader's

@@ -7,6 +7,7 @@ pub mod emoji;
 pub mod error;
 pub mod files;
 pub mod ids;
+pub mod previews;
 pub mod text;
 pub mod timestamp;
 pub mod ws;
@@ -18,7 +19,8 @@ pub use dto::{
 };
 pub use error::AppError;
 pub use files::{Attachment, AttachmentKind, Upload, WireAttachment};
-pub use ids::{ChannelId, ClientId, MessageId, Rev, Seq, UploadId, UserId};
+pub use ids::{ChannelId, ClientId, MessageId, PreviewImageId, Rev, Seq, UploadId, UserId};
+pub use previews::{LinkPreview, PreviewImage, WireLinkPreview};
 pub use text::{MessageText, TextError};
 pub use timestamp::{CivilDate, LocalTime, Timestamp};
 pub use ws::{ClientFrame, ErrorCode, PresenceStatus, ServerFrame};

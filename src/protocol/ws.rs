@@ -4,6 +4,7 @@
 use super::dto::{MemberRead, Message, Pin, Quote, Reaction, ThreadInfo};
 use super::files::{Attachment, WireAttachment};
 use super::ids::{ChannelId, ClientId, MessageId, Rev, Seq, UploadId, UserId};
+use super::previews::{LinkPreview, WireLinkPreview};
 use super::timestamp::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -518,6 +519,9 @@ pub struct WireMessage {
     /// Its files.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<WireAttachment>,
+    /// What the pages it links to say.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub previews: Vec<WireLinkPreview>,
 }
 
 /// [`ThreadInfo`] with camelCase names.
@@ -645,6 +649,7 @@ impl From<&Message> for WireMessage {
             thread: m.thread.as_ref().map(WireThread::from),
             mentions: m.mentions.clone(),
             attachments: m.attachments.iter().map(WireAttachment::from).collect(),
+            previews: m.previews.iter().map(WireLinkPreview::from).collect(),
         }
     }
 }
@@ -685,6 +690,7 @@ impl From<WireMessage> for Message {
             thread: w.thread.map(ThreadInfo::from),
             mentions: w.mentions,
             attachments: w.attachments.into_iter().map(Attachment::from).collect(),
+            previews: w.previews.into_iter().map(LinkPreview::from).collect(),
         }
     }
 }

@@ -154,7 +154,7 @@ settings! {
         /// handshakes (the variable: comma separated). The server's own
         /// origin is always allowed.
         allowed_origins: Vec<String> = Vec::new();
-            file "allowed_origins", env "ALLOWED_ORIGINS", read Origins;
+            file "allowed_origins", env "ALLOWED_ORIGINS", read CommaList;
         /// Seed the demo users and channels once.
         demo_data: bool = false;
             file "demo_data", env "CHAT_DEMO_DATA", read Flag;
@@ -173,6 +173,12 @@ settings! {
         /// the server then makes requests to addresses people post).
         link_previews: bool = false;
             file "link_previews", env "CHAT_LINK_PREVIEWS", read Flag;
+        /// For tests only: host names that link previews resolve to
+        /// 127.0.0.1 and fetch on any port, so a test serves its pages from
+        /// a loopback server while every other loopback, private or
+        /// non-80/443 address stays refused. Empty in production.
+        preview_test_hosts: Vec<String> = Vec::new();
+            file "preview_test_hosts", env "CHAT_PREVIEW_TEST_HOSTS", read CommaList;
         /// Force the cookie's `Secure` flag; `None` sets it when the request
         /// came over https (`X-Forwarded-Proto`).
         cookie_secure: Option<bool> = None;
@@ -316,6 +322,27 @@ settings! {
         /// (in seconds).
         files_url_ttl: Duration = Duration::from_secs(300);
             file "files_url_ttl_secs", env "CHAT_FILES_URL_TTL_SECS", read Secs;
+        /// How long one link preview's fetch may take, redirects, page and
+        /// picture included (in milliseconds).
+        preview_timeout: Duration = Duration::from_secs(5);
+            file "preview_timeout_ms", env "CHAT_PREVIEW_TIMEOUT_MS", read Millis;
+        /// Bytes of a linked page read for its preview (the rest is not
+        /// read: what a preview needs is at the top).
+        preview_max_bytes: usize = 512 * 1024;
+            file "preview_max_bytes", env "CHAT_PREVIEW_MAX_BYTES", read Parsed;
+        /// Largest preview picture in bytes; a bigger one is left out.
+        preview_image_max_bytes: usize = 5 * 1024 * 1024;
+            file "preview_image_max_bytes", env "CHAT_PREVIEW_IMAGE_MAX_BYTES", read Parsed;
+        /// Links of one message that get a preview (the first ones).
+        max_previews: usize = 3;
+            file "max_previews", env "CHAT_MAX_PREVIEWS", read Parsed;
+        /// How long a fetched link's preview (or its failure) is reused
+        /// before the page is fetched again (in seconds).
+        preview_cache: Duration = Duration::from_secs(24 * 3600);
+            file "preview_cache_secs", env "CHAT_PREVIEW_CACHE_SECS", read Secs;
+        /// Link previews fetched at once by one server; more wait.
+        preview_fetches: usize = 4;
+            file "preview_fetches", env "CHAT_PREVIEW_FETCHES", read Parsed;
         /// Members one message may mention; more are dropped.
         max_mentions: usize = 25;
             file "max_mentions", env "CHAT_MAX_MENTIONS", read Parsed;
@@ -560,6 +587,9 @@ impl Settings {
             ("limits.search_max_limit", l.search_max_limit as usize),
             ("limits.max_mentions", l.max_mentions),
             ("limits.max_attachments", l.max_attachments),
+            ("limits.preview_max_bytes", l.preview_max_bytes),
+            ("limits.preview_image_max_bytes", l.preview_image_max_bytes),
+            ("limits.preview_fetches", l.preview_fetches),
             ("limits.thumb_max_px", l.thumb_max_px as usize),
             ("limits.upload_max_bytes", l.upload_max_bytes as usize),
             ("limits.image_max_pixels", l.image_max_pixels as usize),
@@ -1001,18 +1031,18 @@ impl Reader<SecretString> for Secret {
     }
 }
 
-/// Browser origins: a file's list as written, or a variable's comma
-/// separated text (each without spaces and a trailing `/`, empty ones
-/// dropped).
-enum Origins {}
+/// A list (browser origins, host names): a file's list as written, or a
+/// variable's comma separated text (each without spaces and a trailing
+/// `/`, empty ones dropped).
+enum CommaList {}
 
-impl Reader<Vec<String>> for Origins {
+impl Reader<Vec<String>> for CommaList {
     fn read<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
         struct OriginsVisitor;
         impl<'de> Visitor<'de> for OriginsVisitor {
             type Value = Vec<String>;
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a list of origins, or origins separated by commas")
+                f.write_str("a list, or items separated by commas")
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Vec<String>, E> {
                 Ok(v.split(',')

@@ -25,6 +25,7 @@ use crate::server::chat::change_writer::ChangeWriterParts;
 use crate::server::chat::uploads::Files;
 use crate::server::chat::{activity, ChangeWriter, Chat, MessageWriter, RateLimit, SendLimiter};
 use crate::server::config::Settings;
+use crate::server::files::images::ImageLimits;
 use crate::server::files::sniff::AllowedTypes;
 use crate::server::files::spool;
 use crate::server::files::storage::FileStorage;
@@ -34,6 +35,8 @@ use crate::server::http::site_files::SiteFiles;
 use crate::server::metrics::Metrics;
 use crate::server::notify::notifier::Notifier;
 use crate::server::notify::webhook::{Webhook, WebhookConfig};
+use crate::server::previews::queue;
+use crate::server::previews::task::{self as preview_task, PreviewParts, PreviewSettings};
 use crate::server::rooms::{Rooms, UserHub};
 use crate::server::state::AppState;
 use crate::server::store::postgres::PgStore;
@@ -145,9 +148,33 @@ impl Application {
         let shutdown = CancellationToken::new();
         let metrics = Arc::new(Metrics::new());
         let member_cache = Arc::new(activity::MemberCache::default());
-        // With a webhook, what this server stores also goes to the notifier.
-        let (stored_tx, notify_tasks) = match webhook_config(&settings) {
-            None => (activity_tx.clone(), Vec::new()),
+        // With link previews, what this server stores and edits is offered
+        // to the preview task (started below, once the change writer is).
+        let (previews, preview_inbox) = if settings.link_previews {
+            let (queue, inbox) = queue::queue();
+            (Some(queue), Some(inbox))
+        } else {
+            (None, None)
+        };
+        // With a webhook or previews, what this server stores also goes to
+        // the notifier and the preview queue.
+        let webhook = webhook_config(&settings);
+        let (stored_tx, mut notify_tasks) = match webhook {
+            None if previews.is_none() => (activity_tx.clone(), Vec::new()),
+            None => {
+                let (tee_tx, mut tee_rx) = mpsc::unbounded_channel::<Message>();
+                let activity = activity_tx.clone();
+                let offer = previews.clone();
+                let tee = tokio::spawn(async move {
+                    while let Some(m) = tee_rx.recv().await {
+                        if let Some(offer) = &offer {
+                            offer.offer(&m);
+                        }
+                        let _ = activity.send(m);
+                    }
+                });
+                (tee_tx, vec![tee])
+            }
             Some(config) => {
                 let (webhook, delivery) = Webhook::spawn(config, metrics.clone(), shutdown.clone());
                 let (notify_tx, notifier) = Notifier {
@@ -161,8 +188,12 @@ impl Application {
                 .spawn(shutdown.clone());
                 let (tee_tx, mut tee_rx) = mpsc::unbounded_channel::<Message>();
                 let activity = activity_tx.clone();
+                let offer = previews.clone();
                 let tee = tokio::spawn(async move {
                     while let Some(m) = tee_rx.recv().await {
+                        if let Some(offer) = &offer {
+                            offer.offer(&m);
+                        }
                         let _ = notify_tx.send(m.clone());
                         let _ = activity.send(m);
                     }
@@ -191,9 +222,34 @@ impl Application {
                         .unwrap_or(i64::MAX),
                 },
                 max_batch: limits.write_batch,
+                previews,
             },
             shutdown.clone(),
         );
+        if let Some(inbox) = preview_inbox {
+            notify_tasks.push(preview_task::spawn(
+                PreviewParts {
+                    store: store.clone(),
+                    changes: changes.clone(),
+                    files: files.clone(),
+                    settings: PreviewSettings {
+                        timeout: limits.preview_timeout,
+                        max_bytes: limits.preview_max_bytes,
+                        image_max_bytes: limits.preview_image_max_bytes,
+                        max_links: limits.max_previews,
+                        cache_for: limits.preview_cache,
+                        concurrency: limits.preview_fetches,
+                        image: ImageLimits {
+                            max_pixels: limits.image_max_pixels,
+                            thumb_max_px: limits.thumb_max_px,
+                        },
+                        test_hosts: settings.preview_test_hosts.clone(),
+                    },
+                },
+                inbox,
+                shutdown.clone(),
+            ));
+        }
         let follower_task = Follower {
             bus: bus.clone(),
             store: store.clone(),

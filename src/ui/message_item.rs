@@ -12,6 +12,7 @@ use crate::protocol::{ChangeRequest, MessageId, UserId};
 use crate::server_fns::messages::load_reactors;
 use crate::ui::attachments::AttachmentList;
 use crate::ui::badge::Avatar;
+use crate::ui::link_preview::LinkPreviewList;
 use crate::ui::message_actions::{DeleteConfirm, MessageActions};
 use crate::ui::message_text::MessageText;
 use crate::ui::state::channels::ChannelsState;
@@ -70,6 +71,8 @@ pub fn StoredMessage(
     };
     let attachments = (!m.attachments.is_empty())
         .then(|| view! { <AttachmentList items=m.attachments.clone()/> });
+    let previews =
+        (!m.previews.is_empty()).then(|| view! { <LinkPreviewList items=m.previews.clone()/> });
     let edited = m.edited.clone().map(|label| {
         view! { <span class="edited" title=label>" (edited)"</span> }
     });
@@ -204,6 +207,7 @@ pub fn StoredMessage(
                         {hidden_sender}
                         {body}
                         {attachments}
+                        {previews}
                         {edited}
                         {hover_time}
                     </div>

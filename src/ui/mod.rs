@@ -10,6 +10,7 @@ pub mod channel_list;
 pub mod chat_header;
 pub mod composer;
 pub mod discussions;
+pub mod link_preview;
 pub mod login;
 pub mod message_actions;
 pub mod message_item;

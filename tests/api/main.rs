@@ -18,6 +18,7 @@ mod mentions;
 mod message_changes;
 mod operations;
 mod persistence;
+mod previews;
 mod rest;
 mod resume;
 mod search;

@@ -21,10 +21,13 @@ use super::write_queue::WriteQueue;
 
 use crate::protocol::{ChannelId, Message, MessageId, Rev, ServerFrame};
 use crate::server::bus::Bus;
+use crate::server::previews::queue::PreviewQueue;
 use crate::server::rooms::room::frame_json;
 use crate::server::rooms::users::UserEvent;
 use crate::server::rooms::{Rooms, UserHub};
-use crate::server::store::{Change, ChangeLimits, ChangeResult, Store, StoreError, StoreResult};
+use crate::server::store::{
+    Change, ChangeKind, ChangeLimits, ChangeOutcome, ChangeResult, Store, StoreError, StoreResult,
+};
 
 /// Changes waiting to be applied before new ones wait for room.
 const QUEUE_CAPACITY: usize = 4096;
@@ -54,6 +57,9 @@ pub struct ChangeWriterParts {
     pub limits: ChangeLimits,
     /// Changes applied in one transaction at most.
     pub max_batch: usize,
+    /// Where edited messages go for their new link previews (`None`:
+    /// previews are off).
+    pub previews: Option<PreviewQueue>,
 }
 
 impl ChangeWriter {
@@ -94,6 +100,16 @@ impl ChangeWriter {
                     ));
                 }
                 for (job, result) in jobs.drain(..).zip(results) {
+                    // An edit drops the old text's previews; the new
+                    // text's come as a change of their own.
+                    if let (
+                        Some(previews),
+                        ChangeKind::Edit { .. },
+                        Ok(Ok(ChangeOutcome::Changed(m, _))),
+                    ) = (&parts.previews, &job.change.kind, &result)
+                    {
+                        previews.offer(m);
+                    }
                     if let Err(e) = &result {
                         tracing::error!(
                             channel_id = %job.change.channel_id,

@@ -10,6 +10,7 @@ pub mod changes;
 pub mod channels;
 pub mod history;
 pub mod identity;
+pub mod link_previews;
 pub mod mentions;
 pub mod rate_limit;
 pub mod read;

@@ -14,7 +14,7 @@ use super::byte_ranges::{parse_range, RangeAnswer};
 use super::extract::ChannelPath;
 use super::paced_body::{PacedBody, PacedPart, READ_AHEAD};
 use crate::protocol::files::UploadAnswer;
-use crate::protocol::{AppError, UploadId};
+use crate::protocol::{AppError, PreviewImageId, UploadId};
 use crate::server::auth::CurrentUser;
 use crate::server::chat::uploads::{disposition, Download};
 use crate::server::error::ApiError;
@@ -114,6 +114,66 @@ pub async fn thumb_route(
     headers: HeaderMap,
 ) -> Response {
     serve(state, user, &id, true, &headers).await
+}
+
+/// `GET /chat/previews/{imageId}/image`: a link preview's picture, as the
+/// server stored it (any signed-in user; see `Chat::preview_picture`).
+pub async fn preview_image_route(
+    State(state): State<AppState>,
+    _user: CurrentUser,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let answer = async {
+        let id: PreviewImageId = id
+            .parse()
+            .map_err(|_| AppError::BadRequest("the picture id must be a UUID".into()))?;
+        let picture = state.chat.preview_picture(id).await?;
+        let storage = &state.chat.files.storage;
+        if let Some(url) = storage
+            .presigned_get(&picture.key, state.chat.limits.files_url_ttl)
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "presigning a preview picture failed");
+                AppError::internal()
+            })?
+        {
+            let mut response = StatusCode::FOUND.into_response();
+            set(&mut response, header::LOCATION, &url);
+            set(&mut response, header::CACHE_CONTROL, "no-store");
+            return Ok(response);
+        }
+        let etag = format!("\"{}\"", picture.etag);
+        let unchanged = headers
+            .get(header::IF_NONE_MATCH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+        let mut response = if unchanged {
+            StatusCode::NOT_MODIFIED.into_response()
+        } else {
+            let body = storage.get(&picture.key, None).await.map_err(missing)?;
+            let size = body.size;
+            let mut r = Response::new(Body::from_stream(body));
+            set(&mut r, header::CONTENT_LENGTH, &size.to_string());
+            set(&mut r, header::CONTENT_TYPE, &picture.content_type);
+            set(&mut r, header::CONTENT_DISPOSITION, "inline");
+            r
+        };
+        set(&mut response, header::ETAG, &etag);
+        set(
+            &mut response,
+            header::CACHE_CONTROL,
+            "private, max-age=3600",
+        );
+        Ok::<_, AppError>(response)
+    }
+    .await;
+    let mut response = match answer {
+        Ok(response) => response,
+        Err(e) => ApiError(e).into_response(),
+    };
+    secure(&mut response);
+    response
 }
 
 /// Checks and serves one download: streamed from local disk (ETag,

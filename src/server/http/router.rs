@@ -172,6 +172,10 @@ fn files() -> Router<AppState> {
         )
         .route("/chat/files/{id}", get(file_routes::file_route))
         .route("/chat/files/{id}/thumb", get(file_routes::thumb_route))
+        .route(
+            "/chat/previews/{id}/image",
+            get(file_routes::preview_image_route),
+        )
 }
 
 /// The site's files (compiled in, or from `site_root`); anything else

@@ -33,10 +33,13 @@ pub(super) struct ChangeQueries {
     pub bump_rev: &'static str,
     /// `message, rev, time`: keeps the current text as an earlier one.
     pub keep_old_text: &'static str,
-    /// `message, text, time, rev`: the edit.
+    /// `message, text, time, rev`: the edit (its link previews go with the
+    /// old text; the preview task adds the new text's).
     pub set_text: &'static str,
-    /// `message, time, rev`: the tombstone (deleted, reactions and pin
-    /// cleared).
+    /// `message, previews JSON or null, rev`: the `previews` column.
+    pub set_previews: &'static str,
+    /// `message, time, rev`: the tombstone (deleted, reactions, pin and
+    /// link previews cleared).
     pub set_deleted: &'static str,
     /// `message, mentions JSON or null`: the `mentions` column.
     pub set_mentions: &'static str,
@@ -283,6 +286,14 @@ macro_rules! define_apply_change {
                     sqlx::query(q.set_reactions)
                         .bind(id)
                         .bind(encode_summary(&summary))
+                        .bind(rev)
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                ChangeKind::SetPreviews { previews, .. } => {
+                    sqlx::query(q.set_previews)
+                        .bind(id)
+                        .bind(encode_previews(previews))
                         .bind(rev)
                         .execute(&mut *conn)
                         .await?;

@@ -9,7 +9,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::protocol::{ChannelId, Message, MessageId, Reaction, Rev, UserId};
+use crate::protocol::{ChannelId, LinkPreview, Message, MessageId, Reaction, Rev, UserId};
 
 /// Who asks for a change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,6 +54,16 @@ pub enum ChangeKind {
     Pin,
     /// Unpin the message.
     Unpin,
+    /// The link previews of the message's text (the host app's: the
+    /// server's preview task); skipped when the text is no longer
+    /// `for_text` (an edit came first and will bring its own) or the
+    /// message is deleted.
+    SetPreviews {
+        /// What the text's links' pages say, in the order of the links.
+        previews: Vec<LinkPreview>,
+        /// The text the links were read from.
+        for_text: String,
+    },
 }
 
 /// One change request, validated by the rule book except for what only the
@@ -159,6 +169,8 @@ pub struct TargetRow {
     pub reactions: Option<String>,
     /// The members it mentions (JSON).
     pub mentions: Option<String>,
+    /// Its link previews (JSON).
+    pub previews: Option<String>,
     /// Whether the acting member reacted with the change's emoji (false
     /// for other changes and for the host app).
     pub reacted: bool,
@@ -283,7 +295,29 @@ pub fn decide(change: &Change, facts: &ChangeFacts, limits: ChangeLimits) -> Dec
             }
             Decision::Apply
         }
+        // The server's own task, as the host app.
+        SetPreviews { .. } if change.actor != Actor::HostApp => {
+            Decision::Refuse(ChangeRefused::NotAuthor)
+        }
+        SetPreviews { previews, for_text } => {
+            if target.deleted
+                || target.text != *for_text
+                || encode_previews(previews) == target.previews
+            {
+                return Decision::Unchanged;
+            }
+            Decision::Apply
+        }
     }
+}
+
+/// The stored form of a message's link previews (`None`, not `[]`, when
+/// there are none).
+pub fn encode_previews(previews: &[LinkPreview]) -> Option<String> {
+    if previews.is_empty() {
+        return None;
+    }
+    serde_json::to_string(previews).ok()
 }
 
 /// The summary after one emoji's reactors changed: its entry replaced by
@@ -356,6 +390,7 @@ mod tests {
                 pinned: false,
                 reactions: None,
                 mentions: None,
+                previews: None,
                 reacted: false,
             }),
             member: true,
@@ -551,6 +586,63 @@ mod tests {
         assert_eq!(
             decide(&change(me, ChangeKind::Unpin), &f, LIMITS),
             Decision::Apply
+        );
+    }
+
+    #[test]
+    fn previews_are_the_servers_and_only_for_the_text_they_were_read_from() {
+        let author = user(1);
+        let preview = LinkPreview {
+            url: "https://example.com".into(),
+            title: Some("Example".into()),
+            description: None,
+            site_name: None,
+            image: None,
+        };
+        let set = |for_text: &str, previews: Vec<LinkPreview>| ChangeKind::SetPreviews {
+            previews,
+            for_text: for_text.into(),
+        };
+        let decide_on =
+            |actor, kind, facts: &ChangeFacts| decide(&change(actor, kind), facts, LIMITS);
+        let f = facts(author);
+        assert_eq!(
+            decide_on(Actor::HostApp, set("hello", vec![preview.clone()]), &f),
+            Decision::Apply
+        );
+        assert_eq!(
+            decide_on(
+                Actor::Member(author),
+                set("hello", vec![preview.clone()]),
+                &f
+            ),
+            Decision::Refuse(ChangeRefused::NotAuthor)
+        );
+        // Edited since the links were read: the edit's own task brings them.
+        assert_eq!(
+            decide_on(Actor::HostApp, set("hi", vec![preview.clone()]), &f),
+            Decision::Unchanged
+        );
+        // Nothing new: no rev.
+        assert_eq!(
+            decide_on(Actor::HostApp, set("hello", vec![]), &f),
+            Decision::Unchanged
+        );
+        let mut same = facts(author);
+        if let Some(t) = same.target.as_mut() {
+            t.previews = encode_previews(std::slice::from_ref(&preview));
+        }
+        assert_eq!(
+            decide_on(Actor::HostApp, set("hello", vec![preview.clone()]), &same),
+            Decision::Unchanged
+        );
+        let mut gone = facts(author);
+        if let Some(t) = gone.target.as_mut() {
+            t.deleted = true;
+        }
+        assert_eq!(
+            decide_on(Actor::HostApp, set("hello", vec![preview]), &gone),
+            Decision::Unchanged
         );
     }
 

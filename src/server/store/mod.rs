@@ -54,6 +54,7 @@ mod conformance;
 mod dialect;
 pub mod postgres;
 mod postgres_search;
+mod preview_dialect;
 mod rows;
 pub mod sqlite;
 mod sqlite_conn;
@@ -68,7 +69,8 @@ pub use changes::{
 pub use commit_notice::CommitNotice;
 
 use crate::protocol::{
-    Attachment, ChannelId, ClientId, MessageId, Rev, Seq, Timestamp, UploadId, UserId,
+    Attachment, ChannelId, ClientId, LinkPreview, MessageId, PreviewImageId, Rev, Seq, Timestamp,
+    UploadId, UserId,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -375,6 +377,7 @@ pub trait Store:
     + SearchStore
     + ThreadStore
     + UploadStore
+    + PreviewStore
     + ReadStore
     + MetaStore
     + 'static
@@ -389,6 +392,7 @@ impl<T> Store for T where
         + SearchStore
         + ThreadStore
         + UploadStore
+        + PreviewStore
         + ReadStore
         + MetaStore
         + 'static
@@ -410,6 +414,36 @@ pub trait UploadStore: Send + Sync {
     async fn removed_uploads(&self, limit: u32) -> StoreResult<Vec<UploadRecord>>;
     /// Drops the row of an upload whose bytes are gone (or never came).
     async fn forget_upload(&self, id: UploadId) -> StoreResult<()>;
+}
+
+/// What one fetched URL gave (PROTOCOL.md "Link previews"), cached so a
+/// link posted many times is fetched once per cache period.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CachedPreview {
+    /// The URL as the message wrote it.
+    pub url: String,
+    /// When it was fetched.
+    pub fetched_at: Timestamp,
+    /// What the page said; `None` when the fetch failed or was refused.
+    pub preview: Option<LinkPreview>,
+    /// The URL's picture id, kept across refetches (the route messages
+    /// name).
+    pub image_id: Option<PreviewImageId>,
+    /// Where its picture is stored.
+    pub image_key: Option<String>,
+    /// The stored picture's type.
+    pub image_mime: Option<String>,
+}
+
+/// The link preview cache (`preview_dialect.rs`).
+#[async_trait]
+pub trait PreviewStore: Send + Sync {
+    /// A URL's cached entry.
+    async fn cached_preview(&self, url: &str) -> StoreResult<Option<CachedPreview>>;
+    /// Writes (or replaces) a URL's entry.
+    async fn save_preview(&self, entry: &CachedPreview) -> StoreResult<()>;
+    /// The entry whose picture has this id (the picture route).
+    async fn preview_by_image(&self, id: PreviewImageId) -> StoreResult<Option<CachedPreview>>;
 }
 
 /// Users: login and host-app sync.

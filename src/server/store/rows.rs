@@ -17,8 +17,8 @@ use serde::Deserialize;
 use super::Membership;
 use crate::protocol::dto::Member;
 use crate::protocol::{
-    Attachment, ChannelId, ChannelSummary, ClientId, Message, MessageId, Pin, Quote, Reaction, Rev,
-    Seq, ThreadInfo, Timestamp, UnreadEntry, UserId,
+    Attachment, ChannelId, ChannelSummary, ClientId, LinkPreview, Message, MessageId, Pin, Quote,
+    Reaction, Rev, Seq, ThreadInfo, Timestamp, UnreadEntry, UserId,
 };
 
 /// The columns [`MessageRow`] reads, in one place for every message query
@@ -66,7 +66,7 @@ macro_rules! message_columns {
              q.deleted_at IS NOT NULL) FROM messages q WHERE q.id = ", $t, ".reply_to)) END, ",
             "nullif(hex(", $t, ".parent_id), ''), ", $t, ".thread_only, ", $t, ".reply_count, ",
             $t, ".last_reply_at, ", $t, ".thread_participants, ", $t, ".mentions, ",
-            $t, ".attachments)"
+            $t, ".attachments, ", $t, ".previews)"
         )
     };
     (@changes postgres $t:literal) => {
@@ -80,7 +80,7 @@ macro_rules! message_columns {
              q.deleted_at IS NOT NULL) FROM messages q WHERE q.id = ", $t, ".reply_to) END, ",
             $t, ".parent_id, ", $t, ".thread_only, ", $t, ".reply_count, ",
             "(extract(epoch FROM ", $t, ".last_reply_at) * 1000000)::bigint, ",
-            $t, ".thread_participants, ", $t, ".mentions, ", $t, ".attachments)::text"
+            $t, ".thread_participants, ", $t, ".mentions, ", $t, ".attachments, ", $t, ".previews)::text"
         )
     };
 }
@@ -148,6 +148,9 @@ struct ChangeColumns {
     /// The files it carries, JSON text (see [`decode_attachments`]).
     #[serde(default)]
     attachments: Option<String>,
+    /// What its links' pages say, JSON text (see [`decode_previews`]).
+    #[serde(default)]
+    previews: Option<String>,
 }
 
 /// The quoted message's part of [`ChangeColumns`].
@@ -203,6 +206,18 @@ pub(super) fn decode_attachments(json: Option<&str>) -> Vec<Attachment> {
     }
 }
 
+/// Reads a message's stored link previews (the `previews` column); a
+/// list that does not decode is logged and shown as none.
+pub(super) fn decode_previews(json: Option<&str>) -> Vec<LinkPreview> {
+    match json {
+        None | Some("") => Vec::new(),
+        Some(json) => serde_json::from_str(json).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "a stored list of link previews does not decode");
+            Vec::new()
+        }),
+    }
+}
+
 /// Reads a stored reactions summary (the `reactions` column); a summary
 /// that does not decode is logged and shown as none rather than failing
 /// the whole read.
@@ -253,6 +268,7 @@ impl From<MessageRow> for Message {
         message.reactions = decode_reactions(changes.reactions.as_deref());
         message.mentions = decode_user_ids(changes.mentions.as_deref());
         message.attachments = decode_attachments(changes.attachments.as_deref());
+        message.previews = decode_previews(changes.previews.as_deref());
         message.reply_to = match (changes.reply_to, changes.quote) {
             (Some(id), Some(quote)) => {
                 let deleted = quote.deleted.is_set();

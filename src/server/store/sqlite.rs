@@ -26,21 +26,22 @@ use super::batch::{self, BatchFacts};
 use super::change_dialect::{define_apply_change, ChangeDialect, ChangeQueries};
 use super::dialect::{all_failed, around_before_limit, around_seq, channels_of, Dialect, Queries};
 use super::mentions_json;
+use super::preview_dialect::{PreviewDialect, PreviewQueries};
 use super::rows::{message_columns, HeadRow, MessageRow};
 use super::sqlite_conn::{discard, encode, one_writer};
 use super::sqlite_search::{SearchIndexFile, ATTACH_FOR_READING};
 use super::thread_dialect::{define_thread_steps, ThreadDialect, ThreadQueries};
 use super::upload_dialect::{define_upload_steps, UploadDialect, UploadQueries};
 use super::{
-    Change, ChangeLimits, ChangeResult, ChangeStore, ChannelStore, HistoryCursor, InsertOutcome,
-    Membership, MessageStore, MetaStore, NewMessage, ReadStore, SearchStore, StoreError,
-    StoreResult, ThreadRead, ThreadStore, Timeline, UploadRecord, UploadStore, UserRecord,
-    UserStore,
+    CachedPreview, Change, ChangeLimits, ChangeResult, ChangeStore, ChannelStore, HistoryCursor,
+    InsertOutcome, Membership, MessageStore, MetaStore, NewMessage, PreviewStore, ReadStore,
+    SearchStore, StoreError, StoreResult, ThreadRead, ThreadStore, Timeline, UploadRecord,
+    UploadStore, UserRecord, UserStore,
 };
 use crate::protocol::dto::{Member, MemberRead, MessageEdit};
 use crate::protocol::{
-    ChannelId, ChannelSummary, HistoryPage, Message, MessageId, Rev, Seq, ThreadSummary, Timestamp,
-    UnreadEntry, UploadId, UserId,
+    ChannelId, ChannelSummary, HistoryPage, Message, MessageId, PreviewImageId, Rev, Seq,
+    ThreadSummary, Timestamp, UnreadEntry, UploadId, UserId,
 };
 use crate::server::search_text::SearchQuery;
 
@@ -425,6 +426,20 @@ impl ThreadDialect for Sqlite {
 
 define_thread_steps!(Sqlite, SqliteConnection);
 
+/// The statements of the link preview cache (`preview_dialect.rs`).
+impl PreviewDialect for Sqlite {
+    const PREVIEWS: PreviewQueries = PreviewQueries {
+        get: "SELECT * FROM link_previews WHERE url = ?1",
+        put:
+            "INSERT INTO link_previews (url, fetched_at, preview, image_id, image_key, image_mime) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+             ON CONFLICT (url) DO UPDATE SET fetched_at = excluded.fetched_at, \
+             preview = excluded.preview, image_id = excluded.image_id, \
+             image_key = excluded.image_key, image_mime = excluded.image_mime",
+        by_image: "SELECT * FROM link_previews WHERE image_id = ?1",
+    };
+}
+
 /// The statements of uploads (`upload_dialect.rs`).
 impl UploadDialect for Sqlite {
     const UPLOADS: UploadQueries = UploadQueries {
@@ -460,7 +475,7 @@ impl ChangeDialect for Sqlite {
              WHERE a.tablo_id = t.id AND a.user_id = ?2) AS is_active FROM tablos t WHERE t.id = ?1",
         target: "SELECT channel_id, user_id, text, rev, deleted_at IS NOT NULL AS deleted, \
              (deleted_at IS NOT NULL AND rev = 0) AS hidden, pinned_at IS NOT NULL AS pinned, \
-             reactions, mentions, EXISTS (SELECT 1 FROM reactions r WHERE r.message_id = messages.id \
+             reactions, mentions, previews, EXISTS (SELECT 1 FROM reactions r WHERE r.message_id = messages.id \
                AND r.emoji = ?2 AND r.user_id = ?3) AS reacted \
              FROM messages WHERE id = ?1",
         pin_count: "SELECT COUNT(*) FROM messages \
@@ -468,8 +483,9 @@ impl ChangeDialect for Sqlite {
         bump_rev: "UPDATE tablos SET last_rev = last_rev + 1 WHERE id = ?1 RETURNING last_rev",
         keep_old_text: "INSERT INTO message_edits (message_id, rev, text, edited_at) \
              SELECT id, ?2, text, ?3 FROM messages WHERE id = ?1",
-        set_text: "UPDATE messages SET text = ?2, edited_at = ?3, updated_at = ?3, rev = ?4 \
-             WHERE id = ?1",
+        set_text: "UPDATE messages SET text = ?2, edited_at = ?3, updated_at = ?3, rev = ?4, \
+             previews = NULL WHERE id = ?1",
+        set_previews: "UPDATE messages SET previews = ?2, rev = ?3 WHERE id = ?1",
         set_mentions: "UPDATE messages SET mentions = ?2 WHERE id = ?1",
         drop_mentions: "DELETE FROM message_mentions WHERE message_id = ?1",
         add_mentions: "INSERT OR IGNORE INTO message_mentions (user_id, channel_id, seq, message_id) \
@@ -477,7 +493,8 @@ impl ChangeDialect for Sqlite {
              FROM messages m, json_each(?2) AS j \
              WHERE m.id = ?1 AND m.thread_only = 0 AND unhex(replace(j.value, '-', '')) <> m.user_id",
         set_deleted: "UPDATE messages SET deleted_at = COALESCE(deleted_at, ?2), \
-             reactions = NULL, pinned_by = NULL, pinned_at = NULL, rev = ?3 WHERE id = ?1",
+             reactions = NULL, pinned_by = NULL, pinned_at = NULL, previews = NULL, rev = ?3 \
+             WHERE id = ?1",
         drop_reactions: "DELETE FROM reactions WHERE message_id = ?1",
         wipe_text: "UPDATE messages SET text = '' WHERE id = ?1",
         drop_edits: "DELETE FROM message_edits WHERE message_id = ?1",
@@ -1048,6 +1065,21 @@ impl MessageStore for SqliteStore {
             return all_failed(batch, "commit", &e);
         }
         results
+    }
+}
+
+#[async_trait]
+impl PreviewStore for SqliteStore {
+    async fn cached_preview(&self, url: &str) -> StoreResult<Option<CachedPreview>> {
+        <Sqlite as PreviewDialect>::cached_preview(&self.read, url).await
+    }
+
+    async fn save_preview(&self, entry: &CachedPreview) -> StoreResult<()> {
+        <Sqlite as PreviewDialect>::save_preview(&self.write, entry).await
+    }
+
+    async fn preview_by_image(&self, id: PreviewImageId) -> StoreResult<Option<CachedPreview>> {
+        <Sqlite as PreviewDialect>::preview_by_image(&self.read, id).await
     }
 }
 
