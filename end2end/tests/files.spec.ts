@@ -1,5 +1,5 @@
 import { test, expect, type Page } from "@playwright/test";
-import { bubbleWith, loggedIn, openChannel, shoot, unique } from "./helpers";
+import { bubbleWith, loggedIn, openChannel, sendWithEnter, shoot, unique } from "./helpers";
 import { OwnServer } from "./own-server";
 
 // Files in two browser contexts (PROTOCOL.md "Files and images"): alice
@@ -239,6 +239,52 @@ test("a member whose access is revoked gets 403 from a saved link", async ({ bro
   } finally {
     await close();
     await server.dispose();
+  }
+});
+
+test("files go with a thread reply, by the panel's button and by a drop on the panel", async ({ browser }, info) => {
+  const { pages: [alice, bob], close } = await loggedIn(browser, ["alice@example.com", "bob@example.com"]);
+  try {
+    await openChannel(alice, "Design");
+    await openChannel(bob, "Design");
+    const question = unique("Which logo?");
+    await sendWithEnter(alice, question);
+    const parent = bubbleWith(bob, question);
+    await parent.hover();
+    await parent.getByRole("button", { name: "Reply in thread" }).click();
+    const panel = bob.getByTestId("thread-panel");
+    await expect(panel).toBeVisible();
+
+    const png = await pngBytes(bob, 800, 600);
+    await panel.getByTestId("thread-file-input").setInputFiles({ name: "logo-a.png", mimeType: "image/png", buffer: png });
+    // Dropped on the panel: to the thread's reply, not the channel's box.
+    await panel.evaluate((el) => {
+      const dt = new DataTransfer();
+      dt.items.add(new File(["the brief"], "brief.txt", { type: "text/plain" }));
+      el.dispatchEvent(new DragEvent("dragover", { dataTransfer: dt, bubbles: true, cancelable: true }));
+      el.dispatchEvent(new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true }));
+    });
+    await expect(panel.getByTestId("tray-item")).toHaveCount(2);
+    await expect(bob.locator(".room-column").getByTestId("tray-item")).toHaveCount(0);
+    await expect(panel.getByTestId("tray-item").locator("progress")).toHaveCount(0);
+    const send = panel.getByRole("button", { name: "Send" });
+    await expect(send).toBeEnabled();
+    await send.click();
+    await expect(panel.getByTestId("tray-item")).toHaveCount(0);
+
+    const replies = panel.getByRole("log", { name: "Replies" });
+    await expect(replies.locator("li.message:not(.pending) .attachment-picture img")).toHaveAttribute("width", "320");
+    await expect(replies.locator("li.message:not(.pending)").getByTestId("file-card")).toContainText("brief.txt");
+    // Alice opens the thread from the count and sees both.
+    const summary = bubbleWith(alice, question).getByTestId("thread-summary");
+    await expect(summary).toContainText("1 reply");
+    await summary.click();
+    const alicePanel = alice.getByTestId("thread-panel");
+    await expect(alicePanel.getByTestId("file-card")).toContainText("brief.txt");
+    await expect(alicePanel.locator(".attachment-picture img")).toHaveAttribute("height", "240");
+    await shoot(bob, info, "thread-files");
+  } finally {
+    await close();
   }
 });
 

@@ -8,13 +8,14 @@ use leptos::prelude::*;
 use crate::client::browser::utc_offset_minutes;
 use crate::client::format::typing_text;
 use crate::client::message_rows::{layout, RowContext};
-use crate::protocol::{MessageText, Timestamp};
+use crate::protocol::{MessageText, TextError, Timestamp};
 use crate::ui::composer::TypingAnnouncer;
 use crate::ui::message_item::InThreadPanel;
 use crate::ui::message_list::MessageRowView;
 use crate::ui::state::channels::ChannelsState;
 use crate::ui::state::room::RoomState;
 use crate::ui::state::thread::ThreadState;
+use crate::ui::upload_tray::{UploadTray, UploadTrayView};
 
 /// The panel of the open thread; drawn only while one is open.
 #[component]
@@ -24,6 +25,9 @@ pub fn ThreadPanel(
 ) -> impl IntoView {
     let room = expect_context::<RoomState>();
     let channels = expect_context::<ChannelsState>();
+    // The thread's own files: dropped on the panel or chosen in its
+    // composer, sent with its next reply.
+    let tray = expect_context::<UploadTray>().another();
     provide_context(InThreadPanel);
     let utc_offset = RwSignal::new(0);
     Effect::new(move |_| utc_offset.set(utc_offset_minutes()));
@@ -91,7 +95,31 @@ pub fn ThreadPanel(
     };
 
     view! {
-        <aside class="thread-panel" aria-label="Thread" data-testid="thread-panel">
+        <aside
+            class="thread-panel"
+            aria-label="Thread"
+            data-testid="thread-panel"
+            on:dragover=move |ev| {
+                let files = ev
+                    .data_transfer()
+                    .is_some_and(|d| d.types().includes(&"Files".into(), 0));
+                if files {
+                    ev.prevent_default();
+                    ev.stop_propagation();
+                }
+            }
+            on:drop=move |ev| {
+                if let Some(files) = ev.data_transfer().and_then(|d| d.files()) {
+                    if files.length() > 0 {
+                        ev.prevent_default();
+                        ev.stop_propagation();
+                        if !room.revoked.get_untracked() {
+                            tray.add_list(&files);
+                        }
+                    }
+                }
+            }
+        >
             <div class="thread-header">
                 <h2>"Thread"</h2>
                 <span class="thread-header-count">{count}</span>
@@ -132,26 +160,34 @@ pub fn ThreadPanel(
                 </ol>
             </div>
             <p class="typing" data-testid="thread-typing" aria-live="polite">{typing}</p>
-            <ThreadComposer thread/>
+            <ThreadComposer thread tray/>
         </aside>
     }
 }
 
 /// The thread's composer: Enter sends, Shift+Enter starts a new line;
 /// "Also send to the channel" puts the next reply in the main timeline
-/// too; typing is announced in the thread.
+/// too; typing is announced in the thread. Files come by the attach
+/// button, a paste or a drop on the panel, and may go without text.
 #[component]
-fn ThreadComposer(thread: ThreadState) -> impl IntoView {
+fn ThreadComposer(thread: ThreadState, tray: UploadTray) -> impl IntoView {
     let room = expect_context::<RoomState>();
     let max = room.max_text_chars;
     let draft = RwSignal::new(String::new());
     let typing = TypingAnnouncer::new(room, Some(thread.parent_id));
+    let file_input = NodeRef::<leptos::html::Input>::new();
     let checked = Memo::new(move |_| draft.with(|d| MessageText::parse(d, max)));
+    let files_only = move || tray.has_files() && checked.with(|c| matches!(c, Err(TextError::Empty)));
+    let can_send = move || (checked.with(|c| c.is_ok()) || files_only()) && !tray.blocks_sending();
     let send = move || {
-        let Ok(text) = checked.get_untracked() else {
+        if !can_send() {
             return;
-        };
-        room.send_in_thread(thread, text.as_str().to_string());
+        }
+        let text = checked
+            .get_untracked()
+            .map(|t| t.as_str().to_string())
+            .unwrap_or_default();
+        room.send_in_thread(thread, text, tray.take());
         draft.set(String::new());
         typing.sent();
     };
@@ -162,10 +198,41 @@ fn ThreadComposer(thread: ThreadState) -> impl IntoView {
         }
     };
     view! {
-        <form class="composer thread-composer" on:submit=move |ev| {
+        <form class="composer thread-composer with-files" on:submit=move |ev| {
             ev.prevent_default();
             send();
         }>
+            <UploadTrayView tray/>
+            <input
+                type="file"
+                multiple
+                class="visually-hidden"
+                tabindex="-1"
+                aria-hidden="true"
+                data-testid="thread-file-input"
+                node_ref=file_input
+                on:change=move |_| {
+                    if let Some(input) = file_input.get_untracked() {
+                        if let Some(files) = input.files() {
+                            tray.add_list(&files);
+                        }
+                        input.set_value("");
+                    }
+                }
+            />
+            <button
+                type="button"
+                class="icon-button attach-button"
+                aria-label="Attach files to the reply"
+                title="Attach files"
+                on:click=move |_| {
+                    if let Some(input) = file_input.get_untracked() {
+                        input.click();
+                    }
+                }
+            >
+                "📎"
+            </button>
             <label for="thread-composer-text" class="visually-hidden">"Reply in the thread"</label>
             <textarea
                 id="thread-composer-text"
@@ -177,8 +244,16 @@ fn ThreadComposer(thread: ThreadState) -> impl IntoView {
                     typing.keystroke();
                 }
                 on:keydown=on_keydown
+                on:paste=move |ev: leptos::ev::ClipboardEvent| {
+                    if let Some(files) = ev.clipboard_data().and_then(|d| d.files()) {
+                        if files.length() > 0 {
+                            ev.prevent_default();
+                            tray.add_list(&files);
+                        }
+                    }
+                }
             ></textarea>
-            <button type="submit" disabled=move || checked.with(|c| c.is_err())>"Send"</button>
+            <button type="submit" disabled=move || !can_send()>"Send"</button>
             <label class="also-channel">
                 <input
                     type="checkbox"

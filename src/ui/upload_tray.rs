@@ -87,6 +87,12 @@ impl UploadTray {
         tray
     }
 
+    /// Another empty tray for the same channel and limits (the thread
+    /// panel's composer has its own files).
+    pub fn another(&self) -> Self {
+        UploadTray::new(self.channel, self.max_files, self.max_bytes)
+    }
+
     /// Adds the files of a file picker, a drop or a paste, and starts
     /// uploading each.
     pub fn add_list(&self, list: &FileList) {

@@ -533,13 +533,13 @@ impl RoomState {
     }
 
     /// Sends a reply in `thread` (shown at once as pending in its panel).
-    pub fn send_in_thread(&self, thread: ThreadState, text: String) {
+    pub fn send_in_thread(&self, thread: ThreadState, text: String, attachments: Vec<Attachment>) {
         self.send_new(
             text,
             None,
             Some(thread.next_target()),
             Vec::new(),
-            Vec::new(),
+            attachments,
         );
     }
 
