@@ -10,6 +10,7 @@ pub mod config;
 pub mod demo;
 pub mod error;
 pub mod files;
+pub mod hex;
 pub mod http;
 pub mod huge_pages;
 pub mod metrics;

@@ -4,6 +4,7 @@
 use std::io::Write;
 use std::path::Path;
 
+use crate::server::hex::lower_hex;
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 
 /// File name of the generated secret inside the data directory.
@@ -27,7 +28,7 @@ pub fn load_or_create(configured: Option<&str>, data_dir: &Path) -> std::io::Res
     }
     let mut bytes = [0u8; 32];
     OsRng.fill_bytes(&mut bytes);
-    let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let secret = lower_hex(&bytes);
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]

@@ -177,7 +177,8 @@ fn ThreadComposer(thread: ThreadState, tray: UploadTray) -> impl IntoView {
     let typing = TypingAnnouncer::new(room, Some(thread.parent_id));
     let file_input = NodeRef::<leptos::html::Input>::new();
     let checked = Memo::new(move |_| draft.with(|d| MessageText::parse(d, max)));
-    let files_only = move || tray.has_files() && checked.with(|c| matches!(c, Err(TextError::Empty)));
+    let files_only =
+        move || tray.has_files() && checked.with(|c| matches!(c, Err(TextError::Empty)));
     let can_send = move || (checked.with(|c| c.is_ok()) || files_only()) && !tray.blocks_sending();
     let send = move || {
         if !can_send() {

@@ -10,6 +10,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+use crate::server::hex::lower_hex;
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use sha2::{Digest, Sha256};
@@ -193,7 +194,7 @@ where
         path: part.hand_on(),
         kept: false,
         size,
-        sha256: hex_lower(&hasher.finalize()),
+        sha256: lower_hex(&hasher.finalize()),
         head,
         looks_like_text: text.finish(),
     })
@@ -310,17 +311,6 @@ impl TextCheck {
     }
 }
 
-/// Bytes as lowercase hex.
-fn hex_lower(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for &byte in bytes {
-        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
-        out.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -363,7 +353,7 @@ mod tests {
 
         assert_eq!(spooled.size, 50_000);
         assert_eq!(std::fs::read(&spooled.path).unwrap(), data);
-        assert_eq!(spooled.sha256, hex_lower(&Sha256::digest(&data)));
+        assert_eq!(spooled.sha256, lower_hex(&Sha256::digest(&data)));
         assert_eq!(spooled.head, data[..HEAD_BYTES]);
         assert!(!spooled.looks_like_text, "byte 0 is a NUL");
         let name = spooled.path.file_name().unwrap().to_str().unwrap();

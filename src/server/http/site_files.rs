@@ -34,6 +34,7 @@ use parking_lot::Mutex;
 use sha2::{Digest, Sha256};
 
 use super::embedded::{content_type, EmbeddedSite};
+use crate::server::hex::lower_hex;
 
 /// How long a versioned file may be cached: a year, never revalidated.
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
@@ -402,10 +403,7 @@ fn file_stamp(path: &Path) -> Option<(u64, SystemTime)> {
 
 /// Lowercase hex SHA-256.
 fn hex_digest(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    lower_hex(&Sha256::digest(bytes))
 }
 
 #[cfg(test)]

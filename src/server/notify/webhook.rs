@@ -14,6 +14,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::server::hex::lower_hex;
 use crate::server::metrics::Metrics;
 
 /// Where and how events are delivered.
@@ -122,7 +123,7 @@ pub fn sign(secret: &str, timestamp: i64, body: &str) -> String {
     mac.update(b".");
     mac.update(body.as_bytes());
     let digest = mac.finalize().into_bytes();
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = lower_hex(&digest);
     format!("v1={hex}")
 }
 
