@@ -24,6 +24,8 @@ use crate::helpers::*;
 struct Site {
     port: u16,
     hits: Arc<Mutex<HashMap<String, usize>>>,
+    /// `/page` answers 500 while set.
+    down: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Site {
@@ -54,6 +56,7 @@ async fn start_site() -> Site {
     let site = Site {
         port,
         hits: Arc::default(),
+        down: Arc::default(),
     };
     let app = axum::Router::new()
         .route("/{*path}", get(serve_site))
@@ -75,7 +78,9 @@ async fn serve_site(State(site): State<Site>, Path(path): Path<String>) -> Respo
     let html =
         |body: String| ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response();
     let redirect = |to: String| (StatusCode::FOUND, [(header::LOCATION, to)]).into_response();
+    let down = site.down.load(std::sync::atomic::Ordering::SeqCst);
     match path.as_str() {
+        "page" if down => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
         "page" => html(
             "<!doctype html><html><head><title>Fallback title</title>\
              <meta property=\"og:title\" content=\"The plan &amp; the budget\">\
@@ -390,4 +395,41 @@ async fn previews_are_off_by_default() {
         .expect_no_frame_of_type("message.updated", Duration::from_millis(1500))
         .await;
     assert_eq!(site.hits("/plain"), 0);
+}
+
+#[tokio::test]
+async fn a_page_that_fails_when_fetched_again_keeps_its_preview_and_picture() {
+    let site = start_site().await;
+    // Every post fetches again (nothing is cached for long).
+    let app = spawn_app_with(|s| {
+        generous_rate_limits(s);
+        s.link_previews = true;
+        s.preview_test_hosts = vec!["site.test".into()];
+        s.limits.preview_cache = Duration::ZERO;
+    })
+    .await;
+    let mut pair = app.alice_and_bob_in("General").await;
+    let link = site.url("/page");
+    let first = pair.a.send_ok(&format!("one {link}")).await;
+    let first = next_update(&mut pair.b, first["id"].as_str().unwrap(), true).await;
+    let picture = first["previews"][0]["image"]["url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    site.down.store(true, std::sync::atomic::Ordering::SeqCst);
+    let second = pair.a.send_ok(&format!("two {link}")).await;
+    let second = next_update(&mut pair.b, second["id"].as_str().unwrap(), true).await;
+    assert_eq!(site.hits("/page"), 2, "fetched again");
+    // What was read before, with the same picture, which still serves.
+    assert_eq!(second["previews"], first["previews"]);
+    assert_eq!(app.get(&picture, Some(&pair.bob)).await.status(), 200);
+
+    site.down.store(false, std::sync::atomic::Ordering::SeqCst);
+    let third = pair.a.send_ok(&format!("three {link}")).await;
+    let third = next_update(&mut pair.b, third["id"].as_str().unwrap(), true).await;
+    // Fetched and its picture stored again under the URL's one id.
+    assert_eq!(site.hits("/picture.png"), 2);
+    assert_eq!(third["previews"][0]["image"]["url"], picture.as_str());
+    assert_eq!(app.get(&picture, Some(&pair.bob)).await.status(), 200);
 }

@@ -194,14 +194,39 @@ impl Previewer {
                 return entry.preview.clone();
             }
         }
-        let image_id = cached
-            .as_ref()
-            .and_then(|c| c.image_id)
-            .unwrap_or_else(PreviewImageId::new_random);
-        let entry = self.fetch(link, image_id).await;
+        // The URL's one picture id, shared by every fetch on every server.
+        let image_id = match self
+            .parts
+            .store
+            .reserve_preview_image(link, PreviewImageId::new_random())
+            .await
+        {
+            Ok(id) => id,
+            Err(e) => {
+                tracing::warn!(error = %e, "reserving a link preview picture failed");
+                return cached.and_then(|c| c.preview);
+            }
+        };
+        let fetched = self.fetch(link, image_id).await;
+        let entry = match cached {
+            // A page that is down (or changed) keeps what was read before,
+            // and a page that lost its picture keeps the stored one for
+            // the older messages that show it.
+            Some(old) if fetched.preview.is_none() && old.preview.is_some() => CachedPreview {
+                fetched_at: Timestamp::from(now),
+                ..old
+            },
+            Some(old) if fetched.image_key.is_none() => CachedPreview {
+                image_key: old.image_key,
+                image_mime: old.image_mime,
+                ..fetched
+            },
+            _ => fetched,
+        };
         let entry = CachedPreview {
             url: link.to_owned(),
             fetched_at: Timestamp::from(now),
+            image_id: Some(image_id),
             ..entry
         };
         if let Err(e) = self.parts.store.save_preview(&entry).await {

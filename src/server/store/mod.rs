@@ -442,6 +442,14 @@ pub trait PreviewStore: Send + Sync {
     async fn cached_preview(&self, url: &str) -> StoreResult<Option<CachedPreview>>;
     /// Writes (or replaces) a URL's entry.
     async fn save_preview(&self, entry: &CachedPreview) -> StoreResult<()>;
+    /// The URL's picture id, `candidate` when it has none yet (see
+    /// `preview_dialect.rs`): every fetch of one URL, on any server, stores
+    /// its picture under the id older messages name.
+    async fn reserve_preview_image(
+        &self,
+        url: &str,
+        candidate: PreviewImageId,
+    ) -> StoreResult<PreviewImageId>;
     /// The entry whose picture has this id (the picture route).
     async fn preview_by_image(&self, id: PreviewImageId) -> StoreResult<Option<CachedPreview>>;
 }

@@ -514,9 +514,15 @@ impl PreviewDialect for Postgres {
             "INSERT INTO link_previews (url, fetched_at, preview, image_id, image_key, image_mime) \
              VALUES ($1, $2, $3, $4, $5, $6) \
              ON CONFLICT (url) DO UPDATE SET fetched_at = excluded.fetched_at, \
-             preview = excluded.preview, image_id = excluded.image_id, \
+             preview = excluded.preview, \
+             image_id = COALESCE(link_previews.image_id, excluded.image_id), \
              image_key = excluded.image_key, image_mime = excluded.image_mime",
         by_image: "SELECT * FROM link_previews WHERE image_id = $1",
+        // An old `fetched_at` for a new row: nothing is cached yet.
+        reserve_image: "INSERT INTO link_previews (url, fetched_at, image_id) \
+             VALUES ($1, $2, $3) ON CONFLICT (url) DO UPDATE \
+             SET image_id = COALESCE(link_previews.image_id, excluded.image_id) \
+             RETURNING image_id",
     };
 }
 
@@ -1030,6 +1036,20 @@ impl PreviewStore for PgStore {
 
     async fn save_preview(&self, entry: &CachedPreview) -> StoreResult<()> {
         <Postgres as PreviewDialect>::save_preview(&self.pool, entry).await
+    }
+
+    async fn reserve_preview_image(
+        &self,
+        url: &str,
+        candidate: PreviewImageId,
+    ) -> StoreResult<PreviewImageId> {
+        <Postgres as PreviewDialect>::reserve_preview_image(
+            &self.pool,
+            url,
+            Timestamp::from_micros(0),
+            candidate,
+        )
+        .await
     }
 
     async fn preview_by_image(&self, id: PreviewImageId) -> StoreResult<Option<CachedPreview>> {

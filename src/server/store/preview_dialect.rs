@@ -19,6 +19,10 @@ pub(super) struct PreviewQueries {
     pub put: &'static str,
     /// `image id` → [`PreviewRow`].
     pub by_image: &'static str,
+    /// `url, time, image id` → the URL's picture id: the given one when the
+    /// URL has none yet (a new row, or one that never had an id), else the
+    /// one it has.
+    pub reserve_image: &'static str,
 }
 
 /// A row of `link_previews`.
@@ -61,6 +65,7 @@ where
     for<'q> Option<String>: Encode<'q, Self> + Type<Self>,
     for<'q> &'q str: Encode<'q, Self> + Type<Self>,
     for<'r> PreviewRow: FromRow<'r, Self::Row>,
+    for<'r> (PreviewImageId,): FromRow<'r, Self::Row>,
 {
     /// This dialect's statements.
     const PREVIEWS: PreviewQueries;
@@ -96,6 +101,23 @@ where
             .execute(db)
             .await?;
         Ok(())
+    }
+
+    /// The picture id of a URL, given `candidate` when it has none, so
+    /// that every fetch of a URL, on any server, stores its picture under
+    /// the one id older messages name.
+    async fn reserve_preview_image<'c>(
+        db: impl Executor<'c, Database = Self>,
+        url: &str,
+        at: Timestamp,
+        candidate: PreviewImageId,
+    ) -> StoreResult<PreviewImageId> {
+        Ok(sqlx::query_scalar(Self::PREVIEWS.reserve_image)
+            .bind(url)
+            .bind(at)
+            .bind(candidate)
+            .fetch_one(db)
+            .await?)
     }
 
     /// The entry whose picture has this id.
