@@ -70,6 +70,34 @@ pub struct Message {
     pub previews: Vec<super::previews::LinkPreview>,
 }
 
+/// A message sent by HTTP (`POST /chat/channels/{id}/messages`, the
+/// server function `send_message`): the fields of the `message.send`
+/// frame, under its names, with its rules.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SendRequest {
+    /// The text (may be empty with attachments).
+    pub text: String,
+    /// The sender's idempotency key.
+    #[serde(rename = "clientId")]
+    pub client_id: ClientId,
+    /// The message it quotes.
+    #[serde(rename = "replyTo", default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<MessageId>,
+    /// The thread it replies in.
+    #[serde(rename = "parentId", default, skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<MessageId>,
+    /// A thread reply also sent to the channel.
+    #[serde(rename = "showInChannel", default)]
+    pub show_in_channel: bool,
+    /// The members it mentions.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mentions: Vec<UserId>,
+    /// The uploads it carries.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<super::ids::UploadId>,
+}
+
 impl Message {
     /// Characters of the text a one-line preview keeps.
     pub const PREVIEW_CHARS: usize = 140;

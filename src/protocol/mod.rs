@@ -14,8 +14,8 @@ pub mod ws;
 
 pub use dto::{
     ChangeRequest, ChannelSummary, ClientSettings, HistoryPage, HistoryPageWithCompat, MemberRead,
-    Message, MessageEdit, Pin, Quote, Reaction, RepliesPage, SearchHit, SearchPage, SnippetPart,
-    ThreadInfo, ThreadList, ThreadSummary, UnreadEntry, User,
+    Message, MessageEdit, Pin, Quote, Reaction, RepliesPage, SearchHit, SearchPage, SendRequest,
+    SnippetPart, ThreadInfo, ThreadList, ThreadSummary, UnreadEntry, User,
 };
 pub use error::AppError;
 pub use files::{Attachment, AttachmentKind, Upload, WireAttachment};

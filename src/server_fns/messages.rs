@@ -5,8 +5,30 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
 use crate::protocol::{
-    AppError, ChangeRequest, ChannelId, MemberRead, Message, MessageEdit, MessageId, UserId,
+    AppError, ChangeRequest, ChannelId, MemberRead, Message, MessageEdit, MessageId, SendRequest,
+    UserId,
 };
+
+/// Sends a message under the `message.send` frame's rules (the UI sends by
+/// its socket; this is for a page without one) and returns it as stored.
+/// JSON in: `{"channel_id", "message": {"text", "clientId", ...}}`.
+#[server(prefix = "/api", endpoint = "send_message", input = Json)]
+pub async fn send_message(
+    /// The channel.
+    channel_id: ChannelId,
+    /// The message.
+    message: SendRequest,
+) -> Result<Message, AppError> {
+    use crate::server::http::server_fn::{server_fn_user, with_status};
+    let (state, user) = with_status(server_fn_user())?;
+    with_status(
+        state
+            .chat
+            .send_request(user.id, channel_id, message)
+            .await
+            .map(|(message, _)| message),
+    )
+}
 
 /// Applies a change (edit, delete, reaction, pin) to a message and returns
 /// the message's state after it. JSON in: a change is a tagged object.

@@ -838,3 +838,66 @@ async fn s3_uploads_download_by_presigned_url_and_leave_with_their_message() {
     }
     assert_eq!(app.upload_rows().await, 0);
 }
+
+/// Files go by the send route and the server function too: the same
+/// checks as the frame's (a taken upload is refused), and the message
+/// reaches the channel's sockets with its attachments.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_are_sent_by_the_route_and_the_server_function() {
+    let app = spawn_app().await;
+    let Pair {
+        alice,
+        channel,
+        mut b,
+        ..
+    } = app.alice_and_bob_in("Product").await;
+    let path = format!("/chat/channels/{channel}/messages");
+    let pdf = app
+        .upload_ok(
+            &alice,
+            &channel,
+            "plan.pdf",
+            b"%PDF-1.4\n%\xe2\xe3\n1 0 obj\n",
+        )
+        .await;
+    let png = picture(120, 90, image::ImageFormat::Png);
+    let pic = app.upload_ok(&alice, &channel, "pic.png", &png).await;
+
+    let r = app
+        .post(
+            &path,
+            Some(&alice),
+            Some(&json!({"text": "", "clientId": "f-1", "attachments": [pdf["id"]]})),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let sent: Value = r.json().await.unwrap();
+    assert_eq!(sent["message"]["attachments"][0]["name"], "plan.pdf");
+    let live = b.next_frame_of_type("message.new", WAIT).await;
+    assert_eq!(live["attachments"][0]["mimeType"], "application/pdf");
+    // Taken now: another message may not carry it.
+    let r = app
+        .post(
+            &path,
+            Some(&alice),
+            Some(&json!({"text": "again", "clientId": "f-2", "attachments": [pdf["id"]]})),
+        )
+        .await;
+    assert_eq!(r.status(), 400);
+    let e: Value = r.json().await.unwrap();
+    assert_eq!(e["code"], "INVALID_ATTACHMENT");
+
+    let cookie = app.login_cookie(ALICE).await;
+    let res = app
+        .api
+        .post(app.url("/api/send_message"))
+        .header("cookie", &cookie)
+        .json(&json!({"channel_id": channel, "message": {"text": "a picture", "clientId": "f-3", "attachments": [pic["id"]]}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let m: Value = res.json().await.unwrap();
+    assert_eq!(m["attachments"][0]["kind"], "image");
+    assert_eq!(m["attachments"][0]["width"], 120);
+}

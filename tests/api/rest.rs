@@ -719,3 +719,159 @@ async fn oversize_mark_read_body_is_413_or_400() {
         .as_u16();
     assert!(status == 413 || status == 400, "got {status}");
 }
+
+/// `POST /chat/channels/{id}/messages`: the `message.send` frame's rules by
+/// HTTP. Stored once per clientId (201, then 200 with the same message),
+/// broadcast to the channel's sockets, and every refusal changes nothing;
+/// the server function `send_message` is the same call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_is_sent_by_http_under_the_frames_rules() {
+    let app = spawn_app().await;
+    let mut p = app.alice_and_bob_in("General").await;
+    let path = format!("/chat/channels/{}/messages", p.channel);
+    let head = app.head_seq(&p.alice, "General").await;
+
+    let body = json!({"text": "  by **http**  ", "clientId": "http-1"});
+    let r = app.post(&path, Some(&p.alice), Some(&body)).await;
+    assert_eq!(r.status(), 201);
+    let sent: Value = r.json().await.unwrap();
+    let m = &sent["message"];
+    assert_eq!(m["text"], "by **http**");
+    assert_eq!(m["client_id"], "http-1");
+    assert_eq!(m["user_id"], p.alice_id.as_str());
+    assert_eq!(seq(m), head + 1);
+    let live = p.b.next_frame_of_type("message.new", WAIT).await;
+    assert_eq!(live["id"], m["id"]);
+    let own = p.a.next_frame_of_type("message.new", WAIT).await;
+    assert_eq!(own["clientId"], "http-1");
+
+    // The same clientId again: the stored message, nothing new.
+    let r = app.post(&path, Some(&p.alice), Some(&body)).await;
+    assert_eq!(r.status(), 200);
+    let again: Value = r.json().await.unwrap();
+    assert_eq!(again["message"]["id"], m["id"]);
+    assert_eq!(app.head_seq(&p.alice, "General").await, head + 1);
+
+    // A thread reply, also sent to the channel.
+    let reply = json!({"text": "in the thread", "clientId": "http-2",
+        "parentId": m["id"], "showInChannel": true});
+    let r = app.post(&path, Some(&p.bob), Some(&reply)).await;
+    assert_eq!(r.status(), 201);
+    let reply: Value = r.json().await.unwrap();
+    assert_eq!(reply["message"]["parent_id"], m["id"]);
+    assert_eq!(reply["message"]["show_in_channel"], true);
+
+    let (carol, _) = app.login(CAROL).await;
+    let random = app.channel_id(&carol, "Random").await;
+    let product = app.channel_id(&p.alice, "Product").await;
+    let long = "x".repeat(5000);
+    let refused: Vec<(&str, Option<&str>, String, Value, u16, Option<&str>)> = vec![
+        (
+            "empty",
+            Some(&p.alice),
+            path.clone(),
+            json!({"text": "  ", "clientId": "r1"}),
+            400,
+            Some("EMPTY_MESSAGE"),
+        ),
+        (
+            "too long",
+            Some(&p.alice),
+            path.clone(),
+            json!({"text": long, "clientId": "r2"}),
+            413,
+            Some("MESSAGE_TOO_LONG"),
+        ),
+        (
+            "no clientId",
+            Some(&p.alice),
+            path.clone(),
+            json!({"text": "hi"}),
+            400,
+            None,
+        ),
+        (
+            "unknown field",
+            Some(&p.alice),
+            path.clone(),
+            json!({"text": "hi", "clientId": "r3", "pinned": true}),
+            400,
+            None,
+        ),
+        (
+            "showInChannel alone",
+            Some(&p.alice),
+            path.clone(),
+            json!({"text": "hi", "clientId": "r4", "showInChannel": true}),
+            400,
+            Some("PARSE_ERROR"),
+        ),
+        (
+            "parent of another channel",
+            Some(&carol),
+            format!("/chat/channels/{random}/messages"),
+            json!({"text": "hi", "clientId": "r5", "parentId": m["id"]}),
+            400,
+            Some("PARSE_ERROR"),
+        ),
+        (
+            "not a member",
+            Some(&carol),
+            format!("/chat/channels/{product}/messages"),
+            json!({"text": "hi", "clientId": "r6"}),
+            403,
+            Some("FORBIDDEN"),
+        ),
+        (
+            "unknown upload",
+            Some(&p.alice),
+            path.clone(),
+            json!({"text": "hi", "clientId": "r7", "attachments": [uuid::Uuid::new_v4()]}),
+            400,
+            Some("INVALID_ATTACHMENT"),
+        ),
+        (
+            "no token",
+            None,
+            path.clone(),
+            json!({"text": "hi", "clientId": "r8"}),
+            401,
+            None,
+        ),
+    ];
+    for (what, token, path, body, status, code) in refused {
+        let r = app.post(&path, token, Some(&body)).await;
+        assert_eq!(r.status().as_u16(), status, "{what}");
+        let e: Value = r.json().await.unwrap_or(Value::Null);
+        if let Some(code) = code {
+            assert_eq!(e["code"], code, "{what}: {e}");
+        }
+    }
+    // Two stored in General (the message and the reply), none refused.
+    assert_eq!(app.head_seq(&p.alice, "General").await, head + 2);
+
+    // The server function: the same call.
+    let cookie = app.login_cookie(ALICE).await;
+    let res = app
+        .api
+        .post(app.url("/api/send_message"))
+        .header("cookie", &cookie)
+        .json(&json!({"channel_id": p.channel, "message": {"text": "by server fn", "clientId": "fn-1"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let m: Value = res.json().await.unwrap();
+    assert_eq!(m["text"], "by server fn");
+    assert_eq!(seq(&m), head + 3);
+    let res = app
+        .api
+        .post(app.url("/api/send_message"))
+        .header("cookie", &cookie)
+        .json(&json!({"channel_id": p.channel, "message": {"text": " ", "clientId": "fn-2"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    assert_eq!(app.head_seq(&p.alice, "General").await, head + 3);
+}

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::writer::PendingWrite;
 use super::Chat;
-use crate::protocol::{AppError, ErrorCode, MessageText, Quote, TextError};
+use crate::protocol::{AppError, ErrorCode, Message, MessageText, Quote, SendRequest, TextError};
 use crate::server::store::{InsertOutcome, NewMessage, ReplyThread, StoreError};
 
 /// Why a send was refused, as the WebSocket reports it.
@@ -82,7 +82,7 @@ impl SendError {
 impl From<SendError> for AppError {
     fn from(e: SendError) -> Self {
         match e {
-            SendError::Text(TextError::Empty) => AppError::BadRequest(e.message()),
+            SendError::Text(TextError::Empty) => AppError::EmptyMessage(e.message()),
             SendError::Text(TextError::TooLong { .. }) => AppError::PayloadTooLarge(e.message()),
             SendError::RateLimited { retry_after_ms } => AppError::RateLimited { retry_after_ms },
             SendError::Forbidden => AppError::Forbidden(e.message()),
@@ -111,6 +111,47 @@ pub struct SendExtras {
 }
 
 impl Chat {
+    /// A send by HTTP (the route and the server function), under the
+    /// frame's rules: the message, and whether it was stored now (`false`:
+    /// the one stored before under its `clientId`).
+    ///
+    /// # Errors
+    /// The frame's refusals, as [`AppError`]s.
+    pub async fn send_request(
+        &self,
+        user_id: UserId,
+        channel_id: ChannelId,
+        request: SendRequest,
+    ) -> Result<(Message, bool), AppError> {
+        let thread = match (request.parent_id, request.show_in_channel) {
+            (Some(parent_id), show_in_channel) => Some(ReplyThread {
+                parent_id,
+                show_in_channel,
+            }),
+            (None, false) => None,
+            (None, true) => return Err(SendError::BadParent.into()),
+        };
+        let extras = SendExtras {
+            reply_to: request.reply_to,
+            thread,
+            mentions: request.mentions,
+            attachments: request.attachments,
+        };
+        match self
+            .send(
+                user_id,
+                channel_id,
+                &request.text,
+                request.client_id,
+                extras,
+            )
+            .await?
+        {
+            InsertOutcome::Stored(message, _) => Ok((message, true)),
+            InsertOutcome::Duplicate(message) => Ok((message, false)),
+        }
+    }
+
     /// Validates, rate-limits and stores a message. A new message is
     /// published to the room before this returns; a duplicate `clientId`
     /// returns the original untouched.

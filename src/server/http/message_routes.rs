@@ -4,14 +4,17 @@
 //! and shapes the JSON, like the seed's routes in `rest.rs`.
 
 use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
 use serde::Deserialize;
 
 use super::extract::{ChannelPath, JsonBody, MessagePath, ReactionPath};
 use super::json_body::{named, Named};
 use super::rest::ApiResult;
 use crate::protocol::dto::{MemberRead, MessageEdit};
-use crate::protocol::{ChangeRequest, Message, Rev, UserId};
+use crate::protocol::{ChangeRequest, Message, Rev, SendRequest, UserId};
 use crate::server::auth::CurrentUser;
+use crate::server::error::ApiError;
 use crate::server::state::AppState;
 
 /// Body of `PATCH /chat/channels/{c}/messages/{m}`.
@@ -23,6 +26,27 @@ pub struct EditBody {
     if_rev: Option<Rev>,
     #[serde(default)]
     mentions: Option<Vec<UserId>>,
+}
+
+/// `POST /chat/channels/{c}/messages` with the `message.send` frame's
+/// fields: 201 with the stored message, 200 with the one stored before
+/// under the same `clientId`.
+pub async fn send_route(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ChannelPath(channel_id): ChannelPath,
+    JsonBody(request): JsonBody<SendRequest>,
+) -> Result<(StatusCode, Json<Named<Message>>), ApiError> {
+    let (message, stored_now) = state
+        .chat
+        .send_request(user.id, channel_id, request)
+        .await?;
+    let status = if stored_now {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, named("message", message)))
 }
 
 /// Applies a member's change and answers the message's state after it.

@@ -36,7 +36,10 @@ pub fn build(state: AppState) -> Router {
         .route("/auth/login", post(login_route))
         .route("/auth/logout", post(logout_route))
         .route("/chat/channels", get(list_channels_route))
-        .route("/chat/channels/{channel_id}/messages", get(history_route))
+        .route(
+            "/chat/channels/{channel_id}/messages",
+            get(history_route).post(message_routes::send_route),
+        )
         .route("/chat/channels/{channel_id}/read", post(mark_read_route))
         .route("/chat/channels/{channel_id}/members", get(members_route))
         .route(
