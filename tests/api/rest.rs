@@ -720,6 +720,10 @@ async fn oversize_mark_read_body_is_413_or_400() {
     assert!(status == 413 || status == 400, "got {status}");
 }
 
+/// A send the route must refuse: what it is, the token, the path, the
+/// body, the status and the error code expected.
+type Refusal<'a> = (&'a str, Option<&'a str>, String, Value, u16, Option<&'a str>);
+
 /// `POST /chat/channels/{id}/messages`: the `message.send` frame's rules by
 /// HTTP. Stored once per clientId (201, then 200 with the same message),
 /// broadcast to the channel's sockets, and every refusal changes nothing;
@@ -765,7 +769,7 @@ async fn a_message_is_sent_by_http_under_the_frames_rules() {
     let random = app.channel_id(&carol, "Random").await;
     let product = app.channel_id(&p.alice, "Product").await;
     let long = "x".repeat(5000);
-    let refused: Vec<(&str, Option<&str>, String, Value, u16, Option<&str>)> = vec![
+    let refused: Vec<Refusal> = vec![
         (
             "empty",
             Some(&p.alice),
