@@ -722,7 +722,14 @@ async fn oversize_mark_read_body_is_413_or_400() {
 
 /// A send the route must refuse: what it is, the token, the path, the
 /// body, the status and the error code expected.
-type Refusal<'a> = (&'a str, Option<&'a str>, String, Value, u16, Option<&'a str>);
+type Refusal<'a> = (
+    &'a str,
+    Option<&'a str>,
+    String,
+    Value,
+    u16,
+    Option<&'a str>,
+);
 
 /// `POST /chat/channels/{id}/messages`: the `message.send` frame's rules by
 /// HTTP. Stored once per clientId (201, then 200 with the same message),

@@ -171,8 +171,45 @@ pub async fn uploads(ctx: &Ctx) -> Result<Vec<Row>> {
     ]);
 
     // 3: memory while many 10 MB bodies stream in at once, on a fresh
-    // server (warmed by one upload of the same file).
-    let server = ctx.server(&Backend::Sqlite, &upload_env()).await?;
+    // server: files on local disk, and, with `LOADGEN_S3` (an S3-protocol
+    // endpoint such as moto's on loopback), in a bucket.
+    let (memory_rows, memory_failed) =
+        memory_phase(ctx, &upload_env(), &large, at_once, NAME).await?;
+    rows.extend(memory_rows);
+    failed += memory_failed;
+    if let Ok(endpoint) = std::env::var("LOADGEN_S3") {
+        let bucket = new_bucket(&endpoint).await?;
+        let mut env = upload_env();
+        env.extend([
+            ("CHAT_FILES_URL", format!("s3://{bucket}/chat")),
+            ("AWS_ENDPOINT_URL", endpoint.clone()),
+            ("AWS_ACCESS_KEY_ID", "loadgen".into()),
+            ("AWS_SECRET_ACCESS_KEY", "loadgen".into()),
+            ("AWS_REGION", "us-east-1".into()),
+            ("AWS_ALLOW_HTTP", "true".into()),
+        ]);
+        let (memory_rows, memory_failed) =
+            memory_phase(ctx, &env, &large, at_once, "uploads (SQLite, S3 bucket)").await?;
+        rows.extend(memory_rows);
+        failed += memory_failed;
+    }
+    rows.push(Row::zero(NAME, "uploads not answered 201", failed));
+    Ok(rows)
+}
+
+/// The server's memory while `at_once` clients send a 10 MB file each, on
+/// a fresh server with `env` (warmed by one upload of the same file): its
+/// rows, and the uploads not answered 201.
+async fn memory_phase(
+    ctx: &Ctx,
+    env: &[(&'static str, String)],
+    large: &Bytes,
+    at_once: usize,
+    name: &str,
+) -> Result<(Vec<Row>, u64)> {
+    let mut failed = 0u64;
+    let mut rows = Vec::new();
+    let server = ctx.server(&Backend::Sqlite, env).await?;
     let population = seed::populate(&server, 1, at_once).await?;
     let warm = Uploaders::new(&server, &population)?;
     if let Err(e) = warm.one(0, large.clone()).await {
@@ -180,7 +217,7 @@ pub async fn uploads(ctx: &Ctx) -> Result<Vec<Row>> {
         failed += 1;
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let memory = at_once_memory(&server, &population, &large).await;
+    let memory = at_once_memory(&server, &population, large).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let after = server.rss_bytes();
     server.stop().await;
@@ -193,25 +230,25 @@ pub async fn uploads(ctx: &Ctx) -> Result<Vec<Row>> {
     let label = format!("{at_once} × 10 MB at once");
     rows.extend([
         Row::info(
-            NAME,
+            name,
             &format!("{label}: clients"),
             at_once as f64,
             Unit::Count,
         ),
         Row::info(
-            NAME,
+            name,
             &format!("{label}: all stored in"),
             memory.elapsed.as_micros() as f64,
             Unit::Millis,
         ),
         Row::info(
-            NAME,
+            name,
             &format!("{label}: server RSS before"),
             memory.before as f64,
             Unit::MiB,
         ),
         Row::info(
-            NAME,
+            name,
             &format!(
                 "{label}: server RSS peak (every {} ms, {} samples)",
                 RSS_EVERY.as_millis(),
@@ -221,32 +258,46 @@ pub async fn uploads(ctx: &Ctx) -> Result<Vec<Row>> {
             Unit::MiB,
         ),
         Row::info(
-            NAME,
+            name,
             &format!("{label}: server RSS 1 s after"),
             after as f64,
             Unit::MiB,
         ),
         Row::info(
-            NAME,
+            name,
             &format!("{label}: server RSS peak − before"),
             growth as f64,
             Unit::MiB,
         ),
         Row::info(
-            NAME,
+            name,
             &format!("{label}: the bodies in flight, for comparison"),
             in_flight,
             Unit::MiB,
         ),
         Row::info(
-            NAME,
+            name,
             &format!("{label}: peak growth per client"),
             growth as f64 / at_once as f64,
             Unit::KiB,
         ),
     ]);
-    rows.push(Row::zero(NAME, "uploads not answered 201", failed));
-    Ok(rows)
+    Ok((rows, failed))
+}
+
+/// A new, empty bucket on an S3-protocol server (moto's accepts an
+/// anonymous `PUT /{bucket}`).
+async fn new_bucket(endpoint: &str) -> Result<String> {
+    let bucket = format!("loadgen-{}", uuid::Uuid::new_v4().simple());
+    let status = reqwest::Client::new()
+        .put(format!("{endpoint}/{bucket}"))
+        .send()
+        .await?
+        .status();
+    if !status.is_success() {
+        return Err(format!("creating the bucket {bucket} answered {status}").into());
+    }
+    Ok(bucket)
 }
 
 /// A `multipart/form-data` body with one file part.
