@@ -9,6 +9,8 @@
 #   bash scripts/bench.sh --quick          # small sizes, one run: about 1 minute
 #   bash scripts/bench.sh writes,history   # some scenarios only
 #   BENCH_RUNS=1 bash scripts/bench.sh     # one run per scenario
+#   BENCH_RUNS=1 bash scripts/bench.sh compare  # ours beside the Node.js
+#                                          # reference (bench/node-ref), ratios
 #
 # Everything runs on loopback and stops by itself.
 set -euo pipefail
@@ -27,6 +29,15 @@ for a in "$@"; do
 done
 
 bash scripts/setup.sh
+# The Node.js reference server of `compare`: its pinned packages, once.
+if [[ " ${args[*]:-} " == *compare* ]]; then
+  if [ ! -d bench/node-ref/node_modules ] \
+    || [ bench/node-ref/package-lock.json -nt bench/node-ref/node_modules ]; then
+    section "Node.js reference (npm ci in bench/node-ref)"
+    (cd bench/node-ref && npm ci --no-audit --no-fund)
+  fi
+  export LOADGEN_NODE_REF="$CHAT_ROOT/bench/node-ref/run.sh"
+fi
 section "release build (server and load generator)"
 cargo build --release --features ssr --bin chat --bin loadgen
 

@@ -1,5 +1,5 @@
 import { test, expect, type Page } from "@playwright/test";
-import { bubbleWith, loggedIn, openChannel, sendWithEnter, shoot, unique } from "./helpers";
+import { bubbleWith, loggedIn, openChannel, pngBytes, sendWithEnter, shoot, unique } from "./helpers";
 import { OwnServer } from "./own-server";
 
 // Files in two browser contexts (PROTOCOL.md "Files and images"): alice
@@ -9,31 +9,6 @@ import { OwnServer } from "./own-server";
 // conversation and a screenshot pasted into the box go out together; bob
 // downloads the file by its card. A member whose access is revoked gets
 // 403 from a link they saved.
-
-/** A PNG of `width` × `height` drawn by the page (a gradient, so it has
- * some weight), as bytes. */
-async function pngBytes(page: Page, width: number, height: number): Promise<Buffer> {
-  const b64 = await page.evaluate(
-    ([w, h]) => {
-      const canvas = document.createElement("canvas");
-      canvas.width = w;
-      canvas.height = h;
-      const ctx = canvas.getContext("2d")!;
-      const g = ctx.createLinearGradient(0, 0, w, h);
-      g.addColorStop(0, "#4f46e5");
-      g.addColorStop(1, "#f59e0b");
-      ctx.fillStyle = g;
-      ctx.fillRect(0, 0, w, h);
-      for (let i = 0; i < 400; i++) {
-        ctx.fillStyle = `hsl(${(i * 37) % 360} 70% 60%)`;
-        ctx.fillRect((i * 53) % w, (i * 97) % h, 12, 12);
-      }
-      return canvas.toDataURL("image/png").split(",")[1];
-    },
-    [width, height],
-  );
-  return Buffer.from(b64, "base64");
-}
 
 /** Drops files on the conversation, as a file manager's drag would. */
 async function dropFiles(page: Page, files: { name: string; type: string; text: string }[]) {

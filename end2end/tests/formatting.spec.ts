@@ -1,5 +1,5 @@
 import { test, expect, type Locator, type Page } from "@playwright/test";
-import { bubbleWith, loggedIn, openChannel, sendWithEnter, shoot, unique } from "./helpers";
+import { bubbleWith, errorsOf, loggedIn, openChannel, sendWithEnter, shoot, unique } from "./helpers";
 
 // Message formatting (PROTOCOL.md "Formatting"), in two browser contexts:
 // alice sends formatted messages and messages that try HTML, a
@@ -12,16 +12,6 @@ import { bubbleWith, loggedIn, openChannel, sendWithEnter, shoot, unique } from 
 async function textMarkup(item: Locator): Promise<string> {
   const html = await item.locator(".text").innerHTML();
   return html.replace(/<!--[\s\S]*?-->/g, "");
-}
-
-/** Uncaught page errors and console errors (a hydration mismatch logs one). */
-function errorsOf(page: Page): string[] {
-  const errors: string[] = [];
-  page.on("pageerror", (e) => errors.push(`page error: ${e.message}`));
-  page.on("console", (m) => {
-    if (m.type() === "error") errors.push(`console error: ${m.text()}`);
-  });
-  return errors;
 }
 
 test("formatted messages look the same live and after a reload, and unsafe Markdown stays text", async ({

@@ -146,3 +146,38 @@ export function bubbleWith(page: Page, text: string): Locator {
     .locator("li.message")
     .filter({ has: page.locator(".bubble", { hasText: text }) });
 }
+
+/** A PNG of `width` × `height` drawn by the page (a gradient, so it has
+ * some weight), as bytes. */
+export async function pngBytes(page: Page, width: number, height: number): Promise<Buffer> {
+  const b64 = await page.evaluate(
+    ([w, h]) => {
+      const canvas = document.createElement("canvas");
+      canvas.width = w;
+      canvas.height = h;
+      const ctx = canvas.getContext("2d")!;
+      const g = ctx.createLinearGradient(0, 0, w, h);
+      g.addColorStop(0, "#4f46e5");
+      g.addColorStop(1, "#f59e0b");
+      ctx.fillStyle = g;
+      ctx.fillRect(0, 0, w, h);
+      for (let i = 0; i < 400; i++) {
+        ctx.fillStyle = `hsl(${(i * 37) % 360} 70% 60%)`;
+        ctx.fillRect((i * 53) % w, (i * 97) % h, 12, 12);
+      }
+      return canvas.toDataURL("image/png").split(",")[1];
+    },
+    [width, height],
+  );
+  return Buffer.from(b64, "base64");
+}
+
+/** Uncaught page errors and console errors (a hydration mismatch logs one). */
+export function errorsOf(page: Page): string[] {
+  const errors: string[] = [];
+  page.on("pageerror", (e) => errors.push(`page error: ${e.message}`));
+  page.on("console", (m) => {
+    if (m.type() === "error") errors.push(`console error: ${m.text()}`);
+  });
+  return errors;
+}

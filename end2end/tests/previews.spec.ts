@@ -1,38 +1,28 @@
 import { test, expect } from "@playwright/test";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
-import { bubbleWith, loggedIn, openChannel, sendWithEnter, shoot, unique } from "./helpers";
+import { bubbleWith, errorsOf, loggedIn, openChannel, pngBytes, sendWithEnter, shoot, unique } from "./helpers";
+import { OwnServer } from "./own-server";
 
 // A link preview appearing (PROTOCOL.md "Link previews"): a page served on
-// loopback by this test, reached by the server as `site.test` (the one
-// test host name the e2e server resolves to 127.0.0.1). Alice posts its
+// loopback by this test, reached by a server of the test's own (previews
+// are off on the shared one, whose tests post links to other hosts) as
+// `site.test`, the one test host name it resolves to 127.0.0.1. Alice posts its
 // link; in bob's browser the card comes with its title, description,
 // site and the server's own copy of the page's picture, at its size before
 // it loads; after a reload it is drawn by the server too.
 
-/** A PNG made by the browser's canvas (600 × 315, a typical og:image). */
+/** The linked page's picture: 600 × 315, a typical og:image. */
 const PICTURE_PIXELS = { width: 600, height: 315 };
 
 test("a link preview appears live and after a reload", async ({ browser }, info) => {
-  const { pages: [alice, bob], close } = await loggedIn(browser, ["alice@example.com", "bob@example.com"]);
-  const png = Buffer.from(
-    await alice.evaluate(({ width, height }) => {
-      const canvas = document.createElement("canvas");
-      canvas.width = width;
-      canvas.height = height;
-      const ctx = canvas.getContext("2d")!;
-      const g = ctx.createLinearGradient(0, 0, width, height);
-      g.addColorStop(0, "#0ea5e9");
-      g.addColorStop(1, "#a855f7");
-      ctx.fillStyle = g;
-      ctx.fillRect(0, 0, width, height);
-      ctx.fillStyle = "white";
-      ctx.font = "bold 48px sans-serif";
-      ctx.fillText("Q3 plan", 40, 180);
-      return canvas.toDataURL("image/png").split(",")[1];
-    }, PICTURE_PIXELS),
-    "base64",
+  const server = await OwnServer.start({ CHAT_LINK_PREVIEWS: "true", CHAT_PREVIEW_TEST_HOSTS: "site.test" });
+  const { pages: [alice, bob], close } = await loggedIn(
+    browser,
+    ["alice@example.com", "bob@example.com"],
+    server.baseURL,
   );
+  const png = await pngBytes(alice, PICTURE_PIXELS.width, PICTURE_PIXELS.height);
   const hits: string[] = [];
   const site = http.createServer((req, res) => {
     hits.push(req.url ?? "");
@@ -86,13 +76,18 @@ test("a link preview appears live and after a reload", async ({ browser }, info)
     await shoot(bob, info, "link-preview-narrow");
     await bob.setViewportSize({ width: 1280, height: 720 });
 
-    // Drawn by the server after a reload (SSR), then hydrated.
-    await bob.reload();
+    // Drawn by the server after a reload (SSR), then hydrated without an
+    // error.
+    const errors = errorsOf(bob);
+    await bob.reload({ waitUntil: "networkidle" });
+    await expect(bob.locator('.chat-room[data-connection="connected"]')).toBeVisible();
     const again = bubbleWith(bob, text).getByTestId("link-preview");
     await expect(again.locator(".link-preview-title")).toHaveText("Q3 plan & budget");
     await expect(again.locator("img")).toHaveAttribute("width", "320");
+    expect(errors).toEqual([]);
   } finally {
     site.close();
     await close();
+    await server.dispose();
   }
 });

@@ -100,10 +100,6 @@ export function serverLaunch(
     // Every test logs the demo users in again; the per-e-mail login limit
     // (10 a minute by default) is for attackers, not for this suite.
     CHAT_LOGIN_BURST: "1000",
-    // Link previews on, with the test host name that reaches the local
-    // page of previews.spec.ts (every other private address stays refused).
-    CHAT_LINK_PREVIEWS: "true",
-    CHAT_PREVIEW_TEST_HOSTS: "site.test",
     RUST_LOG: process.env.RUST_LOG || "info",
     ...extra,
   });

@@ -156,50 +156,41 @@ impl Application {
         } else {
             (None, None)
         };
-        // With a webhook or previews, what this server stores also goes to
-        // the notifier and the preview queue.
-        let webhook = webhook_config(&settings);
-        let (stored_tx, mut notify_tasks) = match webhook {
-            None if previews.is_none() => (activity_tx.clone(), Vec::new()),
-            None => {
-                let (tee_tx, mut tee_rx) = mpsc::unbounded_channel::<Message>();
-                let activity = activity_tx.clone();
-                let offer = previews.clone();
-                let tee = tokio::spawn(async move {
-                    while let Some(m) = tee_rx.recv().await {
-                        if let Some(offer) = &offer {
-                            offer.offer(&m);
-                        }
-                        let _ = activity.send(m);
-                    }
-                });
-                (tee_tx, vec![tee])
+        // With a webhook, what this server stores also goes to the
+        // notifier; with previews, to the preview queue.
+        let mut notify_tasks = Vec::new();
+        let notify_tx = webhook_config(&settings).map(|config| {
+            let (webhook, delivery) = Webhook::spawn(config, metrics.clone(), shutdown.clone());
+            let (notify_tx, notifier) = Notifier {
+                store: store.clone(),
+                users: users.clone(),
+                rooms: rooms.clone(),
+                members: member_cache.clone(),
+                webhook,
+                reminder_after: limits.webhook_reminder_after,
             }
-            Some(config) => {
-                let (webhook, delivery) = Webhook::spawn(config, metrics.clone(), shutdown.clone());
-                let (notify_tx, notifier) = Notifier {
-                    store: store.clone(),
-                    users: users.clone(),
-                    rooms: rooms.clone(),
-                    members: member_cache.clone(),
-                    webhook,
-                    reminder_after: limits.webhook_reminder_after,
+            .spawn(shutdown.clone());
+            notify_tasks.extend([delivery, notifier]);
+            notify_tx
+        });
+        let stored_tx = if notify_tx.is_none() && previews.is_none() {
+            activity_tx.clone()
+        } else {
+            let (tee_tx, mut tee_rx) = mpsc::unbounded_channel::<Message>();
+            let activity = activity_tx.clone();
+            let offer = previews.clone();
+            notify_tasks.push(tokio::spawn(async move {
+                while let Some(m) = tee_rx.recv().await {
+                    if let Some(offer) = &offer {
+                        offer.offer(&m);
+                    }
+                    if let Some(notify) = &notify_tx {
+                        let _ = notify.send(m.clone());
+                    }
+                    let _ = activity.send(m);
                 }
-                .spawn(shutdown.clone());
-                let (tee_tx, mut tee_rx) = mpsc::unbounded_channel::<Message>();
-                let activity = activity_tx.clone();
-                let offer = previews.clone();
-                let tee = tokio::spawn(async move {
-                    while let Some(m) = tee_rx.recv().await {
-                        if let Some(offer) = &offer {
-                            offer.offer(&m);
-                        }
-                        let _ = notify_tx.send(m.clone());
-                        let _ = activity.send(m);
-                    }
-                });
-                (tee_tx, vec![delivery, notifier, tee])
-            }
+            }));
+            tee_tx
         };
         let (writer, writer_task) = MessageWriter::spawn(
             store.clone(),

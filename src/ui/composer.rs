@@ -17,7 +17,7 @@ use crate::client::typing::{TypingSignal, TypingThrottle};
 use crate::protocol::{ClientFrame, MessageId, MessageText, TextError, UserId};
 use crate::ui::badge::Avatar;
 use crate::ui::state::room::RoomState;
-use crate::ui::upload_tray::{UploadTray, UploadTrayView};
+use crate::ui::upload_tray::{AttachButton, UploadTray, UploadTrayView};
 
 /// Show the character count once the text is this close to the limit.
 const COUNT_FROM_FRACTION: f64 = 0.8;
@@ -112,7 +112,6 @@ pub fn Composer() -> impl IntoView {
     let max = room.max_text_chars;
     let draft = RwSignal::new(String::new());
     let typing = TypingAnnouncer::new(room, None);
-    let file_input = NodeRef::<leptos::html::Input>::new();
     let textarea = NodeRef::<leptos::html::Textarea>::new();
     // Mentions: the members chosen from the suggestions while writing.
     let chosen = RwSignal::new(Vec::<(UserId, String)>::new());
@@ -361,38 +360,12 @@ pub fn Composer() -> impl IntoView {
                     })
             }}
             <UploadTrayView tray/>
-            <input
-                type="file"
-                multiple
-                class="visually-hidden"
-                tabindex="-1"
-                aria-hidden="true"
-                data-testid="file-input"
-                node_ref=file_input
-                on:change=move |_| {
-                    if let Some(input) = file_input.get_untracked() {
-                        if let Some(files) = input.files() {
-                            tray.add_list(&files);
-                        }
-                        // The same file may be chosen again later.
-                        input.set_value("");
-                    }
-                }
+            <AttachButton
+                tray
+                label="Attach files"
+                test_id="file-input"
+                disabled=Signal::derive(move || room.editing.get().is_some())
             />
-            <button
-                type="button"
-                class="icon-button attach-button"
-                aria-label="Attach files"
-                title="Attach files"
-                disabled=move || room.editing.get().is_some()
-                on:click=move |_| {
-                    if let Some(input) = file_input.get_untracked() {
-                        input.click();
-                    }
-                }
-            >
-                "📎"
-            </button>
             <label for="composer-text" class="visually-hidden">"Message"</label>
             <textarea
                 id="composer-text"

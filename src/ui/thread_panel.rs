@@ -15,7 +15,7 @@ use crate::ui::message_list::MessageRowView;
 use crate::ui::state::channels::ChannelsState;
 use crate::ui::state::room::RoomState;
 use crate::ui::state::thread::ThreadState;
-use crate::ui::upload_tray::{UploadTray, UploadTrayView};
+use crate::ui::upload_tray::{AttachButton, UploadTray, UploadTrayView};
 
 /// The panel of the open thread; drawn only while one is open.
 #[component]
@@ -175,7 +175,6 @@ fn ThreadComposer(thread: ThreadState, tray: UploadTray) -> impl IntoView {
     let max = room.max_text_chars;
     let draft = RwSignal::new(String::new());
     let typing = TypingAnnouncer::new(room, Some(thread.parent_id));
-    let file_input = NodeRef::<leptos::html::Input>::new();
     let checked = Memo::new(move |_| draft.with(|d| MessageText::parse(d, max)));
     let files_only =
         move || tray.has_files() && checked.with(|c| matches!(c, Err(TextError::Empty)));
@@ -204,36 +203,12 @@ fn ThreadComposer(thread: ThreadState, tray: UploadTray) -> impl IntoView {
             send();
         }>
             <UploadTrayView tray/>
-            <input
-                type="file"
-                multiple
-                class="visually-hidden"
-                tabindex="-1"
-                aria-hidden="true"
-                data-testid="thread-file-input"
-                node_ref=file_input
-                on:change=move |_| {
-                    if let Some(input) = file_input.get_untracked() {
-                        if let Some(files) = input.files() {
-                            tray.add_list(&files);
-                        }
-                        input.set_value("");
-                    }
-                }
+            <AttachButton
+                tray
+                label="Attach files to the reply"
+                test_id="thread-file-input"
+                disabled=false
             />
-            <button
-                type="button"
-                class="icon-button attach-button"
-                aria-label="Attach files to the reply"
-                title="Attach files"
-                on:click=move |_| {
-                    if let Some(input) = file_input.get_untracked() {
-                        input.click();
-                    }
-                }
-            >
-                "📎"
-            </button>
             <label for="thread-composer-text" class="visually-hidden">"Reply in the thread"</label>
             <textarea
                 id="thread-composer-text"

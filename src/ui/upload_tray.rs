@@ -342,3 +342,60 @@ pub fn UploadTrayView(
         </Show>
     }
 }
+
+/// The attach button and the hidden file picker it opens: the chosen
+/// files join `tray` (the channel's composer and the thread panel's each
+/// have one).
+#[component]
+pub fn AttachButton(
+    /// Where the chosen files go.
+    tray: UploadTray,
+    /// The button's accessible name.
+    label: &'static str,
+    /// The picker's test id (tests choose files through it).
+    test_id: &'static str,
+    /// Whether the button is off (while editing a message).
+    #[prop(into)]
+    disabled: Signal<bool>,
+) -> impl IntoView {
+    let file_input = NodeRef::<leptos::html::Input>::new();
+    // One root element (`display: contents`, so the button still takes its
+    // place in the composer's grid): two roots side by side in the middle
+    // of the form did not hydrate.
+    view! {
+        <span class="attach">
+        <input
+            type="file"
+            multiple
+            class="visually-hidden"
+            tabindex="-1"
+            aria-hidden="true"
+            data-testid=test_id
+            node_ref=file_input
+            on:change=move |_| {
+                if let Some(input) = file_input.get_untracked() {
+                    if let Some(files) = input.files() {
+                        tray.add_list(&files);
+                    }
+                    // The same file may be chosen again later.
+                    input.set_value("");
+                }
+            }
+        />
+        <button
+            type="button"
+            class="icon-button attach-button"
+            aria-label=label
+            title="Attach files"
+            disabled=move || disabled.get()
+            on:click=move |_| {
+                if let Some(input) = file_input.get_untracked() {
+                    input.click();
+                }
+            }
+        >
+            "📎"
+        </button>
+        </span>
+    }
+}

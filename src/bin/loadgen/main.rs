@@ -8,6 +8,7 @@
 //! loopback. `scripts/bench.sh` runs it; docs/BENCHMARKS.md has the results.
 
 mod checks;
+mod compare;
 mod conn;
 mod load;
 // Shared with the tests (tests/support/server_process.rs), which use the
@@ -56,8 +57,10 @@ const ALL: &[&str] = &[
 ];
 
 /// Scenarios run only when named (they run others several times over):
-/// `search-writes` is `writes` ten times, with the search index on and off.
-const NAMED_ONLY: &[&str] = &["search-writes"];
+/// `search-writes` is `writes` ten times, with the search index on and off;
+/// `compare` runs our server and the Node.js reference (`bench/node-ref`)
+/// side by side.
+const NAMED_ONLY: &[&str] = &["search-writes", "compare"];
 
 /// Load generator and benchmarks for the chat server (loopback only).
 #[derive(Debug, Parser)]
@@ -67,7 +70,9 @@ struct Cli {
     /// duplicated or reordered message), or scenarios separated by commas:
     /// idle, storm, one-room, many-rooms, many-rooms-edits, reactions,
     /// writes, history, unread, search, slow-consumer, soak, uploads; and,
-    /// only when named, search-writes.
+    /// only when named, search-writes and compare (against the Node.js
+    /// reference of bench/node-ref, `LOADGEN_NODE_REF` or that folder's
+    /// run.sh).
     #[arg(default_value = "all")]
     scenarios: String,
     /// Small sizes: seconds per scenario; speed targets are not claimed.
@@ -239,6 +244,7 @@ async fn run_scenario(ctx: &Ctx, name: &str) -> Result<Vec<Row>> {
         "slow-consumer" => scenarios::slow_consumer(ctx).await,
         "soak" => scenarios::soak(ctx).await,
         "uploads" => uploads::uploads(ctx).await,
+        "compare" => compare::compare(ctx).await,
         other => Err(format!("unknown scenario {other}").into()),
     }
 }

@@ -32,6 +32,13 @@ pub enum Unit {
     Percent,
     /// CPU time per second of wall time (1.0: one core busy).
     Cores,
+    /// Seconds.
+    Seconds,
+    /// A plain number with three decimals (CPU seconds per 1,000
+    /// deliveries).
+    Decimal,
+    /// One side over the other (`0.50×`).
+    Ratio,
 }
 
 /// One line of the results.
@@ -122,6 +129,9 @@ impl Row {
             Unit::KiB => format!("{v:.1} KiB"),
             Unit::Percent => format!("{v:+.1} %"),
             Unit::Cores => format!("{v:.2} cores"),
+            Unit::Seconds => format!("{v:.2} s"),
+            Unit::Decimal => format!("{v:.3}"),
+            Unit::Ratio => format!("{v:.2}×"),
         }
     }
 
@@ -133,7 +143,9 @@ impl Row {
             Unit::KiB => " KiB",
             Unit::Percent => " %",
             Unit::Cores => " cores",
-            Unit::Count => "",
+            Unit::Seconds => " s",
+            Unit::Ratio => "×",
+            Unit::Count | Unit::Decimal => "",
         };
         match self.goal {
             None => String::new(),

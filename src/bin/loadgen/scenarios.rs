@@ -117,7 +117,7 @@ pub(crate) fn latency_rows(
 
 /// Reads every socket until `stop` (so pings are answered), returning the
 /// handles.
-fn keep_reading(
+pub(crate) fn keep_reading(
     sockets: Vec<(usize, Ws)>,
     channels: usize,
 ) -> (Arc<Shared>, Vec<tokio::task::JoinHandle<conn::ConnStats>>) {

@@ -129,20 +129,10 @@ pub async fn preview_image_route(
             .parse()
             .map_err(|_| AppError::BadRequest("the picture id must be a UUID".into()))?;
         let picture = state.chat.preview_picture(id).await?;
-        let storage = &state.chat.files.storage;
-        if let Some(url) = storage
-            .presigned_get(&picture.key, state.chat.limits.files_url_ttl)
-            .await
-            .map_err(|e| {
-                tracing::error!(error = %e, "presigning a preview picture failed");
-                AppError::internal()
-            })?
-        {
-            let mut response = StatusCode::FOUND.into_response();
-            set(&mut response, header::LOCATION, &url);
-            set(&mut response, header::CACHE_CONTROL, "no-store");
-            return Ok(response);
+        if let Some(redirect) = presigned_redirect(&state, &picture.key).await? {
+            return Ok(redirect);
         }
+        let storage = &state.chat.files.storage;
         let etag = format!("\"{}\"", picture.etag);
         let unchanged = headers
             .get(header::IF_NONE_MATCH)
@@ -190,19 +180,8 @@ async fn serve(
             .parse()
             .map_err(|_| AppError::BadRequest("the file id must be a UUID".into()))?;
         let download = state.chat.download(user.id, id, thumb).await?;
-        let storage = &state.chat.files.storage;
-        if let Some(url) = storage
-            .presigned_get(&download.key, state.chat.limits.files_url_ttl)
-            .await
-            .map_err(|e| {
-                tracing::error!(error = %e, "presigning a download failed");
-                AppError::internal()
-            })?
-        {
-            let mut response = StatusCode::FOUND.into_response();
-            set(&mut response, header::LOCATION, &url);
-            set(&mut response, header::CACHE_CONTROL, "no-store");
-            return Ok(response);
+        if let Some(redirect) = presigned_redirect(&state, &download.key).await? {
+            return Ok(redirect);
         }
         serve_local(&state, &download, headers).await
     }
@@ -213,6 +192,27 @@ async fn serve(
     };
     secure(&mut response);
     response
+}
+
+/// With object storage, the redirect to a short-lived presigned URL of
+/// `key` (the bucket serves the bytes); `None` with local disk.
+async fn presigned_redirect(state: &AppState, key: &str) -> Result<Option<Response>, AppError> {
+    let url = state
+        .chat
+        .files
+        .storage
+        .presigned_get(key, state.chat.limits.files_url_ttl)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "presigning a download failed");
+            AppError::internal()
+        })?;
+    Ok(url.map(|url| {
+        let mut response = StatusCode::FOUND.into_response();
+        set(&mut response, header::LOCATION, &url);
+        set(&mut response, header::CACHE_CONTROL, "no-store");
+        response
+    }))
 }
 
 /// Streams a file from local disk, answering `If-None-Match` and one

@@ -1,0 +1,265 @@
+//! Side by side with what a team would otherwise write (issue 20): the same
+//! measures on our server and on the Node.js reference of `bench/node-ref`
+//! (`ws` and `better-sqlite3`; persist, then broadcast; per-channel seq;
+//! idempotent clientId; WAL with `synchronous=NORMAL`), each on a fresh
+//! server in turn, in one run, with the ratio ours / Node for each.
+//!
+//! Durability differs, in Node's favour: ours syncs every commit to disk
+//! (`synchronous=FULL`), the reference syncs its WAL only at checkpoints.
+//!
+//! The measures: server memory per idle socket (2,000 sockets); the time
+//! for 2,000 sockets to join one channel at once (each join is announced
+//! to the others); 100 channels × 10 members at 500, 3,000 and 6,000
+//! messages a second (server CPU per 1,000 deliveries, p99 send→receive,
+//! deliveries per second); one channel × 100 members at 50 messages a
+//! second (p99); and a sweep for each server's highest rate whose p99
+//! stays within 50 ms.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::load::{self, LoadReport, SendPlan};
+use crate::report::{Goal, Row, Unit};
+use crate::scenarios::{keep_reading, load_env, Ctx, CONNECT_CONCURRENCY};
+use crate::seed;
+use crate::server::{Backend, Prepared, Server};
+use crate::Result;
+
+/// The scenario's name in tables.
+const NAME: &str = "against Node";
+/// The p99 a rate must keep to count in the sweep.
+const SWEEP_P99_MS: f64 = 50.0;
+
+/// One server's numbers.
+#[derive(Debug, Default, Clone)]
+struct Side {
+    kib_per_idle_socket: f64,
+    join_seconds: f64,
+    cpu_per_1000: f64,
+    p99_500: f64,
+    p99_3000: f64,
+    delivered_6000: f64,
+    p99_one_room: f64,
+    saturation: f64,
+    wrong: u64,
+}
+
+/// The reference server's start script: `LOADGEN_NODE_REF`, else
+/// `bench/node-ref/run.sh` of the source tree the load generator was
+/// started from.
+fn reference_bin() -> Result<PathBuf> {
+    let bin = std::env::var_os("LOADGEN_NODE_REF")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("bench/node-ref/run.sh"));
+    if !bin.exists() || !bin.with_file_name("node_modules").exists() {
+        return Err(format!(
+            "no Node reference at {} with its node_modules (run `npm ci` in bench/node-ref, \
+             or `bash scripts/bench.sh compare`)",
+            bin.display()
+        )
+        .into());
+    }
+    Ok(bin)
+}
+
+/// The side-by-side scenario.
+pub async fn compare(ctx: &Ctx) -> Result<Vec<Row>> {
+    let node = reference_bin()?;
+    let ours = measure(ctx, &ctx.bin).await?;
+    let theirs = measure(ctx, &node).await?;
+    let mut rows = Vec::new();
+    let mut pair = |what: &str, unit: Unit, ours: f64, node: f64, goal: Option<Goal>| {
+        rows.push(Row::info(NAME, &format!("{what}: ours"), ours, unit));
+        rows.push(Row::info(NAME, &format!("{what}: Node"), node, unit));
+        let ratio = if node > 0.0 { ours / node } else { f64::NAN };
+        rows.push(
+            Row::info(NAME, &format!("{what}: ours / Node"), ratio, Unit::Ratio)
+                .with_goal(goal.and_then(|g| ctx.goal(g))),
+        );
+    };
+    pair(
+        "2,000 idle sockets: server KiB per socket",
+        Unit::Decimal,
+        ours.kib_per_idle_socket,
+        theirs.kib_per_idle_socket,
+        Some(Goal::AtMost(0.5)),
+    );
+    pair(
+        "2,000 sockets joining one channel at once",
+        Unit::Seconds,
+        ours.join_seconds,
+        theirs.join_seconds,
+        None,
+    );
+    pair(
+        "100 channels × 10, 500 msg/s: server CPU seconds per 1,000 deliveries",
+        Unit::Decimal,
+        ours.cpu_per_1000,
+        theirs.cpu_per_1000,
+        Some(Goal::AtMost(0.5)),
+    );
+    pair(
+        "same: p99 send→receive",
+        Unit::Millis,
+        ours.p99_500,
+        theirs.p99_500,
+        None,
+    );
+    pair(
+        "same at 3,000 msg/s: p99",
+        Unit::Millis,
+        ours.p99_3000,
+        theirs.p99_3000,
+        None,
+    );
+    pair(
+        "same at 6,000 msg/s: delivered per second",
+        Unit::PerSecond,
+        ours.delivered_6000,
+        theirs.delivered_6000,
+        None,
+    );
+    pair(
+        "one channel × 100, 50 msg/s: p99",
+        Unit::Millis,
+        ours.p99_one_room,
+        theirs.p99_one_room,
+        Some(Goal::AtMost(1.0)),
+    );
+    pair(
+        &format!("highest deliveries/s with p99 ≤ {SWEEP_P99_MS} ms"),
+        Unit::PerSecond,
+        ours.saturation,
+        theirs.saturation,
+        Some(Goal::AtLeast(2.0)),
+    );
+    rows.push(Row::zero(
+        NAME,
+        "ours: lost, duplicated or reordered",
+        ours.wrong,
+    ));
+    Ok(rows)
+}
+
+/// Every measure on the server `bin`, each on a fresh server.
+async fn measure(ctx: &Ctx, bin: &Path) -> Result<Side> {
+    let mut side = Side::default();
+    let which = bin.display().to_string();
+    eprintln!("loadgen: {NAME}: {which}");
+
+    // Idle sockets.
+    let sockets = ctx.size(2000, 200);
+    let server = start(ctx, bin, &[]).await?;
+    let population = seed::populate(&server, sockets / 50, 50).await?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let before = server.rss_bytes();
+    let (open, connect) = load::open_peers(&server, &population, CONNECT_CONCURRENCY, None).await;
+    let (reading, tasks) = keep_reading(open, population.channels.len());
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let after = server.rss_bytes();
+    reading.stop.cancel();
+    futures_util::future::join_all(tasks).await;
+    server.stop().await;
+    if connect.failed > 0 {
+        return Err(format!("{which}: {} idle connects failed", connect.failed).into());
+    }
+    side.kib_per_idle_socket =
+        after.saturating_sub(before) as f64 / 1024.0 / connect.ok.max(1) as f64;
+
+    // Joining one channel at once.
+    let server = start(ctx, bin, &[]).await?;
+    let population = seed::populate(&server, 1, sockets).await?;
+    let (open, connect) = load::open_peers(&server, &population, CONNECT_CONCURRENCY, None).await;
+    drop(open);
+    server.stop().await;
+    if connect.failed > 0 {
+        return Err(format!("{which}: {} joins failed", connect.failed).into());
+    }
+    side.join_seconds = connect.elapsed.as_secs_f64();
+
+    // Many rooms at three rates.
+    let seconds = ctx.size(Duration::from_secs(10), Duration::from_secs(2));
+    let (report, cpu) = rooms_at(ctx, bin, 100, 10, 500.0, seconds).await?;
+    side.wrong += wrong(&report);
+    side.cpu_per_1000 = cpu / (report.delivered.max(1) as f64 / 1000.0);
+    side.p99_500 = report.latency.p99 as f64;
+    let (report, _) = rooms_at(ctx, bin, 100, 10, 3000.0, seconds).await?;
+    side.wrong += wrong(&report);
+    side.p99_3000 = report.latency.p99 as f64;
+    let (report, _) = rooms_at(ctx, bin, 100, 10, 6000.0, seconds).await?;
+    side.wrong += wrong(&report);
+    side.delivered_6000 = report.delivered_per_s();
+
+    // One room of 100.
+    let (report, _) = rooms_at(ctx, bin, 1, 100, 50.0, seconds).await?;
+    side.wrong += wrong(&report);
+    side.p99_one_room = report.latency.p99 as f64;
+
+    // The sweep: rates up while the p99 holds.
+    for rate in ctx.size(
+        &[
+            500.0, 1000.0, 2000.0, 3000.0, 4000.0, 5000.0, 6000.0, 8000.0,
+        ][..],
+        &[250.0, 500.0][..],
+    ) {
+        let (report, _) = rooms_at(ctx, bin, 100, 10, *rate, seconds).await?;
+        let p99_ms = report.latency.p99 as f64 / 1000.0;
+        eprintln!(
+            "loadgen: {NAME}: {rate} msg/s: p99 {p99_ms:.1} ms, {:.0} deliveries/s",
+            report.delivered_per_s()
+        );
+        if p99_ms > SWEEP_P99_MS {
+            break;
+        }
+        side.saturation = side.saturation.max(report.delivered_per_s());
+    }
+    Ok(side)
+}
+
+/// Messages lost, repeated or reordered in a run (only ours is held to
+/// none: the reference is measured, not judged).
+fn wrong(r: &LoadReport) -> u64 {
+    r.lost + r.duplicated + r.reordered
+}
+
+/// `channels` × `members` at `rate` messages a second for `seconds`: the
+/// report and the server's CPU seconds meanwhile.
+async fn rooms_at(
+    ctx: &Ctx,
+    bin: &Path,
+    channels: usize,
+    members: usize,
+    rate: f64,
+    seconds: Duration,
+) -> Result<(LoadReport, f64)> {
+    let server = start(ctx, bin, &load_env()).await?;
+    let population = seed::populate(&server, channels, members).await?;
+    let (open, connect) = load::open_peers(&server, &population, CONNECT_CONCURRENCY, None).await;
+    if connect.failed > 0 {
+        server.stop().await;
+        return Err(format!("{} of the connects failed", connect.failed).into());
+    }
+    let plan = SendPlan {
+        senders_per_channel: members.min(5),
+        rate: Some(rate),
+        flood_window: 0,
+        duration: seconds,
+        padding: 60,
+        edits: None,
+    };
+    let cpu = server.cpu_seconds();
+    let report = load::run(open, &population, vec![0; channels], &plan).await;
+    let cpu = server.cpu_seconds() - cpu;
+    server.stop().await;
+    Ok((report, cpu))
+}
+
+/// A fresh server from `bin` on SQLite.
+async fn start(ctx: &Ctx, bin: &Path, env: &[(&str, String)]) -> Result<Server> {
+    let mut all: Vec<(&str, String)> = env.to_vec();
+    all.extend(ctx.server_env.iter().map(|(k, v)| (k.as_str(), v.clone())));
+    Prepared::new(&Backend::Sqlite)
+        .await?
+        .start(bin, &all)
+        .await
+}
