@@ -65,8 +65,9 @@ fn reference_bin() -> Result<PathBuf> {
 /// The side-by-side scenario.
 pub async fn compare(ctx: &Ctx) -> Result<Vec<Row>> {
     let node = reference_bin()?;
-    let ours = measure(ctx, &ctx.bin).await?;
-    let theirs = measure(ctx, &node).await?;
+    let sockets = ctx.size(2000, 200);
+    let ours = measure(ctx, &ctx.bin, sockets).await?;
+    let theirs = measure(ctx, &node, sockets).await?;
     let mut rows = Vec::new();
     let mut pair = |what: &str, unit: Unit, ours: f64, node: f64, goal: Option<Goal>| {
         rows.push(Row::info(NAME, &format!("{what}: ours"), ours, unit));
@@ -78,14 +79,14 @@ pub async fn compare(ctx: &Ctx) -> Result<Vec<Row>> {
         );
     };
     pair(
-        "2,000 idle sockets: server KiB per socket",
+        &format!("{sockets} idle sockets: server KiB per socket"),
         Unit::Decimal,
         ours.kib_per_idle_socket,
         theirs.kib_per_idle_socket,
         Some(Goal::AtMost(0.5)),
     );
     pair(
-        "2,000 sockets joining one channel at once",
+        &format!("{sockets} sockets joining one channel at once"),
         Unit::Seconds,
         ours.join_seconds,
         theirs.join_seconds,
@@ -142,13 +143,12 @@ pub async fn compare(ctx: &Ctx) -> Result<Vec<Row>> {
 }
 
 /// Every measure on the server `bin`, each on a fresh server.
-async fn measure(ctx: &Ctx, bin: &Path) -> Result<Side> {
+async fn measure(ctx: &Ctx, bin: &Path, sockets: usize) -> Result<Side> {
     let mut side = Side::default();
     let which = bin.display().to_string();
     eprintln!("loadgen: {NAME}: {which}");
 
     // Idle sockets.
-    let sockets = ctx.size(2000, 200);
     let server = start(ctx, bin, &[]).await?;
     let population = seed::populate(&server, sockets / 50, 50).await?;
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -198,7 +198,8 @@ async fn measure(ctx: &Ctx, bin: &Path) -> Result<Side> {
     // The sweep: rates up while the p99 holds.
     for rate in ctx.size(
         &[
-            500.0, 1000.0, 2000.0, 3000.0, 4000.0, 5000.0, 6000.0, 8000.0,
+            500.0, 1000.0, 2000.0, 3000.0, 4000.0, 5000.0, 6000.0, 8000.0, 10_000.0, 12_000.0,
+            16_000.0,
         ][..],
         &[250.0, 500.0][..],
     ) {
