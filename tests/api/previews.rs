@@ -148,6 +148,18 @@ async fn cached(app: &TestApp, urls: &[String]) {
     }
 }
 
+/// Message `id` as the history route has it.
+async fn stored(app: &TestApp, token: &str, channel: &str, id: &str) -> Value {
+    let page = app.history(token, channel, &[]).await;
+    page["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == id)
+        .unwrap()
+        .clone()
+}
+
 #[tokio::test]
 async fn a_link_gets_a_preview_with_the_servers_own_picture() {
     let site = start_site().await;
@@ -183,14 +195,7 @@ async fn a_link_gets_a_preview_with_the_servers_own_picture() {
     assert_eq!(own["previews"], update["previews"]);
 
     // History (JSON routes) in snake_case.
-    let page = app.history(&pair.bob, &pair.channel, &[]).await;
-    let stored = page["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["id"] == id.as_str())
-        .unwrap()
-        .clone();
+    let stored = stored(&app, &pair.bob, &pair.channel, &id).await;
     assert_eq!(stored["previews"][0]["site_name"], "Example Docs");
     assert_eq!(stored["previews"][0]["image"]["url"], image_url.as_str());
 
@@ -302,14 +307,7 @@ async fn an_edit_fetches_again_and_a_delete_drops_the_previews() {
     let deleted = next_update(&mut pair.b, &id, false).await;
     assert_eq!(deleted["deleted"], true);
     assert!(deleted.get("previews").is_none(), "{deleted}");
-    let page = app.history(&pair.bob, &pair.channel, &[]).await;
-    let stored = page["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["id"] == id.as_str())
-        .unwrap()
-        .clone();
+    let stored = stored(&app, &pair.bob, &pair.channel, &id).await;
     assert!(stored.get("previews").is_none(), "{stored}");
 }
 

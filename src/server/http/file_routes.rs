@@ -158,12 +158,7 @@ pub async fn preview_image_route(
         Ok::<_, AppError>(response)
     }
     .await;
-    let mut response = match answer {
-        Ok(response) => response,
-        Err(e) => ApiError(e).into_response(),
-    };
-    secure(&mut response);
-    response
+    secured(answer)
 }
 
 /// Checks and serves one download: streamed from local disk (ETag,
@@ -186,12 +181,7 @@ async fn serve(
         serve_local(&state, &download, headers).await
     }
     .await;
-    let mut response = match answer {
-        Ok(response) => response,
-        Err(e) => ApiError(e).into_response(),
-    };
-    secure(&mut response);
-    response
+    secured(answer)
 }
 
 /// With object storage, the redirect to a short-lived presigned URL of
@@ -305,6 +295,17 @@ async fn serve_local(
 fn missing(e: crate::server::files::storage::StorageError) -> AppError {
     tracing::error!(error = %e, "reading a stored file failed");
     AppError::NotFound("no such file".into())
+}
+
+/// A file route's answer, or its error as JSON, with the headers every
+/// file answer carries.
+fn secured(answer: Result<Response, AppError>) -> Response {
+    let mut response = match answer {
+        Ok(response) => response,
+        Err(e) => ApiError(e).into_response(),
+    };
+    secure(&mut response);
+    response
 }
 
 /// The headers every file answer carries, errors included.
