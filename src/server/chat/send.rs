@@ -96,6 +96,25 @@ impl From<SendError> for AppError {
     }
 }
 
+/// The thread a send names: `parentId` with `showInChannel`; the flag
+/// alone is [`SendError::BadParent`].
+///
+/// # Errors
+/// `showInChannel` without `parentId`.
+pub fn reply_thread(
+    parent_id: Option<MessageId>,
+    show_in_channel: bool,
+) -> Result<Option<ReplyThread>, SendError> {
+    match (parent_id, show_in_channel) {
+        (Some(parent_id), show_in_channel) => Ok(Some(ReplyThread {
+            parent_id,
+            show_in_channel,
+        })),
+        (None, false) => Ok(None),
+        (None, true) => Err(SendError::BadParent),
+    }
+}
+
 /// What a message may carry besides its text (the `message.send` frame's
 /// optional fields), unchecked: the rule book checks each.
 #[derive(Debug, Clone, Default)]
@@ -123,14 +142,7 @@ impl Chat {
         channel_id: ChannelId,
         request: SendRequest,
     ) -> Result<(Message, bool), AppError> {
-        let thread = match (request.parent_id, request.show_in_channel) {
-            (Some(parent_id), show_in_channel) => Some(ReplyThread {
-                parent_id,
-                show_in_channel,
-            }),
-            (None, false) => None,
-            (None, true) => return Err(SendError::BadParent.into()),
-        };
+        let thread = reply_thread(request.parent_id, request.show_in_channel)?;
         let extras = SendExtras {
             reply_to: request.reply_to,
             thread,

@@ -26,7 +26,7 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tokio_util::sync::CancellationToken;
 
-use super::send::{SendError, SendExtras};
+use super::send::{reply_thread, SendError, SendExtras};
 use super::Chat;
 use crate::protocol::ws::FrameDecodeError;
 use crate::protocol::{
@@ -36,7 +36,7 @@ use crate::protocol::{
 use crate::server::bus::BusEvent;
 use crate::server::rooms::users::UserEvent;
 use crate::server::rooms::RoomEvent;
-use crate::server::store::{HistoryCursor, InsertOutcome, ReplyThread};
+use crate::server::store::{HistoryCursor, InsertOutcome};
 
 /// Messages read from storage per page while catching up or resuming.
 const CATCH_UP_PAGE: u32 = 500;
@@ -469,15 +469,9 @@ impl Session {
                 attachments,
             } => {
                 self.stop_typing();
-                let thread = match (parent_id, show_in_channel) {
-                    (Some(parent_id), show_in_channel) => Some(ReplyThread {
-                        parent_id,
-                        show_in_channel,
-                    }),
-                    (None, false) => None,
-                    (None, true) => {
-                        return sink.error(SendError::BadParent.frame(client_id)).await;
-                    }
+                let thread = match reply_thread(parent_id, show_in_channel) {
+                    Ok(thread) => thread,
+                    Err(refused) => return sink.error(refused.frame(client_id)).await,
                 };
                 let chat = self.chat.clone();
                 match chat

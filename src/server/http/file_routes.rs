@@ -134,11 +134,7 @@ pub async fn preview_image_route(
         }
         let storage = &state.chat.files.storage;
         let etag = format!("\"{}\"", picture.etag);
-        let unchanged = headers
-            .get(header::IF_NONE_MATCH)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
-        let mut response = if unchanged {
+        let mut response = if names_etag(&headers, header::IF_NONE_MATCH, &etag) {
             StatusCode::NOT_MODIFIED.into_response()
         } else {
             let body = storage.get(&picture.key, None).await.map_err(missing)?;
@@ -214,12 +210,7 @@ async fn serve_local(
 ) -> Result<Response, AppError> {
     let etag = format!("\"{}\"", download.etag);
     let storage = &state.chat.files.storage;
-    let matches_etag = |name| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
-    };
+    let matches_etag = |name| names_etag(headers, name, &etag);
     let mut response = if matches_etag(header::IF_NONE_MATCH) {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
@@ -295,6 +286,15 @@ async fn serve_local(
 fn missing(e: crate::server::files::storage::StorageError) -> AppError {
     tracing::error!(error = %e, "reading a stored file failed");
     AppError::NotFound("no such file".into())
+}
+
+/// Whether the header `name` (`If-None-Match`, `If-Range`) lists `etag`
+/// (quoted) or `*`.
+fn names_etag(headers: &HeaderMap, name: header::HeaderName, etag: &str) -> bool {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"))
 }
 
 /// A file route's answer, or its error as JSON, with the headers every
