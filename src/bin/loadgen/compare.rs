@@ -217,6 +217,52 @@ async fn measure(ctx: &Ctx, bin: &Path, sockets: usize) -> Result<Side> {
     Ok(side)
 }
 
+/// One paced load on our server alone, for profiling and quick before/after
+/// checks of the comparison's CPU measure: `LOADGEN_CHANNELS` (100) ×
+/// `LOADGEN_MEMBERS` (10) at `LOADGEN_RATE` (500) messages a second for
+/// `LOADGEN_SECONDS` (10). The server's pid is printed when the load
+/// starts, for `perf record -p`.
+pub async fn paced(ctx: &Ctx) -> Result<Vec<Row>> {
+    fn knob(name: &str, default: f64) -> Result<f64> {
+        match std::env::var(name) {
+            Ok(v) => v
+                .parse::<f64>()
+                .ok()
+                .filter(|v| *v > 0.0)
+                .ok_or_else(|| format!("{name}={v:?} is not a positive number").into()),
+            Err(_) => Ok(default),
+        }
+    }
+    let channels = knob("LOADGEN_CHANNELS", 100.0)? as usize;
+    let members = knob("LOADGEN_MEMBERS", 10.0)? as usize;
+    let rate = knob("LOADGEN_RATE", 500.0)?;
+    let seconds = Duration::from_secs_f64(knob("LOADGEN_SECONDS", 10.0)?);
+    let (report, cpu) = rooms_at(ctx, &ctx.bin, channels, members, rate, seconds).await?;
+    let name = "paced";
+    let what = format!("{channels} × {members} at {rate} msg/s");
+    Ok(vec![
+        Row::info(
+            name,
+            &format!("{what}: server CPU seconds per 1,000 deliveries"),
+            cpu / (report.delivered.max(1) as f64 / 1000.0),
+            Unit::Decimal,
+        ),
+        Row::info(
+            name,
+            &format!("{what}: p99 send→receive"),
+            report.latency.p99 as f64,
+            Unit::Millis,
+        ),
+        Row::info(
+            name,
+            &format!("{what}: delivered per second"),
+            report.delivered_per_s(),
+            Unit::PerSecond,
+        ),
+        Row::zero(name, "lost, duplicated or reordered", wrong(&report)),
+    ])
+}
+
 /// Messages lost, repeated or reordered in a run (only ours is held to
 /// none: the reference is measured, not judged).
 fn wrong(r: &LoadReport) -> u64 {
@@ -248,6 +294,7 @@ async fn rooms_at(
         padding: 60,
         edits: None,
     };
+    eprintln!("loadgen: {NAME}: load starts; server pid {}", server.pid());
     let cpu = server.cpu_seconds();
     let report = load::run(open, &population, vec![0; channels], &plan).await;
     let cpu = server.cpu_seconds() - cpu;

@@ -60,7 +60,9 @@ const ALL: &[&str] = &[
 /// `search-writes` is `writes` ten times, with the search index on and off;
 /// `compare` runs our server and the Node.js reference (`bench/node-ref`)
 /// side by side.
-const NAMED_ONLY: &[&str] = &["search-writes", "compare"];
+/// `paced` is one load of `compare` on our server alone, sized by
+/// environment variables (for profiling).
+const NAMED_ONLY: &[&str] = &["search-writes", "compare", "paced"];
 
 /// Load generator and benchmarks for the chat server (loopback only).
 #[derive(Debug, Parser)]
@@ -72,7 +74,9 @@ struct Cli {
     /// writes, history, unread, search, slow-consumer, soak, uploads; and,
     /// only when named, search-writes and compare (against the Node.js
     /// reference of bench/node-ref, `LOADGEN_NODE_REF` or that folder's
-    /// run.sh).
+    /// run.sh) and paced (one load of compare on our server alone:
+    /// `LOADGEN_CHANNELS`, `LOADGEN_MEMBERS`, `LOADGEN_RATE`,
+    /// `LOADGEN_SECONDS`).
     #[arg(default_value = "all")]
     scenarios: String,
     /// Small sizes: seconds per scenario; speed targets are not claimed.
@@ -245,6 +249,7 @@ async fn run_scenario(ctx: &Ctx, name: &str) -> Result<Vec<Row>> {
         "soak" => scenarios::soak(ctx).await,
         "uploads" => uploads::uploads(ctx).await,
         "compare" => compare::compare(ctx).await,
+        "paced" => compare::paced(ctx).await,
         other => Err(format!("unknown scenario {other}").into()),
     }
 }

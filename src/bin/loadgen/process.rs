@@ -222,6 +222,12 @@ impl ServerProcess {
         format!("{}{path}", self.base_url())
     }
 
+    /// The server process's id (0 when stopped), for attaching a profiler.
+    #[allow(dead_code)] // The load generator's; the tests share this file.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, |c| c.id())
+    }
+
     /// Resident memory of the server process, in bytes (0 when stopped).
     pub fn rss_bytes(&self) -> u64 {
         self.proc_status("VmRSS:") * 1024
