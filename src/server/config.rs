@@ -27,6 +27,7 @@ use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::Deserialize;
 
 use crate::server::http::embedded::EmbeddedSite;
+use crate::server::store::sqlite::SqliteSync;
 
 /// Declares a struct of settings. Per setting: its docs, field, type and
 /// default; `file "key"` (the settings file and the environment may set
@@ -163,6 +164,12 @@ settings! {
         /// that does not want the index's cost in writes and disk.
         search: bool = true;
             file "search", env "CHAT_SEARCH", read Flag;
+        /// SQLite only: `full` (the default) syncs every commit to disk
+        /// before a message is acknowledged; `normal` syncs at checkpoints
+        /// (a power cut can lose the last commits, a process crash
+        /// cannot). See [`SqliteSync`].
+        sqlite_sync: SqliteSync = SqliteSync::Full;
+            file "sqlite_sync", env "CHAT_SQLITE_SYNC", read Parsed;
         /// Where uploaded files go (PROTOCOL.md "Files and images"): a
         /// `file://` directory, or `s3://bucket[/prefix]` with the usual
         /// `AWS_*` variables (`AWS_ENDPOINT_URL` for a store other than
@@ -1239,6 +1246,11 @@ mod tests {
         assert_eq!(err.setting, "x.toml: chat.site_addr");
         let err = layered("[chat]\ndemo_data = \"maybe\"\n", &[]).unwrap_err();
         assert_eq!(err.setting, "x.toml: chat.demo_data");
+        let err = layered("", &[("CHAT_SQLITE_SYNC", "off")]).unwrap_err();
+        assert_eq!(err.setting, "CHAT_SQLITE_SYNC");
+        assert!(err.problem.contains("not full or normal"), "{err}");
+        let ok = layered("[chat]\nsqlite_sync = \"normal\"\n", &[]).unwrap();
+        assert_eq!(ok.sqlite_sync, SqliteSync::Normal);
         let err = layered("", &[("CHAT_COOKIE_SECURE", "maybe")]).unwrap_err();
         assert_eq!(err.setting, "CHAT_COOKIE_SECURE");
         assert!(err.problem.contains("not a boolean"), "{err}");

@@ -118,7 +118,7 @@ impl Application {
         let server_id = ServerId::new_random();
         // Several servers share a Postgres database; a SQLite file has one.
         let (store, bus): (Arc<dyn Store>, Arc<dyn Bus>) = if url.starts_with("sqlite:") {
-            let store = SqliteStore::connect(url, connections)
+            let store = SqliteStore::connect_with_sync(url, connections, settings.sqlite_sync)
                 .await?
                 .with_search_index(settings.search)
                 .await?;

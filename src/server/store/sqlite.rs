@@ -596,13 +596,56 @@ impl Drop for Checkpointer {
     }
 }
 
+/// When SQLite waits for the disk (`CHAT_SQLITE_SYNC`). The default syncs
+/// every commit: a message acknowledged to its sender survives a power cut.
+/// `Normal` is SQLite's `synchronous=NORMAL` in WAL mode, what most
+/// SQLite-backed servers run with: a commit is written to the WAL but not
+/// synced (the WAL is synced at each checkpoint), so a crash of the
+/// process loses nothing but a power cut or a kernel crash can lose the
+/// last commits (the file stays consistent). It saves a device flush per
+/// commit; docs/BENCHMARKS.md (issue 20) has both measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SqliteSync {
+    /// `synchronous=FULL`: every commit is on disk before it is
+    /// acknowledged (the default).
+    #[default]
+    Full,
+    /// `synchronous=NORMAL`: commits reach the disk at the next checkpoint.
+    Normal,
+}
+
+impl FromStr for SqliteSync {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "full" => Ok(SqliteSync::Full),
+            "normal" => Ok(SqliteSync::Normal),
+            other => Err(format!("{other:?} is not full or normal")),
+        }
+    }
+}
+
 impl SqliteStore {
-    /// Opens (creating if missing) the database at `url` and migrates it.
+    /// Opens (creating if missing) the database at `url` and migrates it,
+    /// syncing every commit ([`SqliteSync::Full`]).
     pub async fn connect(url: &str, read_connections: u32) -> StoreResult<Self> {
+        Self::connect_with_sync(url, read_connections, SqliteSync::Full).await
+    }
+
+    /// [`SqliteStore::connect`] with the chosen [`SqliteSync`].
+    pub async fn connect_with_sync(
+        url: &str,
+        read_connections: u32,
+        sync: SqliteSync,
+    ) -> StoreResult<Self> {
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
+            .synchronous(match sync {
+                SqliteSync::Full => SqliteSynchronous::Full,
+                SqliteSync::Normal => SqliteSynchronous::Normal,
+            })
             .busy_timeout(Duration::from_secs(5))
             .foreign_keys(true);
         let write = one_writer()
@@ -1521,6 +1564,27 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(sync, 2, "synchronous=FULL");
+    }
+
+    /// The lighter setting is SQLite's `synchronous=NORMAL` on the writer
+    /// (still WAL), and names other than full and normal are refused.
+    #[tokio::test]
+    async fn the_lighter_sync_is_normal_and_only_when_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("chat.db").display());
+        let store = SqliteStore::connect_with_sync(&url, 1, SqliteSync::Normal)
+            .await
+            .unwrap();
+        let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(&store.write)
+            .await
+            .unwrap();
+        assert_eq!(sync, 1, "synchronous=NORMAL");
+        assert_eq!(SqliteSync::default(), SqliteSync::Full);
+        assert_eq!(" Normal".parse::<SqliteSync>(), Ok(SqliteSync::Normal));
+        assert_eq!("full".parse::<SqliteSync>(), Ok(SqliteSync::Full));
+        assert!("off".parse::<SqliteSync>().is_err());
+        assert!("".parse::<SqliteSync>().is_err());
     }
 
     /// A store on a new database in a directory of its own (kept while the
