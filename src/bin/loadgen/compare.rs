@@ -149,22 +149,7 @@ async fn measure(ctx: &Ctx, bin: &Path, sockets: usize) -> Result<Side> {
     eprintln!("loadgen: {NAME}: {which}");
 
     // Idle sockets.
-    let server = start(ctx, bin, &[]).await?;
-    let population = seed::populate(&server, sockets / 50, 50).await?;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let before = server.rss_bytes();
-    let (open, connect) = load::open_peers(&server, &population, CONNECT_CONCURRENCY, None).await;
-    let (reading, tasks) = keep_reading(open, population.channels.len());
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    let after = server.rss_bytes();
-    reading.stop.cancel();
-    futures_util::future::join_all(tasks).await;
-    server.stop().await;
-    if connect.failed > 0 {
-        return Err(format!("{which}: {} idle connects failed", connect.failed).into());
-    }
-    side.kib_per_idle_socket =
-        after.saturating_sub(before) as f64 / 1024.0 / connect.ok.max(1) as f64;
+    side.kib_per_idle_socket = idle_kib_per_socket(ctx, bin, sockets).await?;
 
     // Joining one channel at once.
     let server = start(ctx, bin, &[]).await?;
@@ -215,6 +200,75 @@ async fn measure(ctx: &Ctx, bin: &Path, sockets: usize) -> Result<Side> {
         side.saturation = side.saturation.max(report.delivered_per_s());
     }
     Ok(side)
+}
+
+/// Server memory per idle socket: `sockets` authenticated sockets in
+/// channels of 50, each reading; RSS 3 s after the last connect, minus RSS
+/// before the first.
+async fn idle_kib_per_socket(ctx: &Ctx, bin: &Path, sockets: usize) -> Result<f64> {
+    let server = start(ctx, bin, &[]).await?;
+    let population = seed::populate(&server, sockets.div_ceil(50), 50).await?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let before = server.rss_bytes();
+    let split_before = server.rss_anon_and_file();
+    let (open, connect) = load::open_peers(&server, &population, CONNECT_CONCURRENCY, None).await;
+    let (reading, tasks) = keep_reading(open, population.channels.len());
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let after = server.rss_bytes();
+    let split_after = server.rss_anon_and_file();
+    let kib = |b: u64| b / 1024;
+    eprintln!(
+        "loadgen: {NAME}: idle: server pid {}, RSS {} KiB before ({} anonymous, {} file), \
+         {} KiB after ({} anonymous, {} file)",
+        server.pid(),
+        kib(before),
+        kib(split_before.0),
+        kib(split_before.1),
+        kib(after),
+        kib(split_after.0),
+        kib(split_after.1),
+    );
+    if let Some(hold) = std::env::var("LOADGEN_HOLD_SECONDS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        // For looking at the server meanwhile (heap profilers, smaps).
+        tokio::time::sleep(Duration::from_secs(hold.min(600))).await;
+        let held = server.rss_anon_and_file();
+        eprintln!(
+            "loadgen: {NAME}: idle: {hold} s later: {} KiB anonymous, {} KiB file",
+            kib(held.0),
+            kib(held.1)
+        );
+    }
+    reading.stop.cancel();
+    futures_util::future::join_all(tasks).await;
+    server.stop().await;
+    if connect.failed > 0 {
+        return Err(format!("{} idle connects failed", connect.failed).into());
+    }
+    Ok(after.saturating_sub(before) as f64 / 1024.0 / connect.ok.max(1) as f64)
+}
+
+/// The idle-socket measure of the comparison on our server alone:
+/// `LOADGEN_SOCKETS` (2,000) sockets; `LOADGEN_HOLD_SECONDS` keeps them
+/// open that much longer (at most 600) for looking at the server.
+pub async fn idle_sockets(ctx: &Ctx) -> Result<Vec<Row>> {
+    let sockets = match std::env::var("LOADGEN_SOCKETS") {
+        Ok(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| format!("LOADGEN_SOCKETS={v:?} is not a positive number"))?,
+        Err(_) => 2000,
+    };
+    let kib = idle_kib_per_socket(ctx, &ctx.bin, sockets).await?;
+    Ok(vec![Row::info(
+        "idle-sockets",
+        &format!("{sockets} idle sockets: server KiB per socket"),
+        kib,
+        Unit::Decimal,
+    )])
 }
 
 /// One paced load on our server alone, for profiling and quick before/after

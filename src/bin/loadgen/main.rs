@@ -60,9 +60,9 @@ const ALL: &[&str] = &[
 /// `search-writes` is `writes` ten times, with the search index on and off;
 /// `compare` runs our server and the Node.js reference (`bench/node-ref`)
 /// side by side.
-/// `paced` is one load of `compare` on our server alone, sized by
-/// environment variables (for profiling).
-const NAMED_ONLY: &[&str] = &["search-writes", "compare", "paced"];
+/// `paced` and `idle-sockets` are measures of `compare` on our server alone,
+/// sized by environment variables (for profiling).
+const NAMED_ONLY: &[&str] = &["search-writes", "compare", "paced", "idle-sockets"];
 
 /// Load generator and benchmarks for the chat server (loopback only).
 #[derive(Debug, Parser)]
@@ -76,7 +76,8 @@ struct Cli {
     /// reference of bench/node-ref, `LOADGEN_NODE_REF` or that folder's
     /// run.sh) and paced (one load of compare on our server alone:
     /// `LOADGEN_CHANNELS`, `LOADGEN_MEMBERS`, `LOADGEN_RATE`,
-    /// `LOADGEN_SECONDS`).
+    /// `LOADGEN_SECONDS`) and idle-sockets (`LOADGEN_SOCKETS`,
+    /// `LOADGEN_HOLD_SECONDS`).
     #[arg(default_value = "all")]
     scenarios: String,
     /// Small sizes: seconds per scenario; speed targets are not claimed.
@@ -250,6 +251,7 @@ async fn run_scenario(ctx: &Ctx, name: &str) -> Result<Vec<Row>> {
         "uploads" => uploads::uploads(ctx).await,
         "compare" => compare::compare(ctx).await,
         "paced" => compare::paced(ctx).await,
+        "idle-sockets" => compare::idle_sockets(ctx).await,
         other => Err(format!("unknown scenario {other}").into()),
     }
 }

@@ -228,6 +228,16 @@ impl ServerProcess {
         self.child.as_ref().map_or(0, |c| c.id())
     }
 
+    /// Resident memory of the server process in bytes, as (anonymous: the
+    /// heap and stacks; file-backed: the binary's pages read so far).
+    #[allow(dead_code)] // The load generator's; the tests share this file.
+    pub fn rss_anon_and_file(&self) -> (u64, u64) {
+        (
+            self.proc_status("RssAnon:") * 1024,
+            self.proc_status("RssFile:") * 1024,
+        )
+    }
+
     /// Resident memory of the server process, in bytes (0 when stopped).
     pub fn rss_bytes(&self) -> u64 {
         self.proc_status("VmRSS:") * 1024

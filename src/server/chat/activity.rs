@@ -120,9 +120,7 @@ pub fn spawn(
                 json: frame_json(&activity_frame(&m, None)),
             });
             let mentioned = |u: &UserId| *u != m.user_id && m.mentions.contains(u);
-            for member in list.iter().filter(|u| !mentioned(u)) {
-                users.send(*member, event.clone());
-            }
+            users.send_to_each(list.iter().copied().filter(|u| !mentioned(u)), &event);
             let to_count: Vec<UserId> = list
                 .iter()
                 .copied()

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::{Message as WsMessage, Utf8Bytes};
 
@@ -110,8 +110,8 @@ impl WsSession {
         // committed in between shows up as a gap and is read from storage.
         let chat = state.chat.clone();
         let (user_id, channel_id) = (session.user_id(), session.channel_id());
-        let (guard, mut room_events, roster) = chat.rooms.join(channel_id, user_id);
-        let mut user_events = chat.users.subscribe(user_id, channel_id);
+        let (guard, room_events, roster) = chat.rooms.join(channel_id, user_id);
+        let user_events = chat.users.subscribe(user_id, channel_id);
         let shutdown = state.shutdown.clone();
         let ping_every = limits.ws_ping_interval;
         let mut pings = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
@@ -128,11 +128,21 @@ impl WsSession {
         let end = if let Err(end) = greeted {
             end
         } else {
+            // The waits on shutdown and on the two event rings are made
+            // once and kept across the loop's passes (each is made again
+            // only once it has fired): a wait made anew on every pass
+            // joined and left a lock-guarded list of waiters each time,
+            // twice per delivered frame, the shutdown one shared by every
+            // connection of the server.
+            let shutting_down = shutdown.cancelled();
+            tokio::pin!(shutting_down);
+            let mut room_next = Box::pin(next_event(room_events));
+            let mut user_next = Box::pin(next_event(user_events));
             loop {
                 let typing_deadline = session.typing_deadline();
                 let step = tokio::select! {
                     biased;
-                    _ = shutdown.cancelled() => Err(End::Close(CLOSE_GOING_AWAY, "server shutting down")),
+                    _ = &mut shutting_down => Err(End::Close(CLOSE_GOING_AWAY, "server shutting down")),
                     Some(done) = session.next_send_done(), if session.has_pending() => {
                         Box::pin(session.on_send_done(done, &mut socket)).await
                     }
@@ -150,17 +160,23 @@ impl WsSession {
                             }
                         }
                     },
-                    event = room_events.recv() => match event {
-                        Ok(event) => Box::pin(session.on_room_event(&event, &mut socket)).await,
-                        Err(RecvError::Lagged(missed)) => {
-                            tracing::debug!(missed, "room receiver lagged; catching up from storage");
-                            Box::pin(session.on_room_lagged(|| guard.room.online_users(), &mut socket)).await
+                    (event, receiver) = &mut room_next => {
+                        room_next.set(next_event(receiver));
+                        match event {
+                            Ok(event) => Box::pin(session.on_room_event(&event, &mut socket)).await,
+                            Err(RecvError::Lagged(missed)) => {
+                                tracing::debug!(missed, "room receiver lagged; catching up from storage");
+                                Box::pin(session.on_room_lagged(|| guard.room.online_users(), &mut socket)).await
+                            }
+                            Err(RecvError::Closed) => Err(End::Gone),
                         }
-                        Err(RecvError::Closed) => Err(End::Gone),
                     },
-                    event = user_events.recv() => match event {
-                        Ok(event) => session.on_user_event(&event, &mut socket).await,
-                        Err(RecvError::Lagged(_) | RecvError::Closed) => Ok(()),
+                    (event, receiver) = &mut user_next => {
+                        user_next.set(next_event(receiver));
+                        match event {
+                            Ok(event) => session.on_user_event(&event, &mut socket).await,
+                            Err(RecvError::Lagged(_) | RecvError::Closed) => Ok(()),
+                        }
                     },
                     _ = sleep_until_opt(typing_deadline), if typing_deadline.is_some() => {
                         session.on_typing_deadline();
@@ -200,10 +216,18 @@ impl WsSession {
             // The answer to the client's Close, if it sent one.
             End::Gone => socket.finish(CLOSE_GRACE).await,
         }
-        drop(user_events);
         chat.users.release(user_id, channel_id);
         drop(guard);
     }
+}
+
+/// The next event of a ring, with the receiver back for the wait after it
+/// (the wait owns its receiver, so it can live across the loop's passes).
+async fn next_event<T: Clone>(
+    mut receiver: broadcast::Receiver<T>,
+) -> (Result<T, RecvError>, broadcast::Receiver<T>) {
+    let event = receiver.recv().await;
+    (event, receiver)
 }
 
 async fn sleep_until_opt(deadline: Option<Instant>) {

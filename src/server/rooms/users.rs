@@ -80,12 +80,20 @@ impl UserHub {
     /// a channel is not sent to a user whose only open channel it is: those
     /// connections get its messages already, and would wake for nothing.
     pub fn send(&self, user_id: UserId, event: Arc<UserEvent>) {
-        let users = self.users.lock();
-        if let Some(user) = users.get(&user_id) {
-            let only_there =
-                user.connections.len() == 1 && user.connections.contains_key(&event.channel_id);
-            if !(event.is_activity && only_there) {
-                let _ = user.events.send(event);
+        self.send_to_each(std::iter::once(user_id), &event);
+    }
+
+    /// [`UserHub::send`] to each of `users`, under one lock (a channel's
+    /// activity goes to all its members at once).
+    pub fn send_to_each(&self, users: impl IntoIterator<Item = UserId>, event: &Arc<UserEvent>) {
+        let online = self.users.lock();
+        for user_id in users {
+            if let Some(user) = online.get(&user_id) {
+                let only_there =
+                    user.connections.len() == 1 && user.connections.contains_key(&event.channel_id);
+                if !(event.is_activity && only_there) {
+                    let _ = user.events.send(event.clone());
+                }
             }
         }
     }
