@@ -7,7 +7,9 @@
 //! Durability differs, in Node's favour: ours syncs every commit to disk
 //! (`synchronous=FULL`), the reference syncs its WAL only at checkpoints.
 //!
-//! The measures: server memory per idle socket (2,000 sockets); the time
+//! The measures: server memory per idle socket (2,000 sockets, opened in
+//! two halves: per socket over all of them, and per socket of the second
+//! half, which leaves out what the first connections cost once); the time
 //! for 2,000 sockets to join one channel at once (each join is announced
 //! to the others); 100 channels × 10 members at 500, 3,000 and 6,000
 //! messages a second (server CPU per 1,000 deliveries, p99 send→receive,
@@ -33,7 +35,7 @@ const SWEEP_P99_MS: f64 = 50.0;
 /// One server's numbers.
 #[derive(Debug, Default, Clone)]
 struct Side {
-    kib_per_idle_socket: f64,
+    idle: IdleMemory,
     join_seconds: f64,
     cpu_per_1000: f64,
     p99_500: f64,
@@ -81,9 +83,19 @@ pub async fn compare(ctx: &Ctx) -> Result<Vec<Row>> {
     pair(
         &format!("{sockets} idle sockets: server KiB per socket"),
         Unit::Decimal,
-        ours.kib_per_idle_socket,
-        theirs.kib_per_idle_socket,
+        ours.idle.whole,
+        theirs.idle.whole,
         Some(Goal::AtMost(0.5)),
+    );
+    pair(
+        &format!(
+            "same, sockets {} to {sockets} (opened after the first half): server KiB per socket",
+            sockets / 2 + 1
+        ),
+        Unit::Decimal,
+        ours.idle.added,
+        theirs.idle.added,
+        None,
     );
     pair(
         &format!("{sockets} sockets joining one channel at once"),
@@ -149,7 +161,7 @@ async fn measure(ctx: &Ctx, bin: &Path, sockets: usize) -> Result<Side> {
     eprintln!("loadgen: {NAME}: {which}");
 
     // Idle sockets.
-    side.kib_per_idle_socket = idle_kib_per_socket(ctx, bin, sockets).await?;
+    side.idle = idle_memory(ctx, bin, sockets).await?;
 
     // Joining one channel at once.
     let server = start(ctx, bin, &[]).await?;
@@ -183,8 +195,8 @@ async fn measure(ctx: &Ctx, bin: &Path, sockets: usize) -> Result<Side> {
     // The sweep: rates up while the p99 holds.
     for rate in ctx.size(
         &[
-            500.0, 1000.0, 2000.0, 3000.0, 4000.0, 5000.0, 6000.0, 8000.0, 10_000.0, 12_000.0,
-            16_000.0,
+            500.0, 1000.0, 2000.0, 3000.0, 4000.0, 5000.0, 6000.0, 7000.0, 8000.0, 10_000.0,
+            12_000.0, 14_000.0, 16_000.0, 20_000.0,
         ][..],
         &[250.0, 500.0][..],
     ) {
@@ -202,31 +214,52 @@ async fn measure(ctx: &Ctx, bin: &Path, sockets: usize) -> Result<Side> {
     Ok(side)
 }
 
+/// Server memory per idle socket, two ways.
+#[derive(Debug, Clone, Copy, Default)]
+struct IdleMemory {
+    /// RSS with every socket open, minus RSS before the first, per socket:
+    /// also counts what the first connections cost once (code paged in on
+    /// first use, the allocator's and the runtime's warm-up).
+    whole: f64,
+    /// What the second half of the sockets added, per socket: what each
+    /// idle socket holds, once the server has served some.
+    added: f64,
+}
+
 /// Server memory per idle socket: `sockets` authenticated sockets in
-/// channels of 50, each reading; RSS 3 s after the last connect, minus RSS
-/// before the first.
-async fn idle_kib_per_socket(ctx: &Ctx, bin: &Path, sockets: usize) -> Result<f64> {
+/// channels of 50, each reading, opened in two halves; RSS 3 s after the
+/// last connect of each half.
+async fn idle_memory(ctx: &Ctx, bin: &Path, sockets: usize) -> Result<IdleMemory> {
     let server = start(ctx, bin, &[]).await?;
-    let population = seed::populate(&server, sockets.div_ceil(50), 50).await?;
+    let first_half = sockets / 2;
+    let halves = [
+        seed::populate(&server, first_half.div_ceil(50), 50).await?,
+        seed::populate(&server, (sockets - first_half).div_ceil(50), 50).await?,
+    ];
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let before = server.rss_bytes();
-    let split_before = server.rss_anon_and_file();
-    let (open, connect) = load::open_peers(&server, &population, CONNECT_CONCURRENCY, None).await;
-    let (reading, tasks) = keep_reading(open, population.channels.len());
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    let after = server.rss_bytes();
-    let split_after = server.rss_anon_and_file();
-    let kib = |b: u64| b / 1024;
+    let mut rss = vec![server.rss_bytes()];
+    let mut opened = Vec::new();
+    let mut readers = Vec::new();
+    for population in &halves {
+        let (open, connect) =
+            load::open_peers(&server, population, CONNECT_CONCURRENCY, None).await;
+        if connect.failed > 0 {
+            server.stop().await;
+            return Err(format!("{} idle connects failed", connect.failed).into());
+        }
+        opened.push(connect.ok);
+        readers.push(keep_reading(open, population.channels.len()));
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        rss.push(server.rss_bytes());
+    }
+    let (anon, file) = server.rss_anon_and_file();
     eprintln!(
-        "loadgen: {NAME}: idle: server pid {}, RSS {} KiB before ({} anonymous, {} file), \
-         {} KiB after ({} anonymous, {} file)",
+        "loadgen: {NAME}: idle: server pid {}, RSS {:?} KiB (before, half, all); \
+         at the end {} KiB anonymous, {} KiB file",
         server.pid(),
-        kib(before),
-        kib(split_before.0),
-        kib(split_before.1),
-        kib(after),
-        kib(split_after.0),
-        kib(split_after.1),
+        rss.iter().map(|b| b / 1024).collect::<Vec<_>>(),
+        anon / 1024,
+        file / 1024,
     );
     if let Some(hold) = std::env::var("LOADGEN_HOLD_SECONDS")
         .ok()
@@ -234,20 +267,24 @@ async fn idle_kib_per_socket(ctx: &Ctx, bin: &Path, sockets: usize) -> Result<f6
     {
         // For looking at the server meanwhile (heap profilers, smaps).
         tokio::time::sleep(Duration::from_secs(hold.min(600))).await;
-        let held = server.rss_anon_and_file();
+        let (anon, file) = server.rss_anon_and_file();
         eprintln!(
             "loadgen: {NAME}: idle: {hold} s later: {} KiB anonymous, {} KiB file",
-            kib(held.0),
-            kib(held.1)
+            anon / 1024,
+            file / 1024
         );
     }
-    reading.stop.cancel();
-    futures_util::future::join_all(tasks).await;
-    server.stop().await;
-    if connect.failed > 0 {
-        return Err(format!("{} idle connects failed", connect.failed).into());
+    for (reading, tasks) in readers {
+        reading.stop.cancel();
+        futures_util::future::join_all(tasks).await;
     }
-    Ok(after.saturating_sub(before) as f64 / 1024.0 / connect.ok.max(1) as f64)
+    server.stop().await;
+    let per_socket =
+        |from: u64, to: u64, n: usize| to.saturating_sub(from) as f64 / 1024.0 / n.max(1) as f64;
+    Ok(IdleMemory {
+        whole: per_socket(rss[0], rss[2], opened.iter().sum()),
+        added: per_socket(rss[1], rss[2], opened[1]),
+    })
 }
 
 /// The idle-socket measure of the comparison on our server alone:
@@ -262,13 +299,21 @@ pub async fn idle_sockets(ctx: &Ctx) -> Result<Vec<Row>> {
             .ok_or_else(|| format!("LOADGEN_SOCKETS={v:?} is not a positive number"))?,
         Err(_) => 2000,
     };
-    let kib = idle_kib_per_socket(ctx, &ctx.bin, sockets).await?;
-    Ok(vec![Row::info(
-        "idle-sockets",
-        &format!("{sockets} idle sockets: server KiB per socket"),
-        kib,
-        Unit::Decimal,
-    )])
+    let memory = idle_memory(ctx, &ctx.bin, sockets).await?;
+    Ok(vec![
+        Row::info(
+            "idle-sockets",
+            &format!("{sockets} idle sockets: server KiB per socket"),
+            memory.whole,
+            Unit::Decimal,
+        ),
+        Row::info(
+            "idle-sockets",
+            &format!("{sockets} idle sockets: server KiB per socket of the second half"),
+            memory.added,
+            Unit::Decimal,
+        ),
+    ])
 }
 
 /// One paced load on our server alone, for profiling and quick before/after

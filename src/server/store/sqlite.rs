@@ -6,7 +6,7 @@
 //! at commit: a page written by many batches is copied once, and commits
 //! never wait for a checkpoint.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::str::FromStr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -24,10 +24,10 @@ use uuid::Uuid;
 
 use super::batch::{self, BatchFacts};
 use super::change_dialect::{define_apply_change, ChangeDialect, ChangeQueries};
-use super::dialect::{all_failed, around_before_limit, around_seq, Dialect, Queries};
+use super::dialect::{all_failed, around_before_limit, around_seq, channels_of, Dialect, Queries};
 use super::mentions_json;
 use super::preview_dialect::{PreviewDialect, PreviewQueries};
-use super::rows::{message_columns, MessageRow};
+use super::rows::{message_columns, HeadRow, MessageRow};
 use super::sqlite_conn::{discard, encode, one_writer};
 use super::sqlite_search::{SearchIndexFile, ATTACH_FOR_READING};
 use super::thread_dialect::{define_thread_steps, ThreadDialect, ThreadQueries};
@@ -60,11 +60,10 @@ const FIND_BY_CLIENT_ID: &str = concat!(
 const NEXT_SEQ: &str = "UPDATE tablos SET last_seq = last_seq + 1, \
      last_message_at = MAX(COALESCE(last_message_at, 0), ?2) \
      WHERE id = ?1 RETURNING last_seq, last_message_at";
-/// The fast path takes a whole batch in three statements whatever its size
-/// (a fourth only when a key repeats), each given the batch as one JSON
-/// array (ids as hex, unhexed in SQL): a statement is a round trip to the
-/// connection's thread, and a round trip per message was most of a batch's
-/// time on a busy machine.
+/// The fast path takes a whole batch in five statements whatever its size,
+/// each given the batch as one JSON array (ids as hex, unhexed in SQL): a
+/// statement is a round trip to the connection's thread, and a round trip
+/// per message was most of a batch's time on a busy machine.
 /// The last search key given out: the greatest stored, or the one kept in
 /// `meta` when the messages holding the greatest left with a deleted
 /// channel, so a new message never takes a key the search index has
@@ -76,20 +75,16 @@ macro_rules! last_search_key {
          COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'search_last_key'), 0))"
     };
 }
-/// Step 1, every fact of the batch in one statement (one row per message,
-/// `[["<channel>", "<user>", "<clientId>"], ...]`): its channel's head (none
-/// when the channel does not exist), whether its sender is an active
-/// member, and the id of a message already stored under its key.
-const BATCH_FACTS: &str = "SELECT k.key AS i, t.id AS id, t.last_seq AS last_seq, \
-       t.last_message_at AS last_message_at, a.user_id IS NOT NULL AS member, \
-       m.id AS existing \
-     FROM json_each(?1) AS k \
-     LEFT JOIN tablos t ON t.id = unhex(k.value ->> 0) \
-     LEFT JOIN tablo_access a ON a.tablo_id = unhex(k.value ->> 0) \
-       AND a.user_id = unhex(k.value ->> 1) AND a.is_active = 1 \
-     LEFT JOIN messages m ON m.channel_id = unhex(k.value ->> 0) \
-       AND m.user_id = unhex(k.value ->> 1) AND m.client_id = k.value ->> 2";
-/// Step 2, only when step 1 found stored keys: those messages
+/// Step 1: the heads of the batch's channels (`["<channel hex>", ...]`).
+const BATCH_HEADS: &str = "SELECT t.id AS id, t.last_seq AS last_seq, \
+     t.last_message_at AS last_message_at \
+     FROM json_each(?1) AS k JOIN tablos t ON t.id = unhex(k.value)";
+/// Step 2: which senders are active members (`[["<channel>", "<user>"], ...]`).
+const BATCH_SENDERS: &str = "SELECT a.tablo_id AS tablo_id, a.user_id AS user_id \
+     FROM json_each(?1) AS k JOIN tablo_access a \
+       ON a.tablo_id = unhex(k.value ->> 0) AND a.user_id = unhex(k.value ->> 1) \
+     WHERE a.is_active = 1";
+/// Step 3: messages already stored under the batch's idempotency keys
 /// (`[["<channel>", "<user>", "<clientId>"], ...]`).
 const BATCH_EXISTING: &str = concat!(
     "SELECT ",
@@ -98,7 +93,7 @@ const BATCH_EXISTING: &str = concat!(
        ON m.channel_id = unhex(k.value ->> 0) AND m.user_id = unhex(k.value ->> 1) \
        AND m.client_id = k.value ->> 2"
 );
-/// Step 3: the new rows (`[[id, channel, seq, user, clientId, text, micros,
+/// Step 4: the new rows (`[[id, channel, seq, user, clientId, text, micros,
 /// replyTo, mentions], ...]`), each with the next search key
 /// ([`last_search_key!`]), in batch order (the subquery is read once,
 /// before the first row).
@@ -110,7 +105,7 @@ const BATCH_INSERT: &str = concat!(
     last_search_key!(),
     " + key + 1 FROM json_each(?1)"
 );
-/// Step 4: the channels' new heads (`[["<channel>", seq, micros], ...]`).
+/// Step 5: the channels' new heads (`[["<channel>", seq, micros], ...]`).
 const BATCH_BUMP: &str = "UPDATE tablos SET last_seq = k.value ->> 1, \
      last_message_at = k.value ->> 2 \
      FROM json_each(?1) AS k WHERE tablos.id = unhex(k.value ->> 0)";
@@ -591,21 +586,6 @@ pub struct SqliteStore {
     changes_trimmed: Arc<std::sync::atomic::AtomicI64>,
 }
 
-/// One message's facts as the fast batch reads them ([`BATCH_FACTS`]).
-#[derive(Debug, sqlx::FromRow)]
-struct BatchFactRow {
-    /// The message's place in the batch.
-    i: i64,
-    /// Its channel, if it exists, with the channel's head.
-    id: Option<ChannelId>,
-    last_seq: Option<Seq>,
-    last_message_at: Option<Timestamp>,
-    /// Whether its sender is an active member of the channel.
-    member: bool,
-    /// A message stored under its key already.
-    existing: Option<MessageId>,
-}
-
 /// Owns the checkpoint task; aborts it when dropped.
 #[derive(Debug)]
 struct Checkpointer(tokio::task::JoinHandle<()>);
@@ -763,51 +743,38 @@ impl SqliteStore {
         batch: &[NewMessage],
     ) -> Result<Vec<StoreResult<InsertOutcome>>, StoreError> {
         let hex = |id: Uuid| id.simple().to_string();
-        let keys: Vec<[String; 3]> = batch
-            .iter()
-            .map(|m| {
-                [
-                    hex(m.channel_id.uuid()),
-                    hex(m.user_id.uuid()),
-                    m.client_id.as_str().to_owned(),
-                ]
-            })
-            .collect();
-        let keys = encode(&keys)?;
-        let rows: Vec<BatchFactRow> = sqlx::query_as(BATCH_FACTS)
-            .bind(&keys)
+        let channels = channels_of(batch);
+        let heads: Vec<HeadRow> = sqlx::query_as(BATCH_HEADS)
+            .bind(encode(
+                &channels.iter().map(|c| hex(c.uuid())).collect::<Vec<_>>(),
+            )?)
             .fetch_all(&mut *tx)
             .await?;
-        let mut heads = HashMap::new();
-        let mut senders = HashSet::new();
-        let mut repeats = false;
-        for row in rows {
-            let m = usize::try_from(row.i)
-                .ok()
-                .and_then(|i| batch.get(i))
-                .ok_or_else(|| StoreError::Transaction(format!("batch row {}", row.i)))?;
-            if let (Some(id), Some(last_seq)) = (row.id, row.last_seq) {
-                heads.insert(id, (last_seq, row.last_message_at.map(DateTime::from)));
-            }
-            if row.member {
-                senders.insert((m.channel_id, m.user_id));
-            }
-            repeats |= row.existing.is_some();
-        }
-        let existing: Vec<MessageRow> = if repeats {
-            sqlx::query_as(BATCH_EXISTING)
-                .bind(&keys)
-                .fetch_all(&mut *tx)
-                .await?
-        } else {
-            Vec::new()
-        };
+
+        let pairs: Vec<[String; 2]> = batch
+            .iter()
+            .map(|m| [hex(m.channel_id.uuid()), hex(m.user_id.uuid())])
+            .collect();
+        let senders: Vec<(ChannelId, UserId)> = sqlx::query_as(BATCH_SENDERS)
+            .bind(encode(&pairs)?)
+            .fetch_all(&mut *tx)
+            .await?;
+
+        let keys: Vec<[&str; 3]> = pairs
+            .iter()
+            .zip(batch)
+            .map(|(p, m)| [p[0].as_str(), p[1].as_str(), m.client_id.as_str()])
+            .collect();
+        let existing: Vec<MessageRow> = sqlx::query_as(BATCH_EXISTING)
+            .bind(encode(&keys)?)
+            .fetch_all(&mut *tx)
+            .await?;
 
         let plan = batch::plan(
             batch,
             BatchFacts {
-                heads,
-                senders,
+                heads: heads.into_iter().map(HeadRow::into_fact).collect(),
+                senders: senders.into_iter().collect::<HashSet<_>>(),
                 existing: existing.into_iter().map(Message::from).collect(),
             },
         );
@@ -1105,8 +1072,8 @@ impl MessageStore for SqliteStore {
         Sqlite::head_seq(&self.read, channel_id).await
     }
 
-    /// The fast path: four statements per batch whatever its size (facts,
-    /// insert, bump, and the stored originals only when a key repeats), seqs and times assigned here
+    /// The fast path: five statements per batch whatever its size (heads,
+    /// senders, existing keys, insert, bump), seqs and times assigned here
     /// under the write lock (`BEGIN IMMEDIATE`), no savepoints. Any
     /// database error fails the whole batch (rolled back, nothing stored).
     async fn insert_batch_fast(
@@ -1480,12 +1447,13 @@ mod tests {
     const THREADS: ThreadQueries = <Sqlite as ThreadDialect>::THREADS;
 
     /// Every query on the hot path, by name.
-    const HOT_QUERIES: [(&str, &str); 63] = [
+    const HOT_QUERIES: [(&str, &str); 64] = [
         ("FIND_BY_CLIENT_ID", FIND_BY_CLIENT_ID),
         ("BATCH_INSERT", BATCH_INSERT),
         ("INSERT_MESSAGE", INSERT_MESSAGE),
         ("NEXT_SEQ", NEXT_SEQ),
-        ("BATCH_FACTS", BATCH_FACTS),
+        ("BATCH_HEADS", BATCH_HEADS),
+        ("BATCH_SENDERS", BATCH_SENDERS),
         ("BATCH_EXISTING", BATCH_EXISTING),
         ("BATCH_BUMP", BATCH_BUMP),
         ("HISTORY_LATEST", HISTORY_LATEST),
