@@ -15,7 +15,7 @@
 //! messages a second (server CPU per 1,000 deliveries, p99 send→receive,
 //! deliveries per second); one channel × 100 members at 50 messages a
 //! second (p99); and a sweep for each server's highest rate whose p99
-//! stays within 50 ms.
+//! stays within 50 ms (a rate fails when two tries in a row miss it).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -31,6 +31,9 @@ use crate::Result;
 const NAME: &str = "against Node";
 /// The p99 a rate must keep to count in the sweep.
 const SWEEP_P99_MS: f64 = 50.0;
+
+/// How many tries a rate of the sweep gets to keep its p99.
+const SWEEP_TRIES: usize = 2;
 
 /// One server's numbers.
 #[derive(Debug, Default, Clone)]
@@ -200,16 +203,26 @@ async fn measure(ctx: &Ctx, bin: &Path, sockets: usize) -> Result<Side> {
         ][..],
         &[250.0, 500.0][..],
     ) {
-        let (report, _) = rooms_at(ctx, bin, 100, 10, *rate, seconds).await?;
-        let p99_ms = report.latency.p99 as f64 / 1000.0;
-        eprintln!(
-            "loadgen: {NAME}: {rate} msg/s: p99 {p99_ms:.1} ms, {:.0} deliveries/s",
-            report.delivered_per_s()
-        );
-        if p99_ms > SWEEP_P99_MS {
-            break;
+        // A rate fails when two tries in a row miss the p99: one stall of
+        // a shared machine (CPU taken by its host) should not end the sweep.
+        let mut passed = None;
+        for _ in 0..SWEEP_TRIES {
+            let (report, _) = rooms_at(ctx, bin, 100, 10, *rate, seconds).await?;
+            side.wrong += wrong(&report);
+            let p99_ms = report.latency.p99 as f64 / 1000.0;
+            eprintln!(
+                "loadgen: {NAME}: {rate} msg/s: p99 {p99_ms:.1} ms, {:.0} deliveries/s",
+                report.delivered_per_s()
+            );
+            if p99_ms <= SWEEP_P99_MS {
+                passed = Some(report.delivered_per_s());
+                break;
+            }
         }
-        side.saturation = side.saturation.max(report.delivered_per_s());
+        match passed {
+            Some(delivered) => side.saturation = side.saturation.max(delivered),
+            None => break,
+        }
     }
     Ok(side)
 }
