@@ -18,7 +18,12 @@
 //! stays within 50 ms (a rate fails when two tries in a row miss it).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
+
+use tokio::task::JoinHandle;
+
+use crate::conn::{ConnStats, Shared};
 
 use crate::load::{self, LoadReport, SendPlan};
 use crate::report::{Goal, Row, Unit};
@@ -253,17 +258,22 @@ async fn idle_memory(ctx: &Ctx, bin: &Path, sockets: usize) -> Result<IdleMemory
     let mut rss = vec![server.rss_bytes()];
     let mut opened = Vec::new();
     let mut readers = Vec::new();
+    let mut failed = 0;
     for population in &halves {
         let (open, connect) =
             load::open_peers(&server, population, CONNECT_CONCURRENCY, None).await;
+        readers.push(keep_reading(open, population.channels.len()));
         if connect.failed > 0 {
-            server.stop().await;
-            return Err(format!("{} idle connects failed", connect.failed).into());
+            failed = connect.failed;
+            break;
         }
         opened.push(connect.ok);
-        readers.push(keep_reading(open, population.channels.len()));
         tokio::time::sleep(Duration::from_secs(3)).await;
         rss.push(server.rss_bytes());
+    }
+    if failed > 0 {
+        stop_reading(readers, server).await;
+        return Err(format!("{failed} idle connects failed").into());
     }
     let (anon, file) = server.rss_anon_and_file();
     eprintln!(
@@ -287,17 +297,22 @@ async fn idle_memory(ctx: &Ctx, bin: &Path, sockets: usize) -> Result<IdleMemory
             file / 1024
         );
     }
-    for (reading, tasks) in readers {
-        reading.stop.cancel();
-        futures_util::future::join_all(tasks).await;
-    }
-    server.stop().await;
+    stop_reading(readers, server).await;
     let per_socket =
         |from: u64, to: u64, n: usize| to.saturating_sub(from) as f64 / 1024.0 / n.max(1) as f64;
     Ok(IdleMemory {
         whole: per_socket(rss[0], rss[2], opened.iter().sum()),
         added: per_socket(rss[1], rss[2], opened[1]),
     })
+}
+
+/// Stops the idle readers of [`idle_memory`], then the server.
+async fn stop_reading(readers: Vec<(Arc<Shared>, Vec<JoinHandle<ConnStats>>)>, server: Server) {
+    for (reading, tasks) in readers {
+        reading.stop.cancel();
+        futures_util::future::join_all(tasks).await;
+    }
+    server.stop().await;
 }
 
 /// The idle-socket measure of the comparison on our server alone:
