@@ -297,7 +297,15 @@ async fn postgres_stopped_and_started_refuses_sends_then_recovers() {
     }
     let cluster = Cluster::start();
     let data = tempfile::tempdir().unwrap();
-    let server = ServerProcess::start(free_port(), data.path(), Some(&cluster.url), &[]).await;
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let server = ServerProcess::start_logged(
+        free_port(),
+        data.path(),
+        Some(&cluster.url),
+        &[],
+        Some(log.path()),
+    )
+    .await;
     let (alice, _) = server.login(ALICE).await;
     let (bob, _) = server.login(BOB).await;
     let general = server.channel_id(&alice, "General").await;
@@ -308,6 +316,14 @@ async fn postgres_stopped_and_started_refuses_sends_then_recovers() {
         b.next_frame_of_type("message.new", WAIT).await["seq"],
         first["seq"]
     );
+
+    // Several reads at once, so the pool holds several connections when
+    // the database goes away: each is broken by the restart, and none may
+    // fail a read after it.
+    let reads = (0..32).map(|_| history_status(&server, &bob, &general));
+    for (status, body) in futures_util::future::join_all(reads).await {
+        assert_eq!(status, 200, "{body}");
+    }
 
     cluster.pause();
     expect_persist_failed(&mut a, "during the outage", "outage-1").await;
@@ -322,12 +338,17 @@ async fn postgres_stopped_and_started_refuses_sends_then_recovers() {
         b.next_frame_of_type("message.new", WAIT).await["seq"],
         stored["seq"]
     );
-    let (status, _) = history_status(&server, &bob, &general).await;
-    assert_eq!(status, 200, "reads recover by themselves");
+    let (status, body) = history_status(&server, &bob, &general).await;
+    assert_eq!(
+        status,
+        200,
+        "reads recover by themselves: {body}\n{}",
+        server.log_tail()
+    );
     // Every pooled connection was replaced: a run of reads all succeed.
     for _ in 0..40 {
         let (status, body) = history_status(&server, &bob, &general).await;
-        assert_eq!(status, 200, "{body}");
+        assert_eq!(status, 200, "{body}\n{}", server.log_tail());
     }
     let messages = all_messages(&server, &bob, &general).await;
     assert_stored_once(&messages, &["outage-1"]);

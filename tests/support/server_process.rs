@@ -53,6 +53,19 @@ impl ServerProcess {
         database_url: Option<&str>,
         env: &[(&str, &str)],
     ) -> ServerProcess {
+        Self::start_logged(port, data_dir, database_url, env, None).await
+    }
+
+    /// As [`ServerProcess::start`], with the server's log written to `log`
+    /// when given, so a failing test can show its end
+    /// ([`ServerProcess::log_tail`]).
+    pub async fn start_logged(
+        port: u16,
+        data_dir: &Path,
+        database_url: Option<&str>,
+        env: &[(&str, &str)],
+        log: Option<&Path>,
+    ) -> ServerProcess {
         let mut launch = Launch::new(env!("CARGO_BIN_EXE_chat"), data_dir, port).env([
             ("LEPTOS_SITE_ROOT", data_dir.to_str().expect("a UTF-8 path")),
             ("LEPTOS_ENV", "PROD"),
@@ -63,6 +76,7 @@ impl ServerProcess {
             launch = launch.env([("DATABASE_URL", url)]);
         }
         launch = launch.env(env.iter().copied());
+        launch.log = log.map(Path::to_path_buf);
         launch.ready_within = Duration::from_secs(30);
         // A graceful shutdown is waited for as long as it takes, as before.
         launch.stop_grace = None;

@@ -11,7 +11,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::{Postgres, Transaction};
+use sqlx::{Connection, Postgres, Transaction};
 
 use super::batch::{self, BatchFacts};
 use super::change_dialect::{define_apply_change, ChangeDialect, ChangeQueries};
@@ -628,6 +628,15 @@ async fn reindex_message(
     postgres_search::set_words(conn, id, new_text).await
 }
 
+/// How long a pooled connection may sit idle before it is pinged when
+/// taken. A database restart or a dropped network path breaks every idle
+/// connection, and the pool only learns it when one is used: without the
+/// ping, each of them would fail one request after the database is back.
+/// Connections used more recently than this are trusted without a round
+/// trip, so a busy server pays nothing (the same rule as HikariCP's
+/// "alive bypass window" of 500 ms).
+const IDLE_CHECK_AFTER: Duration = Duration::from_millis(500);
+
 /// The Postgres store.
 #[derive(Debug, Clone)]
 pub struct PgStore {
@@ -656,9 +665,19 @@ impl PgStore {
         let pool = PgPoolOptions::new()
             .max_connections(max_connections.max(1))
             .acquire_timeout(Duration::from_secs(5))
-            // No ping before every query (a round trip each); a broken
-            // connection fails its query and leaves the pool.
+            // No ping before every query (a round trip each), only before
+            // one that sat idle a while: see `IDLE_CHECK_AFTER`.
             .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for < IDLE_CHECK_AFTER {
+                        return Ok(true);
+                    }
+                    // A failed ping drops this connection; the pool opens
+                    // a new one for the caller.
+                    conn.ping().await.map(|()| true)
+                })
+            })
             .connect_with(options)
             .await?;
         MIGRATOR.run(&pool).await?;
