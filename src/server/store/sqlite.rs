@@ -17,7 +17,8 @@ use chrono::{DateTime, Utc};
 use sqlx::pool::PoolConnection;
 use sqlx::sqlite::SqliteConnection;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
 };
 use sqlx::Sqlite;
 use uuid::Uuid;
@@ -60,10 +61,14 @@ const FIND_BY_CLIENT_ID: &str = concat!(
 const NEXT_SEQ: &str = "UPDATE tablos SET last_seq = last_seq + 1, \
      last_message_at = MAX(COALESCE(last_message_at, 0), ?2) \
      WHERE id = ?1 RETURNING last_seq, last_message_at";
-/// The fast path takes a whole batch in five statements whatever its size,
-/// each given the batch as one JSON array (ids as hex, unhexed in SQL): a
-/// statement is a round trip to the connection's thread, and a round trip
-/// per message was most of a batch's time on a busy machine.
+// The fast path takes a whole batch in two hand-overs to the connection's
+// thread whatever its size: the facts (`BATCH_FACTS`), then the writes and
+// the commit (`BATCH_WRITE_COMMIT`). Each is one text of several
+// statements, given the batch as JSON arrays (ids as hex, unhexed in SQL),
+// that the connection's thread runs in one go: a hand-over wakes both
+// threads, and one per statement (seven a commit) cost about a tenth of
+// the server's CPU at an ordinary load (docs/BENCHMARKS.md, issue 20).
+
 /// The last search key given out: the greatest stored, or the one kept in
 /// `meta` when the messages holding the greatest left with a deleted
 /// channel, so a new message never takes a key the search index has
@@ -75,40 +80,89 @@ macro_rules! last_search_key {
          COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'search_last_key'), 0))"
     };
 }
-/// Step 1: the heads of the batch's channels (`["<channel hex>", ...]`).
-const BATCH_HEADS: &str = "SELECT t.id AS id, t.last_seq AS last_seq, \
-     t.last_message_at AS last_message_at \
-     FROM json_each(?1) AS k JOIN tablos t ON t.id = unhex(k.value)";
-/// Step 2: which senders are active members (`[["<channel>", "<user>"], ...]`).
-const BATCH_SENDERS: &str = "SELECT a.tablo_id AS tablo_id, a.user_id AS user_id \
-     FROM json_each(?1) AS k JOIN tablo_access a \
-       ON a.tablo_id = unhex(k.value ->> 0) AND a.user_id = unhex(k.value ->> 1) \
-     WHERE a.is_active = 1";
-/// Step 3: messages already stored under the batch's idempotency keys
-/// (`[["<channel>", "<user>", "<clientId>"], ...]`).
-const BATCH_EXISTING: &str = concat!(
-    "SELECT ",
-    message_columns!(sqlite, "m"),
-    " FROM json_each(?1) AS k JOIN messages m \
-       ON m.channel_id = unhex(k.value ->> 0) AND m.user_id = unhex(k.value ->> 1) \
-       AND m.client_id = k.value ->> 2"
+/// The facts, step 1: the heads of the batch's channels (`?2`:
+/// `["<channel>", ...]`, each once).
+macro_rules! batch_heads {
+    () => {
+        "SELECT t.id AS id, t.last_seq AS last_seq, t.last_message_at AS last_message_at \
+         FROM json_each(?2) AS k JOIN tablos t ON t.id = unhex(k.value)"
+    };
+}
+#[cfg(test)]
+const BATCH_HEADS: &str = batch_heads!();
+/// The facts, step 2: which senders are active members (`?1`, the batch's
+/// keys: `[["<channel>", "<user>", "<clientId>"], ...]`).
+macro_rules! batch_senders {
+    () => {
+        "SELECT a.tablo_id AS tablo_id, a.user_id AS user_id \
+         FROM json_each(?1) AS k JOIN tablo_access a \
+           ON a.tablo_id = unhex(k.value ->> 0) AND a.user_id = unhex(k.value ->> 1) \
+         WHERE a.is_active = 1"
+    };
+}
+#[cfg(test)]
+const BATCH_SENDERS: &str = batch_senders!();
+/// The facts, step 3: messages already stored under the batch's
+/// idempotency keys (`?1`).
+macro_rules! batch_existing {
+    () => {
+        concat!(
+            "SELECT ",
+            message_columns!(sqlite, "m"),
+            " FROM json_each(?1) AS k JOIN messages m \
+               ON m.channel_id = unhex(k.value ->> 0) AND m.user_id = unhex(k.value ->> 1) \
+               AND m.client_id = k.value ->> 2"
+        )
+    };
+}
+#[cfg(test)]
+const BATCH_EXISTING: &str = batch_existing!();
+/// The write, step 1: the new rows (`?1`: `[[id, channel, seq, user,
+/// clientId, text, micros, replyTo, mentions], ...]`), each with the next
+/// search key ([`last_search_key!`]), in batch order (the subquery is read
+/// once, before the first row).
+macro_rules! batch_insert {
+    () => {
+        concat!(
+            "INSERT INTO messages \
+             (id, channel_id, seq, user_id, client_id, text, created_at, reply_to, mentions, \
+              search_key) \
+             SELECT unhex(value ->> 0), unhex(value ->> 1), value ->> 2, unhex(value ->> 3), \
+               value ->> 4, value ->> 5, value ->> 6, unhex(value ->> 7), value ->> 8, ",
+            last_search_key!(),
+            " + key + 1 FROM json_each(?1)"
+        )
+    };
+}
+#[cfg(test)]
+const BATCH_INSERT: &str = batch_insert!();
+/// The write, step 2: the channels' new heads (`?2`: `[["<channel>", seq,
+/// micros], ...]`).
+macro_rules! batch_bump {
+    () => {
+        "UPDATE tablos SET last_seq = k.value ->> 1, last_message_at = k.value ->> 2 \
+         FROM json_each(?2) AS k WHERE tablos.id = unhex(k.value ->> 0)"
+    };
+}
+#[cfg(test)]
+const BATCH_BUMP: &str = batch_bump!();
+/// The facts in one hand-over: the write lock taken at once (`BEGIN
+/// IMMEDIATE`, so the heads read stay current), then `BATCH_HEADS`,
+/// `BATCH_SENDERS` and `BATCH_EXISTING`.
+const BATCH_FACTS: &str = concat!(
+    "BEGIN IMMEDIATE; ",
+    batch_heads!(),
+    "; ",
+    batch_senders!(),
+    "; ",
+    batch_existing!()
 );
-/// Step 4: the new rows (`[[id, channel, seq, user, clientId, text, micros,
-/// replyTo, mentions], ...]`), each with the next search key
-/// ([`last_search_key!`]), in batch order (the subquery is read once,
-/// before the first row).
-const BATCH_INSERT: &str = concat!(
-    "INSERT INTO messages \
-     (id, channel_id, seq, user_id, client_id, text, created_at, reply_to, mentions, search_key) \
-     SELECT unhex(value ->> 0), unhex(value ->> 1), value ->> 2, unhex(value ->> 3), \
-       value ->> 4, value ->> 5, value ->> 6, unhex(value ->> 7), value ->> 8, ",
-    last_search_key!(),
-    " + key + 1 FROM json_each(?1)"
-);
-/// Step 5: the channels' new heads (`[["<channel>", seq, micros], ...]`).
-const BATCH_BUMP: &str = "UPDATE tablos SET last_seq = k.value ->> 1, \
-     last_message_at = k.value ->> 2 \
-     FROM json_each(?1) AS k WHERE tablos.id = unhex(k.value ->> 0)";
+/// The rows and the heads (`BATCH_INSERT`, `BATCH_BUMP`), then the
+/// commit, in one hand-over.
+const BATCH_WRITE_COMMIT: &str = concat!(batch_insert!(), "; ", batch_bump!(), "; COMMIT");
+/// As [`BATCH_WRITE_COMMIT`] without the commit, for a batch with mentions
+/// (their rows are added after the messages', then it commits).
+const BATCH_WRITE: &str = concat!(batch_insert!(), "; ", batch_bump!());
 const INSERT_MESSAGE: &str = concat!(
     "INSERT INTO messages \
      (id, channel_id, seq, user_id, client_id, text, created_at, reply_to, parent_id, \
@@ -736,84 +790,95 @@ impl SqliteStore {
         Ok(conn)
     }
 
-    /// The statements of the fast batch insert
-    /// (`MessageStore::insert_batch_fast`), inside its transaction.
+    /// The fast batch insert (`MessageStore::insert_batch_fast`) from
+    /// `BEGIN` to `COMMIT` on the writer connection, in two hand-overs to
+    /// its thread (three or more when messages mention someone). On an
+    /// error the transaction may be open: the caller discards the
+    /// connection.
     async fn insert_batch_fast_in(
-        tx: &mut SqliteConnection,
+        conn: &mut SqliteConnection,
         batch: &[NewMessage],
     ) -> Result<Vec<StoreResult<InsertOutcome>>, StoreError> {
         let hex = |id: Uuid| id.simple().to_string();
-        let channels = channels_of(batch);
-        let heads: Vec<HeadRow> = sqlx::query_as(BATCH_HEADS)
-            .bind(encode(
-                &channels.iter().map(|c| hex(c.uuid())).collect::<Vec<_>>(),
-            )?)
-            .fetch_all(&mut *tx)
-            .await?;
-
         let pairs: Vec<[String; 2]> = batch
             .iter()
             .map(|m| [hex(m.channel_id.uuid()), hex(m.user_id.uuid())])
             .collect();
-        let senders: Vec<(ChannelId, UserId)> = sqlx::query_as(BATCH_SENDERS)
-            .bind(encode(&pairs)?)
-            .fetch_all(&mut *tx)
-            .await?;
-
         let keys: Vec<[&str; 3]> = pairs
             .iter()
             .zip(batch)
             .map(|(p, m)| [p[0].as_str(), p[1].as_str(), m.client_id.as_str()])
             .collect();
-        let existing: Vec<MessageRow> = sqlx::query_as(BATCH_EXISTING)
-            .bind(encode(&keys)?)
-            .fetch_all(&mut *tx)
-            .await?;
-
+        let channels: Vec<String> = channels_of(batch).iter().map(|c| hex(c.uuid())).collect();
+        let facts = rows_by_statement(
+            conn,
+            sqlx::query(BATCH_FACTS)
+                .bind(encode(&keys)?)
+                .bind(encode(&channels)?),
+        )
+        .await?;
+        let [_begin, heads, senders, existing] =
+            <[Vec<SqliteRow>; 4]>::try_from(facts).map_err(|f| {
+                StoreError::Transaction(format!("{} results for 4 statements", f.len()))
+            })?;
         let plan = batch::plan(
             batch,
             BatchFacts {
-                heads: heads.into_iter().map(HeadRow::into_fact).collect(),
-                senders: senders.into_iter().collect::<HashSet<_>>(),
-                existing: existing.into_iter().map(Message::from).collect(),
+                heads: decode_rows::<HeadRow>(&heads)?
+                    .into_iter()
+                    .map(HeadRow::into_fact)
+                    .collect(),
+                senders: decode_rows::<(ChannelId, UserId)>(&senders)?
+                    .into_iter()
+                    .collect::<HashSet<_>>(),
+                existing: decode_rows::<MessageRow>(&existing)?
+                    .into_iter()
+                    .map(Message::from)
+                    .collect(),
             },
         );
-        if !plan.new.is_empty() {
-            let new_rows: Vec<serde_json::Value> = plan
-                .new
-                .iter()
-                .map(|m| {
-                    serde_json::json!([
-                        hex(m.id.uuid()),
-                        hex(m.channel_id.uuid()),
-                        m.seq,
-                        hex(m.user_id.uuid()),
-                        m.client_id,
-                        m.text,
-                        m.created_at.micros(),
-                        m.reply_to.as_ref().map(|q| hex(q.id.uuid())),
-                        mentions_json(&m.mentions)
-                    ])
-                })
-                .collect();
-            sqlx::query(BATCH_INSERT)
-                .bind(encode(&new_rows)?)
-                .execute(&mut *tx)
-                .await?;
+        if plan.new.is_empty() {
+            sqlx::query("COMMIT").execute(&mut *conn).await?;
+            return Ok(plan.results);
+        }
+        let new_rows: Vec<serde_json::Value> = plan
+            .new
+            .iter()
+            .map(|m| {
+                serde_json::json!([
+                    hex(m.id.uuid()),
+                    hex(m.channel_id.uuid()),
+                    m.seq,
+                    hex(m.user_id.uuid()),
+                    m.client_id,
+                    m.text,
+                    m.created_at.micros(),
+                    m.reply_to.as_ref().map(|q| hex(q.id.uuid())),
+                    mentions_json(&m.mentions)
+                ])
+            })
+            .collect();
+        let bumps: Vec<serde_json::Value> = plan
+            .heads
+            .iter()
+            .map(|(id, seq, at)| serde_json::json!([hex(id.uuid()), seq, at.timestamp_micros()]))
+            .collect();
+        let mentions = plan.new.iter().any(|m| !m.mentions.is_empty());
+        let write = if mentions {
+            BATCH_WRITE
+        } else {
+            BATCH_WRITE_COMMIT
+        };
+        sqlx::query(write)
+            .bind(encode(&new_rows)?)
+            .bind(encode(&bumps)?)
+            .execute(&mut *conn)
+            .await?;
+        if mentions {
             for m in &plan.new {
-                Self::add_mentions(tx, m.id, &m.mentions).await?;
+                Self::add_mentions(conn, m.id, &m.mentions).await?;
             }
-            let bumps: Vec<serde_json::Value> = plan
-                .heads
-                .iter()
-                .map(|(id, seq, at)| {
-                    serde_json::json!([hex(id.uuid()), seq, at.timestamp_micros()])
-                })
-                .collect();
-            sqlx::query(BATCH_BUMP)
-                .bind(encode(&bumps)?)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query("COMMIT").execute(&mut *conn).await?;
         }
         Ok(plan.results)
     }
@@ -904,6 +969,48 @@ impl SqliteStore {
             parent,
         ))
     }
+}
+
+/// Runs `query`, a text of several statements, in one hand-over to the
+/// connection's thread, and returns each statement's rows in order (an
+/// empty list for one that returns none).
+///
+/// Several statements in one prepared text are SQLite's alone among sqlx's
+/// drivers, and sqlx 0.8 marks `Query::fetch_many` deprecated for that
+/// reason; the `Executor` method used here is not, and sqlx keeps the
+/// whole text's statements prepared like any other query's.
+async fn rows_by_statement<'q>(
+    conn: &mut SqliteConnection,
+    query: sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
+) -> StoreResult<Vec<Vec<SqliteRow>>> {
+    use futures_util::TryStreamExt;
+    use sqlx::Executor;
+    let mut steps = conn.fetch_many(query);
+    let mut statements = vec![Vec::new()];
+    while let Some(step) = steps.try_next().await? {
+        match step {
+            // A statement's end: the next one's rows follow.
+            sqlx::Either::Left(_) => statements.push(Vec::new()),
+            sqlx::Either::Right(row) => {
+                if let Some(rows) = statements.last_mut() {
+                    rows.push(row);
+                }
+            }
+        }
+    }
+    // The list opened after the last statement's end.
+    statements.pop();
+    Ok(statements)
+}
+
+/// Decodes `rows` by column name (`FromRow`).
+fn decode_rows<T>(rows: &[SqliteRow]) -> StoreResult<Vec<T>>
+where
+    T: for<'r> sqlx::FromRow<'r, SqliteRow>,
+{
+    rows.iter()
+        .map(|row| T::from_row(row).map_err(StoreError::from))
+        .collect()
 }
 
 /// Commits the writer's transaction; on failure the connection is
@@ -1072,17 +1179,22 @@ impl MessageStore for SqliteStore {
         Sqlite::head_seq(&self.read, channel_id).await
     }
 
-    /// The fast path: five statements per batch whatever its size (heads,
-    /// senders, existing keys, insert, bump), seqs and times assigned here
+    /// The fast path: two hand-overs per batch whatever its size (the
+    /// facts, then the writes and the commit), seqs and times assigned here
     /// under the write lock (`BEGIN IMMEDIATE`), no savepoints. Any
     /// database error fails the whole batch (rolled back, nothing stored).
     async fn insert_batch_fast(
         &self,
         batch: &[NewMessage],
     ) -> Result<Vec<StoreResult<InsertOutcome>>, StoreError> {
-        let mut conn = self.begin_write().await?;
-        let outcome = Self::insert_batch_fast_in(&mut conn, batch).await;
-        settle(conn, outcome).await
+        let mut conn = self.write.acquire().await?;
+        match Self::insert_batch_fast_in(&mut conn, batch).await {
+            Ok(results) => Ok(results),
+            Err(e) => {
+                discard(conn).await;
+                Err(e)
+            }
+        }
     }
 
     /// The careful path: one savepoint per message, so a message that fails
