@@ -60,6 +60,7 @@ pub mod sqlite;
 mod sqlite_conn;
 mod sqlite_search;
 pub mod sqlite_words;
+mod sqlite_writer;
 mod thread_dialect;
 mod upload_dialect;
 

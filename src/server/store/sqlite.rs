@@ -14,7 +14,6 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::pool::PoolConnection;
 use sqlx::sqlite::SqliteConnection;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
@@ -29,8 +28,9 @@ use super::dialect::{all_failed, around_before_limit, around_seq, channels_of, D
 use super::mentions_json;
 use super::preview_dialect::{PreviewDialect, PreviewQueries};
 use super::rows::{message_columns, HeadRow, MessageRow};
-use super::sqlite_conn::{discard, encode, one_writer};
+use super::sqlite_conn::encode;
 use super::sqlite_search::{SearchIndexFile, ATTACH_FOR_READING};
+use super::sqlite_writer::{OneWriter, WriterGuard};
 use super::thread_dialect::{define_thread_steps, ThreadDialect, ThreadQueries};
 use super::upload_dialect::{define_upload_steps, UploadDialect, UploadQueries};
 use super::{
@@ -628,7 +628,7 @@ pub struct SqliteStore {
     /// Readers (WAL lets them run beside the writer).
     read: SqlitePool,
     /// The one writer connection.
-    write: SqlitePool,
+    write: Arc<OneWriter>,
     /// The checkpoint task, stopped with the last clone of the store.
     _checkpointer: Arc<Checkpointer>,
     /// The search index, in a file of its own with a writer of its own.
@@ -702,10 +702,9 @@ impl SqliteStore {
             })
             .busy_timeout(Duration::from_secs(5))
             .foreign_keys(true);
-        let write = one_writer()
-            .connect_with(options.clone().pragma("wal_autocheckpoint", "0"))
-            .await?;
-        MIGRATOR.run(&write).await?;
+        let write =
+            Arc::new(OneWriter::open(options.clone().pragma("wal_autocheckpoint", "0")).await?);
+        MIGRATOR.run(&mut *write.lock().await?).await?;
         let search = Arc::new(SearchIndexFile::open(options.get_filename()).await?);
         let checkpoint = SqlitePoolOptions::new()
             .max_connections(1)
@@ -780,11 +779,12 @@ impl SqliteStore {
     /// connection as inside a transaction, turn the next batch's `BEGIN`
     /// into a savepoint and its `COMMIT` into a release, and acknowledge
     /// messages that were never committed. Instead every failure ends in
-    /// [`discard`], which throws the connection away.
-    async fn begin_write(&self) -> StoreResult<PoolConnection<Sqlite>> {
-        let mut conn = self.write.acquire().await?;
+    /// [`WriterGuard::discard`], which throws the connection away.
+    async fn begin_write(&self) -> StoreResult<WriterGuard<'_>> {
+        let mut conn = self.write.lock().await?;
+        conn.began_transaction();
         if let Err(e) = sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await {
-            discard(conn).await;
+            conn.discard().await;
             return Err(e.into());
         }
         Ok(conn)
@@ -1015,11 +1015,14 @@ where
 
 /// Commits the writer's transaction; on failure the connection is
 /// discarded (see [`SqliteStore::begin_write`]).
-async fn commit(mut conn: PoolConnection<Sqlite>) -> StoreResult<()> {
+async fn commit(mut conn: WriterGuard<'_>) -> StoreResult<()> {
     match sqlx::query("COMMIT").execute(&mut *conn).await {
-        Ok(_) => Ok(()),
+        Ok(_) => {
+            conn.ended_transaction();
+            Ok(())
+        }
         Err(e) => {
-            discard(conn).await;
+            conn.discard().await;
             Err(e.into())
         }
     }
@@ -1027,14 +1030,14 @@ async fn commit(mut conn: PoolConnection<Sqlite>) -> StoreResult<()> {
 
 /// Ends a write transaction by its outcome: commits what succeeded (a
 /// failed commit fails it), discards what failed.
-async fn settle<T>(conn: PoolConnection<Sqlite>, outcome: StoreResult<T>) -> StoreResult<T> {
+async fn settle<T>(conn: WriterGuard<'_>, outcome: StoreResult<T>) -> StoreResult<T> {
     match outcome {
         Ok(value) => {
             commit(conn).await?;
             Ok(value)
         }
         Err(e) => {
-            discard(conn).await;
+            conn.discard().await;
             Err(e)
         }
     }
@@ -1066,7 +1069,7 @@ impl UserStore for SqliteStore {
         .bind(&user.display_name)
         .bind(&user.password_hash)
         .bind(Timestamp::from(Utc::now()))
-        .execute(&self.write)
+        .execute(&mut *self.write.lock().await?)
         .await?;
         Ok(())
     }
@@ -1083,7 +1086,7 @@ impl ChannelStore for SqliteStore {
         .bind(name)
         .bind(color)
         .bind(Timestamp::from(Utc::now()))
-        .execute(&self.write)
+        .execute(&mut *self.write.lock().await?)
         .await?;
         Ok(())
     }
@@ -1121,7 +1124,7 @@ impl ChannelStore for SqliteStore {
         user_id: UserId,
         active: bool,
     ) -> StoreResult<()> {
-        Sqlite::set_access(&self.write, channel_id, user_id, active).await
+        Sqlite::set_access(&mut *self.write.lock().await?, channel_id, user_id, active).await
     }
 
     async fn membership(&self, channel_id: ChannelId, user_id: UserId) -> StoreResult<Membership> {
@@ -1187,11 +1190,15 @@ impl MessageStore for SqliteStore {
         &self,
         batch: &[NewMessage],
     ) -> Result<Vec<StoreResult<InsertOutcome>>, StoreError> {
-        let mut conn = self.write.acquire().await?;
+        let mut conn = self.write.lock().await?;
+        conn.began_transaction();
         match Self::insert_batch_fast_in(&mut conn, batch).await {
-            Ok(results) => Ok(results),
+            Ok(results) => {
+                conn.ended_transaction();
+                Ok(results)
+            }
             Err(e) => {
-                discard(conn).await;
+                conn.discard().await;
                 Err(e)
             }
         }
@@ -1216,7 +1223,7 @@ impl MessageStore for SqliteStore {
                 // with it, so the messages before it cannot be reported
                 // stored.
                 Err(e) if e.is_unavailable() => {
-                    discard(tx).await;
+                    tx.discard().await;
                     return all_failed(batch, "insert", &e);
                 }
                 outcome => results.push(outcome),
@@ -1236,7 +1243,7 @@ impl PreviewStore for SqliteStore {
     }
 
     async fn save_preview(&self, entry: &CachedPreview) -> StoreResult<()> {
-        <Sqlite as PreviewDialect>::save_preview(&self.write, entry).await
+        <Sqlite as PreviewDialect>::save_preview(&mut *self.write.lock().await?, entry).await
     }
 
     async fn reserve_preview_image(
@@ -1245,7 +1252,7 @@ impl PreviewStore for SqliteStore {
         candidate: PreviewImageId,
     ) -> StoreResult<PreviewImageId> {
         <Sqlite as PreviewDialect>::reserve_preview_image(
-            &self.write,
+            &mut *self.write.lock().await?,
             url,
             Timestamp::from_micros(0),
             candidate,
@@ -1261,7 +1268,7 @@ impl PreviewStore for SqliteStore {
 #[async_trait]
 impl UploadStore for SqliteStore {
     async fn add_upload(&self, upload: &UploadRecord) -> StoreResult<()> {
-        <Sqlite as UploadDialect>::add_upload(&self.write, upload).await
+        <Sqlite as UploadDialect>::add_upload(&mut *self.write.lock().await?, upload).await
     }
 
     async fn upload(&self, id: UploadId) -> StoreResult<Option<UploadRecord>> {
@@ -1274,7 +1281,7 @@ impl UploadStore for SqliteStore {
 
     async fn remove_orphan_uploads(&self, created_before: Timestamp) -> StoreResult<()> {
         <Sqlite as UploadDialect>::remove_orphans(
-            &self.write,
+            &mut *self.write.lock().await?,
             Timestamp::from(Utc::now()),
             created_before,
         )
@@ -1286,7 +1293,7 @@ impl UploadStore for SqliteStore {
     }
 
     async fn forget_upload(&self, id: UploadId) -> StoreResult<()> {
-        <Sqlite as UploadDialect>::forget_upload(&self.write, id).await
+        <Sqlite as UploadDialect>::forget_upload(&mut *self.write.lock().await?, id).await
     }
 }
 
@@ -1298,9 +1305,13 @@ impl ThreadStore for SqliteStore {
         parent_id: MessageId,
         seq: Option<Seq>,
     ) -> StoreResult<Option<ThreadRead>> {
-        let Some(cursor) =
-            <Sqlite as ThreadDialect>::mark_thread_read(&self.write, user_id, parent_id, seq)
-                .await?
+        let Some(cursor) = <Sqlite as ThreadDialect>::mark_thread_read(
+            &mut *self.write.lock().await?,
+            user_id,
+            parent_id,
+            seq,
+        )
+        .await?
         else {
             return Ok(None);
         };
@@ -1358,7 +1369,7 @@ impl ChangeStore for SqliteStore {
         if let [change] = batch {
             let outcome = apply_change_in(&mut tx, change, limits).await;
             if outcome.is_err() {
-                discard(tx).await;
+                tx.discard().await;
                 return vec![outcome];
             }
             results.push(outcome);
@@ -1367,7 +1378,7 @@ impl ChangeStore for SqliteStore {
         let several: &[Change] = if batch.len() > 1 { batch } else { &[] };
         for change in several {
             if let Err(e) = sqlx::query("SAVEPOINT one_change").execute(&mut *tx).await {
-                discard(tx).await;
+                tx.discard().await;
                 return fail_all("savepoint", &e);
             }
             let outcome = apply_change_in(&mut tx, change, limits).await;
@@ -1375,7 +1386,7 @@ impl ChangeStore for SqliteStore {
                 // See `insert_batch_carefully`: SQLite may have rolled the
                 // whole transaction back with such a failure.
                 Err(e) if e.is_unavailable() => {
-                    discard(tx).await;
+                    tx.discard().await;
                     return fail_all("change", e);
                 }
                 Err(_) => "ROLLBACK TO one_change",
@@ -1389,7 +1400,7 @@ impl ChangeStore for SqliteStore {
                     .map(|_| ());
             }
             if let Err(e) = ended {
-                discard(tx).await;
+                tx.discard().await;
                 return fail_all("savepoint", &e);
             }
             results.push(outcome);
@@ -1448,7 +1459,7 @@ impl ChangeStore for SqliteStore {
     }
 
     async fn set_read_receipts(&self, channel_id: ChannelId, on: bool) -> StoreResult<()> {
-        Sqlite::set_read_receipts(&self.write, channel_id, on).await
+        Sqlite::set_read_receipts(&mut *self.write.lock().await?, channel_id, on).await
     }
 
     async fn unread_count(&self, user_id: UserId, channel_id: ChannelId) -> StoreResult<i64> {
@@ -1464,7 +1475,7 @@ impl ReadStore for SqliteStore {
         channel_id: ChannelId,
         seq: Option<Seq>,
     ) -> StoreResult<Seq> {
-        Sqlite::mark_read(&self.write, user_id, channel_id, seq).await
+        Sqlite::mark_read(&mut *self.write.lock().await?, user_id, channel_id, seq).await
     }
 
     async fn unread_for(&self, user_id: UserId) -> StoreResult<Vec<UnreadEntry>> {
@@ -1518,7 +1529,7 @@ impl SearchStore for SqliteStore {
         if done > self.changes_trimmed.load(Ordering::Acquire) {
             sqlx::query("DELETE FROM search_changes WHERE seq <= ?1")
                 .bind(done)
-                .execute(&self.write)
+                .execute(&mut *self.write.lock().await?)
                 .await?;
             self.changes_trimmed.fetch_max(done, Ordering::AcqRel);
         }
@@ -1534,11 +1545,11 @@ impl SearchStore for SqliteStore {
 #[async_trait]
 impl MetaStore for SqliteStore {
     async fn get_meta(&self, key: &str) -> StoreResult<Option<String>> {
-        Sqlite::get_meta(&self.write, key).await
+        Sqlite::get_meta(&mut *self.write.lock().await?, key).await
     }
 
     async fn set_meta(&self, key: &str, value: &str) -> StoreResult<()> {
-        Sqlite::set_meta(&self.write, key, value).await
+        Sqlite::set_meta(&mut *self.write.lock().await?, key, value).await
     }
 
     async fn ping(&self) -> StoreResult<()> {
@@ -1667,12 +1678,12 @@ mod tests {
     async fn the_database_is_wal_with_full_sync() {
         let (_dir, store) = fresh_store().await;
         let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
-            .fetch_one(&store.write)
+            .fetch_one(&mut *store.write.lock().await.unwrap())
             .await
             .unwrap();
         assert_eq!(mode.to_lowercase(), "wal");
         let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
-            .fetch_one(&store.write)
+            .fetch_one(&mut *store.write.lock().await.unwrap())
             .await
             .unwrap();
         assert_eq!(sync, 2, "synchronous=FULL");
@@ -1688,7 +1699,7 @@ mod tests {
             .await
             .unwrap();
         let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
-            .fetch_one(&store.write)
+            .fetch_one(&mut *store.write.lock().await.unwrap())
             .await
             .unwrap();
         assert_eq!(sync, 1, "synchronous=NORMAL");
@@ -1697,6 +1708,38 @@ mod tests {
         assert_eq!("full".parse::<SqliteSync>(), Ok(SqliteSync::Full));
         assert!("off".parse::<SqliteSync>().is_err());
         assert!("".parse::<SqliteSync>().is_err());
+    }
+
+    /// A write transaction abandoned half-way (its future dropped, as a
+    /// cancelled request drops it) is rolled back, and the next write gets
+    /// a connection outside any transaction rather than one that would
+    /// turn its `BEGIN` into an error and its work into part of the
+    /// abandoned transaction.
+    #[tokio::test]
+    async fn an_abandoned_write_transaction_is_rolled_back() {
+        let (_dir, store) = fresh_store().await;
+        let ghost = ChannelId::from_uuid(Uuid::from_u128(7));
+        {
+            let mut conn = store.begin_write().await.unwrap();
+            sqlx::query("INSERT INTO tablos (id, name, created_at) VALUES (?1, 'ghost', 0)")
+                .bind(ghost)
+                .execute(&mut *conn)
+                .await
+                .unwrap();
+            // Dropped here without a commit.
+        }
+        let (channel, _user) = channel_and_user(&store).await;
+        let names: Vec<String> = sqlx::query_scalar("SELECT name FROM tablos ORDER BY name")
+            .fetch_all(&store.read)
+            .await
+            .unwrap();
+        assert_eq!(
+            names,
+            ["c"],
+            "the abandoned insert is gone, the next write stored"
+        );
+        // And a whole write transaction after it commits.
+        assert!(store.delete_channel(channel).await.unwrap());
     }
 
     /// A store on a new database in a directory of its own (kept while the
@@ -1771,7 +1814,7 @@ mod tests {
                 )
                 .bind(channel)
                 .bind(seq)
-                .execute(&self.store.write)
+                .execute(&mut *self.store.write.lock().await.unwrap())
                 .await
                 .unwrap();
             }
@@ -1779,7 +1822,7 @@ mod tests {
             async fn stored_text(&self, id: MessageId) -> String {
                 sqlx::query_scalar("SELECT text FROM messages WHERE id = ?1")
                     .bind(id)
-                    .fetch_one(&self.store.write)
+                    .fetch_one(&mut *self.store.write.lock().await.unwrap())
                     .await
                     .unwrap()
             }
