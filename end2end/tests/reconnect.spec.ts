@@ -61,3 +61,31 @@ test("after a server restart bob's page reconnects and shows what he missed, onc
     await server.dispose();
   }
 });
+
+test("when the browser goes offline the page says so at once, keeps sends pending, and delivers them once back online", async ({ browser }) => {
+  // The server stays up: only the browser's network goes. Its socket still
+  // looks open (no close can reach it), so the page must act on the
+  // browser's `offline` event rather than wait to hear of it.
+  const { pages: [alice, bob], close } = await loggedIn(browser, ["alice@example.com", "bob@example.com"]);
+  const bobCtx = bob.context();
+  try {
+    await openChannel(bob, "General");
+    await openChannel(alice, "General");
+    await expect(bob.getByTestId("connection-state")).toHaveText("Connected");
+
+    await bobCtx.setOffline(true);
+    await expect(bob.getByTestId("connection-state")).toHaveText("Offline", { timeout: 3_000 });
+    const pending = unique("sent while offline");
+    await sendWithEnter(bob, pending);
+    await expect(messagesWith(bob, pending)).toContainText("Sending…");
+    await expect(messagesWith(alice, pending)).toHaveCount(0);
+
+    await bobCtx.setOffline(false);
+    await expect(bob.getByTestId("connection-state")).toHaveText("Connected");
+    await expect(messagesWith(alice, pending)).toHaveCount(1);
+    await expect(messagesWith(bob, pending)).toHaveCount(1);
+    await expect(messagesWith(bob, pending)).not.toContainText("Sending…");
+  } finally {
+    await close();
+  }
+});

@@ -86,6 +86,9 @@ mod server_side {
 
         /// Does nothing on the server.
         pub fn reconnect_now(&self) {}
+
+        /// Does nothing on the server.
+        pub fn went_offline(&self) {}
     }
 
     /// On the server no socket is opened.
@@ -146,6 +149,16 @@ mod browser {
             let _ = self.socket.try_with_value(|s| {
                 if let Some(s) = s {
                     s.reconnect_now();
+                }
+            });
+        }
+
+        /// Drops the socket and shows Offline: called when the browser
+        /// says the network is gone.
+        pub fn went_offline(&self) {
+            let _ = self.socket.try_with_value(|s| {
+                if let Some(s) = s {
+                    s.went_offline();
                 }
             });
         }
@@ -332,6 +345,33 @@ mod browser {
                 }
                 _ => false,
             }
+        }
+
+        /// The browser says the network is gone. A socket that still looks
+        /// open may not hear of it for minutes (neither the server's close
+        /// nor the connection's end can arrive), and meanwhile the page
+        /// would say Connected and sends would vanish into it. So the
+        /// socket is dropped at once, the page shows Offline and sends
+        /// wait as pending; the retries go on, and the `online` event
+        /// reconnects at once (then `resume` fetches what was missed).
+        pub fn went_offline(&self) {
+            let ws = {
+                let mut inner = self.inner.borrow_mut();
+                if inner.stopped {
+                    return;
+                }
+                inner.ws.take()
+            };
+            let Some(ws) = ws else {
+                return; // already down and retrying
+            };
+            ws.set_onclose(None);
+            ws.set_onmessage(None);
+            ws.set_onopen(None);
+            let _ = ws.close();
+            let on_state = self.inner.borrow().handlers.on_state.clone();
+            on_state(ConnectionState::Offline);
+            self.schedule_retry();
         }
 
         /// Closes for good (no reconnect).

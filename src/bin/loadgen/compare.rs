@@ -421,7 +421,7 @@ async fn rooms_at(
         padding: 60,
         edits: None,
     };
-    eprintln!("loadgen: {NAME}: load starts; server pid {}", server.pid());
+    eprintln!("loadgen: paced: load starts; server pid {}", server.pid());
     let cpu = server.cpu_seconds();
     let report = load::run(open, &population, vec![0; channels], &plan).await;
     let cpu = server.cpu_seconds() - cpu;

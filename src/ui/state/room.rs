@@ -214,10 +214,12 @@ impl RoomState {
         };
         let on_visible = window_event_listener_untyped("visibilitychange", move |_| wake());
         let on_online = window_event_listener(leptos::ev::online, move |_| socket.reconnect_now());
+        let on_offline = window_event_listener(leptos::ev::offline, move |_| socket.went_offline());
         let on_focus = window_event_listener(leptos::ev::focus, move |_| wake());
         on_cleanup(move || {
             on_visible.remove();
             on_online.remove();
+            on_offline.remove();
             on_focus.remove();
         });
         room
