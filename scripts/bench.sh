@@ -31,11 +31,7 @@ done
 bash scripts/setup.sh
 # The Node.js reference server of `compare`: its pinned packages, once.
 if [[ " ${args[*]:-} " == *compare* ]]; then
-  if [ ! -d bench/node-ref/node_modules ] \
-    || [ bench/node-ref/package-lock.json -nt bench/node-ref/node_modules ]; then
-    section "Node.js reference (npm ci in bench/node-ref)"
-    (cd bench/node-ref && npm ci --no-audit --no-fund)
-  fi
+  node_ref_packages
   export LOADGEN_NODE_REF="$CHAT_ROOT/bench/node-ref/run.sh"
 fi
 section "release build (server and load generator)"

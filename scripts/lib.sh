@@ -114,3 +114,14 @@ wasm_bindgen_lock_version() {
     in_wb && /^version = / { gsub(/"/, "", $3); print $3; exit }
   ' "$CHAT_ROOT/Cargo.lock"
 }
+
+# The Node.js reference server's pinned npm packages (bench/node-ref), for
+# the side-by-side benchmark and the profile: installed when missing or
+# older than its package-lock.json.
+node_ref_packages() {
+  local dir="$CHAT_ROOT/bench/node-ref"
+  if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules" ]; then
+    section "Node.js reference (npm ci in bench/node-ref)"
+    (cd "$dir" && npm ci --no-audit --no-fund)
+  fi
+}

@@ -57,14 +57,11 @@ CARGO_TARGET_DIR="$profile_target" CARGO_PROFILE_RELEASE_DEBUG=line-tables-only 
 loadgen="$profile_target/release/loadgen"
 
 if [ "$side" = node ]; then
-  if [ ! -d bench/node-ref/node_modules ]; then
-    (cd bench/node-ref && npm ci --no-audit --no-fund)
-  fi
+  node_ref_packages
   # The load generator starts the server with an empty environment, so
   # the flag that has V8 write /tmp/perf-<pid>.map (the JIT's function
   # names, for perf) goes on node's command line, through a wrapper.
-  server="$CARGO_TARGET_DIR-profile/node-ref-perf.sh"
-  mkdir -p "$(dirname "$server")"
+  server="$profile_target/node-ref-perf.sh"
   printf '#!/bin/sh\nexec node --perf-basic-prof "%s"\n' "$CHAT_ROOT/bench/node-ref/server.js" >"$server"
   chmod +x "$server"
 else

@@ -363,12 +363,9 @@ mod browser {
                 inner.ws.take()
             };
             let Some(ws) = ws else {
-                return; // already down and retrying
+                return; // no socket to drop: not opened, or already dropped
             };
-            ws.set_onclose(None);
-            ws.set_onmessage(None);
-            ws.set_onopen(None);
-            let _ = ws.close();
+            close_silently(&ws);
             let on_state = self.inner.borrow().handlers.on_state.clone();
             on_state(ConnectionState::Offline);
             self.schedule_retry();
@@ -382,11 +379,17 @@ mod browser {
             let mut inner = self.inner.borrow_mut();
             inner.stopped = true;
             if let Some(ws) = inner.ws.take() {
-                ws.set_onclose(None);
-                ws.set_onmessage(None);
-                ws.set_onopen(None);
-                let _ = ws.close();
+                close_silently(&ws);
             }
         }
+    }
+
+    /// Closes `ws` after detaching its callbacks, so nothing it does
+    /// afterwards (its close event, a late frame) reaches the page.
+    fn close_silently(ws: &WebSocket) {
+        ws.set_onclose(None);
+        ws.set_onmessage(None);
+        ws.set_onopen(None);
+        let _ = ws.close();
     }
 }
